@@ -368,6 +368,10 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
       if (sizeBytes == l.sizeBytes()) {
         return l;
       }
+      if (l.readOnly()) {
+        throw new RegistryException(Reason.FAILED_PRECONDITION, "LUN " + lun + " of " + t.name()
+            + " is read-only and cannot be resized");
+      }
       LogicalUnit unit = requireUnit(t.name(), l);
       long usable = usableBytes();
       if (!l.thin() && sizeBytes - l.sizeBytes() > usable) {
