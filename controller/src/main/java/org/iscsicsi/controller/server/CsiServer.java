@@ -43,6 +43,12 @@ public final class CsiServer implements AutoCloseable {
   /** Binds {@code endpoint} and starts serving {@code services}. */
   public static CsiServer start(Endpoint endpoint, List<BindableService> services)
       throws IOException {
+    return start(endpoint, services, new CsiMetrics());
+  }
+
+  /** Binds {@code endpoint} and starts serving {@code services}, counting calls in metrics. */
+  public static CsiServer start(Endpoint endpoint, List<BindableService> services,
+      CsiMetrics metrics) throws IOException {
     NettyServerBuilder b;
     EventLoopGroup group = null;
     switch (endpoint) {
@@ -67,7 +73,7 @@ public final class CsiServer implements AutoCloseable {
     }
     CallLogger logger = new CallLogger();
     for (BindableService s : services) {
-      b.addService(ServerInterceptors.intercept(s, logger));
+      b.addService(ServerInterceptors.intercept(s, logger, metrics));
     }
     b.addService(ProtoReflectionServiceV1.newInstance());
     Server server = b.build();
