@@ -16,12 +16,12 @@ import org.junit.jupiter.api.io.TempDir;
  * sysfs tree is a temporary directory laid out as the kernel's, because this host has no SCSI
  * disks (no SCSI layer in its kernel); the real sysfs is exercised in the VM tier.
  */
-class DeviceIdentityTest {
+public class DeviceIdentityTest {
 
   @TempDir Path sys;
 
   /** VPD 0x80 as a Linux target returns it: header, then the ASCII serial. */
-  static byte[] pg80(String serial) {
+  public static byte[] pg80(String serial) {
     byte[] s = serial.getBytes(StandardCharsets.US_ASCII);
     byte[] p = new byte[4 + s.length];
     p[1] = (byte) 0x80;
