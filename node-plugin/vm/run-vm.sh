@@ -113,8 +113,8 @@ qemu+=(-append "console=ttyS0 panic=-1 quiet loglevel=3 iscsivm.shares=$share_ar
 
 qpid=""
 cleanup() {
-  [[ -n "$qpid" ]] && kill "$qpid" 2>/dev/null || true
-  ((own_ctl)) && rm -rf "$ctl"
+  if [[ -n "$qpid" ]]; then kill "$qpid" 2>/dev/null || true; fi
+  if ((own_ctl)); then rm -rf "$ctl"; fi
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT HUP
