@@ -102,6 +102,31 @@ final class ChartRenderer {
     return new Helm(chart).lint().strict().call();
   }
 
+  /**
+   * The chart's {@code helm test} hook objects, rendered. helm-java's template leaves hooks out,
+   * so this renders a copy of the chart whose hook annotations are turned into plain
+   * annotations ({@code hook-was}); everything else renders as helm renders it.
+   */
+  static List<ObjectNode> renderTestHooks(Path scratch) throws IOException {
+    Path copy = scratch.resolve("iscsi-csi-hooks");
+    copyTree(Repo.chart(), copy);
+    try (Stream<Path> files = Files.walk(copy.resolve("templates/tests"))) {
+      for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {
+        Files.writeString(f, Files.readString(f).replace("helm.sh/hook", "iscsi-csi/hook-was"));
+      }
+    }
+    String yaml =
+        new Helm(copy)
+            .template()
+            .withName(RELEASE)
+            .withNamespace(NAMESPACE)
+            .withKubeVersion(KUBE_VERSION)
+            .call();
+    return K8sObjects.parse(yaml).stream()
+        .filter(o -> o.path("metadata").path("annotations").has("iscsi-csi/hook-was"))
+        .toList();
+  }
+
   /** Helm's merge: maps merge key by key, anything else (lists included) replaces. */
   static void merge(ObjectNode base, JsonNode overlay) {
     for (Iterator<Map.Entry<String, JsonNode>> it = overlay.properties().iterator();
