@@ -123,6 +123,13 @@ public final class TargetScsiPort implements ScsiTargetPort {
       stage = CompletableFuture.completedFuture(
           new CheckCondition(Sense.of(Sense.ABORTED_COMMAND, 0x44, 0x00)).toResponse());
     }
+    LunState lu = luns.get(request.lun());
+    int dataOutLength = lu == null || request.cdb() == null || request.cdb().length == 0 ? -1
+        : DataOutLength.of(request.cdb(), lu.unit.blockSize());
+    if (dataOutLength >= 0) {
+      stage = stage.thenApply(r -> r.transferLength() < 0 ? r.withTransferLength(dataOutLength)
+          : r);
+    }
     if (request.dataOut() == null) {
       return stage;
     }
