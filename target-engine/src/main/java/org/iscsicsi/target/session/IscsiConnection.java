@@ -543,7 +543,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         dataIn.release();
       }
       int described = response.transferLength();
-      if (described >= 0 && task.direction == DataDirection.WRITE) {
+      if (described >= 0) {
         if (task.expectedLength > described) {
           residualFlags = 0x02;
           residual = task.expectedLength - described;

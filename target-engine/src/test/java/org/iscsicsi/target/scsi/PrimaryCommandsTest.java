@@ -53,8 +53,10 @@ class PrimaryCommandsTest {
     assertThat(sense.data()[13]).isEqualTo((byte) 0x09);
     assertThat(h.run(n, cdb(0x00, 6)).outcome()).as("REQUEST SENSE cleared it").isEqualTo("GOOD");
     assertThat(Cdb.u32(h.run(n, cdb(0x25, 10)).data(), 0)).isEqualTo(4095);
-    h.port.taskManagement(TaskManagementFunction.LOGICAL_UNIT_RESET, n, 0);
+    ItNexus resetter = h.login(ScsiHarness.nexus("iqn.2026-01.org.iscsicsi:r", 9));
+    h.port.taskManagement(TaskManagementFunction.LOGICAL_UNIT_RESET, resetter, 0);
     assertThat(h.run(n, cdb(0x00, 6)).outcome()).isEqualTo("6/29/03");
+    assertThat(h.run(resetter, cdb(0x00, 6)).outcome()).as("the issuer knows").isEqualTo("GOOD");
     h.attach(3, 1 << 20, true, false);
     // REPORT LUNS clears REPORTED LUNS DATA HAS CHANGED
     assertThat(Cdb.u32(h.run(n, cdb(0xa0, 12, 9, 64)).data(), 0)).isEqualTo(16);
