@@ -115,6 +115,59 @@ final class RawInitiator implements AutoCloseable {
     return tag;
   }
 
+  /** SCSI Command with any flags (F 0x80, R 0x40, W 0x20) and optional immediate data. */
+  int command(int flags, int edtl, byte[] cdb, byte[] immediate) throws IOException {
+    int tag = itt++;
+    ByteBuf b = bhs(0x01, flags | 0x01, immediate.length);
+    b.setInt(16, tag).setInt(20, edtl).setInt(24, cmdSn++).setInt(28, expStatSn);
+    b.setBytes(32, cdb);
+    send(b, immediate);
+    return tag;
+  }
+
+  /** SCSI Data-Out. */
+  void dataOut(int tag, int ttt, int dataSn, int offset, byte[] data, boolean last)
+      throws IOException {
+    ByteBuf b = bhs(0x05, last ? 0x80 : 0, data.length);
+    b.setInt(16, tag).setInt(20, ttt).setInt(28, expStatSn).setInt(36, dataSn)
+        .setInt(40, offset);
+    send(b, data);
+  }
+
+  /** Task Management Function Request (immediate). */
+  int taskManagement(int function, long lun, int referencedTag, int refCmdSn) throws IOException {
+    int tag = itt++;
+    ByteBuf b = bhs(0x42, 0x80 | function, 0);
+    b.setLong(8, lun).setInt(16, tag).setInt(20, referencedTag).setInt(24, cmdSn)
+        .setInt(28, expStatSn).setInt(32, refCmdSn);
+    send(b, new byte[0]);
+    return tag;
+  }
+
+  /** Logout Request (immediate). */
+  int logout(int reason) throws IOException {
+    int tag = itt++;
+    ByteBuf b = bhs(0x46, 0x80 | reason, 0);
+    b.setInt(16, tag).setInt(24, cmdSn).setInt(28, expStatSn);
+    send(b, new byte[0]);
+    return tag;
+  }
+
+  /** Text Request with keys (or an empty continuation when {@code ttt} is not 0xffffffff). */
+  int text(String keys, int tag, int ttt) throws IOException {
+    ByteBuf b = bhs(0x04, 0x80, keys.length());
+    b.setInt(16, tag).setInt(20, ttt).setInt(24, cmdSn++).setInt(28, expStatSn);
+    send(b, keys.getBytes(StandardCharsets.UTF_8));
+    return tag;
+  }
+
+  /** NOP-Out answering a target's NOP-In ping. */
+  void answerPing(int ttt) throws IOException {
+    ByteBuf b = bhs(0x40, 0x80, 0);
+    b.setInt(16, -1).setInt(20, ttt).setInt(24, cmdSn).setInt(28, expStatSn);
+    send(b, new byte[0]);
+  }
+
   void send(ByteBuf bhs, byte[] data) throws IOException {
     send(bhs, data, headerDigest, dataDigest);
   }
