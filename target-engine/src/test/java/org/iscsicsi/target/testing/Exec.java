@@ -10,7 +10,21 @@ import java.util.concurrent.TimeUnit;
 public final class Exec {
 
   /** The outcome of a finished command; stdout and stderr merged. */
-  public record Result(int exit, String output) {
+  public record Result(int exit, String output, byte[] raw) {
+
+    /** Whether the raw output holds this byte sequence (for tools that print binary). */
+    public boolean containsBytes(byte[] needle) {
+      outer:
+      for (int i = 0; i + needle.length <= raw.length; i++) {
+        for (int j = 0; j < needle.length; j++) {
+          if (raw[i + j] != needle[j]) {
+            continue outer;
+          }
+        }
+        return true;
+      }
+      return false;
+    }
   }
 
   private Exec() {
@@ -40,7 +54,7 @@ public final class Exec {
           + out.toString(StandardCharsets.UTF_8));
     }
     pump.join(5000);
-    return new Result(p.exitValue(), out.toString(StandardCharsets.UTF_8));
+    return new Result(p.exitValue(), out.toString(StandardCharsets.UTF_8), out.toByteArray());
   }
 
   /** Starts a tool in the background; the caller must destroy it. */
