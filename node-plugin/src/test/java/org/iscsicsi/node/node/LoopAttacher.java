@@ -27,6 +27,8 @@ final class LoopAttacher implements VolumeAttacher {
   private final Map<String, Path> images = new ConcurrentHashMap<>();
   private final Map<String, Path> attached = new ConcurrentHashMap<>();
   volatile CountDownLatch gate;
+  /** Counted down by each attach that reaches the gate. */
+  volatile CountDownLatch entered = new CountDownLatch(0);
   volatile int detachCalls;
 
   /** Makes target {@code iqn} serve {@code image}. */
@@ -39,6 +41,7 @@ final class LoopAttacher implements VolumeAttacher {
       throws CsiException {
     CountDownLatch g = gate;
     if (g != null) {
+      entered.countDown();
       try {
         g.await(30, TimeUnit.SECONDS);
       } catch (InterruptedException e) {

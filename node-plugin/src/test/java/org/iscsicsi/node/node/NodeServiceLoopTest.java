@@ -423,18 +423,25 @@ class NodeServiceLoopTest {
     Path staging2 = Files.createDirectories(tmp.resolve("staging2"));
     CountDownLatch gate = new CountDownLatch(1);
     attacher.gate = gate;
-    var first = CompletableFuture.runAsync(() -> stage("vol-a", IQN, staging, rw("ext4")));
-    Thread.sleep(300);
+    attacher.entered = new CountDownLatch(1);
+    // Own threads: the common pool has a single thread on a 2-core machine.
+    var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+    var first = CompletableFuture.runAsync(() -> stage("vol-a", IQN, staging, rw("ext4")), pool);
+    assertThat(attacher.entered.await(30, TimeUnit.SECONDS)).isTrue(); // holds vol-a's lock
     assertThat(code(() -> stage("vol-a", IQN, staging, rw("ext4"))))
         .isEqualTo(Status.Code.ABORTED);
     assertThat(code(() -> unstage("vol-a", staging))).isEqualTo(Status.Code.ABORTED);
-    var other = CompletableFuture.runAsync(() -> stage("vol-c", iqn2, staging2, rw("ext4")));
-    Thread.sleep(300);
+    attacher.entered = new CountDownLatch(1);
+    var other = CompletableFuture.runAsync(() -> stage("vol-c", iqn2, staging2, rw("ext4")),
+        pool);
+    // vol-c reaches the attacher while vol-a still holds its lock: not refused, not serialized.
+    assertThat(attacher.entered.await(30, TimeUnit.SECONDS)).isTrue();
     assertThat(other).isNotDone(); // also waiting at the gate, not refused
     gate.countDown();
     attacher.gate = null;
     first.get(60, TimeUnit.SECONDS);
     other.get(60, TimeUnit.SECONDS);
+    pool.close();
     unstage("vol-a", staging);
     unstage("vol-c", staging2);
   }
