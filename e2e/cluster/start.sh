@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# Starts a Kubernetes control plane on loopback with the iscsi-csi controller and the CSI
+# sidecars, no kubelet and no containers. Usage: start.sh RUN_DIR
+#
+#   etcd :13500 (peer :13501), kube-apiserver :13502, kube-controller-manager :13503,
+#   kube-scheduler :13504, the controller's iSCSI portal 127.0.0.1:13510.
+#
+# RUN_DIR receives the certificates, RUN_DIR/kubeconfig (cluster admin), RUN_DIR/sidecars.kubeconfig
+# (the chart's controller ServiceAccount), logs in RUN_DIR/logs, pid files in RUN_DIR/pids and the
+# engine's state in RUN_DIR/state. stop.sh RUN_DIR ends every process started here; this script
+# calls it itself when a step fails.
+#
+# Objects applied: the snapshot CRDs (external-snapshotter module source), the chart's namespace,
+# ServiceAccounts, RBAC, CSIDriver, StorageClasses and VolumeSnapshotClass (deploy/iscsi-csi.yaml,
+# the chart rendered with default values), and Node "$NODE_NAME" with a CSINode whose driver node
+# id is "$NODE_IQN". The Node carries volumes.kubernetes.io/controller-managed-attach-detach, the
+# annotation kubelet sets and without which the attach/detach controller ignores a node.
+#
+#   start.sh RUN_DIR --controller-only   (re)starts only the controller (after a kill).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+RUN="${1:?usage: start.sh RUN_DIR [--controller-only]}"
+mkdir -p "$RUN"
+RUN="$(cd "$RUN" && pwd)"
+MODE="${2:-all}"
+
+ETCD_PORT=13500; ETCD_PEER_PORT=13501; API_PORT=13502; KCM_PORT=13503; SCHED_PORT=13504
+PORTAL_PORT=${ISCSI_CSI_PORTAL_PORT:-13510}
+DRIVER=iscsi.csi.iscsicsi.org
+NAMESPACE=iscsi-csi
+NODE_NAME=${NODE_NAME:-node-1}
+NODE_IQN=${NODE_IQN:-iqn.2026-11.org.iscsicsi.test:node-1}
+
+LOGS="$RUN/logs"; PIDS="$RUN/pids"
+mkdir -p "$LOGS" "$PIDS" "$RUN/state"
+log() { echo "[start.sh $(date -u +%T)] $*" >&2; }
+
+# spawn NAME CMD...: a background process with its own log and pid file.
+spawn() {
+  local name=$1; shift
+  "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$PIDS/$name.pid"
+}
+
+# wait_for WHAT SECONDS CMD...: polls CMD every 0.5 s.
+wait_for() {
+  local what=$1 limit=$2; shift 2
+  local deadline=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      log "timed out after ${limit}s waiting for $what; see $LOGS"
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+start_controller() {
+  local jar="$REPO/controller/target/controller.jar"
+  [[ -f "$jar" ]] || { log "$jar missing: ./mvnw -pl controller -am package"; return 1; }
+  rm -f "$RUN/csi.sock"
+  spawn controller "$REPO/controller/bin/controller" serve --endpoint "unix://$RUN/csi.sock" \
+    --state-dir "$RUN/state" --portal "127.0.0.1:$PORTAL_PORT" --driver-name "$DRIVER"
+  wait_for "the controller's CSI socket" 120 test -S "$RUN/csi.sock"
+}
+
+if [[ "$MODE" == --controller-only ]]; then
+  start_controller
+  log "controller restarted (pid $(cat "$PIDS/controller.pid"))"
+  exit 0
+fi
+
+trap 'log "start failed"; "$HERE/stop.sh" "$RUN"' ERR
+T0=$(date +%s.%N)
+K8S="$("$HERE/build.sh" | tail -1)"
+BIN="$K8S/bin"
+export PATH="$BIN:$PATH"
+KUBECTL=("$BIN/kubectl" --kubeconfig "$RUN/kubeconfig")
+
+# --- certificates (openssl): a CA, the API server's serving cert, an admin client cert, and the
+# service-account signing key pair. Regenerated per run dir, kept when present.
+PKI="$RUN/pki"
+if [[ ! -f "$PKI/admin.crt" ]]; then
+  mkdir -p "$PKI"; (
+  cd "$PKI"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 \
+    -subj "/CN=iscsi-csi-test-ca" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout apiserver.key -out apiserver.csr \
+    -subj "/CN=kube-apiserver" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n' >apiserver.ext
+  openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+    -out apiserver.crt -days 2 -extfile apiserver.ext 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout admin.key -out admin.csr \
+    -subj "/O=system:masters/CN=test-admin" 2>/dev/null
+  printf 'extendedKeyUsage=clientAuth\n' >client.ext
+  openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+    -out admin.crt -days 2 -extfile client.ext 2>/dev/null
+  openssl genrsa -out sa.key 2048 2>/dev/null
+  openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+  chmod 600 ./*.key)
+fi
+
+cat >"$RUN/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster:
+    server: https://127.0.0.1:$API_PORT
+    certificate-authority: $PKI/ca.crt
+users:
+- name: admin
+  user:
+    client-certificate: $PKI/admin.crt
+    client-key: $PKI/admin.key
+contexts:
+- name: test
+  context: {cluster: test, user: admin}
+current-context: test
+KC
+chmod 600 "$RUN/kubeconfig"
+
+# --- etcd
+spawn etcd "$BIN/etcd" --name test --data-dir "$RUN/etcd" \
+  --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
+  --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+  --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-cluster "test=http://127.0.0.1:$ETCD_PEER_PORT" \
+  --unsafe-no-fsync --quota-backend-bytes 1073741824
+wait_for etcd 60 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
+
+# --- kube-apiserver
+spawn kube-apiserver "$BIN/kube-apiserver" \
+  --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+  --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
+  --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
+  --client-ca-file "$PKI/ca.crt" \
+  --service-account-issuer https://kubernetes.default.svc \
+  --service-account-key-file "$PKI/sa.pub" \
+  --service-account-signing-key-file "$PKI/sa.key" \
+  --service-cluster-ip-range 10.0.0.0/24 \
+  --authorization-mode Node,RBAC \
+  --enable-priority-and-fairness=false \
+  --profiling=false
+wait_for kube-apiserver 120 "${KUBECTL[@]}" get --raw /readyz
+
+# --- kube-controller-manager: PV binding, attach/detach, expansion, protection finalizers,
+# namespaces and garbage collection. No node lifecycle: no kubelet sends heartbeats.
+spawn kube-controller-manager "$BIN/kube-controller-manager" \
+  --kubeconfig "$RUN/kubeconfig" \
+  --authentication-kubeconfig "$RUN/kubeconfig" --authorization-kubeconfig "$RUN/kubeconfig" \
+  --bind-address 127.0.0.1 --secure-port "$KCM_PORT" --leader-elect=false \
+  --controllers namespace-controller,serviceaccount-controller,garbage-collector-controller,persistentvolume-binder-controller,persistentvolume-attach-detach-controller,persistentvolume-expander-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller \
+  --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
+  --profiling=false
+# --- kube-scheduler
+spawn kube-scheduler "$BIN/kube-scheduler" \
+  --kubeconfig "$RUN/kubeconfig" \
+  --authentication-kubeconfig "$RUN/kubeconfig" --authorization-kubeconfig "$RUN/kubeconfig" \
+  --bind-address 127.0.0.1 --secure-port "$SCHED_PORT" --leader-elect=false --profiling=false
+wait_for kube-controller-manager 90 curl -skf "https://127.0.0.1:$KCM_PORT/healthz"
+wait_for kube-scheduler 90 curl -skf "https://127.0.0.1:$SCHED_PORT/healthz"
+
+# --- snapshot CRDs, then the chart's cluster objects (no workloads: the processes run here)
+"${KUBECTL[@]}" apply --server-side -f "$K8S/crds/" >/dev/null
+"${KUBECTL[@]}" wait --for condition=established --timeout=60s \
+  crd/volumesnapshotclasses.snapshot.storage.k8s.io crd/volumesnapshots.snapshot.storage.k8s.io \
+  crd/volumesnapshotcontents.snapshot.storage.k8s.io >/dev/null
+"${KUBECTL[@]}" apply --server-side -f "$REPO/deploy/namespace.yaml" >/dev/null
+# keep only ServiceAccounts, RBAC, CSIDriver, StorageClasses and the VolumeSnapshotClass
+awk -v RS='\n---\n' -v ORS='\n---\n' \
+  '/\nkind: (ServiceAccount|ClusterRole|ClusterRoleBinding|Role|RoleBinding|CSIDriver|StorageClass|VolumeSnapshotClass)\n/' \
+  "$REPO/deploy/iscsi-csi.yaml" >"$RUN/chart-objects.yaml"
+"${KUBECTL[@]}" apply --server-side -f "$RUN/chart-objects.yaml" >/dev/null
+
+# --- the node: no kubelet, so the Node, its status and its CSINode are written here
+"${KUBECTL[@]}" apply --server-side -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Node
+metadata:
+  name: $NODE_NAME
+  labels: {kubernetes.io/hostname: $NODE_NAME, kubernetes.io/os: linux}
+  annotations:
+    volumes.kubernetes.io/controller-managed-attach-detach: "true"
+    csi.volume.kubernetes.io/nodeid: '{"$DRIVER":"$NODE_IQN"}'
+YAML
+"${KUBECTL[@]}" patch node "$NODE_NAME" --subresource=status --type=merge -p "$(cat <<JSON
+{"status":{"capacity":{"cpu":"4","memory":"8Gi","pods":"110"},
+ "allocatable":{"cpu":"4","memory":"8Gi","pods":"110"},
+ "conditions":[{"type":"Ready","status":"True","reason":"KubeletReady",
+   "message":"no kubelet: set by start.sh","lastHeartbeatTime":"$(date -u +%FT%TZ)",
+   "lastTransitionTime":"$(date -u +%FT%TZ)"}]}}
+JSON
+)" >/dev/null
+NODE_UID=$("${KUBECTL[@]}" get node "$NODE_NAME" -o jsonpath='{.metadata.uid}')
+"${KUBECTL[@]}" apply --server-side -f - >/dev/null <<YAML
+apiVersion: storage.k8s.io/v1
+kind: CSINode
+metadata:
+  name: $NODE_NAME
+  ownerReferences: [{apiVersion: v1, kind: Node, name: $NODE_NAME, uid: $NODE_UID}]
+spec:
+  drivers:
+  - name: $DRIVER
+    nodeID: $NODE_IQN
+YAML
+
+# --- the sidecars talk to the API server as the chart's controller ServiceAccount, so the
+# chart's RBAC is what they get.
+TOKEN=$("${KUBECTL[@]}" -n "$NAMESPACE" create token iscsi-csi-controller --duration 24h)
+cat >"$RUN/sidecars.kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster: {server: "https://127.0.0.1:$API_PORT", certificate-authority: $PKI/ca.crt}
+users:
+- name: sa
+  user: {token: $TOKEN}
+contexts:
+- name: test
+  context: {cluster: test, user: sa, namespace: $NAMESPACE}
+current-context: test
+KC
+chmod 600 "$RUN/sidecars.kubeconfig"
+
+start_controller
+
+SC=(--kubeconfig "$RUN/sidecars.kubeconfig" --csi-address "$RUN/csi.sock" --leader-election=false)
+spawn csi-provisioner "$BIN/csi-provisioner" "${SC[@]}" --timeout=300s \
+  --feature-gates=Topology=true --extra-create-metadata --default-fstype=ext4 \
+  --retry-interval-start=1s --retry-interval-max=10s
+spawn csi-attacher "$BIN/csi-attacher" "${SC[@]}" --timeout=60s \
+  --retry-interval-start=1s --retry-interval-max=10s
+spawn csi-resizer "$BIN/csi-resizer" "${SC[@]}" --timeout=120s \
+  --handle-volume-inuse-error=false --retry-interval-start=1s --retry-interval-max=10s
+spawn csi-snapshotter "$BIN/csi-snapshotter" "${SC[@]}" --timeout=300s --extra-create-metadata \
+  --retry-interval-start=1s --retry-interval-max=10s
+# snapshot-controller is a cluster component (its RBAC is not the chart's): admin kubeconfig.
+spawn snapshot-controller "$BIN/snapshot-controller" --kubeconfig "$RUN/kubeconfig" \
+  --leader-election=false --retry-interval-start=1s --retry-interval-max=10s
+
+sleep 1
+for p in "$PIDS"/*.pid; do
+  kill -0 "$(cat "$p")" 2>/dev/null || { log "$(basename "$p" .pid) exited; see $LOGS"; false; }
+done
+trap - ERR
+T1=$(date +%s.%N)
+log "cluster up in $(awk -v a="$T0" -v b="$T1" 'BEGIN{printf "%.1f", b-a}')s: kubectl --kubeconfig $RUN/kubeconfig"
+echo "$RUN/kubeconfig"

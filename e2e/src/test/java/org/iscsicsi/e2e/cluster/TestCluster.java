@@ -1,0 +1,184 @@
+package org.iscsicsi.e2e.cluster;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The Kubernetes control plane of e2e/cluster/start.sh (etcd, kube-apiserver,
+ * kube-controller-manager, kube-scheduler, the CSI sidecars and the project's controller as
+ * processes on loopback) for one test class: started by {@link #start}, ended by {@link #close}
+ * (stop.sh), which also runs when start-up fails half-way.
+ */
+final class TestCluster implements AutoCloseable {
+  static final String DRIVER = "iscsi.csi.iscsicsi.org";
+  static final String NODE = "node-1";
+  static final String NODE_IQN = "iqn.2026-11.org.iscsicsi.test:node-1";
+
+  private final Path scripts;
+  private final Path run;
+  private final Path kubectl;
+  final Duration startUp;
+
+  private TestCluster(Path scripts, Path run, Path kubectl, Duration startUp) {
+    this.scripts = scripts;
+    this.run = run;
+    this.kubectl = kubectl;
+    this.startUp = startUp;
+  }
+
+  /** The repository root (surefire passes it; from an IDE the working dir is e2e/). */
+  static Path repoRoot() {
+    String configured = System.getProperty("iscsi.repoRoot");
+    Path root = Path.of(configured != null ? configured : "..").toAbsolutePath().normalize();
+    if (!Files.isDirectory(root.resolve("e2e/cluster"))) {
+      throw new IllegalStateException("not the repository root (no e2e/cluster): " + root);
+    }
+    return root;
+  }
+
+  /** The directory build.sh fills (bin/, crds/), or empty when the build has not run. */
+  static Optional<Path> builtBinaries() throws IOException, InterruptedException {
+    Result r = exec(List.of("bash", repoRoot().resolve("e2e/cluster/build.sh").toString()),
+        Duration.ofMinutes(120), List.of("ISCSI_CSI_BUILD_CHECK_ONLY=1"));
+    if (r.exit() != 0) {
+      return Optional.empty();
+    }
+    List<String> lines = r.out().lines().toList();
+    return lines.isEmpty() ? Optional.empty() : Optional.of(Path.of(lines.getLast()));
+  }
+
+  static TestCluster start(Path run) throws IOException, InterruptedException {
+    Path scripts = repoRoot().resolve("e2e/cluster");
+    long t0 = System.nanoTime();
+    Result r = exec(List.of("bash", scripts.resolve("start.sh").toString(), run.toString()),
+        Duration.ofMinutes(150), List.of());
+    Duration took = Duration.ofNanos(System.nanoTime() - t0);
+    if (r.exit() != 0) {
+      throw new IllegalStateException("start.sh failed (exit " + r.exit() + "): " + r.err()
+          + "\nlogs in " + run.resolve("logs"));
+    }
+    Path bin = Path.of(r.err().lines().filter(l -> l.contains("cache hit: ")
+        || l.contains("done: ")).map(l -> l.replaceAll(".*(cache hit|done): ", "")
+        .replaceAll(" \\(.*", "")).findFirst().orElseThrow(() ->
+        new IllegalStateException("start.sh did not name the binaries: " + r.err())));
+    return new TestCluster(scripts, run, bin.resolve("bin/kubectl"), took);
+  }
+
+  Path run() {
+    return run;
+  }
+
+  Path kubeconfig() {
+    return run.resolve("kubeconfig");
+  }
+
+  Path stateDir() {
+    return run.resolve("state");
+  }
+
+  /** kubectl with the admin kubeconfig; never throws on a non-zero exit. */
+  Result kubectl(String... args) throws IOException, InterruptedException {
+    return kubectlIn(null, args);
+  }
+
+  /** kubectl reading {@code stdin}. */
+  Result kubectlIn(String stdin, String... args) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(kubectl.toString());
+    cmd.add("--kubeconfig");
+    cmd.add(kubeconfig().toString());
+    cmd.addAll(List.of(args));
+    return exec(cmd, Duration.ofSeconds(60), List.of(), stdin);
+  }
+
+  /** kubectl that must succeed; returns stdout. */
+  String k(String... args) throws IOException, InterruptedException {
+    Result r = kubectl(args);
+    if (r.exit() != 0) {
+      throw new AssertionError("kubectl " + String.join(" ", args) + " failed: " + r.err());
+    }
+    return r.out().strip();
+  }
+
+  /** {@code kubectl apply -f -} of a manifest. */
+  String apply(String yaml) throws IOException, InterruptedException {
+    Result r = kubectlIn(yaml, "apply", "-f", "-");
+    if (r.exit() != 0) {
+      throw new AssertionError("kubectl apply failed: " + r.err() + "\n" + yaml);
+    }
+    return r.out().strip();
+  }
+
+  /** SIGKILL of the controller process (the JVM: bin/controller execs java). */
+  void killController() throws IOException, InterruptedException {
+    long pid = Long.parseLong(Files.readString(run.resolve("pids/controller.pid")).strip());
+    ProcessHandle p = ProcessHandle.of(pid)
+        .orElseThrow(() -> new IllegalStateException("controller pid " + pid + " not running"));
+    p.destroyForcibly();
+    try {
+      p.onExit().get(30, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("controller pid " + pid + " survived SIGKILL", e);
+    }
+  }
+
+  void startController() throws IOException, InterruptedException {
+    Result r = exec(List.of("bash", scripts.resolve("start.sh").toString(), run.toString(),
+        "--controller-only"), Duration.ofMinutes(3), List.of());
+    if (r.exit() != 0) {
+      throw new IllegalStateException("controller restart failed: " + r.err());
+    }
+  }
+
+  @Override
+  public void close() throws IOException, InterruptedException {
+    exec(List.of("bash", scripts.resolve("stop.sh").toString(), run.toString(), "--keep"),
+        Duration.ofMinutes(3), List.of());
+  }
+
+  record Result(int exit, String out, String err) {}
+
+  static Result exec(List<String> cmd, Duration timeout, List<String> env)
+      throws IOException, InterruptedException {
+    return exec(cmd, timeout, env, null);
+  }
+
+  static Result exec(List<String> cmd, Duration timeout, List<String> env, String stdin)
+      throws IOException, InterruptedException {
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    for (String e : env) {
+      int eq = e.indexOf('=');
+      pb.environment().put(e.substring(0, eq), e.substring(eq + 1));
+    }
+    Path out = Files.createTempFile("exec", ".out");
+    Path err = Files.createTempFile("exec", ".err");
+    try {
+      pb.redirectOutput(out.toFile()).redirectError(err.toFile());
+      if (stdin == null) {
+        pb.redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+      }
+      Process p = pb.start();
+      if (stdin != null) {
+        try (var in = p.getOutputStream()) {
+          in.write(stdin.getBytes(StandardCharsets.UTF_8));
+        }
+      }
+      if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+        throw new IllegalStateException(cmd.getFirst() + " timed out after " + timeout);
+      }
+      return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+    } finally {
+      Files.deleteIfExists(out);
+      Files.deleteIfExists(err);
+    }
+  }
+}
