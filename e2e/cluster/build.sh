@@ -64,34 +64,35 @@ timed() {
   echo "$name $((SECONDS - t0))s" | tee -a "$TIMES.partial" >&2
 }
 
-# scratch DIR MODULE VERSION: a main module requiring MODULE@VERSION, with MODULE's own
-# non-local replace directives copied over, and its local-path replaces (sub-modules such as
-# external-snapshotter's ./client) turned into requirements of the same tag.
+# scratch DIR MODULE@VERSION...: a main module requiring each MODULE@VERSION, with their own
+# non-local replace directives copied over, and their local-path replaces (sub-modules such as
+# external-snapshotter's ./client) turned into requirements of the same tag. Several modules in
+# one scratch module share one build list, so their common packages compile once.
 scratch() {
-  local dir=$1 mod=$2 ver=$3
+  local dir=$1; shift
   rm -rf "$dir"; mkdir -p "$dir"
   (cd "$dir"
-    cat >go.mod <<GOMOD
-module scratch.local/build
-
-go 1.24
-GOMOD
-    "$GO" mod edit -require="$mod@$ver"
-    local gomod sum
-    gomod=$("$GO" mod download -json "$mod@$ver" | jq -r .GoMod)
-    sum=$(dirname "$gomod")/../../$(basename "$mod")
-    "$GO" mod edit -json "$gomod" | jq -r '.Replace[]? | [.Old.Path, (.New.Path), (.New.Version // "")] | @tsv' |
-      while IFS=$'\t' read -r old new newver; do
-        if [[ -n "$newver" ]]; then
-          "$GO" mod edit -replace="$old=$new@$newver"
-        elif [[ "$new" == ./* && "$new" != *FORBIDDEN* ]]; then
-          "$GO" mod edit -require="$old@$ver"
-        fi
-      done
-    # The dependency's go.sum pins the checksums of its whole build list.
-    local src
-    src=$("$GO" mod download -json "$mod@$ver" | jq -r .Dir)
-    [[ -f "$src/go.sum" ]] && cp "$src/go.sum" go.sum && chmod u+w go.sum
+    printf 'module scratch.local/build\n\ngo 1.24\n' >go.mod
+    : >go.sum.all
+    local mv mod ver gomod src
+    for mv in "$@"; do
+      mod=${mv%@*}; ver=${mv#*@}
+      "$GO" mod edit -require="$mod@$ver"
+      gomod=$("$GO" mod download -json "$mod@$ver" | jq -r .GoMod)
+      "$GO" mod edit -json "$gomod" |
+        jq -r '.Replace[]? | [.Old.Path, (.New.Path), (.New.Version // "")] | @tsv' |
+        while IFS=$'\t' read -r old new newver; do
+          if [[ -n "$newver" ]]; then
+            "$GO" mod edit -replace="$old=$new@$newver"
+          elif [[ "$new" == ./* && "$new" != *FORBIDDEN* ]]; then
+            "$GO" mod edit -require="$old@$ver"
+          fi
+        done
+      # The dependency's go.sum pins the checksums of its whole build list.
+      src=$("$GO" mod download -json "$mod@$ver" | jq -r .Dir)
+      [[ -f "$src/go.sum" ]] && cat "$src/go.sum" >>go.sum.all
+    done
+    sort -u go.sum.all >go.sum; rm go.sum.all
     true)
 }
 
@@ -126,7 +127,7 @@ build_kubernetes() {
       done
       touch .ready)
   fi
-  for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+  for cmd in "$@"; do
     timed "$cmd" bash -c "cd '$dir' && '$GO' build -trimpath -ldflags '$LDK' -o '$BIN/$cmd' k8s.io/kubernetes/cmd/$cmd"
   done
 }
@@ -134,37 +135,43 @@ build_kubernetes() {
 build_etcd() {
   local dir="$WORK/etcd-$ETCD_VERSION"
   if [[ ! -f "$dir/.ready" ]]; then
-    scratch "$dir" go.etcd.io/etcd/server/v3 "v$ETCD_VERSION"
+    scratch "$dir" "go.etcd.io/etcd/server/v3@v$ETCD_VERSION"
     touch "$dir/.ready"
   fi
   # server/v3's root package is the etcd main package.
   timed etcd bash -c "cd '$dir' && '$GO' build -trimpath -ldflags '-s -w' -o '$BIN/etcd' go.etcd.io/etcd/server/v3"
 }
 
-# sidecar NAME MODULE VERSION PACKAGE
-sidecar() {
-  local name=$1 mod=$2 ver=$3 pkg=$4
-  local dir="$WORK/$(basename "$(dirname "$mod")")-$(basename "$mod")-$ver"
+# sidecars SCRATCH_NAME "MODULE@VERSION..." NAME=PACKAGE...: builds several sidecars from one
+# scratch module.
+sidecars() {
+  local dir="$WORK/$1" mods=$2; shift 2
   if [[ ! -f "$dir/.ready" ]]; then
-    scratch "$dir" "$mod" "v$ver"
+    # shellcheck disable=SC2086
+    scratch "$dir" $mods
     touch "$dir/.ready"
   fi
-  timed "$name" bash -c "cd '$dir' && '$GO' build -trimpath -ldflags '-s -w -X main.version=v$ver' -o '$BIN/$name' '$pkg'"
+  local np
+  for np in "$@"; do
+    timed "${np%%=*}" bash -c "cd '$dir' && '$GO' build -trimpath -ldflags '-s -w' -o '$BIN/${np%%=*}' '${np#*=}'"
+  done
 }
 
 T0=$SECONDS
-build_kubernetes
+build_kubernetes kube-apiserver kube-controller-manager kube-scheduler
 build_etcd
-sidecar csi-provisioner github.com/kubernetes-csi/external-provisioner/v6 "$PROVISIONER_VERSION" \
-  github.com/kubernetes-csi/external-provisioner/v6/cmd/csi-provisioner
-sidecar csi-attacher github.com/kubernetes-csi/external-attacher/v4 "$ATTACHER_VERSION" \
-  github.com/kubernetes-csi/external-attacher/v4/cmd/csi-attacher
-sidecar csi-resizer github.com/kubernetes-csi/external-resizer/v2 "$RESIZER_VERSION" \
-  github.com/kubernetes-csi/external-resizer/v2/cmd/csi-resizer
-sidecar csi-snapshotter github.com/kubernetes-csi/external-snapshotter/v8 "$SNAPSHOTTER_VERSION" \
-  github.com/kubernetes-csi/external-snapshotter/v8/cmd/csi-snapshotter
-sidecar snapshot-controller github.com/kubernetes-csi/external-snapshotter/v8 "$SNAPSHOTTER_VERSION" \
-  github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller
+# provisioner, attacher and resizer pin the same Kubernetes libraries (v0.36): one build list.
+P=github.com/kubernetes-csi
+sidecars "sidecars-prov-$PROVISIONER_VERSION-att-$ATTACHER_VERSION-rsz-$RESIZER_VERSION" \
+  "$P/external-provisioner/v6@v$PROVISIONER_VERSION $P/external-attacher/v4@v$ATTACHER_VERSION $P/external-resizer/v2@v$RESIZER_VERSION" \
+  "csi-provisioner=$P/external-provisioner/v6/cmd/csi-provisioner" \
+  "csi-attacher=$P/external-attacher/v4/cmd/csi-attacher" \
+  "csi-resizer=$P/external-resizer/v2/cmd/csi-resizer"
+sidecars "snapshotter-$SNAPSHOTTER_VERSION" "$P/external-snapshotter/v8@v$SNAPSHOTTER_VERSION" \
+  "csi-snapshotter=$P/external-snapshotter/v8/cmd/csi-snapshotter" \
+  "snapshot-controller=$P/external-snapshotter/v8/cmd/snapshot-controller"
+
+build_kubernetes kubectl
 
 # The snapshot CRDs ship in the external-snapshotter module source.
 snapsrc=$("$GO" mod download -json "github.com/kubernetes-csi/external-snapshotter/v8@v$SNAPSHOTTER_VERSION" | jq -r .Dir)

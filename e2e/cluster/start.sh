@@ -74,7 +74,7 @@ fi
 
 trap 'log "start failed"; "$HERE/stop.sh" "$RUN"' ERR
 T0=$(date +%s.%N)
-K8S="$("$HERE/build.sh" | tail -1)"
+K8S="${ISCSI_CSI_K8S_DIR:-$("$HERE/build.sh" | tail -1)}"
 BIN="$K8S/bin"
 export PATH="$BIN:$PATH"
 KUBECTL=("$BIN/kubectl" --kubeconfig "$RUN/kubeconfig")

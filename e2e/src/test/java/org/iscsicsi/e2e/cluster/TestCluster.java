@@ -43,8 +43,15 @@ final class TestCluster implements AutoCloseable {
     return root;
   }
 
-  /** The directory build.sh fills (bin/, crds/), or empty when the build has not run. */
+  /**
+   * The directory build.sh fills (bin/, crds/), or empty when the build has not run; the
+   * environment variable ISCSI_CSI_K8S_DIR names another one.
+   */
   static Optional<Path> builtBinaries() throws IOException, InterruptedException {
+    String given = System.getenv("ISCSI_CSI_K8S_DIR"); // start.sh honours it too
+    if (given != null && !given.isBlank()) {
+      return Optional.of(Path.of(given));
+    }
     Result r = exec(List.of("bash", repoRoot().resolve("e2e/cluster/build.sh").toString()),
         Duration.ofMinutes(120), List.of("ISCSI_CSI_BUILD_CHECK_ONLY=1"));
     if (r.exit() != 0) {
@@ -64,10 +71,8 @@ final class TestCluster implements AutoCloseable {
       throw new IllegalStateException("start.sh failed (exit " + r.exit() + "): " + r.err()
           + "\nlogs in " + run.resolve("logs"));
     }
-    Path bin = Path.of(r.err().lines().filter(l -> l.contains("cache hit: ")
-        || l.contains("done: ")).map(l -> l.replaceAll(".*(cache hit|done): ", "")
-        .replaceAll(" \\(.*", "")).findFirst().orElseThrow(() ->
-        new IllegalStateException("start.sh did not name the binaries: " + r.err())));
+    Path bin = builtBinaries().orElseThrow(
+        () -> new IllegalStateException("start.sh ran but build.sh reports no binaries"));
     return new TestCluster(scripts, run, bin.resolve("bin/kubectl"), took);
   }
 
