@@ -35,8 +35,10 @@ import org.junit.jupiter.api.TestMethodOrder;
  *       volumes report the new size on the PVC);
  *   <li>a VolumeSnapshot becomes ready; a PVC restored from it and a PVC cloned from a PVC carry
  *       the source's bytes;
- *   <li>bad input (unknown StorageClass parameter, a thick PVC larger than the pool, a missing
- *       CHAP secret) ends in a ProvisioningFailed event on the PVC that says why, and no target;
+ *   <li>bad input (unknown StorageClass parameter, a thick PVC larger than the pool, a class
+ *       naming the chart's CHAP secret, the one its RBAC lets the sidecars read, when that secret
+ *       does not exist) ends in a ProvisioningFailed event on the PVC that says why, and no
+ *       target;
  *   <li>reclaimPolicy Retain keeps the LUN after the PVC goes;
  *   <li>a SIGKILL of the controller while a clone is provisioned changes no outcome;
  *   <li>deleting everything leaves no target, grant, LUN file, snapshot or state entry;
@@ -89,8 +91,8 @@ class VolumeLifecycleTest {
     cluster.apply(storageClass("lc-thick", "Delete", "provisioning: thick"));
     cluster.apply(storageClass("lc-chap", "Delete", """
         chap: "true"
-          csi.storage.k8s.io/provisioner-secret-name: no-such-chap-secret
-          csi.storage.k8s.io/provisioner-secret-namespace: lifecycle"""));
+          csi.storage.k8s.io/provisioner-secret-name: iscsi-csi-chap
+          csi.storage.k8s.io/provisioner-secret-namespace: iscsi-csi"""));
   }
 
   @AfterAll
@@ -241,8 +243,8 @@ class VolumeLifecycleTest {
     cluster.apply(pvc("too-big", "lc-thick", "1000Ti", "Filesystem", ""));
     cluster.apply(pvc("no-secret", "lc-chap", "1Gi", "Filesystem", ""));
     String e1 = awaitEvent("bad-param", "unknown parameter \"color\"");
-    String e2 = awaitEvent("too-big", "RESOURCE_EXHAUSTED");
-    String e3 = awaitEvent("no-secret", "no-such-chap-secret");
+    String e2 = awaitEvent("too-big", "ResourceExhausted");
+    String e3 = awaitEvent("no-secret", "\"iscsi-csi-chap\" not found");
     for (String name : List.of("bad-param", "too-big", "no-secret")) {
       assertThat(get("pvc", name, "{.status.phase}")).isEqualTo("Pending");
     }
