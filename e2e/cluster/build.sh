@@ -173,9 +173,10 @@ sidecars "snapshotter-$SNAPSHOTTER_VERSION" "$P/external-snapshotter/v8@v$SNAPSH
 
 build_kubernetes kubectl
 
-# The snapshot CRDs ship in the external-snapshotter module source.
-snapsrc=$("$GO" mod download -json "github.com/kubernetes-csi/external-snapshotter/v8@v$SNAPSHOTTER_VERSION" | jq -r .Dir)
-cp "$snapsrc"/client/config/crd/snapshot.storage.k8s.io_*.yaml "$OUT/crds/"
+# The snapshot CRDs ship in the source of external-snapshotter's client module (client/ has its
+# own go.mod, so it is a module of its own, tagged client/vX.Y.Z).
+snapsrc=$("$GO" mod download -json "github.com/kubernetes-csi/external-snapshotter/client/v8@v$SNAPSHOTTER_VERSION" | jq -r .Dir)
+cp "$snapsrc"/config/crd/snapshot.storage.k8s.io_*.yaml "$OUT/crds/"
 chmod u+w "$OUT"/crds/*.yaml
 
 for b in "${BINARIES[@]}"; do [[ -x "$BIN/$b" ]] || { log "missing $b"; exit 1; }; done

@@ -14,7 +14,9 @@
 # ServiceAccounts, RBAC, CSIDriver, StorageClasses and VolumeSnapshotClass (deploy/iscsi-csi.yaml,
 # the chart rendered with default values), and Node "$NODE_NAME" with a CSINode whose driver node
 # id is "$NODE_IQN". The Node carries volumes.kubernetes.io/controller-managed-attach-detach, the
-# annotation kubelet sets and without which the attach/detach controller ignores a node.
+# annotation kubelet sets and without which the attach/detach controller ignores a node, and the
+# topology label and key kubelet would register from the node plugin's NodeGetInfo
+# ("$DRIVER/node" = node name).
 #
 #   start.sh RUN_DIR --controller-only   (re)starts only the controller (after a kill).
 set -euo pipefail
@@ -142,7 +144,7 @@ spawn kube-apiserver "$BIN/kube-apiserver" \
   --service-account-key-file "$PKI/sa.pub" \
   --service-account-signing-key-file "$PKI/sa.key" \
   --service-cluster-ip-range 10.0.0.0/24 \
-  --authorization-mode Node,RBAC \
+  --authorization-mode Node,RBAC --allow-privileged=true \
   --enable-priority-and-fairness=false \
   --profiling=false
 wait_for kube-apiserver 120 "${KUBECTL[@]}" get --raw /readyz
@@ -182,7 +184,7 @@ apiVersion: v1
 kind: Node
 metadata:
   name: $NODE_NAME
-  labels: {kubernetes.io/hostname: $NODE_NAME, kubernetes.io/os: linux}
+  labels: {kubernetes.io/hostname: $NODE_NAME, kubernetes.io/os: linux, $DRIVER/node: $NODE_NAME}
   annotations:
     volumes.kubernetes.io/controller-managed-attach-detach: "true"
     csi.volume.kubernetes.io/nodeid: '{"$DRIVER":"$NODE_IQN"}'
@@ -206,6 +208,7 @@ spec:
   drivers:
   - name: $DRIVER
     nodeID: $NODE_IQN
+    topologyKeys: [$DRIVER/node]
 YAML
 
 # --- the sidecars talk to the API server as the chart's controller ServiceAccount, so the
