@@ -46,6 +46,25 @@ spawn() {
   echo $! >"$PIDS/$name.pid"
 }
 
+# supervise NAME CMD...: like spawn, but restarts CMD a second after it exits, as kubelet restarts
+# a container: the CSI sidecars exit on purpose when they lose the driver's socket (a controller
+# restart). SIGTERM to the supervisor ends the child too.
+supervise() {
+  local name=$1; shift
+  (
+    child=
+    trap 'if [[ -n "$child" ]]; then kill -TERM "$child" 2>/dev/null; wait "$child"; fi; exit 0' TERM INT
+    while true; do
+      "$@" &
+      child=$!
+      wait "$child" || true
+      echo "[supervise] $name exited; restarting in 1s"
+      sleep 1
+    done
+  ) >>"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$PIDS/$name.pid"
+}
+
 # wait_for WHAT SECONDS CMD...: polls CMD every 0.5 s.
 wait_for() {
   local what=$1 limit=$2; shift 2
@@ -233,14 +252,14 @@ chmod 600 "$RUN/sidecars.kubeconfig"
 start_controller
 
 SC=(--kubeconfig "$RUN/sidecars.kubeconfig" --csi-address "$RUN/csi.sock" --leader-election=false)
-spawn csi-provisioner "$BIN/csi-provisioner" "${SC[@]}" --timeout=300s \
+supervise csi-provisioner "$BIN/csi-provisioner" "${SC[@]}" --timeout=300s \
   --feature-gates=Topology=true --extra-create-metadata --default-fstype=ext4 \
   --retry-interval-start=1s --retry-interval-max=10s
-spawn csi-attacher "$BIN/csi-attacher" "${SC[@]}" --timeout=60s \
+supervise csi-attacher "$BIN/csi-attacher" "${SC[@]}" --timeout=60s \
   --retry-interval-start=1s --retry-interval-max=10s
-spawn csi-resizer "$BIN/csi-resizer" "${SC[@]}" --timeout=120s \
+supervise csi-resizer "$BIN/csi-resizer" "${SC[@]}" --timeout=120s \
   --handle-volume-inuse-error=false --retry-interval-start=1s --retry-interval-max=10s
-spawn csi-snapshotter "$BIN/csi-snapshotter" "${SC[@]}" --timeout=300s --extra-create-metadata \
+supervise csi-snapshotter "$BIN/csi-snapshotter" "${SC[@]}" --timeout=300s --extra-create-metadata \
   --retry-interval-start=1s --retry-interval-max=10s
 # snapshot-controller is a cluster component (its RBAC is not the chart's): admin kubeconfig.
 spawn snapshot-controller "$BIN/snapshot-controller" --kubeconfig "$RUN/kubeconfig" \

@@ -100,7 +100,7 @@ final class TestCluster implements AutoCloseable {
     cmd.add("--kubeconfig");
     cmd.add(kubeconfig().toString());
     cmd.addAll(List.of(args));
-    return exec(cmd, Duration.ofSeconds(60), List.of(), stdin);
+    return exec(cmd, Duration.ofSeconds(180), List.of(), stdin);
   }
 
   /** kubectl that must succeed; returns stdout. */
