@@ -60,7 +60,10 @@ class PublishTest {
         .containsEntry("portals", "127.0.0.1:3260")
         .containsEntry("lun", "0")
         .containsEntry("chap", "false")
-        .containsEntry("readOnly", "false");
+        .containsEntry("readOnly", "false")
+        .containsEntry("serial", target().getLuns(0).getSerial())
+        .containsEntry("naa", target().getLuns(0).getNaa());
+    assertThat(r.getPublishContextOrThrow("naa")).matches("[0-9a-f]{32}");
     assertThat(target().getGrantsList()).containsExactly(
         InitiatorGrant.newBuilder().setInitiator(NODE_A).setReadOnly(false).build());
     assertThat(f.publish(vol.getVolumeId(), NODE_A, mount(Mode.SINGLE_NODE_WRITER), false))
