@@ -107,6 +107,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
         }
       }
       r.publish();
+      r.warnAboutOrphans();
     }
     log.info("restored {} target(s), {} snapshot(s) from {}", state.targets().size(),
         state.snapshots().size(), store.stateFile());
@@ -235,6 +236,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
       TargetRecord next = t.withGrants(grants);
       commitTarget(next);
       publish();
+      enforceAcl(t.name());
       log.info("granted {} {} access to {}", g.initiator(), g.level(), t.name());
       return next;
     }
@@ -257,12 +259,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
       TargetRecord next = t.withGrants(grants);
       commitTarget(next);
       publish();
-      ExportedTarget now = live.get(t.name());
-      for (SessionInfo s : sessionsOf(t.name(), null)) {
-        if (now.access(s.initiatorName()) == AccessLevel.NONE) {
-          closeSessions(t.name(), s.initiatorName());
-        }
-      }
+      enforceAcl(t.name());
       log.info("revoked {} from {}", who, t.name());
       return next;
     }
@@ -528,14 +525,57 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
         .toList();
   }
 
-  /** Closes sessions of one target (all of them when {@code initiator} is empty). */
+  /**
+   * Closes sessions of one target (all of them when {@code initiator} is empty). Initiator names
+   * match in normalized form, whatever case the initiator logged in with.
+   */
   public int closeSessions(String target, String initiator) {
     SessionRegistry reg = sessions.get();
     if (reg == null) {
       return 0;
     }
     String t = org.iscsicsi.target.names.IscsiNames.normalize(target);
-    return reg.close(t, initiator == null || initiator.isEmpty() ? null : initiator);
+    if (initiator == null || initiator.isEmpty()) {
+      return reg.close(t, null);
+    }
+    int closed = 0;
+    Set<String> spellings = new HashSet<>();
+    for (SessionInfo s : sessionsOf(t, initiator)) {
+      spellings.add(s.initiatorName());
+    }
+    for (String name : spellings) {
+      closed += reg.close(t, name);
+    }
+    return closed;
+  }
+
+  /**
+   * After an ACL change: closes the sessions whose access no longer matches what they logged in
+   * with (revoked, or switched between read-only and read-write), so that a session never keeps
+   * rights it has lost; initiators that still have access log in again with the new rights.
+   */
+  private void enforceAcl(String target) {
+    ExportedTarget now = live.get(target);
+    SessionRegistry reg = sessions.get();
+    if (now == null || reg == null) {
+      return;
+    }
+    Set<String> stale = new HashSet<>();
+    for (SessionInfo s : sessionsOf(target, null)) {
+      AccessLevel level = now.access(s.initiatorName());
+      boolean ok = switch (level) {
+        case NONE -> false;
+        case READ_ONLY -> s.readOnly();
+        case READ_WRITE -> !s.readOnly();
+      };
+      if (!ok) {
+        stale.add(s.initiatorName());
+      }
+    }
+    for (String name : stale) {
+      int n = reg.close(target, name);
+      log.info("closed {} session(s) of {} to {}: its access changed", n, name, target);
+    }
   }
 
   public PoolStatus pool() {
@@ -590,6 +630,25 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
   }
 
   // ---- internals ----
+
+  /**
+   * Files in the pool or snapshot directory that no LUN or snapshot names: left by a crash between
+   * copying a file and recording it, or by another engine sharing the directory. Never deleted
+   * automatically.
+   */
+  private void warnAboutOrphans() {
+    Set<Path> known = new HashSet<>();
+    targets.values().forEach(t -> t.luns().forEach(l -> known.add(Path.of(l.file()))));
+    snapshots.values().forEach(sn -> known.add(Path.of(sn.file())));
+    for (Path d : List.of(lunDir, snapshotDir)) {
+      try (var files = Files.list(d)) {
+        files.filter(f -> f.toString().endsWith(".img") && !known.contains(f))
+            .forEach(f -> log.warn("{} belongs to no LUN or snapshot of this engine", f));
+      } catch (IOException e) {
+        log.warn("cannot list {}: {}", d, e.toString());
+      }
+    }
+  }
 
   private record SourceInfo(Path file, long sizeBytes, int blockSize, LogicalUnit unit) {
   }
@@ -675,7 +734,8 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
     } catch (RuntimeException e) {
       condition = "condition unknown: " + e.getMessage();
     }
-    return new LunStatus(target, l, allocated(u), u.counters(), condition);
+    return new LunStatus(target, l, condition.isEmpty() ? allocated(u) : 0, u.counters(),
+        condition);
   }
 
   private TargetRecord require(String name) {
