@@ -24,13 +24,14 @@ final class CompareAndWrite implements ScsiCommand {
     if (blocks > VpdPages.MAX_COMPARE_AND_WRITE_BLOCKS) {
       throw CheckCondition.invalidCdbField(13, -1);
     }
-    if (blocks == 0) {
-      return CommandContext.good();
-    }
     int bs = c.blockSize();
     int length = blocks * bs;
-    if (c.dataOutLength() < 2 * length) {
+    if (c.dataOutLength() != 2 * length) {
+      // e.g. 256 blocks of data sent with the one-byte field wrapped to 0
       throw CheckCondition.invalidCdbField(13, -1);
+    }
+    if (blocks == 0) {
+      return CommandContext.good();
     }
     boolean force = (cdb[1] & 0x08) != 0 || !c.lu.modePages.writeCacheEnabled();
     long offset = lba * bs;

@@ -123,6 +123,13 @@ public final class TargetScsiPort implements ScsiTargetPort {
       stage = CompletableFuture.completedFuture(
           new CheckCondition(Sense.of(Sense.ABORTED_COMMAND, 0x44, 0x00)).toResponse());
     }
+    LunState lu = luns.get(request.lun());
+    int dataOutLength = lu == null || request.cdb() == null || request.cdb().length == 0 ? -1
+        : DataOutLength.of(request.cdb(), lu.unit.blockSize());
+    if (dataOutLength >= 0) {
+      stage = stage.thenApply(r -> r.transferLength() < 0 ? r.withTransferLength(dataOutLength)
+          : r);
+    }
     if (request.dataOut() == null) {
       return stage;
     }
@@ -213,12 +220,12 @@ public final class TargetScsiPort implements ScsiTargetPort {
         if (lu == null) {
           return false;
         }
-        resetUnit(lu, Sense.LUN_RESET_OCCURRED);
+        resetUnit(lu, Sense.LUN_RESET_OCCURRED, NexusId.of(nexus));
         return true;
       }
       case TARGET_WARM_RESET, TARGET_COLD_RESET -> {
         luns.values().forEach(lu -> {
-          resetUnit(lu, Sense.POWER_ON_RESET);
+          resetUnit(lu, Sense.POWER_ON_RESET, NexusId.of(nexus));
           if (function == TaskManagementFunction.TARGET_COLD_RESET) {
             lu.modePages.reset();
           }
@@ -231,11 +238,13 @@ public final class TargetScsiPort implements ScsiTargetPort {
     }
   }
 
-  private void resetUnit(LunState lu, Sense sense) {
+  /**
+   * The reset's effects on one LU; every nexus but the one that asked for the reset (which learns
+   * of it from the task management response) gets a unit attention.
+   */
+  private void resetUnit(LunState lu, Sense sense, NexusId issuer) {
     lu.reset();
-    for (NexusId n : nexuses) {
-      attentions.add(n, lu.lun, sense);
-    }
+    attentionForOthers(issuer, lu.lun, sense);
   }
 
   /** A unit attention for every nexus except {@code except} on one LUN. */

@@ -33,15 +33,11 @@ final class Unmap implements ScsiCommand {
     if (count > VpdPages.MAX_UNMAP_DESCRIPTORS) {
       throw CheckCondition.invalidParameterField(2, -1);
     }
-    long max = VpdPages.maxUnmapBlocks(c.blockSize());
     List<BlockRange> ranges = new ArrayList<>();
     for (int i = 0; i < count; i++) {
       int off = 8 + 16 * i;
       long lba = Cdb.u64(p, off);
       long blocks = Cdb.u32(p, off + 8);
-      if (blocks > max) {
-        throw CheckCondition.invalidParameterField(off + 8, -1);
-      }
       c.checkRange(lba, blocks);
       ranges.add(new BlockRange(lba, blocks));
     }

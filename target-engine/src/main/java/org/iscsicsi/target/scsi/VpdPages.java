@@ -17,8 +17,8 @@ final class VpdPages {
   static final int OPTIMAL_TRANSFER_BYTES = 1 << 20;
   static final int MAX_COMPARE_AND_WRITE_BLOCKS = 128;
   static final int MAX_UNMAP_DESCRIPTORS = 256;
-  /** Largest UNMAP / WRITE SAME range, in bytes. */
-  static final long MAX_UNMAP_BYTES = 1L << 32;
+  /** UNMAP and WRITE SAME ranges: no limit (punching a hole costs the same whatever its size). */
+  static final long UNLIMITED = 0xffffffffL;
   static final int RELATIVE_TARGET_PORT = 1;
 
   private VpdPages() {
@@ -26,10 +26,6 @@ final class VpdPages {
 
   static int maxTransferBlocks(int blockSize) {
     return MAX_TRANSFER_BYTES / blockSize;
-  }
-
-  static long maxUnmapBlocks(int blockSize) {
-    return MAX_UNMAP_BYTES / blockSize;
   }
 
   static byte[] page(CommandContext c, int code) {
@@ -119,10 +115,10 @@ final class VpdPages {
     Cdb.put16(d, 6, Math.max(1, 4096 / blockSize)); // optimal transfer length granularity
     Cdb.put32(d, 8, maxTransferBlocks(blockSize));
     Cdb.put32(d, 12, OPTIMAL_TRANSFER_BYTES / blockSize);
-    Cdb.put32(d, 20, maxUnmapBlocks(blockSize));
+    Cdb.put32(d, 20, UNLIMITED);
     Cdb.put32(d, 24, MAX_UNMAP_DESCRIPTORS);
     Cdb.put32(d, 28, Math.max(1, 4096 / blockSize)); // optimal unmap granularity: a page
-    Cdb.put64(d, 36, maxUnmapBlocks(blockSize)); // maximum WRITE SAME length
+    Cdb.put64(d, 36, UNLIMITED); // maximum WRITE SAME length
     return d;
   }
 

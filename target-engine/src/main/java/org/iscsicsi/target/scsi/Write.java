@@ -37,8 +37,12 @@ final class Write implements ScsiCommand {
     }
     int length = (int) (range.blocks() * c.blockSize());
     if (c.dataOutLength() < length) {
-      // fewer bytes than the CDB asks for (expected transfer length too small)
-      throw CheckCondition.invalidCdbField(six ? 4 : cdb[0] == 0x2a || cdb[0] == 0x2e ? 7 : 6, -1);
+      // The expected transfer length was smaller than the CDB's: write the whole blocks that came
+      // (the iSCSI layer reports the residual overflow, RFC 7143 11.4.5.2).
+      length = c.dataOutLength() / c.blockSize() * c.blockSize();
+      if (length == 0) {
+        return CommandContext.good();
+      }
     }
     boolean fua = !six && (cdb[1] & 0x08) != 0 || verify;
     return write(c, range.lba() * c.blockSize(), c.dataOut(), length, fua);

@@ -5,8 +5,8 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * WRITE SAME (10), (16) (SBC-3 5.41, 5.42): one block of Data-Out (or zeros with NDOB) written to
- * every block of the range; 0 blocks means to the end of the medium. With UNMAP and zero data the
- * range is deallocated instead, so thin LUNs stay thin (LBPRZ: the blocks then read as zeros).
+ * every block of the range; 0 blocks means to the end of the medium. With UNMAP the range is
+ * deallocated instead, so thin LUNs stay thin (LBPRZ: the blocks then read as zeros).
  */
 final class WriteSame implements ScsiCommand {
 
@@ -35,9 +35,6 @@ final class WriteSame implements ScsiCommand {
       blocks = c.blocks() - range.lba();
     }
     c.checkRange(range.lba(), blocks);
-    if (blocks > VpdPages.maxUnmapBlocks(c.blockSize())) {
-      throw CheckCondition.invalidCdbField(sixteen ? 10 : 7, -1);
-    }
     int bs = c.blockSize();
     byte[] block = new byte[bs];
     if (!ndob) {
@@ -46,10 +43,11 @@ final class WriteSame implements ScsiCommand {
       }
       c.dataOut().getBytes(c.dataOut().readerIndex(), block);
     }
-    boolean zeros = isZero(block);
     long offset = range.lba() * bs;
     long length = blocks * bs;
-    boolean deallocate = unmap && zeros;
+    // UNMAP asks for deallocation whatever the data (SBC-3 5.42: LBPRZ makes the blocks read as
+    // zeros afterwards); NDOB or a zero block without UNMAP is still a write of zeros.
+    boolean deallocate = unmap;
     if (length == 0) {
       return CommandContext.good();
     }
@@ -77,12 +75,4 @@ final class WriteSame implements ScsiCommand {
     });
   }
 
-  private static boolean isZero(byte[] b) {
-    for (byte x : b) {
-      if (x != 0) {
-        return false;
-      }
-    }
-    return true;
-  }
 }

@@ -538,8 +538,20 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       if (send > 0 && collapse) {
         return;
       }
-    } else if (dataIn != null) {
-      dataIn.release();
+    } else {
+      if (dataIn != null) {
+        dataIn.release();
+      }
+      int described = response.transferLength();
+      if (described >= 0) {
+        if (task.expectedLength > described) {
+          residualFlags = 0x02;
+          residual = task.expectedLength - described;
+        } else if (task.expectedLength < described) {
+          residualFlags = 0x04;
+          residual = described - task.expectedLength;
+        }
+      }
     }
     ByteBuf sense = Unpooled.EMPTY_BUFFER;
     if (hasSense) {
