@@ -57,7 +57,7 @@ class PublishTest {
 
     assertThat(r.getPublishContextMap())
         .containsEntry("targetIqn", "iqn.2026-11.org.iscsicsi:local.pub")
-        .containsEntry("portals", "127.0.0.1:3260")
+        .containsEntry("portals", f.portal())
         .containsEntry("lun", "0")
         .containsEntry("chap", "false")
         .containsEntry("readOnly", "false")
