@@ -20,8 +20,8 @@ import org.iscsicsi.target.server.IscsiServer;
 import org.iscsicsi.target.server.IscsiServerConfig;
 
 /**
- * A real {@link IscsiServer} exporting one target with a thin, file-backed LUN 0, open to every
- * initiator without CHAP: what libiscsi's conformance suite logs in to. {@link #main} runs it by
+ * A real {@link IscsiServer} exporting one target with a thin, file-backed LUN 0 and a
+ * read-only LUN 1, open to every initiator without CHAP: what libiscsi's conformance suite logs in to. {@link #main} runs it by
  * hand (port and size from the arguments) for debugging single tests.
  */
 final class ConformanceTarget implements AutoCloseable {
@@ -31,12 +31,18 @@ final class ConformanceTarget implements AutoCloseable {
   final TargetScsiPort port = new TargetScsiPort(IQN);
   final IscsiServer server;
   private final LogicalUnit unit;
+  private final LogicalUnit readOnlyUnit;
 
   ConformanceTarget(Path dir, int tcpPort, long sizeBytes) throws IOException, InterruptedException {
     LunConfig config = new LunConfig(dir.resolve("lun0.img"), sizeBytes, 512, true, false,
         "CONF0001", HexFormat.of().parseHex("6001405c0a1b2c3d4e5f60718293a4b5"));
     unit = LogicalUnit.create(config);
     port.attach(0, unit);
+    LunConfig ro = new LunConfig(dir.resolve("lun1.img"), sizeBytes, 512, true, true,
+        "CONF0002", HexFormat.of().parseHex("6001405c0a1b2c3d4e5f60718293a4b6"));
+    LogicalUnit.create(ro).close();
+    readOnlyUnit = LogicalUnit.open(ro);
+    port.attach(1, readOnlyUnit);
     ExportedTarget target = new ExportedTarget() {
       @Override
       public String name() {
@@ -94,22 +100,25 @@ final class ConformanceTarget implements AutoCloseable {
     server.start();
   }
 
-  String url() {
-    return "iscsi://127.0.0.1:" + server.boundPort() + "/" + IQN + "/0";
+  /** LUN 0: thin, writable. LUN 1: thin, read-only. */
+  String url(int lun) {
+    return "iscsi://127.0.0.1:" + server.boundPort() + "/" + IQN + "/" + lun;
   }
 
   @Override
   public void close() throws IOException {
     server.close();
     port.detach(0);
+    port.detach(1);
     unit.close();
+    readOnlyUnit.close();
   }
 
   public static void main(String[] args) throws Exception {
     Path dir = Files.createTempDirectory("conformance");
     try (ConformanceTarget t = new ConformanceTarget(dir, Integer.parseInt(args[0]),
         Long.parseLong(args[1]))) {
-      System.out.println("serving " + t.url());
+      System.out.println("serving " + t.url(0));
       Thread.sleep(Long.parseLong(args.length > 2 ? args[2] : "600000"));
     } finally {
       try (var files = Files.list(dir)) {
