@@ -88,7 +88,9 @@ class LibiscsiConformanceTest {
     Path log = Files.createTempFile(dir, "iscsi-test-cu-" + family, ".log");
     Process p = new ProcessBuilder(TOOL.toString(), "--dataloss", "--test=" + family,
         "-i", "iqn.2026-01.org.iscsicsi:conformance-init1",
-        "-I", "iqn.2026-01.org.iscsicsi:conformance-init2", target.url(lun))
+        "-I", "iqn.2026-01.org.iscsicsi:conformance-init2",
+        // the same LUN a second time: the MultipathIO tests use it as a second path
+        target.url(lun), target.url(lun))
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     p.getOutputStream().close();
     if (!p.waitFor(10, TimeUnit.MINUTES)) {

@@ -220,12 +220,12 @@ public final class TargetScsiPort implements ScsiTargetPort {
         if (lu == null) {
           return false;
         }
-        resetUnit(lu, Sense.LUN_RESET_OCCURRED, NexusId.of(nexus));
+        resetUnit(lu, Sense.LUN_RESET_OCCURRED);
         return true;
       }
       case TARGET_WARM_RESET, TARGET_COLD_RESET -> {
         luns.values().forEach(lu -> {
-          resetUnit(lu, Sense.POWER_ON_RESET, NexusId.of(nexus));
+          resetUnit(lu, Sense.POWER_ON_RESET);
           if (function == TaskManagementFunction.TARGET_COLD_RESET) {
             lu.modePages.reset();
           }
@@ -239,12 +239,14 @@ public final class TargetScsiPort implements ScsiTargetPort {
   }
 
   /**
-   * The reset's effects on one LU; every nexus but the one that asked for the reset (which learns
-   * of it from the task management response) gets a unit attention.
+   * The reset's effects on one LU: every nexus, the issuer's too (SAM-5 6.?: all I_T nexuses;
+   * libiscsi's MultipathIO.Reset checks every path), gets a unit attention.
    */
-  private void resetUnit(LunState lu, Sense sense, NexusId issuer) {
+  private void resetUnit(LunState lu, Sense sense) {
     lu.reset();
-    attentionForOthers(issuer, lu.lun, sense);
+    for (NexusId n : nexuses) {
+      attentions.add(n, lu.lun, sense);
+    }
   }
 
   /** A unit attention for every nexus except {@code except} on one LUN. */
