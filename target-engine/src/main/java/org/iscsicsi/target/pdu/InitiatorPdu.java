@@ -142,6 +142,10 @@ public sealed interface InitiatorPdu extends IscsiPdu {
     if (opcode == null) {
       return null;
     }
+    if (opcode == IscsiOpcode.TASK_MANAGEMENT_REQUEST || opcode == IscsiOpcode.LOGOUT_REQUEST
+        || opcode == IscsiOpcode.SNACK_REQUEST) {
+      data.release(); // these PDUs carry no data segment; a stray one is dropped
+    }
     return switch (opcode) {
       case NOP_OUT -> new NopOut(imm, lun, itt, w20, w24, w28, data);
       case SCSI_COMMAND -> {
