@@ -19,8 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * libiscsi's conformance suite {@code iscsi-test-cu} (Debian package libiscsi-bin) against the
- * real engine: an {@link org.iscsicsi.target.server.IscsiServer} on an ephemeral port with a
- * thin, file-backed 16 MiB LUN (and a read-only one for the ReadOnly suite). Pins that the families SCSI and iSCSI finish with 0 failed tests
+ * real engine ({@link ConformanceTarget}: a {@link org.iscsicsi.target.engine.TargetEngine} on an
+ * ephemeral port with a thin, file-backed 16 MiB LUN, and a read-only one for the ReadOnly suite). Pins that the families SCSI and iSCSI finish with 0 failed tests
  * and prints the passed / failed / skipped counts and every test libiscsi skipped, with its reason.
  *
  * <p>The LUN is kept below 65536 blocks: WriteSame16.Unmap writes 65536 blocks in one WRITE(16)
@@ -44,7 +44,7 @@ class LibiscsiConformanceTest {
   }
 
   @AfterAll
-  static void stop() throws IOException {
+  static void stop() {
     if (target != null) {
       target.close();
     }
@@ -87,8 +87,7 @@ class LibiscsiConformanceTest {
   private static String run(String family, int lun) throws IOException, InterruptedException {
     Path log = Files.createTempFile(dir, "iscsi-test-cu-" + family, ".log");
     Process p = new ProcessBuilder(TOOL.toString(), "--dataloss", "--test=" + family,
-        "-i", "iqn.2026-01.org.iscsicsi:conformance-init1",
-        "-I", "iqn.2026-01.org.iscsicsi:conformance-init2",
+        "-i", ConformanceTarget.INITIATORS.get(0), "-I", ConformanceTarget.INITIATORS.get(1),
         // the same LUN a second time: the MultipathIO tests use it as a second path
         target.url(lun), target.url(lun))
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
