@@ -83,6 +83,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
   private ScheduledFuture<?> loginTimer;
   private int statSn;
   private int expCmdSn;
+  private int maxCmdSn;
   private IscsiSession session;
   private SessionParameters params;
   private ExportedTarget target;
@@ -227,6 +228,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       firstLoginPdu = false;
     }
     expCmdSn = req.cmdSn();
+    maxCmdSn = expCmdSn + config.commandWindow() - 1;
     TargetPdu.LoginResponse resp = login.process(req)
         .withSequence(statSn++, expCmdSn, maxCmdSn());
     switch (login.state()) {
@@ -259,8 +261,17 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
   // ---------------------------------------------------------------- sequence numbers
 
+  /**
+   * MaxCmdSN: the window closes while tasks are in flight (flow control) but never moves back, so
+   * a command sent inside a window once advertised is always accepted (section 4.2.2.1).
+   */
   private int maxCmdSn() {
-    return expCmdSn + config.commandWindow() - 1;
+    int open = Math.max(1, config.commandWindow() - tasks.size());
+    int candidate = expCmdSn + open - 1;
+    if (candidate - maxCmdSn > 0 || maxCmdSn - expCmdSn + 1 < 0) {
+      maxCmdSn = candidate;
+    }
+    return maxCmdSn;
   }
 
   /**
