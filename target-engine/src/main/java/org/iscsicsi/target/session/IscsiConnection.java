@@ -13,7 +13,6 @@ import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -88,7 +87,6 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
   private SessionParameters params;
   private ExportedTarget target;
   private final Map<Integer, ScsiTask> tasks = new HashMap<>();
-  private final Map<Integer, ScsiTask> tasksByTtt = new HashMap<>();
   private int nextTtt = 1;
   private int pingTtt = RESERVED;
   private ByteBuf textRemainder;
@@ -139,7 +137,6 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       t.releaseData();
     }
     tasks.clear();
-    tasksByTtt.clear();
     releaseText();
     if (session != null) {
       table.close(session);
@@ -433,7 +430,6 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         }
       } else {
         task.r2ts.remove(seq.ttt);
-        tasksByTtt.remove(seq.ttt);
       }
     }
     if (task.received == task.expectedLength) {
@@ -449,7 +445,6 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       int length = Math.min(params.maxBurstLength(), task.expectedLength - task.nextR2tOffset);
       int ttt = newTtt();
       task.r2ts.put(ttt, new ScsiTask.Sequence(ttt, task.nextR2tOffset, length));
-      tasksByTtt.put(ttt, task);
       ctx.write(new TargetPdu.R2t(task.lunField, task.itt, ttt, statSn, expCmdSn, maxCmdSn(),
           task.r2tSn++, task.nextR2tOffset, length));
       counters.r2tPdus.increment();
@@ -638,10 +633,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     task.aborted = true;
     task.releaseData();
     tasks.remove(task.itt, task);
-    for (Iterator<Integer> it = task.r2ts.keySet().iterator(); it.hasNext(); ) {
-      tasksByTtt.remove(it.next());
-      it.remove();
-    }
+    task.r2ts.clear();
   }
 
   // ---------------------------------------------------------------- NOP, text, logout
