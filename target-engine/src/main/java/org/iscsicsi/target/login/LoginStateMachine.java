@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import java.io.ByteArrayOutputStream;
 import java.security.SecureRandom;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -322,13 +321,5 @@ public final class LoginStateMachine {
     if (stage != SECURITY) {
       throw new LoginException(LoginStatus.INITIATOR_ERROR, key + " outside the security stage");
     }
-  }
-
-  /** Read-only view for tests and logs: keys negotiated so far. */
-  Map<String, String> debugState() {
-    Map<String, String> m = new HashMap<>();
-    m.put("stage", Integer.toString(stage));
-    m.put("authenticated", Boolean.toString(authenticated));
-    return m;
   }
 }

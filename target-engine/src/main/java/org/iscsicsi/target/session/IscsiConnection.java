@@ -13,7 +13,6 @@ import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -83,11 +82,11 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
   private ScheduledFuture<?> loginTimer;
   private int statSn;
   private int expCmdSn;
+  private int maxCmdSn;
   private IscsiSession session;
   private SessionParameters params;
   private ExportedTarget target;
   private final Map<Integer, ScsiTask> tasks = new HashMap<>();
-  private final Map<Integer, ScsiTask> tasksByTtt = new HashMap<>();
   private int nextTtt = 1;
   private int pingTtt = RESERVED;
   private ByteBuf textRemainder;
@@ -138,7 +137,6 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       t.releaseData();
     }
     tasks.clear();
-    tasksByTtt.clear();
     releaseText();
     if (session != null) {
       table.close(session);
@@ -227,6 +225,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       firstLoginPdu = false;
     }
     expCmdSn = req.cmdSn();
+    maxCmdSn = expCmdSn + config.commandWindow() - 1;
     TargetPdu.LoginResponse resp = login.process(req)
         .withSequence(statSn++, expCmdSn, maxCmdSn());
     switch (login.state()) {
@@ -259,8 +258,17 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
   // ---------------------------------------------------------------- sequence numbers
 
+  /**
+   * MaxCmdSN: the window closes while tasks are in flight (flow control) but never moves back, so
+   * a command sent inside a window once advertised is always accepted (section 4.2.2.1).
+   */
   private int maxCmdSn() {
-    return expCmdSn + config.commandWindow() - 1;
+    int open = Math.max(1, config.commandWindow() - tasks.size());
+    int candidate = expCmdSn + open - 1;
+    if (candidate - maxCmdSn > 0 || maxCmdSn - expCmdSn + 1 < 0) {
+      maxCmdSn = candidate;
+    }
+    return maxCmdSn;
   }
 
   /**
@@ -422,7 +430,6 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         }
       } else {
         task.r2ts.remove(seq.ttt);
-        tasksByTtt.remove(seq.ttt);
       }
     }
     if (task.received == task.expectedLength) {
@@ -438,7 +445,6 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       int length = Math.min(params.maxBurstLength(), task.expectedLength - task.nextR2tOffset);
       int ttt = newTtt();
       task.r2ts.put(ttt, new ScsiTask.Sequence(ttt, task.nextR2tOffset, length));
-      tasksByTtt.put(ttt, task);
       ctx.write(new TargetPdu.R2t(task.lunField, task.itt, ttt, statSn, expCmdSn, maxCmdSn(),
           task.r2tSn++, task.nextR2tOffset, length));
       counters.r2tPdus.increment();
@@ -627,10 +633,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     task.aborted = true;
     task.releaseData();
     tasks.remove(task.itt, task);
-    for (Iterator<Integer> it = task.r2ts.keySet().iterator(); it.hasNext(); ) {
-      tasksByTtt.remove(it.next());
-      it.remove();
-    }
+    task.r2ts.clear();
   }
 
   // ---------------------------------------------------------------- NOP, text, logout
