@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * registry (which attaches and detaches LUNs).
  *
  * <p>Every command is checked here, in arrival order and on the caller's thread, for the things
- * SAM-5/SPC-4 put before execution: LUN present (SPC-4 4.?: LOGICAL UNIT NOT SUPPORTED), pending
+ * SAM-5/SPC-4 put before execution: LUN present (else LOGICAL UNIT NOT SUPPORTED), pending
  * unit attention (SAM-5 5.14, with the INQUIRY / REPORT LUNS / REQUEST SENSE exemptions), supported
  * opcode, reservation conflicts. Commands that touch the backing file then run on a virtual-thread
  * executor, so several commands per LUN are in flight and no file I/O runs on a netty event loop.
@@ -239,7 +239,7 @@ public final class TargetScsiPort implements ScsiTargetPort {
   }
 
   /**
-   * The reset's effects on one LU: every nexus, the issuer's too (SAM-5 6.?: all I_T nexuses;
+   * The reset's effects on one LU: every nexus, the issuer's too (SAM-5: all I_T nexuses;
    * libiscsi's MultipathIO.Reset checks every path), gets a unit attention.
    */
   private void resetUnit(LunState lu, Sense sense) {
