@@ -99,7 +99,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     this.config = config;
     this.decoder = decoder;
     this.encoder = encoder;
-    this.login = new LoginStateMachine(directory, config.loginDefaults(), random);
+    this.login = new LoginStateMachine(directory, config.loginDefaults(), random, table::exists);
   }
 
   /** The session once login completed, else null. */
@@ -155,7 +155,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     if (evt instanceof IdleStateEvent && phase == Phase.FULL_FEATURE) {
       if (pingTtt != RESERVED) {
         counters.timeouts.increment();
-        LOG.info("initiator {} did not answer a NOP-In ping; closing", ctx.channel().remoteAddress());
+        LOG.info("initiator {} did not answer a NOP-In ping; closing",
+            ctx.channel().remoteAddress());
         ctx.close();
         return;
       }

@@ -268,6 +268,26 @@ class FullFeaturePhaseTest {
   }
 
   @Test
+  void loginWithALiveTsihReplacesThatConnectionAndKeepsTheTsih() throws Exception {
+    try (RawInitiator first = new RawInitiator(server.boundPort());
+        RawInitiator second = new RawInitiator(server.boundPort());
+        RawInitiator stale = new RawInitiator(server.boundPort())) {
+      RawInitiator.Pdu ok = first.login(INITIATOR + "-reconnect", TARGET, Map.of());
+      int tsih = Short.toUnsignedInt(java.nio.ByteBuffer.wrap(ok.bhs()).getShort(14));
+      assertThat(tsih).isNotZero();
+      RawInitiator.Pdu again = second.login(INITIATOR + "-reconnect", TARGET, Map.of(), tsih);
+      assertThat(again.byteAt(36)).isZero();
+      assertThat(Short.toUnsignedInt(java.nio.ByteBuffer.wrap(again.bhs()).getShort(14)))
+          .isEqualTo(tsih);
+      assertThat(first.closedByTarget()).isTrue();
+      RawInitiator.Pdu unknown = stale.login(INITIATOR + "-reconnect", TARGET, Map.of(),
+          tsih + 1000);
+      assertThat(unknown.byteAt(36) << 8 | unknown.byteAt(37)).as("session does not exist")
+          .isEqualTo(0x020a);
+    }
+  }
+
+  @Test
   void countersFollowTheTraffic() throws Exception {
     try (RawInitiator r = new RawInitiator(server.boundPort())) {
       assertThat(r.login(INITIATOR + "-counted", TARGET, Map.of("InitialR2T", "Yes",
