@@ -94,10 +94,15 @@ public final class LoginStateMachine {
     boolean exists(int tsih, long isid, String initiatorName, String targetName);
   }
 
-  /** The engine's login defaults merged with {@code overrides}. */
+  /**
+   * The engine's login defaults merged with {@code overrides}.
+   *
+   * @throws IllegalArgumentException when an override is malformed or out of range
+   */
   public static Map<String, String> defaultsWith(Map<String, String> overrides) {
     Map<String, String> merged = KeyNegotiator.defaults();
     merged.putAll(overrides);
+    new KeyNegotiator(merged); // validates
     return merged;
   }
 
