@@ -194,8 +194,10 @@ class FullFeaturePhaseTest {
       r.dataOut(pending, r2t.intAt(20), 0, 0, pattern(4096, 3), true);
       assertThat(r.silentFor(300)).as("no response for the aborted task").isTrue();
 
-      r.taskManagement(1, 0, 0x7777, r.cmdSn + 5);
-      assertThat(r.read().byteAt(2)).as("task does not exist").isEqualTo(1);
+      r.taskManagement(1, 0, 0x7777, r.cmdSn - 1);
+      assertThat(r.read().byteAt(2)).as("completed task does not exist").isEqualTo(1);
+      r.taskManagement(1, 0, 0x7778, r.cmdSn + 5);
+      assertThat(r.read().byteAt(2)).as("never received, inside the window").isZero();
       r.taskManagement(5, 0, -1, r.cmdSn);
       assertThat(r.read().byteAt(2)).as("LUN reset").isZero();
       r.taskManagement(6, 0, -1, r.cmdSn);
