@@ -99,7 +99,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     this.config = config;
     this.decoder = decoder;
     this.encoder = encoder;
-    this.login = new LoginStateMachine(directory, config.loginDefaults(), random);
+    this.login = new LoginStateMachine(directory, config.loginDefaults(), random, table::exists);
   }
 
   /** The session once login completed, else null. */
@@ -155,7 +155,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     if (evt instanceof IdleStateEvent && phase == Phase.FULL_FEATURE) {
       if (pingTtt != RESERVED) {
         counters.timeouts.increment();
-        LOG.info("initiator {} did not answer a NOP-In ping; closing", ctx.channel().remoteAddress());
+        LOG.info("initiator {} did not answer a NOP-In ping; closing",
+            ctx.channel().remoteAddress());
         ctx.close();
         return;
       }
@@ -586,8 +587,10 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             abort(victim);
             yield TaskManagementResponse.FUNCTION_COMPLETE;
           }
-          // not found: already completed if its CmdSN was received (section 11.5.1)
-          yield t.refCmdSn() - expCmdSn < 0 ? TaskManagementResponse.FUNCTION_COMPLETE
+          // not found (section 11.5.1): a RefCmdSN inside the window was never received and
+          // counts as aborted; outside it (typically already completed) the task does not exist
+          boolean inWindow = t.refCmdSn() - expCmdSn >= 0 && maxCmdSn() - t.refCmdSn() >= 0;
+          yield inWindow ? TaskManagementResponse.FUNCTION_COMPLETE
               : TaskManagementResponse.TASK_DOES_NOT_EXIST;
         }
         case 2 -> {
