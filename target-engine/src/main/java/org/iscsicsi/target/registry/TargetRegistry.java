@@ -21,6 +21,7 @@ import org.iscsicsi.target.acl.ChapSecret;
 import org.iscsicsi.target.acl.InitiatorGrant;
 import org.iscsicsi.target.lun.LogicalUnit;
 import org.iscsicsi.target.lun.LunCounters;
+import org.iscsicsi.target.names.IscsiNames;
 import org.iscsicsi.target.registry.RegistryException.Reason;
 import org.iscsicsi.target.scsi.TargetScsiPort;
 import org.iscsicsi.target.session.SessionInfo;
@@ -126,7 +127,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
     Map<String, ExportedTarget> m = live;
     ExportedTarget t = m.get(name);
     if (t == null && name != null) {
-      t = m.get(org.iscsicsi.target.names.IscsiNames.normalize(name));
+      t = m.get(IscsiNames.normalize(name));
     }
     return Optional.ofNullable(t);
   }
@@ -451,7 +452,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
       Path file = snapshotDir.resolve(id + ".img");
       deleteFile(file); // an orphan of a crash between copy and state write
       long size;
-      try (LogicalUnit.Quiesce q = unit.quiesce()) {
+      try (LogicalUnit.Quiesce _ = unit.quiesce()) {
         size = unit.sizeBytes();
         SparseCopy.copy(Path.of(src.file()), file, copyTimeout);
       } catch (IOException e) {
@@ -493,7 +494,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
   /** Snapshots matching the id (when not empty) and the source (when target is not empty). */
   public List<SnapshotRecord> listSnapshots(String id, String sourceTarget, int sourceLun) {
     String st = sourceTarget == null || sourceTarget.isEmpty() ? null
-        : org.iscsicsi.target.names.IscsiNames.normalize(sourceTarget);
+        : IscsiNames.normalize(sourceTarget);
     synchronized (lock) {
       return snapshots.values().stream()
           .filter(s -> id == null || id.isEmpty() || s.id().equals(id))
@@ -515,13 +516,13 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
 
   public List<SessionInfo> sessionsOf(String target, String initiator) {
     String t = target == null || target.isEmpty() ? null
-        : org.iscsicsi.target.names.IscsiNames.normalize(target);
+        : IscsiNames.normalize(target);
     String i = initiator == null || initiator.isEmpty() ? null
-        : org.iscsicsi.target.names.IscsiNames.normalize(initiator);
+        : IscsiNames.normalize(initiator);
     return sessions().stream()
         .filter(s -> t == null || t.equals(s.targetName()))
         .filter(s -> i == null
-            || i.equals(org.iscsicsi.target.names.IscsiNames.normalize(s.initiatorName())))
+            || i.equals(IscsiNames.normalize(s.initiatorName())))
         .toList();
   }
 
@@ -534,7 +535,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
     if (reg == null) {
       return 0;
     }
-    String t = org.iscsicsi.target.names.IscsiNames.normalize(target);
+    String t = IscsiNames.normalize(target);
     if (initiator == null || initiator.isEmpty()) {
       return reg.close(t, null);
     }
@@ -695,7 +696,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
           TargetRecord st = require(c.target());
           LunRecord sl = requireLun(st, c.lun());
           LogicalUnit su = requireUnit(st.name(), sl);
-          try (LogicalUnit.Quiesce q = su.quiesce()) {
+          try (LogicalUnit.Quiesce _ = su.quiesce()) {
             SparseCopy.copy(Path.of(sl.file()), file, copyTimeout);
           }
         }
@@ -739,10 +740,10 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
   }
 
   private TargetRecord require(String name) {
-    String n = name == null ? "" : org.iscsicsi.target.names.IscsiNames.normalize(name);
+    String n = name == null ? "" : IscsiNames.normalize(name);
     TargetRecord t = targets.get(n);
     if (t == null) {
-      if (!org.iscsicsi.target.names.IscsiNames.isValid(n)) {
+      if (!IscsiNames.isValid(n)) {
         Validation.targetName(name); // throws INVALID_ARGUMENT with the reason
       }
       throw RegistryException.notFound("target " + n + " does not exist");
