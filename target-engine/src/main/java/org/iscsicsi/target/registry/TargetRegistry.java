@@ -21,6 +21,7 @@ import org.iscsicsi.target.acl.ChapSecret;
 import org.iscsicsi.target.acl.InitiatorGrant;
 import org.iscsicsi.target.lun.LogicalUnit;
 import org.iscsicsi.target.lun.LunCounters;
+import org.iscsicsi.target.names.IscsiNames;
 import org.iscsicsi.target.registry.RegistryException.Reason;
 import org.iscsicsi.target.scsi.TargetScsiPort;
 import org.iscsicsi.target.session.SessionInfo;
@@ -107,6 +108,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
         }
       }
       r.publish();
+      r.warnAboutOrphans();
     }
     log.info("restored {} target(s), {} snapshot(s) from {}", state.targets().size(),
         state.snapshots().size(), store.stateFile());
@@ -125,7 +127,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
     Map<String, ExportedTarget> m = live;
     ExportedTarget t = m.get(name);
     if (t == null && name != null) {
-      t = m.get(org.iscsicsi.target.names.IscsiNames.normalize(name));
+      t = m.get(IscsiNames.normalize(name));
     }
     return Optional.ofNullable(t);
   }
@@ -235,6 +237,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
       TargetRecord next = t.withGrants(grants);
       commitTarget(next);
       publish();
+      enforceAcl(t.name());
       log.info("granted {} {} access to {}", g.initiator(), g.level(), t.name());
       return next;
     }
@@ -257,12 +260,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
       TargetRecord next = t.withGrants(grants);
       commitTarget(next);
       publish();
-      ExportedTarget now = live.get(t.name());
-      for (SessionInfo s : sessionsOf(t.name(), null)) {
-        if (now.access(s.initiatorName()) == AccessLevel.NONE) {
-          closeSessions(t.name(), s.initiatorName());
-        }
-      }
+      enforceAcl(t.name());
       log.info("revoked {} from {}", who, t.name());
       return next;
     }
@@ -454,7 +452,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
       Path file = snapshotDir.resolve(id + ".img");
       deleteFile(file); // an orphan of a crash between copy and state write
       long size;
-      try (LogicalUnit.Quiesce q = unit.quiesce()) {
+      try (LogicalUnit.Quiesce _ = unit.quiesce()) {
         size = unit.sizeBytes();
         SparseCopy.copy(Path.of(src.file()), file, copyTimeout);
       } catch (IOException e) {
@@ -496,7 +494,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
   /** Snapshots matching the id (when not empty) and the source (when target is not empty). */
   public List<SnapshotRecord> listSnapshots(String id, String sourceTarget, int sourceLun) {
     String st = sourceTarget == null || sourceTarget.isEmpty() ? null
-        : org.iscsicsi.target.names.IscsiNames.normalize(sourceTarget);
+        : IscsiNames.normalize(sourceTarget);
     synchronized (lock) {
       return snapshots.values().stream()
           .filter(s -> id == null || id.isEmpty() || s.id().equals(id))
@@ -518,24 +516,67 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
 
   public List<SessionInfo> sessionsOf(String target, String initiator) {
     String t = target == null || target.isEmpty() ? null
-        : org.iscsicsi.target.names.IscsiNames.normalize(target);
+        : IscsiNames.normalize(target);
     String i = initiator == null || initiator.isEmpty() ? null
-        : org.iscsicsi.target.names.IscsiNames.normalize(initiator);
+        : IscsiNames.normalize(initiator);
     return sessions().stream()
         .filter(s -> t == null || t.equals(s.targetName()))
         .filter(s -> i == null
-            || i.equals(org.iscsicsi.target.names.IscsiNames.normalize(s.initiatorName())))
+            || i.equals(IscsiNames.normalize(s.initiatorName())))
         .toList();
   }
 
-  /** Closes sessions of one target (all of them when {@code initiator} is empty). */
+  /**
+   * Closes sessions of one target (all of them when {@code initiator} is empty). Initiator names
+   * match in normalized form, whatever case the initiator logged in with.
+   */
   public int closeSessions(String target, String initiator) {
     SessionRegistry reg = sessions.get();
     if (reg == null) {
       return 0;
     }
-    String t = org.iscsicsi.target.names.IscsiNames.normalize(target);
-    return reg.close(t, initiator == null || initiator.isEmpty() ? null : initiator);
+    String t = IscsiNames.normalize(target);
+    if (initiator == null || initiator.isEmpty()) {
+      return reg.close(t, null);
+    }
+    int closed = 0;
+    Set<String> spellings = new HashSet<>();
+    for (SessionInfo s : sessionsOf(t, initiator)) {
+      spellings.add(s.initiatorName());
+    }
+    for (String name : spellings) {
+      closed += reg.close(t, name);
+    }
+    return closed;
+  }
+
+  /**
+   * After an ACL change: closes the sessions whose access no longer matches what they logged in
+   * with (revoked, or switched between read-only and read-write), so that a session never keeps
+   * rights it has lost; initiators that still have access log in again with the new rights.
+   */
+  private void enforceAcl(String target) {
+    ExportedTarget now = live.get(target);
+    SessionRegistry reg = sessions.get();
+    if (now == null || reg == null) {
+      return;
+    }
+    Set<String> stale = new HashSet<>();
+    for (SessionInfo s : sessionsOf(target, null)) {
+      AccessLevel level = now.access(s.initiatorName());
+      boolean ok = switch (level) {
+        case NONE -> false;
+        case READ_ONLY -> s.readOnly();
+        case READ_WRITE -> !s.readOnly();
+      };
+      if (!ok) {
+        stale.add(s.initiatorName());
+      }
+    }
+    for (String name : stale) {
+      int n = reg.close(target, name);
+      log.info("closed {} session(s) of {} to {}: its access changed", n, name, target);
+    }
   }
 
   public PoolStatus pool() {
@@ -591,6 +632,25 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
 
   // ---- internals ----
 
+  /**
+   * Files in the pool or snapshot directory that no LUN or snapshot names: left by a crash between
+   * copying a file and recording it, or by another engine sharing the directory. Never deleted
+   * automatically.
+   */
+  private void warnAboutOrphans() {
+    Set<Path> known = new HashSet<>();
+    targets.values().forEach(t -> t.luns().forEach(l -> known.add(Path.of(l.file()))));
+    snapshots.values().forEach(sn -> known.add(Path.of(sn.file())));
+    for (Path d : List.of(lunDir, snapshotDir)) {
+      try (var files = Files.list(d)) {
+        files.filter(f -> f.toString().endsWith(".img") && !known.contains(f))
+            .forEach(f -> log.warn("{} belongs to no LUN or snapshot of this engine", f));
+      } catch (IOException e) {
+        log.warn("cannot list {}: {}", d, e.toString());
+      }
+    }
+  }
+
   private record SourceInfo(Path file, long sizeBytes, int blockSize, LogicalUnit unit) {
   }
 
@@ -636,7 +696,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
           TargetRecord st = require(c.target());
           LunRecord sl = requireLun(st, c.lun());
           LogicalUnit su = requireUnit(st.name(), sl);
-          try (LogicalUnit.Quiesce q = su.quiesce()) {
+          try (LogicalUnit.Quiesce _ = su.quiesce()) {
             SparseCopy.copy(Path.of(sl.file()), file, copyTimeout);
           }
         }
@@ -675,14 +735,15 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
     } catch (RuntimeException e) {
       condition = "condition unknown: " + e.getMessage();
     }
-    return new LunStatus(target, l, allocated(u), u.counters(), condition);
+    return new LunStatus(target, l, condition.isEmpty() ? allocated(u) : 0, u.counters(),
+        condition);
   }
 
   private TargetRecord require(String name) {
-    String n = name == null ? "" : org.iscsicsi.target.names.IscsiNames.normalize(name);
+    String n = name == null ? "" : IscsiNames.normalize(name);
     TargetRecord t = targets.get(n);
     if (t == null) {
-      if (!org.iscsicsi.target.names.IscsiNames.isValid(n)) {
+      if (!IscsiNames.isValid(n)) {
         Validation.targetName(name); // throws INVALID_ARGUMENT with the reason
       }
       throw RegistryException.notFound("target " + n + " does not exist");

@@ -302,6 +302,34 @@ class TargetAdminServiceTest {
   }
 
   @Test
+  void downgradingAGrantReplacesTheSession() throws Exception {
+    assumeThat(Exec.available("qemu-io")).as("qemu-io (qemu-utils) installed").isTrue();
+    create(T1);
+    lun(T1, 0, 1 << 20);
+    admin.grantInitiator(GrantInitiatorRequest.newBuilder().setTarget(T1).setInitiator("ALL")
+        .build());
+    Process p = qemuSession(T1, INI);
+    try {
+      awaitSessions(T1, 1);
+      var rw = admin.listSessions(ListSessionsRequest.newBuilder().setTarget(T1).build())
+          .getSessions(0);
+      assertThat(rw.getReadOnly()).isFalse();
+      // The initiator's own grant (read-only) now wins over ALL: its read-write session goes,
+      // and the one qemu logs in again with is read-only.
+      admin.grantInitiator(GrantInitiatorRequest.newBuilder().setTarget(T1).setInitiator(INI)
+          .setReadOnly(true).build());
+      await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+          .until(() -> admin.listSessions(ListSessionsRequest.newBuilder().setTarget(T1).build())
+              .getSessionsList().stream().noneMatch(s -> s.getTsih() == rw.getTsih()));
+      await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+          .until(() -> admin.listSessions(ListSessionsRequest.newBuilder().setTarget(T1).build())
+              .getSessionsList().stream().anyMatch(s -> !s.getDiscovery() && s.getReadOnly()));
+    } finally {
+      p.destroyForcibly().waitFor();
+    }
+  }
+
+  @Test
   void closeSessionsDropsTheSession() throws Exception {
     assumeThat(Exec.available("qemu-io")).as("qemu-io (qemu-utils) installed").isTrue();
     create(T1);

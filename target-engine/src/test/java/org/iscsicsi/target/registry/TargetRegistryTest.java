@@ -421,6 +421,57 @@ class TargetRegistryTest {
             new LunSpec.Empty())));
   }
 
+  // ---- failures ----
+
+  @Test
+  void failedStateWriteChangesNothing() throws Exception {
+    reg.createTarget(T1, "", Map.of(), Map.of());
+    reg.createLun(lun(T1, 0, 1 << 20));
+    // A directory where the temporary state file goes makes every save fail.
+    Path blocker = dir.resolve("state/state.json.tmp");
+    Files.createDirectories(blocker.resolve("x"));
+    long filesBefore;
+    try (var files = Files.list(reg.lunDir())) {
+      filesBefore = files.count();
+    }
+    expect(Reason.INTERNAL, "cannot write the state file",
+        () -> reg.createTarget(T2, "", Map.of(), Map.of()));
+    expect(Reason.INTERNAL, "cannot write the state file", () -> reg.createLun(lun(T1, 1, 1 << 20)));
+    expect(Reason.INTERNAL, "cannot write the state file", () -> reg.grant(T1, INI, false));
+    expect(Reason.INTERNAL, "cannot write the state file", () -> reg.deleteLun(T1, 0));
+    expect(Reason.INTERNAL, "cannot write the state file", () -> reg.deleteTarget(T1, true));
+    assertThat(reg.target(T2)).isEmpty();
+    assertThat(reg.getTarget(T1).luns()).extracting(LunRecord::lun).containsExactly(0);
+    assertThat(reg.target(T1).orElseThrow().access(INI)).isEqualTo(AccessLevel.NONE);
+    assertThat(unit(T1, 0)).isNotNull();
+    try (var files = Files.list(reg.lunDir())) {
+      assertThat(files.count()).as("the new LUN's file was removed again").isEqualTo(filesBefore);
+    }
+    Files.delete(blocker.resolve("x"));
+    Files.delete(blocker);
+    restart();
+    assertThat(reg.getTarget(T1).luns()).hasSize(1);
+    assertThat(reg.target(T2)).isEmpty();
+  }
+
+  /** Prints how long restoring a state with many targets and LUNs takes (a figure, no limit). */
+  @Test
+  void restoreTimeFigure() throws Exception {
+    int n = 100;
+    for (int i = 0; i < n; i++) {
+      String name = "iqn.2026-11.org.example:many-" + i;
+      reg.createTarget(name, "", Map.of("i", Integer.toString(i)), Map.of());
+      reg.grant(name, INI, false);
+      reg.createLun(lun(name, 0, 1 << 20));
+    }
+    close();
+    long t0 = System.nanoTime();
+    open();
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    System.out.printf("TargetRegistry: restored %d targets with %d LUNs in %d ms%n", n, n, ms);
+    assertThat(reg.targets()).hasSize(n);
+  }
+
   // ---- concurrency ----
 
   @Test
