@@ -17,16 +17,19 @@ ARCH=amd64
 MULTIARCH=x86_64-linux-gnu
 
 # Tools copied into the guest; each is searched in the unpacked packages' bin/sbin directories.
-TOOL_PACKAGES=(busybox-static open-iscsi e2fsprogs xfsprogs util-linux mount kmod libc6 zlib1g
+TOOL_PACKAGES=(busybox-static dash open-iscsi e2fsprogs xfsprogs util-linux mount kmod libc6 zlib1g
   libgcc-s1 libstdc++6)
-TOOLS=(iscsid iscsiadm iscsi-iname
+TOOLS=(dash iscsid iscsiadm iscsi-iname
   mke2fs mkfs.ext4 mkfs.ext3 e2fsck fsck.ext4 resize2fs tune2fs dumpe2fs e2label
   mkfs.xfs xfs_growfs xfs_admin xfs_db xfs_repair xfs_info xfs_io
   blkid mount umount findmnt lsblk blockdev wipefs fsck losetup nsenter flock
   kmod)
-# Kernel modules loaded at boot (with their dependencies from modules.dep).
-MODULES=(virtio_pci virtio_net virtio_blk 9p 9pnet_virtio crc32c_generic crc32c-intel libcrc32c
-  scsi_mod sd_mod sg scsi_transport_iscsi libiscsi libiscsi_tcp iscsi_tcp ext4 xfs)
+# Kernel modules (with their dependencies from modules.dep): PRELOAD at boot, ON_DEMAND left to
+# the kernel's autoloading through kmod's modprobe (mount -t xfs asks for fs-xfs), because loading
+# the large file-system modules under emulation costs seconds.
+PRELOAD=(virtio_pci virtio_net 9p 9pnet_virtio crc32c_generic crc32c-intel libcrc32c
+  scsi_mod sd_mod sg scsi_transport_iscsi libiscsi libiscsi_tcp iscsi_tcp loop)
+ON_DEMAND=(virtio_blk ext4 xfs)
 
 log() { printf '[prepare-guest] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -185,6 +188,9 @@ for t in "${TOOLS[@]}"; do
   cp "$pkgroot/$rel" "$root/$dst"
   if head -c4 "$root/$dst" | grep -q 'ELF'; then copy_elf_deps "$root/$dst"; fi
 done
+# /bin/sh is dash: Debian's static busybox prefers its own applets inside its shell, which would
+# hide the real mount, blkid, modprobe and friends from every guest script.
+ln -sf dash "$root/usr/bin/sh"
 ln -sf kmod "$root/usr/sbin/modprobe"
 ln -sf kmod "$root/usr/sbin/insmod"
 ln -sf kmod "$root/usr/sbin/lsmod"
@@ -240,10 +246,11 @@ copy_module() { # name
   for d in $deps; do copy_module "$(basename "${d%%.ko*}")"; done
 }
 loadable=()
-for m in "${MODULES[@]}"; do
+for m in "${PRELOAD[@]}" "${ON_DEMAND[@]}"; do
   n1="${m//-/_}"; n2="${m//_/-}"
   if grep -qE "/(${n1}|${n2})\.ko(\.[a-z]+)?:" "$kmods/modules.dep"; then
-    copy_module "$m"; loadable+=("$m")
+    copy_module "$m"
+    [[ " ${PRELOAD[*]} " == *" $m "* ]] && loadable+=("$m")
   elif grep -qE "/(${n1}|${n2})\.ko\$" "$kmods/modules.builtin"; then
     : # built into the kernel
   else

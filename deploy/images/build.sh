@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Builds the controller and node-plugin container images as OCI image tarballs, without a
+# Docker daemon and without any container registry:
+#   1. a Debian root filesystem from Debian's packages (mmdebstrap, variant essential, docs,
+#      man pages and locales left out; the node image adds open-iscsi, e2fsprogs, xfsprogs,
+#      util-linux and mount);
+#   2. a Java runtime jlinked from $JAVA_HOME (JDK 25);
+#   3. the module's launcher and jars (<module>/bin/<module>, <module>/target/<module>.jar and
+#      <module>/target/lib/), laid out under /opt/iscsi-csi/<module>/ as in the repository.
+# Layers are assembled with umoci into an OCI layout; each image is written as
+#   $OUT/<image>-oci.tar     (an OCI layout, tags "base" and $VERSION; podman load, ctr import)
+#   $OUT/<image>-docker.tar  (docker-archive, when skopeo is installed; docker load)
+# Tag "base" is rootfs + JRE (no app); tag $VERSION adds the app and is built only when the
+# module's launcher and jars exist (./mvnw -pl <module> -am package), or fails with --require-app.
+#
+# Root filesystems and the JRE are cached in $CACHE (keyed by their inputs), so a rebuild after
+# a code change only re-creates the app layer.
+#
+# Usage: deploy/images/build.sh [--out DIR] [--cache DIR] [--version V] [--require-app]
+#                               [controller|node-plugin ...]
+# Needs: mmdebstrap, umoci (Debian packages), a JDK with jlink; skopeo optional.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=$REPO/target/images
+CACHE=${ISCSI_CSI_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iscsi-csi/images}
+VERSION=0.1.0
+REQUIRE_APP=false
+SUITE=bookworm
+SOURCES=${DEBIAN_SOURCES:-}
+JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+# Modules the controller and node plugin need (grpc-netty-shaded, logback, picocli, fabric8).
+JRE_MODULES=java.base,java.logging,java.management,java.naming,java.net.http,java.security.jgss,java.sql,java.xml,jdk.crypto.ec,jdk.unsupported,jdk.management,jdk.zipfs
+NODE_PACKAGES=open-iscsi,e2fsprogs,xfsprogs,util-linux,mount
+CONTROLLER_PACKAGES=
+IMAGES=()
+
+die() { echo "build.sh: $*" >&2; exit 1; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) OUT=$2; shift 2 ;;
+    --cache) CACHE=$2; shift 2 ;;
+    --version) VERSION=$2; shift 2 ;;
+    --require-app) REQUIRE_APP=true; shift ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    controller|node-plugin) IMAGES+=("$1"); shift ;;
+    *) die "unknown argument: $1 (try --help)" ;;
+  esac
+done
+[ ${#IMAGES[@]} -gt 0 ] || IMAGES=(controller node-plugin)
+[[ $VERSION =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] || die "bad --version: $VERSION"
+for tool in mmdebstrap umoci tar sha256sum; do
+  command -v "$tool" >/dev/null || die "$tool not found (apt-get install mmdebstrap umoci)"
+done
+[ -x "$JAVA_HOME/bin/jlink" ] || die "no jlink in JAVA_HOME=$JAVA_HOME"
+if [ -z "$SOURCES" ]; then
+  for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list; do
+    if [ -s "$f" ]; then SOURCES=$f; break; fi
+  done
+fi
+[ -n "$SOURCES" ] || die "no apt sources found: set DEBIAN_SOURCES to a sources.list"
+mkdir -p "$OUT" "$CACHE"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/iscsi-csi-images.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+
+# A cached Debian root filesystem tarball with the given extra packages.
+rootfs() {
+  local packages=$1
+  local key
+  key=$(printf '%s\n' "v2" "$SUITE" "$packages" "$(cat "$SOURCES")" | sha256sum | cut -c1-16)
+  local tarball=$CACHE/rootfs-$SUITE-$key.tar
+  if [ ! -s "$tarball" ]; then
+    log "mmdebstrap $SUITE essential ${packages:++ $packages}" >&2
+    mmdebstrap --quiet --format=tar --variant=essential ${packages:+--include=$packages} \
+      --aptopt='APT::Install-Recommends "false"' \
+      --dpkgopt='path-exclude=/usr/share/doc/*' \
+      --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+      --dpkgopt='path-exclude=/usr/share/man/*' \
+      --dpkgopt='path-exclude=/usr/share/locale/*' \
+      --dpkgopt='path-exclude=/usr/share/info/*' \
+      --customize-hook='rm -f "$1"/etc/iscsi/initiatorname.iscsi "$1"/etc/machine-id' \
+      --customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/* "$1"/var/log/*' \
+      "$SUITE" "$tarball.tmp" "$SOURCES" >&2
+    mv "$tarball.tmp" "$tarball"
+  fi
+  echo "$tarball"
+}
+
+# A cached jlinked Java runtime directory.
+jre() {
+  local release key dir
+  release=$(sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$JAVA_HOME/release")
+  key=$(printf '%s\n' "v1" "$release" "$JRE_MODULES" | sha256sum | cut -c1-16)
+  dir=$CACHE/jre-$key
+  if [ ! -x "$dir/bin/java" ]; then
+    log "jlink $release: $JRE_MODULES" >&2
+    rm -rf "$dir.tmp"
+    "$JAVA_HOME/bin/jlink" --add-modules "$JRE_MODULES" --strip-debug --no-man-pages \
+      --no-header-files --compress=zip-6 --output "$dir.tmp" >&2
+    mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir"
+}
+
+build_image() {
+  local module=$1 packages user
+  case "$module" in
+    controller) packages=$CONTROLLER_PACKAGES; user=10001:10001 ;;
+    node-plugin) packages=$NODE_PACKAGES; user=0:0 ;;
+  esac
+  local start=$SECONDS
+  local rootfs_tar jre_dir
+  rootfs_tar=$(rootfs "$packages")
+  jre_dir=$(jre)
+  local layout=$WORK/$module-layout bundle=$WORK/$module-bundle
+  log "$module: assembling layers"
+  umoci init --layout "$layout"
+  umoci new --image "$layout:base"
+  umoci unpack --image "$layout:base" "$bundle" >/dev/null
+  tar -C "$bundle/rootfs" -xf "$rootfs_tar"
+  umoci repack --image "$layout:base" --history.created_by "mmdebstrap $SUITE essential $packages" "$bundle"
+  rm -rf "$bundle"
+  umoci insert --image "$layout:base" --history.created_by "jlink $JRE_MODULES" "$jre_dir" /opt/java
+  umoci config --image "$layout:base" \
+    --config.env PATH=/opt/java/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    --config.env JAVA_HOME=/opt/java --config.env LANG=C.UTF-8 \
+    --config.user "$user" --config.workingdir / \
+    --clear=config.entrypoint --config.entrypoint java --config.cmd -version \
+    --config.label org.opencontainers.image.title="iscsi-csi $module base" \
+    --config.label org.opencontainers.image.version="$VERSION"
+
+  local launcher=$REPO/$module/bin/$module jar=$REPO/$module/target/$module.jar
+  if [ -x "$launcher" ] && [ -f "$jar" ] && [ -d "$REPO/$module/target/lib" ]; then
+    local app=$WORK/$module-app
+    mkdir -p "$app/bin" "$app/target"
+    cp "$launcher" "$app/bin/"
+    cp "$jar" "$app/target/"
+    cp -r "$REPO/$module/target/lib" "$app/target/lib"
+    umoci tag --image "$layout:base" "$VERSION"
+    umoci insert --image "$layout:$VERSION" --history.created_by "iscsi-csi $module $VERSION" \
+      "$app" "/opt/iscsi-csi/$module"
+    umoci config --image "$layout:$VERSION" \
+      --clear=config.entrypoint --config.entrypoint "/opt/iscsi-csi/$module/bin/$module" \
+      --clear=config.cmd --config.cmd --help \
+      --config.label org.opencontainers.image.title="iscsi-csi $module"
+  elif [ "$REQUIRE_APP" = true ]; then
+    die "$module: $launcher, $jar or target/lib missing: ./mvnw -pl $module -am package"
+  else
+    log "$module: no launcher/jars yet ($module/bin/$module, target/$module.jar): tag base only"
+  fi
+  umoci gc --layout "$layout"
+  tar -C "$layout" --sort=name --owner=0 --group=0 --numeric-owner -cf "$OUT/$module-oci.tar.tmp" .
+  mv "$OUT/$module-oci.tar.tmp" "$OUT/$module-oci.tar"
+  if command -v skopeo >/dev/null; then
+    local tag=base
+    [ -f "$layout/index.json" ] && grep -q "\"$VERSION\"" "$layout/index.json" && tag=$VERSION
+    rm -f "$OUT/$module-docker.tar"
+    skopeo --insecure-policy copy --quiet "oci:$layout:$tag" \
+      "docker-archive:$OUT/$module-docker.tar:localhost/iscsi-csi/$module:$tag"
+  fi
+  log "$module: $(du -h "$OUT/$module-oci.tar" | cut -f1) in $((SECONDS - start)) s -> $OUT/$module-oci.tar"
+}
+
+for image in "${IMAGES[@]}"; do build_image "$image"; done

@@ -1,0 +1,306 @@
+package org.iscsicsi.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.StreamSupport;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import java.nio.file.Path;
+
+/**
+ * What the chart promises an operator, read from the rendered objects: the CSIDriver's fields,
+ * the controller with its embedded target and sidecars, how the portal address reaches the
+ * target, the node DaemonSet's host access, least-privilege RBAC, the StorageClasses' CHAP
+ * wiring, the snapshot switch and the helm test hook.
+ */
+class ChartContentTest {
+  static final String DRIVER = "iscsi.csi.iscsicsi.org";
+  final List<ObjectNode> objects = ChartRenderer.render("default");
+
+  @Test
+  void csiDriverIsAttachRequiredPersistentWithPodInfo() {
+    JsonNode spec = K8sObjects.get(objects, "CSIDriver", DRIVER).path("spec");
+    assertThat(spec.path("attachRequired").asBoolean()).isTrue();
+    assertThat(spec.path("podInfoOnMount").asBoolean()).isTrue();
+    assertThat(spec.path("fsGroupPolicy").asText()).isEqualTo("File");
+    assertThat(texts(spec.path("volumeLifecycleModes"))).containsExactly("Persistent");
+  }
+
+  @Test
+  void controllerRunsTheTargetAndTheSidecarsPinnedInValues() throws Exception {
+    JsonNode pod = controllerPod(objects);
+    assertThat(names(pod.path("containers")))
+        .containsExactly(
+            "controller", "csi-provisioner", "csi-attacher", "csi-resizer", "csi-snapshotter",
+            "liveness-probe");
+    JsonNode values = K8sObjects.YAML.readTree(Repo.chart().resolve("values.yaml").toFile());
+    JsonNode sidecars = values.path("sidecars");
+    assertThat(container(pod, "csi-provisioner").path("image").asText())
+        .isEqualTo(sidecars.path("provisioner").path("image").asText())
+        .startsWith("registry.k8s.io/sig-storage/csi-provisioner:v");
+    assertThat(container(pod, "csi-attacher").path("image").asText())
+        .isEqualTo(sidecars.path("attacher").path("image").asText());
+    assertThat(container(pod, "csi-resizer").path("image").asText())
+        .isEqualTo(sidecars.path("resizer").path("image").asText());
+    assertThat(container(pod, "csi-snapshotter").path("image").asText())
+        .isEqualTo(sidecars.path("snapshotter").path("image").asText());
+    assertThat(texts(container(pod, "csi-provisioner").path("args")))
+        .contains("--feature-gates=Topology=true", "--extra-create-metadata");
+    assertThat(container(pod, "controller").path("image").asText())
+        .isEqualTo("localhost/iscsi-csi/controller:0.1.0");
+    assertThat(texts(container(pod, "controller").path("args")))
+        .startsWith("serve")
+        .contains(
+            "--endpoint=unix:///csi/csi.sock",
+            "--state-dir=/var/lib/iscsi-csi",
+            "--portal=0.0.0.0:3260",
+            "--driver-name=" + DRIVER,
+            "--metrics=0.0.0.0:9810");
+  }
+
+  @Test
+  void everyContainerHasResourcesAndAHardenedSecurityContext() {
+    for (JsonNode c : controllerPod(objects).path("containers")) {
+      assertThat(c.at("/resources/requests/memory").isMissingNode()).as(c.path("name").asText())
+          .isFalse();
+      assertThat(c.at("/resources/limits/memory").isMissingNode()).isFalse();
+      assertThat(c.at("/securityContext/readOnlyRootFilesystem").asBoolean()).isTrue();
+      assertThat(c.at("/securityContext/allowPrivilegeEscalation").asBoolean(true)).isFalse();
+      assertThat(texts(c.at("/securityContext/capabilities/drop"))).containsExactly("ALL");
+    }
+    JsonNode podSecurity = controllerPod(objects).path("securityContext");
+    assertThat(podSecurity.path("runAsNonRoot").asBoolean()).isTrue();
+    assertThat(podSecurity.path("runAsUser").asInt()).isPositive();
+  }
+
+  @Test
+  void serviceModeAdvertisesThePortalServiceClusterIp() {
+    JsonNode service = K8sObjects.get(objects, "Service", "iscsi-csi-portal");
+    assertThat(service.at("/spec/clusterIP").isMissingNode()).isTrue();
+    assertThat(service.at("/spec/ports/0/port").asInt()).isEqualTo(3260);
+    // kubelet's service links: <NAME>_SERVICE_HOST, upper case, dashes to underscores.
+    String hostVar = "ISCSI_CSI_PORTAL_SERVICE_HOST";
+    assertThat(K8sObjects.name(service).toUpperCase().replace('-', '_') + "_SERVICE_HOST")
+        .isEqualTo(hostVar);
+    JsonNode pod = controllerPod(objects);
+    assertThat(texts(container(pod, "controller").path("args")))
+        .contains("--advertise=$(" + hostVar + "):3260");
+    assertThat(pod.path("enableServiceLinks").asBoolean(true)).isTrue();
+    assertThat(pod.path("hostNetwork").asBoolean()).isFalse();
+    // The Service selects the controller pod.
+    JsonNode podLabels = statefulSet(objects).at("/spec/template/metadata/labels");
+    service.at("/spec/selector").properties()
+        .forEach(e -> assertThat(podLabels.path(e.getKey())).isEqualTo(e.getValue()));
+  }
+
+  @Test
+  void hostNetworkModeAdvertisesTheNodeIp() {
+    List<ObjectNode> rendered = ChartRenderer.render("hostnetwork-portal");
+    JsonNode pod = controllerPod(rendered);
+    assertThat(pod.path("hostNetwork").asBoolean()).isTrue();
+    assertThat(texts(container(pod, "controller").path("args")))
+        .contains("--advertise=$(HOST_IP):3260", "--portal=$(HOST_IP):3260");
+    assertThat(K8sObjects.get(rendered, "Service", "iscsi-csi-portal").at("/spec/clusterIP")
+            .asText())
+        .isEqualTo("None");
+  }
+
+  @Test
+  void lunStoreIsAPvcByDefaultAndAHostPathOnRequest() {
+    JsonNode claim = statefulSet(objects).at("/spec/volumeClaimTemplates/0");
+    assertThat(claim.at("/metadata/name").asText()).isEqualTo("state");
+    assertThat(claim.at("/spec/resources/requests/storage").asText()).isEqualTo("100Gi");
+    assertThat(statefulSet(objects).at("/spec/persistentVolumeClaimRetentionPolicy/whenDeleted")
+            .asText()).isEqualTo("Retain");
+
+    List<ObjectNode> hostPath = ChartRenderer.render("hostpath-storage");
+    JsonNode pod = controllerPod(hostPath);
+    assertThat(statefulSet(hostPath).at("/spec/volumeClaimTemplates").isMissingNode()).isTrue();
+    assertThat(volume(pod, "state").at("/hostPath/path").asText()).isEqualTo("/srv/iscsi-csi");
+    assertThat(pod.at("/nodeSelector/kubernetes.io~1hostname").asText()).isEqualTo("storage-1");
+    assertThat(texts(pod.at("/initContainers/0/command")))
+        .containsExactly("chown", "10001:10001", "/var/lib/iscsi-csi");
+  }
+
+  @Test
+  void nodePluginSharesTheHostsIscsidAndKubeletMounts() {
+    JsonNode pod = K8sObjects.get(objects, "DaemonSet", "iscsi-csi-node")
+        .at("/spec/template/spec");
+    assertThat(pod.path("hostNetwork").asBoolean()).isTrue();
+    assertThat(pod.path("hostPID").asBoolean(false)).isFalse();
+    assertThat(pod.path("priorityClassName").asText()).isEqualTo("system-node-critical");
+    assertThat(pod.at("/tolerations/0/operator").asText()).isEqualTo("Exists");
+    JsonNode plugin = container(pod, "node-plugin");
+    assertThat(plugin.at("/securityContext/privileged").asBoolean()).isTrue();
+    assertThat(texts(plugin.path("args")))
+        .containsExactly("serve", "--endpoint=unix:///csi/csi.sock", "--node-name=$(NODE_NAME)");
+    Map<String, String> mounts = new java.util.HashMap<>();
+    for (JsonNode m : plugin.path("volumeMounts")) {
+      mounts.put(m.path("mountPath").asText(), m.path("mountPropagation").asText("")
+          + (m.path("readOnly").asBoolean() ? "ro" : ""));
+    }
+    assertThat(mounts)
+        .containsEntry("/var/lib/kubelet", "Bidirectional")
+        .containsEntry("/lib/modules", "ro")
+        .containsKeys("/dev", "/sys", "/etc/iscsi", "/var/lib/iscsi", "/run/lock/iscsi", "/csi");
+    String pluginDir = "/var/lib/kubelet/plugins/" + DRIVER;
+    assertThat(volume(pod, "socket-dir").at("/hostPath/path").asText()).isEqualTo(pluginDir);
+    assertThat(texts(container(pod, "node-driver-registrar").path("args")))
+        .contains("--kubelet-registration-path=" + pluginDir + "/csi.sock");
+    assertThat(volume(pod, "registration-dir").at("/hostPath/path").asText())
+        .isEqualTo("/var/lib/kubelet/plugins_registry");
+  }
+
+  @Test
+  void kubeletDirFollowsValues() {
+    JsonNode pod = K8sObjects.get(ChartRenderer.render("microk8s"), "DaemonSet", "iscsi-csi-node")
+        .at("/spec/template/spec");
+    String kubelet = "/var/snap/microk8s/common/var/lib/kubelet";
+    assertThat(volume(pod, "kubelet-dir").at("/hostPath/path").asText()).isEqualTo(kubelet);
+    assertThat(texts(container(pod, "node-driver-registrar").path("args")))
+        .contains("--kubelet-registration-path=" + kubelet + "/plugins/" + DRIVER + "/csi.sock");
+  }
+
+  @Test
+  void rbacIsLeastPrivilege() {
+    List<ObjectNode> rbac = new ArrayList<>();
+    rbac.addAll(K8sObjects.ofKind(objects, "ClusterRole"));
+    rbac.addAll(K8sObjects.ofKind(objects, "Role"));
+    for (JsonNode role : rbac) {
+      for (JsonNode rule : role.path("rules")) {
+        assertThat(texts(rule.path("verbs"))).as(K8sObjects.name(role)).doesNotContain("*");
+        assertThat(texts(rule.path("resources"))).doesNotContain("*");
+        assertThat(texts(rule.path("apiGroups"))).doesNotContain("*");
+        if (texts(rule.path("resources")).contains("secrets")) {
+          assertThat(K8sObjects.kind(role)).as("secrets only through a namespaced Role")
+              .isEqualTo("Role");
+          assertThat(texts(rule.path("resourceNames"))).containsExactly("iscsi-csi-chap");
+          assertThat(texts(rule.path("verbs"))).containsExactly("get");
+        }
+      }
+    }
+    for (String kind : List.of("ClusterRoleBinding", "RoleBinding")) {
+      for (JsonNode binding : K8sObjects.ofKind(objects, kind)) {
+        assertThat(binding.at("/subjects/0/name").asText()).isEqualTo("iscsi-csi-controller");
+        assertThat(K8sObjects.find(objects, binding.at("/roleRef/kind").asText(),
+            binding.at("/roleRef/name").asText())).as("bound role exists").isPresent();
+      }
+    }
+    JsonNode nodeSa = K8sObjects.get(objects, "ServiceAccount", "iscsi-csi-node");
+    assertThat(nodeSa.path("automountServiceAccountToken").asBoolean(true)).isFalse();
+  }
+
+  @Test
+  void storageClassesWireChapSecretsOnlyWhereAsked() {
+    List<ObjectNode> classes = K8sObjects.ofKind(objects, "StorageClass");
+    assertThat(classes).extracting(K8sObjects::name)
+        .containsExactly("iscsi-csi", "iscsi-csi-xfs", "iscsi-csi-block", "iscsi-csi-chap");
+    for (JsonNode sc : classes) {
+      assertThat(sc.path("provisioner").asText()).isEqualTo(DRIVER);
+      assertThat(sc.path("allowVolumeExpansion").asBoolean()).isTrue();
+      assertThat(sc.path("volumeBindingMode").asText()).isEqualTo("WaitForFirstConsumer");
+    }
+    assertThat(K8sObjects.get(objects, "StorageClass", "iscsi-csi").at("/parameters/fsType")
+        .asText()).isEqualTo("ext4");
+    assertThat(K8sObjects.get(objects, "StorageClass", "iscsi-csi-xfs").at("/parameters/fsType")
+        .asText()).isEqualTo("xfs");
+    JsonNode chap = K8sObjects.get(objects, "StorageClass", "iscsi-csi-chap").path("parameters");
+    assertThat(chap.path("chap").asText()).isEqualTo("true");
+    for (String stage : List.of("controller-publish", "node-stage")) {
+      assertThat(chap.path("csi.storage.k8s.io/" + stage + "-secret-name").asText())
+          .isEqualTo("iscsi-csi-chap");
+      assertThat(chap.path("csi.storage.k8s.io/" + stage + "-secret-namespace").asText())
+          .isEqualTo("iscsi-csi");
+    }
+    assertThat(K8sObjects.get(objects, "StorageClass", "iscsi-csi").path("parameters").has("chap"))
+        .isFalse();
+    assertThat(K8sObjects.ofKind(objects, "Secret")).as("no Secret unless chap.create").isEmpty();
+  }
+
+  @Test
+  void chapSecretCarriesOpenIscsiKeys() {
+    JsonNode secret =
+        K8sObjects.get(ChartRenderer.render("chap-secret"), "Secret", "iscsi-csi-chap");
+    assertThat(names(secret.path("stringData")))
+        .containsExactly("username", "password", "username_in", "password_in");
+  }
+
+  @Test
+  void snapshotsCanBeSwitchedOff() {
+    JsonNode vsc = K8sObjects.get(objects, "VolumeSnapshotClass", "iscsi-csi-snapshot");
+    assertThat(vsc.path("driver").asText()).isEqualTo(DRIVER);
+    List<ObjectNode> off = ChartRenderer.render("no-snapshots");
+    assertThat(K8sObjects.ofKind(off, "VolumeSnapshotClass")).isEmpty();
+    assertThat(names(controllerPod(off).path("containers"))).doesNotContain("csi-snapshotter");
+    assertThat(K8sObjects.find(off, "ClusterRole", "iscsi-csi-snapshotter")).isEmpty();
+  }
+
+  @Test
+  void serviceMonitorSelectsTheMetricsService() {
+    List<ObjectNode> rendered = ChartRenderer.render("monitoring");
+    JsonNode monitor = K8sObjects.get(rendered, "ServiceMonitor", "iscsi-csi-controller");
+    JsonNode service = K8sObjects.get(rendered, "Service", "iscsi-csi-controller-metrics");
+    monitor.at("/spec/selector/matchLabels").properties()
+        .forEach(e -> assertThat(service.at("/metadata/labels").path(e.getKey()))
+            .isEqualTo(e.getValue()));
+    assertThat(monitor.at("/metadata/labels/release").asText()).isEqualTo("kube-prometheus-stack");
+    assertThat(K8sObjects.ofKind(objects, "ServiceMonitor")).isEmpty();
+  }
+
+  @Test
+  void helmTestWritesAndReadsThroughAPvc(@TempDir Path scratch) throws Exception {
+    List<ObjectNode> hooks = ChartRenderer.renderTestHooks(scratch);
+    assertThat(hooks).extracting(K8sObjects::kind).containsExactly("Pod");
+    JsonNode pod = K8sObjects.get(hooks, "Pod", "iscsi-csi-test-write-read");
+    assertThat(pod.at("/metadata/annotations/iscsi-csi~1hook-was").asText()).isEqualTo("test");
+    assertThat(OpenApiValidator.load().validate(pod)).isEmpty();
+    JsonNode claim = volume(pod.path("spec"), "data").at("/ephemeral/volumeClaimTemplate/spec");
+    assertThat(claim.path("storageClassName").asText()).isEqualTo("iscsi-csi");
+    String script = pod.at("/spec/containers/0/command/2").asText();
+    assertThat(script).contains("/data/probe").contains("sync").contains("cmp");
+  }
+
+  static JsonNode statefulSet(List<ObjectNode> objects) {
+    return K8sObjects.get(objects, "StatefulSet", "iscsi-csi-controller");
+  }
+
+  static JsonNode controllerPod(List<ObjectNode> objects) {
+    return statefulSet(objects).at("/spec/template/spec");
+  }
+
+  static JsonNode container(JsonNode podSpec, String name) {
+    return named(podSpec.path("containers"), name);
+  }
+
+  static JsonNode volume(JsonNode podSpec, String name) {
+    return named(podSpec.path("volumes"), name);
+  }
+
+  static JsonNode named(JsonNode list, String name) {
+    for (JsonNode n : list) {
+      if (n.path("name").asText().equals(name)) {
+        return n;
+      }
+    }
+    throw new AssertionError("no " + name + " in " + list);
+  }
+
+  static List<String> texts(JsonNode array) {
+    return StreamSupport.stream(array.spliterator(), false).map(JsonNode::asText).toList();
+  }
+
+  static List<String> names(JsonNode node) {
+    if (node.isArray()) {
+      return StreamSupport.stream(node.spliterator(), false)
+          .map(n -> n.path("name").asText()).toList();
+    }
+    List<String> keys = new ArrayList<>();
+    node.fieldNames().forEachRemaining(keys::add);
+    return keys;
+  }
+}

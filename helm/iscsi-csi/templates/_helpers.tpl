@@ -1,0 +1,118 @@
+{{/* Chart name, truncated to DNS label length. */}}
+{{- define "iscsi-csi.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name: the release name when it contains the chart name, else release-chart. */}}
+{{- define "iscsi-csi.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "iscsi-csi.controllerName" -}}{{ include "iscsi-csi.fullname" . }}-controller{{- end }}
+{{- define "iscsi-csi.nodeName" -}}{{ include "iscsi-csi.fullname" . }}-node{{- end }}
+{{- define "iscsi-csi.portalServiceName" -}}{{ include "iscsi-csi.fullname" . }}-portal{{- end }}
+
+{{/* Labels on every object. */}}
+{{- define "iscsi-csi.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "iscsi-csi.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: iscsi-csi
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Selector labels of one component (controller, node, test). */}}
+{{- define "iscsi-csi.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "iscsi-csi.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "iscsi-csi.controllerImage" -}}
+{{ .Values.controller.image.repository }}:{{ .Values.controller.image.tag | default .Chart.AppVersion }}
+{{- end }}
+{{- define "iscsi-csi.nodeImage" -}}
+{{ .Values.node.image.repository }}:{{ .Values.node.image.tag | default .Chart.AppVersion }}
+{{- end }}
+
+{{/* kubelet's plugin directory of this driver (the node socket lives there). */}}
+{{- define "iscsi-csi.pluginDir" -}}
+{{ .Values.node.kubeletDir }}/plugins/{{ .Values.driverName }}
+{{- end }}
+
+{{/*
+Environment variable that kubelet injects for the portal Service (service links): the
+controller advertises $(<NAME>_SERVICE_HOST), the Service's ClusterIP.
+*/}}
+{{- define "iscsi-csi.portalServiceHostVar" -}}
+{{ include "iscsi-csi.portalServiceName" . | upper | replace "-" "_" }}_SERVICE_HOST
+{{- end }}
+
+{{/* The address the target advertises in SendTargets discovery and publish_context. */}}
+{{- define "iscsi-csi.advertise" -}}
+{{- if .Values.portal.advertise -}}
+{{ .Values.portal.advertise }}
+{{- else if eq .Values.portal.mode "hostNetwork" -}}
+$(HOST_IP):{{ .Values.portal.port }}
+{{- else -}}
+$({{ include "iscsi-csi.portalServiceHostVar" . }}):{{ .Values.portal.port }}
+{{- end }}
+{{- end }}
+
+{{/* Fail early on values that cannot work. */}}
+{{- define "iscsi-csi.validate" -}}
+{{- if not (has .Values.portal.mode (list "service" "hostNetwork")) }}
+{{- fail (printf "portal.mode must be service or hostNetwork, not %q" .Values.portal.mode) }}
+{{- end }}
+{{- if not (has .Values.controller.storage.type (list "pvc" "hostPath")) }}
+{{- fail (printf "controller.storage.type must be pvc or hostPath, not %q" .Values.controller.storage.type) }}
+{{- end }}
+{{- if and (eq .Values.controller.storage.type "hostPath") (not .Values.controller.nodeSelector) (not .Values.controller.affinity) }}
+{{- fail "controller.storage.type hostPath needs controller.nodeSelector (or affinity) to pin the controller to the node that holds the LUN files" }}
+{{- end }}
+{{- if not .Values.csiDriver.attachRequired }}
+{{- fail "csiDriver.attachRequired must be true: ControllerPublishVolume grants the node's initiator" }}
+{{- end }}
+{{- range .Values.storageClasses }}
+{{- $fs := (.parameters | default dict).fsType | default "" }}
+{{- if and $fs (not (has $fs (list "ext4" "xfs"))) }}
+{{- fail (printf "storageClasses %s: fsType must be ext4 or xfs, not %q" .name $fs) }}
+{{- end }}
+{{- $prov := (.parameters | default dict).provisioning | default "thin" }}
+{{- if not (has $prov (list "thin" "thick")) }}
+{{- fail (printf "storageClasses %s: provisioning must be thin or thick, not %q" .name $prov) }}
+{{- end }}
+{{- end }}
+{{- if .Values.chap.create }}
+{{- if or (not .Values.chap.username) (not .Values.chap.password) }}
+{{- fail "chap.create needs chap.username and chap.password" }}
+{{- end }}
+{{- if or (lt (len .Values.chap.password) 12) (gt (len .Values.chap.password) 16) }}
+{{- fail "chap.password must be 12 to 16 characters (open-iscsi and most targets accept that range)" }}
+{{- end }}
+{{- if and .Values.chap.usernameIn (not .Values.chap.passwordIn) }}
+{{- fail "chap.usernameIn needs chap.passwordIn (mutual CHAP)" }}
+{{- end }}
+{{- if and .Values.chap.passwordIn (eq .Values.chap.passwordIn .Values.chap.password) }}
+{{- fail "chap.passwordIn must differ from chap.password (RFC 7143 12.1.3: the secrets of each direction must differ)" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when any enabled StorageClass uses CHAP. */}}
+{{- define "iscsi-csi.anyChap" -}}
+{{- range .Values.storageClasses }}{{ if and .enabled .chap }}true{{ end }}{{ end }}
+{{- end }}
