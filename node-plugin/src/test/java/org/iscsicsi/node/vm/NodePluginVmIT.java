@@ -60,7 +60,7 @@ class NodePluginVmIT {
   private static final String TARGET_PATH = "/var/lib/kubelet/pods/p1/volumes/kubernetes.io~csi/pvc-vm-1/mount";
 
   @TempDir Path tmp;
-  private int cmdSeq;
+  int cmdSeq;
 
   @BeforeAll
   static void needsQemuAndTgt() {
@@ -71,7 +71,7 @@ class NodePluginVmIT {
   }
 
   /** The guest: the plugin in the background, and a loop running /ctl/cmd.N files. */
-  private static final String GUEST = """
+  static final String GUEST = """
       mkdir -p /var/lib/kubelet
       # C1 only: the guest CPU is emulated, so JIT work dominates start-up.
       export NODE_PLUGIN_JAVA_OPTS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
@@ -267,7 +267,7 @@ class NodePluginVmIT {
   }
 
   /** Runs a shell command in the guest through the control directory; returns its output. */
-  private String guest(QemuVm vm, String command) throws Exception {
+  String guest(QemuVm vm, String command) throws Exception {
     int n = cmdSeq++;
     Path ctl = vm.controlDir();
     Files.writeString(ctl.resolve("cmd." + n + ".tmp"), command + "\n");
