@@ -27,7 +27,7 @@ TOOLS=(dash iscsid iscsiadm iscsi-iname
 # Kernel modules (with their dependencies from modules.dep): PRELOAD at boot, ON_DEMAND left to
 # the kernel's autoloading through kmod's modprobe (mount -t xfs asks for fs-xfs), because loading
 # the large file-system modules under emulation costs seconds.
-PRELOAD=(virtio_pci virtio_net 9p 9pnet_virtio crc32c_generic crc32c-intel libcrc32c
+PRELOAD=(virtio_pci virtio_net 9p 9pnet_virtio crc32c_generic libcrc32c
   scsi_mod sd_mod sg scsi_transport_iscsi libiscsi libiscsi_tcp iscsi_tcp loop)
 ON_DEMAND=(virtio_blk ext4 xfs)
 
