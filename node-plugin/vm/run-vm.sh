@@ -15,13 +15,15 @@
 #   --log FILE              write the console to FILE (default: console.log in the ctl directory)
 #   --quiet                 do not copy the console to stdout
 # Exit codes: the guest command's; 124 timeout; 125 the VM did not report one (boot failure).
-# Env: JAVA_HOME or ISCSI_VM_JDK (the JDK to share), ISCSI_CSI_CACHE (see prepare-guest.sh).
+# Env: JAVA_HOME or ISCSI_VM_JDK (the JDK to share), ISCSI_CSI_CACHE (see prepare-guest.sh),
+#   ISCSI_VM_BZIMAGE=1 (boot the compressed kernel through the BIOS instead of its PVH entry).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 
-usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 125; }
+usage() { awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "${BASH_SOURCE[0]}" >&2
+  exit 125; }
 die() { echo "run-vm: error: $*" >&2; exit 125; }
 
 shares=()
@@ -87,8 +89,11 @@ if ((default_shares)); then
   [[ -x "$jdk/bin/java" ]] && shares+=("$jdk:/jdk:ro")
 fi
 
+# The uncompressed kernel boots through its PVH entry (no BIOS, no self-decompression).
+kernel="$guest/vmlinux"
+[[ -f "$kernel" && "${ISCSI_VM_BZIMAGE:-0}" != 1 ]] || kernel="$guest/vmlinuz"
 qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp "$cpus" -m "$memory" -no-reboot
-  -kernel "$guest/vmlinuz" -initrd "$guest/initramfs.cpio.gz")
+  -kernel "$kernel" -initrd "$guest/initramfs.cpio.gz")
 share_arg="ctl:/ctl:rw"
 qemu+=(-virtfs "local,path=$ctl,mount_tag=ctl,security_model=none,multidevs=remap")
 n=0
