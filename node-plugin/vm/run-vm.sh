@@ -16,7 +16,8 @@
 #   --quiet                 do not copy the console to stdout
 # Exit codes: the guest command's; 124 timeout; 125 the VM did not report one (boot failure).
 # Env: JAVA_HOME or ISCSI_VM_JDK (the JDK to share), ISCSI_CSI_CACHE (see prepare-guest.sh),
-#   ISCSI_VM_BZIMAGE=1 (boot the compressed kernel through the BIOS instead of its PVH entry).
+#   ISCSI_VM_BZIMAGE=1 (boot the compressed kernel through the BIOS instead of its PVH entry),
+#   ISCSI_VM_ACCEL=kvm (hardware virtualization where /dev/kvm works; default tcg).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -92,7 +93,11 @@ fi
 # The uncompressed kernel boots through its PVH entry (no BIOS, no self-decompression).
 kernel="$guest/vmlinux"
 [[ -f "$kernel" && "${ISCSI_VM_BZIMAGE:-0}" != 1 ]] || kernel="$guest/vmlinuz"
-qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp "$cpus" -m "$memory" -no-reboot
+# Software emulation by default (works anywhere); ISCSI_VM_ACCEL=kvm where /dev/kvm is usable.
+accel="${ISCSI_VM_ACCEL:-tcg}"
+[[ "$accel" == tcg || "$accel" == kvm ]] || die "ISCSI_VM_ACCEL must be tcg or kvm"
+cpu=max; [[ "$accel" == kvm ]] && cpu=host
+qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp "$cpus" -m "$memory" -no-reboot
   -kernel "$kernel" -initrd "$guest/initramfs.cpio.gz")
 share_arg="ctl:/ctl:rw"
 qemu+=(-virtfs "local,path=$ctl,mount_tag=ctl,security_model=none,multidevs=remap")
