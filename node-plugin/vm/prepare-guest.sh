@@ -4,7 +4,7 @@
 # the host: packages are fetched with `apt-get download` and unpacked with `dpkg-deb -x`.
 #
 # Usage: prepare-guest.sh        prints the guest directory (vmlinuz, initramfs.cpio.gz) on stdout
-#   ISCSI_CSI_CACHE   cache root (default ~/.cache/iscsi-csi); the guest lives in $ISCSI_CSI_CACHE/vm
+#   ISCSI_CSI_CACHE   cache root (default ~/.cache/iscsi-csi); the guest is kept under .../vm
 #   ISCSI_VM_OFFLINE=1  never run apt-get update (fail if the lists lack a package)
 #
 # The cache key is a hash of this script, guest/ and the exact package versions, so a change to any
@@ -117,11 +117,14 @@ while IFS='=' read -r p v; do
 done <<<"$versions"
 if ((${#missing[@]})); then
   log "downloading ${#missing[@]} packages"
-  # A stale list may name versions the mirror no longer has: update once and retry.
   if ! (cd "$debs" && apt-get download -q "${missing[@]}" >&2); then
-    [[ "${ISCSI_VM_OFFLINE:-0}" != 1 && $EUID -eq 0 ]] || die "apt-get download failed"
+    # Stale lists may name versions the mirror no longer has: update once and start over, since
+    # the versions (and so the key) change.
+    [[ "${ISCSI_VM_OFFLINE:-0}" != 1 && $EUID -eq 0 && -z "${ISCSI_VM_RETRIED:-}" ]] \
+      || die "apt-get download failed"
     apt-get update -q >&2
-    (cd "$debs" && apt-get download -q "${missing[@]}" >&2) || die "apt-get download failed"
+    exec 9>&-
+    ISCSI_VM_RETRIED=1 exec "$HERE/prepare-guest.sh"
   fi
 fi
 
@@ -286,7 +289,8 @@ printf '%s\n' "$versions" >"$work/packages.txt"
 echo "$kver" >"$work/kernel-version"
 
 log "packing initramfs"
-(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | "$root/usr/bin/busybox" cpio -o -H newc 2>/dev/null) \
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort \
+  | "$root/usr/bin/busybox" cpio -o -H newc 2>/dev/null) \
   | gzip -6 >"$work/initramfs.cpio.gz"
 
 mkdir -p "$out.tmp"
@@ -296,6 +300,12 @@ rm -rf "$out"
 mv "$out.tmp" "$out"
 touch "$out/ready"
 echo "$out" >"$CACHE/inputs-$signature"
+# Drop downloaded packages that this build did not use (older versions).
+for deb in "$debs"/*.deb; do
+  name="$(basename "$deb")"
+  grep -qxF "${name%%_*}=$(v="${name#*_}"; v="${v%_*}"; echo "${v//%3a/:}")" <<<"$versions" \
+    || rm -f "$deb"
+done
 # Keep the five newest guests (clones on other branches may still use theirs); drop the rest.
 for old in $(ls -1dt "$CACHE"/guest-* | tail -n +6); do
   rm -rf "$old"

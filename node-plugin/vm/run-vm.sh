@@ -5,7 +5,7 @@
 # Usage: run-vm.sh [options] (--script FILE | -- COMMAND [ARG...])
 #   --share HOSTDIR:GUESTPATH[:ro|rw]  share a host directory over 9p (repeatable; default ro)
 #   --no-default-shares     do not share the repository (/repo, ro) and the JDK (/jdk, ro)
-#   --hostfwd HOSTPORT:GUESTPORT       forward 127.0.0.1:HOSTPORT to the guest's TCP port (repeatable)
+#   --hostfwd HOSTPORT:GUESTPORT       forward 127.0.0.1:HOSTPORT to a guest TCP port (repeatable)
 #   --timeout SECONDS       hard limit for the whole run (default 300): qemu is killed, exit 124
 #   --memory MB             guest memory (default 1024)
 #   --cpus N                virtual CPUs (default 1)
@@ -64,7 +64,8 @@ done
 [[ "$cpus" =~ ^[0-9]+$ && "$cpus" -ge 1 ]] || die "--cpus must be a positive integer"
 [[ "$iqn" =~ ^(iqn\.[0-9]{4}-[0-9]{2}\.[a-z0-9.-]+(:[A-Za-z0-9._:-]+)?|eui\.[0-9A-Fa-f]{16})$ ]] \
   || die "--iqn is not an iSCSI name: $iqn"
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (apt-get install qemu-system-x86)"
+command -v qemu-system-x86_64 >/dev/null \
+  || die "qemu-system-x86_64 missing (apt-get install qemu-system-x86)"
 
 guest="$("$HERE/prepare-guest.sh")" || die "guest preparation failed"
 
