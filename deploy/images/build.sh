@@ -59,6 +59,9 @@ if [ -z "$SOURCES" ]; then
   done
 fi
 [ -n "$SOURCES" ] || die "no apt sources found: set DEBIAN_SOURCES to a sources.list"
+# merged /usr without the usrmerge package (and the perl it pulls in).
+MERGED_USR_HOOK=
+[ -d /usr/share/mmdebstrap/hooks/maybe-merged-usr ] && MERGED_USR_HOOK=/usr/share/mmdebstrap/hooks/maybe-merged-usr
 mkdir -p "$OUT" "$CACHE"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/iscsi-csi-images.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -68,12 +71,13 @@ log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 rootfs() {
   local packages=$1
   local key
-  key=$(printf '%s\n' "v2" "$SUITE" "$packages" "$(cat "$SOURCES")" | sha256sum | cut -c1-16)
+  key=$(printf '%s\n' "v3" "$SUITE" "$packages" "$(cat "$SOURCES")" | sha256sum | cut -c1-16)
   local tarball=$CACHE/rootfs-$SUITE-$key.tar
   if [ ! -s "$tarball" ]; then
     log "mmdebstrap $SUITE essential ${packages:++ $packages}" >&2
     mmdebstrap --quiet --format=tar --variant=essential ${packages:+--include=$packages} \
       --aptopt='APT::Install-Recommends "false"' \
+      ${MERGED_USR_HOOK:+--hook-dir=$MERGED_USR_HOOK} \
       --dpkgopt='path-exclude=/usr/share/doc/*' \
       --dpkgopt='path-include=/usr/share/doc/*/copyright' \
       --dpkgopt='path-exclude=/usr/share/man/*' \
