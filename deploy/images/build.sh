@@ -17,7 +17,8 @@
 # a code change only re-creates the app layer.
 #
 # Usage: deploy/images/build.sh [--out DIR] [--cache DIR] [--version V] [--require-app]
-#                               [controller|node-plugin ...]
+#                               [--app-root DIR] [controller|node-plugin ...]
+# --app-root: where <module>/bin and <module>/target are read from (default: the repository).
 # Needs: mmdebstrap, umoci (Debian packages), a JDK with jlink; skopeo optional.
 set -euo pipefail
 
@@ -26,6 +27,7 @@ OUT=$REPO/target/images
 CACHE=${ISCSI_CSI_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iscsi-csi/images}
 VERSION=0.1.0
 REQUIRE_APP=false
+APP_ROOT=$REPO
 SUITE=bookworm
 SOURCES=${DEBIAN_SOURCES:-}
 JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
@@ -42,7 +44,8 @@ while [ $# -gt 0 ]; do
     --cache) CACHE=$2; shift 2 ;;
     --version) VERSION=$2; shift 2 ;;
     --require-app) REQUIRE_APP=true; shift ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --app-root) APP_ROOT=$(cd "$2" && pwd); shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     controller|node-plugin) IMAGES+=("$1"); shift ;;
     *) die "unknown argument: $1 (try --help)" ;;
   esac
@@ -114,6 +117,13 @@ build_image() {
     node-plugin) packages=$NODE_PACKAGES; user=0:0 ;;
   esac
   local start=$SECONDS
+  local launcher=$APP_ROOT/$module/bin/$module jar=$APP_ROOT/$module/target/$module.jar
+  local have_app=false
+  if [ -x "$launcher" ] && [ -f "$jar" ] && [ -d "$APP_ROOT/$module/target/lib" ]; then
+    have_app=true
+  elif [ "$REQUIRE_APP" = true ]; then
+    die "$module: $launcher, $jar or target/lib missing: ./mvnw -pl $module -am package"
+  fi
   local rootfs_tar jre_dir
   rootfs_tar=$(rootfs "$packages")
   jre_dir=$(jre)
@@ -134,13 +144,12 @@ build_image() {
     --config.label org.opencontainers.image.title="iscsi-csi $module base" \
     --config.label org.opencontainers.image.version="$VERSION"
 
-  local launcher=$REPO/$module/bin/$module jar=$REPO/$module/target/$module.jar
-  if [ -x "$launcher" ] && [ -f "$jar" ] && [ -d "$REPO/$module/target/lib" ]; then
+  if [ "$have_app" = true ]; then
     local app=$WORK/$module-app
     mkdir -p "$app/bin" "$app/target"
     cp "$launcher" "$app/bin/"
     cp "$jar" "$app/target/"
-    cp -r "$REPO/$module/target/lib" "$app/target/lib"
+    cp -r "$APP_ROOT/$module/target/lib" "$app/target/lib"
     umoci tag --image "$layout:base" "$VERSION"
     umoci insert --image "$layout:$VERSION" --history.created_by "iscsi-csi $module $VERSION" \
       "$app" "/opt/iscsi-csi/$module"
@@ -148,8 +157,6 @@ build_image() {
       --clear=config.entrypoint --config.entrypoint "/opt/iscsi-csi/$module/bin/$module" \
       --clear=config.cmd --config.cmd --help \
       --config.label org.opencontainers.image.title="iscsi-csi $module"
-  elif [ "$REQUIRE_APP" = true ]; then
-    die "$module: $launcher, $jar or target/lib missing: ./mvnw -pl $module -am package"
   else
     log "$module: no launcher/jars yet ($module/bin/$module, target/$module.jar): tag base only"
   fi

@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
+import java.util.spi.ToolProvider;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -91,6 +93,79 @@ class ContainerImageTest {
   @Test
   void nodePluginEntrypointPrintsUsage(@TempDir Path scratch) throws Exception {
     entrypointPrintsUsage("node-plugin", scratch);
+  }
+
+  /**
+   * The app layer that build.sh adds once a module is built: launcher at
+   * /opt/iscsi-csi/MODULE/bin/MODULE, jars under ../target, entrypoint the launcher, default cmd
+   * --help. Until the real launchers exist (issues 5 and 6) this is checked with a fixture
+   * module (a sh launcher and a compiled main class, written here) in place of the real one;
+   * the real images are checked by the two tests above.
+   */
+  @Test
+  void appLayerRunsTheModuleLauncherAsEntrypoint(@TempDir Path scratch) throws Exception {
+    Path appRoot = scratch.resolve("app-root");
+    Path module = appRoot.resolve("controller");
+    Files.createDirectories(module.resolve("bin"));
+    Files.createDirectories(module.resolve("target/lib"));
+    Path src = scratch.resolve("src/FixtureMain.java");
+    Files.createDirectories(src.getParent());
+    Files.writeString(src, """
+        public class FixtureMain {
+          public static void main(String[] args) {
+            if (args.length == 1 && args[0].equals("--help")) {
+              System.out.println("Usage: controller serve [fixture]");
+              System.out.println("classpath=" + System.getProperty("java.class.path"));
+              return;
+            }
+            System.exit(2);
+          }
+        }
+        """);
+    Path classes = scratch.resolve("classes");
+    assertThat(ToolProvider.findFirst("javac").orElseThrow()
+        .run(System.out, System.err, "-d", classes.toString(), src.toString())).isZero();
+    assertThat(ToolProvider.findFirst("jar").orElseThrow()
+        .run(System.out, System.err, "--create", "--file",
+            module.resolve("target/controller.jar").toString(), "-C", classes.toString(), "."))
+        .isZero();
+    assertThat(ToolProvider.findFirst("jar").orElseThrow()
+        .run(System.out, System.err, "--create", "--file",
+            module.resolve("target/lib/dependency.jar").toString(), "-C", classes.toString(),
+            "."))
+        .isZero();
+    Path launcher = module.resolve("bin/controller");
+    Files.writeString(launcher, """
+        #!/bin/sh
+        here=$(dirname "$0")
+        exec java -cp "$here/../target/controller.jar:$here/../target/lib/*" FixtureMain "$@"
+        """);
+    Files.setPosixFilePermissions(launcher, PosixFilePermissions.fromString("rwxr-xr-x"));
+
+    Path out = scratch.resolve("out");
+    OciRuntime.Run build = OciRuntime.exec(Duration.ofMinutes(10),
+        Repo.root().resolve("deploy/images/build.sh").toString(), "--out", out.toString(),
+        "--app-root", appRoot.toString(), "--version", VERSION, "--require-app", "controller");
+    assertThat(build.exitCode()).as(build.output()).isZero();
+    Path tar = out.resolve("controller-oci.tar");
+    assertThat(OciRuntime.tags(tar, scratch)).containsExactlyInAnyOrder("base", VERSION);
+    OciRuntime.Run run = OciRuntime.run(tar, VERSION, null, scratch);
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(run.output())
+        .contains("Usage: controller serve [fixture]")
+        .contains("/opt/iscsi-csi/controller/bin/../target/controller.jar")
+        .contains("/opt/iscsi-csi/controller/bin/../target/lib/dependency.jar");
+  }
+
+  @Test
+  void buildFailsClearlyWhenTheAppIsRequiredButMissing(@TempDir Path scratch) throws Exception {
+    Files.createDirectories(scratch.resolve("empty"));
+    OciRuntime.Run build = OciRuntime.exec(Duration.ofMinutes(10),
+        Repo.root().resolve("deploy/images/build.sh").toString(), "--out",
+        scratch.resolve("out").toString(), "--app-root", scratch.resolve("empty").toString(),
+        "--require-app", "controller");
+    assertThat(build.exitCode()).isNotZero();
+    assertThat(build.output()).contains("controller/bin/controller", "-am package");
   }
 
   private void entrypointPrintsUsage(String module, Path scratch) throws Exception {
