@@ -108,6 +108,16 @@ class ChartContentTest {
     assertThat(K8sObjects.get(rendered, "Service", "iscsi-csi-portal").at("/spec/clusterIP")
             .asText())
         .isEqualTo("None");
+    assertThat(texts(container(pod, "liveness-probe").path("args")))
+        .contains("--health-port=29808");
+    assertThat(container(pod, "controller").at("/ports").findValuesAsText("containerPort"))
+        .contains("29808");
+    // rbac.extraControllerRules: a ClusterRole of the controller's own, bound to its account.
+    JsonNode role = K8sObjects.get(rendered, "ClusterRole", "iscsi-csi-controller");
+    assertThat(texts(role.at("/rules/0/resources"))).contains("iscsivolumes");
+    assertThat(K8sObjects.get(rendered, "ClusterRoleBinding", "iscsi-csi-controller")
+        .at("/subjects/0/name").asText()).isEqualTo("iscsi-csi-controller");
+    assertThat(K8sObjects.find(objects, "ClusterRole", "iscsi-csi-controller")).isEmpty();
   }
 
   @Test
