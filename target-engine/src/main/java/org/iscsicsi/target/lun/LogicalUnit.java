@@ -1,49 +1,171 @@
 package org.iscsicsi.target.lun;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.StampedLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A file-backed logical unit: positional I/O on a (sparse by default) file.
  *
  * <p>Contract shared by the SCSI layer (which implements it) and the registry/admin layer (which
- * creates, resizes, snapshots and deletes LUNs).
+ * creates, resizes, snapshots and deletes LUNs). Every I/O method blocks: callers run them on an
+ * executor, never on a netty event loop. Any number of reads and writes may run at once.
+ *
+ * <p>Thin LUNs give blocks back to the filesystem on {@link #unmap}: {@code fallocate(2)} with
+ * FALLOC_FL_PUNCH_HOLE (SBC-3 4.7, logical block provisioning); thick LUNs are preallocated and
+ * {@link #unmap} zeroes in place.
  */
 public final class LogicalUnit implements AutoCloseable {
 
-  private LogicalUnit() {
+  private static final Logger log = LoggerFactory.getLogger(LogicalUnit.class);
+
+  private final LunConfig initialConfig;
+  private final FileChannel channel;
+  private final NativeFile nativeFile;
+  private final String failure;
+  private final StampedLock writeGate = new StampedLock();
+  private final List<Runnable> capacityListeners = new CopyOnWriteArrayList<>();
+  private final LongAdder readOps = new LongAdder();
+  private final LongAdder writeOps = new LongAdder();
+  private final LongAdder readBytes = new LongAdder();
+  private final LongAdder writeBytes = new LongAdder();
+  private volatile long sizeBytes;
+  private volatile boolean closed;
+
+  private LogicalUnit(LunConfig config, FileChannel channel, NativeFile nativeFile, long size,
+      String failure) {
+    this.initialConfig = config;
+    this.channel = channel;
+    this.nativeFile = nativeFile;
+    this.sizeBytes = size;
+    this.failure = failure;
   }
 
-  /** Creates the backing file (sparse, or preallocated when not thin) and opens it. */
+  /**
+   * Creates the backing file (sparse, or preallocated when not thin) and opens it. Refuses to
+   * overwrite an existing file.
+   */
   public static LogicalUnit create(LunConfig config) throws IOException {
-    throw new UnsupportedOperationException("not yet implemented");
+    if (Files.exists(config.file())) {
+      throw new FileAlreadyExistsException(config.file().toString(), null,
+          "backing file of a new LUN already exists");
+    }
+    try (FileChannel create = FileChannel.open(config.file(), StandardOpenOption.CREATE_NEW,
+        StandardOpenOption.WRITE); NativeFile nf = NativeFile.open(config.file(), false)) {
+      nf.truncate(config.sizeBytes());
+      if (!config.thin()) {
+        preallocate(nf, create, 0, config.sizeBytes());
+      }
+      create.force(true);
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(config.file());
+      throw translate(e, "create " + config.file());
+    }
+    return open(config);
   }
 
-  /** Opens an existing backing file, as after an engine restart. */
+  /**
+   * Opens an existing backing file, as after an engine restart. A missing or unreadable file does
+   * not throw: the unit then reports it in {@link #condition()} and fails every I/O, so that the
+   * LUN stays visible and the operator can see why it is broken.
+   */
   public static LogicalUnit open(LunConfig config) throws IOException {
-    throw new UnsupportedOperationException("not yet implemented");
+    FileChannel channel = null;
+    NativeFile nf = null;
+    try {
+      channel = config.readOnly()
+          ? FileChannel.open(config.file(), StandardOpenOption.READ)
+          : FileChannel.open(config.file(), StandardOpenOption.READ, StandardOpenOption.WRITE);
+      nf = NativeFile.open(config.file(), config.readOnly());
+      long fileSize = channel.size();
+      long size = Math.max(config.sizeBytes(), fileSize - fileSize % config.blockSize());
+      if (fileSize < size && !config.readOnly()) {
+        nf.truncate(size); // an externally shortened file: restore the LUN's recorded size
+      }
+      return new LogicalUnit(config, channel, nf, size, null);
+    } catch (IOException e) {
+      closeQuietly(channel, nf);
+      log.warn("LUN backing file {} is unusable: {}", config.file(), e.toString());
+      return new LogicalUnit(config, null, null, config.sizeBytes(),
+          "backing file " + config.file() + " unusable: " + e);
+    }
   }
 
   public LunConfig config() {
-    throw new UnsupportedOperationException("not yet implemented");
+    return initialConfig.withSizeBytes(sizeBytes);
   }
 
   public long sizeBytes() {
-    throw new UnsupportedOperationException("not yet implemented");
+    return sizeBytes;
   }
 
-  /** Grows the LUN online; every nexus gets CAPACITY DATA HAS CHANGED. */
+  public int blockSize() {
+    return initialConfig.blockSize();
+  }
+
+  /** Number of logical blocks. */
+  public long blocks() {
+    return sizeBytes / initialConfig.blockSize();
+  }
+
+  /** Grows the LUN online; every nexus gets CAPACITY DATA HAS CHANGED. Shrinking is refused. */
   public void resize(long newSizeBytes) throws IOException {
-    throw new UnsupportedOperationException("not yet implemented");
+    requireUsable();
+    if (initialConfig.readOnly()) {
+      throw new IOException("LUN " + initialConfig.file() + " is read-only; cannot resize");
+    }
+    if (newSizeBytes % blockSize() != 0) {
+      throw new IllegalArgumentException(
+          "new size " + newSizeBytes + " is not a multiple of the block size " + blockSize());
+    }
+    synchronized (this) {
+      long old = sizeBytes;
+      if (newSizeBytes < old) {
+        throw new IllegalArgumentException(
+            "LUNs only grow: new size " + newSizeBytes + " < current size " + old);
+      }
+      if (newSizeBytes == old) {
+        return;
+      }
+      try {
+        nativeFile.truncate(newSizeBytes);
+        if (!initialConfig.thin()) {
+          preallocate(nativeFile, channel, old, newSizeBytes - old);
+        }
+        channel.force(true);
+      } catch (IOException e) {
+        try {
+          nativeFile.truncate(old);
+        } catch (IOException rollback) {
+          e.addSuppressed(rollback);
+        }
+        throw translate(e, "resize " + initialConfig.file());
+      }
+      sizeBytes = newSizeBytes;
+    }
+    for (Runnable listener : capacityListeners) {
+      listener.run();
+    }
   }
 
   /** Bytes the backing file really occupies on disk. */
   public long allocatedBytes() throws IOException {
-    throw new UnsupportedOperationException("not yet implemented");
+    requireUsable();
+    return nativeFile.allocatedBytes();
   }
 
   public LunCounters counters() {
-    throw new UnsupportedOperationException("not yet implemented");
+    return new LunCounters(readOps.sum(), writeOps.sum(), readBytes.sum(), writeBytes.sum());
   }
 
   /**
@@ -51,22 +173,273 @@ public final class LogicalUnit implements AutoCloseable {
    * resume when the returned handle is closed. Used to take consistent snapshots.
    */
   public Quiesce quiesce() throws IOException {
-    throw new UnsupportedOperationException("not yet implemented");
+    requireUsable();
+    long stamp = writeGate.writeLock();
+    try {
+      channel.force(true);
+    } catch (IOException | RuntimeException e) {
+      writeGate.unlockWrite(stamp);
+      throw e;
+    }
+    boolean[] released = {false};
+    return () -> {
+      synchronized (released) {
+        if (!released[0]) {
+          released[0] = true;
+          writeGate.unlockWrite(stamp);
+        }
+      }
+    };
   }
 
   /** Empty when healthy; otherwise why the backing file is unusable (missing, unreadable). */
   public Optional<String> condition() {
-    throw new UnsupportedOperationException("not yet implemented");
+    if (failure != null) {
+      return Optional.of(failure);
+    }
+    if (closed) {
+      return Optional.of("LUN closed");
+    }
+    if (!Files.exists(initialConfig.file())) {
+      return Optional.of("backing file " + initialConfig.file() + " is missing");
+    }
+    if (!Files.isReadable(initialConfig.file())) {
+      return Optional.of("backing file " + initialConfig.file() + " is unreadable");
+    }
+    return Optional.empty();
+  }
+
+  /** Reads {@code dst.remaining()} bytes at {@code offset}; bytes past the end read as zeros. */
+  public void read(long offset, ByteBuffer dst) throws IOException {
+    requireUsable();
+    int length = dst.remaining();
+    long pos = offset;
+    while (dst.hasRemaining()) {
+      int n = channel.read(dst, pos);
+      if (n < 0) {
+        while (dst.hasRemaining()) {
+          dst.put((byte) 0);
+        }
+        break;
+      }
+      pos += n;
+    }
+    readOps.increment();
+    readBytes.add(length);
+  }
+
+  /**
+   * Writes all of {@code src} at {@code offset}; with {@code forceUnitAccess} the data is on stable
+   * storage when this returns.
+   *
+   * @throws SpaceExhaustedException when the backing filesystem is full
+   */
+  public void write(long offset, ByteBuffer src, boolean forceUnitAccess) throws IOException {
+    requireWritable();
+    int length = src.remaining();
+    long stamp = writeGate.readLock();
+    try {
+      long pos = offset;
+      while (src.hasRemaining()) {
+        pos += channel.write(src, pos);
+      }
+      if (forceUnitAccess) {
+        channel.force(false);
+      }
+    } catch (IOException e) {
+      throw translate(e, "write " + length + " bytes at " + offset + " to " + initialConfig.file());
+    } finally {
+      writeGate.unlockRead(stamp);
+    }
+    writeOps.increment();
+    writeBytes.add(length);
+  }
+
+  /** Forces written data to stable storage (SYNCHRONIZE CACHE). */
+  public void flush() throws IOException {
+    requireUsable();
+    try {
+      channel.force(false);
+    } catch (IOException e) {
+      throw translate(e, "flush " + initialConfig.file());
+    }
+  }
+
+  /**
+   * Deallocates a range: a thin LUN punches a hole (reads then return zeros and the filesystem gets
+   * the blocks back); a thick LUN zeroes the range and keeps it allocated.
+   */
+  public void unmap(long offset, long length) throws IOException {
+    requireWritable();
+    if (length == 0) {
+      return;
+    }
+    long stamp = writeGate.readLock();
+    try {
+      if (initialConfig.thin()) {
+        nativeFile.fallocate(NativeFile.FALLOC_FL_PUNCH_HOLE | NativeFile.FALLOC_FL_KEEP_SIZE,
+            offset, length);
+      } else {
+        zeroInPlace(offset, length);
+      }
+    } catch (IOException e) {
+      throw translate(e, "unmap " + length + " bytes at " + offset + " of " + initialConfig.file());
+    } finally {
+      writeGate.unlockRead(stamp);
+    }
+  }
+
+  /** Whether the byte at {@code offset} is mapped (holds data) and how far that state extends. */
+  public Extent extentAt(long offset) throws IOException {
+    requireUsable();
+    long size = sizeBytes;
+    if (!initialConfig.thin()) {
+      return new Extent(true, size - offset);
+    }
+    long data = nativeFile.seek(offset, true);
+    if (data < 0 || data >= size) {
+      return new Extent(false, size - offset);
+    }
+    if (data > offset) {
+      return new Extent(false, data - offset);
+    }
+    long hole = nativeFile.seek(offset, false);
+    long end = hole < 0 ? size : Math.min(hole, size);
+    return new Extent(true, end - offset);
+  }
+
+  /** A run of bytes that are all mapped or all unmapped. */
+  public record Extent(boolean mapped, long length) {
+  }
+
+  /** Runs {@code listener} after every resize. */
+  public void addCapacityListener(Runnable listener) {
+    capacityListeners.add(listener);
+  }
+
+  public void removeCapacityListener(Runnable listener) {
+    capacityListeners.remove(listener);
   }
 
   @Override
   public void close() throws IOException {
-    throw new UnsupportedOperationException("not yet implemented");
+    if (closed) {
+      return;
+    }
+    closed = true;
+    IOException failed = null;
+    try {
+      if (channel != null) {
+        if (!initialConfig.readOnly()) {
+          channel.force(true);
+        }
+        channel.close();
+      }
+    } catch (IOException e) {
+      failed = e;
+    }
+    try {
+      if (nativeFile != null) {
+        nativeFile.close();
+      }
+    } catch (IOException e) {
+      if (failed == null) {
+        failed = e;
+      } else {
+        failed.addSuppressed(e);
+      }
+    }
+    if (failed != null) {
+      throw failed;
+    }
   }
 
   /** A hold on a LUN's writes; closing it lets writes go on. */
   public interface Quiesce extends AutoCloseable {
     @Override
     void close();
+  }
+
+  private void requireUsable() throws IOException {
+    if (failure != null) {
+      throw new IOException(failure);
+    }
+    if (closed) {
+      throw new IOException("LUN " + initialConfig.file() + " is closed");
+    }
+  }
+
+  private void requireWritable() throws IOException {
+    requireUsable();
+    if (initialConfig.readOnly()) {
+      throw new IOException("LUN " + initialConfig.file() + " is read-only");
+    }
+  }
+
+  private void zeroInPlace(long offset, long length) throws IOException {
+    try {
+      nativeFile.fallocate(NativeFile.FALLOC_FL_ZERO_RANGE | NativeFile.FALLOC_FL_KEEP_SIZE,
+          offset, length);
+    } catch (NativeFile.NativeIoException e) {
+      if (e.errno() != NativeFile.EOPNOTSUPP) {
+        throw e;
+      }
+      writeZeros(channel, offset, length);
+    }
+  }
+
+  private static void preallocate(NativeFile nf, FileChannel channel, long offset, long length)
+      throws IOException {
+    try {
+      nf.fallocate(0, offset, length);
+    } catch (NativeFile.NativeIoException e) {
+      if (e.errno() != NativeFile.EOPNOTSUPP) {
+        throw e;
+      }
+      writeZeros(channel, offset, length); // e.g. tmpfs without fallocate support
+    }
+  }
+
+  private static void writeZeros(FileChannel channel, long offset, long length)
+      throws IOException {
+    ByteBuffer zeros = ByteBuffer.allocateDirect((int) Math.min(length, 1 << 20));
+    long pos = offset;
+    long end = offset + length;
+    while (pos < end) {
+      zeros.clear().limit((int) Math.min(zeros.capacity(), end - pos));
+      while (zeros.hasRemaining()) {
+        pos += channel.write(zeros, pos);
+      }
+    }
+  }
+
+  /** ENOSPC, however the JDK or libc reported it, becomes {@link SpaceExhaustedException}. */
+  private static IOException translate(Exception e, String what) {
+    boolean noSpace = e instanceof NativeFile.NativeIoException n && n.errno() == NativeFile.ENOSPC
+        || e.getMessage() != null && e.getMessage().contains("No space left on device");
+    if (noSpace) {
+      return new SpaceExhaustedException(what + ": no space left on the backing filesystem", e);
+    }
+    if (e instanceof IOException io) {
+      return io;
+    }
+    return new IOException(what, e);
+  }
+
+  private static void closeQuietly(FileChannel channel, NativeFile nf) {
+    try {
+      if (channel != null) {
+        channel.close();
+      }
+    } catch (IOException e) {
+      log.debug("closing {} after a failed open", channel, e);
+    }
+    try {
+      if (nf != null) {
+        nf.close();
+      }
+    } catch (IOException e) {
+      log.debug("closing native fd after a failed open", e);
+    }
   }
 }

@@ -1,50 +1,266 @@
 package org.iscsicsi.target.scsi;
 
+import java.util.Collections;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.iscsicsi.target.lun.LogicalUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The SCSI target device of one iSCSI target: its LUN map, REPORT LUNS, commands to absent LUNs,
  * and per-nexus unit attentions. Contract shared by the SCSI layer (which implements it) and the
  * registry (which attaches and detaches LUNs).
+ *
+ * <p>Every command is checked here, in arrival order and on the caller's thread, for the things
+ * SAM-5/SPC-4 put before execution: LUN present (SPC-4 4.?: LOGICAL UNIT NOT SUPPORTED), pending
+ * unit attention (SAM-5 5.14, with the INQUIRY / REPORT LUNS / REQUEST SENSE exemptions), supported
+ * opcode, reservation conflicts. Commands that touch the backing file then run on a virtual-thread
+ * executor, so several commands per LUN are in flight and no file I/O runs on a netty event loop.
  */
 public final class TargetScsiPort implements ScsiTargetPort {
 
+  private static final Logger log = LoggerFactory.getLogger(TargetScsiPort.class);
+  private static final ExecutorService DEFAULT_IO =
+      Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("scsi-io-", 0).factory());
+  private static final int INQUIRY = 0x12;
+  private static final int REQUEST_SENSE = 0x03;
+  private static final int REPORT_LUNS = 0xa0;
+
+  private final String targetName;
+  private final Executor io;
+  private final Map<Long, LunState> luns = new ConcurrentSkipListMap<>();
+  private final Map<Long, Runnable> capacityListeners = new ConcurrentHashMap<>();
+  private final Set<NexusId> nexuses = ConcurrentHashMap.newKeySet();
+  private final UnitAttentions attentions = new UnitAttentions();
+
   public TargetScsiPort(String targetName) {
+    this(targetName, DEFAULT_IO);
+  }
+
+  /** With the executor file I/O runs on (virtual threads by default). */
+  public TargetScsiPort(String targetName, Executor io) {
+    this.targetName = targetName;
+    this.io = io;
+  }
+
+  public String targetName() {
+    return targetName;
   }
 
   /** Adds a LUN; other nexuses get REPORTED LUNS DATA HAS CHANGED. */
   public void attach(long lun, LogicalUnit unit) {
-    throw new UnsupportedOperationException("not yet implemented");
+    if (lun < 0 || lun > 16383) {
+      throw new IllegalArgumentException("LUN must be 0-16383 (flat space addressing): " + lun);
+    }
+    LunState state = new LunState(lun, unit, (n, s) -> attentions.add(n, lun, s));
+    if (luns.putIfAbsent(lun, state) != null) {
+      throw new IllegalArgumentException("LUN " + lun + " of " + targetName + " is in use");
+    }
+    Runnable listener = () -> nexuses.forEach(n -> attentions.add(n, lun,
+        Sense.CAPACITY_DATA_CHANGED));
+    capacityListeners.put(lun, listener);
+    unit.addCapacityListener(listener);
+    for (NexusId n : nexuses) {
+      attentions.add(n, lun, Sense.POWER_ON_RESET);
+      for (long other : luns.keySet()) {
+        if (other != lun) {
+          attentions.add(n, other, Sense.REPORTED_LUNS_DATA_CHANGED);
+        }
+      }
+    }
+    log.info("{}: attached LUN {} ({})", targetName, lun, unit.config());
   }
 
   /** Removes a LUN (the caller closes it); other nexuses get REPORTED LUNS DATA HAS CHANGED. */
   public LogicalUnit detach(long lun) {
-    throw new UnsupportedOperationException("not yet implemented");
+    LunState state = luns.remove(lun);
+    if (state == null) {
+      return null;
+    }
+    Runnable listener = capacityListeners.remove(lun);
+    if (listener != null) {
+      state.unit.removeCapacityListener(listener);
+    }
+    attentions.forgetLun(lun);
+    for (NexusId n : nexuses) {
+      for (long other : luns.keySet()) {
+        attentions.add(n, other, Sense.REPORTED_LUNS_DATA_CHANGED);
+      }
+    }
+    log.info("{}: detached LUN {}", targetName, lun);
+    return state.unit;
   }
 
   public Map<Long, LogicalUnit> luns() {
-    throw new UnsupportedOperationException("not yet implemented");
+    Map<Long, LogicalUnit> map = new TreeMap<>();
+    luns.forEach((k, v) -> map.put(k, v.unit));
+    return Collections.unmodifiableMap(map);
+  }
+
+  Set<Long> lunNumbers() {
+    return luns.keySet();
   }
 
   @Override
   public CompletionStage<ScsiResponse> execute(ScsiRequest request) {
-    throw new UnsupportedOperationException("not yet implemented");
+    CompletionStage<ScsiResponse> stage;
+    try {
+      stage = dispatch(request);
+    } catch (CheckCondition c) {
+      stage = CompletableFuture.completedFuture(c.toResponse());
+    } catch (RuntimeException e) {
+      log.error("{}: command {} failed", targetName, hex(request.cdb()), e);
+      stage = CompletableFuture.completedFuture(
+          new CheckCondition(Sense.of(Sense.ABORTED_COMMAND, 0x44, 0x00)).toResponse());
+    }
+    LunState lu = luns.get(request.lun());
+    int dataOutLength = lu == null || request.cdb() == null || request.cdb().length == 0 ? -1
+        : DataOutLength.of(request.cdb(), lu.unit.blockSize());
+    if (dataOutLength >= 0) {
+      stage = stage.thenApply(r -> r.transferLength() < 0 ? r.withTransferLength(dataOutLength)
+          : r);
+    }
+    if (request.dataOut() == null) {
+      return stage;
+    }
+    return stage.whenComplete((r, t) -> request.dataOut().release());
+  }
+
+  private CompletionStage<ScsiResponse> dispatch(ScsiRequest request) throws CheckCondition {
+    byte[] cdb = request.cdb();
+    if (cdb == null || cdb.length == 0) {
+      throw new CheckCondition(Sense.INVALID_OPCODE);
+    }
+    int opcode = cdb[0] & 0xff;
+    LunState lu = luns.get(request.lun());
+    NexusId nexus = NexusId.of(request.nexus());
+    CommandContext context = new CommandContext(request, this, lu, io);
+    if (lu == null) {
+      return switch (opcode) {
+        case INQUIRY -> Inquiry.INSTANCE.run(context);
+        case REPORT_LUNS -> ReportLuns.INSTANCE.run(context);
+        case REQUEST_SENSE -> RequestSense.run(context, Sense.LUN_NOT_SUPPORTED);
+        default -> throw new CheckCondition(Sense.LUN_NOT_SUPPORTED);
+      };
+    }
+    if (opcode == REQUEST_SENSE) {
+      return RequestSense.run(context,
+          attentions.poll(nexus, request.lun()).orElse(Sense.NONE));
+    }
+    if (opcode == REPORT_LUNS) {
+      attentions.clear(nexus, request.lun(), Sense.REPORTED_LUNS_DATA_CHANGED);
+    } else if (opcode != INQUIRY) {
+      Optional<Sense> ua = attentions.poll(nexus, request.lun());
+      if (ua.isPresent()) {
+        throw new CheckCondition(ua.get());
+      }
+    }
+    CommandDescriptor descriptor = CommandSet.find(cdb);
+    if (cdb.length < descriptor.cdbLength()) {
+      throw new CheckCondition(Sense.INVALID_OPCODE);
+    }
+    if (conflicts(lu, nexus, opcode, descriptor.access())) {
+      throw CheckCondition.reservationConflict();
+    }
+    return descriptor.command().run(context);
+  }
+
+  /**
+   * SPC-2 reservations (SPC-4 5.13) block every command of other nexuses but INQUIRY, REPORT LUNS,
+   * REQUEST SENSE and RELEASE; persistent reservations follow SPC-4 5.12.1.
+   */
+  private static boolean conflicts(LunState lu, NexusId nexus, int opcode, Access access) {
+    NexusId legacy = lu.legacyHolder();
+    if (legacy != null && !legacy.equals(nexus) && opcode != INQUIRY && opcode != REPORT_LUNS
+        && opcode != 0x17 && opcode != 0x57) {
+      return true;
+    }
+    return lu.persistentReservations.conflicts(nexus, access);
   }
 
   @Override
   public void nexusCreated(ItNexus nexus) {
-    throw new UnsupportedOperationException("not yet implemented");
+    NexusId id = NexusId.of(nexus);
+    nexuses.add(id);
+    attentions.forgetNexus(id);
+    for (long lun : luns.keySet()) {
+      attentions.add(id, lun, Sense.POWER_ON_RESET);
+    }
   }
 
   @Override
   public void nexusLost(ItNexus nexus) {
-    throw new UnsupportedOperationException("not yet implemented");
+    NexusId id = NexusId.of(nexus);
+    nexuses.remove(id);
+    attentions.forgetNexus(id);
+    luns.values().forEach(lu -> lu.nexusLost(id));
   }
 
   @Override
   public boolean taskManagement(TaskManagementFunction function, ItNexus nexus, long lun) {
-    throw new UnsupportedOperationException("not yet implemented");
+    switch (function) {
+      case ABORT_TASK, ABORT_TASK_SET, CLEAR_TASK_SET -> {
+        return true;
+      }
+      case CLEAR_ACA -> {
+        return false; // NACA is not supported, so there is never an ACA to clear
+      }
+      case LOGICAL_UNIT_RESET -> {
+        LunState lu = luns.get(lun);
+        if (lu == null) {
+          return false;
+        }
+        resetUnit(lu, Sense.LUN_RESET_OCCURRED, NexusId.of(nexus));
+        return true;
+      }
+      case TARGET_WARM_RESET, TARGET_COLD_RESET -> {
+        luns.values().forEach(lu -> {
+          resetUnit(lu, Sense.POWER_ON_RESET, NexusId.of(nexus));
+          if (function == TaskManagementFunction.TARGET_COLD_RESET) {
+            lu.modePages.reset();
+          }
+        });
+        return true;
+      }
+      default -> {
+        return false;
+      }
+    }
+  }
+
+  /**
+   * The reset's effects on one LU; every nexus but the one that asked for the reset (which learns
+   * of it from the task management response) gets a unit attention.
+   */
+  private void resetUnit(LunState lu, Sense sense, NexusId issuer) {
+    lu.reset();
+    attentionForOthers(issuer, lu.lun, sense);
+  }
+
+  /** A unit attention for every nexus except {@code except} on one LUN. */
+  void attentionForOthers(NexusId except, long lun, Sense sense) {
+    for (NexusId n : nexuses) {
+      if (!n.equals(except)) {
+        attentions.add(n, lun, sense);
+      }
+    }
+  }
+
+  static String hex(byte[] b) {
+    StringBuilder sb = new StringBuilder();
+    for (byte x : b) {
+      sb.append(String.format("%02x", x));
+    }
+    return sb.toString();
   }
 }

@@ -1,0 +1,191 @@
+package org.iscsicsi.controller.cli;
+
+import io.grpc.BindableService;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.iscsicsi.controller.controller.ControllerConfig;
+import org.iscsicsi.controller.controller.ControllerService;
+import org.iscsicsi.controller.engine.EmbeddedEngine;
+import org.iscsicsi.controller.engine.Engine;
+import org.iscsicsi.controller.engine.EngineClient;
+import org.iscsicsi.controller.engine.EngineSet;
+import org.iscsicsi.controller.engine.RemoteEngine;
+import org.iscsicsi.controller.identity.DriverInfo;
+import org.iscsicsi.controller.identity.IdentityService;
+import org.iscsicsi.controller.server.CsiMetrics;
+import org.iscsicsi.controller.server.CsiServer;
+import org.iscsicsi.controller.server.Endpoint;
+import org.iscsicsi.controller.volume.VolumeId;
+import org.iscsicsi.target.engine.HostPort;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code controller serve}: the CSI Identity and Controller services until SIGTERM. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+    description = "Serve CSI Identity and Controller, embedding a target engine by default.")
+final class ServeCommand implements Callable<Integer> {
+
+  private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
+
+  @Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--endpoint", required = true, paramLabel = "ENDPOINT",
+      description = "CSI endpoint: unix:///path/csi.sock or tcp://HOST:PORT")
+  String endpoint;
+
+  @Option(names = "--state-dir", paramLabel = "DIR",
+      description = "State directory of the embedded target engine (LUN files, snapshots)")
+  Path stateDir;
+
+  @Option(names = "--portal", paramLabel = "HOST:PORT", defaultValue = "0.0.0.0:3260",
+      description = "Address the embedded target listens on for iSCSI (default ${DEFAULT-VALUE})")
+  String portal;
+
+  @Option(names = "--advertise", paramLabel = "HOST:PORT",
+      description = "Portal nodes are told to use (repeatable; default: the listen address)")
+  List<String> advertise = new ArrayList<>();
+
+  @Option(names = "--engine-name", paramLabel = "NAME", defaultValue = EmbeddedEngine.DEFAULT_NAME,
+      description = "Name of the embedded engine, the first part of its volume ids "
+          + "(default ${DEFAULT-VALUE})")
+  String engineName;
+
+  @Option(names = "--engine", paramLabel = "NAME=ENDPOINT",
+      description = "A remote target engine's admin API, unix:///path or tcp://HOST:PORT "
+          + "(repeatable)")
+  Map<String, String> remoteEngines = new LinkedHashMap<>();
+
+  @Option(names = "--topology", paramLabel = "KEY=VALUE",
+      description = "Topology segment of the embedded engine (repeatable; none: reachable from "
+          + "every node)")
+  Map<String, String> topology = new LinkedHashMap<>();
+
+  @Option(names = "--driver-name", paramLabel = "NAME",
+      defaultValue = ControllerConfig.DEFAULT_DRIVER_NAME,
+      description = "CSI driver name (default ${DEFAULT-VALUE})")
+  String driverName;
+
+  @Option(names = "--iqn-prefix", paramLabel = "IQN",
+      defaultValue = ControllerConfig.DEFAULT_IQN_PREFIX,
+      description = "Prefix of volume target names (default ${DEFAULT-VALUE})")
+  String iqnPrefix;
+
+  @Option(names = "--engine-timeout", paramLabel = "SECONDS", defaultValue = "120",
+      description = "Deadline of each target engine call (default ${DEFAULT-VALUE})")
+  int engineTimeoutSeconds;
+
+  @Option(names = "--metrics", paramLabel = "HOST:PORT",
+      description = "Serve Prometheus metrics on http://HOST:PORT/metrics")
+  String metrics;
+
+  @Override
+  public Integer call() throws Exception {
+    Endpoint csiEndpoint;
+    ControllerConfig config;
+    try {
+      csiEndpoint = Endpoint.parse(endpoint);
+      config = new ControllerConfig(driverName, iqnPrefix);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
+    if (stateDir == null && remoteEngines.isEmpty()) {
+      throw new ParameterException(spec.commandLine(),
+          "give --state-dir (embedded engine) or at least one --engine");
+    }
+    Duration timeout = Duration.ofSeconds(engineTimeoutSeconds);
+    EngineSet engines = new EngineSet();
+    CsiServer server = null;
+    MetricsServer metricsServer = null;
+    try {
+      if (stateDir != null) {
+        if (!VolumeId.isEngineName(engineName)) {
+          throw new ParameterException(spec.commandLine(), "--engine-name " + engineName
+              + ": lowercase letters, digits and '-', at most 32");
+        }
+        List<HostPort> adv = new ArrayList<>();
+        for (String a : advertise) {
+          adv.add(hostPort("--advertise", a));
+        }
+        EmbeddedEngine.start(engines, engineName, stateDir, hostPort("--portal", portal), adv,
+            topology, timeout);
+      }
+      for (Map.Entry<String, String> e : remoteEngines.entrySet()) {
+        if (!VolumeId.isEngineName(e.getKey())) {
+          throw new ParameterException(spec.commandLine(), "--engine " + e.getKey()
+              + ": names are lowercase letters, digits and '-', at most 32");
+        }
+        Endpoint ep;
+        try {
+          ep = Endpoint.parse(e.getValue());
+        } catch (IllegalArgumentException ex) {
+          throw new ParameterException(spec.commandLine(), "--engine " + e.getKey() + ": "
+              + ex.getMessage(), ex);
+        }
+        RemoteEngine remote = RemoteEngine.connect(ep);
+        engines.add(new Engine(e.getKey(), new EngineClient(remote.channel(), timeout),
+            Map.of(), List.of()), remote);
+      }
+      DriverInfo info = new DriverInfo(config.driverName(), DriverInfo.buildVersion());
+      List<BindableService> services = List.of(new IdentityService(info, engines),
+          new ControllerService(engines, config));
+      CsiMetrics counters = new CsiMetrics();
+      if (metrics != null) {
+        metricsServer = MetricsServer.start(hostPort("--metrics", metrics), counters);
+        log.info("metrics on http://{}:{}/metrics", hostPort("--metrics", metrics).host(),
+            metricsServer.port());
+      }
+      server = CsiServer.start(csiEndpoint, services, counters);
+      log.info("{} {} serving CSI on {} with engines {}", info.name(), info.version(),
+          server.endpoint(), engines.all().stream().map(Engine::name).toList());
+      CountDownLatch stopped = new CountDownLatch(1);
+      CsiServer s = server;
+      MetricsServer m = metricsServer;
+      Thread hook = new Thread(() -> {
+        log.info("stopping");
+        stop(s, m, engines);
+        stopped.countDown();
+      }, "shutdown");
+      Runtime.getRuntime().addShutdownHook(hook);
+      server.awaitTermination();
+      stopped.await();
+      return 0;
+    } catch (RuntimeException | java.io.IOException e) {
+      stop(server, metricsServer, engines);
+      throw e;
+    }
+  }
+
+  private static void stop(CsiServer server, MetricsServer metrics, EngineSet engines) {
+    try {
+      if (server != null) {
+        server.close();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (metrics != null) {
+      metrics.close();
+    }
+    engines.close();
+  }
+
+  private HostPort hostPort(String option, String value) {
+    try {
+      return HostPort.parse(value, 3260);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), option + " " + value + ": "
+          + e.getMessage(), e);
+    }
+  }
+}

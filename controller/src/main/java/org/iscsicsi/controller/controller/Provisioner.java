@@ -1,0 +1,422 @@
+package org.iscsicsi.controller.controller;
+
+import csi.v1.Csi;
+import csi.v1.Csi.VolumeCapability;
+import io.grpc.StatusRuntimeException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import org.iscsicsi.controller.engine.Engine;
+import org.iscsicsi.controller.engine.Engines;
+import org.iscsicsi.controller.volume.AccessRules;
+import org.iscsicsi.controller.volume.Capacity;
+import org.iscsicsi.controller.volume.CsiErrors;
+import org.iscsicsi.controller.volume.VolumeId;
+import org.iscsicsi.controller.volume.VolumeLabels;
+import org.iscsicsi.controller.volume.VolumeParameters;
+import org.iscsicsi.controller.volume.VolumeRecord;
+import org.iscsicsi.target.v1.CreateLunRequest;
+import org.iscsicsi.target.v1.Lun;
+import org.iscsicsi.target.v1.LunRef;
+import org.iscsicsi.target.v1.PoolCapacity;
+import org.iscsicsi.target.v1.SetChapRequest;
+import org.iscsicsi.target.v1.Snapshot;
+import org.iscsicsi.target.v1.Target;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Volume life cycle on the engines (CSI spec, CreateVolume, DeleteVolume, ControllerExpandVolume,
+ * ValidateVolumeCapabilities, ListVolumes, ControllerGetVolume, GetCapacity). Each volume is one
+ * target named after its id, holding LUN 0 and no grant; the CSI metadata sits in the target's
+ * labels. A CreateVolume that fails midway deletes the target it made (and with it the LUN
+ * file), so nothing half-made stays behind; a target left without LUN 0 by a crash is finished
+ * over by the next CreateVolume with that name, or removed by DeleteVolume.
+ */
+final class Provisioner {
+
+  private static final Logger log = LoggerFactory.getLogger(Provisioner.class);
+
+  private final Engines engines;
+  private final ControllerConfig config;
+  private final VolumeFinder finder;
+  private final OperationLocks locks;
+
+  Provisioner(Engines engines, ControllerConfig config, VolumeFinder finder,
+      OperationLocks locks) {
+    this.engines = engines;
+    this.config = config;
+    this.finder = finder;
+    this.locks = locks;
+  }
+
+  /** What a new volume's data comes from. */
+  private record Source(String label, Engine engine, long minimumBytes, int blockSize,
+      CreateLunRequest.Builder lunSource) {}
+
+  Csi.Volume create(Csi.CreateVolumeRequest req) {
+    String name = req.getName();
+    if (name.isEmpty()) {
+      throw CsiErrors.invalid("name is required");
+    }
+    if (req.getVolumeCapabilitiesCount() == 0) {
+      throw CsiErrors.invalid("volume_capabilities are required");
+    }
+    if (req.getMutableParamsCount() > 0) {
+      throw CsiErrors.invalid("mutable_parameters are not supported (no MODIFY_VOLUME)");
+    }
+    VolumeParameters params = VolumeParameters.parse(req.getParametersMap());
+    req.getVolumeCapabilitiesList().forEach(AccessRules::requireWellFormed);
+    params = params.withFsType(AccessRules.fsType(req.getVolumeCapabilitiesList(), params));
+    for (VolumeCapability cap : req.getVolumeCapabilitiesList()) {
+      Optional<String> why = AccessRules.unsupported(cap, params);
+      if (why.isPresent()) {
+        throw CsiErrors.invalid("volume capability not supported: " + why.get());
+      }
+    }
+    String accessTypes = accessTypes(req.getVolumeCapabilitiesList());
+    Source source = source(req);
+    if (source != null && source.blockSize() != params.blockSize()) {
+      throw CsiErrors.invalid("the source has " + source.blockSize() + "-byte blocks, the "
+          + "parameters ask for " + params.blockSize());
+    }
+    long size = Capacity.size(req.getCapacityRange(), params.blockSize(),
+        source == null ? 0 : source.minimumBytes());
+
+    Optional<Located> existing = existingByName(name);
+    if (existing.isPresent() && existing.get().volume().complete()) {
+      return compatible(existing.get(), req, params, source);
+    }
+    Engine engine;
+    if (source != null) {
+      engine = source.engine();
+      if (!Placement.satisfies(engine, req.getAccessibilityRequirements())) {
+        throw CsiErrors.exhausted("the content source lives on engine " + engine.name()
+            + ", which the requisite topology does not reach");
+      }
+    } else if (existing.isPresent()) {
+      engine = existing.get().engine();
+    } else {
+      engine = Placement.choose(engines.all(), req.getAccessibilityRequirements());
+    }
+    VolumeId id = VolumeId.forName(engine.name(), name);
+    try (OperationLocks.Held held = locks.acquire(id.toString(), "CreateVolume")) {
+      Optional<Located> again = finder.find(id.toString());
+      if (again.isPresent()) {
+        if (!again.get().volume().name().equals(name)) {
+          throw CsiErrors.alreadyExists("volume id " + id + " belongs to another name");
+        }
+        if (again.get().volume().complete()) {
+          return compatible(again.get(), req, params, source);
+        }
+        log.info("removing the unfinished volume {} left by an earlier CreateVolume", id);
+        engine.client().deleteTarget(again.get().iqn(), true);
+      }
+      return make(engine, id, name, size, params, source, accessTypes, req.getSecretsMap());
+    }
+  }
+
+  private Csi.Volume make(Engine engine, VolumeId id, String name, long size,
+      VolumeParameters params, Source source, String accessTypes, Map<String, String> secrets) {
+    String iqn = id.iqn(config.iqnPrefix());
+    Map<String, String> labels = VolumeLabels.forVolume(config.driverName(), name, params,
+        source == null ? "" : source.label(), accessTypes);
+    String alias = params.kubernetes().getOrDefault("pvc/name", name);
+    engine.client().createTarget(iqn, alias.length() > 200 ? alias.substring(0, 200) : alias,
+        labels);
+    try {
+      CreateLunRequest.Builder lun = source == null
+          ? CreateLunRequest.newBuilder() : source.lunSource().clone();
+      lun.setTarget(iqn).setLun(0).setSizeBytes(size).setBlockSize(params.blockSize())
+          .setThick(params.thick());
+      engine.client().createLun(lun.build());
+      if (params.chap() && secrets.containsKey("username")) {
+        engine.client().setChap(Chap.request(iqn, secrets));
+      }
+      Target t = engine.client().findTarget(iqn)
+          .orElseThrow(() -> CsiErrors.aborted("target " + iqn + " vanished while created"));
+      log.info("created volume {} ({} bytes) for {}", id, size, name);
+      return new VolumeRecord(id, t).toCsi(engine.topology());
+    } catch (RuntimeException e) {
+      try {
+        engine.client().deleteTarget(iqn, true);
+      } catch (RuntimeException cleanup) {
+        e.addSuppressed(cleanup);
+        log.error("CreateVolume {} failed and its target could not be removed", id, cleanup);
+      }
+      throw e;
+    }
+  }
+
+  private Csi.Volume compatible(Located found, Csi.CreateVolumeRequest req,
+      VolumeParameters params, Source source) {
+    VolumeRecord v = found.volume();
+    List<String> differences = new ArrayList<>();
+    if (!Capacity.satisfies(req.getCapacityRange(), v.sizeBytes())) {
+      differences.add("its size " + v.sizeBytes() + " is outside the requested range");
+    }
+    if (!v.parameters().canonical().equals(params.canonical())) {
+      differences.add("its parameters " + v.parameters().canonical() + " differ from "
+          + params.canonical());
+    }
+    String wantSource = source == null ? "" : source.label();
+    if (!v.source().equals(wantSource)) {
+      differences.add("its content source \"" + v.source() + "\" differs from \""
+          + wantSource + "\"");
+    }
+    if (!Placement.satisfies(found.engine(), req.getAccessibilityRequirements())) {
+      differences.add("its engine is outside the requisite topology");
+    }
+    if (!differences.isEmpty()) {
+      throw CsiErrors.alreadyExists("volume \"" + req.getName() + "\" exists as "
+          + v.id() + ", but " + String.join("; ", differences));
+    }
+    return v.toCsi(found.engine().topology());
+  }
+
+  private Optional<Located> existingByName(String name) {
+    for (Engine engine : engines.all()) {
+      Optional<Located> l = finder.find(VolumeId.forName(engine.name(), name).toString());
+      if (l.isPresent() && l.get().volume().name().equals(name)) {
+        return l;
+      }
+    }
+    return Optional.empty();
+  }
+
+  private Source source(Csi.CreateVolumeRequest req) {
+    if (!req.hasVolumeContentSource()) {
+      return null;
+    }
+    Csi.VolumeContentSource src = req.getVolumeContentSource();
+    switch (src.getTypeCase()) {
+      case SNAPSHOT -> {
+        String snapshotId = src.getSnapshot().getSnapshotId();
+        if (snapshotId.isEmpty()) {
+          throw CsiErrors.invalid("volume_content_source.snapshot.snapshot_id is required");
+        }
+        VolumeId sid = VolumeId.parse(snapshotId).orElseThrow(
+            () -> CsiErrors.notFound("snapshot " + snapshotId + " does not exist"));
+        Engine engine = engines.byName(sid.engine()).orElseThrow(
+            () -> CsiErrors.notFound("snapshot " + snapshotId + " does not exist"));
+        Snapshot snap = engine.client().findSnapshot(sid.local()).orElseThrow(
+            () -> CsiErrors.notFound("snapshot " + snapshotId + " does not exist"));
+        int blockSize = Integer.parseInt(
+            snap.getLabelsOrDefault(VolumeLabels.BLOCK_SIZE, "512"));
+        return new Source("snapshot:" + snapshotId, engine, snap.getSizeBytes(), blockSize,
+            CreateLunRequest.newBuilder().setSnapshotId(sid.local()));
+      }
+      case VOLUME -> {
+        String volumeId = src.getVolume().getVolumeId();
+        if (volumeId.isEmpty()) {
+          throw CsiErrors.invalid("volume_content_source.volume.volume_id is required");
+        }
+        Located origin = finder.find(volumeId).filter(l -> l.volume().complete()).orElseThrow(
+            () -> CsiErrors.notFound("source volume " + volumeId + " does not exist"));
+        return new Source("volume:" + volumeId, origin.engine(), origin.volume().sizeBytes(),
+            origin.volume().parameters().blockSize(),
+            CreateLunRequest.newBuilder().setCloneOf(
+                LunRef.newBuilder().setTarget(origin.iqn()).setLun(0)));
+      }
+      default -> throw CsiErrors.invalid("volume_content_source: snapshot or volume required");
+    }
+  }
+
+  private static String accessTypes(List<VolumeCapability> caps) {
+    TreeSet<String> types = new TreeSet<>();
+    for (VolumeCapability cap : caps) {
+      types.add(cap.hasBlock() ? "block" : "mount");
+    }
+    return String.join(",", types);
+  }
+
+  void delete(Csi.DeleteVolumeRequest req) {
+    String volumeId = req.getVolumeId();
+    if (volumeId.isEmpty()) {
+      throw CsiErrors.invalid("volume_id is required");
+    }
+    Optional<VolumeId> id = VolumeId.parse(volumeId);
+    if (id.isEmpty()) {
+      return;
+    }
+    if (engines.byName(id.get().engine()).isEmpty()) {
+      log.warn("DeleteVolume {}: no engine named {} is configured; nothing to delete", volumeId,
+          id.get().engine());
+      return;
+    }
+    try (OperationLocks.Held held = locks.acquire(volumeId, "DeleteVolume")) {
+      Optional<Located> found = finder.find(volumeId);
+      if (found.isEmpty()) {
+        return;
+      }
+      Target t = found.get().volume().target();
+      if (t.getSessionCount() > 0) {
+        throw CsiErrors.failedPrecondition("volume " + volumeId + " is in use: "
+            + t.getSessionCount() + " iSCSI session(s) logged in to " + t.getName());
+      }
+      found.get().engine().client().deleteTarget(t.getName(), false);
+      log.info("deleted volume {}", volumeId);
+    }
+  }
+
+  Csi.ControllerExpandVolumeResponse expand(Csi.ControllerExpandVolumeRequest req) {
+    String volumeId = req.getVolumeId();
+    if (volumeId.isEmpty()) {
+      throw CsiErrors.invalid("volume_id is required");
+    }
+    if (!req.hasCapacityRange()) {
+      throw CsiErrors.invalid("capacity_range is required");
+    }
+    Csi.CapacityRange range = req.getCapacityRange();
+    if (range.getRequiredBytes() < 0 || range.getLimitBytes() < 0) {
+      throw CsiErrors.invalid("capacity_range: negative byte counts");
+    }
+    if (range.getRequiredBytes() == 0 && range.getLimitBytes() == 0) {
+      throw CsiErrors.invalid("capacity_range: required_bytes or limit_bytes is required");
+    }
+    try (OperationLocks.Held held = locks.acquire(volumeId, "ControllerExpandVolume")) {
+      Located l = finder.require(volumeId);
+      VolumeRecord v = l.volume();
+      int blockSize = v.parameters().blockSize();
+      long want = Capacity.roundUp(Math.max(range.getRequiredBytes(), 1), blockSize);
+      if (range.getLimitBytes() > 0 && want > range.getLimitBytes()) {
+        throw CsiErrors.outOfRange("no whole number of " + blockSize + "-byte blocks fits "
+            + "between required_bytes and limit_bytes");
+      }
+      long size = v.sizeBytes();
+      if (range.getLimitBytes() > 0 && size > range.getLimitBytes()) {
+        throw CsiErrors.outOfRange("volume " + volumeId + " is already " + size
+            + " bytes, more than limit_bytes; volumes do not shrink");
+      }
+      if (want > size) {
+        Lun lun = l.engine().client().resizeLun(l.iqn(), 0, want);
+        size = lun.getSizeBytes();
+        log.info("expanded volume {} to {} bytes", volumeId, size);
+      }
+      boolean filesystem = req.hasVolumeCapability()
+          ? req.getVolumeCapability().hasMount()
+          : v.accessTypes().contains("mount");
+      return Csi.ControllerExpandVolumeResponse.newBuilder().setCapacityBytes(size)
+          .setNodeExpansionRequired(filesystem).build();
+    }
+  }
+
+  Csi.ValidateVolumeCapabilitiesResponse validate(Csi.ValidateVolumeCapabilitiesRequest req) {
+    if (req.getVolumeId().isEmpty()) {
+      throw CsiErrors.invalid("volume_id is required");
+    }
+    if (req.getVolumeCapabilitiesCount() == 0) {
+      throw CsiErrors.invalid("volume_capabilities are required");
+    }
+    req.getVolumeCapabilitiesList().forEach(AccessRules::requireWellFormed);
+    Located l = finder.require(req.getVolumeId());
+    VolumeParameters params = l.volume().parameters();
+    List<String> problems = new ArrayList<>();
+    for (VolumeCapability cap : req.getVolumeCapabilitiesList()) {
+      AccessRules.unsupported(cap, params).ifPresent(problems::add);
+    }
+    if (req.getParametersCount() > 0) {
+      try {
+        VolumeParameters asked = VolumeParameters.parse(req.getParametersMap());
+        if (!asked.fsType().isEmpty() || !params.fsType().isEmpty()) {
+          asked = asked.withFsType(asked.fsType().isEmpty() ? params.fsType() : asked.fsType());
+        }
+        if (!asked.canonical().equals(params.canonical())) {
+          problems.add("parameters " + asked.canonical() + " differ from the volume's "
+              + params.canonical());
+        }
+      } catch (StatusRuntimeException e) {
+        problems.add(e.getStatus().getDescription());
+      }
+    }
+    if (req.getMutableParamsCount() > 0) {
+      problems.add("mutable_parameters are not supported");
+    }
+    if (!problems.isEmpty()) {
+      return Csi.ValidateVolumeCapabilitiesResponse.newBuilder()
+          .setMessage(String.join("; ", problems)).build();
+    }
+    return Csi.ValidateVolumeCapabilitiesResponse.newBuilder()
+        .setConfirmed(Csi.ValidateVolumeCapabilitiesResponse.Confirmed.newBuilder()
+            .putAllVolumeContext(req.getVolumeContextMap())
+            .addAllVolumeCapabilities(req.getVolumeCapabilitiesList())
+            .putAllParameters(req.getParametersMap()))
+        .build();
+  }
+
+  Csi.ListVolumesResponse list(Csi.ListVolumesRequest req) {
+    Paging<Located> page = Paging.of(finder.all(), req.getMaxEntries(), req.getStartingToken());
+    Csi.ListVolumesResponse.Builder b = Csi.ListVolumesResponse.newBuilder()
+        .setNextToken(page.nextToken());
+    for (Located l : page.page()) {
+      b.addEntries(Csi.ListVolumesResponse.Entry.newBuilder()
+          .setVolume(l.volume().toCsi(l.engine().topology()))
+          .setStatus(Csi.ListVolumesResponse.VolumeStatus.newBuilder()
+              .addAllPublishedNodeIds(l.volume().publishedNodes())
+              .setVolumeCondition(l.volume().condition())));
+    }
+    return b.build();
+  }
+
+  Csi.ControllerGetVolumeResponse get(Csi.ControllerGetVolumeRequest req) {
+    if (req.getVolumeId().isEmpty()) {
+      throw CsiErrors.invalid("volume_id is required");
+    }
+    Located l = finder.require(req.getVolumeId());
+    return Csi.ControllerGetVolumeResponse.newBuilder()
+        .setVolume(l.volume().toCsi(l.engine().topology()))
+        .setStatus(Csi.ControllerGetVolumeResponse.VolumeStatus.newBuilder()
+            .addAllPublishedNodeIds(l.volume().publishedNodes())
+            .setVolumeCondition(l.volume().condition()))
+        .build();
+  }
+
+  Csi.GetCapacityResponse capacity(Csi.GetCapacityRequest req) {
+    VolumeParameters params = VolumeParameters.parse(req.getParametersMap());
+    boolean supported = true;
+    for (VolumeCapability cap : req.getVolumeCapabilitiesList()) {
+      AccessRules.requireWellFormed(cap);
+      supported &= AccessRules.unsupported(cap, params).isEmpty();
+    }
+    long total = 0;
+    long largest = 0;
+    if (supported) {
+      for (Engine e : engines.all()) {
+        if (req.hasAccessibleTopology() && !Placement.reachable(e, req.getAccessibleTopology())) {
+          continue;
+        }
+        PoolCapacity pool = e.client().capacity();
+        total += pool.getAvailableBytes();
+        largest = Math.max(largest, pool.getAvailableBytes());
+      }
+    }
+    return Csi.GetCapacityResponse.newBuilder().setAvailableCapacity(total)
+        .setMaximumVolumeSize(com.google.protobuf.Int64Value.of(largest)).build();
+  }
+
+  /** CHAP settings from CSI secrets, named as open-iscsi names them. */
+  static final class Chap {
+    private Chap() {}
+
+    static SetChapRequest request(String iqn, Map<String, String> secrets) {
+      String user = secrets.getOrDefault("username", "");
+      String password = secrets.getOrDefault("password", "");
+      if (user.isEmpty() || password.isEmpty()) {
+        throw CsiErrors.invalid("CHAP is required: the secrets need username and password");
+      }
+      SetChapRequest.Builder b = SetChapRequest.newBuilder().setTarget(iqn).setUser(user)
+          .setPassword(password);
+      String mutualUser = secrets.getOrDefault("username_in", "");
+      String mutualPassword = secrets.getOrDefault("password_in", "");
+      if (!mutualUser.isEmpty() || !mutualPassword.isEmpty()) {
+        if (mutualUser.isEmpty() || mutualPassword.isEmpty()) {
+          throw CsiErrors.invalid("mutual CHAP needs both username_in and password_in");
+        }
+        b.setMutualUser(mutualUser).setMutualPassword(mutualPassword);
+      }
+      return b.build();
+    }
+  }
+}

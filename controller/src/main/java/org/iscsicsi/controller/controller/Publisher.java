@@ -1,0 +1,143 @@
+package org.iscsicsi.controller.controller;
+
+import csi.v1.Csi;
+import csi.v1.Csi.VolumeCapability.AccessMode.Mode;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+import org.iscsicsi.controller.volume.AccessRules;
+import org.iscsicsi.controller.volume.CsiErrors;
+import org.iscsicsi.controller.volume.PublishContext;
+import org.iscsicsi.controller.volume.VolumeId;
+import org.iscsicsi.controller.volume.VolumeLabels;
+import org.iscsicsi.controller.volume.VolumeParameters;
+import org.iscsicsi.controller.volume.VolumeRecord;
+import org.iscsicsi.target.v1.InitiatorGrant;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Attaching volumes to nodes (CSI spec, ControllerPublishVolume / ControllerUnpublishVolume). A
+ * node id is the node's iSCSI initiator name, as the node plugin reports it in NodeGetInfo;
+ * publishing grants that initiator on the volume's target, unpublishing revokes the grant and
+ * closes the initiator's sessions (the engine does both in RevokeInitiator).
+ */
+final class Publisher {
+
+  private static final Logger log = LoggerFactory.getLogger(Publisher.class);
+
+  /** iSCSI names (RFC 7143 section 4.2.7): iqn., eui. and naa. forms. */
+  private static final Pattern INITIATOR = Pattern.compile(
+      "iqn\\.[0-9]{4}-[0-9]{2}\\.[a-z0-9][a-z0-9.:-]*|eui\\.[0-9A-Fa-f]{16}"
+          + "|naa\\.([0-9A-Fa-f]{16}|[0-9A-Fa-f]{32})");
+
+  private final VolumeFinder finder;
+  private final OperationLocks locks;
+
+  Publisher(VolumeFinder finder, OperationLocks locks) {
+    this.finder = finder;
+    this.locks = locks;
+  }
+
+  Csi.ControllerPublishVolumeResponse publish(Csi.ControllerPublishVolumeRequest req) {
+    String volumeId = req.getVolumeId();
+    String node = req.getNodeId();
+    if (volumeId.isEmpty()) {
+      throw CsiErrors.invalid("volume_id is required");
+    }
+    if (node.isEmpty()) {
+      throw CsiErrors.invalid("node_id is required");
+    }
+    if (!req.hasVolumeCapability()) {
+      throw CsiErrors.invalid("volume_capability is required");
+    }
+    AccessRules.requireWellFormed(req.getVolumeCapability());
+    try (OperationLocks.Held held = locks.acquire(volumeId, "ControllerPublishVolume")) {
+      Located l = finder.require(volumeId);
+      if (!INITIATOR.matcher(node).matches()) {
+        throw CsiErrors.notFound("node " + node + " does not exist: node ids are iSCSI "
+            + "initiator names (iqn., eui. or naa.)");
+      }
+      VolumeRecord v = l.volume();
+      VolumeParameters params = v.parameters();
+      Optional<String> why = AccessRules.unsupported(req.getVolumeCapability(), params);
+      if (why.isPresent()) {
+        throw CsiErrors.invalid("volume capability not supported: " + why.get());
+      }
+      Mode mode = req.getVolumeCapability().getAccessMode().getMode();
+      boolean readOnly = req.getReadonly() || AccessRules.readOnly(mode);
+      List<InitiatorGrant> grants = v.grants();
+      Optional<InitiatorGrant> mine =
+          grants.stream().filter(g -> g.getInitiator().equals(node)).findFirst();
+      if (mine.isPresent()) {
+        if (mine.get().getReadOnly() != readOnly) {
+          throw CsiErrors.alreadyExists("volume " + volumeId + " is already published to "
+              + node + (mine.get().getReadOnly() ? " read-only" : " read-write"));
+        }
+        return response(l, readOnly, params);
+      }
+      if (!grants.isEmpty()) {
+        String current = v.target().getLabelsOrDefault(VolumeLabels.PUBLISH_MODE, "");
+        boolean shareable = !AccessRules.singleNode(mode) && current.equals(mode.name());
+        if (!shareable) {
+          throw CsiErrors.failedPrecondition("volume " + volumeId + " is published to "
+              + v.publishedNodes() + (current.isEmpty() ? "" : " as " + current)
+              + "; " + mode + " does not allow another node");
+        }
+      } else {
+        Map<String, String> labels = new TreeMap<>(v.target().getLabelsMap());
+        labels.put(VolumeLabels.PUBLISH_MODE, mode.name());
+        l.engine().client().setLabels(l.iqn(), labels);
+      }
+      if (params.chap()) {
+        l.engine().client().setChap(Provisioner.Chap.request(l.iqn(), req.getSecretsMap()));
+      }
+      l.engine().client().grant(l.iqn(), node, readOnly);
+      log.info("published volume {} to {}{}", volumeId, node, readOnly ? " read-only" : "");
+      return response(l, readOnly, params);
+    }
+  }
+
+  private static Csi.ControllerPublishVolumeResponse response(Located l, boolean readOnly,
+      VolumeParameters params) {
+    List<String> portals = params.portals().isEmpty()
+        ? l.engine().advertisedPortals() : params.portals();
+    if (portals.isEmpty()) {
+      throw CsiErrors.failedPrecondition("engine " + l.engine().name()
+          + " advertises no portal; set --advertise or the portals parameter");
+    }
+    return Csi.ControllerPublishVolumeResponse.newBuilder()
+        .putPublishContext(PublishContext.TARGET_IQN, l.iqn())
+        .putPublishContext(PublishContext.PORTALS, String.join(",", portals))
+        .putPublishContext(PublishContext.LUN, "0")
+        .putPublishContext(PublishContext.CHAP, Boolean.toString(params.chap()))
+        .putPublishContext(PublishContext.READ_ONLY, Boolean.toString(readOnly))
+        .putPublishContext(PublishContext.FS_TYPE, params.fsType())
+        .build();
+  }
+
+  void unpublish(Csi.ControllerUnpublishVolumeRequest req) {
+    String volumeId = req.getVolumeId();
+    if (volumeId.isEmpty()) {
+      throw CsiErrors.invalid("volume_id is required");
+    }
+    if (VolumeId.parse(volumeId).isEmpty()) {
+      return;
+    }
+    try (OperationLocks.Held held = locks.acquire(volumeId, "ControllerUnpublishVolume")) {
+      Optional<Located> found = finder.find(volumeId);
+      if (found.isEmpty()) {
+        return;
+      }
+      Located l = found.get();
+      for (InitiatorGrant g : l.volume().grants()) {
+        if (req.getNodeId().isEmpty() || g.getInitiator().equals(req.getNodeId())) {
+          l.engine().client().revoke(l.iqn(), g.getInitiator());
+          log.info("unpublished volume {} from {}", volumeId, g.getInitiator());
+        }
+      }
+    }
+  }
+}

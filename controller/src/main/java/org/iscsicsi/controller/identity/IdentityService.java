@@ -1,0 +1,61 @@
+package org.iscsicsi.controller.identity;
+
+import com.google.protobuf.BoolValue;
+import csi.v1.Csi;
+import csi.v1.IdentityGrpc;
+import io.grpc.stub.StreamObserver;
+import org.iscsicsi.controller.controller.Calls;
+import org.iscsicsi.controller.engine.Engine;
+import org.iscsicsi.controller.engine.Engines;
+
+/**
+ * The CSI Identity service (CSI spec, "Identity Service RPC"): the driver's name and version, its
+ * capabilities (controller service, topology constraints, online expansion) and readiness, which
+ * is true only once every target engine accepts iSCSI logins.
+ */
+public final class IdentityService extends IdentityGrpc.IdentityImplBase {
+
+  private final DriverInfo info;
+  private final Engines engines;
+
+  public IdentityService(DriverInfo info, Engines engines) {
+    this.info = info;
+    this.engines = engines;
+  }
+
+  @Override
+  public void getPluginInfo(Csi.GetPluginInfoRequest req,
+      StreamObserver<Csi.GetPluginInfoResponse> out) {
+    Calls.unary(out, () -> Csi.GetPluginInfoResponse.newBuilder().setName(info.name())
+        .setVendorVersion(info.version()).build());
+  }
+
+  @Override
+  public void getPluginCapabilities(Csi.GetPluginCapabilitiesRequest req,
+      StreamObserver<Csi.GetPluginCapabilitiesResponse> out) {
+    Calls.unary(out, () -> Csi.GetPluginCapabilitiesResponse.newBuilder()
+        .addCapabilities(service(Csi.PluginCapability.Service.Type.CONTROLLER_SERVICE))
+        .addCapabilities(
+            service(Csi.PluginCapability.Service.Type.VOLUME_ACCESSIBILITY_CONSTRAINTS))
+        .addCapabilities(Csi.PluginCapability.newBuilder().setVolumeExpansion(
+            Csi.PluginCapability.VolumeExpansion.newBuilder()
+                .setType(Csi.PluginCapability.VolumeExpansion.Type.ONLINE)))
+        .build());
+  }
+
+  private static Csi.PluginCapability service(Csi.PluginCapability.Service.Type type) {
+    return Csi.PluginCapability.newBuilder()
+        .setService(Csi.PluginCapability.Service.newBuilder().setType(type)).build();
+  }
+
+  @Override
+  public void probe(Csi.ProbeRequest req, StreamObserver<Csi.ProbeResponse> out) {
+    Calls.unary(out, () -> {
+      boolean ready = !engines.all().isEmpty();
+      for (Engine e : engines.all()) {
+        ready &= e.client().info().getServing();
+      }
+      return Csi.ProbeResponse.newBuilder().setReady(BoolValue.of(ready)).build();
+    });
+  }
+}

@@ -1,0 +1,66 @@
+package org.iscsicsi.controller.server;
+
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * A gRPC endpoint as CSI deployments write it (CSI spec, "Plugin Discovery": the CO talks to the
+ * plugin over a unix socket named in CSI_ENDPOINT): {@code unix:///abs/path.sock} or
+ * {@code tcp://host:port} (port 0 picks a free one when listening).
+ */
+public sealed interface Endpoint {
+
+  record Unix(Path path) implements Endpoint {
+    @Override
+    public String toString() {
+      return "unix://" + path;
+    }
+  }
+
+  record Tcp(String host, int port) implements Endpoint {
+    @Override
+    public String toString() {
+      return "tcp://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+    }
+  }
+
+  /**
+   * Parses an endpoint.
+   *
+   * @throws IllegalArgumentException with the accepted forms when {@code s} is neither
+   */
+  static Endpoint parse(String s) {
+    String lower = s.toLowerCase(Locale.ROOT);
+    if (lower.startsWith("unix://")) {
+      String path = s.substring("unix://".length());
+      if (!path.startsWith("/") || path.length() < 2) {
+        throw new IllegalArgumentException("endpoint " + s
+            + ": a unix socket needs an absolute path, e.g. unix:///csi/csi.sock");
+      }
+      return new Unix(Path.of(path).normalize());
+    }
+    if (lower.startsWith("tcp://")) {
+      String rest = s.substring("tcp://".length());
+      int colon = rest.lastIndexOf(':');
+      if (colon <= 0) {
+        throw new IllegalArgumentException("endpoint " + s + ": expected tcp://HOST:PORT");
+      }
+      String host = rest.substring(0, colon);
+      if (host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1);
+      }
+      int port;
+      try {
+        port = Integer.parseInt(rest.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("endpoint " + s + ": port is not a number", e);
+      }
+      if (port < 0 || port > 65535 || host.isEmpty()) {
+        throw new IllegalArgumentException("endpoint " + s + ": expected tcp://HOST:PORT");
+      }
+      return new Tcp(host, port);
+    }
+    throw new IllegalArgumentException("endpoint " + s
+        + ": expected unix:///path/to.sock or tcp://HOST:PORT");
+  }
+}

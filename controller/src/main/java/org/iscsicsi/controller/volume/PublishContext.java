@@ -1,0 +1,24 @@
+package org.iscsicsi.controller.volume;
+
+/**
+ * Keys of the {@code publish_context} ControllerPublishVolume returns and the node plugin reads
+ * in NodeStageVolume (CSI spec, ControllerPublishVolume: "publish_context ... opaque to the CO").
+ * No secret ever goes here: CHAP credentials reach the node through node-stage secrets.
+ */
+public final class PublishContext {
+
+  /** The volume's target IQN. */
+  public static final String TARGET_IQN = "targetIqn";
+  /** Comma-separated portals, {@code host:port} (IPv6 hosts in brackets). */
+  public static final String PORTALS = "portals";
+  /** The LUN number, always "0". */
+  public static final String LUN = "lun";
+  /** "true" when the target requires CHAP (mutual CHAP when the secrets carry username_in). */
+  public static final String CHAP = "chap";
+  /** "true" when the initiator was granted read-only access. */
+  public static final String READ_ONLY = "readOnly";
+  /** Also in volume_context: the filesystem to make and mount ("" for the node's default). */
+  public static final String FS_TYPE = "fsType";
+
+  private PublishContext() {}
+}

@@ -1,0 +1,81 @@
+package org.iscsicsi.controller.volume;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * A CSI volume or snapshot id: {@code <engine>.<local>}, where {@code engine} names the target
+ * engine that holds it and {@code local} is derived from the CSI name, so that a retried
+ * CreateVolume/CreateSnapshot finds what an earlier attempt made (CSI spec, CreateVolume:
+ * "idempotency"). Names that are already short DNS labels (Kubernetes' {@code pvc-<uuid>}) are kept
+ * as they are, which makes target IQNs readable; any other name becomes {@code h-} and 24 hex
+ * digits of its SHA-256. Two names can only share an id through a hash collision, and the
+ * services compare the stored name before reusing anything.
+ *
+ * <p>Each volume is its own iSCSI target, named {@code <iqn-prefix>:<volume-id>} (RFC 7143
+ * section 4.2.7.2: lowercase letters, digits, '.', '-' and ':' are always valid).
+ */
+public record VolumeId(String engine, String local) {
+
+  private static final Pattern ENGINE = Pattern.compile("[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?");
+  private static final Pattern LOCAL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+
+  public VolumeId {
+    if (!ENGINE.matcher(engine).matches()) {
+      throw new IllegalArgumentException("bad engine name: " + engine);
+    }
+    if (!LOCAL.matcher(local).matches()) {
+      throw new IllegalArgumentException("bad local volume id: " + local);
+    }
+  }
+
+  /** True when {@code name} may name a target engine. */
+  public static boolean isEngineName(String name) {
+    return ENGINE.matcher(name).matches();
+  }
+
+  /** The id a CSI name gets on {@code engine}. */
+  public static VolumeId forName(String engine, String csiName) {
+    if (LOCAL.matcher(csiName).matches() && !csiName.startsWith("h-")) {
+      return new VolumeId(engine, csiName);
+    }
+    return new VolumeId(engine, "h-" + sha256Hex(csiName).substring(0, 24));
+  }
+
+  /** Parses an id from a request; empty when it cannot be one of ours. */
+  public static Optional<VolumeId> parse(String id) {
+    int dot = id.indexOf('.');
+    if (dot <= 0) {
+      return Optional.empty();
+    }
+    String engine = id.substring(0, dot);
+    String local = id.substring(dot + 1);
+    if (!ENGINE.matcher(engine).matches() || !LOCAL.matcher(local).matches()) {
+      return Optional.empty();
+    }
+    return Optional.of(new VolumeId(engine, local));
+  }
+
+  /** The target IQN of this volume. */
+  public String iqn(String iqnPrefix) {
+    return iqnPrefix + ":" + toString();
+  }
+
+  @Override
+  public String toString() {
+    return engine + "." + local;
+  }
+
+  private static String sha256Hex(String s) {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      return HexFormat.of().formatHex(md.digest(s.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JDK", e);
+    }
+  }
+}

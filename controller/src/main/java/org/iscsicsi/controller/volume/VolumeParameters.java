@@ -1,0 +1,184 @@
+package org.iscsicsi.controller.volume;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+
+/**
+ * The StorageClass parameters this driver understands, validated (CSI spec, CreateVolume:
+ * "parameters ... The Plugin is responsible for parsing and validating these parameters").
+ *
+ * <ul>
+ *   <li>{@code fsType}: {@code ext4} or {@code xfs}; empty for the node's default (ext4).
+ *   <li>{@code provisioning}: {@code thin} (sparse file, the default) or {@code thick}.
+ *   <li>{@code chap}: {@code true}/{@code false} (also on/off): CHAP required to log in; the
+ *       credentials come from the publish and node-stage secrets.
+ *   <li>{@code portals}: comma-separated {@code host:port} list that nodes use instead of the
+ *       engine's own portals.
+ *   <li>{@code multiNodeMultiWriter}: {@code true} lets block volumes be published read-write to
+ *       several nodes at once (for clustered filesystems).
+ *   <li>{@code blockSize}: logical block size, 512 (default) or 4096.
+ * </ul>
+ *
+ * Keys starting with {@code csi.storage.k8s.io/} come from the external-provisioner (PVC/PV
+ * names with --extra-create-metadata, secret references) and are accepted; the PVC and PV names
+ * are kept for operators. Any other key is INVALID_ARGUMENT.
+ */
+public record VolumeParameters(
+    String fsType,
+    boolean thick,
+    boolean chap,
+    List<String> portals,
+    boolean multiNodeMultiWriter,
+    int blockSize,
+    Map<String, String> kubernetes) {
+
+  public static final String FS_TYPE = "fsType";
+  public static final String PROVISIONING = "provisioning";
+  public static final String CHAP = "chap";
+  public static final String PORTALS = "portals";
+  public static final String MULTI_NODE_MULTI_WRITER = "multiNodeMultiWriter";
+  public static final String BLOCK_SIZE = "blockSize";
+  public static final String KUBERNETES_PREFIX = "csi.storage.k8s.io/";
+
+  public static final Set<String> FS_TYPES = Set.of("ext4", "xfs");
+  private static final Set<String> KEPT_KUBERNETES_KEYS =
+      Set.of("pvc/name", "pvc/namespace", "pv/name");
+  private static final Pattern PORTAL =
+      Pattern.compile("(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,252}))"
+          + ":([0-9]{1,5})");
+
+  public VolumeParameters {
+    portals = List.copyOf(portals);
+    kubernetes = Map.copyOf(kubernetes);
+  }
+
+  public static VolumeParameters defaults() {
+    return new VolumeParameters("", false, false, List.of(), false, 512, Map.of());
+  }
+
+  /**
+   * Validates StorageClass parameters.
+   *
+   * @throws io.grpc.StatusRuntimeException INVALID_ARGUMENT naming the bad key
+   */
+  public static VolumeParameters parse(Map<String, String> parameters) {
+    String fsType = "";
+    boolean thick = false;
+    boolean chap = false;
+    List<String> portals = List.of();
+    boolean mnmw = false;
+    int blockSize = 512;
+    Map<String, String> kubernetes = new TreeMap<>();
+    for (Map.Entry<String, String> e : new TreeMap<>(parameters).entrySet()) {
+      String key = e.getKey();
+      String value = e.getValue().trim();
+      switch (key) {
+        case FS_TYPE -> {
+          String fs = value.toLowerCase(Locale.ROOT);
+          if (!fs.isEmpty() && !FS_TYPES.contains(fs)) {
+            throw CsiErrors.invalid("parameter fsType: \"" + value + "\" is not ext4 or xfs");
+          }
+          fsType = fs;
+        }
+        case PROVISIONING -> {
+          switch (value.toLowerCase(Locale.ROOT)) {
+            case "thin" -> thick = false;
+            case "thick" -> thick = true;
+            default -> throw CsiErrors.invalid(
+                "parameter provisioning: \"" + value + "\" is not thin or thick");
+          }
+        }
+        case CHAP -> chap = bool(key, value);
+        case PORTALS -> portals = portals(value);
+        case MULTI_NODE_MULTI_WRITER -> mnmw = bool(key, value);
+        case BLOCK_SIZE -> {
+          if (!value.equals("512") && !value.equals("4096")) {
+            throw CsiErrors.invalid("parameter blockSize: \"" + value + "\" is not 512 or 4096");
+          }
+          blockSize = Integer.parseInt(value);
+        }
+        default -> {
+          if (!key.startsWith(KUBERNETES_PREFIX)) {
+            throw CsiErrors.invalid("unknown parameter \"" + key + "\" (known: fsType, "
+                + "provisioning, chap, portals, multiNodeMultiWriter, blockSize and "
+                + KUBERNETES_PREFIX + "*)");
+          }
+          String sub = key.substring(KUBERNETES_PREFIX.length());
+          if (KEPT_KUBERNETES_KEYS.contains(sub)) {
+            kubernetes.put(sub, value);
+          }
+        }
+      }
+    }
+    return new VolumeParameters(fsType, thick, chap, portals, mnmw, blockSize, kubernetes);
+  }
+
+  /**
+   * The settings that define the volume, as strings; two CreateVolume calls with the same name
+   * are compatible only when these are equal. Kubernetes metadata is not part of it.
+   */
+  public Map<String, String> canonical() {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put(FS_TYPE, fsType);
+    m.put(PROVISIONING, thick ? "thick" : "thin");
+    m.put(CHAP, Boolean.toString(chap));
+    m.put(PORTALS, String.join(",", portals));
+    m.put(MULTI_NODE_MULTI_WRITER, Boolean.toString(multiNodeMultiWriter));
+    m.put(BLOCK_SIZE, Integer.toString(blockSize));
+    return m;
+  }
+
+  /** Reads back what {@link #canonical()} wrote (labels are ours, so they are trusted). */
+  public static VolumeParameters fromCanonical(Map<String, String> m, Map<String, String> k8s) {
+    String portals = m.getOrDefault(PORTALS, "");
+    return new VolumeParameters(
+        m.getOrDefault(FS_TYPE, ""),
+        "thick".equals(m.get(PROVISIONING)),
+        Boolean.parseBoolean(m.get(CHAP)),
+        portals.isEmpty() ? List.of() : List.of(portals.split(",")),
+        Boolean.parseBoolean(m.get(MULTI_NODE_MULTI_WRITER)),
+        Integer.parseInt(m.getOrDefault(BLOCK_SIZE, "512")),
+        k8s);
+  }
+
+  /** The same parameters with the filesystem type the capabilities asked for. */
+  public VolumeParameters withFsType(String fs) {
+    return new VolumeParameters(fs, thick, chap, portals, multiNodeMultiWriter, blockSize,
+        kubernetes);
+  }
+
+  private static boolean bool(String key, String value) {
+    return switch (value.toLowerCase(Locale.ROOT)) {
+      case "true", "on", "yes" -> true;
+      case "false", "off", "no", "" -> false;
+      default -> throw CsiErrors.invalid("parameter " + key + ": \"" + value
+          + "\" is not true or false");
+    };
+  }
+
+  private static List<String> portals(String value) {
+    List<String> out = new ArrayList<>();
+    for (String p : value.split(",")) {
+      String portal = p.trim();
+      if (portal.isEmpty()) {
+        continue;
+      }
+      var m = PORTAL.matcher(portal);
+      if (!m.matches() || Integer.parseInt(m.group(3)) == 0
+          || Integer.parseInt(m.group(3)) > 65535) {
+        throw CsiErrors.invalid("parameter portals: \"" + portal + "\" is not host:port");
+      }
+      out.add(portal);
+    }
+    if (out.isEmpty()) {
+      throw CsiErrors.invalid("parameter portals: empty list");
+    }
+    return out;
+  }
+}

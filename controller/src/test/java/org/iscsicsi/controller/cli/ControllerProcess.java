@@ -1,0 +1,108 @@
+package org.iscsicsi.controller.cli;
+
+import csi.v1.ControllerGrpc;
+import csi.v1.Csi;
+import csi.v1.IdentityGrpc;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code bin/controller serve} as a child process on a unix socket, with the embedded engine on
+ * a given state directory; a gRPC channel to it once it answers Probe.
+ */
+final class ControllerProcess implements AutoCloseable {
+
+  final Path socket;
+  final Path log;
+  final Process process;
+  final ManagedChannel channel;
+  final ControllerGrpc.ControllerBlockingStub controller;
+  final IdentityGrpc.IdentityBlockingStub identity;
+
+  private ControllerProcess(Path socket, Path log, Process process, ManagedChannel channel) {
+    this.socket = socket;
+    this.log = log;
+    this.process = process;
+    this.channel = channel;
+    this.controller = ControllerGrpc.newBlockingStub(channel);
+    this.identity = IdentityGrpc.newBlockingStub(channel);
+  }
+
+  /** The launcher, relative to the module directory (surefire's working directory). */
+  static Path launcher() {
+    return Path.of("bin/controller").toAbsolutePath();
+  }
+
+  static ControllerProcess start(Path socket, Path stateDir, Path log, String... extra)
+      throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of(launcher().toString(), "serve",
+        "--endpoint", "unix://" + socket, "--state-dir", stateDir.toString(),
+        "--portal", "127.0.0.1:0", "--advertise", "127.0.0.1:3260"));
+    cmd.addAll(List.of(extra));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+    Process p = pb.start();
+    ManagedChannel ch = Grpc.newChannelBuilder("unix://" + socket,
+        InsecureChannelCredentials.create()).build();
+    ControllerProcess cp = new ControllerProcess(socket, log, p, ch);
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (true) {
+      if (!p.isAlive()) {
+        cp.close();
+        throw new IOException("bin/controller exited with " + p.exitValue() + ":\n"
+            + Files.readString(log));
+      }
+      if (Files.exists(socket)) {
+        try {
+          cp.identity.withDeadlineAfter(5, TimeUnit.SECONDS)
+              .probe(Csi.ProbeRequest.getDefaultInstance());
+          return cp;
+        } catch (StatusRuntimeException e) {
+          // not listening yet
+        }
+      }
+      if (System.nanoTime() > deadline) {
+        cp.close();
+        throw new IOException("bin/controller did not answer within 60 s:\n"
+            + Files.readString(log));
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  /** SIGKILL: no shutdown hook runs. */
+  void kill() throws InterruptedException {
+    channel.shutdownNow();
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  /** SIGTERM and wait; the exit code. */
+  int stop() throws InterruptedException {
+    channel.shutdownNow();
+    process.destroy();
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+      process.waitFor(10, TimeUnit.SECONDS);
+    }
+    return process.exitValue();
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    if (process.isAlive()) {
+      stop();
+    }
+    channel.shutdownNow();
+  }
+}

@@ -1,0 +1,167 @@
+package org.iscsicsi.controller.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.xml.parsers.DocumentBuilderFactory;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.w3c.dom.Element;
+import org.w3c.dom.NodeList;
+
+/**
+ * Runs csi-sanity v5.4.0 (kubernetes-csi/csi-test, the CSI conformance suite) against
+ * {@code bin/controller serve} with its embedded target engine on a temporary state directory,
+ * once with mount and once with block access type. Every Identity and Controller spec must pass,
+ * snapshot specs included.
+ *
+ * <p>Skipped on purpose, with {@code -ginkgo.skip}: "Node Service" specs, which belong to the node
+ * plugin (issue 6). Controller specs that need a node (NodeGetInfo for a node id) get it from
+ * {@link NodeStandIn}. Specs csi-sanity itself skips for capabilities we do not claim (volume
+ * modification, group snapshots, attach limits) are printed with csi-sanity's reason.
+ *
+ * <p>csi-sanity's output and JUnit report are kept in {@code target/csi-sanity/}.
+ *
+ * <p>csi-sanity is taken from {@code $CSI_SANITY}, else {@code ~/.cache/iscsi-csi/bin/csi-sanity},
+ * else installed there with {@code go install} from the Go module proxy (needs Go).
+ */
+class CsiSanityIT {
+
+  static final String VERSION = "v5.4.0";
+  static final String SKIP = "Node Service";
+
+  @TempDir Path dir;
+
+  @Test
+  void identityAndControllerSpecsPassForMountAndBlock() throws Exception {
+    Path sanity = csiSanity();
+    Path socket = dir.resolve("controller.sock");
+    Path nodeSocket = dir.resolve("node.sock");
+    try (ControllerProcess controller = ControllerProcess.start(socket, dir.resolve("state"),
+        dir.resolve("controller.log"));
+        NodeStandIn node = NodeStandIn.start(nodeSocket, controller.channel)) {
+      for (String accessType : List.of("mount", "block")) {
+        Result r = run(sanity, accessType, socket, nodeSocket);
+        System.out.printf("csi-sanity %s, %s access type: ran %d of %d specs: %d passed, "
+            + "%d failed, %d pending, %d skipped%n", VERSION, accessType, r.ran, r.total,
+            r.passed, r.failed, r.pending, r.skipped);
+        r.skippedSpecs.forEach((name, why) -> System.out.printf("  skipped: %s (%s)%n", name,
+            why));
+        assertThat(r.failed).as("failed specs, see %s", r.output).isZero();
+        assertThat(r.passed).as("passed specs, see %s", r.output).isGreaterThanOrEqualTo(50);
+      }
+    }
+  }
+
+  record Result(int ran, int total, int passed, int failed, int pending, int skipped,
+      Map<String, String> skippedSpecs, Path output) {}
+
+  private Result run(Path sanity, String accessType, Path socket, Path nodeSocket)
+      throws Exception {
+    Path reports = Files.createDirectories(Path.of("target", "csi-sanity").toAbsolutePath());
+    Path out = reports.resolve("sanity-" + accessType + ".out");
+    Path junit = reports.resolve("sanity-" + accessType + ".xml");
+    Path work = Files.createDirectories(dir.resolve("work-" + accessType));
+    List<String> cmd = List.of(sanity.toString(),
+        "--csi.endpoint=unix://" + nodeSocket,
+        "--csi.controllerendpoint=unix://" + socket,
+        "--csi.testvolumeaccesstype=" + accessType,
+        "--csi.mountdir=" + work.resolve("mount"),
+        "--csi.stagingdir=" + work.resolve("staging"),
+        "-ginkgo.skip=" + SKIP,
+        "-ginkgo.no-color",
+        "-ginkgo.junit-report=" + junit);
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(out.toFile()).start();
+    if (!p.waitFor(10, TimeUnit.MINUTES)) {
+      p.destroyForcibly();
+      throw new AssertionError("csi-sanity did not finish in 10 minutes; output in " + out);
+    }
+    String text = Files.readString(out);
+    Matcher ran = Pattern.compile("Ran (\\d+) of (\\d+) Specs").matcher(text);
+    Matcher counts = Pattern.compile(
+        "(\\d+) Passed \\| (\\d+) Failed \\| (\\d+) Pending \\| (\\d+) Skipped").matcher(text);
+    if (!ran.find() || !counts.find()) {
+      throw new AssertionError("csi-sanity printed no summary (exit " + p.exitValue() + "):\n"
+          + text);
+    }
+    if (Integer.parseInt(counts.group(2)) > 0) {
+      System.out.println(text);
+    }
+    return new Result(Integer.parseInt(ran.group(1)), Integer.parseInt(ran.group(2)),
+        Integer.parseInt(counts.group(1)), Integer.parseInt(counts.group(2)),
+        Integer.parseInt(counts.group(3)), Integer.parseInt(counts.group(4)),
+        skipped(junit), out);
+  }
+
+  /** Skipped specs from the JUnit report, with csi-sanity's reason. */
+  private static Map<String, String> skipped(Path junit) throws Exception {
+    Map<String, String> out = new java.util.TreeMap<>();
+    if (!Files.exists(junit)) {
+      return out;
+    }
+    var doc = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(junit.toFile());
+    NodeList cases = doc.getElementsByTagName("testcase");
+    for (int i = 0; i < cases.getLength(); i++) {
+      Element c = (Element) cases.item(i);
+      NodeList s = c.getElementsByTagName("skipped");
+      if (s.getLength() > 0) {
+        String name = c.getAttribute("name");
+        if (name.contains(SKIP)) {
+          out.merge("[" + SKIP + "] specs", "node plugin's issue", (a, b) -> a);
+          continue;
+        }
+        String why = ((Element) s.item(0)).getAttribute("message");
+        out.put(name, why.isEmpty() ? "skipped" : why.replace('\n', ' '));
+      }
+    }
+    return out;
+  }
+
+  /** Finds csi-sanity, installing it with {@code go install} when it is missing. */
+  static Path csiSanity() throws IOException, InterruptedException {
+    String env = System.getenv("CSI_SANITY");
+    if (env != null && !env.isEmpty()) {
+      return Path.of(env);
+    }
+    Path cache = Path.of(System.getProperty("user.home"), ".cache", "iscsi-csi");
+    Path bin = cache.resolve("bin").resolve("csi-sanity");
+    if (Files.isExecutable(bin)) {
+      return bin;
+    }
+    Path go = Path.of("/usr/local/go/bin/go");
+    String goCmd = Files.isExecutable(go) ? go.toString() : "go";
+    List<String> cmd = new ArrayList<>(List.of(goCmd, "install",
+        "github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity@" + VERSION));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(
+            Files.createDirectories(cache).resolve("go-install.log").toFile()));
+    pb.environment().put("GOBIN", bin.getParent().toString());
+    pb.environment().putIfAbsent("GOPATH", cache.resolve("gopath").toString());
+    pb.environment().put("GOFLAGS", "-modcacherw");
+    Process p;
+    try {
+      p = pb.start();
+    } catch (IOException e) {
+      Assumptions.abort("csi-sanity is not installed and Go is not available to install it ("
+          + e.getMessage() + ")");
+      throw e;
+    }
+    if (!p.waitFor(Duration.ofMinutes(15).toSeconds(), TimeUnit.SECONDS) || p.exitValue() != 0) {
+      p.destroyForcibly();
+      throw new IOException("go install csi-sanity failed; see "
+          + cache.resolve("go-install.log"));
+    }
+    return bin;
+  }
+}

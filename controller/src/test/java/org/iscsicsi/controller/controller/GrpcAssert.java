@@ -1,0 +1,19 @@
+package org.iscsicsi.controller.controller;
+
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
+
+/** Asserts that a call fails with a given gRPC status code. */
+final class GrpcAssert {
+
+  private GrpcAssert() {}
+
+  static void assertCode(ThrowingCallable call, Status.Code code) {
+    assertThatThrownBy(call).isInstanceOf(StatusRuntimeException.class)
+        .extracting(e -> ((StatusRuntimeException) e).getStatus().getCode())
+        .isEqualTo(code);
+  }
+}

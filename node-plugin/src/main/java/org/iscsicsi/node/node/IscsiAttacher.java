@@ -1,0 +1,291 @@
+package org.iscsicsi.node.node;
+
+import io.grpc.Status;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.iscsicsi.node.device.DeviceIdentity;
+import org.iscsicsi.node.device.IscsiDisks;
+import org.iscsicsi.node.device.Sysfs;
+import org.iscsicsi.node.iscsi.ChapCredentials;
+import org.iscsicsi.node.iscsi.IscsiException;
+import org.iscsicsi.node.iscsi.Iscsiadm;
+import org.iscsicsi.node.iscsi.NodeRecord;
+import org.iscsicsi.node.iscsi.Portal;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Attaches a volume with open-iscsi: optional SendTargets discovery (to say clearly when a portal
+ * does not offer the target), a node record with {@code node.startup=manual}, the replacement
+ * timeout and CHAP / mutual CHAP from the node-stage secrets, login, a bounded wait for the disk
+ * (with one rescan if a session exists without its disk), and a check of the disk's VPD identity
+ * against the volume's before it is handed on. Detach logs out by target IQN and portal and deletes
+ * the record, whether or not the disk still exists.
+ */
+public final class IscsiAttacher implements VolumeAttacher {
+
+  /** Secret keys accepted: open-iscsi's setting names, or the same without the prefix. */
+  static final String[][] SECRET_KEYS = {
+      {"node.session.auth.username", "username"},
+      {"node.session.auth.password", "password"},
+      {"node.session.auth.username_in", "username_in"},
+      {"node.session.auth.password_in", "password_in"}};
+
+  private static final Logger LOG = LoggerFactory.getLogger(IscsiAttacher.class);
+
+  /** Timeouts and switches of the attach sequence. */
+  public record Settings(boolean discovery, Duration deviceWait, int replacementTimeoutSeconds,
+      int scsiDeviceTimeoutSeconds) {}
+
+  private final Iscsiadm iscsiadm;
+  private final IscsiDisks disks;
+  private final Sysfs sysfs;
+  private final Settings settings;
+
+  public IscsiAttacher(Iscsiadm iscsiadm, Sysfs sysfs, Settings settings) {
+    this.iscsiadm = iscsiadm;
+    this.sysfs = sysfs;
+    this.disks = new IscsiDisks(sysfs);
+    this.settings = settings;
+  }
+
+  @Override
+  public Path attach(String volumeId, VolumeSource source, Map<String, String> secrets)
+      throws CsiException {
+    Optional<ChapCredentials> chap = chap(source, secrets);
+    String iqn = source.target().iqn();
+    Portal portal = source.target().portal();
+    boolean hadSession = disks.session(iqn, portal).isPresent();
+    try {
+      if (settings.discovery() && !hadSession) {
+        discover(iqn, portal);
+      }
+      configure(iqn, portal, chap);
+      iscsiadm.login(iqn, portal);
+      Path device = waitForDisk(source);
+      verify(volumeId, source, device);
+      tune(device);
+      return device;
+    } catch (IscsiException e) {
+      if (!hadSession) {
+        cleanup(iqn, portal);
+      }
+      throw new CsiException(status(e), "volume " + volumeId + ": " + e.getMessage(), e);
+    } catch (CsiException e) {
+      if (!hadSession) {
+        cleanup(iqn, portal);
+      }
+      throw e;
+    }
+  }
+
+  private void discover(String iqn, Portal portal) throws IscsiException, CsiException {
+    List<NodeRecord> found;
+    try {
+      found = iscsiadm.discover(portal);
+    } catch (IscsiException e) {
+      if (e.kind() == IscsiException.Kind.AUTH_FAILED) {
+        // Discovery may need its own CHAP; the login below still proves the target.
+        LOG.info("SendTargets discovery at {} needs authentication; logging in directly", portal);
+        return;
+      }
+      throw e;
+    }
+    if (found.stream().noneMatch(r -> r.targetIqn().equals(iqn))) {
+      throw new CsiException(Status.Code.NOT_FOUND, "portal " + portal + " does not offer target "
+          + iqn + " (SendTargets returned " + found.size() + " other target(s)): the volume's"
+          + " target is gone or the portal is wrong");
+    }
+  }
+
+  private void configure(String iqn, Portal portal, Optional<ChapCredentials> chap)
+      throws IscsiException {
+    iscsiadm.createRecord(iqn, portal);
+    // manual: kubelet re-stages after a reboot; automatic logins would orphan sessions.
+    iscsiadm.update(iqn, portal, "node.startup", "manual", false);
+    iscsiadm.update(iqn, portal, "node.session.timeo.replacement_timeout",
+        Integer.toString(settings.replacementTimeoutSeconds()), false);
+    if (chap.isPresent()) {
+      ChapCredentials c = chap.get();
+      iscsiadm.update(iqn, portal, "node.session.auth.authmethod", "CHAP", false);
+      iscsiadm.update(iqn, portal, "node.session.auth.username", c.username(), false);
+      iscsiadm.update(iqn, portal, "node.session.auth.password", c.password(), true);
+      if (c.mutual()) {
+        iscsiadm.update(iqn, portal, "node.session.auth.username_in", c.usernameIn(), false);
+        iscsiadm.update(iqn, portal, "node.session.auth.password_in", c.passwordIn(), true);
+      }
+    } else {
+      iscsiadm.update(iqn, portal, "node.session.auth.authmethod", "None", false);
+    }
+  }
+
+  private Path waitForDisk(VolumeSource source) throws CsiException, IscsiException {
+    String iqn = source.target().iqn();
+    Portal portal = source.target().portal();
+    long deadline = System.nanoTime() + settings.deviceWait().toNanos();
+    long rescanAt = System.nanoTime() + Math.min(settings.deviceWait().toNanos() / 3,
+        Duration.ofSeconds(2).toNanos());
+    boolean rescanned = false;
+    while (true) {
+      Optional<Path> d = disks.find(iqn, portal, source.target().lun());
+      if (d.isPresent() && sysfs.exists(d.get().getFileName().toString())) {
+        return d.get();
+      }
+      long now = System.nanoTime();
+      if (now >= deadline) {
+        throw new CsiException(Status.Code.DEADLINE_EXCEEDED, "logged in to " + iqn + " at "
+            + portal + " but LUN " + source.target().lun() + " did not appear as a disk within "
+            + settings.deviceWait().toMillis() + " ms (raise --device-wait-timeout if the"
+            + " target is slow, or check that the target exports this LUN)");
+      }
+      if (!rescanned && now >= rescanAt) {
+        // A session without its disk (seen after reconnects): ask the kernel to scan again.
+        iscsiadm.rescan(iqn, portal);
+        rescanned = true;
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new CsiException(Status.Code.ABORTED, "interrupted while waiting for the disk");
+      }
+    }
+  }
+
+  private void verify(String volumeId, VolumeSource source, Path device) throws CsiException {
+    String name = device.getFileName().toString();
+    List<String> holders = sysfs.holders(name);
+    if (!holders.isEmpty()) {
+      throw new CsiException(Status.Code.FAILED_PRECONDITION, "disk " + device + " of volume "
+          + volumeId + " is held by " + holders + " (multipathd or another device-mapper user"
+          + " claimed it): blacklist this driver's disks in /etc/multipath.conf");
+    }
+    if (source.serial().isEmpty() && source.naa().isEmpty()) {
+      LOG.warn("volume {}: publish_context carries no serial or naa; trusting LUN {} of {}",
+          volumeId, source.target().lun(), source.target().iqn());
+      return;
+    }
+    DeviceIdentity id = DeviceIdentity.read(sysfs, name);
+    if (!id.matches(source.serial(), source.naa())) {
+      throw new CsiException(Status.Code.FAILED_PRECONDITION, "disk " + device + " is not volume "
+          + volumeId + ": expected serial=" + source.serial().orElse("(any)") + " naa="
+          + source.naa().orElse("(any)") + ", the disk reports " + id
+          + "; nothing was written to it");
+    }
+  }
+
+  private void tune(Path device) {
+    if (settings.scsiDeviceTimeoutSeconds() <= 0) {
+      return;
+    }
+    Path t = sysfs.block(device.getFileName().toString()).resolve("device/timeout");
+    try {
+      Files.writeString(t, Integer.toString(settings.scsiDeviceTimeoutSeconds()));
+    } catch (IOException e) {
+      LOG.warn("cannot set the SCSI command timeout in {}: {}", t, e.toString());
+    }
+  }
+
+  @Override
+  public void detach(String volumeId, VolumeSource source) throws CsiException {
+    String iqn = source.target().iqn();
+    List<String> errors = new ArrayList<>();
+    for (Portal portal : source.target().portals()) {
+      try {
+        iscsiadm.logout(iqn, portal);
+      } catch (IscsiException e) {
+        errors.add(e.getMessage());
+      }
+      try {
+        iscsiadm.deleteRecord(iqn, portal);
+      } catch (IscsiException e) {
+        errors.add(e.getMessage());
+      }
+    }
+    if (!errors.isEmpty()) {
+      throw new CsiException(Status.Code.INTERNAL, "volume " + volumeId + ": " + String.join("; ",
+          errors));
+    }
+  }
+
+  private void cleanup(String iqn, Portal portal) {
+    try {
+      iscsiadm.logout(iqn, portal);
+    } catch (IscsiException e) {
+      LOG.warn("cleanup: {}", e.getMessage());
+    }
+    try {
+      iscsiadm.deleteRecord(iqn, portal);
+    } catch (IscsiException e) {
+      LOG.warn("cleanup: {}", e.getMessage());
+    }
+  }
+
+  @Override
+  public Optional<Path> device(VolumeSource source) {
+    return disks.find(source.target().iqn(), source.target().portal(), source.target().lun())
+        .filter(p -> sysfs.exists(p.getFileName().toString()));
+  }
+
+  @Override
+  public Optional<String> problem(VolumeSource source) {
+    var s = disks.session(source.target().iqn(), source.target().portal());
+    if (s.isEmpty()) {
+      return Optional.of("no iSCSI session to " + source.target().iqn());
+    }
+    if (!s.get().loggedIn()) {
+      return Optional.of("iSCSI session " + s.get().name() + " to " + source.target().iqn()
+          + " is " + s.get().state());
+    }
+    if (device(source).isEmpty()) {
+      return Optional.of("iSCSI session to " + source.target().iqn() + " has no disk for LUN "
+          + source.target().lun());
+    }
+    return Optional.empty();
+  }
+
+  @Override
+  public void rescan(VolumeSource source) throws CsiException {
+    try {
+      iscsiadm.rescan(source.target().iqn(), source.target().portal());
+    } catch (IscsiException e) {
+      throw new CsiException(status(e), e.getMessage(), e);
+    }
+  }
+
+  static Optional<ChapCredentials> chap(VolumeSource source, Map<String, String> secrets)
+      throws CsiException {
+    String[] v = new String[4];
+    for (int i = 0; i < 4; i++) {
+      v[i] = secrets.getOrDefault(SECRET_KEYS[i][0], secrets.get(SECRET_KEYS[i][1]));
+    }
+    if (!source.chap()) {
+      return Optional.empty();
+    }
+    if (v[0] == null || v[1] == null) {
+      throw CsiException.invalid("volume requires CHAP but the node-stage secret lacks "
+          + SECRET_KEYS[0][0] + " and/or " + SECRET_KEYS[1][0]
+          + ": set csi.storage.k8s.io/node-stage-secret-name in the StorageClass");
+    }
+    try {
+      return Optional.of(new ChapCredentials(v[0], v[1], v[2], v[3]));
+    } catch (IllegalArgumentException e) {
+      throw CsiException.invalid("node-stage secret: " + e.getMessage());
+    }
+  }
+
+  private static Status.Code status(IscsiException e) {
+    return switch (e.kind()) {
+      case AUTH_FAILED -> Status.Code.PERMISSION_DENIED;
+      case UNREACHABLE, ISCSID_DOWN -> Status.Code.UNAVAILABLE;
+      case TARGET_NOT_FOUND -> Status.Code.NOT_FOUND;
+      case OTHER -> Status.Code.INTERNAL;
+    };
+  }
+}

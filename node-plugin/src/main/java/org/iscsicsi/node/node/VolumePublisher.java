@@ -1,0 +1,119 @@
+package org.iscsicsi.node.node;
+
+import io.grpc.Status;
+import java.io.IOException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.iscsicsi.node.device.Sysfs;
+import org.iscsicsi.node.fs.Filesystems;
+import org.iscsicsi.node.fs.FsException;
+import org.iscsicsi.node.fs.MountEntry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Publishing a staged volume into a pod (CSI spec NodePublishVolume, NodeUnpublishVolume): a bind
+ * mount of the staging directory (filesystem) or of the device file (block), read-only when
+ * asked. Idempotent: an identical existing publication succeeds, a different one is
+ * ALREADY_EXISTS.
+ */
+public final class VolumePublisher {
+
+  private static final Logger LOG = LoggerFactory.getLogger(VolumePublisher.class);
+
+  private final VolumeStager stager;
+  private final VolumeAttacher attacher;
+  private final Filesystems fs;
+  private final Mounts mounts;
+  private final Sysfs sysfs;
+
+  public VolumePublisher(VolumeStager stager, VolumeAttacher attacher, Filesystems fs,
+      Mounts mounts, Sysfs sysfs) {
+    this.stager = stager;
+    this.attacher = attacher;
+    this.fs = fs;
+    this.mounts = mounts;
+    this.sysfs = sysfs;
+  }
+
+  public void publish(String volumeId, Path stagingPath, Path targetPath, boolean block,
+      boolean readOnly) throws CsiException {
+    StagedVolume rec = stager.load(volumeId).orElseThrow(() -> new CsiException(
+        Status.Code.NOT_FOUND, "volume " + volumeId + " is not staged on this node"));
+    if (rec.block() != block) {
+      throw new CsiException(Status.Code.FAILED_PRECONDITION, "volume " + volumeId + " was staged"
+          + " for " + (rec.block() ? "block" : "filesystem") + " access, publish asks for "
+          + (block ? "block" : "filesystem"));
+    }
+    if (!rec.stagingPath().equals(stagingPath)) {
+      throw new CsiException(Status.Code.FAILED_PRECONDITION, "volume " + volumeId + " is staged"
+          + " at " + rec.stagingPath() + ", not at " + stagingPath);
+    }
+    Path source;
+    String sourceMajMin;
+    if (block) {
+      VolumeSource vs = rec.source();
+      source = attacher.device(vs).orElseThrow(() -> new CsiException(
+          Status.Code.FAILED_PRECONDITION, "volume " + volumeId + " has no disk on this node: "
+              + attacher.problem(vs).orElse("unknown") + "; stage it again"));
+      sourceMajMin = sysfs.majorMinor(source.getFileName().toString()).orElse("?");
+    } else {
+      MountEntry staged = mounts.at(stagingPath).orElseThrow(() -> new CsiException(
+          Status.Code.FAILED_PRECONDITION, "volume " + volumeId + " is not mounted at its"
+              + " staging path " + stagingPath + "; stage it again"));
+      source = stagingPath;
+      sourceMajMin = staged.majorMinor();
+    }
+    Optional<MountEntry> existing = mounts.at(targetPath);
+    if (existing.isPresent()) {
+      MountEntry m = existing.get();
+      if (m.majorMinor().equals(sourceMajMin) && m.readOnly() == readOnly) {
+        return;
+      }
+      throw new CsiException(Status.Code.ALREADY_EXISTS, "target path " + targetPath + " already"
+          + " has " + m.source() + (m.readOnly() ? " (read-only)" : "") + " mounted, not volume "
+          + volumeId + (readOnly ? " read-only" : ""));
+    }
+    try {
+      if (block) {
+        if (Files.isDirectory(targetPath)) {
+          throw CsiException.invalid("target path " + targetPath + " is a directory; block"
+              + " volumes are published on a file");
+        }
+        Files.createDirectories(targetPath.getParent());
+        if (!Files.exists(targetPath)) {
+          Files.createFile(targetPath);
+        }
+      } else {
+        if (Files.exists(targetPath) && !Files.isDirectory(targetPath)) {
+          throw CsiException.invalid("target path " + targetPath + " exists and is not a"
+              + " directory");
+        }
+        Files.createDirectories(targetPath);
+      }
+      fs.bind(source, targetPath, readOnly);
+      LOG.info("volume {} published at {}{}", volumeId, targetPath, readOnly ? " (ro)" : "");
+    } catch (IOException | FsException e) {
+      throw new CsiException(Status.Code.INTERNAL, "volume " + volumeId + ": publishing at "
+          + targetPath + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  public void unpublish(String volumeId, Path targetPath) throws CsiException {
+    try {
+      for (int i = 0; i < 8 && mounts.at(targetPath).isPresent(); i++) {
+        fs.unmount(targetPath);
+      }
+      Files.deleteIfExists(targetPath);
+      LOG.info("volume {} unpublished from {}", volumeId, targetPath);
+    } catch (DirectoryNotEmptyException e) {
+      throw new CsiException(Status.Code.FAILED_PRECONDITION, "target path " + targetPath
+          + " is not a mount point and not empty; leaving it alone");
+    } catch (IOException | FsException e) {
+      throw new CsiException(Status.Code.INTERNAL, "volume " + volumeId + ": unpublishing "
+          + targetPath + " failed: " + e.getMessage(), e);
+    }
+  }
+}

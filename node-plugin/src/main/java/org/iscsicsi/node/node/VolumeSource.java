@@ -1,0 +1,70 @@
+package org.iscsicsi.node.node;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.iscsicsi.node.iscsi.IscsiTarget;
+import org.iscsicsi.node.iscsi.Portal;
+
+/**
+ * Where a volume's disk comes from and how to recognise it, as the controller's
+ * ControllerPublishVolume put it in {@code publish_context}.
+ *
+ * <p>Keys (agreed with the controller's {@code PublishContext}): {@value #TARGET_IQN},
+ * {@value #PORTALS} (comma-separated {@code host:port}, IPv6 in brackets), {@value #LUN},
+ * {@value #CHAP} ("true"/"false"), {@value #READ_ONLY}, and to verify the disk before anything is
+ * written to it {@value #SERIAL} (VPD page 0x80 unit serial number) and/or {@value #NAA} (the
+ * NAA designator of VPD page 0x83, hex, with or without "naa.").
+ */
+public record VolumeSource(IscsiTarget target, boolean chap, Optional<String> serial,
+    Optional<String> naa) {
+
+  public static final String TARGET_IQN = "targetIqn";
+  public static final String PORTALS = "portals";
+  public static final String LUN = "lun";
+  public static final String CHAP = "chap";
+  public static final String READ_ONLY = "readOnly";
+  public static final String FS_TYPE = "fsType";
+  public static final String SERIAL = "serial";
+  public static final String NAA = "naa";
+
+  /** Reads publish_context; a missing or malformed key is an IllegalArgumentException. */
+  public static VolumeSource fromPublishContext(Map<String, String> ctx) {
+    String iqn = required(ctx, TARGET_IQN);
+    String portalList = required(ctx, PORTALS);
+    List<Portal> portals = new ArrayList<>();
+    for (String p : portalList.split(",")) {
+      if (!p.isBlank()) {
+        portals.add(Portal.parse(p));
+      }
+    }
+    int lun;
+    try {
+      lun = Integer.parseInt(ctx.getOrDefault(LUN, "0").strip());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("publish_context '" + LUN + "' is not a number: '"
+          + ctx.get(LUN) + "'");
+    }
+    String chap = ctx.getOrDefault(CHAP, "false").strip();
+    if (!chap.equals("true") && !chap.equals("false")) {
+      throw new IllegalArgumentException("publish_context '" + CHAP
+          + "' must be \"true\" or \"false\", not '" + chap + "'");
+    }
+    return new VolumeSource(new IscsiTarget(iqn, portals, lun), chap.equals("true"),
+        optional(ctx, SERIAL), optional(ctx, NAA));
+  }
+
+  private static String required(Map<String, String> ctx, String key) {
+    String v = ctx.get(key);
+    if (v == null || v.isBlank()) {
+      throw new IllegalArgumentException("publish_context lacks '" + key + "' (was the volume"
+          + " published by this driver's controller?)");
+    }
+    return v.strip();
+  }
+
+  private static Optional<String> optional(Map<String, String> ctx, String key) {
+    return Optional.ofNullable(ctx.get(key)).map(String::strip).filter(s -> !s.isEmpty());
+  }
+}

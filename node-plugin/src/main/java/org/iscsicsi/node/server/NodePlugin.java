@@ -1,0 +1,116 @@
+package org.iscsicsi.node.server;
+
+import io.grpc.BindableService;
+import io.grpc.protobuf.services.HealthStatusManager;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.iscsicsi.node.device.Sysfs;
+import org.iscsicsi.node.exec.CommandRunner;
+import org.iscsicsi.node.exec.ProcessCommandRunner;
+import org.iscsicsi.node.fs.Filesystems;
+import org.iscsicsi.node.identity.IdentityService;
+import org.iscsicsi.node.iscsi.InitiatorName;
+import org.iscsicsi.node.iscsi.Iscsiadm;
+import org.iscsicsi.node.node.IscsiAttacher;
+import org.iscsicsi.node.node.Mounts;
+import org.iscsicsi.node.node.NodeService;
+import org.iscsicsi.node.node.SessionCollector;
+import org.iscsicsi.node.node.StateStore;
+import org.iscsicsi.node.node.VolumePublisher;
+import org.iscsicsi.node.node.VolumeStager;
+import org.iscsicsi.node.preflight.Preflight;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Wires the node plugin from its configuration and runs it: preflight, GC, the gRPC server. */
+public final class NodePlugin implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(NodePlugin.class);
+
+  private final CsiServer server;
+  private final ScheduledExecutorService gc;
+
+  private NodePlugin(CsiServer server, ScheduledExecutorService gc) {
+    this.server = server;
+    this.gc = gc;
+  }
+
+  public static Preflight preflight(NodePluginConfig c) {
+    return new Preflight(c.procRoot(), c.multipathConf(), new InitiatorName(c.initiatorNameFile()),
+        System.getenv("PATH"), c.iscsiadm());
+  }
+
+  public static NodePlugin start(NodePluginConfig c) throws IOException {
+    CommandRunner runner = new ProcessCommandRunner();
+    Sysfs sysfs = new Sysfs(c.sysRoot(), c.devRoot());
+    Iscsiadm iscsiadm = new Iscsiadm(runner, c.iscsiadm(), c.iscsiadmTimeout(),
+        c.loginTimeout());
+    Filesystems fs = new Filesystems(runner, c.commandTimeout(), c.longCommandTimeout());
+    Mounts mounts = new Mounts(c.procRoot().resolve("self/mountinfo"));
+    StateStore state = new StateStore(c.stateDir());
+    IscsiAttacher attacher = new IscsiAttacher(iscsiadm, sysfs, new IscsiAttacher.Settings(
+        c.discovery(), c.deviceWait(), c.replacementTimeoutSeconds(),
+        c.scsiDeviceTimeoutSeconds()));
+    VolumeStager stager = new VolumeStager(attacher, fs, mounts, state, sysfs, c.resizeWait());
+    VolumePublisher publisher = new VolumePublisher(stager, attacher, fs, mounts, sysfs);
+    InitiatorName initiator = new InitiatorName(c.initiatorNameFile());
+    Preflight preflight = preflight(c);
+
+    var problems = preflight.run();
+    if (problems.isEmpty()) {
+      LOG.info("host preflight passed");
+    } else {
+      problems.forEach(p -> LOG.warn("host preflight: {}", p));
+    }
+
+    AtomicBoolean ready = new AtomicBoolean(false);
+    NodeService node = new NodeService(stager, publisher, initiator, preflight,
+        new NodeService.Info(c.topologyKey(), c.nodeName(), c.maxVolumes(), c.defaultFsType()));
+    HealthStatusManager health = new HealthStatusManager();
+    List<BindableService> services = List.of(
+        new IdentityService(c.driverName(), c.version(), ready::get), node,
+        health.getHealthService());
+    CsiServer server = CsiServer.start(Endpoint.parse(c.endpoint()), services);
+
+    ScheduledExecutorService gc = null;
+    if (!c.gcInterval().isZero()) {
+      SessionCollector collector = new SessionCollector(iscsiadm, state, c.iqnPrefix());
+      gc = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon()
+          .name("session-gc").factory());
+      gc.scheduleWithFixedDelay(() -> {
+        try {
+          var done = collector.collect();
+          if (!done.isEmpty()) {
+            LOG.info("collected orphaned sessions/records of {}", done);
+          }
+        } catch (Exception e) {
+          LOG.warn("session garbage collection failed: {}", e.getMessage());
+        }
+      }, 0, c.gcInterval().toMillis(), TimeUnit.MILLISECONDS);
+    }
+    ready.set(true);
+    return new NodePlugin(server, gc);
+  }
+
+  public int port() {
+    return server.port();
+  }
+
+  public void awaitTermination() throws InterruptedException {
+    server.awaitTermination();
+  }
+
+  @Override
+  public void close() throws Exception {
+    if (gc != null) {
+      gc.shutdownNow();
+    }
+    server.close();
+  }
+
+}

@@ -1,0 +1,32 @@
+package org.iscsicsi.node.server;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Every setting of the node plugin; the CLI fills it from flags. All timeouts are configurable
+ * because slow targets and big disks differ by orders of magnitude between clusters.
+ *
+ * @param iscsiadmTimeout quick iscsiadm calls (records, sessions, logout)
+ * @param loginTimeout discovery and login
+ * @param deviceWait how long to wait for the LUN's disk after login
+ * @param commandTimeout blkid, mount, umount
+ * @param longCommandTimeout mkfs, fsck, resize, UUID changes
+ * @param resizeWait how long to wait for a rescanned disk to show its new size
+ * @param replacementTimeoutSeconds open-iscsi node.session.timeo.replacement_timeout
+ * @param scsiDeviceTimeoutSeconds /sys/block/sdX/device/timeout (0 keeps the kernel's)
+ * @param gcInterval how often orphaned sessions are collected (zero disables)
+ */
+public record NodePluginConfig(String endpoint, String driverName, String nodeName,
+    String version, long maxVolumes, String defaultFsType, Path stateDir,
+    Path initiatorNameFile, String iscsiadm, boolean discovery, String iqnPrefix,
+    Path sysRoot, Path devRoot, Path procRoot, Path multipathConf,
+    Duration iscsiadmTimeout, Duration loginTimeout, Duration deviceWait,
+    Duration commandTimeout, Duration longCommandTimeout, Duration resizeWait,
+    int replacementTimeoutSeconds, int scsiDeviceTimeoutSeconds, Duration gcInterval) {
+
+  /** The topology key NodeGetInfo reports the node name under. */
+  public String topologyKey() {
+    return driverName + "/node";
+  }
+}

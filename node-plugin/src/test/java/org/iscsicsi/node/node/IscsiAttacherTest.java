@@ -1,0 +1,213 @@
+package org.iscsicsi.node.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.grpc.Status;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
+import org.iscsicsi.node.device.DeviceIdentityTest;
+import org.iscsicsi.node.device.Sysfs;
+import org.iscsicsi.node.exec.Command;
+import org.iscsicsi.node.exec.CommandResult;
+import org.iscsicsi.node.exec.CommandRunner;
+import org.iscsicsi.node.iscsi.Iscsiadm;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Pins the iSCSI attach and detach sequences: which iscsiadm calls, in which order, with CHAP
+ * secrets redacted; that a disk whose VPD serial is not the volume's is refused and the session
+ * logged out and its record deleted; that a CHAP failure is PERMISSION_DENIED and leaves no
+ * session; that detach logs out by IQN and portal even when the disk is gone.
+ *
+ * <p>iscsiadm is scripted here (and the kernel's sysfs is a temporary tree the script fills on
+ * login), because this host's kernel has no SCSI layer: open-iscsi cannot log in on it. The real
+ * iscsiadm and kernel run this sequence in the VM tier ({@code NodePluginVmIT}).
+ */
+class IscsiAttacherTest {
+
+  static final String IQN = "iqn.2026-11.org.iscsicsi:pvc-1";
+  @TempDir Path root;
+  private final List<Command> calls = new CopyOnWriteArrayList<>();
+  private Sysfs sysfs;
+  private Function<Command, CommandResult> script;
+  private String diskSerial = "vol-0001";
+
+  @BeforeEach
+  void setUp() throws Exception {
+    sysfs = new Sysfs(root.resolve("sys"), Files.createDirectories(root.resolve("dev")));
+    script = this::target;
+  }
+
+  /** A healthy target: discovery offers IQN, login makes session1 with LUN 0 as sdb. */
+  private CommandResult target(Command c) {
+    String line = String.join(" ", c.argv());
+    if (line.contains("-m discovery")) {
+      return new CommandResult(0, "10.0.2.2:3260,1 " + IQN + "\n", "");
+    }
+    if (line.endsWith("--login")) {
+      try {
+        Path s = Files.createDirectories(sysfs.sysRoot().resolve("class/iscsi_session/session1"));
+        Files.writeString(s.resolve("targetname"), IQN);
+        Files.writeString(s.resolve("state"), "LOGGED_IN");
+        Files.createDirectories(s.resolve("device/target2:0:0/2:0:0:0/block/sdb"));
+        Path dev = Files.createDirectories(sysfs.block("sdb").resolve("device"));
+        Files.write(dev.resolve("vpd_pg80"), DeviceIdentityTest.pg80(diskSerial));
+        Files.writeString(sysfs.block("sdb").resolve("dev"), "8:16");
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+      return new CommandResult(0, "Login to [iface: default, target: " + IQN + "] successful.",
+          "");
+    }
+    if (line.endsWith("--logout")) {
+      return new CommandResult(21, "", "iscsiadm: No matching sessions found");
+    }
+    return new CommandResult(0, "", "");
+  }
+
+  private IscsiAttacher attacher(Duration deviceWait) {
+    CommandRunner runner = c -> {
+      calls.add(c);
+      return script.apply(c);
+    };
+    return new IscsiAttacher(new Iscsiadm(runner, "iscsiadm", Duration.ofSeconds(5),
+        Duration.ofSeconds(5)), sysfs, new IscsiAttacher.Settings(true, deviceWait, 15, 0));
+  }
+
+  private static VolumeSource source(boolean chap, String serial) {
+    return VolumeSource.fromPublishContext(Map.of("targetIqn", IQN, "portals", "10.0.2.2:3260",
+        "lun", "0", "chap", Boolean.toString(chap), "serial", serial));
+  }
+
+  private static final Map<String, String> MUTUAL = Map.of(
+      "node.session.auth.username", "node-user", "node.session.auth.password", "init-secret-1",
+      "node.session.auth.username_in", "tgt-user", "node.session.auth.password_in",
+      "tgt-secret-22");
+
+  private List<String> lines() {
+    return calls.stream().map(Command::redacted).toList();
+  }
+
+  @Test
+  void attachesWithMutualChapAndVerifiesTheDisk() throws Exception {
+    Path dev = attacher(Duration.ofSeconds(2)).attach("pvc-1", source(true, "vol-0001"), MUTUAL);
+    assertThat(dev).isEqualTo(sysfs.devRoot().resolve("sdb"));
+    String p = "iscsiadm -m node -T " + IQN + " -p 10.0.2.2:3260 ";
+    assertThat(lines()).containsExactly(
+        "iscsiadm -m discovery -t sendtargets -p 10.0.2.2:3260 -o nonpersistent",
+        p + "-o new",
+        p + "-o update -n node.startup -v manual",
+        p + "-o update -n node.session.timeo.replacement_timeout -v 15",
+        p + "-o update -n node.session.auth.authmethod -v CHAP",
+        p + "-o update -n node.session.auth.username -v node-user",
+        p + "-o update -n node.session.auth.password -v ***",
+        p + "-o update -n node.session.auth.username_in -v tgt-user",
+        p + "-o update -n node.session.auth.password_in -v ***",
+        p + "--login");
+    assertThat(String.join("\n", lines())).doesNotContain("init-secret-1", "tgt-secret-22");
+  }
+
+  @Test
+  void aDiskThatIsNotTheVolumeIsRefusedAndTheSessionUndone() {
+    diskSerial = "someone-else";
+    assertThatThrownBy(() -> attacher(Duration.ofSeconds(2)).attach("pvc-1",
+        source(false, "vol-0001"), Map.of()))
+        .isInstanceOfSatisfying(CsiException.class, e -> {
+          assertThat(e.code()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+          assertThat(e.getMessage()).contains("is not volume pvc-1")
+              .contains("serial=vol-0001").contains("someone-else")
+              .contains("nothing was written");
+        });
+    List<String> l = lines();
+    assertThat(l.get(l.size() - 2)).endsWith("--logout");
+    assertThat(l.getLast()).endsWith("-o delete");
+  }
+
+  @Test
+  void aWrongChapSecretIsPermissionDeniedAndLeavesNoSession() {
+    script = c -> String.join(" ", c.argv()).endsWith("--login")
+        ? new CommandResult(24, "", "iscsiadm: Could not login to [iface: default, target: "
+            + IQN + ", portal: 10.0.2.2,3260].\niscsiadm: initiator reported error (24 -"
+            + " iSCSI login failed due to authorization failure)")
+        : target(c);
+    assertThatThrownBy(() -> attacher(Duration.ofSeconds(2)).attach("pvc-1",
+        source(true, "vol-0001"), MUTUAL))
+        .isInstanceOfSatisfying(CsiException.class, e -> {
+          assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED);
+          assertThat(e.getMessage()).contains("CHAP authentication failed")
+              .contains("authorization failure").doesNotContain("init-secret-1");
+        });
+    List<String> l = lines();
+    assertThat(l.get(l.size() - 2)).endsWith("--logout");
+    assertThat(l.getLast()).endsWith("-o delete");
+  }
+
+  @Test
+  void aTargetThePortalDoesNotOfferIsNotFound() {
+    script = c -> String.join(" ", c.argv()).contains("-m discovery")
+        ? new CommandResult(0, "10.0.2.2:3260,1 iqn.2026-11.org.iscsicsi:other\n", "")
+        : target(c);
+    assertThatThrownBy(() -> attacher(Duration.ofSeconds(2)).attach("pvc-1",
+        source(false, "vol-0001"), Map.of()))
+        .isInstanceOfSatisfying(CsiException.class, e -> {
+          assertThat(e.code()).isEqualTo(Status.Code.NOT_FOUND);
+          assertThat(e.getMessage()).contains("does not offer target " + IQN);
+        });
+    assertThat(lines()).noneMatch(s -> s.endsWith("--login") || s.endsWith("-o new"));
+  }
+
+  @Test
+  void aPortalThatDoesNotAnswerIsUnavailable() {
+    script = c -> String.join(" ", c.argv()).contains("-m discovery")
+        ? new CommandResult(4, "", "iscsiadm: cannot make connection to 10.0.2.9: Connection"
+            + " refused\niscsiadm: connection login retries (reopen_max) 5 exceeded")
+        : target(c);
+    assertThatThrownBy(() -> attacher(Duration.ofSeconds(2)).attach("pvc-1",
+        source(false, "vol-0001"), Map.of()))
+        .isInstanceOfSatisfying(CsiException.class, e -> {
+          assertThat(e.code()).isEqualTo(Status.Code.UNAVAILABLE);
+          assertThat(e.getMessage()).contains("the portal did not answer")
+              .contains("Connection refused");
+        });
+  }
+
+  @Test
+  void aLunThatNeverAppearsTimesOutAfterOneRescan() {
+    script = c -> String.join(" ", c.argv()).endsWith("--login")
+        ? new CommandResult(0, "", "") : target(c);
+    assertThatThrownBy(() -> attacher(Duration.ofMillis(900)).attach("pvc-1",
+        source(false, "vol-0001"), Map.of()))
+        .isInstanceOfSatisfying(CsiException.class, e -> {
+          assertThat(e.code()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+          assertThat(e.getMessage()).contains("did not appear as a disk within 900 ms");
+        });
+    assertThat(lines()).filteredOn(s -> s.endsWith("--rescan")).hasSize(1);
+    assertThat(lines().getLast()).endsWith("-o delete");
+  }
+
+  @Test
+  void chapWithoutSecretsIsInvalidAndRunsNothing() {
+    assertThatThrownBy(() -> attacher(Duration.ofSeconds(1)).attach("pvc-1",
+        source(true, "vol-0001"), Map.of("node.session.auth.username", "u")))
+        .isInstanceOfSatisfying(CsiException.class, e -> {
+          assertThat(e.code()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(e.getMessage()).contains("node-stage secret");
+        });
+    assertThat(calls).isEmpty();
+  }
+
+  @Test
+  void detachLogsOutAndDeletesTheRecordEvenWhenTheDiskIsGone() throws Exception {
+    attacher(Duration.ofSeconds(1)).detach("pvc-1", source(false, "vol-0001"));
+    String p = "iscsiadm -m node -T " + IQN + " -p 10.0.2.2:3260 ";
+    assertThat(lines()).containsExactly(p + "--logout", p + "-o delete");
+  }
+}

@@ -1,0 +1,93 @@
+package org.iscsicsi.node.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import csi.v1.Csi;
+import csi.v1.IdentityGrpc;
+import csi.v1.NodeGrpc;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Pins the assembled plugin as kubelet sees it: the CSI services over a real unix domain socket
+ * and over TCP, plugin info, readiness, node id from the initiator-name file, and endpoint
+ * parsing. The socket file is removed on close.
+ */
+class NodePluginTest {
+
+  @TempDir Path tmp;
+
+  private NodePluginConfig config(String endpoint) {
+    return new NodePluginConfig(endpoint, "iscsi.csi.iscsicsi.org", "node-7", "test", 16, "ext4",
+        tmp.resolve("state"), tmp.resolve("initiatorname.iscsi"), "iscsiadm", true,
+        "iqn.2026-11.org.iscsicsi:", Path.of("/sys"), Path.of("/dev"), Path.of("/proc"),
+        tmp.resolve("multipath.conf"), Duration.ofSeconds(5), Duration.ofSeconds(5),
+        Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(5),
+        15, 0, Duration.ZERO);
+  }
+
+  @Test
+  void servesOnAUnixSocket() throws Exception {
+    Files.writeString(tmp.resolve("initiatorname.iscsi"),
+        "## comment\nInitiatorName=iqn.1993-08.org.debian:01:abcdef\n");
+    Path sock = tmp.resolve("csi/csi.sock");
+    try (NodePlugin p = NodePlugin.start(config("unix://" + sock))) {
+      assertThat(sock).exists();
+      ManagedChannel ch = Grpc.newChannelBuilder("unix://" + sock,
+          InsecureChannelCredentials.create()).build();
+      try {
+        var id = IdentityGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS);
+        assertThat(id.getPluginInfo(Csi.GetPluginInfoRequest.getDefaultInstance()).getName())
+            .isEqualTo("iscsi.csi.iscsicsi.org");
+        assertThat(id.probe(Csi.ProbeRequest.getDefaultInstance()).getReady().getValue())
+            .isTrue();
+        var info = NodeGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
+            .nodeGetInfo(Csi.NodeGetInfoRequest.getDefaultInstance());
+        assertThat(info.getNodeId()).isEqualTo("iqn.1993-08.org.debian:01:abcdef");
+        assertThat(info.getAccessibleTopology().getSegmentsMap())
+            .containsEntry("iscsi.csi.iscsicsi.org/node", "node-7");
+        assertThat(info.getMaxVolumesPerNode()).isEqualTo(16);
+      } finally {
+        ch.shutdownNow();
+      }
+    }
+    assertThat(sock).doesNotExist();
+  }
+
+  @Test
+  void servesOnTcp() throws Exception {
+    try (NodePlugin p = NodePlugin.start(config("tcp://127.0.0.1:0"))) {
+      ManagedChannel ch = Grpc.newChannelBuilder("127.0.0.1:" + p.port(),
+          InsecureChannelCredentials.create()).build();
+      try {
+        var caps = NodeGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
+            .nodeGetCapabilities(Csi.NodeGetCapabilitiesRequest.getDefaultInstance());
+        assertThat(caps.getCapabilitiesCount()).isEqualTo(5);
+      } finally {
+        ch.shutdownNow();
+      }
+    }
+  }
+
+  @Test
+  void parsesEndpoints() {
+    assertThat(Endpoint.parse("unix:///csi/csi.sock"))
+        .isEqualTo(new Endpoint.Unix(Path.of("/csi/csi.sock")));
+    assertThat(Endpoint.parse("tcp://0.0.0.0:13420")).isEqualTo(new Endpoint.Tcp("0.0.0.0",
+        13420));
+    assertThat(Endpoint.parse("tcp://[::1]:13421")).isEqualTo(new Endpoint.Tcp("::1", 13421));
+    for (String bad : new String[] {"unix://rel.sock", "tcp://host", "tcp://h:99999", "/x.sock",
+        "http://h:1"}) {
+      assertThatThrownBy(() -> Endpoint.parse(bad), bad)
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+}

@@ -1,0 +1,265 @@
+package org.iscsicsi.node.vm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import csi.v1.Csi;
+import csi.v1.NodeGrpc;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.iscsicsi.node.exec.Command;
+import org.iscsicsi.node.exec.ProcessCommandRunner;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The node plugin with the real Linux kernel initiator: {@code bin/node-plugin serve} runs inside
+ * the qemu VM (open-iscsi's iscsid and iscsiadm, Debian's kernel), the test drives it over gRPC
+ * from the host like kubelet, and Debian's tgtd on the host is the target (CHAP, an ACL for the
+ * VM's initiator name, a unit serial number). It pins:
+ *
+ * <ul>
+ *   <li>NodeGetInfo reports the VM's initiator name as the node id;
+ *   <li>a wrong CHAP secret is PERMISSION_DENIED, and leaves no session (tgtd sees no I_T nexus)
+ *       and no node record;
+ *   <li>a disk whose serial is not the volume's is FAILED_PRECONDITION, is not formatted, and
+ *       leaves no session;
+ *   <li>stage (discovery, CHAP login, wait for the disk, verify its serial, mkfs, mount by UUID),
+ *       publish, write, unpublish, unstage (logout, record deleted), stage again: data intact;
+ *   <li>what reached the target: an ext4 superblock and the written bytes in tgtd's backing file.
+ * </ul>
+ *
+ * <p>The guest runs a small loop that executes the shell files the test drops into the shared
+ * control directory, so the test can look at the guest's sessions, records and files.
+ */
+class NodePluginVmIT {
+
+  private static final int ISCSI_PORT = 13450;
+  private static final int TGTD_CONTROL_INDEX = 13451;
+  private static final int CSI_PORT = 13452;
+  private static final String TARGET = "iqn.2026-11.org.iscsicsi:pvc-vm-1";
+  private static final String INITIATOR = "iqn.2026-11.org.iscsicsi:vm-node-1";
+  private static final String SERIAL = "pvc-vm-1-serial";
+  private static final String STAGING = "/var/lib/kubelet/plugins/kubernetes.io/csi/iscsi/pvc-vm-1/globalmount";
+  private static final String TARGET_PATH = "/var/lib/kubelet/pods/p1/volumes/kubernetes.io~csi/pvc-vm-1/mount";
+
+  @TempDir Path tmp;
+  private int cmdSeq;
+
+  @BeforeAll
+  static void needsQemuAndTgt() {
+    assumeTrue(QemuVm.unavailableReason().isEmpty(), () -> QemuVm.unavailableReason().get());
+    assumeTrue(Tgtd.unavailableReason().isEmpty(), () -> Tgtd.unavailableReason().get());
+    assumeTrue(Files.exists(Path.of(System.getProperty("user.dir"), "target/node-plugin.jar")),
+        "node-plugin.jar not built (run with verify)");
+  }
+
+  /** The guest: the plugin in the background, and a loop running /ctl/cmd.N files. */
+  private static final String GUEST = """
+      mkdir -p /var/lib/kubelet
+      # C1 only: the guest CPU is emulated, so JIT work dominates start-up.
+      export NODE_PLUGIN_JAVA_OPTS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+      /repo/node-plugin/bin/node-plugin serve --endpoint tcp://0.0.0.0:50051 --node-name vm-node \\
+        --state-dir /var/lib/iscsi-csi/state --gc-interval 0s --device-wait-timeout 30s &
+      PLUGIN=$!
+      i=0
+      while [ ! -e /ctl/stop ]; do
+        if [ -e /ctl/cmd.$i ]; then
+          sh /ctl/cmd.$i > /ctl/out.$i.tmp 2>&1; echo $? > /ctl/rc.$i.tmp
+          mv /ctl/out.$i.tmp /ctl/out.$i; mv /ctl/rc.$i.tmp /ctl/rc.$i
+          i=$((i + 1))
+        fi
+        sleep 0.1
+      done
+      kill $PLUGIN; wait $PLUGIN
+      echo "PLUGIN_EXIT=$?"
+      exit 0
+      """;
+
+  @Test
+  void stagePublishWriteUnstageRestageWithChapThroughTheKernelInitiator() throws Exception {
+    Path lun = tmp.resolve("lun.img");
+    try (RandomAccessFile f = new RandomAccessFile(lun.toFile(), "rw")) {
+      f.setLength(64L << 20);
+    }
+    String secret = "s3cret-" + UUID.randomUUID().toString().substring(0, 12);
+    String token = "token-" + UUID.randomUUID();
+    long t0 = System.nanoTime();
+    try (Tgtd tgtd = Tgtd.start(ISCSI_PORT, TGTD_CONTROL_INDEX, tmp)) {
+      tgtd.addTarget(1, TARGET, lun, INITIATOR, "vmuser", secret);
+      new ProcessCommandRunner().check(Command.of(Duration.ofSeconds(15), "/usr/sbin/tgtadm",
+          "-C", Integer.toString(TGTD_CONTROL_INDEX), "--lld", "iscsi", "--op", "update",
+          "--mode", "logicalunit", "--tid", "1", "--lun", "1", "--params", "scsi_sn=" + SERIAL));
+      try (QemuVm vm = QemuVm.builder().initiatorName(INITIATOR).timeout(Duration.ofMinutes(8))
+          .hostForward(CSI_PORT, 50051).script(GUEST).start()) {
+        vm.awaitConsole("CSI server listening", Duration.ofMinutes(4));
+        double boot = (System.nanoTime() - t0) / 1e9;
+        ManagedChannel ch = Grpc.newChannelBuilder("127.0.0.1:" + CSI_PORT,
+            InsecureChannelCredentials.create()).build();
+        try {
+          NodeGrpc.NodeBlockingStub node = NodeGrpc.newBlockingStub(ch);
+          var info = node.withDeadlineAfter(60, TimeUnit.SECONDS)
+              .nodeGetInfo(Csi.NodeGetInfoRequest.getDefaultInstance());
+          assertThat(info.getNodeId()).isEqualTo(INITIATOR);
+
+          // A wrong CHAP secret: refused, nothing left behind.
+          assertThatThrownBy(() -> stage(node, Map.of("node.session.auth.username", "vmuser",
+              "node.session.auth.password", "wrong-secret-123"), SERIAL))
+              .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+                assertThat(e.getStatus().getDescription()).contains("CHAP authentication failed");
+              });
+          assertThat(tgtd.show()).doesNotContain("I_T nexus:");
+          assertThat(guest(vm, "iscsiadm -m session; iscsiadm -m node; true"))
+              .contains("No active sessions").contains("No records found");
+
+          // The right secret but a disk that is not the volume: refused before any write.
+          assertThatThrownBy(() -> stage(node, chap(secret), "some-other-serial"))
+              .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+                assertThat(e.getStatus().getDescription()).contains("is not volume pvc-vm-1")
+                    .contains(SERIAL);
+              });
+          assertThat(tgtd.show()).doesNotContain("I_T nexus:");
+          assertThat(allZero(lun)).as("the wrong disk was not written to").isTrue();
+
+          long s1 = System.nanoTime();
+          stage(node, chap(secret), SERIAL);
+          double stageFirst = (System.nanoTime() - s1) / 1e9;
+          assertThat(tgtd.show()).contains("I_T nexus:");
+          String mounts = guest(vm, "grep ' " + STAGING + " ' /proc/mounts; blkid -o value -s UUID"
+              + " $(grep ' " + STAGING + " ' /proc/mounts | cut -d' ' -f1)");
+          assertThat(mounts).contains("/dev/sd").contains(" ext4 ");
+          publish(node);
+          assertThat(guest(vm, "echo " + token + " > " + TARGET_PATH + "/token && sync && cat "
+              + TARGET_PATH + "/token")).contains(token);
+          var stats = node.withDeadlineAfter(60, TimeUnit.SECONDS).nodeGetVolumeStats(
+              Csi.NodeGetVolumeStatsRequest.newBuilder().setVolumeId("pvc-vm-1")
+                  .setVolumePath(TARGET_PATH).build());
+          assertThat(stats.getUsage(0).getTotal()).isBetween(40L << 20, 64L << 20);
+          assertThat(stats.getVolumeCondition().getAbnormal()).isFalse();
+          unpublish(node);
+          long u1 = System.nanoTime();
+          unstage(node);
+          double unstageTime = (System.nanoTime() - u1) / 1e9;
+          assertThat(tgtd.show()).doesNotContain("I_T nexus:");
+          assertThat(guest(vm, "iscsiadm -m node; ls " + TARGET_PATH + "; true"))
+              .contains("No records found").contains("No such file");
+
+          long s2 = System.nanoTime();
+          stage(node, chap(secret), SERIAL);
+          stage(node, chap(secret), SERIAL); // idempotent
+          double stageAgain = (System.nanoTime() - s2) / 1e9;
+          publish(node);
+          assertThat(guest(vm, "cat " + TARGET_PATH + "/token")).contains(token);
+          unpublish(node);
+          unstage(node);
+          unstage(node); // idempotent
+          assertThat(tgtd.show()).doesNotContain("I_T nexus:");
+
+          System.out.printf("VM tier figures: VM boot + plugin start %.1f s, first stage"
+              + " (discovery, CHAP login, disk wait, serial check, mkfs, mount) %.2f s, unstage"
+              + " %.2f s, second stage twice %.2f s%n", boot, stageFirst, unstageTime,
+              stageAgain);
+        } finally {
+          ch.shutdownNow();
+          Files.writeString(vm.controlDir().resolve("stop"), "");
+        }
+        assertThat(vm.awaitExit(Duration.ofMinutes(1))).isZero();
+        System.out.printf("VM tier figures: whole VM run %d s%n", vm.elapsed().toSeconds());
+        assertThat(vm.console()).doesNotContain(secret);
+      }
+      assertThat(new String(Files.readAllBytes(lun), StandardCharsets.ISO_8859_1))
+          .contains(token);
+    }
+  }
+
+  private static boolean allZero(Path file) throws java.io.IOException {
+    byte[] b = Files.readAllBytes(file);
+    for (byte x : b) {
+      if (x != 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static Map<String, String> chap(String secret) {
+    return Map.of("node.session.auth.username", "vmuser", "node.session.auth.password", secret);
+  }
+
+  private static Csi.VolumeCapability mountCap() {
+    return Csi.VolumeCapability.newBuilder()
+        .setMount(Csi.VolumeCapability.MountVolume.newBuilder().setFsType("ext4"))
+        .setAccessMode(Csi.VolumeCapability.AccessMode.newBuilder()
+            .setMode(Csi.VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER)).build();
+  }
+
+  private static Map<String, String> ctx(String serial) {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("targetIqn", TARGET);
+    m.put("portals", QemuVm.HOST_ADDRESS + ":" + ISCSI_PORT);
+    m.put("lun", "1");
+    m.put("chap", "true");
+    m.put("serial", serial);
+    return m;
+  }
+
+  private static void stage(NodeGrpc.NodeBlockingStub node, Map<String, String> secrets,
+      String serial) {
+    node.withDeadlineAfter(3, TimeUnit.MINUTES).nodeStageVolume(
+        Csi.NodeStageVolumeRequest.newBuilder().setVolumeId("pvc-vm-1")
+            .putAllPublishContext(ctx(serial)).setStagingTargetPath(STAGING)
+            .setVolumeCapability(mountCap()).putAllSecrets(secrets).build());
+  }
+
+  private static void unstage(NodeGrpc.NodeBlockingStub node) {
+    node.withDeadlineAfter(2, TimeUnit.MINUTES).nodeUnstageVolume(
+        Csi.NodeUnstageVolumeRequest.newBuilder().setVolumeId("pvc-vm-1")
+            .setStagingTargetPath(STAGING).build());
+  }
+
+  private static void publish(NodeGrpc.NodeBlockingStub node) {
+    node.withDeadlineAfter(2, TimeUnit.MINUTES).nodePublishVolume(
+        Csi.NodePublishVolumeRequest.newBuilder().setVolumeId("pvc-vm-1")
+            .putAllPublishContext(ctx(SERIAL)).setStagingTargetPath(STAGING)
+            .setTargetPath(TARGET_PATH).setVolumeCapability(mountCap()).build());
+  }
+
+  private static void unpublish(NodeGrpc.NodeBlockingStub node) {
+    node.withDeadlineAfter(2, TimeUnit.MINUTES).nodeUnpublishVolume(
+        Csi.NodeUnpublishVolumeRequest.newBuilder().setVolumeId("pvc-vm-1")
+            .setTargetPath(TARGET_PATH).build());
+  }
+
+  /** Runs a shell command in the guest through the control directory; returns its output. */
+  private String guest(QemuVm vm, String command) throws Exception {
+    int n = cmdSeq++;
+    Path ctl = vm.controlDir();
+    Files.writeString(ctl.resolve("cmd." + n + ".tmp"), command + "\n");
+    Files.move(ctl.resolve("cmd." + n + ".tmp"), ctl.resolve("cmd." + n));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!Files.exists(ctl.resolve("rc." + n))) {
+      if (System.nanoTime() > deadline || !vm.isRunning()) {
+        throw new IllegalStateException("guest did not run '" + command + "'; console:\n"
+            + vm.console());
+      }
+      Thread.sleep(100);
+    }
+    return Files.readString(ctl.resolve("out." + n));
+  }
+}

@@ -1,0 +1,120 @@
+package org.iscsicsi.node.vm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Pins the mechanics of the VM tier ({@link QemuVm} and {@code node-plugin/vm/run-vm.sh}) with a
+ * real qemu guest: the guest script's exit code comes back to the host, the control directory is
+ * shared read-write both ways while the VM runs, a host port forwards to a guest TCP port, the
+ * hard timeout kills a VM that runs too long, and {@link QemuVm#close()} leaves no qemu behind.
+ */
+class QemuVmTest {
+
+  /** Host port forwarded into the guest (this helper's range 13460-13499). */
+  private static final int FORWARDED_PORT = 13462;
+
+  @BeforeAll
+  static void needsQemu() {
+    assumeTrue(QemuVm.unavailableReason().isEmpty(), () -> QemuVm.unavailableReason().get());
+  }
+
+  @Test
+  void controlDirectoryAndPortForwardWorkWhileRunningAndExitCodeComesBack() throws Exception {
+    String token = UUID.randomUUID().toString();
+    try (QemuVm vm = QemuVm.builder()
+        .hostForward(FORWARDED_PORT, 7000)
+        .timeout(Duration.ofMinutes(4))
+        .script("""
+            echo guest-wrote >/ctl/from-guest
+            echo GUEST-READY
+            until [ -e /ctl/go ]; do sleep 0.2; done
+            echo "payload-$(cat /ctl/go)" | nc -l -p 7000
+            exit 7
+            """)
+        .start()) {
+      vm.awaitConsole("GUEST-READY", Duration.ofMinutes(3));
+      assertThat(Files.readString(vm.controlDir().resolve("from-guest")).trim())
+          .isEqualTo("guest-wrote");
+      Files.writeString(vm.controlDir().resolve("go"), token);
+
+      assertThat(readForwarded(Duration.ofSeconds(60))).isEqualTo("payload-" + token);
+      assertThat(vm.awaitExit(Duration.ofSeconds(60))).isEqualTo(7);
+      assertThat(vm.console()).contains("ISCSI-VM-EXIT-CODE=7");
+      assertThat(vm.guestBootSeconds()).isPresent();
+      System.out.printf("VM figures: guest booted to its script in %.2f s, whole run %d s%n",
+          vm.guestBootSeconds().get(), vm.elapsed().toSeconds());
+    }
+  }
+
+  @Test
+  void hardTimeoutKillsTheVm() throws Exception {
+    try (QemuVm vm = QemuVm.builder().timeout(Duration.ofSeconds(3)).script("sleep 600")
+        .start()) {
+      assertThat(vm.awaitExit(Duration.ofSeconds(90))).isEqualTo(QemuVm.EXIT_TIMEOUT);
+      assertThat(qemuProcessesOf(vm.controlDir())).isEmpty();
+    }
+  }
+
+  @Test
+  void closeKillsARunningVm() throws Exception {
+    Path ctl;
+    try (QemuVm vm = QemuVm.builder().timeout(Duration.ofMinutes(4))
+        .script("echo SLEEPING; sleep 600").start()) {
+      ctl = vm.controlDir();
+      vm.awaitConsole("SLEEPING", Duration.ofMinutes(3));
+      assertThat(qemuProcessesOf(ctl)).hasSize(1);
+      assertThat(vm.isRunning()).isTrue();
+    }
+    assertThat(qemuProcessesOf(ctl)).isEmpty();
+    assertThat(ctl).doesNotExist();
+  }
+
+  /** Live qemu processes whose command line names this VM's control directory. */
+  private static List<ProcessHandle> qemuProcessesOf(Path ctl) {
+    return ProcessHandle.allProcesses()
+        .filter(ProcessHandle::isAlive)
+        .filter(p -> p.info().command().orElse("").endsWith("qemu-system-x86_64"))
+        .filter(p -> p.info().commandLine().orElse("").contains(ctl.toString()))
+        .toList();
+  }
+
+  /**
+   * qemu accepts on the forwarded port before the guest listens and then drops the connection, so
+   * retry until the guest's answer arrives.
+   */
+  private static String readForwarded(Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      try (Socket s = new Socket()) {
+        s.connect(new InetSocketAddress("127.0.0.1", FORWARDED_PORT), 2000);
+        s.setSoTimeout(5000);
+        try (InputStream in = s.getInputStream()) {
+          String got = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
+          if (!got.isEmpty()) {
+            return got;
+          }
+        }
+      } catch (IOException e) {
+        // not listening yet
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("no answer on the forwarded port within " + timeout);
+      }
+      Thread.sleep(300);
+    }
+  }
+}

@@ -1,0 +1,181 @@
+package org.iscsicsi.node.vm;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Debian's tgtd (package tgt) as an iSCSI target peer for tests: started in the foreground on its
+ * own control index and portal, configured with tgtadm, and stopped by deleting its targets and
+ * then the system ({@code tgtadm --op delete --mode system}; tgtd ignores SIGTERM, and refuses to
+ * delete the system while targets exist).
+ *
+ * <p>tgtd advertises the address it listens on in SendTargets answers, so a guest reaching it
+ * through qemu's 10.0.2.2 must create its node record for the portal it knows.
+ */
+final class Tgtd implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Tgtd.class);
+  private static final Pattern NAME = Pattern.compile("[a-z0-9.:-]+");
+  private static final Pattern CHAP = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+
+  private final Process process;
+  private final int controlIndex;
+  private final Path log;
+  private final List<Integer> targets = new ArrayList<>();
+
+  private Tgtd(Process process, int controlIndex, Path log) {
+    this.process = process;
+    this.controlIndex = controlIndex;
+    this.log = log;
+  }
+
+  /** Why tgtd cannot run here (not installed, or not root), or empty. */
+  static Optional<String> unavailableReason() {
+    for (String tool : List.of("/usr/sbin/tgtd", "/usr/sbin/tgtadm")) {
+      if (!Files.isExecutable(Path.of(tool))) {
+        return Optional.of(tool + " missing (apt-get install tgt)");
+      }
+    }
+    if (!"root".equals(System.getProperty("user.name"))) {
+      return Optional.of("tgtd needs root");
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * Starts tgtd listening on 127.0.0.1:{@code port} with management socket {@code controlIndex}
+   * (a small number naming its socket, not a TCP port); waits until tgtadm reaches it.
+   */
+  static Tgtd start(int port, int controlIndex, Path workDir) throws IOException,
+      InterruptedException {
+    Path log = workDir.resolve("tgtd-" + port + ".log");
+    Process p = new ProcessBuilder("/usr/sbin/tgtd", "-f", "-C", Integer.toString(controlIndex),
+        "--iscsi", "portal=127.0.0.1:" + port)
+        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Tgtd tgtd = new Tgtd(p, controlIndex, log);
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+      while (true) {
+        if (!p.isAlive()) {
+          throw new IOException("tgtd exited (" + p.exitValue() + "): " + tgtd.logText());
+        }
+        if (tgtd.tgtadm(false, "--op", "show", "--mode", "target").exit() == 0) {
+          return tgtd;
+        }
+        if (System.nanoTime() > deadline) {
+          throw new IOException("tgtd did not answer tgtadm within 15 s: " + tgtd.logText());
+        }
+        Thread.sleep(100);
+      }
+    } catch (IOException | InterruptedException | RuntimeException e) {
+      tgtd.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Adds target {@code tid} with LUN 1 backed by {@code backingFile}, reachable only by
+   * {@code initiator} (ACL by initiator name) and only with CHAP {@code user}/{@code secret}.
+   */
+  void addTarget(int tid, String iqn, Path backingFile, String initiator, String user,
+      String secret) throws IOException, InterruptedException {
+    if (!NAME.matcher(iqn).matches() || !NAME.matcher(initiator).matches()) {
+      throw new IllegalArgumentException("bad iSCSI name " + iqn + " / " + initiator);
+    }
+    if (!CHAP.matcher(user).matches() || !CHAP.matcher(secret).matches()) {
+      throw new IllegalArgumentException("CHAP user and secret must match " + CHAP);
+    }
+    String t = Integer.toString(tid);
+    tgtadm(true, "--lld", "iscsi", "--op", "new", "--mode", "target", "--tid", t, "-T", iqn);
+    targets.add(tid);
+    tgtadm(true, "--lld", "iscsi", "--op", "new", "--mode", "logicalunit", "--tid", t,
+        "--lun", "1", "-b", backingFile.toString());
+    tgtadm(true, "--lld", "iscsi", "--op", "bind", "--mode", "target", "--tid", t,
+        "-Q", initiator);
+    tgtadm(true, "--lld", "iscsi", "--op", "new", "--mode", "account", "--user", user,
+        "--password", secret);
+    tgtadm(true, "--lld", "iscsi", "--op", "bind", "--mode", "account", "--tid", t,
+        "--user", user);
+  }
+
+  /** {@code tgtadm --op show --mode target}: targets, LUNs, I_T nexuses (sessions), ACLs. */
+  String show() throws IOException, InterruptedException {
+    return tgtadm(true, "--op", "show", "--mode", "target").output();
+  }
+
+  /** The daemon's own log so far. */
+  String logText() {
+    try {
+      return Files.readString(log, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "(no tgtd log: " + e.getMessage() + ")";
+    }
+  }
+
+  /** Deletes the targets and the system, so tgtd exits; kills it if it does not. */
+  @Override
+  public void close() {
+    try {
+      for (int tid : targets) {
+        tgtadm(false, "--lld", "iscsi", "--op", "delete", "--mode", "target", "--tid",
+            Integer.toString(tid), "--force");
+      }
+      tgtadm(false, "--op", "delete", "--mode", "system");
+      if (!process.waitFor(10, TimeUnit.SECONDS)) {
+        LOG.warn("tgtd still runs after deleting the system; killing it");
+      }
+    } catch (IOException e) {
+      LOG.warn("stopping tgtd through tgtadm failed; killing it", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      process.destroyForcibly();
+    }
+  }
+
+  private record Result(int exit, String output) { }
+
+  private Result tgtadm(boolean check, String... args) throws IOException, InterruptedException {
+    List<String> argv = new ArrayList<>(List.of("/usr/sbin/tgtadm", "-C",
+        Integer.toString(controlIndex)));
+    argv.addAll(List.of(args));
+    // The argv may hold a CHAP secret: messages name the operation only.
+    String op = String.join(" ", List.of(args).subList(0, Math.min(args.length, 6)));
+    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+    CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> {
+      try {
+        return p.getInputStream().readAllBytes();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    });
+    try {
+      if (!p.waitFor(15, TimeUnit.SECONDS)) {
+        throw new IOException("tgtadm " + op + " timed out after 15 s");
+      }
+      Result r = new Result(p.exitValue(),
+          new String(out.get(5, TimeUnit.SECONDS), StandardCharsets.UTF_8));
+      if (check && r.exit() != 0) {
+        throw new IOException("tgtadm " + op + " failed (" + r.exit() + "): " + r.output().trim());
+      }
+      return r;
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IOException("reading tgtadm " + op + " output failed", e);
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+}

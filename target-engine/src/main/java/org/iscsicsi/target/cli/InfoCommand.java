@@ -1,0 +1,26 @@
+package org.iscsicsi.target.cli;
+
+import java.io.PrintWriter;
+import org.iscsicsi.target.v1.EngineInfo;
+import org.iscsicsi.target.v1.GetEngineInfoRequest;
+import org.iscsicsi.target.v1.GetPoolCapacityRequest;
+import org.iscsicsi.target.v1.PoolCapacity;
+import org.iscsicsi.target.v1.TargetAdminGrpc.TargetAdminBlockingStub;
+import picocli.CommandLine.Command;
+
+/** {@code info}: the engine's version, portals, counts and pool space. */
+@Command(name = "info", description = "Show the engine's portals, counts and pool capacity.")
+final class InfoCommand extends ClientCommand {
+
+  @Override
+  void run(TargetAdminBlockingStub admin, PrintWriter out) {
+    EngineInfo i = admin.getEngineInfo(GetEngineInfoRequest.getDefaultInstance());
+    PoolCapacity p = admin.getPoolCapacity(GetPoolCapacityRequest.getDefaultInstance());
+    out.println("version " + i.getVersion() + ", " + (i.getServing() ? "serving" : "not serving")
+        + " on " + String.join(", ", i.getPortalsList()));
+    out.println(i.getTargetCount() + " target(s), " + i.getSessionCount() + " session(s)");
+    out.println("pool: " + Sizes.format(p.getAvailableBytes()) + " free of "
+        + Sizes.format(p.getTotalBytes()) + ", provisioned " + Sizes.format(p.getProvisionedBytes())
+        + ", allocated " + Sizes.format(p.getAllocatedBytes()));
+  }
+}

@@ -1,0 +1,122 @@
+package org.iscsicsi.target.cli;
+
+import java.io.PrintWriter;
+import org.iscsicsi.target.v1.CreateLunRequest;
+import org.iscsicsi.target.v1.DeleteLunRequest;
+import org.iscsicsi.target.v1.Lun;
+import org.iscsicsi.target.v1.LunRef;
+import org.iscsicsi.target.v1.ResizeLunRequest;
+import org.iscsicsi.target.v1.TargetAdminGrpc.TargetAdminBlockingStub;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code lun create|resize|delete}. */
+@Command(name = "lun", description = "Create, grow and delete LUNs.",
+    subcommands = {LunCommands.Create.class, LunCommands.Resize.class, LunCommands.Delete.class})
+final class LunCommands {
+
+  @Command(name = "create", description = "Create a LUN backed by a new file.")
+  static final class Create extends ClientCommand {
+    @Parameters(paramLabel = "IQN")
+    String target;
+
+    @Option(names = "--lun", required = true, paramLabel = "N")
+    int lun;
+
+    @Option(names = "--size", required = true, paramLabel = "SIZE",
+        description = "Bytes, with an optional K, M, G or T suffix (powers of 1024).")
+    String size;
+
+    @Option(names = "--thick", description = "Preallocate the file instead of a sparse one.")
+    boolean thick;
+
+    @Option(names = "--read-only")
+    boolean readOnly;
+
+    @Option(names = "--block-size", paramLabel = "N", description = "512 or 4096.")
+    int blockSize;
+
+    @ArgGroup(exclusive = true)
+    Source source;
+
+    static final class Source {
+      @Option(names = "--from-snapshot", paramLabel = "ID", description = "Copy a snapshot.")
+      String snapshot;
+
+      @Option(names = "--clone-of", paramLabel = "IQN/LUN", description = "Copy another LUN.")
+      String cloneOf;
+    }
+
+    @Override
+    void run(TargetAdminBlockingStub admin, PrintWriter out) {
+      var b = CreateLunRequest.newBuilder().setTarget(target).setLun(lun)
+          .setSizeBytes(Sizes.parse(size)).setThick(thick).setReadOnly(readOnly)
+          .setBlockSize(blockSize);
+      if (source != null && source.snapshot != null) {
+        b.setSnapshotId(source.snapshot);
+      } else if (source != null && source.cloneOf != null) {
+        b.setCloneOf(lunRef(source.cloneOf));
+      }
+      print(out, admin.createLun(b.build()));
+    }
+  }
+
+  @Command(name = "resize", description = "Grow a LUN online.")
+  static final class Resize extends ClientCommand {
+    @Parameters(paramLabel = "IQN")
+    String target;
+
+    @Option(names = "--lun", required = true, paramLabel = "N")
+    int lun;
+
+    @Option(names = "--size", required = true, paramLabel = "SIZE")
+    String size;
+
+    @Override
+    void run(TargetAdminBlockingStub admin, PrintWriter out) {
+      print(out, admin.resizeLun(ResizeLunRequest.newBuilder().setTarget(target).setLun(lun)
+          .setSizeBytes(Sizes.parse(size)).build()));
+    }
+  }
+
+  @Command(name = "delete", description = "Delete a LUN and its file.")
+  static final class Delete extends ClientCommand {
+    @Parameters(paramLabel = "IQN")
+    String target;
+
+    @Option(names = "--lun", required = true, paramLabel = "N")
+    int lun;
+
+    @Override
+    void run(TargetAdminBlockingStub admin, PrintWriter out) {
+      admin.deleteLun(DeleteLunRequest.newBuilder().setTarget(target).setLun(lun).build());
+      out.println("deleted LUN " + lun + " of " + target);
+    }
+  }
+
+  static void print(PrintWriter out, Lun l) {
+    out.println("LUN " + l.getLun() + " of " + l.getTarget() + ": " + Sizes.format(l.getSizeBytes())
+        + ", " + l.getBlockSize() + "-byte blocks, " + (l.getThin() ? "thin" : "thick")
+        + (l.getReadOnly() ? ", read-only" : "") + ", serial " + l.getSerial() + ", naa "
+        + l.getNaa());
+  }
+
+  /** Parses IQN/LUN (the LUN number after the last slash). */
+  static LunRef lunRef(String s) {
+    int slash = s.lastIndexOf('/');
+    if (slash <= 0) {
+      throw new IllegalArgumentException("'" + s + "' is not IQN/LUN");
+    }
+    try {
+      return LunRef.newBuilder().setTarget(s.substring(0, slash))
+          .setLun(Integer.parseInt(s.substring(slash + 1))).build();
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("'" + s + "' is not IQN/LUN");
+    }
+  }
+
+  private LunCommands() {
+  }
+}

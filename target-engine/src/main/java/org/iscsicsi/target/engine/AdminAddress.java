@@ -1,0 +1,61 @@
+package org.iscsicsi.target.engine;
+
+import java.nio.file.Path;
+
+/**
+ * Where the admin gRPC API listens (or where a client finds it): nowhere, a unix socket, or a TCP
+ * address. Parsed from {@code none}, {@code unix:/path} (or {@code unix:///path}), and
+ * {@code host:port} (or {@code tcp://host:port}, {@code [::1]:port}).
+ */
+public sealed interface AdminAddress {
+
+  /** The default of {@code serve} and of the client commands: localhost only. */
+  String DEFAULT = "127.0.0.1:3262";
+
+  /** The admin API is only reachable in-process. */
+  record None() implements AdminAddress {
+    @Override
+    public String toString() {
+      return "none";
+    }
+  }
+
+  /** A unix domain socket. */
+  record Unix(Path path) implements AdminAddress {
+    @Override
+    public String toString() {
+      return "unix:" + path;
+    }
+  }
+
+  /** A TCP address; port 0 picks a free port. */
+  record Tcp(String host, int port) implements AdminAddress {
+    @Override
+    public String toString() {
+      return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+    }
+  }
+
+  static AdminAddress parse(String s) {
+    if (s == null || s.isBlank()) {
+      throw new IllegalArgumentException("admin address is empty");
+    }
+    if (s.equals("none")) {
+      return new None();
+    }
+    if (s.startsWith("unix:")) {
+      String p = s.substring("unix:".length());
+      if (p.startsWith("//")) {
+        p = p.substring(2);
+      }
+      if (!p.startsWith("/")) {
+        throw new IllegalArgumentException("admin address '" + s
+            + "': a unix socket needs an absolute path (unix:/run/x.sock)");
+      }
+      return new Unix(Path.of(p).normalize());
+    }
+    String hp = s.startsWith("tcp://") ? s.substring("tcp://".length()) : s;
+    HostPort h = HostPort.parse(hp, -1);
+    return new Tcp(h.host(), h.port());
+  }
+}

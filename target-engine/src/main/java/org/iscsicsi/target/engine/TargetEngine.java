@@ -1,0 +1,248 @@
+package org.iscsicsi.target.engine;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.iscsicsi.target.admin.TargetAdminService;
+import org.iscsicsi.target.registry.TargetDirectory;
+import org.iscsicsi.target.registry.TargetRegistry;
+import org.iscsicsi.target.state.StateStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running target engine: state restored from the state directory, the iSCSI listener, and the
+ * target.v1 admin API (always in-process, plus a unix socket or TCP address when configured).
+ *
+ * <p>Embedding it takes two lines:
+ *
+ * <pre>{@code
+ * try (TargetEngine engine = TargetEngine.start(EngineConfig.of(stateDir))) {
+ *   var admin = TargetAdminGrpc.newBlockingStub(engine.adminChannel());
+ * }
+ * }</pre>
+ */
+public final class TargetEngine implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(TargetEngine.class);
+
+  private final EngineConfig config;
+  private final StateStore store;
+  private final TargetRegistry registry;
+  private final IscsiTransport transport;
+  private final Server inProcess;
+  private final String inProcessName;
+  private final Server adminServer;
+  private final EventLoopGroup adminGroup;
+  private final ManagedChannel channel;
+  private boolean closed;
+
+  private TargetEngine(EngineConfig config, StateStore store, TargetRegistry registry,
+      IscsiTransport transport, Server inProcess, String inProcessName, Server adminServer,
+      EventLoopGroup adminGroup) {
+    this.config = config;
+    this.store = store;
+    this.registry = registry;
+    this.transport = transport;
+    this.inProcess = inProcess;
+    this.inProcessName = inProcessName;
+    this.adminServer = adminServer;
+    this.adminGroup = adminGroup;
+    this.channel = InProcessChannelBuilder.forName(inProcessName).build();
+  }
+
+  /** Starts an engine with the iSCSI transport of this build. */
+  public static TargetEngine start(EngineConfig config) throws IOException {
+    return start(config, Transports.DEFAULT);
+  }
+
+  static TargetEngine start(EngineConfig config, IscsiTransport.Factory transports)
+      throws IOException {
+    StateStore store = StateStore.open(config.stateDir());
+    List<AutoCloseable> undo = new ArrayList<>();
+    undo.add(store);
+    try {
+      TargetRegistry registry = TargetRegistry.open(store, config.lunDir(), config.snapshotDir(),
+          config.copyTimeout());
+      undo.add(registry);
+      IscsiTransport transport = null;
+      if (config.iscsi()) {
+        transport = transports.start(config, registry);
+        if (transport != null) {
+          undo.add(transport);
+          IscsiTransport t = transport;
+          registry.sessions(t::sessions);
+        }
+      }
+      TargetAdminService service = new TargetAdminService(registry,
+          new Facts(config, transport));
+      String name = "target-engine-" + UUID.randomUUID();
+      Server inProcess = InProcessServerBuilder.forName(name).addService(service).build().start();
+      undo.add(() -> inProcess.shutdownNow());
+      EventLoopGroup group = null;
+      Server admin = null;
+      switch (config.admin()) {
+        case AdminAddress.None n -> { }
+        case AdminAddress.Unix u -> {
+          Files.deleteIfExists(u.path()); // a stale socket of an engine that died
+          Files.createDirectories(u.path().toAbsolutePath().getParent());
+          group = new EpollEventLoopGroup(1);
+          EventLoopGroup g = group;
+          undo.add(() -> g.shutdownGracefully(0, 1, TimeUnit.SECONDS));
+          admin = NettyServerBuilder.forAddress(new DomainSocketAddress(u.path().toString()))
+              .channelType(EpollServerDomainSocketChannel.class)
+              .bossEventLoopGroup(group).workerEventLoopGroup(group)
+              .addService(service).build().start();
+          Files.setPosixFilePermissions(u.path(), PosixFilePermissions.fromString("rw-rw----"));
+        }
+        case AdminAddress.Tcp t -> admin = NettyServerBuilder
+            .forAddress(new InetSocketAddress(t.host(), t.port()))
+            .addService(service).build().start();
+      }
+      TargetEngine engine = new TargetEngine(config, store, registry, transport, inProcess, name,
+          admin, group);
+      log.info("target engine serving: state {}, iSCSI {}, admin {}", config.stateDir(),
+          transport == null ? "off" : transport.boundAddress(), engine.adminDescription());
+      return engine;
+    } catch (IOException | RuntimeException e) {
+      for (int i = undo.size() - 1; i >= 0; i--) {
+        try {
+          undo.get(i).close();
+        } catch (Exception suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      throw e;
+    }
+  }
+
+  /** An in-process channel to the admin API; closed with the engine. */
+  public ManagedChannel adminChannel() {
+    return channel;
+  }
+
+  /** The name of the in-process admin server, for callers that build their own channel. */
+  public String inProcessName() {
+    return inProcessName;
+  }
+
+  /** The TCP address the admin API listens on (port 0 resolved), if it listens on TCP. */
+  public InetSocketAddress adminTcpAddress() {
+    if (adminServer != null && config.admin() instanceof AdminAddress.Tcp) {
+      return (InetSocketAddress) adminServer.getListenSockets().getFirst();
+    }
+    return null;
+  }
+
+  /** The address the iSCSI listener bound, or null when it is off. */
+  public HostPort iscsiAddress() {
+    return transport == null ? null : transport.boundAddress();
+  }
+
+  public TargetDirectory directory() {
+    return registry;
+  }
+
+  public TargetRegistry registry() {
+    return registry;
+  }
+
+  public EngineConfig config() {
+    return config;
+  }
+
+  /** Blocks until the engine is closed (by another thread or a shutdown hook). */
+  public void awaitTermination() throws InterruptedException {
+    inProcess.awaitTermination();
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    channel.shutdownNow();
+    if (adminServer != null) {
+      adminServer.shutdownNow();
+    }
+    if (transport != null) {
+      transport.close();
+    }
+    inProcess.shutdownNow();
+    try {
+      if (adminServer != null) {
+        adminServer.awaitTermination(5, TimeUnit.SECONDS);
+      }
+      inProcess.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (adminGroup != null) {
+      adminGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+    if (config.admin() instanceof AdminAddress.Unix u) {
+      try {
+        Files.deleteIfExists(u.path());
+      } catch (IOException e) {
+        log.warn("cannot remove admin socket {}: {}", u.path(), e.toString());
+      }
+    }
+    registry.close();
+    try {
+      store.close();
+    } catch (IOException e) {
+      log.warn("releasing the state directory lock: {}", e.toString());
+    }
+    log.info("target engine stopped");
+  }
+
+  private String adminDescription() {
+    return switch (config.admin()) {
+      case AdminAddress.None n -> "in-process only";
+      case AdminAddress.Unix u -> u.toString();
+      case AdminAddress.Tcp t -> {
+        InetSocketAddress a = adminTcpAddress();
+        yield new HostPort(t.host(), a.getPort()).toString();
+      }
+    };
+  }
+
+  /** What GetEngineInfo reports. */
+  private record Facts(EngineConfig config, IscsiTransport transport)
+      implements TargetAdminService.EngineFacts {
+
+    @Override
+    public String version() {
+      String v = TargetEngine.class.getPackage().getImplementationVersion();
+      return v == null ? "dev" : v;
+    }
+
+    @Override
+    public List<String> portals() {
+      if (!config.advertise().isEmpty()) {
+        return config.advertise().stream().map(HostPort::toString).toList();
+      }
+      return transport == null ? List.of() : List.of(transport.boundAddress().toString());
+    }
+
+    @Override
+    public boolean serving() {
+      return transport != null;
+    }
+  }
+}

@@ -1,0 +1,334 @@
+package org.iscsicsi.target.login;
+
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import java.io.ByteArrayOutputStream;
+import java.security.SecureRandom;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SequencedMap;
+import org.iscsicsi.target.acl.AccessLevel;
+import org.iscsicsi.target.acl.ChapSecret;
+import org.iscsicsi.target.pdu.InitiatorPdu.LoginRequest;
+import org.iscsicsi.target.pdu.TargetPdu.LoginResponse;
+import org.iscsicsi.target.registry.ExportedTarget;
+import org.iscsicsi.target.registry.TargetDirectory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The target side of one connection's login phase (RFC 7143 sections 6 and 11.12/11.13): the
+ * security stage (AuthMethod None or CHAP, see {@link ChapAuthenticator}), the operational stage
+ * (see {@link KeyNegotiator}), stage transitions through CSG/NSG and the T bit, text spanning
+ * several PDUs with the C bit, and the status codes of failed logins. It does no I/O: feed it
+ * Login Request PDUs, send what it returns. Sequence numbers and the TSIH are the caller's.
+ *
+ * <p>Not thread-safe: one instance per connection, used from its event loop.
+ */
+public final class LoginStateMachine {
+
+  private static final Logger LOG = LoggerFactory.getLogger(LoginStateMachine.class);
+
+  /** Stage codes of CSG/NSG (section 11.12.3). */
+  public static final int SECURITY = 0;
+  public static final int OPERATIONAL = 1;
+  public static final int FULL_FEATURE = 3;
+
+  /** Largest login text accepted over all PDUs of one exchange. */
+  private static final int MAX_TEXT = 64 * 1024;
+
+  /** Where the login stands. */
+  public enum State { IN_PROGRESS, COMPLETE, FAILED }
+
+  private final TargetDirectory directory;
+  private final Map<String, String> engineDefaults;
+  private final SecureRandom random;
+
+  private State state = State.IN_PROGRESS;
+  private int stage = -1;
+  private boolean first = true;
+  private long isid;
+  private int cid;
+  private String initiatorName;
+  private String initiatorAlias = "";
+  private boolean discovery;
+  private ExportedTarget target;
+  private AccessLevel access;
+  private KeyNegotiator negotiator;
+  private String authMethod;
+  private boolean authenticated;
+  private ChapAuthenticator chap;
+  private boolean declaredMrdsl;
+  private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
+  private LoginResult result;
+  private LoginStatus failure;
+
+  /**
+   * @param engineDefaults login key values of the engine (RFC 7143 names), overriding the built-in
+   *     defaults; a target's {@link ExportedTarget#loginParameters()} override these
+   */
+  public LoginStateMachine(TargetDirectory directory, Map<String, String> engineDefaults,
+      SecureRandom random) {
+    this.directory = directory;
+    this.engineDefaults = Map.copyOf(engineDefaults);
+    this.random = random;
+  }
+
+  /** The engine's login defaults merged with {@code overrides}. */
+  public static Map<String, String> defaultsWith(Map<String, String> overrides) {
+    Map<String, String> merged = KeyNegotiator.defaults();
+    merged.putAll(overrides);
+    return merged;
+  }
+
+  public State state() {
+    return state;
+  }
+
+  /** Set once {@link #state()} is COMPLETE. */
+  public LoginResult result() {
+    return result;
+  }
+
+  /** Why the login failed, once {@link #state()} is FAILED. */
+  public LoginStatus failure() {
+    return failure;
+  }
+
+  /**
+   * Handles one Login Request (the caller keeps ownership of its data) and returns the Login
+   * Response to send, with TSIH 0 and sequence numbers 0 (the caller fills them in). After a
+   * response with a non-zero status class, the caller closes the connection.
+   */
+  public LoginResponse process(LoginRequest request) {
+    if (state != State.IN_PROGRESS) {
+      throw new IllegalStateException("login already " + state);
+    }
+    Map<String, String> response = new LinkedHashMap<>();
+    try {
+      return step(request, response);
+    } catch (LoginException e) {
+      state = State.FAILED;
+      failure = e.status();
+      LOG.info("login of {} to {} failed: {} ({})", initiatorName,
+          target == null ? (discovery ? "discovery" : "?") : target.name(), e.getMessage(),
+          e.status());
+      return new LoginResponse(false, false, request.csg(), 0, 0, 0, request.isid(), 0,
+          request.itt(), 0, 0, 0, e.status().statusClass(), e.status().statusDetail(),
+          response.isEmpty() ? Unpooled.EMPTY_BUFFER : TextKeys.encode(response));
+    }
+  }
+
+  private LoginResponse step(LoginRequest req, Map<String, String> response)
+      throws LoginException {
+    if (first) {
+      if (req.versionMin() > 0) {
+        throw new LoginException(LoginStatus.UNSUPPORTED_VERSION,
+            "version " + req.versionMin() + " not supported");
+      }
+      isid = req.isid();
+      cid = req.cid();
+      if (req.tsih() != 0) {
+        throw new LoginException(LoginStatus.SESSION_DOES_NOT_EXIST,
+            "TSIH " + req.tsih() + " is not a session of this target");
+      }
+    } else if (req.isid() != isid || req.tsih() != 0 || req.cid() != cid) {
+      throw new LoginException(LoginStatus.INITIATOR_ERROR, "ISID, TSIH or CID changed");
+    }
+    if (req.csg() == 2 || req.csg() == 3 || (req.transit() && (req.nsg() == 2
+        || req.nsg() <= req.csg())) || req.csg() < stage) {
+      throw new LoginException(LoginStatus.INITIATOR_ERROR,
+          "invalid stage transition CSG " + req.csg() + " NSG " + req.nsg());
+    }
+    if (req.transit() && req.cont()) {
+      throw new LoginException(LoginStatus.INITIATOR_ERROR, "T and C bits both set");
+    }
+    stage = req.csg();
+    byte[] bytes = ByteBufUtil.getBytes(req.data());
+    if (pending.size() + bytes.length > MAX_TEXT) {
+      throw new LoginException(LoginStatus.INITIATOR_ERROR, "login text too long");
+    }
+    pending.writeBytes(bytes);
+    if (req.cont()) {
+      // more text follows: ask for it with an empty response (section 6.1)
+      return respond(req, false, 0, response);
+    }
+    SequencedMap<String, String> keys = TextKeys.parse(pending.toByteArray());
+    pending.reset();
+    if (first) {
+      admit(keys, response);
+      first = false;
+    }
+    for (Map.Entry<String, String> e : keys.entrySet()) {
+      handleKey(e.getKey(), e.getValue(), keys, response);
+    }
+    boolean transit = req.transit();
+    if (stage == SECURITY) {
+      if (authMethod == null && requiresChap()) {
+        throw new LoginException(LoginStatus.AUTHENTICATION_FAILURE,
+            "target requires CHAP; initiator did not negotiate AuthMethod");
+      }
+      if (chap != null && !chap.challengeSent() && !keys.containsKey("CHAP_A")) {
+        transit = false; // CHAP chosen: the initiator must send CHAP_A next
+      } else if (chap != null && !authenticated) {
+        transit = false;
+      }
+      if (authMethod == null || "None".equals(authMethod)) {
+        authenticated = true;
+      }
+    } else {
+      if (requiresChap() && !authenticated) {
+        throw new LoginException(LoginStatus.AUTHENTICATION_FAILURE,
+            "target requires CHAP; security stage skipped");
+      }
+      if (!declaredMrdsl) {
+        response.put("MaxRecvDataSegmentLength",
+            Integer.toString(negotiator.targetMaxRecvDataSegmentLength()));
+        declaredMrdsl = true;
+      }
+    }
+    if (transit && req.nsg() == FULL_FEATURE) {
+      state = State.COMPLETE;
+      result = new LoginResult(initiatorName, initiatorAlias, isid, cid, discovery, target,
+          access, authMethod == null ? "None" : authMethod, negotiator.result(declaredMrdsl));
+    }
+    return respond(req, transit, transit ? req.nsg() : 0, response);
+  }
+
+  private LoginResponse respond(LoginRequest req, boolean transit, int nsg,
+      Map<String, String> response) {
+    return new LoginResponse(transit, false, req.csg(), nsg, 0, 0, isid, 0, req.itt(), 0, 0, 0,
+        0, 0, response.isEmpty() ? Unpooled.EMPTY_BUFFER : TextKeys.encode(response));
+  }
+
+  /** First PDU: who is logging in, to what, and whether that is allowed. */
+  private void admit(Map<String, String> keys, Map<String, String> response)
+      throws LoginException {
+    initiatorName = keys.get("InitiatorName");
+    if (initiatorName == null || initiatorName.isEmpty()) {
+      throw new LoginException(LoginStatus.MISSING_PARAMETER, "InitiatorName missing");
+    }
+    String type = keys.getOrDefault("SessionType", "Normal");
+    Map<String, String> overrides = Map.of();
+    switch (type) {
+      case "Discovery" -> {
+        discovery = true;
+        access = AccessLevel.READ_WRITE;
+      }
+      case "Normal" -> {
+        String targetName = keys.get("TargetName");
+        if (targetName == null || targetName.isEmpty()) {
+          throw new LoginException(LoginStatus.MISSING_PARAMETER, "TargetName missing");
+        }
+        target = directory.target(targetName).orElseThrow(() -> new LoginException(
+            LoginStatus.NOT_FOUND, "no target " + targetName));
+        access = target.access(initiatorName);
+        if (access == null || access == AccessLevel.NONE) {
+          throw new LoginException(LoginStatus.AUTHORIZATION_FAILURE,
+              initiatorName + " has no access to " + targetName);
+        }
+        overrides = target.loginParameters();
+        response.put("TargetPortalGroupTag", Integer.toString(target.portalGroupTag()));
+        if (!target.alias().isEmpty()) {
+          response.put("TargetAlias", target.alias());
+        }
+      }
+      default -> throw new LoginException(LoginStatus.SESSION_TYPE_NOT_SUPPORTED,
+          "SessionType " + type);
+    }
+    Map<String, String> prefs = KeyNegotiator.defaults();
+    prefs.putAll(engineDefaults);
+    prefs.putAll(overrides);
+    try {
+      negotiator = new KeyNegotiator(prefs);
+    } catch (IllegalArgumentException e) {
+      throw new LoginException(LoginStatus.TARGET_ERROR,
+          "bad login parameter configuration: " + e.getMessage());
+    }
+  }
+
+  private boolean requiresChap() {
+    return target != null && target.incomingChap().isPresent();
+  }
+
+  private void handleKey(String key, String value, Map<String, String> keys,
+      Map<String, String> response) throws LoginException {
+    switch (key) {
+      case "InitiatorName", "SessionType", "TargetName" -> {
+        // read at admission; a later PDU may repeat them
+      }
+      case "InitiatorAlias" -> initiatorAlias = value;
+      case "TargetAlias", "TargetAddress", "TargetPortalGroupTag", "SendTargets" ->
+          response.put(key, KeyNegotiator.IRRELEVANT);
+      case "AuthMethod" -> {
+        requireSecurityStage(key);
+        String chosen = null;
+        String acceptable = requiresChap() ? "CHAP" : "None";
+        for (String offered : value.split(",")) {
+          if (offered.equals(acceptable)) {
+            chosen = offered;
+            break;
+          }
+        }
+        if (chosen == null) {
+          response.put(key, KeyNegotiator.REJECT);
+          throw new LoginException(LoginStatus.AUTHENTICATION_FAILURE,
+              "AuthMethod " + value + " not acceptable, need " + acceptable);
+        }
+        authMethod = chosen;
+        response.put(key, chosen);
+        if (chosen.equals("CHAP")) {
+          Optional<ChapSecret> in = target.incomingChap();
+          chap = new ChapAuthenticator(in.orElseThrow(), target.outgoingChap(), random);
+        }
+      }
+      case "CHAP_A" -> {
+        requireSecurityStage(key);
+        if (chap == null || chap.challengeSent()) {
+          throw new LoginException(LoginStatus.INITIATOR_ERROR, "unexpected CHAP_A");
+        }
+        chap.challenge(value, response);
+      }
+      case "CHAP_N" -> {
+        requireSecurityStage(key);
+        if (chap == null || !chap.challengeSent() || authenticated) {
+          throw new LoginException(LoginStatus.INITIATOR_ERROR, "unexpected CHAP_N");
+        }
+        chap.verify(keys, response);
+        authenticated = true;
+      }
+      case "CHAP_R", "CHAP_I", "CHAP_C" -> {
+        requireSecurityStage(key);
+        if (!keys.containsKey("CHAP_N")) {
+          throw new LoginException(LoginStatus.INITIATOR_ERROR, key + " without CHAP_N");
+        }
+      }
+      default -> {
+        if (KeyNegotiator.isOperational(key)) {
+          String answer = negotiator.negotiate(key, value);
+          if (answer != null) {
+            response.put(key, answer);
+          }
+        } else {
+          response.put(key, KeyNegotiator.NOT_UNDERSTOOD);
+        }
+      }
+    }
+  }
+
+  private void requireSecurityStage(String key) throws LoginException {
+    if (stage != SECURITY) {
+      throw new LoginException(LoginStatus.INITIATOR_ERROR, key + " outside the security stage");
+    }
+  }
+
+  /** Read-only view for tests and logs: keys negotiated so far. */
+  Map<String, String> debugState() {
+    Map<String, String> m = new HashMap<>();
+    m.put("stage", Integer.toString(stage));
+    m.put("authenticated", Boolean.toString(authenticated));
+    return m;
+  }
+}

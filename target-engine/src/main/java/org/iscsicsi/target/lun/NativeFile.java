@@ -1,0 +1,208 @@
+package org.iscsicsi.target.lun;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.nio.file.Path;
+
+/**
+ * The Linux file calls Java lacks, through the FFM API on a descriptor opened with libc
+ * {@code open(2)}: {@code fallocate(2)} (preallocate, punch holes, zero ranges), {@code lseek(2)}
+ * with SEEK_DATA/SEEK_HOLE, {@code fstat(2)}'s block count, {@code ftruncate(2)} and
+ * {@code fdatasync(2)}. Constants and the {@code st_blocks} offset are those of Linux on x86_64
+ * and aarch64 (glibc).
+ */
+final class NativeFile implements AutoCloseable {
+
+  static final int FALLOC_FL_KEEP_SIZE = 0x01;
+  static final int FALLOC_FL_PUNCH_HOLE = 0x02;
+  static final int FALLOC_FL_ZERO_RANGE = 0x10;
+  static final int ENOSPC = 28;
+  static final int ENXIO = 6;
+  static final int EOPNOTSUPP = 95;
+
+  private static final int O_RDONLY = 0;
+  private static final int O_RDWR = 2;
+  private static final int O_CLOEXEC = 0x80000;
+  private static final int SEEK_DATA = 3;
+  private static final int SEEK_HOLE = 4;
+  private static final long ST_BLOCKS_OFFSET = 64;
+  private static final long STAT_SIZE = 256;
+
+  private static final Linker LINKER = Linker.nativeLinker();
+  private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+  private static final VarHandle ERRNO =
+      CALL_STATE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
+  private static final Linker.Option CAPTURE = Linker.Option.captureCallState("errno");
+
+  private static final MethodHandle OPEN = downcall("open", FunctionDescriptor.of(
+      ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+  private static final MethodHandle CLOSE =
+      downcall("close", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+  private static final MethodHandle FALLOCATE = downcall("fallocate", FunctionDescriptor.of(
+      ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+      ValueLayout.JAVA_LONG));
+  private static final MethodHandle LSEEK = downcall("lseek", FunctionDescriptor.of(
+      ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+  private static final MethodHandle FSTAT = downcall("fstat",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+  private static final MethodHandle FTRUNCATE = downcall("ftruncate",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
+  private static final MethodHandle FDATASYNC =
+      downcall("fdatasync", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+
+  private final Path path;
+  private final int fd;
+
+  private NativeFile(Path path, int fd) {
+    this.path = path;
+    this.fd = fd;
+  }
+
+  private static MethodHandle downcall(String name, FunctionDescriptor descriptor) {
+    MemorySegment symbol = LINKER.defaultLookup().find(name)
+        .orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
+    return LINKER.downcallHandle(symbol, descriptor, CAPTURE);
+  }
+
+  /** Opens an existing file for reading and writing (or reading only). */
+  static NativeFile open(Path path, boolean readOnly) throws IOException {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment state = arena.allocate(CALL_STATE);
+      MemorySegment cpath = arena.allocateFrom(path.toString());
+      int fd = (int) OPEN.invokeExact(state, cpath, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
+      if (fd < 0) {
+        throw new NativeIoException("open " + path, errno(state));
+      }
+      return new NativeFile(path, fd);
+    } catch (IOException | RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("open " + path, t);
+    }
+  }
+
+  /** fallocate(2); throws {@link NativeIoException} with the errno on failure. */
+  void fallocate(int mode, long offset, long length) throws IOException {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment state = arena.allocate(CALL_STATE);
+      int rc = (int) FALLOCATE.invokeExact(state, fd, mode, offset, length);
+      if (rc != 0) {
+        throw new NativeIoException(
+            "fallocate(mode=" + mode + ", " + offset + ", " + length + ") on " + path, errno(state));
+      }
+    } catch (IOException | RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("fallocate", t);
+    }
+  }
+
+  /**
+   * lseek(2) with SEEK_DATA (data) or SEEK_HOLE; returns -1 when there is no such region at or
+   * after {@code offset} (ENXIO).
+   */
+  long seek(long offset, boolean data) throws IOException {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment state = arena.allocate(CALL_STATE);
+      long rc = (long) LSEEK.invokeExact(state, fd, offset, data ? SEEK_DATA : SEEK_HOLE);
+      if (rc < 0) {
+        int errno = errno(state);
+        if (errno == ENXIO) {
+          return -1;
+        }
+        throw new NativeIoException("lseek(" + offset + ") on " + path, errno);
+      }
+      return rc;
+    } catch (IOException | RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("lseek", t);
+    }
+  }
+
+  /** Bytes allocated on disk: fstat(2)'s st_blocks times 512. */
+  long allocatedBytes() throws IOException {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment state = arena.allocate(CALL_STATE);
+      MemorySegment stat = arena.allocate(STAT_SIZE, 8);
+      int rc = (int) FSTAT.invokeExact(state, fd, stat);
+      if (rc != 0) {
+        throw new NativeIoException("fstat " + path, errno(state));
+      }
+      return stat.get(ValueLayout.JAVA_LONG, ST_BLOCKS_OFFSET) * 512L;
+    } catch (IOException | RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("fstat", t);
+    }
+  }
+
+  void truncate(long size) throws IOException {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment state = arena.allocate(CALL_STATE);
+      int rc = (int) FTRUNCATE.invokeExact(state, fd, size);
+      if (rc != 0) {
+        throw new NativeIoException("ftruncate(" + size + ") on " + path, errno(state));
+      }
+    } catch (IOException | RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("ftruncate", t);
+    }
+  }
+
+  void datasync() throws IOException {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment state = arena.allocate(CALL_STATE);
+      int rc = (int) FDATASYNC.invokeExact(state, fd);
+      if (rc != 0) {
+        throw new NativeIoException("fdatasync " + path, errno(state));
+      }
+    } catch (IOException | RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("fdatasync", t);
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment state = arena.allocate(CALL_STATE);
+      int rc = (int) CLOSE.invokeExact(state, fd);
+      if (rc != 0) {
+        throw new NativeIoException("close " + path, errno(state));
+      }
+    } catch (IOException | RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("close", t);
+    }
+  }
+
+  private static int errno(MemorySegment state) {
+    return (int) ERRNO.get(state, 0L);
+  }
+
+  /** An I/O error with the errno of the failed call. */
+  static final class NativeIoException extends IOException {
+    private final int errno;
+
+    NativeIoException(String what, int errno) {
+      super(what + " failed: errno " + errno + (errno == ENOSPC ? " (No space left on device)"
+          : errno == EOPNOTSUPP ? " (Operation not supported)" : ""));
+      this.errno = errno;
+    }
+
+    int errno() {
+      return errno;
+    }
+  }
+}

@@ -1,0 +1,13 @@
+package org.iscsicsi.target.registry;
+
+import org.iscsicsi.target.lun.LunCounters;
+import org.iscsicsi.target.state.LunRecord;
+
+/**
+ * A LUN's definition and what it looks like now.
+ *
+ * @param condition empty when healthy, else why the backing file is unusable
+ */
+public record LunStatus(String target, LunRecord definition, long allocatedBytes,
+    LunCounters counters, String condition) {
+}

@@ -1,0 +1,65 @@
+package org.iscsicsi.target.scsi;
+
+import io.netty.buffer.ByteBuf;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * WRITE (6), (10), (12), (16) and WRITE AND VERIFY (10), (12), (16) (SBC-3 5.32-5.39). FUA, or a
+ * disabled write cache (WCE 0), puts the data on stable storage before GOOD status.
+ */
+final class Write implements ScsiCommand {
+
+  private final boolean verify;
+
+  Write(boolean verify) {
+    this.verify = verify;
+  }
+
+  @Override
+  public CompletionStage<ScsiResponse> run(CommandContext c) throws CheckCondition {
+    byte[] cdb = c.cdb;
+    boolean six = cdb[0] == 0x0a;
+    if (!six && (cdb[1] & 0xe0) != 0) {
+      throw CheckCondition.invalidCdbField(1, 7);
+    }
+    if (verify && (cdb[1] & 0x04) != 0) {
+      throw CheckCondition.invalidCdbField(1, 2); // BYTCHK 10b/11b: reserved / not supported
+    }
+    c.checkWritable();
+    BlockRange range = BlockRange.of(cdb);
+    c.checkRange(range.lba(), range.blocks());
+    if (range.blocks() > VpdPages.maxTransferBlocks(c.blockSize())) {
+      throw CheckCondition.invalidCdbField(six ? 4 : cdb[0] == 0x2a || cdb[0] == 0x2e ? 7 : 6, -1);
+    }
+    if (range.blocks() == 0) {
+      return CommandContext.good();
+    }
+    int length = (int) (range.blocks() * c.blockSize());
+    if (c.dataOutLength() < length) {
+      // The expected transfer length was smaller than the CDB's: write the whole blocks that came
+      // (the iSCSI layer reports the residual overflow, RFC 7143 11.4.5.2).
+      length = c.dataOutLength() / c.blockSize() * c.blockSize();
+      if (length == 0) {
+        return CommandContext.good();
+      }
+    }
+    boolean fua = !six && (cdb[1] & 0x08) != 0 || verify;
+    return write(c, range.lba() * c.blockSize(), c.dataOut(), length, fua);
+  }
+
+  static CompletionStage<ScsiResponse> write(CommandContext c, long offset, ByteBuf data,
+      int length, boolean fua) {
+    boolean force = fua || !c.lu.modePages.writeCacheEnabled();
+    return c.io(true, () -> {
+      long stamp = c.lu.atomicity.readLock();
+      try {
+        ByteBuffer src = data.nioBuffer(data.readerIndex(), length);
+        c.unit().write(offset, src, force);
+      } finally {
+        c.lu.atomicity.unlockRead(stamp);
+      }
+      return ScsiResponse.good();
+    });
+  }
+}

@@ -1,0 +1,29 @@
+package org.iscsicsi.target.session;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Per-connection settings the server hands every connection.
+ *
+ * @param loginDefaults the engine's login key values (RFC 7143 section 13 names)
+ * @param advertisedPortals "host:port" portals reported by SendTargets; empty to report the
+ *     address the initiator connected to
+ * @param loginTimeout a connection still in login after this long is closed
+ * @param nopInterval after this long without a PDU from the initiator, the target sends a NOP-In
+ *     ping; without an answer within another interval the connection is closed (a timeout).
+ *     Zero disables pings
+ * @param commandWindow how many commands the initiator may queue (MaxCmdSN - ExpCmdSN + 1)
+ */
+public record ConnectionConfig(Map<String, String> loginDefaults, List<String> advertisedPortals,
+    Duration loginTimeout, Duration nopInterval, int commandWindow) {
+
+  public ConnectionConfig {
+    loginDefaults = Map.copyOf(loginDefaults);
+    advertisedPortals = List.copyOf(advertisedPortals);
+    if (commandWindow < 1 || commandWindow > 65536) {
+      throw new IllegalArgumentException("commandWindow out of range: " + commandWindow);
+    }
+  }
+}

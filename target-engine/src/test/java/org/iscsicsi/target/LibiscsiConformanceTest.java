@@ -1,0 +1,133 @@
+package org.iscsicsi.target;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * libiscsi's conformance suite {@code iscsi-test-cu} (Debian package libiscsi-bin) against the
+ * real engine: an {@link org.iscsicsi.target.server.IscsiServer} on an ephemeral port with a
+ * thin, file-backed 16 MiB LUN. Pins that the families SCSI and iSCSI finish with 0 failed tests
+ * and prints the passed / failed / skipped counts and every test libiscsi skipped, with its reason.
+ *
+ * <p>The LUN is kept below 65536 blocks: WriteSame16.Unmap writes 65536 blocks in one WRITE(16)
+ * on bigger LUNs, ignoring the Block Limits page's MAXIMUM TRANSFER LENGTH (8 MiB here).
+ */
+class LibiscsiConformanceTest {
+
+  private static final Path TOOL = Path.of("/usr/bin/iscsi-test-cu");
+  private static final Pattern SUMMARY = Pattern.compile(
+      "^\\s*tests\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)", Pattern.MULTILINE);
+  private static final Pattern TEST_LINE = Pattern.compile("^\\s+Test: (\\S+) \\.\\.\\.(.*)$");
+
+  @TempDir
+  static Path dir;
+  static ConformanceTarget target;
+
+  @BeforeAll
+  static void start() throws Exception {
+    assertThat(TOOL).as("iscsi-test-cu (Debian package libiscsi-bin)").isExecutable();
+    target = new ConformanceTarget(dir, 0, 16L << 20);
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    if (target != null) {
+      target.close();
+    }
+  }
+
+  @Test
+  void scsiFamily() throws Exception {
+    assertNoFailures("SCSI");
+  }
+
+  @Test
+  void iscsiFamily() throws Exception {
+    assertNoFailures("iSCSI");
+  }
+
+  private void assertNoFailures(String family) throws Exception {
+    String output = run(family);
+    Matcher m = SUMMARY.matcher(output);
+    assertThat(m.find()).as("CUnit run summary in:\n" + tail(output)).isTrue();
+    int ran = Integer.parseInt(m.group(2));
+    int passed = Integer.parseInt(m.group(3));
+    int failed = Integer.parseInt(m.group(4));
+    Map<String, String> skipped = skipped(output, family);
+    System.out.printf("libiscsi %s: ran %d, passed %d (of which skipped by libiscsi %d), "
+        + "failed %d%n", family, ran, passed, skipped.size(), failed);
+    skipped.forEach((test, why) -> System.out.printf("  skipped %s: %s%n", test, why));
+    assertThat(failed).as(family + " failures:\n" + failures(output)).isZero();
+    assertThat(ran).isPositive();
+  }
+
+  private static String run(String family) throws IOException, InterruptedException {
+    Path log = Files.createTempFile(dir, "iscsi-test-cu-" + family, ".log");
+    Process p = new ProcessBuilder(TOOL.toString(), "--dataloss", "--test=" + family,
+        "-i", "iqn.2026-01.org.iscsicsi:conformance-init1",
+        "-I", "iqn.2026-01.org.iscsicsi:conformance-init2", target.url())
+        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    p.getOutputStream().close();
+    if (!p.waitFor(10, TimeUnit.MINUTES)) {
+      p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      throw new AssertionError("iscsi-test-cu --test=" + family + " did not finish in 10 min:\n"
+          + tail(Files.readString(log, StandardCharsets.UTF_8)));
+    }
+    return Files.readString(log, StandardCharsets.UTF_8);
+  }
+
+  /** Tests whose output says "[SKIPPED]": libiscsi decided the target lacks a feature. */
+  static Map<String, String> skipped(String output, String family) {
+    Map<String, String> skipped = new LinkedHashMap<>();
+    String suite = "";
+    String test = null;
+    for (String line : output.split("\n")) {
+      if (line.startsWith("Suite: ")) {
+        suite = line.substring(7).trim();
+        continue;
+      }
+      Matcher t = TEST_LINE.matcher(line);
+      if (t.matches()) {
+        test = family + "." + suite + "." + t.group(1);
+        line = t.group(2);
+      }
+      int at = line.indexOf("[SKIPPED]");
+      if (test != null && at >= 0 && !skipped.containsKey(test)) {
+        skipped.put(test, line.substring(at + 9).trim());
+      }
+    }
+    return skipped;
+  }
+
+  private static String failures(String output) {
+    StringBuilder sb = new StringBuilder();
+    String suite = "";
+    for (String line : output.split("\n")) {
+      if (line.startsWith("Suite: ")) {
+        suite = line;
+      } else if (line.contains("FAILED") || line.matches("^\\s+\\d+\\. .*")) {
+        sb.append(suite).append(" | ").append(line.trim()).append('\n');
+      }
+    }
+    return sb.toString();
+  }
+
+  private static String tail(String s) {
+    List<String> lines = s.lines().toList();
+    return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+  }
+}

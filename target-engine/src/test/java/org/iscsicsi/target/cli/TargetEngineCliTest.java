@@ -1,0 +1,187 @@
+package org.iscsicsi.target.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.iscsicsi.target.engine.AdminAddress;
+import org.iscsicsi.target.engine.EngineConfig;
+import org.iscsicsi.target.engine.TargetEngine;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Pins the CLI against a real engine whose admin API listens on localhost TCP (port 0) or a unix
+ * socket: each command's effect and output, exit codes (0 ok, 1 refused by the engine or
+ * unreachable, 2 bad usage), one-line error messages, and that secrets given by flag, file or
+ * environment variable never appear in any output.
+ */
+class TargetEngineCliTest {
+
+  static final String T = "iqn.2026-11.org.example:cli";
+  static final String SECRET = "file-secret-0123456";
+
+  @TempDir
+  Path dir;
+
+  TargetEngine engine;
+  String admin;
+
+  record Run(int exit, String out, String err) {
+  }
+
+  @BeforeEach
+  void start() throws Exception {
+    engine = TargetEngine.start(EngineConfig.of(dir.resolve("state")).withIscsi(false)
+        .withAdmin(new AdminAddress.Tcp("127.0.0.1", 0)));
+    admin = "127.0.0.1:" + engine.adminTcpAddress().getPort();
+  }
+
+  @AfterEach
+  void stop() {
+    engine.close();
+  }
+
+  static Run cli(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = TargetEngineCli.run(args, new PrintWriter(out), new PrintWriter(err));
+    return new Run(code, out.toString(), err.toString());
+  }
+
+  Run client(String... args) {
+    String[] all = new String[args.length + 2];
+    System.arraycopy(args, 0, all, 0, args.length);
+    all[args.length] = "--admin";
+    all[args.length + 1] = admin;
+    return cli(all);
+  }
+
+  static void oneLineError(Run r, int exit, String message) {
+    assertThat(r.exit()).as(r.toString()).isEqualTo(exit);
+    assertThat(r.err()).startsWith("target-engine: ").contains(message);
+    assertThat(r.err().strip().lines()).hasSize(1);
+  }
+
+  @Test
+  void fullAdministrationFlow() throws Exception {
+    assertThat(client("target", "create", T, "--alias", "demo", "--label", "pv=x").out())
+        .isEqualTo(T + "\n");
+    Run lun = client("lun", "create", T, "--lun", "0", "--size", "64M");
+    assertThat(lun.exit()).isZero();
+    assertThat(lun.out()).contains("LUN 0 of " + T + ": 64 MiB, 512-byte blocks, thin");
+    assertThat(client("lun", "create", T, "--lun", "1", "--size", "8M", "--thick",
+        "--block-size", "4096", "--read-only").out()).contains("8 MiB, 4096-byte blocks, thick, "
+        + "read-only");
+    assertThat(client("acl", "add", T, "ALL", "--read-only").out())
+        .contains("granted ALL read-only");
+    assertThat(client("acl", "add", T, "iqn.1993-08.org.debian:01:abc").exit()).isZero();
+    Path pw = dir.resolve("pw");
+    Files.writeString(pw, SECRET + "\n");
+    Path mpw = dir.resolve("mpw");
+    Files.writeString(mpw, "mutual-secret-98765");
+    Run chap = client("chap", "set", T, "--user", "alice", "--password-file", pw.toString(),
+        "--mutual-user", "tgt", "--mutual-password-file", mpw.toString());
+    assertThat(chap.exit()).as(chap.toString()).isZero();
+    assertThat(engine.registry().target(T).orElseThrow().incomingChap().orElseThrow().secret())
+        .isEqualTo(SECRET.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    assertThat(client("lun", "resize", T, "--lun", "0", "--size", "128M").out())
+        .contains("128 MiB");
+    assertThat(client("snapshot", "create", "snap1", T + "/0").out()).startsWith("snap1  " + T);
+    assertThat(client("snapshot", "ls").out()).contains("snap1");
+    assertThat(client("lun", "create", T, "--lun", "2", "--size", "128M", "--from-snapshot",
+        "snap1").exit()).isZero();
+    assertThat(client("lun", "create", T, "--lun", "3", "--size", "128M", "--clone-of",
+        T + "/0").exit()).isZero();
+
+    Run ls = client("ls");
+    assertThat(ls.out()).contains(T + " (demo)  tpgt 1, 0 session(s)")
+        .contains("  lun 0: 128 MiB").contains("  lun 1: 8 MiB, 4096-byte blocks, thick")
+        .contains("acl: ALL (ro), iqn.1993-08.org.debian:01:abc (rw)")
+        .contains("chap: user alice, mutual user tgt")
+        .contains("labels: {pv=x}")
+        .doesNotContain(SECRET).doesNotContain("mutual-secret");
+    assertThat(chap.out() + chap.err()).doesNotContain(SECRET);
+    assertThat(client("sessions").out()).isEqualTo("no sessions\n");
+    assertThat(client("info").out()).contains("1 target(s), 0 session(s)").contains("pool: ");
+
+    assertThat(client("snapshot", "delete", "snap1").exit()).isZero();
+    assertThat(client("chap", "clear", T).exit()).isZero();
+    assertThat(client("acl", "remove", T, "ALL").exit()).isZero();
+    assertThat(client("lun", "delete", T, "--lun", "3").exit()).isZero();
+    assertThat(client("target", "delete", T).out()).isEqualTo("deleted " + T + "\n");
+    assertThat(client("ls").out()).isEqualTo("no targets\n");
+  }
+
+  @Test
+  void refusalsAreOneLineWithExitOne() {
+    oneLineError(client("lun", "create", T, "--lun", "0", "--size", "1M"), 1,
+        "target " + T + " does not exist (not found)");
+    oneLineError(client("target", "create", "bogus"), 1, "invalid iSCSI name 'bogus'");
+    client("target", "create", T);
+    oneLineError(client("lun", "create", T, "--lun", "0", "--size", "1000"), 1,
+        "not a multiple of the block size 512 (invalid argument)");
+    oneLineError(client("lun", "resize", T, "--lun", "9", "--size", "1M"), 1,
+        "LUN 9 of " + T + " does not exist");
+    oneLineError(cli("ls", "--admin", "127.0.0.1:1"), 1, "cannot reach the engine's admin API "
+        + "at 127.0.0.1:1");
+  }
+
+  @Test
+  void usageErrorsExitTwo() {
+    oneLineError(cli("lun", "create", T), 2, "Missing required options");
+    oneLineError(cli("frobnicate"), 2, "Unmatched argument");
+    oneLineError(client("lun", "create", T, "--lun", "0", "--size", "10X"), 2,
+        "size '10X' is not a whole number");
+    oneLineError(cli("ls", "--admin", "unix:relative"), 2, "absolute path");
+    oneLineError(client("chap", "set", T, "--user", "u"), 2, "Missing required");
+    oneLineError(client("chap", "set", T, "--user", "u", "--password", "a", "--password-file",
+        "/x"), 2, "mutually exclusive");
+  }
+
+  @Test
+  void secretsNeverPrintedEvenInErrors() {
+    client("target", "create", T);
+    String weak = "weak-pw";
+    Run r = client("chap", "set", T, "--user", "alice", "--password", weak);
+    oneLineError(r, 1, "12 to 255 bytes");
+    assertThat(r.out() + r.err()).doesNotContain(weak);
+    // HOME is too short to be a secret: refused without echoing it
+    String home = System.getenv("HOME");
+    Run env = client("chap", "set", T, "--user", "alice", "--password-env", "HOME");
+    if (home != null && home.length() < 12) {
+      oneLineError(env, 1, "12 to 255 bytes");
+      assertThat(env.out() + env.err()).doesNotContain("secret=");
+    }
+    oneLineError(client("chap", "set", T, "--user", "alice", "--password-env", "NO_SUCH_VAR_X"),
+        2, "NO_SUCH_VAR_X is not set");
+    oneLineError(client("chap", "set", T, "--user", "alice", "--password-file",
+        dir.resolve("missing").toString()), 2, "cannot read");
+  }
+
+  @Test
+  void inameAndVersion() {
+    Run r = cli("iname", "--prefix", "iqn.2020-01.com.example");
+    assertThat(r.exit()).isZero();
+    assertThat(r.out()).matches("iqn\\.2020-01\\.com\\.example:[0-9a-f]{12}\\n");
+    oneLineError(cli("iname", "--prefix", "nope"), 2, "invalid iSCSI name 'nope'");
+    assertThat(cli("--version").out()).startsWith("target-engine ");
+  }
+
+  @Test
+  void unixSocketAdmin() throws Exception {
+    Path sock = dir.resolve("run/admin.sock");
+    try (TargetEngine e = TargetEngine.start(EngineConfig.of(dir.resolve("state2"))
+        .withIscsi(false).withAdmin(new AdminAddress.Unix(sock)))) {
+      assertThat(sock).exists();
+      Run r = cli("target", "create", T, "--admin", "unix:" + sock);
+      assertThat(r.exit()).as(r.toString()).isZero();
+      assertThat(e.registry().target(T)).isPresent();
+    }
+    assertThat(sock).doesNotExist();
+  }
+}

@@ -1,0 +1,47 @@
+package org.iscsicsi.target.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Pins the syntax of portals ({@code host:port}, {@code [v6]:port}) and admin addresses. */
+class AddressesTest {
+
+  @ParameterizedTest
+  @CsvSource({"127.0.0.1:3260, 127.0.0.1, 3260", "0.0.0.0, 0.0.0.0, 3260",
+      "[::1]:13340, ::1, 13340", "[fe80::1], fe80::1, 3260", "node-a:0, node-a, 0"})
+  void portals(String in, String host, int port) {
+    HostPort h = HostPort.parse(in, 3260);
+    assertThat(h).isEqualTo(new HostPort(host, port));
+    assertThat(HostPort.parse(h.toString(), -1)).isEqualTo(h);
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {"::1:3260|write IPv6 addresses as [addr]:port",
+      "host:x|port 'x' is not a number", "host:70000|outside 0..65535", ":3260|has no host",
+      "[::1|missing ']'"})
+  void badPortals(String in, String message) {
+    assertThatThrownBy(() -> HostPort.parse(in, 3260)).hasMessageContaining(message);
+  }
+
+  @Test
+  void adminAddresses() {
+    assertThat(AdminAddress.parse("none")).isInstanceOf(AdminAddress.None.class);
+    assertThat(AdminAddress.parse("unix:/run/te.sock"))
+        .isEqualTo(new AdminAddress.Unix(Path.of("/run/te.sock")));
+    assertThat(AdminAddress.parse("unix:///run/te.sock"))
+        .isEqualTo(new AdminAddress.Unix(Path.of("/run/te.sock")));
+    assertThat(AdminAddress.parse("tcp://localhost:13340"))
+        .isEqualTo(new AdminAddress.Tcp("localhost", 13340));
+    assertThat(AdminAddress.parse(AdminAddress.DEFAULT))
+        .isEqualTo(new AdminAddress.Tcp("127.0.0.1", 3262));
+    assertThatThrownBy(() -> AdminAddress.parse("unix:relative.sock"))
+        .hasMessageContaining("absolute path");
+    assertThatThrownBy(() -> AdminAddress.parse("localhost"))
+        .hasMessageContaining("has no port");
+  }
+}
