@@ -31,8 +31,11 @@ APP_ROOT=$REPO
 SUITE=bookworm
 SOURCES=${DEBIAN_SOURCES:-}
 JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
-# Modules the controller and node plugin need (grpc-netty-shaded, logback, picocli, fabric8).
-JRE_MODULES=java.base,java.logging,java.management,java.naming,java.net.http,java.security.jgss,java.sql,java.xml,jdk.crypto.ec,jdk.unsupported,jdk.management,jdk.zipfs
+# Modules the controller and node plugin need: `jdeps --print-module-deps` of both apps
+# (jdk.httpserver: the controller's metrics endpoint; java.desktop: java.beans users) plus
+# what their libraries load reflectively (grpc-netty-shaded, logback, picocli, fabric8).
+# ContainerImageTest starts both apps in the images, so a missing module fails a test.
+JRE_MODULES=java.base,java.desktop,java.logging,java.management,java.naming,java.net.http,java.security.jgss,java.sql,java.xml,jdk.crypto.ec,jdk.httpserver,jdk.jfr,jdk.management,jdk.unsupported,jdk.zipfs
 NODE_PACKAGES=open-iscsi,e2fsprogs,xfsprogs,util-linux,mount
 CONTROLLER_PACKAGES=
 IMAGES=()

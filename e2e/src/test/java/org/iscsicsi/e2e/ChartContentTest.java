@@ -53,6 +53,9 @@ class ChartContentTest {
         .contains("--feature-gates=Topology=true", "--extra-create-metadata");
     assertThat(container(pod, "controller").path("image").asText())
         .isEqualTo("localhost/iscsi-csi/controller:0.1.0");
+    assertThat(container(pod, "controller").at("/env").findValues("value").stream()
+            .map(JsonNode::asText).toList())
+        .contains("-Dcontroller.log=INFO");
     assertThat(texts(container(pod, "controller").path("args")))
         .startsWith("serve")
         .contains(
@@ -148,7 +151,9 @@ class ChartContentTest {
     JsonNode plugin = container(pod, "node-plugin");
     assertThat(plugin.at("/securityContext/privileged").asBoolean()).isTrue();
     assertThat(texts(plugin.path("args")))
-        .containsExactly("serve", "--endpoint=unix:///csi/csi.sock", "--node-name=$(NODE_NAME)");
+        .containsExactly("serve", "--endpoint=unix:///csi/csi.sock", "--node-name=$(NODE_NAME)",
+            "--driver-name=" + DRIVER, "--state-dir=/var/lib/kubelet/plugins/" + DRIVER + "/state");
+    assertThat(plugin.at("/env").findValuesAsText("name")).contains("NODE_PLUGIN_LOG_LEVEL");
     Map<String, String> mounts = new java.util.HashMap<>();
     for (JsonNode m : plugin.path("volumeMounts")) {
       mounts.put(m.path("mountPath").asText(), m.path("mountPropagation").asText("")
@@ -174,6 +179,8 @@ class ChartContentTest {
     assertThat(volume(pod, "kubelet-dir").at("/hostPath/path").asText()).isEqualTo(kubelet);
     assertThat(texts(container(pod, "node-driver-registrar").path("args")))
         .contains("--kubelet-registration-path=" + kubelet + "/plugins/" + DRIVER + "/csi.sock");
+    assertThat(texts(container(pod, "node-plugin").path("args")))
+        .contains("--state-dir=" + kubelet + "/plugins/" + DRIVER + "/state");
   }
 
   @Test
