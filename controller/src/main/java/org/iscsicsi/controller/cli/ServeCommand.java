@@ -12,6 +12,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.function.BooleanSupplier;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import org.iscsicsi.controller.kube.IscsiVolumeSync;
 import org.iscsicsi.controller.kube.LeaderElection;
 import org.iscsicsi.controller.controller.ControllerConfig;
 import org.iscsicsi.controller.controller.ControllerService;
@@ -101,6 +102,14 @@ final class ServeCommand implements Callable<Integer> {
       description = "Name of the Lease (default: the driver name with '.' as '-')")
   String leaseName;
 
+  @Option(names = "--sync-crd",
+      description = "Keep IscsiVolume objects (CRD crd/iscsivolumes.yaml) in step with the engines")
+  boolean syncCrd;
+
+  @Option(names = "--sync-interval", paramLabel = "SECONDS", defaultValue = "30",
+      description = "Seconds between IscsiVolume syncs (default ${DEFAULT-VALUE})")
+  int syncInterval;
+
   @Option(names = "--metrics", paramLabel = "HOST:PORT",
       description = "Serve Prometheus metrics on http://HOST:PORT/metrics")
   String metrics;
@@ -154,20 +163,26 @@ final class ServeCommand implements Callable<Integer> {
       }
       DriverInfo info = new DriverInfo(config.driverName(), DriverInfo.buildVersion());
       BooleanSupplier leading = () -> true;
+      KubernetesClient kube = null;
+      if (leaderElection || syncCrd) {
+        kube = new KubernetesClientBuilder().build();
+        KubernetesClient k = kube;
+        engines.closeWith(k::close);
+      }
       if (leaderElection) {
         String ns = leaseNamespace != null ? leaseNamespace
             : System.getenv().getOrDefault("POD_NAMESPACE", "default");
         String lease = leaseName != null ? leaseName : config.driverName().replace('.', '-');
         String me = System.getenv().getOrDefault("POD_NAME",
             java.net.InetAddress.getLocalHost().getHostName());
-        KubernetesClient kube = new KubernetesClientBuilder().build();
         LeaderElection election = LeaderElection.start(kube, ns, lease, me,
             Duration.ofSeconds(15));
-        engines.closeWith(() -> {
-          election.close();
-          kube.close();
-        });
+        engines.closeWith(election);
         leading = election;
+      }
+      if (syncCrd) {
+        engines.closeWith(new IscsiVolumeSync(kube, engines, config)
+            .start(syncInterval, leading));
       }
       List<BindableService> services = List.of(new IdentityService(info, engines),
           new ControllerService(engines, config, leading));
