@@ -20,7 +20,7 @@ class LeaderElectionTest {
 
   static void await(java.util.function.BooleanSupplier condition, String what)
       throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
         throw new AssertionError("timed out waiting for " + what);
@@ -32,12 +32,13 @@ class LeaderElectionTest {
   @Test
   void oneReplicaLeadsAndTheOtherTakesOver() throws Exception {
     LeaderElection a = LeaderElection.start(client, "storage", "iscsi-csi", "replica-a",
-        Duration.ofSeconds(2));
+        Duration.ofSeconds(10));
     await(a, "replica-a to lead");
     LeaderElection b = LeaderElection.start(client, "storage", "iscsi-csi", "replica-b",
-        Duration.ofSeconds(2));
+        Duration.ofSeconds(10));
     try {
-      Thread.sleep(1000);
+      Thread.sleep(3000);
+      assertThat(a.getAsBoolean()).isTrue();
       assertThat(b.getAsBoolean()).isFalse();
       Lease lease = client.leases().inNamespace("storage").withName("iscsi-csi").get();
       assertThat(lease.getSpec().getHolderIdentity()).isEqualTo("replica-a");
