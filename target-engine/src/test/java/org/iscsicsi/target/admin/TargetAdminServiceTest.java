@@ -48,8 +48,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Pins the target.v1 admin API as the controller sees it, over the engine's in-process channel:
  * every RPC, the status code of every refusal listed in target.proto's header, that no response
- * and no log line (at any level) carries a CHAP secret, and (with qemu-io as a real initiator holding a session) that
- * ListSessions/CloseSessions/DeleteTarget/RevokeInitiator act on live sessions.
+ * and no log line (at any level) carries a CHAP secret, and (with qemu-io as a real initiator
+ * holding a session) that ListSessions/CloseSessions/DeleteTarget/RevokeInitiator and a changed
+ * grant act on live sessions.
  */
 class TargetAdminServiceTest {
 
