@@ -63,6 +63,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
   private static final Logger LOG = LoggerFactory.getLogger(IscsiConnection.class);
   private static final int RESERVED = 0xffffffff;
+  private static final int INITIAL_GATHER = 1 << 20;
   private static final byte[] INTERNAL_FAILURE_SENSE = {
       0x70, 0, 0x04, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x44, 0, 0, 0, 0, 0};
 
@@ -370,13 +371,16 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       execute(task);
       return;
     }
-    task.dataOut = ctx.alloc().compositeDirectBuffer(1024);
-    if (immediateLength > 0) {
-      task.dataOut.addComponent(true, c.data());
-      task.received = immediateLength;
+    if (immediateLength == edtl) {
+      task.dataOut = c.data(); // all the data came with the command: no copy
     } else {
+      // gathered into one pooled direct buffer, so the SCSI layer writes it without a copy; it
+      // grows as data arrives, so a large EDTL alone reserves no memory
+      task.dataOut = ctx.alloc().directBuffer(Math.min(edtl, INITIAL_GATHER), edtl);
+      task.dataOut.writeBytes(c.data());
       c.release();
     }
+    task.received = immediateLength;
     int unsolicitedEnd = c.isFinal() || params.initialR2t() ? immediateLength
         : Math.min(edtl, params.firstBurstLength());
     if (unsolicitedEnd > immediateLength) {
@@ -418,7 +422,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       reject(RejectReason.PROTOCOL_ERROR, d.opcode().value(), d.itt(), 0);
       return;
     }
-    task.dataOut.addComponent(true, d.data());
+    task.dataOut.writeBytes(d.data());
+    d.release();
     task.received += length;
     seq.received += length;
     seq.nextDataSn++;
