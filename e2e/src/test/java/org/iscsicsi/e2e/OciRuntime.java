@@ -26,7 +26,7 @@ final class OciRuntime {
   /** Which of the tools this needs are missing from PATH (empty: all there). */
   static List<String> missingTools() {
     List<String> missing = new ArrayList<>();
-    for (String tool : List.of("umoci", "runc", "tar")) {
+    for (String tool : List.of("mmdebstrap", "umoci", "runc", "tar")) {
       if (DeployManifestsTest.onPath(tool) == null) {
         missing.add(tool);
       }

@@ -6,7 +6,8 @@ import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import java.io.IOException;
@@ -100,7 +101,7 @@ public final class TargetEngine implements AutoCloseable {
         case AdminAddress.Unix u -> {
           Files.deleteIfExists(u.path()); // a stale socket of an engine that died
           Files.createDirectories(u.path().toAbsolutePath().getParent());
-          group = new EpollEventLoopGroup(1);
+          group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
           EventLoopGroup g = group;
           undo.add(() -> g.shutdownGracefully(0, 1, TimeUnit.SECONDS));
           admin = NettyServerBuilder.forAddress(new DomainSocketAddress(u.path().toString()))

@@ -70,6 +70,6 @@ final class LunState {
   }
 
   boolean readOnly(ItNexus nexus) {
-    return nexus.readOnly() || unit.config().readOnly();
+    return nexus.readOnly() || unit.readOnly();
   }
 }

@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * registry (which attaches and detaches LUNs).
  *
  * <p>Every command is checked here, in arrival order and on the caller's thread, for the things
- * SAM-5/SPC-4 put before execution: LUN present (SPC-4 4.?: LOGICAL UNIT NOT SUPPORTED), pending
+ * SAM-5/SPC-4 put before execution: LUN present (else LOGICAL UNIT NOT SUPPORTED), pending
  * unit attention (SAM-5 5.14, with the INQUIRY / REPORT LUNS / REQUEST SENSE exemptions), supported
  * opcode, reservation conflicts. Commands that touch the backing file then run on a virtual-thread
  * executor, so several commands per LUN are in flight and no file I/O runs on a netty event loop.
@@ -220,12 +220,12 @@ public final class TargetScsiPort implements ScsiTargetPort {
         if (lu == null) {
           return false;
         }
-        resetUnit(lu, Sense.LUN_RESET_OCCURRED, NexusId.of(nexus));
+        resetUnit(lu, Sense.LUN_RESET_OCCURRED);
         return true;
       }
       case TARGET_WARM_RESET, TARGET_COLD_RESET -> {
         luns.values().forEach(lu -> {
-          resetUnit(lu, Sense.POWER_ON_RESET, NexusId.of(nexus));
+          resetUnit(lu, Sense.POWER_ON_RESET);
           if (function == TaskManagementFunction.TARGET_COLD_RESET) {
             lu.modePages.reset();
           }
@@ -239,12 +239,14 @@ public final class TargetScsiPort implements ScsiTargetPort {
   }
 
   /**
-   * The reset's effects on one LU; every nexus but the one that asked for the reset (which learns
-   * of it from the task management response) gets a unit attention.
+   * The reset's effects on one LU: every nexus, the issuer's too (SAM-5: all I_T nexuses;
+   * libiscsi's MultipathIO.Reset checks every path), gets a unit attention.
    */
-  private void resetUnit(LunState lu, Sense sense, NexusId issuer) {
+  private void resetUnit(LunState lu, Sense sense) {
     lu.reset();
-    attentionForOthers(issuer, lu.lun, sense);
+    for (NexusId n : nexuses) {
+      attentions.add(n, lu.lun, sense);
+    }
   }
 
   /** A unit attention for every nexus except {@code except} on one LUN. */
