@@ -40,6 +40,8 @@ import org.junit.jupiter.api.io.TempDir;
  *       leaves no session;
  *   <li>stage (discovery, CHAP login, wait for the disk, verify its serial, mkfs, mount by UUID),
  *       publish, write, unpublish, unstage (logout, record deleted), stage again: data intact;
+ *   <li>a session lost behind the plugin's back (stale staging mount, disk gone) is repaired by
+ *       the next stage; an unstage after the disk vanished still logs out and deletes the record;
  *   <li>what reached the target: an ext4 superblock and the written bytes in tgtd's backing file.
  * </ul>
  *
@@ -58,7 +60,7 @@ class NodePluginVmIT {
   private static final String TARGET_PATH = "/var/lib/kubelet/pods/p1/volumes/kubernetes.io~csi/pvc-vm-1/mount";
 
   @TempDir Path tmp;
-  private int cmdSeq;
+  int cmdSeq;
 
   @BeforeAll
   static void needsQemuAndTgt() {
@@ -69,7 +71,7 @@ class NodePluginVmIT {
   }
 
   /** The guest: the plugin in the background, and a loop running /ctl/cmd.N files. */
-  private static final String GUEST = """
+  static final String GUEST = """
       mkdir -p /var/lib/kubelet
       # C1 only: the guest CPU is emulated, so JIT work dominates start-up.
       export NODE_PLUGIN_JAVA_OPTS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
@@ -167,14 +169,32 @@ class NodePluginVmIT {
           publish(node);
           assertThat(guest(vm, "cat " + TARGET_PATH + "/token")).contains(token);
           unpublish(node);
+
+          // A session lost behind the plugin's back leaves a stale staging mount (its disk is
+          // gone); the next stage logs in again and replaces the mount.
+          guest(vm, "iscsiadm -m node -T " + TARGET + " -p " + QemuVm.HOST_ADDRESS + ":"
+              + ISCSI_PORT + " --logout");
+          assertThat(tgtd.show()).doesNotContain("I_T nexus:");
+          long s3 = System.nanoTime();
+          stage(node, chap(secret), SERIAL);
+          double restageStale = (System.nanoTime() - s3) / 1e9;
+          assertThat(vm.console()).contains("stale staging mount");
+          assertThat(guest(vm, "cat " + STAGING + "/token")).contains(token);
+          assertThat(guest(vm, "grep -c ' " + STAGING + " ' /proc/mounts")).startsWith("1");
+
+          // The disk disappears before unstage: unstage still logs out and deletes the record.
+          guest(vm, "for b in /sys/class/iscsi_session/session*/device/target*/*/block/*; do"
+              + " echo 1 > \"${b%/block/*}/delete\"; done");
           unstage(node);
           unstage(node); // idempotent
           assertThat(tgtd.show()).doesNotContain("I_T nexus:");
+          assertThat(guest(vm, "iscsiadm -m session; iscsiadm -m node; true"))
+              .contains("No active sessions").contains("No records found");
 
           System.out.printf("VM tier figures: VM boot + plugin start %.1f s, first stage"
               + " (discovery, CHAP login, disk wait, serial check, mkfs, mount) %.2f s, unstage"
-              + " %.2f s, second stage twice %.2f s%n", boot, stageFirst, unstageTime,
-              stageAgain);
+              + " %.2f s, second stage twice %.2f s, stage over a stale mount %.2f s%n", boot,
+              stageFirst, unstageTime, stageAgain, restageStale);
         } finally {
           ch.shutdownNow();
           Files.writeString(vm.controlDir().resolve("stop"), "");
@@ -247,7 +267,7 @@ class NodePluginVmIT {
   }
 
   /** Runs a shell command in the guest through the control directory; returns its output. */
-  private String guest(QemuVm vm, String command) throws Exception {
+  String guest(QemuVm vm, String command) throws Exception {
     int n = cmdSeq++;
     Path ctl = vm.controlDir();
     Files.writeString(ctl.resolve("cmd." + n + ".tmp"), command + "\n");
