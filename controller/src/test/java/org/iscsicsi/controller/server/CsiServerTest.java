@@ -15,6 +15,8 @@ import java.util.List;
 import org.iscsicsi.controller.engine.EngineSet;
 import org.iscsicsi.controller.identity.DriverInfo;
 import org.iscsicsi.controller.identity.IdentityService;
+import org.iscsicsi.csi.CsiServer;
+import org.iscsicsi.csi.Endpoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
