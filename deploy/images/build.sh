@@ -17,7 +17,8 @@
 # a code change only re-creates the app layer.
 #
 # Usage: deploy/images/build.sh [--out DIR] [--cache DIR] [--version V] [--require-app]
-#                               [controller|node-plugin ...]
+#                               [--app-root DIR] [controller|node-plugin ...]
+# --app-root: where <module>/bin and <module>/target are read from (default: the repository).
 # Needs: mmdebstrap, umoci (Debian packages), a JDK with jlink; skopeo optional.
 set -euo pipefail
 
@@ -26,11 +27,15 @@ OUT=$REPO/target/images
 CACHE=${ISCSI_CSI_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iscsi-csi/images}
 VERSION=0.1.0
 REQUIRE_APP=false
+APP_ROOT=$REPO
 SUITE=bookworm
 SOURCES=${DEBIAN_SOURCES:-}
 JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
-# Modules the controller and node plugin need (grpc-netty-shaded, logback, picocli, fabric8).
-JRE_MODULES=java.base,java.logging,java.management,java.naming,java.net.http,java.security.jgss,java.sql,java.xml,jdk.crypto.ec,jdk.unsupported,jdk.management,jdk.zipfs
+# Modules the controller and node plugin need: `jdeps --print-module-deps` of both apps
+# (jdk.httpserver: the controller's metrics endpoint; java.desktop: java.beans users) plus
+# what their libraries load reflectively (grpc-netty-shaded, logback, picocli, fabric8).
+# ContainerImageTest starts both apps in the images, so a missing module fails a test.
+JRE_MODULES=java.base,java.desktop,java.logging,java.management,java.naming,java.net.http,java.security.jgss,java.sql,java.xml,jdk.crypto.ec,jdk.httpserver,jdk.jfr,jdk.management,jdk.unsupported,jdk.zipfs
 NODE_PACKAGES=open-iscsi,e2fsprogs,xfsprogs,util-linux,mount
 CONTROLLER_PACKAGES=
 IMAGES=()
@@ -42,7 +47,8 @@ while [ $# -gt 0 ]; do
     --cache) CACHE=$2; shift 2 ;;
     --version) VERSION=$2; shift 2 ;;
     --require-app) REQUIRE_APP=true; shift ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --app-root) APP_ROOT=$(cd "$2" && pwd); shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     controller|node-plugin) IMAGES+=("$1"); shift ;;
     *) die "unknown argument: $1 (try --help)" ;;
   esac
@@ -59,6 +65,9 @@ if [ -z "$SOURCES" ]; then
   done
 fi
 [ -n "$SOURCES" ] || die "no apt sources found: set DEBIAN_SOURCES to a sources.list"
+# merged /usr without the usrmerge package (and the perl it pulls in).
+MERGED_USR_HOOK=
+[ -d /usr/share/mmdebstrap/hooks/maybe-merged-usr ] && MERGED_USR_HOOK=/usr/share/mmdebstrap/hooks/maybe-merged-usr
 mkdir -p "$OUT" "$CACHE"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/iscsi-csi-images.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -68,12 +77,13 @@ log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 rootfs() {
   local packages=$1
   local key
-  key=$(printf '%s\n' "v2" "$SUITE" "$packages" "$(cat "$SOURCES")" | sha256sum | cut -c1-16)
+  key=$(printf '%s\n' "v3" "$SUITE" "$packages" "$(cat "$SOURCES")" | sha256sum | cut -c1-16)
   local tarball=$CACHE/rootfs-$SUITE-$key.tar
   if [ ! -s "$tarball" ]; then
     log "mmdebstrap $SUITE essential ${packages:++ $packages}" >&2
     mmdebstrap --quiet --format=tar --variant=essential ${packages:+--include=$packages} \
       --aptopt='APT::Install-Recommends "false"' \
+      ${MERGED_USR_HOOK:+--hook-dir=$MERGED_USR_HOOK} \
       --dpkgopt='path-exclude=/usr/share/doc/*' \
       --dpkgopt='path-include=/usr/share/doc/*/copyright' \
       --dpkgopt='path-exclude=/usr/share/man/*' \
@@ -110,6 +120,13 @@ build_image() {
     node-plugin) packages=$NODE_PACKAGES; user=0:0 ;;
   esac
   local start=$SECONDS
+  local launcher=$APP_ROOT/$module/bin/$module jar=$APP_ROOT/$module/target/$module.jar
+  local have_app=false
+  if [ -x "$launcher" ] && [ -f "$jar" ] && [ -d "$APP_ROOT/$module/target/lib" ]; then
+    have_app=true
+  elif [ "$REQUIRE_APP" = true ]; then
+    die "$module: $launcher, $jar or target/lib missing: ./mvnw -pl $module -am package"
+  fi
   local rootfs_tar jre_dir
   rootfs_tar=$(rootfs "$packages")
   jre_dir=$(jre)
@@ -130,22 +147,22 @@ build_image() {
     --config.label org.opencontainers.image.title="iscsi-csi $module base" \
     --config.label org.opencontainers.image.version="$VERSION"
 
-  local launcher=$REPO/$module/bin/$module jar=$REPO/$module/target/$module.jar
-  if [ -x "$launcher" ] && [ -f "$jar" ] && [ -d "$REPO/$module/target/lib" ]; then
+  if [ "$have_app" = true ]; then
     local app=$WORK/$module-app
-    mkdir -p "$app/bin" "$app/target"
-    cp "$launcher" "$app/bin/"
-    cp "$jar" "$app/target/"
-    cp -r "$REPO/$module/target/lib" "$app/target/lib"
+    # Laid out as in the repository: /opt/iscsi-csi/bin/run-java (found by the launcher as
+    # ../../bin/run-java) and /opt/iscsi-csi/<module>/{bin,target}.
+    mkdir -p "$app/bin" "$app/$module/bin" "$app/$module/target"
+    cp "$REPO/bin/run-java" "$app/bin/"
+    cp "$launcher" "$app/$module/bin/"
+    cp "$jar" "$app/$module/target/"
+    cp -r "$APP_ROOT/$module/target/lib" "$app/$module/target/lib"
     umoci tag --image "$layout:base" "$VERSION"
     umoci insert --image "$layout:$VERSION" --history.created_by "iscsi-csi $module $VERSION" \
-      "$app" "/opt/iscsi-csi/$module"
+      "$app" "/opt/iscsi-csi"
     umoci config --image "$layout:$VERSION" \
       --clear=config.entrypoint --config.entrypoint "/opt/iscsi-csi/$module/bin/$module" \
       --clear=config.cmd --config.cmd --help \
       --config.label org.opencontainers.image.title="iscsi-csi $module"
-  elif [ "$REQUIRE_APP" = true ]; then
-    die "$module: $launcher, $jar or target/lib missing: ./mvnw -pl $module -am package"
   else
     log "$module: no launcher/jars yet ($module/bin/$module, target/$module.jar): tag base only"
   fi

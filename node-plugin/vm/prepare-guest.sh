@@ -4,7 +4,7 @@
 # the host: packages are fetched with `apt-get download` and unpacked with `dpkg-deb -x`.
 #
 # Usage: prepare-guest.sh        prints the guest directory (vmlinuz, initramfs.cpio.gz) on stdout
-#   ISCSI_CSI_CACHE   cache root (default ~/.cache/iscsi-csi); the guest lives in $ISCSI_CSI_CACHE/vm
+#   ISCSI_CSI_CACHE   cache root (default ~/.cache/iscsi-csi); the guest is kept under .../vm
 #   ISCSI_VM_OFFLINE=1  never run apt-get update (fail if the lists lack a package)
 #
 # The cache key is a hash of this script, guest/ and the exact package versions, so a change to any
@@ -27,7 +27,7 @@ TOOLS=(dash iscsid iscsiadm iscsi-iname
 # Kernel modules (with their dependencies from modules.dep): PRELOAD at boot, ON_DEMAND left to
 # the kernel's autoloading through kmod's modprobe (mount -t xfs asks for fs-xfs), because loading
 # the large file-system modules under emulation costs seconds.
-PRELOAD=(virtio_pci virtio_net 9p 9pnet_virtio crc32c_generic crc32c-intel libcrc32c
+PRELOAD=(virtio_pci virtio_net 9p 9pnet_virtio crc32c_generic libcrc32c
   scsi_mod sd_mod sg scsi_transport_iscsi libiscsi libiscsi_tcp iscsi_tcp loop)
 ON_DEMAND=(virtio_blk ext4 xfs)
 
@@ -117,11 +117,14 @@ while IFS='=' read -r p v; do
 done <<<"$versions"
 if ((${#missing[@]})); then
   log "downloading ${#missing[@]} packages"
-  # A stale list may name versions the mirror no longer has: update once and retry.
   if ! (cd "$debs" && apt-get download -q "${missing[@]}" >&2); then
-    [[ "${ISCSI_VM_OFFLINE:-0}" != 1 && $EUID -eq 0 ]] || die "apt-get download failed"
+    # Stale lists may name versions the mirror no longer has: update once and start over, since
+    # the versions (and so the key) change.
+    [[ "${ISCSI_VM_OFFLINE:-0}" != 1 && $EUID -eq 0 && -z "${ISCSI_VM_RETRIED:-}" ]] \
+      || die "apt-get download failed"
     apt-get update -q >&2
-    (cd "$debs" && apt-get download -q "${missing[@]}" >&2) || die "apt-get download failed"
+    exec 9>&-
+    ISCSI_VM_RETRIED=1 exec "$HERE/prepare-guest.sh"
   fi
 fi
 
@@ -260,6 +263,18 @@ done
 depmod -b "$root" "$kver" || die "depmod failed on the guest's modules"
 printf '%s\n' "${loadable[@]}" >"$root/etc/vm-modules"
 cp "$pkgroot/boot/vmlinuz-$kver" "$work/vmlinuz"
+# Also the uncompressed kernel: qemu boots it straight through its PVH entry point, which skips
+# the BIOS and the XZ self-decompression (seconds under emulation). Optional: run-vm.sh falls back
+# to the bzImage when it is missing.
+xz_at="$(LC_ALL=C grep -obUaP '\xFD7zXZ\x00' "$work/vmlinuz" | head -1 | cut -d: -f1 || true)"
+if [[ -n "$xz_at" ]]; then
+  # xz complains about the bytes after the stream; the kernel image before them is complete.
+  tail -c +$((xz_at + 1)) "$work/vmlinuz" | xz -dc >"$work/vmlinux" 2>/dev/null || true
+  if [[ "$(head -c4 "$work/vmlinux" | od -An -c | tr -d ' ')" != '177ELF' ]]; then
+    rm -f "$work/vmlinux"
+    log "could not unpack the kernel; the VM boots the bzImage"
+  fi
+fi
 
 # Configuration and init.
 cp "$pkgroot/etc/iscsi/iscsid.conf" "$root/etc/iscsi/iscsid.conf"
@@ -274,17 +289,25 @@ printf '%s\n' "$versions" >"$work/packages.txt"
 echo "$kver" >"$work/kernel-version"
 
 log "packing initramfs"
-(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | "$root/usr/bin/busybox" cpio -o -H newc 2>/dev/null) \
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort \
+  | "$root/usr/bin/busybox" cpio -o -H newc 2>/dev/null) \
   | gzip -6 >"$work/initramfs.cpio.gz"
 
 mkdir -p "$out.tmp"
+[[ -f "$work/vmlinux" ]] && mv "$work/vmlinux" "$out.tmp/"
 mv "$work/vmlinuz" "$work/initramfs.cpio.gz" "$work/packages.txt" "$work/kernel-version" "$out.tmp/"
 rm -rf "$out"
 mv "$out.tmp" "$out"
 touch "$out/ready"
 echo "$out" >"$CACHE/inputs-$signature"
-# Keep the three newest guests (clones on other branches may still use theirs); drop the rest.
-for old in $(ls -1dt "$CACHE"/guest-* | tail -n +4); do
+# Drop downloaded packages that this build did not use (older versions).
+for deb in "$debs"/*.deb; do
+  name="$(basename "$deb")"
+  grep -qxF "${name%%_*}=$(v="${name#*_}"; v="${v%_*}"; echo "${v//%3a/:}")" <<<"$versions" \
+    || rm -f "$deb"
+done
+# Keep the five newest guests (clones on other branches may still use theirs); drop the rest.
+for old in $(ls -1dt "$CACHE"/guest-* | tail -n +6); do
   rm -rf "$old"
   grep -lxF "$old" "$CACHE"/inputs-* 2>/dev/null | xargs -r rm -f
 done

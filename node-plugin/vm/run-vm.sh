@@ -5,7 +5,7 @@
 # Usage: run-vm.sh [options] (--script FILE | -- COMMAND [ARG...])
 #   --share HOSTDIR:GUESTPATH[:ro|rw]  share a host directory over 9p (repeatable; default ro)
 #   --no-default-shares     do not share the repository (/repo, ro) and the JDK (/jdk, ro)
-#   --hostfwd HOSTPORT:GUESTPORT       forward 127.0.0.1:HOSTPORT to the guest's TCP port (repeatable)
+#   --hostfwd HOSTPORT:GUESTPORT       forward 127.0.0.1:HOSTPORT to a guest TCP port (repeatable)
 #   --timeout SECONDS       hard limit for the whole run (default 300): qemu is killed, exit 124
 #   --memory MB             guest memory (default 1024)
 #   --cpus N                virtual CPUs (default 1)
@@ -15,13 +15,16 @@
 #   --log FILE              write the console to FILE (default: console.log in the ctl directory)
 #   --quiet                 do not copy the console to stdout
 # Exit codes: the guest command's; 124 timeout; 125 the VM did not report one (boot failure).
-# Env: JAVA_HOME or ISCSI_VM_JDK (the JDK to share), ISCSI_CSI_CACHE (see prepare-guest.sh).
+# Env: JAVA_HOME or ISCSI_VM_JDK (the JDK to share), ISCSI_CSI_CACHE (see prepare-guest.sh),
+#   ISCSI_VM_BZIMAGE=1 (boot the compressed kernel through the BIOS instead of its PVH entry),
+#   ISCSI_VM_ACCEL=kvm (hardware virtualization where /dev/kvm works; default tcg).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 
-usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 125; }
+usage() { awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "${BASH_SOURCE[0]}" >&2
+  exit 125; }
 die() { echo "run-vm: error: $*" >&2; exit 125; }
 
 shares=()
@@ -61,7 +64,8 @@ done
 [[ "$cpus" =~ ^[0-9]+$ && "$cpus" -ge 1 ]] || die "--cpus must be a positive integer"
 [[ "$iqn" =~ ^(iqn\.[0-9]{4}-[0-9]{2}\.[a-z0-9.-]+(:[A-Za-z0-9._:-]+)?|eui\.[0-9A-Fa-f]{16})$ ]] \
   || die "--iqn is not an iSCSI name: $iqn"
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (apt-get install qemu-system-x86)"
+command -v qemu-system-x86_64 >/dev/null \
+  || die "qemu-system-x86_64 missing (apt-get install qemu-system-x86)"
 
 guest="$("$HERE/prepare-guest.sh")" || die "guest preparation failed"
 
@@ -87,8 +91,15 @@ if ((default_shares)); then
   [[ -x "$jdk/bin/java" ]] && shares+=("$jdk:/jdk:ro")
 fi
 
-qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp "$cpus" -m "$memory" -no-reboot
-  -kernel "$guest/vmlinuz" -initrd "$guest/initramfs.cpio.gz")
+# The uncompressed kernel boots through its PVH entry (no BIOS, no self-decompression).
+kernel="$guest/vmlinux"
+[[ -f "$kernel" && "${ISCSI_VM_BZIMAGE:-0}" != 1 ]] || kernel="$guest/vmlinuz"
+# Software emulation by default (works anywhere); ISCSI_VM_ACCEL=kvm where /dev/kvm is usable.
+accel="${ISCSI_VM_ACCEL:-tcg}"
+[[ "$accel" == tcg || "$accel" == kvm ]] || die "ISCSI_VM_ACCEL must be tcg or kvm"
+cpu=max; [[ "$accel" == kvm ]] && cpu=host
+qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp "$cpus" -m "$memory" -no-reboot
+  -kernel "$kernel" -initrd "$guest/initramfs.cpio.gz")
 share_arg="ctl:/ctl:rw"
 qemu+=(-virtfs "local,path=$ctl,mount_tag=ctl,security_model=none,multidevs=remap")
 n=0

@@ -4,13 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import java.nio.file.Path;
 
 /**
  * What the chart promises an operator, read from the rendered objects: the CSIDriver's fields,
@@ -53,6 +53,9 @@ class ChartContentTest {
         .contains("--feature-gates=Topology=true", "--extra-create-metadata");
     assertThat(container(pod, "controller").path("image").asText())
         .isEqualTo("localhost/iscsi-csi/controller:0.1.0");
+    assertThat(container(pod, "controller").at("/env").findValues("value").stream()
+            .map(JsonNode::asText).toList())
+        .contains("-Dcontroller.log=INFO");
     assertThat(texts(container(pod, "controller").path("args")))
         .startsWith("serve")
         .contains(
@@ -108,6 +111,16 @@ class ChartContentTest {
     assertThat(K8sObjects.get(rendered, "Service", "iscsi-csi-portal").at("/spec/clusterIP")
             .asText())
         .isEqualTo("None");
+    assertThat(texts(container(pod, "liveness-probe").path("args")))
+        .contains("--health-port=29808");
+    assertThat(container(pod, "controller").at("/ports").findValuesAsText("containerPort"))
+        .contains("29808");
+    // rbac.extraControllerRules: a ClusterRole of the controller's own, bound to its account.
+    JsonNode role = K8sObjects.get(rendered, "ClusterRole", "iscsi-csi-controller");
+    assertThat(texts(role.at("/rules/0/resources"))).contains("iscsivolumes");
+    assertThat(K8sObjects.get(rendered, "ClusterRoleBinding", "iscsi-csi-controller")
+        .at("/subjects/0/name").asText()).isEqualTo("iscsi-csi-controller");
+    assertThat(K8sObjects.find(objects, "ClusterRole", "iscsi-csi-controller")).isEmpty();
   }
 
   @Test
@@ -138,7 +151,9 @@ class ChartContentTest {
     JsonNode plugin = container(pod, "node-plugin");
     assertThat(plugin.at("/securityContext/privileged").asBoolean()).isTrue();
     assertThat(texts(plugin.path("args")))
-        .containsExactly("serve", "--endpoint=unix:///csi/csi.sock", "--node-name=$(NODE_NAME)");
+        .containsExactly("serve", "--endpoint=unix:///csi/csi.sock", "--node-name=$(NODE_NAME)",
+            "--driver-name=" + DRIVER, "--state-dir=/var/lib/kubelet/plugins/" + DRIVER + "/state");
+    assertThat(plugin.at("/env").findValuesAsText("name")).contains("NODE_PLUGIN_LOG_LEVEL");
     Map<String, String> mounts = new java.util.HashMap<>();
     for (JsonNode m : plugin.path("volumeMounts")) {
       mounts.put(m.path("mountPath").asText(), m.path("mountPropagation").asText("")
@@ -164,6 +179,8 @@ class ChartContentTest {
     assertThat(volume(pod, "kubelet-dir").at("/hostPath/path").asText()).isEqualTo(kubelet);
     assertThat(texts(container(pod, "node-driver-registrar").path("args")))
         .contains("--kubelet-registration-path=" + kubelet + "/plugins/" + DRIVER + "/csi.sock");
+    assertThat(texts(container(pod, "node-plugin").path("args")))
+        .contains("--state-dir=" + kubelet + "/plugins/" + DRIVER + "/state");
   }
 
   @Test

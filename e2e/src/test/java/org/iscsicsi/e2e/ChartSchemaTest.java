@@ -85,7 +85,8 @@ class ChartSchemaTest {
   @Test
   void crdEnumIsEnforced() {
     ObjectNode vsc =
-        K8sObjects.get(ChartRenderer.render("default"), "VolumeSnapshotClass", "iscsi-csi-snapshot");
+        K8sObjects.get(
+            ChartRenderer.render("default"), "VolumeSnapshotClass", "iscsi-csi-snapshot");
     vsc.put("deletionPolicy", "Keep");
     assertThat(validator.validate(vsc))
         .anyMatch(e -> e.contains(".deletionPolicy: \"Keep\" is not one of"));

@@ -3,119 +3,72 @@ package org.iscsicsi.target;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import org.iscsicsi.target.acl.AccessLevel;
-import org.iscsicsi.target.acl.ChapSecret;
-import org.iscsicsi.target.lun.LogicalUnit;
-import org.iscsicsi.target.lun.LunConfig;
-import org.iscsicsi.target.registry.ExportedTarget;
-import org.iscsicsi.target.registry.TargetDirectory;
-import org.iscsicsi.target.scsi.ScsiTargetPort;
-import org.iscsicsi.target.scsi.TargetScsiPort;
-import org.iscsicsi.target.server.IscsiServer;
-import org.iscsicsi.target.server.IscsiServerConfig;
+import org.iscsicsi.target.engine.EngineConfig;
+import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.target.engine.TargetEngine;
+import org.iscsicsi.target.v1.CreateLunRequest;
+import org.iscsicsi.target.v1.CreateTargetRequest;
+import org.iscsicsi.target.v1.GrantInitiatorRequest;
+import org.iscsicsi.target.v1.TargetAdminGrpc;
 
 /**
- * A real {@link IscsiServer} exporting one target with a thin, file-backed LUN 0, open to every
- * initiator without CHAP: what libiscsi's conformance suite logs in to. {@link #main} runs it by
- * hand (port and size from the arguments) for debugging single tests.
+ * The real engine ({@link TargetEngine}: state directory, registry, iSCSI portal on an ephemeral
+ * loopback port) set up through its admin API the way an operator would: one target with a thin
+ * LUN 0 and a read-only LUN 1, granted to the conformance suite's two initiator names. {@link
+ * #main} runs it by hand (port and LUN size from the arguments) for debugging single tests.
  */
 final class ConformanceTarget implements AutoCloseable {
 
   static final String IQN = "iqn.2026-01.org.iscsicsi:conformance";
+  static final List<String> INITIATORS = List.of("iqn.2026-01.org.iscsicsi:conformance-init1",
+      "iqn.2026-01.org.iscsicsi:conformance-init2");
 
-  final TargetScsiPort port = new TargetScsiPort(IQN);
-  final IscsiServer server;
-  private final LogicalUnit unit;
+  private final TargetEngine engine;
 
-  ConformanceTarget(Path dir, int tcpPort, long sizeBytes) throws IOException, InterruptedException {
-    LunConfig config = new LunConfig(dir.resolve("lun0.img"), sizeBytes, 512, true, false,
-        "CONF0001", HexFormat.of().parseHex("6001405c0a1b2c3d4e5f60718293a4b5"));
-    unit = LogicalUnit.create(config);
-    port.attach(0, unit);
-    ExportedTarget target = new ExportedTarget() {
-      @Override
-      public String name() {
-        return IQN;
+  ConformanceTarget(Path dir, int tcpPort, long sizeBytes) throws IOException {
+    engine = TargetEngine.start(EngineConfig.of(dir.resolve("state"))
+        .withLunDir(dir.resolve("luns")).withPortal(new HostPort("127.0.0.1", tcpPort)));
+    try {
+      var admin = TargetAdminGrpc.newBlockingStub(engine.adminChannel());
+      admin.createTarget(CreateTargetRequest.newBuilder().setName(IQN).setAlias("conformance")
+          .build());
+      admin.createLun(CreateLunRequest.newBuilder().setTarget(IQN).setLun(0)
+          .setSizeBytes(sizeBytes).build());
+      admin.createLun(CreateLunRequest.newBuilder().setTarget(IQN).setLun(1)
+          .setSizeBytes(sizeBytes).setReadOnly(true).build());
+      for (String initiator : INITIATORS) {
+        admin.grantInitiator(GrantInitiatorRequest.newBuilder().setTarget(IQN)
+            .setInitiator(initiator).build());
       }
-
-      @Override
-      public String alias() {
-        return "conformance";
-      }
-
-      @Override
-      public int portalGroupTag() {
-        return 1;
-      }
-
-      @Override
-      public AccessLevel access(String initiatorName) {
-        return AccessLevel.READ_WRITE;
-      }
-
-      @Override
-      public Optional<ChapSecret> incomingChap() {
-        return Optional.empty();
-      }
-
-      @Override
-      public Optional<ChapSecret> outgoingChap() {
-        return Optional.empty();
-      }
-
-      @Override
-      public Map<String, String> loginParameters() {
-        return Map.of();
-      }
-
-      @Override
-      public ScsiTargetPort scsi() {
-        return port;
-      }
-    };
-    TargetDirectory directory = new TargetDirectory() {
-      @Override
-      public Optional<ExportedTarget> target(String name) {
-        return IQN.equals(name) ? Optional.of(target) : Optional.empty();
-      }
-
-      @Override
-      public List<ExportedTarget> targets() {
-        return List.of(target);
-      }
-    };
-    server = new IscsiServer(IscsiServerConfig.defaults().withBind("127.0.0.1", tcpPort)
-        .withTimeouts(Duration.ofSeconds(15), Duration.ZERO), directory);
-    server.start();
+    } catch (RuntimeException e) {
+      engine.close();
+      throw e;
+    }
   }
 
-  String url() {
-    return "iscsi://127.0.0.1:" + server.boundPort() + "/" + IQN + "/0";
+  /** LUN 0: thin, writable. LUN 1: thin, read-only. */
+  String url(int lun) {
+    return "iscsi://127.0.0.1:" + engine.iscsiAddress().port() + "/" + IQN + "/" + lun;
   }
 
   @Override
-  public void close() throws IOException {
-    server.close();
-    port.detach(0);
-    unit.close();
+  public void close() {
+    engine.close();
   }
 
   public static void main(String[] args) throws Exception {
     Path dir = Files.createTempDirectory("conformance");
     try (ConformanceTarget t = new ConformanceTarget(dir, Integer.parseInt(args[0]),
         Long.parseLong(args[1]))) {
-      System.out.println("serving " + t.url());
+      System.out.println("serving " + t.url(0));
       Thread.sleep(Long.parseLong(args.length > 2 ? args[2] : "600000"));
     } finally {
-      try (var files = Files.list(dir)) {
-        files.forEach(f -> f.toFile().delete());
+      try (var paths = Files.walk(dir)) {
+        for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
       }
-      Files.delete(dir);
     }
   }
 }

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * libiscsi's conformance suite {@code iscsi-test-cu} (Debian package libiscsi-bin) against the
- * real engine: an {@link org.iscsicsi.target.server.IscsiServer} on an ephemeral port with a
- * thin, file-backed 16 MiB LUN. Pins that the families SCSI and iSCSI finish with 0 failed tests
+ * real engine ({@link ConformanceTarget}: a {@link org.iscsicsi.target.engine.TargetEngine} on an
+ * ephemeral port with a thin, file-backed 16 MiB LUN, and a read-only one for the ReadOnly suite). Pins that the families SCSI and iSCSI finish with 0 failed tests
  * and prints the passed / failed / skipped counts and every test libiscsi skipped, with its reason.
  *
  * <p>The LUN is kept below 65536 blocks: WriteSame16.Unmap writes 65536 blocks in one WRITE(16)
@@ -44,7 +44,7 @@ class LibiscsiConformanceTest {
   }
 
   @AfterAll
-  static void stop() throws IOException {
+  static void stop() {
     if (target != null) {
       target.close();
     }
@@ -52,34 +52,44 @@ class LibiscsiConformanceTest {
 
   @Test
   void scsiFamily() throws Exception {
-    assertNoFailures("SCSI");
+    assertNoFailures("SCSI", 0);
   }
 
   @Test
   void iscsiFamily() throws Exception {
-    assertNoFailures("iSCSI");
+    assertNoFailures("iSCSI", 0);
   }
 
-  private void assertNoFailures(String family) throws Exception {
-    String output = run(family);
+  /** The read-only tests need a write-protected LUN: LUN 1 (libiscsi skips them on LUN 0). */
+  @Test
+  void readOnlyOnAWriteProtectedLun() throws Exception {
+    String output = assertNoFailures("SCSI.ReadOnly", 1);
+    assertThat(skipped(output, "SCSI").getOrDefault("SCSI.ReadOnly.ReadOnlySBC", ""))
+        .as("ReadOnly ran on the read-only LUN").doesNotContain("not write-protected");
+  }
+
+  private String assertNoFailures(String family, int lun) throws Exception {
+    String output = run(family, lun);
     Matcher m = SUMMARY.matcher(output);
     assertThat(m.find()).as("CUnit run summary in:\n" + tail(output)).isTrue();
     int ran = Integer.parseInt(m.group(2));
     int passed = Integer.parseInt(m.group(3));
     int failed = Integer.parseInt(m.group(4));
-    Map<String, String> skipped = skipped(output, family);
+    Map<String, String> skipped = skipped(output, family.split("\\.")[0]);
     System.out.printf("libiscsi %s: ran %d, passed %d (of which skipped by libiscsi %d), "
         + "failed %d%n", family, ran, passed, skipped.size(), failed);
     skipped.forEach((test, why) -> System.out.printf("  skipped %s: %s%n", test, why));
     assertThat(failed).as(family + " failures:\n" + failures(output)).isZero();
     assertThat(ran).isPositive();
+    return output;
   }
 
-  private static String run(String family) throws IOException, InterruptedException {
+  private static String run(String family, int lun) throws IOException, InterruptedException {
     Path log = Files.createTempFile(dir, "iscsi-test-cu-" + family, ".log");
     Process p = new ProcessBuilder(TOOL.toString(), "--dataloss", "--test=" + family,
-        "-i", "iqn.2026-01.org.iscsicsi:conformance-init1",
-        "-I", "iqn.2026-01.org.iscsicsi:conformance-init2", target.url())
+        "-i", ConformanceTarget.INITIATORS.get(0), "-I", ConformanceTarget.INITIATORS.get(1),
+        // the same LUN a second time: the MultipathIO tests use it as a second path
+        target.url(lun), target.url(lun))
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     p.getOutputStream().close();
     if (!p.waitFor(10, TimeUnit.MINUTES)) {

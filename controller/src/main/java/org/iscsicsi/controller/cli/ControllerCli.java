@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 @Command(name = "controller", mixinStandardHelpOptions = true,
     versionProvider = ControllerCli.Version.class,
     description = "CSI controller of iscsi-csi: provisions volumes as iSCSI targets.",
-    subcommands = {ServeCommand.class})
+    subcommands = {ServeCommand.class, BenchCommand.class})
 public final class ControllerCli {
 
   public static void main(String[] args) {

@@ -15,6 +15,7 @@ import org.iscsicsi.controller.volume.VolumeLabels;
 import org.iscsicsi.controller.volume.VolumeParameters;
 import org.iscsicsi.controller.volume.VolumeRecord;
 import org.iscsicsi.target.v1.InitiatorGrant;
+import org.iscsicsi.target.v1.Lun;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -108,8 +109,11 @@ final class Publisher {
       throw CsiErrors.failedPrecondition("engine " + l.engine().name()
           + " advertises no portal; set --advertise or the portals parameter");
     }
+    Lun lun = l.volume().lun().orElseThrow();
     return Csi.ControllerPublishVolumeResponse.newBuilder()
         .putPublishContext(PublishContext.TARGET_IQN, l.iqn())
+        .putPublishContext(PublishContext.SERIAL, lun.getSerial())
+        .putPublishContext(PublishContext.NAA, lun.getNaa())
         .putPublishContext(PublishContext.PORTALS, String.join(",", portals))
         .putPublishContext(PublishContext.LUN, "0")
         .putPublishContext(PublishContext.CHAP, Boolean.toString(params.chap()))

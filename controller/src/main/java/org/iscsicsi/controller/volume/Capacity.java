@@ -44,7 +44,7 @@ public final class Capacity {
             + " bytes, more than limit_bytes " + limit);
       }
       size = limit / blockSize * blockSize;
-      if (size < want) {
+      if (size < Math.max(1, Math.max(required, minimumBytes))) {
         throw CsiErrors.outOfRange("capacity_range: no whole number of " + blockSize
             + "-byte blocks lies between " + required + " and " + limit + " bytes");
       }

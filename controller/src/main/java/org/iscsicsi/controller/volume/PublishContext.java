@@ -17,6 +17,10 @@ public final class PublishContext {
   public static final String CHAP = "chap";
   /** "true" when the initiator was granted read-only access. */
   public static final String READ_ONLY = "readOnly";
+  /** LUN 0's unit serial number (SPC-4 VPD page 0x80): the node checks the disk it found. */
+  public static final String SERIAL = "serial";
+  /** LUN 0's NAA designator, 32 hex digits (SPC-4 VPD page 0x83). */
+  public static final String NAA = "naa";
   /** Also in volume_context: the filesystem to make and mount ("" for the node's default). */
   public static final String FS_TYPE = "fsType";
 

@@ -52,31 +52,42 @@ final class ControllerProcess implements AutoCloseable {
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
     Process p = pb.start();
-    ManagedChannel ch = Grpc.newChannelBuilder("unix://" + socket,
-        InsecureChannelCredentials.create()).build();
-    ControllerProcess cp = new ControllerProcess(socket, log, p, ch);
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (true) {
+    // Connect only once the socket exists: a channel that failed early sits in reconnect backoff.
+    while (!Files.exists(socket) || startedBefore(socket, p)) {
       if (!p.isAlive()) {
-        cp.close();
         throw new IOException("bin/controller exited with " + p.exitValue() + ":\n"
             + Files.readString(log));
       }
-      if (Files.exists(socket)) {
-        try {
-          cp.identity.withDeadlineAfter(5, TimeUnit.SECONDS)
-              .probe(Csi.ProbeRequest.getDefaultInstance());
-          return cp;
-        } catch (StatusRuntimeException e) {
-          // not listening yet
-        }
-      }
       if (System.nanoTime() > deadline) {
-        cp.close();
-        throw new IOException("bin/controller did not answer within 60 s:\n"
+        p.destroyForcibly();
+        throw new IOException("bin/controller made no socket within 60 s:\n"
             + Files.readString(log));
       }
-      Thread.sleep(100);
+      Thread.sleep(50);
+    }
+    ManagedChannel ch = Grpc.newChannelBuilder("unix://" + socket,
+        InsecureChannelCredentials.create()).build();
+    ControllerProcess cp = new ControllerProcess(socket, log, p, ch);
+    try {
+      cp.identity.withWaitForReady().withDeadlineAfter(30, TimeUnit.SECONDS)
+          .probe(Csi.ProbeRequest.getDefaultInstance());
+      return cp;
+    } catch (StatusRuntimeException e) {
+      cp.close();
+      throw new IOException("bin/controller does not answer Probe: " + e.getStatus() + "\n"
+          + Files.readString(log), e);
+    }
+  }
+
+  /** True while the socket file is a stale one, older than the process. */
+  private static boolean startedBefore(Path socket, Process p) throws IOException {
+    try {
+      long made = Files.getLastModifiedTime(socket).toMillis();
+      long started = p.info().startInstant().map(java.time.Instant::toEpochMilli).orElse(0L);
+      return made < started;
+    } catch (java.nio.file.NoSuchFileException e) {
+      return true;
     }
   }
 

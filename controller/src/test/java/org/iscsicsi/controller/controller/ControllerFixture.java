@@ -20,12 +20,13 @@ import org.iscsicsi.controller.engine.Engine;
 import org.iscsicsi.controller.engine.EngineSet;
 import org.iscsicsi.controller.identity.DriverInfo;
 import org.iscsicsi.controller.identity.IdentityService;
-import org.iscsicsi.controller.server.CallLogger;
+import org.iscsicsi.csi.CallLogger;
 import org.iscsicsi.target.engine.HostPort;
 
 /**
  * The controller's CSI services over an in-process gRPC channel, backed by a real embedded
- * {@code TargetEngine} on a temporary state directory (iSCSI on 127.0.0.1, port 0).
+ * {@code TargetEngine} on a temporary state directory (iSCSI on 127.0.0.1, port 0, advertised as
+ * bound).
  */
 final class ControllerFixture implements AutoCloseable {
 
@@ -48,7 +49,7 @@ final class ControllerFixture implements AutoCloseable {
   ControllerFixture(Path stateDir, Map<String, String> topology) throws IOException {
     this.stateDir = stateDir;
     this.engine = EmbeddedEngine.start(engines, "local", stateDir, new HostPort("127.0.0.1", 0),
-        List.of(new HostPort("127.0.0.1", 3260)), topology, Duration.ofSeconds(30));
+        List.of(), topology, Duration.ofSeconds(30));
     String name = "controller-" + UUID.randomUUID();
     CallLogger logger = new CallLogger();
     this.server = InProcessServerBuilder.forName(name).directExecutor()
@@ -78,6 +79,11 @@ final class ControllerFixture implements AutoCloseable {
     return Csi.CreateVolumeRequest.newBuilder().setName(name)
         .setCapacityRange(Csi.CapacityRange.newBuilder().setRequiredBytes(bytes))
         .addVolumeCapabilities(mount(Csi.VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER));
+  }
+
+  /** The portal the engine listens on, "127.0.0.1:port". */
+  String portal() {
+    return engine.client().info().getPortals(0);
   }
 
   Csi.Volume create(String name, long bytes) {

@@ -57,10 +57,13 @@ class PublishTest {
 
     assertThat(r.getPublishContextMap())
         .containsEntry("targetIqn", "iqn.2026-11.org.iscsicsi:local.pub")
-        .containsEntry("portals", "127.0.0.1:3260")
+        .containsEntry("portals", f.portal())
         .containsEntry("lun", "0")
         .containsEntry("chap", "false")
-        .containsEntry("readOnly", "false");
+        .containsEntry("readOnly", "false")
+        .containsEntry("serial", target().getLuns(0).getSerial())
+        .containsEntry("naa", target().getLuns(0).getNaa());
+    assertThat(r.getPublishContextOrThrow("naa")).matches("[0-9a-f]{32}");
     assertThat(target().getGrantsList()).containsExactly(
         InitiatorGrant.newBuilder().setInitiator(NODE_A).setReadOnly(false).build());
     assertThat(f.publish(vol.getVolumeId(), NODE_A, mount(Mode.SINGLE_NODE_WRITER), false))

@@ -15,6 +15,9 @@ import org.iscsicsi.node.iscsi.InitiatorName;
  */
 public final class Preflight {
 
+  /** The T10 vendor id this project's target reports in INQUIRY (what multipathd matches on). */
+  static final String TARGET_VENDOR = "ISCSICSI";
+
   /** The abstract unix socket iscsiadm talks to iscsid through (open-iscsi's iscsi_ipc). */
   static final String ISCSID_SOCKET = "@ISCSIADM_ABSTRACT_NAMESPACE";
 
@@ -117,14 +120,14 @@ public final class Preflight {
     } catch (IOException e) {
       conf = "";
     }
-    if (conf.contains("blacklist") && (conf.contains("iscsi-csi") || conf.contains("IET")
+    if (conf.contains("blacklist") && (conf.contains(TARGET_VENDOR)
         || conf.contains("devnode \"^sd"))) {
       return List.of();
     }
     return List.of(new Problem("multipathd", "multipathd is running and " + multipathConf
         + " does not blacklist this driver's disks, so it may claim them ('already mounted or"
         + " mount point busy'): add to " + multipathConf + ":\n  blacklist {\n    device {\n"
-        + "      vendor \"iscsi-csi\"\n      product \".*\"\n    }\n  }\n"
+        + "      vendor \"" + TARGET_VENDOR + "\"\n      product \".*\"\n    }\n  }\n"
         + "then 'systemctl reload multipathd'; or stop multipathd if you do not use it"));
   }
 

@@ -40,6 +40,10 @@ import org.junit.jupiter.api.io.TempDir;
  *       leaves no session;
  *   <li>stage (discovery, CHAP login, wait for the disk, verify its serial, mkfs, mount by UUID),
  *       publish, write, unpublish, unstage (logout, record deleted), stage again: data intact;
+ *   <li>a session lost behind the plugin's back (stale staging mount, disk gone) is repaired by
+ *       the next stage; an unstage after the disk vanished still logs out and deletes the record;
+ *   <li>raw block access: the disk is staged as is (its filesystem untouched) and its device file
+ *       bound into the pod, where bytes written read back;
  *   <li>what reached the target: an ext4 superblock and the written bytes in tgtd's backing file.
  * </ul>
  *
@@ -58,7 +62,7 @@ class NodePluginVmIT {
   private static final String TARGET_PATH = "/var/lib/kubelet/pods/p1/volumes/kubernetes.io~csi/pvc-vm-1/mount";
 
   @TempDir Path tmp;
-  private int cmdSeq;
+  int cmdSeq;
 
   @BeforeAll
   static void needsQemuAndTgt() {
@@ -69,7 +73,7 @@ class NodePluginVmIT {
   }
 
   /** The guest: the plugin in the background, and a loop running /ctl/cmd.N files. */
-  private static final String GUEST = """
+  static final String GUEST = """
       mkdir -p /var/lib/kubelet
       # C1 only: the guest CPU is emulated, so JIT work dominates start-up.
       export NODE_PLUGIN_JAVA_OPTS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
@@ -167,14 +171,57 @@ class NodePluginVmIT {
           publish(node);
           assertThat(guest(vm, "cat " + TARGET_PATH + "/token")).contains(token);
           unpublish(node);
+
+          // A session lost behind the plugin's back leaves a stale staging mount (its disk is
+          // gone); the next stage logs in again and replaces the mount.
+          guest(vm, "iscsiadm -m node -T " + TARGET + " -p " + QemuVm.HOST_ADDRESS + ":"
+              + ISCSI_PORT + " --logout");
+          assertThat(tgtd.show()).doesNotContain("I_T nexus:");
+          long s3 = System.nanoTime();
+          stage(node, chap(secret), SERIAL);
+          double restageStale = (System.nanoTime() - s3) / 1e9;
+          assertThat(vm.console()).contains("stale staging mount");
+          assertThat(guest(vm, "cat " + STAGING + "/token")).contains(token);
+          assertThat(guest(vm, "grep -c ' " + STAGING + " ' /proc/mounts")).startsWith("1");
+
+          // The disk disappears before unstage: unstage still logs out and deletes the record.
+          guest(vm, "for b in /sys/class/iscsi_session/session*/device/target*/*/block/*; do"
+              + " echo 1 > \"${b%/block/*}/delete\"; done");
           unstage(node);
           unstage(node); // idempotent
           assertThat(tgtd.show()).doesNotContain("I_T nexus:");
+          assertThat(guest(vm, "iscsiadm -m session; iscsiadm -m node; true"))
+              .contains("No active sessions").contains("No records found");
+
+          // Raw block access: staged as is (never formatted), the device file bound into the pod.
+          Csi.VolumeCapability blockCap = Csi.VolumeCapability.newBuilder()
+              .setBlock(Csi.VolumeCapability.BlockVolume.getDefaultInstance())
+              .setAccessMode(Csi.VolumeCapability.AccessMode.newBuilder()
+                  .setMode(Csi.VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER)).build();
+          String dev = "/var/lib/kubelet/pods/p2/volumeDevices/pvc-vm-1";
+          node.withDeadlineAfter(3, TimeUnit.MINUTES).nodeStageVolume(
+              Csi.NodeStageVolumeRequest.newBuilder().setVolumeId("pvc-vm-1")
+                  .putAllPublishContext(ctx(SERIAL)).setStagingTargetPath(STAGING)
+                  .setVolumeCapability(blockCap).putAllSecrets(chap(secret)).build());
+          node.withDeadlineAfter(2, TimeUnit.MINUTES).nodePublishVolume(
+              Csi.NodePublishVolumeRequest.newBuilder().setVolumeId("pvc-vm-1")
+                  .putAllPublishContext(ctx(SERIAL)).setStagingTargetPath(STAGING)
+                  .setTargetPath(dev).setVolumeCapability(blockCap).build());
+          assertThat(guest(vm, "blkid -p -o value -s TYPE " + dev + "; printf blockdata | dd of="
+              + dev + " bs=1 seek=60000000 conv=fsync 2>/dev/null; dd if=" + dev
+              + " bs=1 skip=60000000 count=9 2>/dev/null; echo"))
+              .contains("ext4").contains("blockdata");
+          node.withDeadlineAfter(2, TimeUnit.MINUTES).nodeUnpublishVolume(
+              Csi.NodeUnpublishVolumeRequest.newBuilder().setVolumeId("pvc-vm-1")
+                  .setTargetPath(dev).build());
+          unstage(node);
+          assertThat(tgtd.show()).doesNotContain("I_T nexus:");
+          assertThat(guest(vm, "ls " + dev + "; true")).contains("No such file");
 
           System.out.printf("VM tier figures: VM boot + plugin start %.1f s, first stage"
               + " (discovery, CHAP login, disk wait, serial check, mkfs, mount) %.2f s, unstage"
-              + " %.2f s, second stage twice %.2f s%n", boot, stageFirst, unstageTime,
-              stageAgain);
+              + " %.2f s, second stage twice %.2f s, stage over a stale mount %.2f s%n", boot,
+              stageFirst, unstageTime, stageAgain, restageStale);
         } finally {
           ch.shutdownNow();
           Files.writeString(vm.controlDir().resolve("stop"), "");
@@ -183,8 +230,9 @@ class NodePluginVmIT {
         System.out.printf("VM tier figures: whole VM run %d s%n", vm.elapsed().toSeconds());
         assertThat(vm.console()).doesNotContain(secret);
       }
-      assertThat(new String(Files.readAllBytes(lun), StandardCharsets.ISO_8859_1))
-          .contains(token);
+      String image = new String(Files.readAllBytes(lun), StandardCharsets.ISO_8859_1);
+      assertThat(image).contains(token);
+      assertThat(image.substring(60_000_000, 60_000_009)).isEqualTo("blockdata");
     }
   }
 
@@ -247,7 +295,7 @@ class NodePluginVmIT {
   }
 
   /** Runs a shell command in the guest through the control directory; returns its output. */
-  private String guest(QemuVm vm, String command) throws Exception {
+  String guest(QemuVm vm, String command) throws Exception {
     int n = cmdSeq++;
     Path ctl = vm.controlDir();
     Files.writeString(ctl.resolve("cmd." + n + ".tmp"), command + "\n");

@@ -13,6 +13,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -58,6 +60,63 @@ class QemuVmTest {
       System.out.printf("VM figures: guest booted to its script in %.2f s, whole run %d s%n",
           vm.guestBootSeconds().get(), vm.elapsed().toSeconds());
     }
+  }
+
+  /**
+   * The real tools the node plugin calls (util-linux, e2fsprogs, xfsprogs under dash, not busybox
+   * look-alikes) work in the guest, and ext4/xfs load on demand: format, mount by UUID, grow the
+   * device and the mounted file system online, change the UUID.
+   */
+  @Test
+  void realFileSystemToolsWorkInTheGuest() throws Exception {
+    try (QemuVm vm = QemuVm.builder().timeout(Duration.ofMinutes(5)).script("""
+        set -e
+        mount --version | sed 's/^/MOUNT: /'
+        grow() { truncate -s "$2" "$1"; losetup -c "$(losetup -j "$1" | cut -d: -f1)"; }
+        # ext4: mkfs, mount by UUID, online resize2fs, new UUID while unmounted.
+        truncate -s 64M /dev/shm/e.img
+        d=$(losetup -f --show /dev/shm/e.img)
+        mkfs.ext4 -q "$d"
+        u=$(blkid -o value -s UUID "$d")
+        mkdir -p /mnt/e && mount UUID="$u" /mnt/e
+        echo "EXT4_KB_BEFORE=$(df -k /mnt/e | awk 'NR==2{print $2}')"
+        grow /dev/shm/e.img 96M
+        resize2fs "$d" >/dev/null 2>&1
+        echo "EXT4_KB=$(df -k /mnt/e | awk 'NR==2{print $2}')"
+        umount /mnt/e
+        e2fsck -fp "$d" >/dev/null  # tune2fs -U wants a freshly checked file system
+        tune2fs -U random "$d" >/dev/null
+        [ "$(blkid -o value -s UUID "$d")" != "$u" ] && echo EXT4_UUID_CHANGED
+        # xfs (needs 300 MiB): mkfs, mount by UUID, online xfs_growfs, new UUID.
+        truncate -s 320M /dev/shm/x.img
+        d=$(losetup -f --show /dev/shm/x.img)
+        mkfs.xfs -q "$d"
+        u=$(blkid -o value -s UUID "$d")
+        mkdir -p /mnt/x && mount UUID="$u" /mnt/x
+        echo "XFS_KB_BEFORE=$(df -k /mnt/x | awk 'NR==2{print $2}')"
+        grow /dev/shm/x.img 400M
+        xfs_growfs /mnt/x >/dev/null
+        echo "XFS_KB=$(df -k /mnt/x | awk 'NR==2{print $2}')"
+        umount /mnt/x
+        xfs_admin -U generate "$d" >/dev/null
+        [ "$(blkid -o value -s UUID "$d")" != "$u" ] && echo XFS_UUID_CHANGED
+        lsmod | awk '$1 == "ext4" || $1 == "xfs" {print "MODULE " $1}'
+        """).start()) {
+      int exit = vm.awaitExit(Duration.ofMinutes(5));
+      String console = vm.console();
+      assertThat(exit).as("console:%n%s", console).isZero();
+      assertThat(console).contains("MOUNT: mount from util-linux", "EXT4_UUID_CHANGED",
+          "XFS_UUID_CHANGED", "MODULE ext4", "MODULE xfs");
+      // Grown by a third (64 -> 96 MiB) and a quarter (320 -> 400 MiB), minus metadata.
+      assertThat(kib(console, "EXT4_KB")).isGreaterThan(kib(console, "EXT4_KB_BEFORE") * 5 / 4);
+      assertThat(kib(console, "XFS_KB")).isGreaterThan(kib(console, "XFS_KB_BEFORE") * 6 / 5);
+    }
+  }
+
+  private static long kib(String console, String key) {
+    Matcher m = Pattern.compile("(?m)^" + key + "=([0-9]+)").matcher(console);
+    assertThat(m.find()).as(key).isTrue();
+    return Long.parseLong(m.group(1));
   }
 
   @Test

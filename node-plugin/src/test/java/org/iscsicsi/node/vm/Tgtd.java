@@ -36,10 +36,15 @@ final class Tgtd implements AutoCloseable {
   private final Path log;
   private final List<Integer> targets = new ArrayList<>();
 
+  private final Thread shutdownHook;
+
   private Tgtd(Process process, int controlIndex, Path log) {
     this.process = process;
     this.controlIndex = controlIndex;
     this.log = log;
+    // tgtd ignores SIGTERM and would outlive a JVM that exits without close().
+    this.shutdownHook = new Thread(this::stop, "tgtd-shutdown");
+    Runtime.getRuntime().addShutdownHook(shutdownHook);
   }
 
   /** Why tgtd cannot run here (not installed, or not root), or empty. */
@@ -128,6 +133,18 @@ final class Tgtd implements AutoCloseable {
   /** Deletes the targets and the system, so tgtd exits; kills it if it does not. */
   @Override
   public void close() {
+    stop();
+    try {
+      Runtime.getRuntime().removeShutdownHook(shutdownHook);
+    } catch (IllegalStateException e) {
+      // The JVM is already shutting down; the hook stops tgtd.
+    }
+  }
+
+  private synchronized void stop() {
+    if (!process.isAlive()) {
+      return;
+    }
     try {
       for (int tid : targets) {
         tgtadm(false, "--lld", "iscsi", "--op", "delete", "--mode", "target", "--tid",

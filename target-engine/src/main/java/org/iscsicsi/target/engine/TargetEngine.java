@@ -6,7 +6,8 @@ import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import java.io.IOException;
@@ -88,8 +89,8 @@ public final class TargetEngine implements AutoCloseable {
           registry.sessions(t::sessions);
         }
       }
-      TargetAdminService service = new TargetAdminService(registry,
-          new Facts(config, transport));
+      var service = io.grpc.ServerInterceptors.intercept(new TargetAdminService(registry,
+          new Facts(config, transport)), new org.iscsicsi.target.admin.AdminCallLog());
       String name = "target-engine-" + UUID.randomUUID();
       Server inProcess = InProcessServerBuilder.forName(name).addService(service).build().start();
       undo.add(() -> inProcess.shutdownNow());
@@ -100,7 +101,7 @@ public final class TargetEngine implements AutoCloseable {
         case AdminAddress.Unix u -> {
           Files.deleteIfExists(u.path()); // a stale socket of an engine that died
           Files.createDirectories(u.path().toAbsolutePath().getParent());
-          group = new EpollEventLoopGroup(1);
+          group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
           EventLoopGroup g = group;
           undo.add(() -> g.shutdownGracefully(0, 1, TimeUnit.SECONDS));
           admin = NettyServerBuilder.forAddress(new DomainSocketAddress(u.path().toString()))

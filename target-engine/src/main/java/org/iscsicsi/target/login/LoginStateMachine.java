@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import java.io.ByteArrayOutputStream;
 import java.security.SecureRandom;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -45,11 +44,13 @@ public final class LoginStateMachine {
   private final TargetDirectory directory;
   private final Map<String, String> engineDefaults;
   private final SecureRandom random;
+  private final SessionLookup sessions;
 
   private State state = State.IN_PROGRESS;
   private int stage = -1;
   private boolean first = true;
   private long isid;
+  private int tsih;
   private int cid;
   private String initiatorName;
   private String initiatorAlias = "";
@@ -71,15 +72,37 @@ public final class LoginStateMachine {
    */
   public LoginStateMachine(TargetDirectory directory, Map<String, String> engineDefaults,
       SecureRandom random) {
+    this(directory, engineDefaults, random, (tsih, isid, initiator, target) -> false);
+  }
+
+  /**
+   * @param sessions tells whether a login with a non-zero TSIH names a live session of the same
+   *     initiator port (connection reinstatement, section 6.3.4); otherwise such a login fails with
+   *     "session does not exist"
+   */
+  public LoginStateMachine(TargetDirectory directory, Map<String, String> engineDefaults,
+      SecureRandom random, SessionLookup sessions) {
     this.directory = directory;
     this.engineDefaults = Map.copyOf(engineDefaults);
     this.random = random;
+    this.sessions = sessions;
   }
 
-  /** The engine's login defaults merged with {@code overrides}. */
+  /** Looks up live sessions for logins that carry a TSIH. */
+  @FunctionalInterface
+  public interface SessionLookup {
+    boolean exists(int tsih, long isid, String initiatorName, String targetName);
+  }
+
+  /**
+   * The engine's login defaults merged with {@code overrides}.
+   *
+   * @throws IllegalArgumentException when an override is malformed or out of range
+   */
   public static Map<String, String> defaultsWith(Map<String, String> overrides) {
     Map<String, String> merged = KeyNegotiator.defaults();
     merged.putAll(overrides);
+    new KeyNegotiator(merged); // validates
     return merged;
   }
 
@@ -130,11 +153,8 @@ public final class LoginStateMachine {
       }
       isid = req.isid();
       cid = req.cid();
-      if (req.tsih() != 0) {
-        throw new LoginException(LoginStatus.SESSION_DOES_NOT_EXIST,
-            "TSIH " + req.tsih() + " is not a session of this target");
-      }
-    } else if (req.isid() != isid || req.tsih() != 0 || req.cid() != cid) {
+      tsih = req.tsih();
+    } else if (req.isid() != isid || req.tsih() != tsih || req.cid() != cid) {
       throw new LoginException(LoginStatus.INITIATOR_ERROR, "ISID, TSIH or CID changed");
     }
     if (req.csg() == 2 || req.csg() == 3 || (req.transit() && (req.nsg() == 2
@@ -160,6 +180,11 @@ public final class LoginStateMachine {
     if (first) {
       admit(keys, response);
       first = false;
+      if (tsih != 0 && !sessions.exists(tsih, isid, initiatorName,
+          target == null ? "" : target.name())) {
+        throw new LoginException(LoginStatus.SESSION_DOES_NOT_EXIST,
+            "TSIH " + tsih + " is not a live session of this initiator");
+      }
     }
     for (Map.Entry<String, String> e : keys.entrySet()) {
       handleKey(e.getKey(), e.getValue(), keys, response);
@@ -191,7 +216,7 @@ public final class LoginStateMachine {
     }
     if (transit && req.nsg() == FULL_FEATURE) {
       state = State.COMPLETE;
-      result = new LoginResult(initiatorName, initiatorAlias, isid, cid, discovery, target,
+      result = new LoginResult(initiatorName, initiatorAlias, isid, tsih, cid, discovery, target,
           access, authMethod == null ? "None" : authMethod, negotiator.result(declaredMrdsl));
     }
     return respond(req, transit, transit ? req.nsg() : 0, response);
@@ -322,13 +347,5 @@ public final class LoginStateMachine {
     if (stage != SECURITY) {
       throw new LoginException(LoginStatus.INITIATOR_ERROR, key + " outside the security stage");
     }
-  }
-
-  /** Read-only view for tests and logs: keys negotiated so far. */
-  Map<String, String> debugState() {
-    Map<String, String> m = new HashMap<>();
-    m.put("stage", Integer.toString(stage));
-    m.put("authenticated", Boolean.toString(authenticated));
-    return m;
   }
 }

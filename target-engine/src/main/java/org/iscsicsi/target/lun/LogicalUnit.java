@@ -109,6 +109,14 @@ public final class LogicalUnit implements AutoCloseable {
     return sizeBytes;
   }
 
+  public boolean readOnly() {
+    return initialConfig.readOnly();
+  }
+
+  public boolean thin() {
+    return initialConfig.thin();
+  }
+
   public int blockSize() {
     return initialConfig.blockSize();
   }

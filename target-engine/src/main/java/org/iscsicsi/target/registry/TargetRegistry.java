@@ -10,17 +10,17 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
-import org.iscsicsi.target.acl.AccessLevel;
 import org.iscsicsi.target.acl.ChapPolicy;
 import org.iscsicsi.target.acl.ChapSecret;
 import org.iscsicsi.target.acl.InitiatorGrant;
 import org.iscsicsi.target.lun.LogicalUnit;
 import org.iscsicsi.target.lun.LunCounters;
+import org.iscsicsi.target.names.IscsiNames;
 import org.iscsicsi.target.registry.RegistryException.Reason;
 import org.iscsicsi.target.scsi.TargetScsiPort;
 import org.iscsicsi.target.session.SessionInfo;
@@ -55,7 +55,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
   private final Path lunDir;
   private final Path snapshotDir;
   private final Duration copyTimeout;
-  private volatile Supplier<SessionRegistry> sessions = () -> null;
+  private final SessionControl sessionControl = new SessionControl();
 
   private final Object lock = new Object();
   // Guarded by lock.
@@ -64,6 +64,13 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
   private final Map<String, TargetScsiPort> ports = new HashMap<>();
   private final Map<LunKey, LogicalUnit> units = new HashMap<>();
   private final Map<LunKey, String> openFailures = new HashMap<>();
+  // Copies running outside the lock: "lun:<target>/<n>" (a LUN being created) and
+  // "snap:<id>" (a snapshot being taken), completed when they end.
+  private final Map<String, CompletableFuture<Void>> inFlight = new HashMap<>();
+  // Sources a copy reads ("lun:<target>/<n>", "snapfile:<id>"), with the number of readers.
+  private final Map<String, Integer> busy = new HashMap<>();
+  // Serials and NAAs of LUNs being created, so that no two copies pick the same.
+  private final Set<String> pendingIdentities = new HashSet<>();
 
   // Published after every change; read lock-free.
   private volatile Map<String, ExportedTarget> live = Map.of();
@@ -107,6 +114,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
         }
       }
       r.publish();
+      r.warnAboutOrphans();
     }
     log.info("restored {} target(s), {} snapshot(s) from {}", state.targets().size(),
         state.snapshots().size(), store.stateFile());
@@ -115,7 +123,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
 
   /** Lets the registry see and close sessions (the transport starts after the registry). */
   public void sessions(Supplier<SessionRegistry> supplier) {
-    this.sessions = Objects.requireNonNull(supplier);
+    sessionControl.source(supplier);
   }
 
   // ---- TargetDirectory (event loops) ----
@@ -125,7 +133,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
     Map<String, ExportedTarget> m = live;
     ExportedTarget t = m.get(name);
     if (t == null && name != null) {
-      t = m.get(org.iscsicsi.target.names.IscsiNames.normalize(name));
+      t = m.get(IscsiNames.normalize(name));
     }
     return Optional.ofNullable(t);
   }
@@ -181,6 +189,12 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
   public void deleteTarget(String name, boolean force) {
     synchronized (lock) {
       TargetRecord t = require(name);
+      String prefix = "lun:" + t.name() + "/";
+      if (busy.keySet().stream().anyMatch(k -> k.startsWith(prefix))
+          || inFlight.keySet().stream().anyMatch(k -> k.startsWith(prefix))) {
+        throw new RegistryException(Reason.FAILED_PRECONDITION, "a LUN of target " + t.name()
+            + " is being copied (snapshot, clone or restore in progress); try again later");
+      }
       int logged = sessionsOf(t.name(), null).size();
       if (logged > 0 && !force) {
         throw new RegistryException(Reason.FAILED_PRECONDITION, "target " + t.name() + " has "
@@ -235,6 +249,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
       TargetRecord next = t.withGrants(grants);
       commitTarget(next);
       publish();
+      enforceAcl(t.name());
       log.info("granted {} {} access to {}", g.initiator(), g.level(), t.name());
       return next;
     }
@@ -257,12 +272,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
       TargetRecord next = t.withGrants(grants);
       commitTarget(next);
       publish();
-      ExportedTarget now = live.get(t.name());
-      for (SessionInfo s : sessionsOf(t.name(), null)) {
-        if (now.access(s.initiatorName()) == AccessLevel.NONE) {
-          closeSessions(t.name(), s.initiatorName());
-        }
-      }
+      enforceAcl(t.name());
       log.info("revoked {} from {}", who, t.name());
       return next;
     }
@@ -307,52 +317,129 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
 
   // ---- LUNs ----
 
+  /**
+   * Creates a LUN: its file (empty, or a copy of a snapshot or another LUN) is made outside the
+   * registry lock, so a long copy holds up neither other admin calls nor logins. A repeated call
+   * for the same LUN while the first is still copying waits for it and then answers as an
+   * idempotent repeat.
+   */
   public LunRecord createLun(LunSpec spec) {
     Validation.lun(spec.lun());
-    synchronized (lock) {
-      TargetRecord t = require(spec.target());
-      SourceInfo src = source(spec);
-      int bs = spec.blockSize() == 0 ? src.blockSize() : Validation.blockSize(spec.blockSize());
-      Validation.size(spec.sizeBytes(), bs);
-      if (src.file() != null) {
-        if (bs != src.blockSize()) {
-          throw RegistryException.invalid("block size " + bs + " differs from the source's "
-              + src.blockSize());
-        }
-        if (spec.sizeBytes() < src.sizeBytes()) {
-          throw RegistryException.invalid("size " + spec.sizeBytes() + " is smaller than the "
-              + "source's " + src.sizeBytes());
+    PendingLun p;
+    while (true) {
+      CompletableFuture<Void> running;
+      synchronized (lock) {
+        TargetRecord t = require(spec.target());
+        String key = "lun:" + t.name() + "/" + spec.lun();
+        running = inFlight.get(key);
+        if (running == null) {
+          p = prepareLun(t, spec, key);
+          if (p.existing() != null) {
+            return p.existing();
+          }
+          break;
         }
       }
-      Optional<LunRecord> existing = t.lun(spec.lun());
-      if (existing.isPresent()) {
-        LunRecord e = existing.get();
-        if (e.sizeBytes() == spec.sizeBytes() && e.blockSize() == bs
-            && e.thin() == !spec.thick() && e.readOnly() == spec.readOnly()) {
-          return e;
+      awaitQuietly(running);
+    }
+    try {
+      LogicalUnit unit = materialize(p.rec(), p.src());
+      synchronized (lock) {
+        TargetRecord t = targets.get(p.target());
+        try {
+          commitTarget(t.withLun(p.rec()));
+        } catch (RuntimeException e) {
+          closeQuietly(unit);
+          deleteFile(Path.of(p.rec().file()));
+          throw e;
         }
-        throw new RegistryException(Reason.ALREADY_EXISTS, "LUN " + spec.lun() + " of "
-            + t.name() + " already exists with a different definition");
+        units.put(new LunKey(t.name(), p.rec().lun()), unit);
+        ports.get(t.name()).attach(p.rec().lun(), unit);
+        publish();
       }
-      checkRoom(spec, src);
-      LunIdentity.Identity id = LunIdentity.next(allSerials(), allNaas());
-      Path file = lunDir.resolve(id.naa() + ".img");
-      LunRecord rec = new LunRecord(spec.lun(), file.toString(), spec.sizeBytes(), bs,
-          !spec.thick(), spec.readOnly(), id.serial(), id.naa());
-      LogicalUnit unit = materialize(rec, spec.source());
-      try {
-        commitTarget(t.withLun(rec));
-      } catch (RuntimeException e) {
-        closeQuietly(unit);
-        deleteFile(file);
-        throw e;
-      }
-      units.put(new LunKey(t.name(), rec.lun()), unit);
-      ports.get(t.name()).attach(rec.lun(), unit);
-      publish();
+      LunRecord rec = p.rec();
       log.info("created LUN {} of {}: {} bytes, {}-byte blocks, {}, serial {}", rec.lun(),
-          t.name(), rec.sizeBytes(), bs, rec.thin() ? "thin" : "thick", rec.serial());
+          p.target(), rec.sizeBytes(), rec.blockSize(), rec.thin() ? "thin" : "thick",
+          rec.serial());
       return rec;
+    } finally {
+      release(p.key(), p.src().busy(), p.rec());
+    }
+  }
+
+  private record PendingLun(String key, String target, LunRecord rec, SourceInfo src,
+      LunRecord existing) {
+  }
+
+  /** Validates a CreateLun under the lock and reserves the LUN, its identity and its source. */
+  private PendingLun prepareLun(TargetRecord t, LunSpec spec, String key) {
+    SourceInfo src = source(spec);
+    int bs = spec.blockSize() == 0 ? src.blockSize() : Validation.blockSize(spec.blockSize());
+    Validation.size(spec.sizeBytes(), bs);
+    if (src.file() != null) {
+      if (bs != src.blockSize()) {
+        throw RegistryException.invalid("block size " + bs + " differs from the source's "
+            + src.blockSize());
+      }
+      if (spec.sizeBytes() < src.sizeBytes()) {
+        throw RegistryException.invalid("size " + spec.sizeBytes() + " is smaller than the "
+            + "source's " + src.sizeBytes());
+      }
+    }
+    Optional<LunRecord> existing = t.lun(spec.lun());
+    if (existing.isPresent()) {
+      LunRecord e = existing.get();
+      if (e.sizeBytes() == spec.sizeBytes() && e.blockSize() == bs
+          && e.thin() == !spec.thick() && e.readOnly() == spec.readOnly()) {
+        return new PendingLun(key, t.name(), null, src, e);
+      }
+      throw new RegistryException(Reason.ALREADY_EXISTS, "LUN " + spec.lun() + " of "
+          + t.name() + " already exists with a different definition");
+    }
+    checkRoom(spec, src);
+    LunIdentity.Identity id = LunIdentity.next(allSerials(), allNaas());
+    Path file = lunDir.resolve(id.naa() + ".img");
+    LunRecord rec = new LunRecord(spec.lun(), file.toString(), spec.sizeBytes(), bs,
+        !spec.thick(), spec.readOnly(), id.serial(), id.naa());
+    inFlight.put(key, new CompletableFuture<>());
+    pendingIdentities.add(id.serial());
+    pendingIdentities.add(id.naa());
+    if (src.busy() != null) {
+      busy.merge(src.busy(), 1, Integer::sum);
+    }
+    return new PendingLun(key, t.name(), rec, src, null);
+  }
+
+  /** Ends a copy: frees its key, its source and the identity it reserved. */
+  private void release(String key, String busyKey, LunRecord rec) {
+    synchronized (lock) {
+      CompletableFuture<Void> f = inFlight.remove(key);
+      if (busyKey != null) {
+        busy.computeIfPresent(busyKey, (k, n) -> n > 1 ? n - 1 : null);
+      }
+      if (rec != null) {
+        pendingIdentities.remove(rec.serial());
+        pendingIdentities.remove(rec.naa());
+      }
+      if (f != null) {
+        f.complete(null);
+      }
+    }
+  }
+
+  private static void awaitQuietly(CompletableFuture<Void> f) {
+    try {
+      f.join();
+    } catch (RuntimeException e) {
+      // the other call reports its own failure; this one re-examines the state
+    }
+  }
+
+  /** Refuses to change what a running copy reads from or writes to. */
+  private void checkNotBusy(String busyKey, String what) {
+    if (busy.containsKey(busyKey) || inFlight.containsKey(busyKey)) {
+      throw new RegistryException(Reason.FAILED_PRECONDITION, what
+          + " is being copied (snapshot, clone or restore in progress); try again later");
     }
   }
 
@@ -368,6 +455,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
       if (sizeBytes == l.sizeBytes()) {
         return l;
       }
+      checkNotBusy("lun:" + t.name() + "/" + lun, "LUN " + lun + " of " + t.name());
       if (l.readOnly()) {
         throw new RegistryException(Reason.FAILED_PRECONDITION, "LUN " + lun + " of " + t.name()
             + " is read-only and cannot be resized");
@@ -397,6 +485,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
     synchronized (lock) {
       TargetRecord t = require(target);
       LunRecord l = requireLun(t, lun);
+      checkNotBusy("lun:" + t.name() + "/" + lun, "LUN " + lun + " of " + t.name());
       commitTarget(t.withoutLun(lun));
       LunKey key = new LunKey(t.name(), lun);
       openFailures.remove(key);
@@ -428,53 +517,79 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
 
   // ---- snapshots ----
 
-  /** Copies a LUN while its writes are held. Idempotent by id and source. */
+  /**
+   * Copies a LUN while its writes are held (the copy runs outside the registry lock). Idempotent
+   * by id and source; a repeat while the first copy runs waits for it.
+   */
   public SnapshotRecord createSnapshot(String id, String target, int lun,
       Map<String, String> labels) {
     Validation.snapshotId(id);
     Map<String, String> l = Validation.labels(labels);
-    synchronized (lock) {
-      TargetRecord t = require(target);
-      LunRecord src = requireLun(t, lun);
-      SnapshotRecord existing = snapshots.get(id);
-      if (existing != null) {
-        if (existing.sourceTarget().equals(t.name()) && existing.sourceLun() == lun) {
-          return existing;
+    String key = "snap:" + id;
+    String busyKey;
+    LogicalUnit unit;
+    LunRecord src;
+    String targetName;
+    while (true) {
+      CompletableFuture<Void> running;
+      synchronized (lock) {
+        TargetRecord t = require(target);
+        src = requireLun(t, lun);
+        running = inFlight.get(key);
+        if (running == null) {
+          SnapshotRecord existing = snapshots.get(id);
+          if (existing != null) {
+            if (existing.sourceTarget().equals(t.name()) && existing.sourceLun() == lun) {
+              return existing;
+            }
+            throw new RegistryException(Reason.ALREADY_EXISTS, "snapshot " + id
+                + " already exists for another LUN");
+          }
+          unit = requireUnit(t.name(), src);
+          long need = allocated(unit);
+          long usable = usableBytes();
+          if (need > usable) {
+            throw new RegistryException(Reason.RESOURCE_EXHAUSTED, "the pool has " + usable
+                + " bytes free, the snapshot needs " + need);
+          }
+          targetName = t.name();
+          busyKey = "lun:" + t.name() + "/" + lun;
+          inFlight.put(key, new CompletableFuture<>());
+          busy.merge(busyKey, 1, Integer::sum);
+          break;
         }
-        throw new RegistryException(Reason.ALREADY_EXISTS, "snapshot " + id
-            + " already exists for another LUN");
       }
-      LogicalUnit unit = requireUnit(t.name(), src);
-      long need = allocated(unit);
-      long usable = usableBytes();
-      if (need > usable) {
-        throw new RegistryException(Reason.RESOURCE_EXHAUSTED, "the pool has " + usable
-            + " bytes free, the snapshot needs " + need);
-      }
+      awaitQuietly(running);
+    }
+    try {
       Path file = snapshotDir.resolve(id + ".img");
       deleteFile(file); // an orphan of a crash between copy and state write
       long size;
-      try (LogicalUnit.Quiesce q = unit.quiesce()) {
+      try (LogicalUnit.Quiesce _ = unit.quiesce()) {
         size = unit.sizeBytes();
         SparseCopy.copy(Path.of(src.file()), file, copyTimeout);
       } catch (IOException e) {
         deleteFile(file);
-        throw new RegistryException(Reason.INTERNAL, "snapshot of LUN " + lun + " of " + t.name()
-            + " failed: " + e.getMessage(), e);
+        throw new RegistryException(Reason.INTERNAL, "snapshot of LUN " + lun + " of "
+            + targetName + " failed: " + e.getMessage(), e);
       }
-      SnapshotRecord rec = new SnapshotRecord(id, t.name(), lun, size, src.blockSize(),
+      SnapshotRecord rec = new SnapshotRecord(id, targetName, lun, size, src.blockSize(),
           System.currentTimeMillis() * 1_000_000L, file.toString(), l);
-      TreeMap<String, SnapshotRecord> next = new TreeMap<>(snapshots);
-      next.put(id, rec);
-      try {
-        save(targets, next);
-      } catch (RuntimeException e) {
-        deleteFile(file);
-        throw e;
+      synchronized (lock) {
+        TreeMap<String, SnapshotRecord> next = new TreeMap<>(snapshots);
+        next.put(id, rec);
+        try {
+          save(targets, next);
+        } catch (RuntimeException e) {
+          deleteFile(file);
+          throw e;
+        }
+        snapshots.put(id, rec);
       }
-      snapshots.put(id, rec);
-      log.info("snapshot {} of LUN {} of {} taken", id, lun, t.name());
+      log.info("snapshot {} of LUN {} of {} taken", id, lun, targetName);
       return rec;
+    } finally {
+      release(key, busyKey, null);
     }
   }
 
@@ -484,6 +599,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
       if (s == null) {
         throw RegistryException.notFound("snapshot " + id + " does not exist");
       }
+      checkNotBusy("snapfile:" + id, "snapshot " + id);
       TreeMap<String, SnapshotRecord> next = new TreeMap<>(snapshots);
       next.remove(id);
       save(targets, next);
@@ -496,7 +612,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
   /** Snapshots matching the id (when not empty) and the source (when target is not empty). */
   public List<SnapshotRecord> listSnapshots(String id, String sourceTarget, int sourceLun) {
     String st = sourceTarget == null || sourceTarget.isEmpty() ? null
-        : org.iscsicsi.target.names.IscsiNames.normalize(sourceTarget);
+        : IscsiNames.normalize(sourceTarget);
     synchronized (lock) {
       return snapshots.values().stream()
           .filter(s -> id == null || id.isEmpty() || s.id().equals(id))
@@ -512,30 +628,24 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
   // ---- sessions and capacity ----
 
   public List<SessionInfo> sessions() {
-    SessionRegistry reg = sessions.get();
-    return reg == null ? List.of() : reg.sessions();
+    return sessionControl.list();
   }
 
+  /** Sessions of a target and/or initiator (all when empty), names compared normalized. */
   public List<SessionInfo> sessionsOf(String target, String initiator) {
-    String t = target == null || target.isEmpty() ? null
-        : org.iscsicsi.target.names.IscsiNames.normalize(target);
-    String i = initiator == null || initiator.isEmpty() ? null
-        : org.iscsicsi.target.names.IscsiNames.normalize(initiator);
-    return sessions().stream()
-        .filter(s -> t == null || t.equals(s.targetName()))
-        .filter(s -> i == null
-            || i.equals(org.iscsicsi.target.names.IscsiNames.normalize(s.initiatorName())))
-        .toList();
+    return sessionControl.of(target, initiator);
   }
 
   /** Closes sessions of one target (all of them when {@code initiator} is empty). */
   public int closeSessions(String target, String initiator) {
-    SessionRegistry reg = sessions.get();
-    if (reg == null) {
-      return 0;
+    return sessionControl.close(target, initiator);
+  }
+
+  private void enforceAcl(String target) {
+    ExportedTarget now = live.get(target);
+    if (now != null) {
+      sessionControl.enforce(now);
     }
-    String t = org.iscsicsi.target.names.IscsiNames.normalize(target);
-    return reg.close(t, initiator == null || initiator.isEmpty() ? null : initiator);
   }
 
   public PoolStatus pool() {
@@ -591,25 +701,47 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
 
   // ---- internals ----
 
-  private record SourceInfo(Path file, long sizeBytes, int blockSize, LogicalUnit unit) {
+  /**
+   * Files in the pool or snapshot directory that no LUN or snapshot names: left by a crash between
+   * copying a file and recording it, or by another engine sharing the directory. Never deleted
+   * automatically.
+   */
+  private void warnAboutOrphans() {
+    Set<Path> known = new HashSet<>();
+    targets.values().forEach(t -> t.luns().forEach(l -> known.add(Path.of(l.file()))));
+    snapshots.values().forEach(sn -> known.add(Path.of(sn.file())));
+    for (Path d : List.of(lunDir, snapshotDir)) {
+      try (var files = Files.list(d)) {
+        files.filter(f -> f.toString().endsWith(".img") && !known.contains(f))
+            .forEach(f -> log.warn("{} belongs to no LUN or snapshot of this engine", f));
+      } catch (IOException e) {
+        log.warn("cannot list {}: {}", d, e.toString());
+      }
+    }
+  }
+
+  /** A new LUN's initial content; {@code busy} names the source a copy reads, if any. */
+  private record SourceInfo(Path file, long sizeBytes, int blockSize, LogicalUnit unit,
+      String busy) {
   }
 
   private SourceInfo source(LunSpec spec) {
     return switch (spec.source()) {
-      case null -> new SourceInfo(null, 0, 512, null);
-      case LunSpec.Empty e -> new SourceInfo(null, 0, 512, null);
+      case null -> new SourceInfo(null, 0, 512, null, null);
+      case LunSpec.Empty e -> new SourceInfo(null, 0, 512, null, null);
       case LunSpec.FromSnapshot s -> {
         SnapshotRecord snap = snapshots.get(s.snapshotId());
         if (snap == null) {
           throw RegistryException.notFound("snapshot " + s.snapshotId() + " does not exist");
         }
-        yield new SourceInfo(Path.of(snap.file()), snap.sizeBytes(), snap.blockSize(), null);
+        yield new SourceInfo(Path.of(snap.file()), snap.sizeBytes(), snap.blockSize(), null,
+            "snapfile:" + snap.id());
       }
       case LunSpec.CloneOf c -> {
         TargetRecord st = require(c.target());
         LunRecord sl = requireLun(st, c.lun());
         yield new SourceInfo(Path.of(sl.file()), sl.sizeBytes(), sl.blockSize(),
-            requireUnit(st.name(), sl));
+            requireUnit(st.name(), sl), "lun:" + st.name() + "/" + sl.lun());
       }
     };
   }
@@ -625,24 +757,19 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
     }
   }
 
-  /** Creates the LUN's file (empty or copied) and opens it. */
-  private LogicalUnit materialize(LunRecord rec, LunSpec.Source source) {
+  /** Creates the LUN's file (empty or copied) and opens it; runs outside the lock. */
+  private LogicalUnit materialize(LunRecord rec, SourceInfo src) {
     Path file = Path.of(rec.file());
     try {
-      switch (source) {
-        case LunSpec.FromSnapshot s ->
-            SparseCopy.copy(Path.of(snapshots.get(s.snapshotId()).file()), file, copyTimeout);
-        case LunSpec.CloneOf c -> {
-          TargetRecord st = require(c.target());
-          LunRecord sl = requireLun(st, c.lun());
-          LogicalUnit su = requireUnit(st.name(), sl);
-          try (LogicalUnit.Quiesce q = su.quiesce()) {
-            SparseCopy.copy(Path.of(sl.file()), file, copyTimeout);
-          }
+      if (src.file() == null) {
+        return LogicalUnit.create(rec.toConfig());
+      }
+      if (src.unit() != null) {
+        try (LogicalUnit.Quiesce _ = src.unit().quiesce()) {
+          SparseCopy.copy(src.file(), file, copyTimeout);
         }
-        case null, default -> {
-          return LogicalUnit.create(rec.toConfig());
-        }
+      } else {
+        SparseCopy.copy(src.file(), file, copyTimeout);
       }
       // A copy: grow it (sparsely) to the requested size, then open it as it is.
       try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
@@ -654,9 +781,6 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
       return LogicalUnit.open(rec.toConfig());
     } catch (IOException | RuntimeException e) {
       deleteFile(file);
-      if (e instanceof RegistryException re) {
-        throw re;
-      }
       throw new RegistryException(Reason.INTERNAL, "creating the file of LUN " + rec.lun()
           + " failed: " + e.getMessage(), e);
     }
@@ -675,14 +799,15 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
     } catch (RuntimeException e) {
       condition = "condition unknown: " + e.getMessage();
     }
-    return new LunStatus(target, l, allocated(u), u.counters(), condition);
+    return new LunStatus(target, l, condition.isEmpty() ? allocated(u) : 0, u.counters(),
+        condition);
   }
 
   private TargetRecord require(String name) {
-    String n = name == null ? "" : org.iscsicsi.target.names.IscsiNames.normalize(name);
+    String n = name == null ? "" : IscsiNames.normalize(name);
     TargetRecord t = targets.get(n);
     if (t == null) {
-      if (!org.iscsicsi.target.names.IscsiNames.isValid(n)) {
+      if (!IscsiNames.isValid(n)) {
         Validation.targetName(name); // throws INVALID_ARGUMENT with the reason
       }
       throw RegistryException.notFound("target " + n + " does not exist");
@@ -737,13 +862,13 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
   }
 
   private Set<String> allSerials() {
-    Set<String> s = new HashSet<>();
+    Set<String> s = new HashSet<>(pendingIdentities);
     targets.values().forEach(t -> t.luns().forEach(l -> s.add(l.serial())));
     return s;
   }
 
   private Set<String> allNaas() {
-    Set<String> s = new HashSet<>();
+    Set<String> s = new HashSet<>(pendingIdentities);
     targets.values().forEach(t -> t.luns().forEach(l -> s.add(l.naa())));
     return s;
   }

@@ -1,8 +1,8 @@
 package org.iscsicsi.target.scsi;
 
 /**
- * How a command is treated under reservations (SPC-4 table 5.? "commands allowed in the presence
- * of various reservations", SBC-3 table 4.?).
+ * How a command is treated under reservations (SPC-4 5.12.1, "SPC commands that are allowed in
+ * the presence of various reservations", and its SBC-3 counterpart for block commands).
  */
 enum Access {
   /** Never conflicts (INQUIRY, REPORT LUNS, REQUEST SENSE, READ CAPACITY, TUR, PRIN...). */

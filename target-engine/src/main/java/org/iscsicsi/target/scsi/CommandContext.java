@@ -126,6 +126,11 @@ final class CommandContext {
           result.complete(new CheckCondition(Sense.SPACE_ALLOCATION_FAILED).toResponse());
         } catch (IOException | RuntimeException e) {
           result.complete(ioFailure(writing, e));
+        } catch (Error e) {
+          // never leave the initiator's task hanging: INTERNAL TARGET FAILURE, then let it surface
+          result.complete(new CheckCondition(Sense.of(Sense.ABORTED_COMMAND, 0x44, 0x00))
+              .toResponse());
+          throw e;
         }
       });
     } catch (RejectedExecutionException e) {

@@ -61,6 +61,8 @@ final class CommandSet {
         0x34, 0x02, FF, FF, FF, FF, G, FF, FF, 0));
     l.add(of("SYNCHRONIZE CACHE(10)", 0x35, -1, Access.WRITE, sync,
         0x35, 0x02, FF, FF, FF, FF, G, FF, FF, 0));
+    l.add(of("READ DEFECT DATA(10)", 0x37, -1, Access.READ, new ReadDefectData(),
+        0x37, 0, 0x1f, 0, 0, 0, 0, FF, FF, 0));
     l.add(of("WRITE SAME(10)", 0x41, -1, Access.WRITE, writeSame,
         0x41, 0x08, FF, FF, FF, FF, G, FF, FF, 0));
     l.add(of("UNMAP", 0x42, -1, Access.WRITE, new Unmap(), 0x42, 0, 0, 0, 0, 0, G, FF, FF, 0));
@@ -86,6 +88,8 @@ final class CommandSet {
         0x89, 0x18, FF, FF, FF, FF, FF, FF, FF, FF, 0, 0, 0, FF, G, 0));
     l.add(of("WRITE(16)", 0x8a, -1, Access.WRITE, write,
         0x8a, 0x18, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, G, 0));
+    l.add(of("ORWRITE(16)", 0x8b, -1, Access.WRITE, new OrWrite(),
+        0x8b, 0x18, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, G, 0));
     l.add(of("WRITE AND VERIFY(16)", 0x8e, -1, Access.WRITE, writeVerify,
         0x8e, 0x12, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, G, 0));
     l.add(of("VERIFY(16)", 0x8f, -1, Access.READ, verify,
@@ -111,6 +115,8 @@ final class CommandSet {
         0xa8, 0x18, FF, FF, FF, FF, FF, FF, FF, FF, G, 0));
     l.add(of("WRITE(12)", 0xaa, -1, Access.WRITE, write,
         0xaa, 0x18, FF, FF, FF, FF, FF, FF, FF, FF, G, 0));
+    l.add(of("READ DEFECT DATA(12)", 0xb7, -1, Access.READ, new ReadDefectData(),
+        0xb7, 0x1f, 0, 0, 0, 0, FF, FF, FF, FF, 0, 0));
     l.add(of("WRITE AND VERIFY(12)", 0xae, -1, Access.WRITE, writeVerify,
         0xae, 0x12, FF, FF, FF, FF, FF, FF, FF, FF, G, 0));
     l.add(of("VERIFY(12)", 0xaf, -1, Access.READ, verify,

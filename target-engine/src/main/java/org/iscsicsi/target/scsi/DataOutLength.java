@@ -14,7 +14,7 @@ final class DataOutLength {
     byte[] cdb = java.util.Arrays.copyOf(shortCdb, Math.max(16, shortCdb.length));
     int opcode = cdb[0] & 0xff;
     return switch (opcode) {
-      case 0x0a, 0x2a, 0xaa, 0x8a, 0x2e, 0xae, 0x8e ->
+      case 0x0a, 0x2a, 0xaa, 0x8a, 0x2e, 0xae, 0x8e, 0x8b ->
           clamp(BlockRange.of(cdb).blocks() * blockSize);
       case 0x2f, 0xaf, 0x8f -> switch ((cdb[1] >>> 1) & 0x03) {
         case 1 -> clamp(BlockRange.of(cdb).blocks() * blockSize);

@@ -58,7 +58,7 @@ final class Inquiry implements ScsiCommand {
     ascii(d, 8, VENDOR, 8);
     ascii(d, 16, PRODUCT, 16);
     ascii(d, 32, REVISION, 4);
-    // version descriptors (SPC-4 table 6.?): SAM-5, iSCSI, SPC-4, SBC-3
+    // version descriptors (SPC-4 6.6.2): SAM-5, iSCSI, SPC-4, SBC-3
     Cdb.put16(d, 58, 0x00a0);
     Cdb.put16(d, 60, 0x0960);
     Cdb.put16(d, 62, 0x0460);

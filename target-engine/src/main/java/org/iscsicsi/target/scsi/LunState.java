@@ -15,6 +15,7 @@ final class LunState {
   final long lun;
   final LogicalUnit unit;
   final ModePages modePages = new ModePages();
+  final TaskOrdering ordering = new TaskOrdering();
   final PersistentReservations persistentReservations;
   /** Writes hold it shared; COMPARE AND WRITE holds it exclusively. */
   final StampedLock atomicity = new StampedLock();
@@ -70,6 +71,6 @@ final class LunState {
   }
 
   boolean readOnly(ItNexus nexus) {
-    return nexus.readOnly() || unit.config().readOnly();
+    return nexus.readOnly() || unit.readOnly();
   }
 }

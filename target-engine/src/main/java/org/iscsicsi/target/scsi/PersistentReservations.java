@@ -10,7 +10,7 @@ import java.util.function.BiConsumer;
 
 /**
  * Persistent reservations of one logical unit (SPC-4 5.12): registrations per I_T nexus, at most
- * one reservation of any of the six types, and the access rules of SPC-4 5.12.1 / table 5.?.
+ * one reservation of any of the six types, and the access rules of SPC-4 5.12.1.
  * Registrations survive nexus loss and resets; they do not survive an engine restart (APTPL is not
  * offered: PTPL_C = 0).
  */

@@ -4,7 +4,7 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * PREVENT ALLOW MEDIUM REMOVAL (SBC-3 5.5): records, per I_T nexus, whether removal is prevented;
- * cleared by ALLOW, nexus loss and resets (SPC-4 / SBC-3 4.?).
+ * cleared by ALLOW, nexus loss and resets.
  */
 final class PreventAllowMediumRemoval implements ScsiCommand {
 

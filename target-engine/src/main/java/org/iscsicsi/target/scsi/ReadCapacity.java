@@ -27,7 +27,7 @@ final class ReadCapacity {
     byte[] d = new byte[32];
     Cdb.put64(d, 0, c.blocks() - 1);
     Cdb.put32(d, 8, c.blockSize());
-    boolean thin = c.unit().config().thin();
+    boolean thin = c.unit().thin();
     d[14] = (byte) ((thin ? 0x80 : 0) | 0x40);
     return CommandContext.data(d, Cdb.u32(c.cdb, 10));
   }

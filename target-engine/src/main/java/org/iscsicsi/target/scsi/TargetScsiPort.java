@@ -22,10 +22,11 @@ import org.slf4j.LoggerFactory;
  * registry (which attaches and detaches LUNs).
  *
  * <p>Every command is checked here, in arrival order and on the caller's thread, for the things
- * SAM-5/SPC-4 put before execution: LUN present (SPC-4 4.?: LOGICAL UNIT NOT SUPPORTED), pending
+ * SAM-5/SPC-4 put before execution: LUN present (else LOGICAL UNIT NOT SUPPORTED), pending
  * unit attention (SAM-5 5.14, with the INQUIRY / REPORT LUNS / REQUEST SENSE exemptions), supported
  * opcode, reservation conflicts. Commands that touch the backing file then run on a virtual-thread
  * executor, so several commands per LUN are in flight and no file I/O runs on a netty event loop.
+ * ORDERED tasks wait for the tasks before them ({@link TaskOrdering}).
  */
 public final class TargetScsiPort implements ScsiTargetPort {
 
@@ -113,17 +114,10 @@ public final class TargetScsiPort implements ScsiTargetPort {
 
   @Override
   public CompletionStage<ScsiResponse> execute(ScsiRequest request) {
-    CompletionStage<ScsiResponse> stage;
-    try {
-      stage = dispatch(request);
-    } catch (CheckCondition c) {
-      stage = CompletableFuture.completedFuture(c.toResponse());
-    } catch (RuntimeException e) {
-      log.error("{}: command {} failed", targetName, hex(request.cdb()), e);
-      stage = CompletableFuture.completedFuture(
-          new CheckCondition(Sense.of(Sense.ABORTED_COMMAND, 0x44, 0x00)).toResponse());
-    }
     LunState lu = luns.get(request.lun());
+    CompletionStage<ScsiResponse> stage = lu == null || request.attribute() == null
+        ? run(request)
+        : lu.ordering.submit(request.attribute(), () -> run(request));
     int dataOutLength = lu == null || request.cdb() == null || request.cdb().length == 0 ? -1
         : DataOutLength.of(request.cdb(), lu.unit.blockSize());
     if (dataOutLength >= 0) {
@@ -134,6 +128,19 @@ public final class TargetScsiPort implements ScsiTargetPort {
       return stage;
     }
     return stage.whenComplete((r, t) -> request.dataOut().release());
+  }
+
+  /** Checks and runs a command; failures become sense data. */
+  private CompletionStage<ScsiResponse> run(ScsiRequest request) {
+    try {
+      return dispatch(request);
+    } catch (CheckCondition c) {
+      return CompletableFuture.completedFuture(c.toResponse());
+    } catch (RuntimeException e) {
+      log.error("{}: command {} failed", targetName, hex(request.cdb()), e);
+      return CompletableFuture.completedFuture(
+          new CheckCondition(Sense.of(Sense.ABORTED_COMMAND, 0x44, 0x00)).toResponse());
+    }
   }
 
   private CompletionStage<ScsiResponse> dispatch(ScsiRequest request) throws CheckCondition {
@@ -220,12 +227,12 @@ public final class TargetScsiPort implements ScsiTargetPort {
         if (lu == null) {
           return false;
         }
-        resetUnit(lu, Sense.LUN_RESET_OCCURRED, NexusId.of(nexus));
+        resetUnit(lu, Sense.LUN_RESET_OCCURRED);
         return true;
       }
       case TARGET_WARM_RESET, TARGET_COLD_RESET -> {
         luns.values().forEach(lu -> {
-          resetUnit(lu, Sense.POWER_ON_RESET, NexusId.of(nexus));
+          resetUnit(lu, Sense.POWER_ON_RESET);
           if (function == TaskManagementFunction.TARGET_COLD_RESET) {
             lu.modePages.reset();
           }
@@ -239,12 +246,14 @@ public final class TargetScsiPort implements ScsiTargetPort {
   }
 
   /**
-   * The reset's effects on one LU; every nexus but the one that asked for the reset (which learns
-   * of it from the task management response) gets a unit attention.
+   * The reset's effects on one LU: every nexus, the issuer's too (SAM-5: all I_T nexuses;
+   * libiscsi's MultipathIO.Reset checks every path), gets a unit attention.
    */
-  private void resetUnit(LunState lu, Sense sense, NexusId issuer) {
+  private void resetUnit(LunState lu, Sense sense) {
     lu.reset();
-    attentionForOthers(issuer, lu.lun, sense);
+    for (NexusId n : nexuses) {
+      attentions.add(n, lu.lun, sense);
+    }
   }
 
   /** A unit attention for every nexus except {@code except} on one LUN. */

@@ -6,7 +6,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Pending unit attention conditions per I_T_L nexus (SAM-5 5.14, SPC-4 5.14?). A reset condition
+ * Pending unit attention conditions per I_T_L nexus (SAM-5 5.14). A reset condition
  * (ASC 29h) supersedes every other pending condition of that nexus; duplicates are not queued.
  */
 final class UnitAttentions {

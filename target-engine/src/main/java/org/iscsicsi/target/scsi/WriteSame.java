@@ -38,7 +38,7 @@ final class WriteSame implements ScsiCommand {
     int bs = c.blockSize();
     byte[] block = new byte[bs];
     if (!ndob) {
-      if (c.dataOutLength() < bs) {
+      if (c.dataOutLength() != bs) {
         throw CheckCondition.invalidCdbField(sixteen ? 10 : 7, -1);
       }
       c.dataOut().getBytes(c.dataOut().readerIndex(), block);

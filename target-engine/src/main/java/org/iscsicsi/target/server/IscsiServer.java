@@ -58,7 +58,7 @@ public final class IscsiServer implements AutoCloseable {
    *
    * @throws IllegalStateException when already started
    * @throws InterruptedException when interrupted while binding
-   * @throws java.net.BindException (wrapped by netty) when the address is in use
+   * @throws java.io.UncheckedIOException wrapping the BindException when the address is in use
    */
   public synchronized void start() throws InterruptedException {
     if (group != null) {
@@ -99,10 +99,17 @@ public final class IscsiServer implements AutoCloseable {
         });
     try {
       serverChannel = b.bind(config.bindHost(), config.port()).sync().channel();
-    } catch (InterruptedException | RuntimeException e) {
+    } catch (Exception e) { // netty rethrows a BindException without declaring it
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
       group = null;
-      throw e;
+      if (e instanceof InterruptedException | e instanceof RuntimeException) {
+        throw e;
+      }
+      String where = config.bindHost() + ":" + config.port();
+      throw e instanceof java.io.IOException bindError
+          ? new java.io.UncheckedIOException("cannot listen on " + where + ": "
+              + bindError.getMessage(), bindError)
+          : new IllegalStateException("cannot listen on " + where, e);
     }
     LOG.info("iSCSI portal listening on {} ({})", serverChannel.localAddress(),
         epoll ? "epoll" : "nio");

@@ -13,7 +13,6 @@ import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,6 +63,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
   private static final Logger LOG = LoggerFactory.getLogger(IscsiConnection.class);
   private static final int RESERVED = 0xffffffff;
+  private static final int INITIAL_GATHER = 1 << 20;
   private static final byte[] INTERNAL_FAILURE_SENSE = {
       0x70, 0, 0x04, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x44, 0, 0, 0, 0, 0};
 
@@ -83,11 +83,11 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
   private ScheduledFuture<?> loginTimer;
   private int statSn;
   private int expCmdSn;
+  private int maxCmdSn;
   private IscsiSession session;
   private SessionParameters params;
   private ExportedTarget target;
   private final Map<Integer, ScsiTask> tasks = new HashMap<>();
-  private final Map<Integer, ScsiTask> tasksByTtt = new HashMap<>();
   private int nextTtt = 1;
   private int pingTtt = RESERVED;
   private ByteBuf textRemainder;
@@ -100,7 +100,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     this.config = config;
     this.decoder = decoder;
     this.encoder = encoder;
-    this.login = new LoginStateMachine(directory, config.loginDefaults(), random);
+    this.login = new LoginStateMachine(directory, config.loginDefaults(), random, table::exists);
   }
 
   /** The session once login completed, else null. */
@@ -138,7 +138,6 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       t.releaseData();
     }
     tasks.clear();
-    tasksByTtt.clear();
     releaseText();
     if (session != null) {
       table.close(session);
@@ -157,7 +156,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     if (evt instanceof IdleStateEvent && phase == Phase.FULL_FEATURE) {
       if (pingTtt != RESERVED) {
         counters.timeouts.increment();
-        LOG.info("initiator {} did not answer a NOP-In ping; closing", ctx.channel().remoteAddress());
+        LOG.info("initiator {} did not answer a NOP-In ping; closing",
+            ctx.channel().remoteAddress());
         ctx.close();
         return;
       }
@@ -227,6 +227,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       firstLoginPdu = false;
     }
     expCmdSn = req.cmdSn();
+    maxCmdSn = expCmdSn + config.commandWindow() - 1;
     TargetPdu.LoginResponse resp = login.process(req)
         .withSequence(statSn++, expCmdSn, maxCmdSn());
     switch (login.state()) {
@@ -249,9 +250,10 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         decoder.setDigests(params.headerDigest(), params.dataDigest());
         decoder.setMaxRecvDataSegmentLength(Math.max(512,
             params.targetMaxRecvDataSegmentLength()));
-        LOG.info("{} logged in to {} (TSIH {}, auth {})", result.initiatorName(),
-            result.discovery() ? "discovery" : target.name(), session.tsih(),
-            result.authMethod());
+        LOG.info("{} logged in to {} (TSIH {}, auth {}, digests {}/{})",
+            result.initiatorName(), result.discovery() ? "discovery" : target.name(),
+            session.tsih(), result.authMethod(), params.headerDigest() ? "CRC32C" : "None",
+            params.dataDigest() ? "CRC32C" : "None");
       }
       default -> ctx.writeAndFlush(resp);
     }
@@ -259,8 +261,17 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
   // ---------------------------------------------------------------- sequence numbers
 
+  /**
+   * MaxCmdSN: the window closes while tasks are in flight (flow control) but never moves back, so
+   * a command sent inside a window once advertised is always accepted (section 4.2.2.1).
+   */
   private int maxCmdSn() {
-    return expCmdSn + config.commandWindow() - 1;
+    int open = Math.max(1, config.commandWindow() - tasks.size());
+    int candidate = expCmdSn + open - 1;
+    if (candidate - maxCmdSn > 0 || maxCmdSn - expCmdSn + 1 < 0) {
+      maxCmdSn = candidate;
+    }
+    return maxCmdSn;
   }
 
   /**
@@ -361,13 +372,16 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       execute(task);
       return;
     }
-    task.dataOut = ctx.alloc().compositeDirectBuffer(1024);
-    if (immediateLength > 0) {
-      task.dataOut.addComponent(true, c.data());
-      task.received = immediateLength;
+    if (immediateLength == edtl) {
+      task.dataOut = c.data(); // all the data came with the command: no copy
     } else {
+      // gathered into one pooled direct buffer, so the SCSI layer writes it without a copy; it
+      // grows as data arrives, so a large EDTL alone reserves no memory
+      task.dataOut = ctx.alloc().directBuffer(Math.min(edtl, INITIAL_GATHER), edtl);
+      task.dataOut.writeBytes(c.data());
       c.release();
     }
+    task.received = immediateLength;
     int unsolicitedEnd = c.isFinal() || params.initialR2t() ? immediateLength
         : Math.min(edtl, params.firstBurstLength());
     if (unsolicitedEnd > immediateLength) {
@@ -409,7 +423,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       reject(RejectReason.PROTOCOL_ERROR, d.opcode().value(), d.itt(), 0);
       return;
     }
-    task.dataOut.addComponent(true, d.data());
+    task.dataOut.writeBytes(d.data());
+    d.release();
     task.received += length;
     seq.received += length;
     seq.nextDataSn++;
@@ -422,7 +437,6 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         }
       } else {
         task.r2ts.remove(seq.ttt);
-        tasksByTtt.remove(seq.ttt);
       }
     }
     if (task.received == task.expectedLength) {
@@ -438,7 +452,6 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       int length = Math.min(params.maxBurstLength(), task.expectedLength - task.nextR2tOffset);
       int ttt = newTtt();
       task.r2ts.put(ttt, new ScsiTask.Sequence(ttt, task.nextR2tOffset, length));
-      tasksByTtt.put(ttt, task);
       ctx.write(new TargetPdu.R2t(task.lunField, task.itt, ttt, statSn, expCmdSn, maxCmdSn(),
           task.r2tSn++, task.nextR2tOffset, length));
       counters.r2tPdus.increment();
@@ -580,8 +593,10 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             abort(victim);
             yield TaskManagementResponse.FUNCTION_COMPLETE;
           }
-          // not found: already completed if its CmdSN was received (section 11.5.1)
-          yield t.refCmdSn() - expCmdSn < 0 ? TaskManagementResponse.FUNCTION_COMPLETE
+          // not found (section 11.5.1): a RefCmdSN inside the window was never received and
+          // counts as aborted; outside it (typically already completed) the task does not exist
+          boolean inWindow = t.refCmdSn() - expCmdSn >= 0 && maxCmdSn() - t.refCmdSn() >= 0;
+          yield inWindow ? TaskManagementResponse.FUNCTION_COMPLETE
               : TaskManagementResponse.TASK_DOES_NOT_EXIST;
         }
         case 2 -> {
@@ -627,10 +642,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     task.aborted = true;
     task.releaseData();
     tasks.remove(task.itt, task);
-    for (Iterator<Integer> it = task.r2ts.keySet().iterator(); it.hasNext(); ) {
-      tasksByTtt.remove(it.next());
-      it.remove();
-    }
+    task.r2ts.clear();
   }
 
   // ---------------------------------------------------------------- NOP, text, logout

@@ -1,6 +1,6 @@
 package org.iscsicsi.target.session;
 
-import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.ByteBuf;
 import java.util.HashMap;
 import java.util.Map;
 import org.iscsicsi.target.scsi.DataDirection;
@@ -35,7 +35,7 @@ final class ScsiTask {
   final int expectedLength;
   final DataDirection direction;
   final TaskAttribute attribute;
-  CompositeByteBuf dataOut;
+  ByteBuf dataOut;
   int received;
   Sequence unsolicited;
   int nextR2tOffset;

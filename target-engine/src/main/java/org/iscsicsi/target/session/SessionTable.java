@@ -37,7 +37,8 @@ public final class SessionTable implements SessionRegistry {
         remove(old);
         old.end();
       }
-      int tsih = allocate();
+      // a login naming a live TSIH replaces that session's only connection and keeps its TSIH
+      int tsih = old != null && login.tsih() == old.tsih() ? old.tsih() : allocate();
       session = new IscsiSession(tsih, login, channel, counters);
       byTsih.put(tsih, session);
       byKey.put(key, session);
@@ -46,6 +47,12 @@ public final class SessionTable implements SessionRegistry {
       login.target().scsi().nexusCreated(session.nexus());
     }
     return session;
+  }
+
+  /** True when {@code tsih} is a live session of this initiator port and target. */
+  public boolean exists(int tsih, long isid, String initiatorName, String targetName) {
+    IscsiSession s = byTsih.get(tsih);
+    return s != null && s.key().equals(new SessionKey(initiatorName, isid, targetName));
   }
 
   /** Ends a session (logout, connection loss); idempotent. */

@@ -21,13 +21,19 @@ import org.junit.jupiter.api.Test;
  */
 class IscsiPduCodecTest {
 
-  /** Login Request: I, T=1 CSG=1 NSG=3, ISID 0x23d000000001, ITT 1, CID 1, CmdSN 5, ExpStatSN 7, "InitiatorName=iqn.x" NUL (20 bytes, no padding). */
+  /**
+   * Login Request: I, T=1 CSG=1 NSG=3, ISID 0x23d000000001, ITT 1, CID 1, CmdSN 5, ExpStatSN 7,
+   * "InitiatorName=iqn.x" NUL (20 bytes, no padding).
+   */
   static final String LOGIN_REQUEST =
       "43 87 00 00 00 000014 23d000000001 0000 00000001 0001 0000 00000005 00000007"
       + " 00000000000000000000000000000000"
       + " 496e69746961746f724e616d653d69716e2e7800";
 
-  /** SCSI Command: F R, ATTR simple, LUN 1, ITT 0x10, EDTL 4096, CmdSN 9, ExpStatSN 3, READ(10) LBA 0x10 length 8. */
+  /**
+   * SCSI Command: F R, ATTR simple, LUN 1, ITT 0x10, EDTL 4096, CmdSN 9, ExpStatSN 3, READ(10)
+   * LBA 0x10 length 8.
+   */
   static final String READ10 =
       "01 c1 0000 00 000000 0001000000000000 00000010 00001000 00000009 00000003"
       + " 28000000001000000800000000000000";
@@ -47,7 +53,7 @@ class IscsiPduCodecTest {
       "01 a1 0000 00 100000 0000000000000000 00000040 00100000 00000009 00000003"
       + " 2a000000000000000800000000000000";
 
-  /** A 32-byte CDB: SCSI Command with an Extended CDB AHS (type 1, length 17: reserved + 16 bytes). */
+  /** A 32-byte CDB: SCSI Command with an Extended CDB AHS (type 1, length 17: reserved + 16). */
   static final String EXTENDED_CDB =
       "01 80 0000 05 000000 0000000000000000 00000050 00000000 0000000a 00000003"
       + " 7f000000000000000000000000000018"
@@ -219,7 +225,9 @@ class IscsiPduCodecTest {
     channel.writeOutbound(new TargetPdu.ScsiResponse(0x02, 0, 2, 0x10, 100, 10, 73, 0, 0, 512,
         sense));
     ByteBuf out = readAll();
-    /* SCSI Response: F U, response 0, status CHECK CONDITION, DSL 20, ITT 0x10, StatSN 100, ExpCmdSN 10, MaxCmdSN 73, residual 512; sense length 18 + ILLEGAL REQUEST 24/00; no padding (20 is a multiple of 4). */
+    // SCSI Response: F U, response 0, status CHECK CONDITION, DSL 20, ITT 0x10, StatSN 100,
+    // ExpCmdSN 10, MaxCmdSN 73, residual 512; sense length 18 + ILLEGAL REQUEST 24/00; no
+    // padding (20 is a multiple of 4).
     assertThat(hexOf(out)).isEqualTo(("21820002 00000014 0000000000000000 00000010 00000000"
         + " 00000064 0000000a 00000049 00000000 00000000 00000200"
         + " 0012 700005000000000a000000002400000000000000").replace(" ", "").substring(0,

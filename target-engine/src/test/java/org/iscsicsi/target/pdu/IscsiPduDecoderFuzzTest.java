@@ -62,6 +62,6 @@ class IscsiPduDecoderFuzzTest {
       // every slice handed to the decoder and every data segment it emitted was released
       assertThat(input.release()).as("iteration %d", iteration).isTrue();
     }
-    assertThat(emitted).isGreaterThan(3000);
+    assertThat(emitted).as("decoded PDUs").isGreaterThan(2000);
   }
 }

@@ -421,7 +421,138 @@ class TargetRegistryTest {
             new LunSpec.Empty())));
   }
 
+  // ---- failures ----
+
+  @Test
+  void failedStateWriteChangesNothing() throws Exception {
+    reg.createTarget(T1, "", Map.of(), Map.of());
+    reg.createLun(lun(T1, 0, 1 << 20));
+    // A directory where the temporary state file goes makes every save fail.
+    Path blocker = dir.resolve("state/state.json.tmp");
+    Files.createDirectories(blocker.resolve("x"));
+    long filesBefore;
+    try (var files = Files.list(reg.lunDir())) {
+      filesBefore = files.count();
+    }
+    expect(Reason.INTERNAL, "cannot write the state file",
+        () -> reg.createTarget(T2, "", Map.of(), Map.of()));
+    expect(Reason.INTERNAL, "cannot write the state file",
+        () -> reg.createLun(lun(T1, 1, 1 << 20)));
+    expect(Reason.INTERNAL, "cannot write the state file", () -> reg.grant(T1, INI, false));
+    expect(Reason.INTERNAL, "cannot write the state file", () -> reg.deleteLun(T1, 0));
+    expect(Reason.INTERNAL, "cannot write the state file", () -> reg.deleteTarget(T1, true));
+    assertThat(reg.target(T2)).isEmpty();
+    assertThat(reg.getTarget(T1).luns()).extracting(LunRecord::lun).containsExactly(0);
+    assertThat(reg.target(T1).orElseThrow().access(INI)).isEqualTo(AccessLevel.NONE);
+    assertThat(unit(T1, 0)).isNotNull();
+    try (var files = Files.list(reg.lunDir())) {
+      assertThat(files.count()).as("the new LUN's file was removed again").isEqualTo(filesBefore);
+    }
+    Files.delete(blocker.resolve("x"));
+    Files.delete(blocker);
+    restart();
+    assertThat(reg.getTarget(T1).luns()).hasSize(1);
+    assertThat(reg.target(T2)).isEmpty();
+  }
+
+  /** Prints how long restoring a state with many targets and LUNs takes (a figure, no limit). */
+  @Test
+  void restoreTimeFigure() throws Exception {
+    int n = 100;
+    for (int i = 0; i < n; i++) {
+      String name = "iqn.2026-11.org.example:many-" + i;
+      reg.createTarget(name, "", Map.of("i", Integer.toString(i)), Map.of());
+      reg.grant(name, INI, false);
+      reg.createLun(lun(name, 0, 1 << 20));
+    }
+    close();
+    long t0 = System.nanoTime();
+    open();
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    System.out.printf("TargetRegistry: restored %d targets with %d LUNs in %d ms%n", n, n, ms);
+    assertThat(reg.targets()).hasSize(n);
+  }
+
   // ---- concurrency ----
+
+  @Test
+  void copiesRunOutsideTheLockAndPinTheirSource() throws Exception {
+    reg.createTarget(T1, "", Map.of(), Map.of());
+    reg.createLun(lun(T1, 0, 1 << 20));
+    // Holding the LUN's writes ourselves makes the snapshot wait inside its copy phase.
+    LogicalUnit.Quiesce held = unit(T1, 0).quiesce();
+    var result = new java.util.concurrent.CompletableFuture<Object>();
+    Thread snap = Thread.ofPlatform().start(() -> {
+      try {
+        result.complete(reg.createSnapshot("pinned", T1, 0, Map.of()));
+      } catch (RuntimeException e) {
+        result.complete(e);
+      }
+    });
+    try {
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (snap.getState() != Thread.State.WAITING && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      assertThat(snap.getState()).isEqualTo(Thread.State.WAITING);
+      // Other calls go on while the copy waits ...
+      reg.createTarget(T2, "", Map.of(), Map.of());
+      assertThat(reg.getTarget(T1).luns()).hasSize(1);
+      // ... but nothing may remove or change what it copies.
+      expect(Reason.FAILED_PRECONDITION, "is being copied", () -> reg.deleteLun(T1, 0));
+      expect(Reason.FAILED_PRECONDITION, "is being copied", () -> reg.resizeLun(T1, 0, 2 << 20));
+      expect(Reason.FAILED_PRECONDITION, "is being copied", () -> reg.deleteTarget(T1, true));
+      assertThat(result).isNotDone();
+    } finally {
+      held.close();
+    }
+    snap.join(10_000);
+    assertThat(result.get()).isInstanceOf(org.iscsicsi.target.state.SnapshotRecord.class);
+    reg.deleteLun(T1, 0);
+    reg.deleteSnapshot("pinned");
+  }
+
+  @Test
+  void repeatedCopiesWhileTheFirstRunsGiveOneResult() throws Exception {
+    reg.createTarget(T1, "", Map.of(), Map.of());
+    reg.createLun(lun(T1, 0, 16 << 20));
+    byte[] data = new byte[4 << 20];
+    java.util.Arrays.fill(data, (byte) 0x5a);
+    unit(T1, 0).write(0, ByteBuffer.wrap(data), true);
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    try {
+      List<Future<org.iscsicsi.target.state.SnapshotRecord>> snaps = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        snaps.add(pool.submit(() -> reg.createSnapshot("same", T1, 0, Map.of())));
+      }
+      Set<Object> distinct = new HashSet<>();
+      for (var f : snaps) {
+        distinct.add(f.get());
+      }
+      assertThat(distinct).hasSize(1);
+      List<Future<LunRecord>> luns = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        luns.add(pool.submit(() -> reg.createLun(new LunSpec(T1, 1, 16 << 20, 0, false, false,
+            new LunSpec.FromSnapshot("same")))));
+      }
+      Set<Object> lunResults = new HashSet<>();
+      for (var f : luns) {
+        lunResults.add(f.get());
+      }
+      assertThat(lunResults).hasSize(1);
+    } finally {
+      pool.shutdownNow();
+    }
+    try (var files = Files.list(reg.snapshotDir())) {
+      assertThat(files.count()).isEqualTo(1);
+    }
+    try (var files = Files.list(reg.lunDir())) {
+      assertThat(files.count()).isEqualTo(2);
+    }
+    ByteBuffer b = ByteBuffer.allocate(4);
+    unit(T1, 1).read((4 << 20) - 4, b);
+    assertThat(b.array()).containsOnly((byte) 0x5a);
+  }
 
   @Test
   void concurrentChangesAndLockFreeReads() throws Exception {

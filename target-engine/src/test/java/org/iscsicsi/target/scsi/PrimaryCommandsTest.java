@@ -56,7 +56,7 @@ class PrimaryCommandsTest {
     ItNexus resetter = h.login(ScsiHarness.nexus("iqn.2026-01.org.iscsicsi:r", 9));
     h.port.taskManagement(TaskManagementFunction.LOGICAL_UNIT_RESET, resetter, 0);
     assertThat(h.run(n, cdb(0x00, 6)).outcome()).isEqualTo("6/29/03");
-    assertThat(h.run(resetter, cdb(0x00, 6)).outcome()).as("the issuer knows").isEqualTo("GOOD");
+    assertThat(h.run(resetter, cdb(0x00, 6)).outcome()).as("the issuer too").isEqualTo("6/29/03");
     h.attach(3, 1 << 20, true, false);
     // REPORT LUNS clears REPORTED LUNS DATA HAS CHANGED
     assertThat(Cdb.u32(h.run(n, cdb(0xa0, 12, 9, 64)).data(), 0)).isEqualTo(16);

@@ -16,12 +16,17 @@ import org.iscsicsi.target.lun.LunConfig;
 final class ScsiHarness implements AutoCloseable {
 
   static final String TARGET = "iqn.2026-01.org.iscsicsi:test";
-  final TargetScsiPort port = new TargetScsiPort(TARGET);
+  final TargetScsiPort port;
   final Path dir;
   private int serial;
 
   ScsiHarness(Path dir) {
+    this(dir, new TargetScsiPort(TARGET));
+  }
+
+  ScsiHarness(Path dir, TargetScsiPort port) {
     this.dir = dir;
+    this.port = port;
   }
 
   static ItNexus nexus(String initiator, long isid) {
@@ -75,7 +80,7 @@ final class ScsiHarness implements AutoCloseable {
     if (out != null) {
       assertThat(out.refCnt()).as("Data-Out released").isZero();
     }
-    return new Result(r.status(), r.sense(), data);
+    return new Result(r.status(), r.sense(), data, r.transferLength());
   }
 
   Result run(ItNexus nexus, byte[] cdb) {
@@ -133,7 +138,7 @@ final class ScsiHarness implements AutoCloseable {
   }
 
   /** A command's outcome. */
-  record Result(int status, byte[] sense, byte[] data) {
+  record Result(int status, byte[] sense, byte[] data, int transferLength) {
     int senseKey() {
       return sense.length > 2 ? sense[2] & 0x0f : -1;
     }

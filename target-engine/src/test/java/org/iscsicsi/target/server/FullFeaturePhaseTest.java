@@ -194,8 +194,10 @@ class FullFeaturePhaseTest {
       r.dataOut(pending, r2t.intAt(20), 0, 0, pattern(4096, 3), true);
       assertThat(r.silentFor(300)).as("no response for the aborted task").isTrue();
 
-      r.taskManagement(1, 0, 0x7777, r.cmdSn + 5);
-      assertThat(r.read().byteAt(2)).as("task does not exist").isEqualTo(1);
+      r.taskManagement(1, 0, 0x7777, r.cmdSn - 1);
+      assertThat(r.read().byteAt(2)).as("completed task does not exist").isEqualTo(1);
+      r.taskManagement(1, 0, 0x7778, r.cmdSn + 5);
+      assertThat(r.read().byteAt(2)).as("never received, inside the window").isZero();
       r.taskManagement(5, 0, -1, r.cmdSn);
       assertThat(r.read().byteAt(2)).as("LUN reset").isZero();
       r.taskManagement(6, 0, -1, r.cmdSn);
@@ -265,6 +267,26 @@ class FullFeaturePhaseTest {
     assertThat(second.closedByTarget()).isTrue();
     first.close();
     second.close();
+  }
+
+  @Test
+  void loginWithALiveTsihReplacesThatConnectionAndKeepsTheTsih() throws Exception {
+    try (RawInitiator first = new RawInitiator(server.boundPort());
+        RawInitiator second = new RawInitiator(server.boundPort());
+        RawInitiator stale = new RawInitiator(server.boundPort())) {
+      RawInitiator.Pdu ok = first.login(INITIATOR + "-reconnect", TARGET, Map.of());
+      int tsih = Short.toUnsignedInt(java.nio.ByteBuffer.wrap(ok.bhs()).getShort(14));
+      assertThat(tsih).isNotZero();
+      RawInitiator.Pdu again = second.login(INITIATOR + "-reconnect", TARGET, Map.of(), tsih);
+      assertThat(again.byteAt(36)).isZero();
+      assertThat(Short.toUnsignedInt(java.nio.ByteBuffer.wrap(again.bhs()).getShort(14)))
+          .isEqualTo(tsih);
+      assertThat(first.closedByTarget()).isTrue();
+      RawInitiator.Pdu unknown = stale.login(INITIATOR + "-reconnect", TARGET, Map.of(),
+          tsih + 1000);
+      assertThat(unknown.byteAt(36) << 8 | unknown.byteAt(37)).as("session does not exist")
+          .isEqualTo(0x020a);
+    }
   }
 
   @Test

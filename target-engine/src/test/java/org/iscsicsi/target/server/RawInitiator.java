@@ -56,6 +56,12 @@ final class RawInitiator implements AutoCloseable {
 
   /** Logs in straight to the operational stage; returns the final Login Response. */
   Pdu login(String initiator, String target, Map<String, String> extraKeys) throws IOException {
+    return login(initiator, target, extraKeys, 0);
+  }
+
+  /** As {@link #login(String, String, Map)}, naming an existing session's TSIH. */
+  Pdu login(String initiator, String target, Map<String, String> extraKeys, int tsih)
+      throws IOException {
     StringBuilder keys = new StringBuilder();
     keys.append("InitiatorName=").append(initiator).append('\0');
     if (target == null) {
@@ -65,7 +71,7 @@ final class RawInitiator implements AutoCloseable {
     }
     extraKeys.forEach((k, v) -> keys.append(k).append('=').append(v).append('\0'));
     ByteBuf bhs = bhs(0x43, 0x87, keys.length());
-    bhs.setLong(8, 0x23d000000001L << 16); // ISID, TSIH 0
+    bhs.setLong(8, 0x23d000000001L << 16 | tsih); // ISID, TSIH
     bhs.setInt(16, itt++);
     bhs.setInt(24, cmdSn);
     bhs.setInt(28, expStatSn);

@@ -122,7 +122,7 @@ class StateStoreTest {
 
   @Test
   void secondOpenOfTheSameDirectoryIsRefused() throws IOException {
-    try (var store = StateStore.open(dir)) {
+    try (var _ = StateStore.open(dir)) {
       assertThatThrownBy(() -> StateStore.open(dir)).isInstanceOf(IOException.class)
           .hasMessageContaining("in use by another target engine");
     }

@@ -1,0 +1,112 @@
+package org.iscsicsi.controller.controller;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.iscsicsi.controller.controller.ControllerFixture.NODE_A;
+import static org.iscsicsi.controller.controller.ControllerFixture.NODE_B;
+import static org.iscsicsi.controller.controller.ControllerFixture.mount;
+import static org.iscsicsi.controller.controller.GrpcAssert.assertCode;
+
+import csi.v1.Csi;
+import csi.v1.Csi.VolumeCapability.AccessMode.Mode;
+import io.grpc.Status.Code;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What publishing means on the wire, checked with libiscsi's initiator tools (Debian package
+ * libiscsi-bin) against the embedded engine's real iSCSI listener: a published node's initiator
+ * can log in and read LUN 0 with the size CreateVolume reported, another initiator cannot;
+ * DeleteVolume is FAILED_PRECONDITION while an initiator holds a session; ControllerUnpublish
+ * revokes the grant and closes the session, after which the volume deletes.
+ */
+class IscsiAccessTest {
+
+  @TempDir Path dir;
+  ControllerFixture f;
+
+  @BeforeEach
+  void start() throws IOException {
+    Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/iscsi-inq")),
+        "libiscsi-bin (iscsi-inq, iscsi-readcapacity16, iscsi-perf) is not installed");
+    f = new ControllerFixture(dir);
+  }
+
+  @AfterEach
+  void stop() throws InterruptedException {
+    if (f != null) {
+      f.close();
+    }
+  }
+
+  private String url(Csi.ControllerPublishVolumeResponse r) {
+    return "iscsi://" + r.getPublishContextOrThrow("portals").split(",")[0] + "/"
+        + r.getPublishContextOrThrow("targetIqn") + "/" + r.getPublishContextOrThrow("lun");
+  }
+
+  private static Result run(String... cmd) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    if (!p.waitFor(30, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new IOException(String.join(" ", cmd) + " did not finish in 30 s");
+    }
+    return new Result(p.exitValue(),
+        new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+  }
+
+  record Result(int exit, String output) {}
+
+  @Test
+  void onlyPublishedInitiatorsReachTheLunAndSessionsBlockDelete() throws Exception {
+    Csi.Volume v = f.create("wire", 8 << 20);
+    Csi.ControllerPublishVolumeResponse pub =
+        f.publish(v.getVolumeId(), NODE_A, mount(Mode.SINGLE_NODE_WRITER), false);
+    String url = url(pub);
+
+    Result cap = run("iscsi-readcapacity16", "-i", NODE_A, url);
+    assertThat(cap.exit()).as(cap.output()).isZero();
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+        "returned logical block address:\\s*(\\d+)", java.util.regex.Pattern.CASE_INSENSITIVE)
+        .matcher(cap.output());
+    assertThat(m.find()).as(cap.output()).isTrue();
+    long lastLba = Long.parseLong(m.group(1));
+    assertThat((lastLba + 1) * 512).isEqualTo(v.getCapacityBytes());
+
+    Result other = run("iscsi-inq", "-i", NODE_B, url);
+    assertThat(other.exit()).as(other.output()).isNotZero();
+
+    Process holder = new ProcessBuilder("iscsi-perf", "-i", NODE_A, "-t", "60", url)
+        .redirectErrorStream(true).redirectOutput(dir.resolve("perf.log").toFile()).start();
+    try {
+      String iqn = pub.getPublishContextOrThrow("targetIqn");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (f.engine.client().sessions(iqn).isEmpty()) {
+        assertThat(holder.isAlive()).as("iscsi-perf: %s",
+            Files.readString(dir.resolve("perf.log"))).isTrue();
+        assertThat(System.nanoTime()).as("no session within 20 s").isLessThan(deadline);
+        Thread.sleep(100);
+      }
+      assertCode(() -> f.controller.deleteVolume(Csi.DeleteVolumeRequest.newBuilder()
+          .setVolumeId(v.getVolumeId()).build()), Code.FAILED_PRECONDITION);
+
+      f.controller.controllerUnpublishVolume(Csi.ControllerUnpublishVolumeRequest.newBuilder()
+          .setVolumeId(v.getVolumeId()).setNodeId(NODE_A).build());
+      assertThat(f.engine.client().sessions(iqn)).isEmpty();
+      f.controller.deleteVolume(Csi.DeleteVolumeRequest.newBuilder()
+          .setVolumeId(v.getVolumeId()).build());
+      assertThat(f.engine.client().listTargets(java.util.Map.of())).isEmpty();
+    } finally {
+      holder.destroyForcibly();
+      holder.waitFor(10, TimeUnit.SECONDS);
+    }
+    Result gone = run("iscsi-inq", "-i", NODE_A, url);
+    assertThat(gone.exit()).as("the deleted volume's target: %s", gone.output()).isNotZero();
+  }
+}

@@ -1,0 +1,63 @@
+package org.iscsicsi.controller.identity;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import csi.v1.Csi;
+import csi.v1.IdentityGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.iscsicsi.controller.engine.EmbeddedEngine;
+import org.iscsicsi.controller.engine.EngineSet;
+import org.iscsicsi.target.engine.HostPort;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Identity against the real embedded engine: the configured driver name, the build's version,
+ * the three plugin capabilities, and Probe readiness that follows the engine's serving state.
+ */
+class IdentityServiceTest {
+
+  @TempDir Path dir;
+
+  @Test
+  void describesTheDriverAndProbesTheEngine() throws Exception {
+    try (EngineSet engines = new EngineSet()) {
+      var engine = EmbeddedEngine.start(engines, "local", dir, new HostPort("127.0.0.1", 0),
+          List.of(), Map.of(), Duration.ofSeconds(10));
+      Server server = InProcessServerBuilder.forName("identity-test").directExecutor()
+          .addService(new IdentityService(new DriverInfo("iscsi.example.org", "9.9"), engines))
+          .build().start();
+      ManagedChannel ch = InProcessChannelBuilder.forName("identity-test").directExecutor()
+          .build();
+      try {
+        var stub = IdentityGrpc.newBlockingStub(ch);
+        Csi.GetPluginInfoResponse info = stub.getPluginInfo(
+            Csi.GetPluginInfoRequest.getDefaultInstance());
+        assertThat(info.getName()).isEqualTo("iscsi.example.org");
+        assertThat(info.getVendorVersion()).isEqualTo("9.9");
+        assertThat(stub.getPluginCapabilities(Csi.GetPluginCapabilitiesRequest
+            .getDefaultInstance()).getCapabilitiesList()).extracting(Object::toString)
+            .anyMatch(s -> s.contains("CONTROLLER_SERVICE"))
+            .anyMatch(s -> s.contains("VOLUME_ACCESSIBILITY_CONSTRAINTS"))
+            .anyMatch(s -> s.contains("ONLINE"));
+        assertThat(stub.probe(Csi.ProbeRequest.getDefaultInstance()).getReady().getValue())
+            .isEqualTo(engine.client().info().getServing());
+      } finally {
+        ch.shutdownNow();
+        server.shutdownNow();
+      }
+    }
+  }
+
+  @Test
+  void theBuildStampsAVersion() {
+    assertThat(DriverInfo.buildVersion()).isNotEmpty().doesNotContain("${");
+  }
+}
