@@ -395,6 +395,15 @@ class NodeServiceLoopTest {
     assertThat(code(() -> node.nodeExpandVolume(Csi.NodeExpandVolumeRequest.newBuilder()
         .setVolumeId("vol-unknown").setVolumePath(staging.toString()).build())))
         .isEqualTo(Status.Code.NOT_FOUND);
+    // csi-sanity: a relative volume_path cannot hold a published volume, so NOT_FOUND.
+    assertThat(code(() -> node.nodeGetVolumeStats(Csi.NodeGetVolumeStatsRequest.newBuilder()
+        .setVolumeId("vol-unknown").setVolumePath("some/path").build())))
+        .isEqualTo(Status.Code.NOT_FOUND);
+    assertThat(code(() -> node.nodeExpandVolume(Csi.NodeExpandVolumeRequest.newBuilder()
+        .setVolumeId("vol-unknown").setVolumePath("some/path").build())))
+        .isEqualTo(Status.Code.NOT_FOUND);
+    assertThat(code(() -> node.nodeGetVolumeStats(Csi.NodeGetVolumeStatsRequest.newBuilder()
+        .setVolumeId("vol-unknown").build()))).isEqualTo(Status.Code.INVALID_ARGUMENT);
     assertThat(code(() -> unstage("vol-unknown", staging))).isEqualTo(Status.Code.OK);
     assertThat(code(() -> unpublish("vol-unknown", tmp.resolve("nothing"))))
         .isEqualTo(Status.Code.OK);
