@@ -231,6 +231,11 @@ class NodeServiceLoopTest {
     stage("vol-b", IQN, staging, block());
     assertThat(mounts().at(staging)).isEmpty();
     publish("vol-b", staging, target, block(), false);
+    // Idempotent (csi-sanity "should be idempotent"): the device bind shows as devtmpfs in
+    // mountinfo, yet the same publication again is OK; a read-only one is ALREADY_EXISTS.
+    publish("vol-b", staging, target, block(), false);
+    assertThat(code(() -> publish("vol-b", staging, target, block(), true)))
+        .isEqualTo(Status.Code.ALREADY_EXISTS);
     try (FileChannel ch = FileChannel.open(target, StandardOpenOption.READ,
         StandardOpenOption.WRITE)) {
       ch.write(ByteBuffer.wrap("raw-bytes".getBytes()), 4096);
