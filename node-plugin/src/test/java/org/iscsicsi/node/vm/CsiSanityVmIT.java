@@ -110,18 +110,23 @@ class CsiSanityVmIT {
           Result r = run(sanity, reports, accessType, socket, shared, secrets, params);
           double seconds = (System.nanoTime() - s) / 1e9;
           String line = String.format("csi-sanity %s, node plugin in the VM, %s access type: ran"
-              + " %d of %d specs: %d passed, %d failed, %d pending, %d skipped in %.0f s",
-              VERSION, accessType, r.ran, r.total, r.passed, r.failed, r.pending, r.skipped,
-              seconds);
+              + " %d of %d specs: %d passed (%d Node Service), %d failed, %d pending, %d skipped"
+              + " in %.0f s", VERSION, accessType, r.ran, r.total, r.passed, r.nodePassed,
+              r.failed, r.pending, r.skipped, seconds);
           System.out.println(line);
           r.skippedSpecs.forEach((name, why) -> System.out.printf("  skipped: %s (%s)%n", name,
               why));
           lines.add(line);
           assertThat(r.failed).as("failed specs, see %s", r.output).isZero();
           assertThat(r.passed).as("passed specs, see %s", r.output).isGreaterThanOrEqualTo(70);
+          assertThat(r.nodePassed).as("passed Node Service specs, see %s", r.output)
+              .isGreaterThanOrEqualTo(20);
+          assertThat(r.skippedSpecs.keySet()).noneMatch(n -> n.contains("Node Service"));
         }
         System.out.printf("VM start to node plugin listening %.0f s; whole run %d s%n",
             bootSeconds, (System.nanoTime() - t0) / 1_000_000_000L);
+        // Every volume was a CHAP volume: the engine set incoming CHAP on its targets.
+        assertThat(Files.readString(controllerLog)).contains("CHAP of iqn.");
         assertThat(vm.console()).doesNotContain(password);
         assertThat(Files.readString(controllerLog)).doesNotContain(password);
       } finally {
@@ -138,7 +143,10 @@ class CsiSanityVmIT {
   }
 
   record Result(int ran, int total, int passed, int failed, int pending, int skipped,
-      Map<String, String> skippedSpecs, Path output) {}
+      int nodePassed, Map<String, String> skippedSpecs, Path output) {}
+
+  /** What the JUnit report adds: passed "Node Service" specs, skipped specs with reasons. */
+  record Report(int nodePassed, Map<String, String> skippedSpecs) {}
 
   private static Result run(Path sanity, Path reports, String accessType, Path socket,
       Path shared, Path secrets, Path params) throws Exception {
@@ -180,17 +188,19 @@ class CsiSanityVmIT {
     if (Integer.parseInt(counts.group(2)) > 0) {
       System.out.println(text);
     }
+    Report rep = report(junit);
     return new Result(Integer.parseInt(ran.group(1)), Integer.parseInt(ran.group(2)),
         Integer.parseInt(counts.group(1)), Integer.parseInt(counts.group(2)),
         Integer.parseInt(counts.group(3)), Integer.parseInt(counts.group(4)),
-        skipped(junit), out);
+        rep.nodePassed, rep.skippedSpecs, out);
   }
 
-  /** Skipped specs from the JUnit report, with csi-sanity's reason. */
-  private static Map<String, String> skipped(Path junit) throws Exception {
+  /** Passed Node specs and skipped specs (with csi-sanity's reason) from the JUnit report. */
+  private static Report report(Path junit) throws Exception {
     Map<String, String> out = new TreeMap<>();
+    int nodePassed = 0;
     if (!Files.exists(junit)) {
-      return out;
+      return new Report(0, out);
     }
     var doc = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(junit.toFile());
     NodeList cases = doc.getElementsByTagName("testcase");
@@ -200,9 +210,13 @@ class CsiSanityVmIT {
       if (s.getLength() > 0) {
         String why = ((Element) s.item(0)).getAttribute("message");
         out.put(c.getAttribute("name"), why.isEmpty() ? "skipped" : why.replace('\n', ' '));
+      } else if (c.getAttribute("name").contains("Node Service")
+          && c.getElementsByTagName("failure").getLength() == 0
+          && c.getElementsByTagName("error").getLength() == 0) {
+        nodePassed++;
       }
     }
-    return out;
+    return new Report(nodePassed, out);
   }
 
   // --- the controller on the host --------------------------------------------------------
