@@ -13,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -104,7 +103,6 @@ class CsiSanityVmIT {
         vm.awaitConsole("CSI server listening", Duration.ofMinutes(4));
         double bootSeconds = (System.nanoTime() - t0) / 1e9;
         assertSameDriver(socket);
-        List<String> lines = new ArrayList<>();
         for (String accessType : List.of("mount", "block")) {
           long s = System.nanoTime();
           Result r = run(sanity, reports, accessType, socket, shared, secrets, params);
@@ -116,7 +114,6 @@ class CsiSanityVmIT {
           System.out.println(line);
           r.skippedSpecs.forEach((name, why) -> System.out.printf("  skipped: %s (%s)%n", name,
               why));
-          lines.add(line);
           assertThat(r.failed).as("failed specs, see %s", r.output).isZero();
           assertThat(r.passed).as("passed specs, see %s", r.output).isGreaterThanOrEqualTo(70);
           assertThat(r.nodePassed).as("passed Node Service specs, see %s", r.output)
