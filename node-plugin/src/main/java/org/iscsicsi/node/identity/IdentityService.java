@@ -8,7 +8,14 @@ import java.util.function.BooleanSupplier;
 
 /**
  * The CSI Identity service of the node plugin (CSI spec, "Identity Service RPC"): the driver name
- * and version, no controller capability, and a Probe that reports ready once start-up is done.
+ * and version, the driver's plugin capabilities, and a Probe that reports ready once start-up is
+ * done.
+ *
+ * <p>GetPluginCapabilities answers for the plugin "as a whole": the spec (GetPluginCapabilities)
+ * requires every instance of one version to return the same set, "regardless of which RPCs an
+ * instance is serving". So the node plugin reports the controller's set (Controller service,
+ * topology, online expansion) although it serves no Controller RPC itself; COs and csi-sanity
+ * decide from it, for instance, whether ControllerPublishVolume precedes NodeStageVolume.
  */
 public final class IdentityService extends IdentityGrpc.IdentityImplBase {
 
@@ -33,9 +40,24 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
   @Override
   public void getPluginCapabilities(Csi.GetPluginCapabilitiesRequest req,
       StreamObserver<Csi.GetPluginCapabilitiesResponse> out) {
-    // The node plugin serves no Controller service; online expansion is the controller's to say.
-    out.onNext(Csi.GetPluginCapabilitiesResponse.getDefaultInstance());
+    out.onNext(CAPABILITIES);
     out.onCompleted();
+  }
+
+  /** The driver's plugin capabilities, the same as the controller's IdentityService reports. */
+  public static final Csi.GetPluginCapabilitiesResponse CAPABILITIES =
+      Csi.GetPluginCapabilitiesResponse.newBuilder()
+          .addCapabilities(service(Csi.PluginCapability.Service.Type.CONTROLLER_SERVICE))
+          .addCapabilities(
+              service(Csi.PluginCapability.Service.Type.VOLUME_ACCESSIBILITY_CONSTRAINTS))
+          .addCapabilities(Csi.PluginCapability.newBuilder().setVolumeExpansion(
+              Csi.PluginCapability.VolumeExpansion.newBuilder()
+                  .setType(Csi.PluginCapability.VolumeExpansion.Type.ONLINE)))
+          .build();
+
+  private static Csi.PluginCapability service(Csi.PluginCapability.Service.Type type) {
+    return Csi.PluginCapability.newBuilder()
+        .setService(Csi.PluginCapability.Service.newBuilder().setType(type)).build();
   }
 
   @Override

@@ -122,7 +122,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
       StreamObserver<Csi.NodeGetVolumeStatsResponse> out) {
     call(out, () -> {
       String id = volumeId(req.getVolumeId());
-      Path path = path("volume_path", req.getVolumePath());
+      Path path = volumePath(req.getVolumePath());
       VolumeStager.Stats s = stager.stats(id, path);
       Csi.NodeGetVolumeStatsResponse.Builder b = Csi.NodeGetVolumeStatsResponse.newBuilder();
       if (s.fs().isPresent()) {
@@ -146,7 +146,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
       StreamObserver<Csi.NodeExpandVolumeResponse> out) {
     call(out, () -> {
       String id = volumeId(req.getVolumeId());
-      path("volume_path", req.getVolumePath());
+      volumePath(req.getVolumePath());
       long required = req.getCapacityRange().getRequiredBytes();
       if (required < 0) {
         throw CsiException.invalid("capacity_range.required_bytes is negative");
@@ -213,6 +213,22 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
       return Args.absolutePath(field, value);
     } catch (IllegalArgumentException e) {
       throw CsiException.invalid(e.getMessage());
+    }
+  }
+
+  /**
+   * volume_path of NodeGetVolumeStats and NodeExpandVolume: missing is INVALID_ARGUMENT, but a
+   * path that is not absolute and normalized cannot be where this plugin published a volume, so
+   * the volume is not found there (CSI spec: NOT_FOUND, "not mounted at the specified path").
+   */
+  private static Path volumePath(String value) throws CsiException {
+    if (value.isEmpty()) {
+      throw CsiException.invalid("volume_path is missing");
+    }
+    try {
+      return Args.absolutePath("volume_path", value);
+    } catch (IllegalArgumentException e) {
+      throw new CsiException(Status.Code.NOT_FOUND, e.getMessage() + "; no volume is there");
     }
   }
 

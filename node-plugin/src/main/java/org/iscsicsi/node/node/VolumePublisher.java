@@ -69,7 +69,10 @@ public final class VolumePublisher {
     Optional<MountEntry> existing = mounts.at(targetPath);
     if (existing.isPresent()) {
       MountEntry m = existing.get();
-      if (m.majorMinor().equals(sourceMajMin) && m.readOnly() == readOnly) {
+      // A bound device file shows devtmpfs's own MAJOR:MINOR in mountinfo; what is published
+      // there is the device number of the file itself.
+      String published = block ? deviceNumber(targetPath).orElse("?") : m.majorMinor();
+      if (published.equals(sourceMajMin) && m.readOnly() == readOnly) {
         return;
       }
       throw new CsiException(Status.Code.ALREADY_EXISTS, "target path " + targetPath + " already"
@@ -98,6 +101,24 @@ public final class VolumePublisher {
     } catch (IOException | FsException e) {
       throw new CsiException(Status.Code.INTERNAL, "volume " + volumeId + ": publishing at "
           + targetPath + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** MAJOR:MINOR of the block device file at {@code path} (stat(2) st_rdev), if it is one. */
+  static Optional<String> deviceNumber(Path path) {
+    try {
+      if (Files.getAttribute(path, "unix:mode") instanceof Integer mode
+          && (mode & 0170000) == 0060000
+          && Files.getAttribute(path, "unix:rdev") instanceof Long rdev) {
+        // glibc's gnu_dev_major/gnu_dev_minor encoding of a 64-bit dev_t.
+        long major = ((rdev >>> 8) & 0xfff) | ((rdev >>> 32) & ~0xfffL);
+        long minor = (rdev & 0xff) | ((rdev >>> 12) & ~0xffL);
+        return Optional.of(major + ":" + minor);
+      }
+      return Optional.empty();
+    } catch (IOException | UnsupportedOperationException e) {
+      LOG.debug("no device number for {}: {}", path, e.toString());
+      return Optional.empty();
     }
   }
 

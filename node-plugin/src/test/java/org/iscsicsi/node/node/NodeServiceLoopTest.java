@@ -231,6 +231,11 @@ class NodeServiceLoopTest {
     stage("vol-b", IQN, staging, block());
     assertThat(mounts().at(staging)).isEmpty();
     publish("vol-b", staging, target, block(), false);
+    // Idempotent (csi-sanity "should be idempotent"): the device bind shows as devtmpfs in
+    // mountinfo, yet the same publication again is OK; a read-only one is ALREADY_EXISTS.
+    publish("vol-b", staging, target, block(), false);
+    assertThat(code(() -> publish("vol-b", staging, target, block(), true)))
+        .isEqualTo(Status.Code.ALREADY_EXISTS);
     try (FileChannel ch = FileChannel.open(target, StandardOpenOption.READ,
         StandardOpenOption.WRITE)) {
       ch.write(ByteBuffer.wrap("raw-bytes".getBytes()), 4096);
@@ -395,6 +400,15 @@ class NodeServiceLoopTest {
     assertThat(code(() -> node.nodeExpandVolume(Csi.NodeExpandVolumeRequest.newBuilder()
         .setVolumeId("vol-unknown").setVolumePath(staging.toString()).build())))
         .isEqualTo(Status.Code.NOT_FOUND);
+    // csi-sanity: a relative volume_path cannot hold a published volume, so NOT_FOUND.
+    assertThat(code(() -> node.nodeGetVolumeStats(Csi.NodeGetVolumeStatsRequest.newBuilder()
+        .setVolumeId("vol-unknown").setVolumePath("some/path").build())))
+        .isEqualTo(Status.Code.NOT_FOUND);
+    assertThat(code(() -> node.nodeExpandVolume(Csi.NodeExpandVolumeRequest.newBuilder()
+        .setVolumeId("vol-unknown").setVolumePath("some/path").build())))
+        .isEqualTo(Status.Code.NOT_FOUND);
+    assertThat(code(() -> node.nodeGetVolumeStats(Csi.NodeGetVolumeStatsRequest.newBuilder()
+        .setVolumeId("vol-unknown").build()))).isEqualTo(Status.Code.INVALID_ARGUMENT);
     assertThat(code(() -> unstage("vol-unknown", staging))).isEqualTo(Status.Code.OK);
     assertThat(code(() -> unpublish("vol-unknown", tmp.resolve("nothing"))))
         .isEqualTo(Status.Code.OK);

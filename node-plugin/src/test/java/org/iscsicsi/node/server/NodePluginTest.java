@@ -18,7 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Pins the assembled plugin as kubelet sees it: the CSI services over a real unix domain socket
  * and over TCP, plugin info, readiness, node id from the initiator-name file, and endpoint
- * parsing. The socket file is removed on close.
+ * parsing, and plugin capabilities that are the driver's as a whole (the controller's set: the CSI
+ * spec wants every instance to report the same). The socket file is removed on close.
  */
 class NodePluginTest {
 
@@ -48,6 +49,13 @@ class NodePluginTest {
             .isEqualTo("iscsi.csi.iscsicsi.org");
         assertThat(id.probe(Csi.ProbeRequest.getDefaultInstance()).getReady().getValue())
             .isTrue();
+        var caps = id.getPluginCapabilities(Csi.GetPluginCapabilitiesRequest.getDefaultInstance())
+            .getCapabilitiesList();
+        assertThat(caps).extracting(c -> c.getService().getType()).contains(
+            Csi.PluginCapability.Service.Type.CONTROLLER_SERVICE,
+            Csi.PluginCapability.Service.Type.VOLUME_ACCESSIBILITY_CONSTRAINTS);
+        assertThat(caps).extracting(c -> c.getVolumeExpansion().getType())
+            .contains(Csi.PluginCapability.VolumeExpansion.Type.ONLINE);
         var info = NodeGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
             .nodeGetInfo(Csi.NodeGetInfoRequest.getDefaultInstance());
         assertThat(info.getNodeId()).isEqualTo("iqn.1993-08.org.debian:01:abcdef");
