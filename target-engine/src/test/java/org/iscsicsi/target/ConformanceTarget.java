@@ -63,6 +63,12 @@ final class ConformanceTarget implements AutoCloseable {
         Long.parseLong(args[1]))) {
       System.out.println("serving " + t.url(0));
       Thread.sleep(Long.parseLong(args.length > 2 ? args[2] : "600000"));
+    } finally {
+      try (var paths = Files.walk(dir)) {
+        for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      }
     }
   }
 }

@@ -3,8 +3,8 @@ package org.iscsicsi.target.acl;
 import java.util.Arrays;
 
 /**
- * A CHAP user name and secret (RFC 7143 section 12.1.3). {@link #toString()} never shows the secret:
- * these objects end up in log lines and exception messages.
+ * A CHAP user name and secret (RFC 7143 section 12.1.3). {@link #toString()} never shows the
+ * secret: these objects end up in log lines and exception messages.
  */
 public record ChapSecret(String user, byte[] secret) {
 

@@ -98,8 +98,8 @@ public final class TargetEngine implements AutoCloseable {
           registry.sessions(t::sessions);
         }
       }
-      TargetAdminService service = new TargetAdminService(registry,
-          new Facts(config, transport));
+      var service = io.grpc.ServerInterceptors.intercept(new TargetAdminService(registry,
+          new Facts(config, transport)), new org.iscsicsi.target.admin.AdminCallLog());
       String name = "target-engine-" + UUID.randomUUID();
       Server inProcess = InProcessServerBuilder.forName(name).addService(service).build().start();
       undo.add(() -> inProcess.shutdownNow());

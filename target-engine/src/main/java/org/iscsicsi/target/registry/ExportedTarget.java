@@ -22,7 +22,9 @@ public interface ExportedTarget {
   /** Incoming CHAP: when present, the initiator must authenticate with it. */
   Optional<ChapSecret> incomingChap();
 
-  /** Outgoing CHAP: when present and the initiator asks (mutual CHAP), the target answers with it. */
+  /**
+   * Outgoing CHAP: when present and the initiator asks (mutual CHAP), the target answers with it.
+   */
   Optional<ChapSecret> outgoingChap();
 
   /** Login key defaults for this target (RFC 7143 section 13 names), overriding the engine's. */

@@ -15,6 +15,7 @@ final class LunState {
   final long lun;
   final LogicalUnit unit;
   final ModePages modePages = new ModePages();
+  final TaskOrdering ordering = new TaskOrdering();
   final PersistentReservations persistentReservations;
   /** Writes hold it shared; COMPARE AND WRITE holds it exclusively. */
   final StampedLock atomicity = new StampedLock();

@@ -26,6 +26,7 @@ import org.slf4j.LoggerFactory;
  * unit attention (SAM-5 5.14, with the INQUIRY / REPORT LUNS / REQUEST SENSE exemptions), supported
  * opcode, reservation conflicts. Commands that touch the backing file then run on a virtual-thread
  * executor, so several commands per LUN are in flight and no file I/O runs on a netty event loop.
+ * ORDERED tasks wait for the tasks before them ({@link TaskOrdering}).
  */
 public final class TargetScsiPort implements ScsiTargetPort {
 
@@ -113,17 +114,10 @@ public final class TargetScsiPort implements ScsiTargetPort {
 
   @Override
   public CompletionStage<ScsiResponse> execute(ScsiRequest request) {
-    CompletionStage<ScsiResponse> stage;
-    try {
-      stage = dispatch(request);
-    } catch (CheckCondition c) {
-      stage = CompletableFuture.completedFuture(c.toResponse());
-    } catch (RuntimeException e) {
-      log.error("{}: command {} failed", targetName, hex(request.cdb()), e);
-      stage = CompletableFuture.completedFuture(
-          new CheckCondition(Sense.of(Sense.ABORTED_COMMAND, 0x44, 0x00)).toResponse());
-    }
     LunState lu = luns.get(request.lun());
+    CompletionStage<ScsiResponse> stage = lu == null || request.attribute() == null
+        ? run(request)
+        : lu.ordering.submit(request.attribute(), () -> run(request));
     int dataOutLength = lu == null || request.cdb() == null || request.cdb().length == 0 ? -1
         : DataOutLength.of(request.cdb(), lu.unit.blockSize());
     if (dataOutLength >= 0) {
@@ -134,6 +128,19 @@ public final class TargetScsiPort implements ScsiTargetPort {
       return stage;
     }
     return stage.whenComplete((r, t) -> request.dataOut().release());
+  }
+
+  /** Checks and runs a command; failures become sense data. */
+  private CompletionStage<ScsiResponse> run(ScsiRequest request) {
+    try {
+      return dispatch(request);
+    } catch (CheckCondition c) {
+      return CompletableFuture.completedFuture(c.toResponse());
+    } catch (RuntimeException e) {
+      log.error("{}: command {} failed", targetName, hex(request.cdb()), e);
+      return CompletableFuture.completedFuture(
+          new CheckCondition(Sense.of(Sense.ABORTED_COMMAND, 0x44, 0x00)).toResponse());
+    }
   }
 
   private CompletionStage<ScsiResponse> dispatch(ScsiRequest request) throws CheckCondition {

@@ -48,8 +48,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Pins the target.v1 admin API as the controller sees it, over the engine's in-process channel:
  * every RPC, the status code of every refusal listed in target.proto's header, that no response
- * carries a CHAP secret, and (with qemu-io as a real initiator holding a session) that
- * ListSessions/CloseSessions/DeleteTarget/RevokeInitiator act on live sessions.
+ * and no log line (at any level) carries a CHAP secret, and (with qemu-io as a real initiator
+ * holding a session) that ListSessions/CloseSessions/DeleteTarget/RevokeInitiator and a changed
+ * grant act on live sessions.
  */
 class TargetAdminServiceTest {
 
@@ -169,6 +170,27 @@ class TargetAdminServiceTest {
 
   @Test
   void grantsAndChapNeverExposeSecrets() {
+    // Everything logged during the test, at every level, must be free of secrets too.
+    var root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+        org.slf4j.Logger.ROOT_LOGGER_NAME);
+    var logged =
+        new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+    logged.start();
+    root.addAppender(logged);
+    ch.qos.logback.classic.Level level = root.getLevel();
+    root.setLevel(ch.qos.logback.classic.Level.ALL);
+    try {
+      chapCalls();
+    } finally {
+      root.setLevel(level);
+      root.detachAppender(logged);
+    }
+    assertThat(logged.list).isNotEmpty().allSatisfy(e -> assertThat(e.getFormattedMessage()
+        + java.util.Arrays.toString(e.getArgumentArray()))
+        .doesNotContain(SECRET).doesNotContain(MUTUAL).doesNotContain("short-pw"));
+  }
+
+  void chapCalls() {
     create(T1);
     Target t = admin.grantInitiator(GrantInitiatorRequest.newBuilder().setTarget(T1)
         .setInitiator(INI).setReadOnly(true).build());

@@ -436,7 +436,8 @@ class TargetRegistryTest {
     }
     expect(Reason.INTERNAL, "cannot write the state file",
         () -> reg.createTarget(T2, "", Map.of(), Map.of()));
-    expect(Reason.INTERNAL, "cannot write the state file", () -> reg.createLun(lun(T1, 1, 1 << 20)));
+    expect(Reason.INTERNAL, "cannot write the state file",
+        () -> reg.createLun(lun(T1, 1, 1 << 20)));
     expect(Reason.INTERNAL, "cannot write the state file", () -> reg.grant(T1, INI, false));
     expect(Reason.INTERNAL, "cannot write the state file", () -> reg.deleteLun(T1, 0));
     expect(Reason.INTERNAL, "cannot write the state file", () -> reg.deleteTarget(T1, true));
