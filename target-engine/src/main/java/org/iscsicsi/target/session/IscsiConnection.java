@@ -252,9 +252,10 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         decoder.setDigests(params.headerDigest(), params.dataDigest());
         decoder.setMaxRecvDataSegmentLength(Math.max(512,
             params.targetMaxRecvDataSegmentLength()));
-        LOG.info("{} logged in to {} (TSIH {}, auth {})", result.initiatorName(),
-            result.discovery() ? "discovery" : target.name(), session.tsih(),
-            result.authMethod());
+        LOG.info("{} logged in to {} (TSIH {}, auth {}, digests {}/{})",
+            result.initiatorName(), result.discovery() ? "discovery" : target.name(),
+            session.tsih(), result.authMethod(), params.headerDigest() ? "CRC32C" : "None",
+            params.dataDigest() ? "CRC32C" : "None");
       }
       default -> ctx.writeAndFlush(resp);
     }

@@ -19,8 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
  * End to end with libiscsi's real initiator tools (package libiscsi-bin) against a real {@link
  * IscsiServer} on loopback: discovery with {@code iscsi-ls -s} lists exactly the targets the
  * initiator may access, with their portals and LUNs; {@code iscsi-inq} and {@code
- * iscsi-readcapacity16} log in and run commands; CHAP and mutual CHAP succeed with the right
- * secrets and fail with a wrong one; an initiator outside the ACL neither discovers nor logs in.
+ * iscsi-readcapacity16} log in and run commands, also with CRC32C header digests; CHAP and
+ * mutual CHAP succeed with the right secrets and fail with a wrong one; an initiator outside the
+ * ACL neither discovers nor logs in.
  */
 class LibiscsiEndToEndTest {
 
@@ -32,6 +33,8 @@ class LibiscsiEndToEndTest {
   static final String CHAP = "iqn.2026-11.org.iscsicsi:chap";
   static final String MUTUAL = "iqn.2026-11.org.iscsicsi:mutual";
   static final String HIDDEN = "iqn.2026-11.org.iscsicsi:hidden";
+  /** Prefers CRC32C header digests whatever the initiator lists first. */
+  static final String DIGEST = "iqn.2026-11.org.iscsicsi:digest";
 
   @TempDir
   static Path dir;
@@ -52,6 +55,8 @@ class LibiscsiEndToEndTest {
     targets.add(MUTUAL, onlyA, Optional.of(alice), Optional.of(tgt), Map.of(), dir, 8 << 20);
     targets.add(HIDDEN, Map.of("iqn.2026-11.org.iscsicsi.test:someone-else",
         AccessLevel.READ_WRITE), Optional.empty(), Optional.empty(), Map.of(), dir, 8 << 20);
+    targets.add(DIGEST, onlyA, Optional.empty(), Optional.empty(),
+        Map.of("HeaderDigest", "CRC32C"), dir, 8 << 20);
     server = new IscsiServer(IscsiServerConfig.defaults().withBind("127.0.0.1", 0)
         .withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(30)), targets);
     server.start();
@@ -113,6 +118,17 @@ class LibiscsiEndToEndTest {
     assertThat(cap.exitCode()).as(cap.output()).isZero();
     assertThat(cap.output()).contains("LOGICAL BLOCK LENGTH IN BYTES:512",
         "Total size:" + (64 << 20));
+  }
+
+  @Test
+  void crc32cHeaderDigestsEndToEnd() throws Exception {
+    String url = "iscsi://" + portal + "/" + DIGEST + "/0";
+    var cap = tool(Map.of(), "iscsi-readcapacity16", "-i", INIT_A, url + "?header_digest=crc32c");
+    assertThat(cap.exitCode()).as(cap.output()).isZero();
+    assertThat(cap.output()).contains("Total size:" + (8 << 20));
+    // libiscsi's default offer (None,CRC32C) also ends up with CRC32C on this target
+    var inq = tool(Map.of(), "iscsi-inq", "-i", INIT_A, url);
+    assertThat(inq.exitCode()).as(inq.output()).isZero();
   }
 
   @Test
