@@ -141,7 +141,8 @@ final class ServeCommand implements Callable<Integer> {
           new ControllerService(engines, config));
       CsiMetrics counters = new CsiMetrics();
       if (metrics != null) {
-        metricsServer = MetricsServer.start(hostPort("--metrics", metrics), counters);
+        metricsServer = MetricsServer.start(hostPort("--metrics", metrics), counters,
+            engines::embeddedMetrics);
         log.info("metrics on http://{}:{}/metrics", hostPort("--metrics", metrics).host(),
             metricsServer.port());
       }
