@@ -12,7 +12,8 @@
 #   BENCH_DIR=/var/tmp  where the work directory (LUN files, engine state) is made
 #   PORT_BASE=13600   engine iSCSI +0, tgtd iSCSI +1, engine admin +2, iperf3 +3, metrics +4
 #   TGT_CONTROL=13690 tgtd's control port index (tgtd -C / tgtadm -C), not a TCP port
-#   PROFILE=1         record a JFR profile of the engine during the measured runs and summarise it
+#   PROFILE=1         profile the engine during the measured runs: perf (package linux-perf) with
+#                     a JIT symbol map when present, else a JFR recording; prints a summary
 #   SKIP_BUILD=1      do not build target-engine when its jar is missing
 #   TARGET_ENGINE_JAVA_OPTS  extra JVM options for the engine
 set -euo pipefail
@@ -106,6 +107,12 @@ tgtadm -C "$TGT_CONTROL" --lld iscsi --mode logicalunit --op new --tid 1 --lun 1
 tgtadm -C "$TGT_CONTROL" --lld iscsi --mode target --op bind --tid 1 --initiator-address ALL
 
 log "starting the engine (portal 127.0.0.1:$ENGINE_PORT)"
+use_perf=0
+if [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
+  use_perf=1 # perf resolves JIT-compiled frames through /tmp/perf-<pid>.map, written at exit
+  export TARGET_ENGINE_JAVA_OPTS="${TARGET_ENGINE_JAVA_OPTS:-} -XX:+UnlockDiagnosticVMOptions \
+    -XX:+DumpPerfMapAtExit -XX:+PreserveFramePointer"
+fi
 export TARGET_ENGINE_ADMIN="127.0.0.1:$ADMIN_PORT"
 "$module/bin/target-engine" serve --state-dir "$work/engine" \
   --portal "127.0.0.1:$ENGINE_PORT" --admin "$TARGET_ENGINE_ADMIN" >"$work/engine.log" 2>&1 &
@@ -181,7 +188,11 @@ for url in "$ENGINE_URL" "$TGT_URL"; do
   rand_read_iops_qemu "$url" >/dev/null
 done
 
-if [ "$PROFILE" = 1 ]; then
+perf_pid=
+if [ "$use_perf" = 1 ]; then
+  perf record -F 499 -g -p "$engine_pid" -o "$work/perf.data" >/dev/null 2>&1 &
+  perf_pid=$!
+elif [ "$PROFILE" = 1 ]; then
   "$JAVA_HOME/bin/jcmd" "$engine_pid" JFR.start name=bench settings=profile \
     filename="$work/engine.jfr" >/dev/null
 fi
@@ -228,7 +239,21 @@ echo "(latency ratio: tgtd/engine, so above 1x means the engine is faster)"
 echo "raw runs:"
 for k in "${!results[@]}"; do echo "  $k:${results[$k]}"; done | sort
 
-if [ "$PROFILE" = 1 ]; then
+if [ "$use_perf" = 1 ]; then
+  kill -INT "$perf_pid"
+  wait "$perf_pid" 2>/dev/null || true
+  kill "$engine_pid" # the JIT symbol map is written as the engine exits
+  wait "$engine_pid" 2>/dev/null || true
+  engine_pid=
+  echo
+  echo "engine profile (perf, on-CPU samples by thread, then by function):"
+  perf report -i "$work/perf.data" --no-children --sort comm --stdio -g none 2>/dev/null \
+    | grep '%' | head -8
+  perf report -i "$work/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null \
+    | grep '%' | head -30
+  cp "$work/perf.data" "$BENCH_DIR/iscsi-bench-engine.perf.data"
+  echo "full profile: $BENCH_DIR/iscsi-bench-engine.perf.data (perf report -i ...)"
+elif [ "$PROFILE" = 1 ]; then
   "$JAVA_HOME/bin/jcmd" "$engine_pid" JFR.stop name=bench >/dev/null
   echo
   echo "engine profile (JFR execution samples, top frames):"
