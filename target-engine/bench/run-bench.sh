@@ -248,16 +248,16 @@ if [ "$use_perf" = 1 ]; then
   echo
   echo "engine profile (perf, on-CPU samples by thread, then by function):"
   perf report -i "$work/perf.data" --no-children --sort comm --stdio -g none 2>/dev/null \
-    | grep '%' | head -8
+    | grep "%" | head -8 || true
   perf report -i "$work/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null \
-    | grep '%' | head -30
+    | grep "%" | head -30 || true
   cp "$work/perf.data" "$BENCH_DIR/iscsi-bench-engine.perf.data"
   echo "full profile: $BENCH_DIR/iscsi-bench-engine.perf.data (perf report -i ...)"
 elif [ "$PROFILE" = 1 ]; then
   "$JAVA_HOME/bin/jcmd" "$engine_pid" JFR.stop name=bench >/dev/null
   echo
   echo "engine profile (JFR execution samples, top frames):"
-  "$JAVA_HOME/bin/jfr" view --width 160 hot-methods "$work/engine.jfr" | head -30
+  "$JAVA_HOME/bin/jfr" view --width 160 hot-methods "$work/engine.jfr" | head -30 || true
   cp "$work/engine.jfr" "${BENCH_DIR}/iscsi-bench-engine.jfr"
   echo "full recording: ${BENCH_DIR}/iscsi-bench-engine.jfr"
 fi
