@@ -1,5 +1,6 @@
 package org.iscsicsi.target.cli;
 
+import io.netty.util.ResourceLeakDetector;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -67,6 +68,11 @@ final class ServeCommand implements Callable<Integer> {
         .withNopInterval(Duration.ofSeconds(nopSeconds));
     if (nopSeconds <= 0) {
       throw new IllegalArgumentException("--nop-interval must be positive");
+    }
+    if (System.getProperty("io.netty.leakDetection.level") == null) {
+      // netty samples 1 in 128 buffers with a stack trace by default: 0.6 % of the engine's CPU
+      // in docs/performance.md's profile; tests keep it on, -Dio.netty.leakDetection.level too
+      ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
     }
     TargetEngine engine;
     try {
