@@ -162,8 +162,8 @@ latency_us() { # URL -> "p50 p99" in microseconds
     | awk '{v[NR] = $1} END {printf "%.0f %.0f", v[int(NR * 0.50)], v[int(NR * 0.99)]}'
 }
 iperf_mbs() {
-  timeout 20 iperf3 -c 127.0.0.1 -p "$IPERF_PORT" -t 3 -J \
-    | jq '.end.sum_received.bits_per_second / 8 / 1e6 | floor'
+  timeout 20 iperf3 -c 127.0.0.1 -p "$IPERF_PORT" -t 3 -J | grep -A12 '"sum_received"' \
+    | awk -F: '/"bits_per_second"/ {gsub(/[ ,]/, "", $2); printf "%.0f", $2 / 8 / 1e6; exit}'
 }
 
 declare -A results # "metric target" -> space-separated values
@@ -240,16 +240,17 @@ echo "raw runs:"
 for k in "${!results[@]}"; do echo "  $k:${results[$k]}"; done | sort
 
 if [ "$use_perf" = 1 ]; then
-  kill -INT "$perf_pid"
+  # SIGTERM: a non-interactive shell starts background jobs with SIGINT ignored
+  kill -TERM "$perf_pid"
   wait "$perf_pid" 2>/dev/null || true
   kill "$engine_pid" # the JIT symbol map is written as the engine exits
   wait "$engine_pid" 2>/dev/null || true
   engine_pid=
   echo
   echo "engine profile (perf, on-CPU samples by thread, then by function):"
-  perf report -i "$work/perf.data" --no-children --sort comm --stdio -g none 2>/dev/null \
+  perf report -i "$work/perf.data" --no-children --sort comm --stdio -g none 2>&1 \
     | grep "%" | head -8 || true
-  perf report -i "$work/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null \
+  perf report -i "$work/perf.data" --no-children --sort dso,sym --stdio -g none 2>&1 \
     | grep "%" | head -30 || true
   cp "$work/perf.data" "$BENCH_DIR/iscsi-bench-engine.perf.data"
   echo "full profile: $BENCH_DIR/iscsi-bench-engine.perf.data (perf report -i ...)"

@@ -43,8 +43,10 @@ class EngineMetricsTest {
   Path dir;
 
   @BeforeEach
-  void tools() {
+  void tools() throws Exception {
     assumeThat(Exec.available("qemu-io")).as("qemu-utils installed").isTrue();
+    assumeThat(qemuIscsiDriver()).as("qemu-block-extra (qemu's iscsi driver) installed")
+        .isTrue();
   }
 
   @Test
@@ -128,6 +130,13 @@ class EngineMetricsTest {
       Scrape end = scrape(server);
       assertThat(end.lines(("iscsi_session_rxdata_octets_total"))).isEmpty();
       assertThat(end.value("iscsi_logins_total", "result=\"success\"")).isEqualTo(1);
+    }
+  }
+
+  /** Debian's qemu-block-extra puts the driver in /usr/lib/<multiarch triplet>/qemu. */
+  static boolean qemuIscsiDriver() throws java.io.IOException {
+    try (var dirs = java.nio.file.Files.list(Path.of("/usr/lib"))) {
+      return dirs.anyMatch(d -> java.nio.file.Files.exists(d.resolve("qemu/block-iscsi.so")));
     }
   }
 
