@@ -149,13 +149,16 @@ build_image() {
 
   if [ "$have_app" = true ]; then
     local app=$WORK/$module-app
-    mkdir -p "$app/bin" "$app/target"
-    cp "$launcher" "$app/bin/"
-    cp "$jar" "$app/target/"
-    cp -r "$APP_ROOT/$module/target/lib" "$app/target/lib"
+    # Laid out as in the repository: /opt/iscsi-csi/bin/run-java (found by the launcher as
+    # ../../bin/run-java) and /opt/iscsi-csi/<module>/{bin,target}.
+    mkdir -p "$app/bin" "$app/$module/bin" "$app/$module/target"
+    cp "$REPO/bin/run-java" "$app/bin/"
+    cp "$launcher" "$app/$module/bin/"
+    cp "$jar" "$app/$module/target/"
+    cp -r "$APP_ROOT/$module/target/lib" "$app/$module/target/lib"
     umoci tag --image "$layout:base" "$VERSION"
     umoci insert --image "$layout:$VERSION" --history.created_by "iscsi-csi $module $VERSION" \
-      "$app" "/opt/iscsi-csi/$module"
+      "$app" "/opt/iscsi-csi"
     umoci config --image "$layout:$VERSION" \
       --clear=config.entrypoint --config.entrypoint "/opt/iscsi-csi/$module/bin/$module" \
       --clear=config.cmd --config.cmd --help \

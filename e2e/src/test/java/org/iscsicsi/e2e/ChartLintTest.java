@@ -14,7 +14,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * {@code helm lint --strict} and {@code helm template} (helm v3.21.0 through helm-java) pass for
  * the default values and for every documented values variant (src/test/resources/values), and
- * values that cannot work fail the render with a message that names the value.
+ * values that cannot work fail the render with a message that names the value: through
+ * values.schema.json (misspelled keys, enums) or the chart's own checks (combinations).
  */
 class ChartLintTest {
 
@@ -50,7 +51,23 @@ class ChartLintTest {
   @Test
   void unknownPortalModeFails() {
     assertThatThrownBy(() -> ChartRenderer.template("default", Map.of("portal.mode", "nodePort")))
-        .hasMessageContaining("portal.mode must be service or hostNetwork");
+        .hasMessageContaining("at '/portal/mode': value must be one of 'service', 'hostNetwork'");
+  }
+
+  @Test
+  void misspelledValueFails() {
+    assertThatThrownBy(() -> ChartRenderer.template("default", Map.of("portl.mode", "service")))
+        .hasMessageContaining("values don't meet the specifications of the schema")
+        .hasMessageContaining("portl");
+  }
+
+  @Test
+  void unknownStorageClassParameterFails() {
+    assertThatThrownBy(
+            () -> ChartRenderer.template("default",
+                Map.of("storageClasses[0].name", "x", "storageClasses[0].parameters.fstype",
+                    "ext4")))
+        .hasMessageContaining("fstype");
   }
 
   @Test
@@ -85,6 +102,7 @@ class ChartLintTest {
             () ->
                 ChartRenderer.template(
                     "default", Map.of("storageClasses[0].parameters.fsType", "btrfs")))
-        .hasMessageContaining("fsType must be ext4 or xfs");
+        .hasMessageContaining(
+            "at '/storageClasses/0/parameters/fsType': value must be one of 'ext4', 'xfs'");
   }
 }

@@ -9,6 +9,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.spi.ToolProvider;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,6 +28,11 @@ import org.junit.jupiter.api.io.TempDir;
 class ContainerImageTest {
   static final String VERSION = "0.1.0";
   static Path images;
+
+  @AfterAll
+  static void removeUnpackedImages() throws Exception {
+    OciRuntime.cleanup();
+  }
 
   @BeforeAll
   static void buildImages() throws Exception {
@@ -55,13 +61,12 @@ class ContainerImageTest {
   }
 
   @Test
-  void nodeImageCarriesTheIscsiAndFilesystemTools(@TempDir Path scratch) throws Exception {
+  void nodeImageCarriesTheIscsiAndFilesystemTools() throws Exception {
     OciRuntime.Run run = OciRuntime.run(image("node-plugin"), "base",
         List.of("/bin/sh", "-c",
             "iscsiadm --version && mkfs.ext4 -V 2>&1 && mkfs.xfs -V && blkid -V && "
                 + "mount --version && resize2fs 2>&1 | head -1; xfs_growfs -V && id -u && "
-                + "test ! -e /etc/iscsi/initiatorname.iscsi && echo no-initiatorname"),
-        scratch);
+                + "test ! -e /etc/iscsi/initiatorname.iscsi && echo no-initiatorname"));
     assertThat(run.exitCode()).as(run.output()).isZero();
     assertThat(run.output())
         .contains("iscsiadm version", "mke2fs", "mkfs.xfs version", "blkid from util-linux",
@@ -70,31 +75,31 @@ class ContainerImageTest {
   }
 
   @Test
-  void controllerImageRunsAsNonRoot(@TempDir Path scratch) throws Exception {
+  void controllerImageRunsAsNonRoot() throws Exception {
     OciRuntime.Run run = OciRuntime.run(image("controller"), "base",
-        List.of("/bin/sh", "-c", "id -u && id -g"), scratch);
+        List.of("/bin/sh", "-c", "id -u && id -g"));
     assertThat(run.exitCode()).as(run.output()).isZero();
     assertThat(run.output()).containsPattern("(?m)^10001$");
   }
 
   @Test
-  void javaRunsInBothImages(@TempDir Path scratch) throws Exception {
+  void javaRunsInBothImages() throws Exception {
     for (String image : List.of("controller", "node-plugin")) {
       // The base tag's own entrypoint and cmd: java -version.
-      OciRuntime.Run run = OciRuntime.run(image(image), "base", null, scratch);
+      OciRuntime.Run run = OciRuntime.run(image(image), "base", null);
       assertThat(run.exitCode()).as(run.output()).isZero();
       assertThat(run.output()).contains("version \"25");
     }
   }
 
   @Test
-  void controllerEntrypointPrintsUsage(@TempDir Path scratch) throws Exception {
-    entrypointPrintsUsage("controller", scratch);
+  void controllerEntrypointPrintsUsage() throws Exception {
+    entrypointPrintsUsage("controller");
   }
 
   @Test
-  void nodePluginEntrypointPrintsUsage(@TempDir Path scratch) throws Exception {
-    entrypointPrintsUsage("node-plugin", scratch);
+  void nodePluginEntrypointPrintsUsage() throws Exception {
+    entrypointPrintsUsage("node-plugin");
   }
 
   /**
@@ -103,17 +108,16 @@ class ContainerImageTest {
    * the container's own network namespace; the test waits for the CSI socket, then stops it.
    */
   @Test
-  void controllerServesInItsImage(@TempDir Path scratch) throws Exception {
+  void controllerServesInItsImage() throws Exception {
     Path tar = image("controller");
-    assumeTrue(OciRuntime.tags(tar, scratch).contains(VERSION),
+    assumeTrue(OciRuntime.tags(tar).contains(VERSION),
         "controller launcher not built in this tree yet");
     OciRuntime.Run run = OciRuntime.run(tar, VERSION, List.of("/bin/sh", "-c",
         "ip=127.0.0.1; /opt/iscsi-csi/controller/bin/controller serve"
             + " --endpoint unix:///tmp/csi.sock --state-dir /tmp/state --portal $ip:3260"
             + " --metrics $ip:9810 > /tmp/log 2>&1 & pid=$!;"
             + " for i in $(seq 1 60); do test -S /tmp/csi.sock && break; sleep 1; done;"
-            + " test -S /tmp/csi.sock && echo CSI-SOCKET-UP; kill $pid; wait $pid; cat /tmp/log"),
-        scratch);
+            + " test -S /tmp/csi.sock && echo CSI-SOCKET-UP; kill $pid; wait $pid; cat /tmp/log"));
     assertThat(run.output())
         .contains("CSI-SOCKET-UP")
         .doesNotContain("NoClassDefFoundError", "ClassNotFoundException", "UnsatisfiedLinkError");
@@ -125,12 +129,12 @@ class ContainerImageTest {
    * reports, not which problems this sandbox has.
    */
   @Test
-  void nodePluginPreflightRunsInItsImage(@TempDir Path scratch) throws Exception {
+  void nodePluginPreflightRunsInItsImage() throws Exception {
     Path tar = image("node-plugin");
-    assumeTrue(OciRuntime.tags(tar, scratch).contains(VERSION),
+    assumeTrue(OciRuntime.tags(tar).contains(VERSION),
         "node-plugin launcher not built in this tree yet");
     OciRuntime.Run run = OciRuntime.run(tar, VERSION,
-        List.of("/opt/iscsi-csi/node-plugin/bin/node-plugin", "preflight"), scratch);
+        List.of("/opt/iscsi-csi/node-plugin/bin/node-plugin", "preflight"));
     System.out.println("node-plugin preflight in the image (exit " + run.exitCode() + "):\n"
         + run.output());
     assertThat(run.output())
@@ -192,8 +196,8 @@ class ContainerImageTest {
         "--app-root", appRoot.toString(), "--version", VERSION, "--require-app", "controller");
     assertThat(build.exitCode()).as(build.output()).isZero();
     Path tar = out.resolve("controller-oci.tar");
-    assertThat(OciRuntime.tags(tar, scratch)).containsExactlyInAnyOrder("base", VERSION);
-    OciRuntime.Run run = OciRuntime.run(tar, VERSION, null, scratch);
+    assertThat(OciRuntime.tags(tar)).containsExactlyInAnyOrder("base", VERSION);
+    OciRuntime.Run run = OciRuntime.run(tar, VERSION, null);
     assertThat(run.exitCode()).as(run.output()).isZero();
     assertThat(run.output())
         .contains("Usage: controller serve [fixture]")
@@ -212,13 +216,13 @@ class ContainerImageTest {
     assertThat(build.output()).contains("controller/bin/controller", "-am package");
   }
 
-  private void entrypointPrintsUsage(String module, Path scratch) throws Exception {
+  private void entrypointPrintsUsage(String module) throws Exception {
     Path tar = image(module);
-    assumeTrue(OciRuntime.tags(tar, scratch).contains(VERSION),
+    assumeTrue(OciRuntime.tags(tar).contains(VERSION),
         module + "/bin/" + module + " or its jars are not built in this tree yet: the image has"
             + " tag base only (build the module, then rerun)");
     // The image's own entrypoint and its default cmd, --help.
-    OciRuntime.Run run = OciRuntime.run(tar, VERSION, null, scratch);
+    OciRuntime.Run run = OciRuntime.run(tar, VERSION, null);
     assertThat(run.exitCode()).as(run.output()).isZero();
     assertThat(run.output()).containsIgnoringCase("usage");
   }

@@ -9,7 +9,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -34,9 +36,29 @@ final class OciRuntime {
     return missing;
   }
 
+  /** Unpacked layouts and bundles, shared by the tests of one run (unpacking is the slow part). */
+  private static final Map<String, Path> UNPACKED = new ConcurrentHashMap<>();
+  private static Path cacheDir;
+
+  private static synchronized Path cacheDir() throws IOException {
+    if (cacheDir == null) {
+      cacheDir = Files.createTempDirectory("iscsi-csi-oci");
+    }
+    return cacheDir;
+  }
+
+  /** Deletes the unpacked layouts and bundles (rm -rf: rootfs trees hold absolute symlinks). */
+  static synchronized void cleanup() throws Exception {
+    if (cacheDir != null) {
+      exec(Duration.ofMinutes(2), "rm", "-rf", "--one-file-system", cacheDir.toString());
+      cacheDir = null;
+      UNPACKED.clear();
+    }
+  }
+
   /** The tags in an OCI image tarball's index. */
-  static List<String> tags(Path ociTar, Path scratch) throws Exception {
-    Path layout = extract(ociTar, scratch);
+  static List<String> tags(Path ociTar) throws Exception {
+    Path layout = extract(ociTar);
     var index = K8sObjects.JSON.readTree(layout.resolve("index.json").toFile());
     List<String> tags = new ArrayList<>();
     for (var m : index.path("manifests")) {
@@ -47,22 +69,20 @@ final class OciRuntime {
 
   /**
    * Runs {@code tag} of the image. {@code args} replaces the image's entrypoint+cmd when not
-   * null (like {@code podman run --entrypoint}); null keeps the image's own.
+   * null (like {@code podman run --entrypoint}); null keeps the image's own. Runs of one tag
+   * share one unpacked bundle (what a run writes stays for the next, as in a reused container).
    */
-  static Run run(Path ociTar, String tag, List<String> args, Path scratch) throws Exception {
-    Path layout = extract(ociTar, scratch);
-    Path bundle = scratch.resolve("bundle-" + tag + "-" + UUID.randomUUID());
-    exec(Duration.ofMinutes(3), "umoci", "unpack", "--image", layout + ":" + tag,
-        bundle.toString());
-    Path config = bundle.resolve("config.json");
-    ObjectNode spec = (ObjectNode) K8sObjects.JSON.readTree(config.toFile());
+  static Run run(Path ociTar, String tag, List<String> args) throws Exception {
+    Path bundle = bundle(ociTar, tag);
+    ObjectNode spec =
+        (ObjectNode) K8sObjects.JSON.readTree(bundle.resolve("config.json.image").toFile());
     ObjectNode process = (ObjectNode) spec.get("process");
     process.put("terminal", false);
     if (args != null) {
       ArrayNode argv = process.putArray("args");
       args.forEach(argv::add);
     }
-    K8sObjects.JSON.writeValue(config.toFile(), spec);
+    K8sObjects.JSON.writeValue(bundle.resolve("config.json").toFile(), spec);
     String id = "iscsi-csi-e2e-" + UUID.randomUUID().toString().substring(0, 8);
     try {
       return exec(Duration.ofMinutes(2), "runc", "run", "--bundle", bundle.toString(), id);
@@ -71,16 +91,38 @@ final class OciRuntime {
     }
   }
 
-  private static Path extract(Path ociTar, Path scratch) throws Exception {
-    Path layout = scratch.resolve("layout-" + ociTar.getFileName());
-    if (!Files.isDirectory(layout)) {
-      Files.createDirectories(layout);
-      Run r = exec(Duration.ofMinutes(2), "tar", "-C", layout.toString(), "-xf",
-          ociTar.toString());
-      if (r.exitCode() != 0) {
-        throw new IOException("cannot extract " + ociTar + ": " + r.output());
-      }
+  private static Path bundle(Path ociTar, String tag) throws Exception {
+    String key = ociTar.toAbsolutePath() + ":" + tag;
+    Path cached = UNPACKED.get(key);
+    if (cached != null) {
+      return cached;
     }
+    Path layout = extract(ociTar);
+    Path bundle = cacheDir().resolve("bundle-" + UUID.randomUUID());
+    Run r = exec(Duration.ofMinutes(3), "umoci", "unpack", "--image", layout + ":" + tag,
+        bundle.toString());
+    if (r.exitCode() != 0) {
+      throw new IOException("umoci unpack " + tag + " failed: " + r.output());
+    }
+    Files.copy(bundle.resolve("config.json"), bundle.resolve("config.json.image"));
+    UNPACKED.put(key, bundle);
+    return bundle;
+  }
+
+  private static Path extract(Path ociTar) throws Exception {
+    String key = ociTar.toAbsolutePath().toString();
+    Path cached = UNPACKED.get(key);
+    if (cached != null) {
+      return cached;
+    }
+    Path layout = cacheDir().resolve("layout-" + UUID.randomUUID());
+    Files.createDirectories(layout);
+    Run r = exec(Duration.ofMinutes(2), "tar", "-C", layout.toString(), "-xf",
+        ociTar.toString());
+    if (r.exitCode() != 0) {
+      throw new IOException("cannot extract " + ociTar + ": " + r.output());
+    }
+    UNPACKED.put(key, layout);
     return layout;
   }
 

@@ -10,6 +10,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.BooleanSupplier;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import org.iscsicsi.controller.kube.IscsiVolumeSync;
+import org.iscsicsi.controller.kube.LeaderElection;
 import org.iscsicsi.controller.controller.ControllerConfig;
 import org.iscsicsi.controller.controller.ControllerService;
 import org.iscsicsi.controller.engine.EmbeddedEngine;
@@ -20,8 +25,8 @@ import org.iscsicsi.controller.engine.RemoteEngine;
 import org.iscsicsi.controller.identity.DriverInfo;
 import org.iscsicsi.controller.identity.IdentityService;
 import org.iscsicsi.controller.server.CsiMetrics;
-import org.iscsicsi.controller.server.CsiServer;
-import org.iscsicsi.controller.server.Endpoint;
+import org.iscsicsi.csi.CsiServer;
+import org.iscsicsi.csi.Endpoint;
 import org.iscsicsi.controller.volume.VolumeId;
 import org.iscsicsi.target.engine.HostPort;
 import org.slf4j.Logger;
@@ -86,6 +91,26 @@ final class ServeCommand implements Callable<Integer> {
       description = "Deadline of each target engine call (default ${DEFAULT-VALUE})")
   int engineTimeoutSeconds;
 
+  @Option(names = "--leader-election",
+      description = "Serve Controller calls only while holding a Lease (several replicas)")
+  boolean leaderElection;
+
+  @Option(names = "--leader-election-namespace", paramLabel = "NS",
+      description = "Namespace of the Lease (default: $POD_NAMESPACE, else default)")
+  String leaseNamespace;
+
+  @Option(names = "--leader-election-lease", paramLabel = "NAME",
+      description = "Name of the Lease (default: the driver name with '.' as '-')")
+  String leaseName;
+
+  @Option(names = "--sync-crd",
+      description = "Keep IscsiVolume objects (CRD crd/iscsivolumes.yaml) in step with the engines")
+  boolean syncCrd;
+
+  @Option(names = "--sync-interval", paramLabel = "SECONDS", defaultValue = "30",
+      description = "Seconds between IscsiVolume syncs (default ${DEFAULT-VALUE})")
+  int syncInterval;
+
   @Option(names = "--metrics", paramLabel = "HOST:PORT",
       description = "Serve Prometheus metrics on http://HOST:PORT/metrics")
   String metrics;
@@ -143,8 +168,30 @@ final class ServeCommand implements Callable<Integer> {
             Map.of(), List.of()), remote);
       }
       DriverInfo info = new DriverInfo(config.driverName(), DriverInfo.buildVersion());
+      BooleanSupplier leading = () -> true;
+      KubernetesClient kube = null;
+      if (leaderElection || syncCrd) {
+        kube = new KubernetesClientBuilder().build();
+        KubernetesClient k = kube;
+        engines.closeWith(k::close);
+      }
+      if (leaderElection) {
+        String ns = leaseNamespace != null ? leaseNamespace
+            : System.getenv().getOrDefault("POD_NAMESPACE", "default");
+        String lease = leaseName != null ? leaseName : config.driverName().replace('.', '-');
+        String me = System.getenv().getOrDefault("POD_NAME",
+            java.net.InetAddress.getLocalHost().getHostName());
+        LeaderElection election = LeaderElection.start(kube, ns, lease, me,
+            Duration.ofSeconds(15));
+        engines.closeWith(election);
+        leading = election;
+      }
+      if (syncCrd) {
+        engines.closeWith(new IscsiVolumeSync(kube, engines, config)
+            .start(syncInterval, leading));
+      }
       List<BindableService> services = List.of(new IdentityService(info, engines),
-          new ControllerService(engines, config));
+          new ControllerService(engines, config, leading));
       CsiMetrics counters = new CsiMetrics();
       if (metrics != null) {
         metricsServer = MetricsServer.start(hostPort("--metrics", metrics), counters,

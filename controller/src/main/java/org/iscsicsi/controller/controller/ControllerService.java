@@ -5,6 +5,7 @@ import csi.v1.Csi;
 import csi.v1.Csi.ControllerServiceCapability.RPC.Type;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import org.iscsicsi.controller.engine.Engines;
 import org.iscsicsi.controller.volume.CsiErrors;
 
@@ -35,8 +36,28 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
   private final Provisioner provisioner;
   private final Publisher publisher;
   private final Snapshotter snapshotter;
+  private final BooleanSupplier leading;
+
+  private <T> void serve(StreamObserver<T> out, java.util.function.Supplier<T> body) {
+    Calls.unary(out, () -> {
+      if (!leading.getAsBoolean()) {
+        throw io.grpc.Status.UNAVAILABLE
+            .withDescription("this controller replica is not the leader").asRuntimeException();
+      }
+      return body.get();
+    });
+  }
 
   public ControllerService(Engines engines, ControllerConfig config) {
+    this(engines, config, () -> true);
+  }
+
+  /**
+   * A controller that serves only while {@code leading} says so (leader election among
+   * replicas); otherwise calls are UNAVAILABLE, which the sidecars retry.
+   */
+  public ControllerService(Engines engines, ControllerConfig config, BooleanSupplier leading) {
+    this.leading = leading;
     VolumeFinder finder = new VolumeFinder(engines, config);
     OperationLocks locks = new OperationLocks();
     this.provisioner = new Provisioner(engines, config, finder, locks);
@@ -47,14 +68,14 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
   @Override
   public void createVolume(Csi.CreateVolumeRequest req,
       StreamObserver<Csi.CreateVolumeResponse> out) {
-    Calls.unary(out, () -> Csi.CreateVolumeResponse.newBuilder()
+    serve(out, () -> Csi.CreateVolumeResponse.newBuilder()
         .setVolume(provisioner.create(req)).build());
   }
 
   @Override
   public void deleteVolume(Csi.DeleteVolumeRequest req,
       StreamObserver<Csi.DeleteVolumeResponse> out) {
-    Calls.unary(out, () -> {
+    serve(out, () -> {
       provisioner.delete(req);
       return Csi.DeleteVolumeResponse.getDefaultInstance();
     });
@@ -63,13 +84,13 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
   @Override
   public void controllerPublishVolume(Csi.ControllerPublishVolumeRequest req,
       StreamObserver<Csi.ControllerPublishVolumeResponse> out) {
-    Calls.unary(out, () -> publisher.publish(req));
+    serve(out, () -> publisher.publish(req));
   }
 
   @Override
   public void controllerUnpublishVolume(Csi.ControllerUnpublishVolumeRequest req,
       StreamObserver<Csi.ControllerUnpublishVolumeResponse> out) {
-    Calls.unary(out, () -> {
+    serve(out, () -> {
       publisher.unpublish(req);
       return Csi.ControllerUnpublishVolumeResponse.getDefaultInstance();
     });
@@ -78,19 +99,19 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
   @Override
   public void validateVolumeCapabilities(Csi.ValidateVolumeCapabilitiesRequest req,
       StreamObserver<Csi.ValidateVolumeCapabilitiesResponse> out) {
-    Calls.unary(out, () -> provisioner.validate(req));
+    serve(out, () -> provisioner.validate(req));
   }
 
   @Override
   public void listVolumes(Csi.ListVolumesRequest req,
       StreamObserver<Csi.ListVolumesResponse> out) {
-    Calls.unary(out, () -> provisioner.list(req));
+    serve(out, () -> provisioner.list(req));
   }
 
   @Override
   public void getCapacity(Csi.GetCapacityRequest req,
       StreamObserver<Csi.GetCapacityResponse> out) {
-    Calls.unary(out, () -> provisioner.capacity(req));
+    serve(out, () -> provisioner.capacity(req));
   }
 
   @Override
@@ -110,14 +131,14 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
   @Override
   public void createSnapshot(Csi.CreateSnapshotRequest req,
       StreamObserver<Csi.CreateSnapshotResponse> out) {
-    Calls.unary(out, () -> Csi.CreateSnapshotResponse.newBuilder()
+    serve(out, () -> Csi.CreateSnapshotResponse.newBuilder()
         .setSnapshot(snapshotter.create(req)).build());
   }
 
   @Override
   public void deleteSnapshot(Csi.DeleteSnapshotRequest req,
       StreamObserver<Csi.DeleteSnapshotResponse> out) {
-    Calls.unary(out, () -> {
+    serve(out, () -> {
       snapshotter.delete(req);
       return Csi.DeleteSnapshotResponse.getDefaultInstance();
     });
@@ -126,26 +147,26 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
   @Override
   public void listSnapshots(Csi.ListSnapshotsRequest req,
       StreamObserver<Csi.ListSnapshotsResponse> out) {
-    Calls.unary(out, () -> snapshotter.list(req));
+    serve(out, () -> snapshotter.list(req));
   }
 
   @Override
   public void getSnapshot(Csi.GetSnapshotRequest req,
       StreamObserver<Csi.GetSnapshotResponse> out) {
-    Calls.unary(out, () -> Csi.GetSnapshotResponse.newBuilder()
+    serve(out, () -> Csi.GetSnapshotResponse.newBuilder()
         .setSnapshot(snapshotter.get(req)).build());
   }
 
   @Override
   public void controllerExpandVolume(Csi.ControllerExpandVolumeRequest req,
       StreamObserver<Csi.ControllerExpandVolumeResponse> out) {
-    Calls.unary(out, () -> provisioner.expand(req));
+    serve(out, () -> provisioner.expand(req));
   }
 
   @Override
   public void controllerGetVolume(Csi.ControllerGetVolumeRequest req,
       StreamObserver<Csi.ControllerGetVolumeResponse> out) {
-    Calls.unary(out, () -> provisioner.get(req));
+    serve(out, () -> provisioner.get(req));
   }
 
   @Override

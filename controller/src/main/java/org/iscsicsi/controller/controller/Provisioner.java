@@ -123,8 +123,7 @@ final class Provisioner {
     String iqn = id.iqn(config.iqnPrefix());
     Map<String, String> labels = VolumeLabels.forVolume(config.driverName(), name, params,
         source == null ? "" : source.label(), accessTypes);
-    String alias = params.kubernetes().getOrDefault("pvc/name", name);
-    engine.client().createTarget(iqn, alias.length() > 200 ? alias.substring(0, 200) : alias,
+    engine.client().createTarget(iqn, alias(params.kubernetes().getOrDefault("pvc/name", name)),
         labels);
     try {
       CreateLunRequest.Builder lun = source == null
@@ -148,6 +147,14 @@ final class Provisioner {
       }
       throw e;
     }
+  }
+
+  /** The target alias: the PVC or CSI name, without control characters, at most 200 chars. */
+  static String alias(String name) {
+    String clean = name.codePoints().map(c -> Character.isISOControl(c) ? '_' : c)
+        .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append)
+        .toString();
+    return clean.length() > 200 ? clean.substring(0, 200) : clean;
   }
 
   private Csi.Volume compatible(Located found, Csi.CreateVolumeRequest req,

@@ -27,6 +27,12 @@ public final class EngineSet implements Engines {
     return this;
   }
 
+  /** Closes {@code resource} with the set (before the engines added earlier). */
+  public EngineSet closeWith(AutoCloseable resource) {
+    resources.add(resource);
+    return this;
+  }
+
   @Override
   public List<Engine> all() {
     return List.copyOf(engines.values());

@@ -4,7 +4,7 @@ import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import java.util.concurrent.TimeUnit;
-import org.iscsicsi.controller.server.Endpoint;
+import org.iscsicsi.csi.Endpoint;
 
 /** A channel to a target engine in another process, over TCP or a unix socket. */
 public final class RemoteEngine implements AutoCloseable {

@@ -20,7 +20,7 @@ import org.iscsicsi.controller.engine.Engine;
 import org.iscsicsi.controller.engine.EngineSet;
 import org.iscsicsi.controller.identity.DriverInfo;
 import org.iscsicsi.controller.identity.IdentityService;
-import org.iscsicsi.controller.server.CallLogger;
+import org.iscsicsi.csi.CallLogger;
 import org.iscsicsi.target.engine.HostPort;
 
 /**

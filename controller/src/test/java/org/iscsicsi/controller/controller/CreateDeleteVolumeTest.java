@@ -79,6 +79,14 @@ class CreateDeleteVolumeTest {
   }
 
   @Test
+  void namesWithWhitespaceControlCharactersAreAccepted() {
+    Csi.Volume v = f.create("tab\tand\nnewline", 1 << 20);
+    assertThat(target(v.getVolumeId()).getAlias()).isEqualTo("tab_and_newline");
+    assertThat(target(v.getVolumeId()).getLabelsMap())
+        .containsEntry("csi.iscsicsi.org/name", "tab\tand\nnewline");
+  }
+
+  @Test
   void capacityIsRoundedUpToTheBlockSize() {
     assertThat(f.create("odd", 1000).getCapacityBytes()).isEqualTo(1024);
     Csi.Volume big = f.controller.createVolume(createRequest("odd4k", 5000)

@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.Map;
 import org.iscsicsi.controller.controller.ControllerConfig;
 import org.iscsicsi.controller.controller.ControllerService;
-import org.iscsicsi.controller.server.Endpoint;
+import org.iscsicsi.csi.Endpoint;
 import org.iscsicsi.target.engine.AdminAddress;
 import org.iscsicsi.target.engine.EngineConfig;
 import org.iscsicsi.target.engine.HostPort;

@@ -96,6 +96,9 @@ public final class VolumeStager {
     if (existing.isPresent()) {
       MountEntry m = existing.get();
       if (m.majorMinor().equals(majMin) && (r.readOnly() || !m.readOnly())) {
+        // Record what is really mounted (a pre-existing filesystem may differ from the request).
+        save(new StagedVolume(rec.volumeId(), rec.stagingPath(), rec.publishContext(), false,
+            m.fsType(), r.readOnly()));
         LOG.info("volume {} already staged at {} from {}", r.volumeId(), r.stagingPath(), device);
         return;
       }

@@ -9,6 +9,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.iscsicsi.csi.CsiServer;
+import org.iscsicsi.csi.Endpoint;
 import org.iscsicsi.node.device.Sysfs;
 import org.iscsicsi.node.exec.CommandRunner;
 import org.iscsicsi.node.exec.ProcessCommandRunner;
@@ -97,8 +99,9 @@ public final class NodePlugin implements AutoCloseable {
     return new NodePlugin(server, gc);
   }
 
+  /** The bound TCP port (for port 0), or -1 on a unix socket. */
   public int port() {
-    return server.port();
+    return server.endpoint() instanceof Endpoint.Tcp t ? t.port() : -1;
   }
 
   public void awaitTermination() throws InterruptedException {

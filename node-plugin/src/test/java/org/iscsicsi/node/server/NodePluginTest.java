@@ -1,7 +1,6 @@
 package org.iscsicsi.node.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import csi.v1.Csi;
 import csi.v1.IdentityGrpc;
@@ -74,20 +73,6 @@ class NodePluginTest {
       } finally {
         ch.shutdownNow();
       }
-    }
-  }
-
-  @Test
-  void parsesEndpoints() {
-    assertThat(Endpoint.parse("unix:///csi/csi.sock"))
-        .isEqualTo(new Endpoint.Unix(Path.of("/csi/csi.sock")));
-    assertThat(Endpoint.parse("tcp://0.0.0.0:13420")).isEqualTo(new Endpoint.Tcp("0.0.0.0",
-        13420));
-    assertThat(Endpoint.parse("tcp://[::1]:13421")).isEqualTo(new Endpoint.Tcp("::1", 13421));
-    for (String bad : new String[] {"unix://rel.sock", "tcp://host", "tcp://h:99999", "/x.sock",
-        "http://h:1"}) {
-      assertThatThrownBy(() -> Endpoint.parse(bad), bad)
-          .isInstanceOf(IllegalArgumentException.class);
     }
   }
 }

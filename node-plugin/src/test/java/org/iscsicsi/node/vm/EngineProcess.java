@@ -113,6 +113,11 @@ final class EngineProcess implements AutoCloseable {
     return new Lun(m.group(1), m.group(2));
   }
 
+  /** Grows LUN 0 online (initiators get a capacity-changed unit attention). */
+  void resize(String iqn, long bytes) throws IOException {
+    cli(true, "lun", "resize", iqn, "--lun", "0", "--size", (bytes >> 20) + "M");
+  }
+
   String sessions() throws IOException {
     return cli(true, "sessions").stdout();
   }

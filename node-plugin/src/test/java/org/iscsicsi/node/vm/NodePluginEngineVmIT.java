@@ -24,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
  * killed with SIGKILL and started again on the same state directory while the guest keeps writing
  * through the mounted volume with fsync. It pins that I/O resumes within open-iscsi's replacement
  * timeout with no error reaching the application, and that every file written (before, during and
- * after the outage) reads back with the same checksum after unstage and a fresh stage.
+ * after the outage) reads back with the same checksum after unstage and a fresh stage. Then the
+ * engine grows the LUN online and NodeExpandVolume rescans and grows the mounted ext4.
  */
 class NodePluginEngineVmIT {
 
@@ -102,12 +103,28 @@ class NodePluginEngineVmIT {
           stage(node, ctx, secrets);
           publish(node, ctx);
           assertThat(shell.guest(vm, "cd " + POD + " && md5sum w.* | sort -k2")).isEqualTo(sums);
+
+          // Online expansion: the engine grows the LUN, the node rescans and grows ext4 mounted.
+          engine.resize(TARGET, 128L << 20);
+          long e0 = System.nanoTime();
+          var grown = node.withDeadlineAfter(3, TimeUnit.MINUTES).nodeExpandVolume(
+              Csi.NodeExpandVolumeRequest.newBuilder().setVolumeId("pvc-engine-1")
+                  .setVolumePath(POD).setStagingTargetPath(STAGING)
+                  .setCapacityRange(Csi.CapacityRange.newBuilder().setRequiredBytes(128L << 20))
+                  .build());
+          double expandSeconds = (System.nanoTime() - e0) / 1e9;
+          assertThat(grown.getCapacityBytes()).isEqualTo(128L << 20);
+          var stats = node.withDeadlineAfter(1, TimeUnit.MINUTES).nodeGetVolumeStats(
+              Csi.NodeGetVolumeStatsRequest.newBuilder().setVolumeId("pvc-engine-1")
+                  .setVolumePath(POD).build());
+          assertThat(stats.getUsage(0).getTotal()).isGreaterThan(110L << 20);
+          assertThat(shell.guest(vm, "cd " + POD + " && md5sum w.* | sort -k2")).isEqualTo(sums);
           unpublish(node);
           unstage(node);
           System.out.printf("VM engine-tier figures: stage %.2f s; engine down and restarted in"
               + " %.1f s; guest I/O resumed %.1f s after the restart; 60 fsync'ed writes,"
-              + " 0 errors; whole VM run %d s%n", stageSeconds, outage, resume,
-              vm.elapsed().toSeconds());
+              + " 0 errors; online expand 64->128 MiB %.2f s; whole VM run %d s%n", stageSeconds,
+              outage, resume, expandSeconds, vm.elapsed().toSeconds());
         } finally {
           ch.shutdownNow();
           Files.writeString(vm.controlDir().resolve("stop"), "");

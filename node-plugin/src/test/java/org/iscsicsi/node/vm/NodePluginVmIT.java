@@ -42,6 +42,8 @@ import org.junit.jupiter.api.io.TempDir;
  *       publish, write, unpublish, unstage (logout, record deleted), stage again: data intact;
  *   <li>a session lost behind the plugin's back (stale staging mount, disk gone) is repaired by
  *       the next stage; an unstage after the disk vanished still logs out and deletes the record;
+ *   <li>raw block access: the disk is staged as is (its filesystem untouched) and its device file
+ *       bound into the pod, where bytes written read back;
  *   <li>what reached the target: an ext4 superblock and the written bytes in tgtd's backing file.
  * </ul>
  *
@@ -191,6 +193,31 @@ class NodePluginVmIT {
           assertThat(guest(vm, "iscsiadm -m session; iscsiadm -m node; true"))
               .contains("No active sessions").contains("No records found");
 
+          // Raw block access: staged as is (never formatted), the device file bound into the pod.
+          Csi.VolumeCapability blockCap = Csi.VolumeCapability.newBuilder()
+              .setBlock(Csi.VolumeCapability.BlockVolume.getDefaultInstance())
+              .setAccessMode(Csi.VolumeCapability.AccessMode.newBuilder()
+                  .setMode(Csi.VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER)).build();
+          String dev = "/var/lib/kubelet/pods/p2/volumeDevices/pvc-vm-1";
+          node.withDeadlineAfter(3, TimeUnit.MINUTES).nodeStageVolume(
+              Csi.NodeStageVolumeRequest.newBuilder().setVolumeId("pvc-vm-1")
+                  .putAllPublishContext(ctx(SERIAL)).setStagingTargetPath(STAGING)
+                  .setVolumeCapability(blockCap).putAllSecrets(chap(secret)).build());
+          node.withDeadlineAfter(2, TimeUnit.MINUTES).nodePublishVolume(
+              Csi.NodePublishVolumeRequest.newBuilder().setVolumeId("pvc-vm-1")
+                  .putAllPublishContext(ctx(SERIAL)).setStagingTargetPath(STAGING)
+                  .setTargetPath(dev).setVolumeCapability(blockCap).build());
+          assertThat(guest(vm, "blkid -p -o value -s TYPE " + dev + "; printf blockdata | dd of="
+              + dev + " bs=1 seek=60000000 conv=fsync 2>/dev/null; dd if=" + dev
+              + " bs=1 skip=60000000 count=9 2>/dev/null; echo"))
+              .contains("ext4").contains("blockdata");
+          node.withDeadlineAfter(2, TimeUnit.MINUTES).nodeUnpublishVolume(
+              Csi.NodeUnpublishVolumeRequest.newBuilder().setVolumeId("pvc-vm-1")
+                  .setTargetPath(dev).build());
+          unstage(node);
+          assertThat(tgtd.show()).doesNotContain("I_T nexus:");
+          assertThat(guest(vm, "ls " + dev + "; true")).contains("No such file");
+
           System.out.printf("VM tier figures: VM boot + plugin start %.1f s, first stage"
               + " (discovery, CHAP login, disk wait, serial check, mkfs, mount) %.2f s, unstage"
               + " %.2f s, second stage twice %.2f s, stage over a stale mount %.2f s%n", boot,
@@ -203,8 +230,9 @@ class NodePluginVmIT {
         System.out.printf("VM tier figures: whole VM run %d s%n", vm.elapsed().toSeconds());
         assertThat(vm.console()).doesNotContain(secret);
       }
-      assertThat(new String(Files.readAllBytes(lun), StandardCharsets.ISO_8859_1))
-          .contains(token);
+      String image = new String(Files.readAllBytes(lun), StandardCharsets.ISO_8859_1);
+      assertThat(image).contains(token);
+      assertThat(image.substring(60_000_000, 60_000_009)).isEqualTo("blockdata");
     }
   }
 

@@ -10,13 +10,11 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
-import org.iscsicsi.target.acl.AccessLevel;
 import org.iscsicsi.target.acl.ChapPolicy;
 import org.iscsicsi.target.acl.ChapSecret;
 import org.iscsicsi.target.acl.InitiatorGrant;
@@ -57,7 +55,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
   private final Path lunDir;
   private final Path snapshotDir;
   private final Duration copyTimeout;
-  private volatile Supplier<SessionRegistry> sessions = () -> null;
+  private final SessionControl sessionControl = new SessionControl();
 
   private final Object lock = new Object();
   // Guarded by lock.
@@ -125,7 +123,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
 
   /** Lets the registry see and close sessions (the transport starts after the registry). */
   public void sessions(Supplier<SessionRegistry> supplier) {
-    this.sessions = Objects.requireNonNull(supplier);
+    sessionControl.source(supplier);
   }
 
   // ---- TargetDirectory (event loops) ----
@@ -630,72 +628,23 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
   // ---- sessions and capacity ----
 
   public List<SessionInfo> sessions() {
-    SessionRegistry reg = sessions.get();
-    return reg == null ? List.of() : reg.sessions();
+    return sessionControl.list();
   }
 
+  /** Sessions of a target and/or initiator (all when empty), names compared normalized. */
   public List<SessionInfo> sessionsOf(String target, String initiator) {
-    String t = target == null || target.isEmpty() ? null
-        : IscsiNames.normalize(target);
-    String i = initiator == null || initiator.isEmpty() ? null
-        : IscsiNames.normalize(initiator);
-    return sessions().stream()
-        .filter(s -> t == null || t.equals(s.targetName()))
-        .filter(s -> i == null
-            || i.equals(IscsiNames.normalize(s.initiatorName())))
-        .toList();
+    return sessionControl.of(target, initiator);
   }
 
-  /**
-   * Closes sessions of one target (all of them when {@code initiator} is empty). Initiator names
-   * match in normalized form, whatever case the initiator logged in with.
-   */
+  /** Closes sessions of one target (all of them when {@code initiator} is empty). */
   public int closeSessions(String target, String initiator) {
-    SessionRegistry reg = sessions.get();
-    if (reg == null) {
-      return 0;
-    }
-    String t = IscsiNames.normalize(target);
-    if (initiator == null || initiator.isEmpty()) {
-      return reg.close(t, null);
-    }
-    int closed = 0;
-    Set<String> spellings = new HashSet<>();
-    for (SessionInfo s : sessionsOf(t, initiator)) {
-      spellings.add(s.initiatorName());
-    }
-    for (String name : spellings) {
-      closed += reg.close(t, name);
-    }
-    return closed;
+    return sessionControl.close(target, initiator);
   }
 
-  /**
-   * After an ACL change: closes the sessions whose access no longer matches what they logged in
-   * with (revoked, or switched between read-only and read-write), so that a session never keeps
-   * rights it has lost; initiators that still have access log in again with the new rights.
-   */
   private void enforceAcl(String target) {
     ExportedTarget now = live.get(target);
-    SessionRegistry reg = sessions.get();
-    if (now == null || reg == null) {
-      return;
-    }
-    Set<String> stale = new HashSet<>();
-    for (SessionInfo s : sessionsOf(target, null)) {
-      AccessLevel level = now.access(s.initiatorName());
-      boolean ok = switch (level) {
-        case NONE -> false;
-        case READ_ONLY -> s.readOnly();
-        case READ_WRITE -> !s.readOnly();
-      };
-      if (!ok) {
-        stale.add(s.initiatorName());
-      }
-    }
-    for (String name : stale) {
-      int n = reg.close(target, name);
-      log.info("closed {} session(s) of {} to {}: its access changed", n, name, target);
+    if (now != null) {
+      sessionControl.enforce(now);
     }
   }
 

@@ -1,7 +1,6 @@
 package org.iscsicsi.target.state;
 
 import java.util.Collections;
-import java.util.SortedMap;
 import java.util.TreeMap;
 
 /** The persisted definition of one snapshot: a frozen copy of a LUN's file. */

@@ -5,7 +5,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.SortedMap;
 import java.util.TreeMap;
 import org.iscsicsi.target.acl.ChapSecret;
 import org.iscsicsi.target.acl.InitiatorGrant;

@@ -45,8 +45,10 @@ class RestartIT {
   static final String INI = "iqn.2026-11.org.example:qemu";
   static final String USER = "alice";
   static final String SECRET = "restart-secret-0123";
-  static final int ISCSI_PORT = 13360;
-  static final int ADMIN_PORT = 13361;
+  // Free ports picked once: the restarted engine must come back on the same portal, and fixed
+  // numbers collided with other builds running on the same machine.
+  static final int ISCSI_PORT = freePort();
+  static final int ADMIN_PORT = freePort();
   static final int CHUNK = 64 << 10;
   static final long B_BASE = 8 << 20;
   static final int B_WRITES = 800;
@@ -240,5 +242,13 @@ class RestartIT {
       offsets.add(Long.parseLong(m.group(1)));
     }
     return offsets;
+  }
+
+  static int freePort() {
+    try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("no free loopback port", e);
+    }
   }
 }

@@ -1,4 +1,4 @@
-package org.iscsicsi.controller.server;
+package org.iscsicsi.csi;
 
 import java.nio.file.Path;
 import java.util.Locale;

@@ -1,7 +1,8 @@
-package org.iscsicsi.controller.server;
+package org.iscsicsi.csi;
 
 import io.grpc.BindableService;
 import io.grpc.Server;
+import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
@@ -15,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -40,15 +42,12 @@ public final class CsiServer implements AutoCloseable {
     this.group = group;
   }
 
-  /** Binds {@code endpoint} and starts serving {@code services}. */
-  public static CsiServer start(Endpoint endpoint, List<BindableService> services)
-      throws IOException {
-    return start(endpoint, services, new CsiMetrics());
-  }
-
-  /** Binds {@code endpoint} and starts serving {@code services}, counting calls in metrics. */
+  /**
+   * Binds {@code endpoint} and starts serving {@code services}. Every call is logged with its
+   * secrets removed ({@link CallLogger}) and passes through {@code interceptors} (e.g. metrics).
+   */
   public static CsiServer start(Endpoint endpoint, List<BindableService> services,
-      CsiMetrics metrics) throws IOException {
+      ServerInterceptor... interceptors) throws IOException {
     NettyServerBuilder b;
     EventLoopGroup group = null;
     switch (endpoint) {
@@ -71,9 +70,10 @@ public final class CsiServer implements AutoCloseable {
       case Endpoint.Tcp t -> b = NettyServerBuilder.forAddress(
           new InetSocketAddress(t.host(), t.port()));
     }
-    CallLogger logger = new CallLogger();
+    List<ServerInterceptor> chain = new ArrayList<>(List.of(interceptors));
+    chain.addFirst(new CallLogger());
     for (BindableService s : services) {
-      b.addService(ServerInterceptors.intercept(s, logger, metrics));
+      b.addService(ServerInterceptors.intercept(s, chain));
     }
     b.addService(ProtoReflectionServiceV1.newInstance());
     Server server = b.build();

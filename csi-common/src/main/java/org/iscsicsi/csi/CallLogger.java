@@ -1,4 +1,4 @@
-package org.iscsicsi.controller.server;
+package org.iscsicsi.csi;
 
 import com.google.protobuf.Message;
 import com.google.protobuf.TextFormat;

@@ -1,4 +1,4 @@
-package org.iscsicsi.controller.server;
+package org.iscsicsi.csi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,0 +1,49 @@
+package org.iscsicsi.controller.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/**
+ * {@code controller serve} refuses bad command lines with exit code 2 and a message naming the
+ * option, before it starts anything.
+ */
+class ServeCommandTest {
+
+  private static String[] run(String... args) {
+    StringWriter err = new StringWriter();
+    CommandLine cli = new CommandLine(new ControllerCli());
+    cli.setErr(new PrintWriter(err));
+    int code = cli.execute(args);
+    return new String[] {Integer.toString(code), err.toString()};
+  }
+
+  @Test
+  void badOptionsAreUsageErrors() {
+    String[] r = run("serve", "--endpoint", "http://x", "--state-dir", "/nonexistent/never");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("unix:///path/to.sock or tcp://HOST:PORT");
+
+    r = run("serve", "--endpoint", "unix:///tmp/x.sock");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("--state-dir").contains("--engine");
+
+    r = run("serve", "--endpoint", "unix:///tmp/x.sock", "--engine", "Bad_Name=tcp://h:1");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("Bad_Name");
+
+    r = run("serve", "--endpoint", "unix:///tmp/x.sock", "--state-dir", "/tmp/x",
+        "--driver-name", "-bad-");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("driver name");
+  }
+
+  @Test
+  void helpAndVersionWork() {
+    assertThat(run("--version")[0]).isEqualTo("0");
+    assertThat(run("serve", "--help")[0]).isEqualTo("0");
+  }
+}

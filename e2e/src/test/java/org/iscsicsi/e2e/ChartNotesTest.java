@@ -1,0 +1,54 @@
+package org.iscsicsi.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.marcnuri.helm.DryRun;
+import com.marcnuri.helm.Helm;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What {@code helm install} prints (a client-only dry run, no cluster): NOTES.txt tells the user
+ * how to wait for the controller and the node plugins, where the portal is, which classes exist,
+ * how to create the CHAP Secret and how to run {@code helm test}; the output also carries the
+ * test hook.
+ */
+class ChartNotesTest {
+
+  private static String install(String... sets) {
+    var cmd = new Helm(Repo.chart()).install().withName(ChartRenderer.RELEASE)
+        .withNamespace(ChartRenderer.NAMESPACE).withKubeVersion(ChartRenderer.KUBE_VERSION)
+        .withDryRunOption(DryRun.CLIENT).clientOnly();
+    for (int i = 0; i < sets.length; i += 2) {
+      cmd = cmd.set(sets[i], sets[i + 1]);
+    }
+    return cmd.call().getOutput();
+  }
+
+  @Test
+  void notesTellWhatToDoNext() {
+    String out = install();
+    assertThat(out)
+        .contains("kubectl -n iscsi-csi rollout status statefulset/iscsi-csi-controller")
+        .contains("kubectl -n iscsi-csi rollout status daemonset/iscsi-csi-node")
+        .contains("/etc/iscsi/initiatorname.iscsi")
+        .contains("Service iscsi-csi-portal, port 3260")
+        .contains("iscsi-csi-xfs", "iscsi-csi-block")
+        .contains("iscsi-csi-chap (CHAP, Secret iscsi-csi-chap: create it first)")
+        .contains("create secret generic iscsi-csi-chap")
+        .contains("helm test iscsi-csi -n iscsi-csi")
+        .contains("snapshot-controller");
+  }
+
+  @Test
+  void notesFollowTheValues() {
+    String out = install("portal.mode", "hostNetwork", "controller.storage.type", "hostPath",
+        "controller.nodeSelector.kubernetes\\.io/hostname", "storage-1",
+        "chap.create", "true", "chap.username", "u", "chap.password", "0123456789ab",
+        "snapshots.enabled", "false");
+    assertThat(out)
+        .contains("its node's IP, port 3260 (hostNetwork)")
+        .contains("iscsi-csi-chap (CHAP, Secret iscsi-csi-chap)")
+        .doesNotContain("create secret generic")
+        .doesNotContain("snapshot-controller");
+  }
+}
