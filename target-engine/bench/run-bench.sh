@@ -108,13 +108,14 @@ tgtadm -C "$TGT_CONTROL" --lld iscsi --mode target --op bind --tid 1 --initiator
 
 log "starting the engine (portal 127.0.0.1:$ENGINE_PORT)"
 use_perf=0
+serve_opts=${TARGET_ENGINE_JAVA_OPTS:-}
 if [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
   use_perf=1 # perf resolves JIT-compiled frames through /tmp/perf-<pid>.map, written at exit
-  export TARGET_ENGINE_JAVA_OPTS="${TARGET_ENGINE_JAVA_OPTS:-} -XX:+UnlockDiagnosticVMOptions \
-    -XX:+DumpPerfMapAtExit -XX:+PreserveFramePointer"
+  serve_opts="$serve_opts -XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit \
+    -XX:+PreserveFramePointer"
 fi
 export TARGET_ENGINE_ADMIN="127.0.0.1:$ADMIN_PORT"
-"$module/bin/target-engine" serve --state-dir "$work/engine" \
+TARGET_ENGINE_JAVA_OPTS="$serve_opts" "$module/bin/target-engine" serve --state-dir "$work/engine" \
   --portal "127.0.0.1:$ENGINE_PORT" --admin "$TARGET_ENGINE_ADMIN" >"$work/engine.log" 2>&1 &
 engine_pid=$!
 for _ in $(seq 120); do
@@ -245,6 +246,7 @@ if [ "$use_perf" = 1 ]; then
   wait "$perf_pid" 2>/dev/null || true
   kill "$engine_pid" # the JIT symbol map is written as the engine exits
   wait "$engine_pid" 2>/dev/null || true
+  perf_map="/tmp/perf-$engine_pid.map"
   engine_pid=
   echo
   echo "engine profile (perf, on-CPU samples by thread, then by function):"
@@ -253,7 +255,10 @@ if [ "$use_perf" = 1 ]; then
   perf report -i "$work/perf.data" --no-children --sort dso,sym --stdio -g none 2>&1 \
     | grep "%" | head -30 || true
   cp "$work/perf.data" "$BENCH_DIR/iscsi-bench-engine.perf.data"
-  echo "full profile: $BENCH_DIR/iscsi-bench-engine.perf.data (perf report -i ...)"
+  cp "$perf_map" "$BENCH_DIR/iscsi-bench-engine.perf.map" 2>/dev/null || true
+  rm -f "$perf_map"
+  echo "full profile: $BENCH_DIR/iscsi-bench-engine.perf.data (perf report -i ...; JIT symbols"
+  echo "  in iscsi-bench-engine.perf.map: copy it back to $perf_map to resolve them)"
 elif [ "$PROFILE" = 1 ]; then
   "$JAVA_HOME/bin/jcmd" "$engine_pid" JFR.stop name=bench >/dev/null
   echo
