@@ -1,14 +1,21 @@
 package org.iscsicsi.controller.cli;
 
 import com.sun.net.httpserver.HttpServer;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.function.Supplier;
 import org.iscsicsi.controller.server.CsiMetrics;
 import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.target.metrics.EngineMetrics;
 
-/** Serves {@link CsiMetrics} on {@code /metrics} over plain HTTP (JDK server, one thread). */
+/**
+ * Serves {@link CsiMetrics} and the embedded target engines' metrics (docs/metrics.md) on
+ * {@code /metrics} over plain HTTP (JDK server, one thread).
+ */
 final class MetricsServer implements AutoCloseable {
 
   private final HttpServer http;
@@ -18,9 +25,19 @@ final class MetricsServer implements AutoCloseable {
   }
 
   static MetricsServer start(HostPort address, CsiMetrics metrics) throws IOException {
+    return start(address, metrics, List::of);
+  }
+
+  static MetricsServer start(HostPort address, CsiMetrics metrics,
+      Supplier<List<EngineMetrics>> engines) throws IOException {
     HttpServer http = HttpServer.create(new InetSocketAddress(address.host(), address.port()), 8);
     http.createContext("/metrics", exchange -> {
-      byte[] body = metrics.render().getBytes(StandardCharsets.UTF_8);
+      ByteArrayOutputStream text = new ByteArrayOutputStream();
+      text.writeBytes(metrics.render().getBytes(StandardCharsets.UTF_8));
+      for (EngineMetrics engine : engines.get()) {
+        engine.writeText(text);
+      }
+      byte[] body = text.toByteArray();
       exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4");
       exchange.sendResponseHeaders(200, body.length);
       try (OutputStream out = exchange.getResponseBody()) {

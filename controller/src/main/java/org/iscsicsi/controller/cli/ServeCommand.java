@@ -1,6 +1,7 @@
 package org.iscsicsi.controller.cli;
 
 import io.grpc.BindableService;
+import io.netty.util.ResourceLeakDetector;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -128,6 +129,11 @@ final class ServeCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(),
           "give --state-dir (embedded engine) or at least one --engine");
     }
+    if (System.getProperty("io.netty.leakDetection.level") == null) {
+      // the embedded engine's data path: netty's sampled leak tracking costs CPU on every
+      // 128th buffer (docs/performance.md); -Dio.netty.leakDetection.level turns it back on
+      ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
+    }
     Duration timeout = Duration.ofSeconds(engineTimeoutSeconds);
     EngineSet engines = new EngineSet();
     CsiServer server = null;
@@ -188,7 +194,8 @@ final class ServeCommand implements Callable<Integer> {
           new ControllerService(engines, config, leading));
       CsiMetrics counters = new CsiMetrics();
       if (metrics != null) {
-        metricsServer = MetricsServer.start(hostPort("--metrics", metrics), counters);
+        metricsServer = MetricsServer.start(hostPort("--metrics", metrics), counters,
+            engines::embeddedMetrics);
         log.info("metrics on http://{}:{}/metrics", hostPort("--metrics", metrics).host(),
             metricsServer.port());
       }

@@ -43,6 +43,17 @@ public final class EngineSet implements Engines {
     return Optional.ofNullable(engines.get(name));
   }
 
+  /** The metrics of the engines embedded in this process (remote engines serve their own). */
+  public List<org.iscsicsi.target.metrics.EngineMetrics> embeddedMetrics() {
+    List<org.iscsicsi.target.metrics.EngineMetrics> out = new ArrayList<>();
+    for (AutoCloseable r : resources) {
+      if (r instanceof org.iscsicsi.target.engine.TargetEngine engine) {
+        out.add(engine.metrics());
+      }
+    }
+    return out;
+  }
+
   @Override
   public void close() {
     for (int i = resources.size() - 1; i >= 0; i--) {

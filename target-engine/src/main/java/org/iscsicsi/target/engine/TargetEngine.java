@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.iscsicsi.target.admin.TargetAdminService;
+import org.iscsicsi.target.metrics.EngineMetrics;
 import org.iscsicsi.target.registry.TargetDirectory;
 import org.iscsicsi.target.registry.TargetRegistry;
 import org.iscsicsi.target.state.StateStore;
@@ -50,6 +51,7 @@ public final class TargetEngine implements AutoCloseable {
   private final Server adminServer;
   private final EventLoopGroup adminGroup;
   private final ManagedChannel channel;
+  private final EngineMetrics metrics;
   private boolean closed;
 
   private TargetEngine(EngineConfig config, StateStore store, TargetRegistry registry,
@@ -64,6 +66,13 @@ public final class TargetEngine implements AutoCloseable {
     this.adminServer = adminServer;
     this.adminGroup = adminGroup;
     this.channel = InProcessChannelBuilder.forName(inProcessName).build();
+    this.metrics = new EngineMetrics(registry, () -> transport == null ? null
+        : transport.sessions());
+  }
+
+  /** The engine's Prometheus metrics (docs/metrics.md), collected when scraped. */
+  public EngineMetrics metrics() {
+    return metrics;
   }
 
   /** Starts an engine with the iSCSI transport of this build. */

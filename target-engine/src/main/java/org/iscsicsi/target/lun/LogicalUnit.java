@@ -39,6 +39,8 @@ public final class LogicalUnit implements AutoCloseable {
   private final LongAdder writeOps = new LongAdder();
   private final LongAdder readBytes = new LongAdder();
   private final LongAdder writeBytes = new LongAdder();
+  private final IoLatency readLatency = new IoLatency();
+  private final IoLatency writeLatency = new IoLatency();
   private volatile long sizeBytes;
   private volatile boolean closed;
 
@@ -172,6 +174,16 @@ public final class LogicalUnit implements AutoCloseable {
     return nativeFile.allocatedBytes();
   }
 
+  /** How long reads (positional reads of the backing file) took, for metrics. */
+  public IoLatency readLatency() {
+    return readLatency;
+  }
+
+  /** How long writes took, including the flush of a FUA write, for metrics. */
+  public IoLatency writeLatency() {
+    return writeLatency;
+  }
+
   public LunCounters counters() {
     return new LunCounters(readOps.sum(), writeOps.sum(), readBytes.sum(), writeBytes.sum());
   }
@@ -220,6 +232,7 @@ public final class LogicalUnit implements AutoCloseable {
   /** Reads {@code dst.remaining()} bytes at {@code offset}; bytes past the end read as zeros. */
   public void read(long offset, ByteBuffer dst) throws IOException {
     requireUsable();
+    long started = System.nanoTime();
     int length = dst.remaining();
     long pos = offset;
     while (dst.hasRemaining()) {
@@ -232,6 +245,7 @@ public final class LogicalUnit implements AutoCloseable {
       }
       pos += n;
     }
+    readLatency.record(System.nanoTime() - started);
     readOps.increment();
     readBytes.add(length);
   }
@@ -245,6 +259,7 @@ public final class LogicalUnit implements AutoCloseable {
   public void write(long offset, ByteBuffer src, boolean forceUnitAccess) throws IOException {
     requireWritable();
     int length = src.remaining();
+    long started = System.nanoTime();
     long stamp = writeGate.readLock();
     try {
       long pos = offset;
@@ -259,6 +274,7 @@ public final class LogicalUnit implements AutoCloseable {
     } finally {
       writeGate.unlockRead(stamp);
     }
+    writeLatency.record(System.nanoTime() - started);
     writeOps.increment();
     writeBytes.add(length);
   }

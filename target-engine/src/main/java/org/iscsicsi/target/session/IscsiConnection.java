@@ -232,6 +232,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         .withSequence(statSn++, expCmdSn, maxCmdSn());
     switch (login.state()) {
       case FAILED -> {
+        table.loginFinished(resp.statusClass(), resp.statusDetail());
         ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
         phase = Phase.CLOSED;
       }
@@ -240,6 +241,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         params = result.parameters();
         target = result.target();
         session = table.open(result, ctx.channel(), counters);
+        table.loginFinished(0, 0);
         phase = Phase.FULL_FEATURE;
         if (loginTimer != null) {
           loginTimer.cancel(false);

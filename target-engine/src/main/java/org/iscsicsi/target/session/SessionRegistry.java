@@ -14,4 +14,9 @@ public interface SessionRegistry {
    * @return how many sessions were closed
    */
   int close(String targetName, String initiatorName);
+
+  /** Counts of finished logins by Login Response status, for metrics. */
+  default java.util.Map<Integer, Long> loginOutcomes() {
+    return java.util.Map.of();
+  }
 }

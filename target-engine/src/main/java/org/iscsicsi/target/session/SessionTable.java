@@ -20,6 +20,7 @@ public final class SessionTable implements SessionRegistry {
 
   private final Map<Integer, IscsiSession> byTsih = new ConcurrentHashMap<>();
   private final Map<SessionKey, IscsiSession> byKey = new ConcurrentHashMap<>();
+  private final LoginOutcomes logins = new LoginOutcomes();
   private int nextTsih = 1;
 
   /**
@@ -47,6 +48,16 @@ public final class SessionTable implements SessionRegistry {
       login.target().scsi().nexusCreated(session.nexus());
     }
     return session;
+  }
+
+  /** Counts a finished login (its final Login Response status) for metrics. */
+  void loginFinished(int statusClass, int statusDetail) {
+    logins.record(statusClass, statusDetail);
+  }
+
+  @Override
+  public Map<Integer, Long> loginOutcomes() {
+    return logins.counts();
   }
 
   /** True when {@code tsih} is a live session of this initiator port and target. */
