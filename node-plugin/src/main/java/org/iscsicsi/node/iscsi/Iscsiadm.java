@@ -24,6 +24,9 @@ public final class Iscsiadm {
   static final int ERR_SESS_EXISTS = 15;
   static final int ERR_NO_OBJS_FOUND = 21;
 
+  private static final String UNREACHABLE_HINT =
+      " (the portal did not answer: check the network and the target)";
+
   private static final Logger LOG = LoggerFactory.getLogger(Iscsiadm.class);
 
   private final CommandRunner runner;
@@ -145,9 +148,11 @@ public final class Iscsiadm {
     try {
       return runner.run(c);
     } catch (CommandException e) {
+      // A timeout here is a portal that accepted nothing useful (discovery, login): same hint.
       throw new IscsiException(
           e.timedOut() ? IscsiException.Kind.UNREACHABLE : IscsiException.Kind.OTHER,
-          e.exitCode(), what + " failed: " + e.getMessage(), e);
+          e.exitCode(), what + " failed" + (e.timedOut() ? UNREACHABLE_HINT : "") + ": "
+              + e.getMessage(), e);
     }
   }
 
@@ -156,7 +161,7 @@ public final class Iscsiadm {
     IscsiException.Kind kind = IscsiException.classify(r.exitCode());
     String hint = switch (kind) {
       case AUTH_FAILED -> " (CHAP authentication failed: check the node-stage secret)";
-      case UNREACHABLE -> " (the portal did not answer: check the network and the target)";
+      case UNREACHABLE -> UNREACHABLE_HINT;
       case ISCSID_DOWN -> " (iscsid is not running: start it, e.g. systemctl enable --now"
           + " iscsid.socket)";
       default -> "";

@@ -10,11 +10,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Function;
 import org.iscsicsi.node.device.DeviceIdentityTest;
 import org.iscsicsi.node.device.Sysfs;
 import org.iscsicsi.node.exec.Command;
 import org.iscsicsi.node.exec.CommandResult;
+import org.iscsicsi.node.exec.CommandException;
 import org.iscsicsi.node.exec.CommandRunner;
 import org.iscsicsi.node.iscsi.Iscsiadm;
 import org.junit.jupiter.api.BeforeEach;
@@ -25,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Pins the iSCSI attach and detach sequences: which iscsiadm calls, in which order, with CHAP
  * secrets redacted; that a disk whose VPD serial is not the volume's is refused and the session
  * logged out and its record deleted; that a CHAP failure is PERMISSION_DENIED and leaves no
- * session; that detach logs out by IQN and portal even when the disk is gone.
+ * session; that a portal that refuses or times out is UNAVAILABLE with a hint and no record; that
+ * detach logs out by IQN and portal even when the disk is gone.
  *
  * <p>iscsiadm is scripted here (and the kernel's sysfs is a temporary tree the script fills on
  * login), because this host's kernel has no SCSI layer: open-iscsi cannot log in on it. The real
@@ -37,7 +38,7 @@ class IscsiAttacherTest {
   @TempDir Path root;
   private final List<Command> calls = new CopyOnWriteArrayList<>();
   private Sysfs sysfs;
-  private Function<Command, CommandResult> script;
+  private CommandRunner script;
   private String diskSerial = "vol-0001";
 
   @BeforeEach
@@ -76,7 +77,7 @@ class IscsiAttacherTest {
   private IscsiAttacher attacher(Duration deviceWait) {
     CommandRunner runner = c -> {
       calls.add(c);
-      return script.apply(c);
+      return script.run(c);
     };
     return new IscsiAttacher(new Iscsiadm(runner, "iscsiadm", Duration.ofSeconds(5),
         Duration.ofSeconds(5)), sysfs, new IscsiAttacher.Settings(true, deviceWait, 15, 0));
@@ -177,6 +178,25 @@ class IscsiAttacherTest {
           assertThat(e.getMessage()).contains("the portal did not answer")
               .contains("Connection refused");
         });
+  }
+
+  @Test
+  void aPortalThatTimesOutIsUnavailableWithTheSameHintAndLeavesNoRecord() {
+    script = c -> {
+      if (String.join(" ", c.argv()).contains("-m discovery")) {
+        throw new CommandException(c.redacted(), CommandException.NO_EXIT, "", true,
+            "'" + c.redacted() + "' timed out after 5000 ms", null);
+      }
+      return target(c);
+    };
+    assertThatThrownBy(() -> attacher(Duration.ofSeconds(2)).attach("pvc-1",
+        source(false, "vol-0001"), Map.of()))
+        .isInstanceOfSatisfying(CsiException.class, e -> {
+          assertThat(e.code()).isEqualTo(Status.Code.UNAVAILABLE);
+          assertThat(e.getMessage()).contains("10.0.2.2:3260")
+              .contains("the portal did not answer").contains("timed out");
+        });
+    assertThat(lines()).noneMatch(l -> l.contains("-o new") || l.contains("--login"));
   }
 
   @Test

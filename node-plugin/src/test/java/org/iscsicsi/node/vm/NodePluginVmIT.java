@@ -11,7 +11,10 @@ import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,6 +37,10 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <ul>
  *   <li>NodeGetInfo reports the VM's initiator name as the node id;
+ *   <li>a portal that does not answer (nothing listens; or TCP is accepted but no iSCSI login
+ *       reply comes, ended by the plugin's small --login-timeout) is UNAVAILABLE with a message
+ *       naming the portal, and leaves no session, no node record and no staging mount; the
+ *       plugin then stages a real volume as usual;
  *   <li>a wrong CHAP secret is PERMISSION_DENIED, and leaves no session (tgtd sees no I_T nexus)
  *       and no node record;
  *   <li>a disk whose serial is not the volume's is FAILED_PRECONDITION, is not formatted, and
@@ -61,6 +68,9 @@ class NodePluginVmIT {
   private static final String STAGING = "/var/lib/kubelet/plugins/kubernetes.io/csi/iscsi/pvc-vm-1/globalmount";
   private static final String TARGET_PATH = "/var/lib/kubelet/pods/p1/volumes/kubernetes.io~csi/pvc-vm-1/mount";
 
+  private static final String DEAD_TARGET = "iqn.2026-11.org.iscsicsi:pvc-vm-dead";
+  private static final String DEAD_STAGING = "/var/lib/kubelet/plugins/kubernetes.io/csi/iscsi/pvc-vm-dead/globalmount";
+
   @TempDir Path tmp;
   int cmdSeq;
 
@@ -78,7 +88,8 @@ class NodePluginVmIT {
       # C1 only: the guest CPU is emulated, so JIT work dominates start-up.
       export NODE_PLUGIN_JAVA_OPTS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
       /repo/node-plugin/bin/node-plugin serve --endpoint tcp://0.0.0.0:50051 --node-name vm-node \\
-        --state-dir /var/lib/iscsi-csi/state --gc-interval 0s --device-wait-timeout 30s &
+        --state-dir /var/lib/iscsi-csi/state --gc-interval 0s --device-wait-timeout 30s \\
+        --iscsiadm-timeout 20s --login-timeout 10s &
       PLUGIN=$!
       i=0
       while [ ! -e /ctl/stop ]; do
@@ -119,6 +130,16 @@ class NodePluginVmIT {
           var info = node.withDeadlineAfter(60, TimeUnit.SECONDS)
               .nodeGetInfo(Csi.NodeGetInfoRequest.getDefaultInstance());
           assertThat(info.getNodeId()).isEqualTo(INITIATOR);
+
+          // A portal where nothing listens (connection refused), and one that accepts TCP but
+          // never answers the iSCSI login (the plugin's --login-timeout ends iscsiadm):
+          // UNAVAILABLE naming the portal, nothing left behind.
+          int[] ports = closedPorts(2);
+          assertDeadPortalLeavesNothing(vm, node, QemuVm.HOST_ADDRESS + ":" + ports[0]);
+          try (ServerSocket silent = new ServerSocket(ports[1], 4,
+              InetAddress.getLoopbackAddress())) {
+            assertDeadPortalLeavesNothing(vm, node, QemuVm.HOST_ADDRESS + ":" + ports[1]);
+          }
 
           // A wrong CHAP secret: refused, nothing left behind.
           assertThatThrownBy(() -> stage(node, Map.of("node.session.auth.username", "vmuser",
@@ -234,6 +255,41 @@ class NodePluginVmIT {
       assertThat(image).contains(token);
       assertThat(image.substring(60_000_000, 60_000_009)).isEqualTo("blockdata");
     }
+  }
+
+  /** Stages a volume at a portal that does not answer; checks the status and the guest. */
+  private void assertDeadPortalLeavesNothing(QemuVm vm, NodeGrpc.NodeBlockingStub node,
+      String portal) throws Exception {
+    assertThatThrownBy(() -> node.withDeadlineAfter(2, TimeUnit.MINUTES).nodeStageVolume(
+        Csi.NodeStageVolumeRequest.newBuilder().setVolumeId("pvc-vm-dead")
+            .putAllPublishContext(Map.of("targetIqn", DEAD_TARGET, "portals", portal, "lun", "1",
+                "serial", "pvc-vm-dead-serial"))
+            .setStagingTargetPath(DEAD_STAGING).setVolumeCapability(mountCap()).build()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+          assertThat(e.getStatus().getDescription()).contains(portal)
+              .contains("the portal did not answer");
+        });
+    assertThat(guest(vm, "iscsiadm -m session; iscsiadm -m node; true"))
+        .doesNotContain(DEAD_TARGET).doesNotContain(portal);
+    assertThat(guest(vm, "grep -c ' " + DEAD_STAGING + " ' /proc/mounts; true")).startsWith("0");
+  }
+
+  /** Host ports in 13800-13899 where nothing listens (the guest reaches them at 10.0.2.2). */
+  private static int[] closedPorts(int n) {
+    int[] found = new int[n];
+    int k = 0;
+    for (int p = 13800; p < 13900 && k < n; p++) {
+      try (ServerSocket s = new ServerSocket(p, 1, InetAddress.getLoopbackAddress())) {
+        found[k++] = p; // bindable, so nothing listens; closed again before use
+      } catch (IOException inUse) {
+        // taken: try the next one
+      }
+    }
+    if (k < n) {
+      throw new IllegalStateException("fewer than " + n + " free ports in 13800-13899");
+    }
+    return found;
   }
 
   private static boolean allZero(Path file) throws java.io.IOException {
