@@ -1,4 +1,6 @@
-# Sourced by scripts: points JAVA_HOME at a JDK 25 unless it already names one.
+# Points JAVA_HOME (and PATH) at a JDK 25 unless JAVA_HOME already names one; fails (status 1)
+# when there is none. Source it before ./mvnw: `. bin/java-home.sh`. The build needs JDK 25 and
+# Debian's default java is 17. .ci/run sources it too.
 _jdk_ok() { [ -x "$1/bin/javac" ] && "$1/bin/java" -version 2>&1 | grep -q 'version "25'; }
 if [ -z "${JAVA_HOME:-}" ] || ! _jdk_ok "$JAVA_HOME"; then
   JAVA_HOME=
