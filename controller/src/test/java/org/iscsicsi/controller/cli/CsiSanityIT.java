@@ -2,18 +2,15 @@ package org.iscsicsi.controller.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.xml.parsers.DocumentBuilderFactory;
-import org.junit.jupiter.api.Assumptions;
+import org.iscsicsi.csi.CsiSanityBinary;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.w3c.dom.Element;
@@ -37,14 +34,14 @@ import org.w3c.dom.NodeList;
  */
 class CsiSanityIT {
 
-  static final String VERSION = "v5.4.0";
+  static final String VERSION = CsiSanityBinary.VERSION;
   static final String SKIP = "Node Service";
 
   @TempDir Path dir;
 
   @Test
   void identityAndControllerSpecsPassForMountAndBlock() throws Exception {
-    Path sanity = csiSanity();
+    Path sanity = CsiSanityBinary.find();
     Path socket = dir.resolve("controller.sock");
     Path nodeSocket = dir.resolve("node.sock");
     try (ControllerProcess controller = ControllerProcess.start(socket, dir.resolve("state"),
@@ -126,42 +123,5 @@ class CsiSanityIT {
       }
     }
     return out;
-  }
-
-  /** Finds csi-sanity, installing it with {@code go install} when it is missing. */
-  static Path csiSanity() throws IOException, InterruptedException {
-    String env = System.getenv("CSI_SANITY");
-    if (env != null && !env.isEmpty()) {
-      return Path.of(env);
-    }
-    Path cache = Path.of(System.getProperty("user.home"), ".cache", "iscsi-csi");
-    Path bin = cache.resolve("bin").resolve("csi-sanity");
-    if (Files.isExecutable(bin)) {
-      return bin;
-    }
-    Path go = Path.of("/usr/local/go/bin/go");
-    String goCmd = Files.isExecutable(go) ? go.toString() : "go";
-    List<String> cmd = new ArrayList<>(List.of(goCmd, "install",
-        "github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity@" + VERSION));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(
-            Files.createDirectories(cache).resolve("go-install.log").toFile()));
-    pb.environment().put("GOBIN", bin.getParent().toString());
-    pb.environment().putIfAbsent("GOPATH", cache.resolve("gopath").toString());
-    pb.environment().put("GOFLAGS", "-modcacherw");
-    Process p;
-    try {
-      p = pb.start();
-    } catch (IOException e) {
-      Assumptions.abort("csi-sanity is not installed and Go is not available to install it ("
-          + e.getMessage() + ")");
-      throw e;
-    }
-    if (!p.waitFor(Duration.ofMinutes(15).toSeconds(), TimeUnit.SECONDS) || p.exitValue() != 0) {
-      p.destroyForcibly();
-      throw new IOException("go install csi-sanity failed; see "
-          + cache.resolve("go-install.log"));
-    }
-    return bin;
   }
 }

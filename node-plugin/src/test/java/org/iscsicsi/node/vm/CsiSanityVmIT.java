@@ -22,8 +22,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.xml.parsers.DocumentBuilderFactory;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.iscsicsi.csi.CsiSanityBinary;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.w3c.dom.Element;
@@ -45,12 +45,11 @@ import org.w3c.dom.NodeList;
  * top of them, which the host does not see and does not need to).
  *
  * <p>csi-sanity's output and JUnit reports are kept in {@code target/csi-sanity-vm/}. csi-sanity is
- * found as {@code CsiSanityIT} in the controller module finds it ({@code $CSI_SANITY}, else
- * {@code ~/.cache/iscsi-csi/bin/csi-sanity}, else {@code go install}).
+ * found by {@link CsiSanityBinary} (csi-common's test jar), as the controller's CsiSanityIT does.
  */
 class CsiSanityVmIT {
 
-  static final String VERSION = "v5.4.0";
+  static final String VERSION = CsiSanityBinary.VERSION;
   private static final int CSI_PORT = 13700;
   private static final int ISCSI_PORT = 13701;
   private static final String INITIATOR = "iqn.2026-11.org.iscsicsi:vm-sanity";
@@ -68,7 +67,7 @@ class CsiSanityVmIT {
 
   @Test
   void everySpecPassesWithTheNodePluginInTheVm() throws Exception {
-    Path sanity = csiSanity();
+    Path sanity = CsiSanityBinary.find();
     Path reports = Files.createDirectories(Path.of("target", "csi-sanity-vm").toAbsolutePath());
     // One directory both sides see at the same path: csi-sanity's mkdir/rmdir/stat on the host,
     // the node plugin's mounts in the guest.
@@ -303,42 +302,5 @@ class CsiSanityVmIT {
         p.waitFor(10, TimeUnit.SECONDS);
       }
     }
-  }
-
-  // --- csi-sanity ----------------------------------------------------------------------------
-
-  /** Finds csi-sanity as the controller's CsiSanityIT does, installing it when missing. */
-  static Path csiSanity() throws IOException, InterruptedException {
-    String env = System.getenv("CSI_SANITY");
-    if (env != null && !env.isEmpty()) {
-      return Path.of(env);
-    }
-    Path cache = Path.of(System.getProperty("user.home"), ".cache", "iscsi-csi");
-    Path bin = cache.resolve("bin").resolve("csi-sanity");
-    if (Files.isExecutable(bin)) {
-      return bin;
-    }
-    Path go = Path.of("/usr/local/go/bin/go");
-    ProcessBuilder pb = new ProcessBuilder(Files.isExecutable(go) ? go.toString() : "go",
-        "install", "github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity@" + VERSION)
-        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(
-            Files.createDirectories(cache).resolve("go-install.log").toFile()));
-    pb.environment().put("GOBIN", bin.getParent().toString());
-    pb.environment().putIfAbsent("GOPATH", cache.resolve("gopath").toString());
-    pb.environment().put("GOFLAGS", "-modcacherw");
-    Process p;
-    try {
-      p = pb.start();
-    } catch (IOException e) {
-      Assumptions.abort("csi-sanity is not installed and Go is not available to install it ("
-          + e.getMessage() + ")");
-      throw e;
-    }
-    if (!p.waitFor(15, TimeUnit.MINUTES) || p.exitValue() != 0) {
-      p.destroyForcibly();
-      throw new IOException("go install csi-sanity failed; see "
-          + cache.resolve("go-install.log"));
-    }
-    return bin;
   }
 }
