@@ -282,6 +282,32 @@ class ChartContentTest {
     assertThat(script).contains("/data/probe").contains("sync").contains("cmp");
   }
 
+  @Test
+  void iscsiVolumeCrdIsTheControllersWithRbacAndFlags() throws Exception {
+    JsonNode crd = K8sObjects.get(objects, "CustomResourceDefinition",
+        "iscsivolumes.iscsi.csi.iscsicsi.org");
+    JsonNode own = K8sObjects.YAML.readTree(Repo.root()
+        .resolve("controller/src/main/resources/crd/iscsivolumes.yaml").toFile());
+    assertThat(crd.path("spec")).as("the chart's CRD spec is the controller's").isEqualTo(
+        own.path("spec"));
+    JsonNode role = K8sObjects.get(objects, "ClusterRole", "iscsi-csi-iscsivolumes");
+    assertThat(role.path("rules")).hasSize(1);
+    assertThat(texts(role.at("/rules/0/resources"))).containsExactly("iscsivolumes");
+    assertThat(texts(role.at("/rules/0/apiGroups"))).containsExactly("iscsi.csi.iscsicsi.org");
+    JsonNode binding = K8sObjects.get(objects, "ClusterRoleBinding", "iscsi-csi-iscsivolumes");
+    assertThat(binding.at("/subjects/0/name").asText()).isEqualTo("iscsi-csi-controller");
+    assertThat(texts(container(controllerPod(objects), "controller").path("args")))
+        .contains("--sync-crd", "--sync-interval=30", "--leader-election",
+            "--leader-election-namespace=$(POD_NAMESPACE)");
+
+    List<ObjectNode> off = K8sObjects.parse(ChartRenderer.template("default", Map.of(
+        "controller.iscsiVolumes.enabled", false, "controller.leaderElection", false)));
+    assertThat(K8sObjects.ofKind(off, "CustomResourceDefinition")).isEmpty();
+    assertThat(K8sObjects.find(off, "ClusterRole", "iscsi-csi-iscsivolumes")).isEmpty();
+    assertThat(texts(container(controllerPod(off), "controller").path("args")))
+        .doesNotContain("--sync-crd", "--leader-election");
+  }
+
   static JsonNode statefulSet(List<ObjectNode> objects) {
     return K8sObjects.get(objects, "StatefulSet", "iscsi-csi-controller");
   }
