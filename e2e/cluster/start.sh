@@ -10,20 +10,23 @@
 # engine's state in RUN_DIR/state. stop.sh RUN_DIR ends every process started here; this script
 # calls it itself when a step fails.
 #
-# Objects applied: the snapshot CRDs (external-snapshotter module source), the chart's namespace,
-# ServiceAccounts, RBAC, CSIDriver, StorageClasses and VolumeSnapshotClass (deploy/iscsi-csi.yaml,
-# the chart rendered with default values), and Node "$NODE_NAME" with a CSINode whose driver node
-# id is "$NODE_IQN". The Node carries volumes.kubernetes.io/controller-managed-attach-detach, the
-# annotation kubelet sets and without which the attach/detach controller ignores a node, and the
-# topology label and key kubelet would register from the node plugin's NodeGetInfo
-# ("$DRIVER/node" = node name).
+# Objects applied: the snapshot CRDs (external-snapshotter module source), the chart's IscsiVolume
+# CRD, namespace, ServiceAccounts, RBAC, CSIDriver, StorageClasses and VolumeSnapshotClass
+# (deploy/iscsi-csi.yaml, the chart rendered with default values), and (register-node.sh) Node
+# "$NODE_NAME" with a CSINode whose driver node id is "$NODE_IQN" and the topology label and key
+# kubelet would register from the node plugin's NodeGetInfo ("$DRIVER/node" = node name).
 #
+# The controller runs with the chart's flags (--leader-election on a Lease in the chart's
+# namespace, --sync-crd) as the chart's controller ServiceAccount (RUN_DIR/sidecars.kubeconfig),
+# so the chart's RBAC is what it gets, like the sidecars.
+#
+#   start.sh RUN_DIR --no-node           everything but the node (the test registers its VM).
 #   start.sh RUN_DIR --controller-only   (re)starts only the controller (after a kill).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
-RUN="${1:?usage: start.sh RUN_DIR [--controller-only]}"
+RUN="${1:?usage: start.sh RUN_DIR [--controller-only|--no-node]}"
 mkdir -p "$RUN"
 RUN="$(cd "$RUN" && pwd)"
 MODE="${2:-all}"
@@ -34,6 +37,10 @@ DRIVER=iscsi.csi.iscsicsi.org
 NAMESPACE=iscsi-csi
 NODE_NAME=${NODE_NAME:-node-1}
 NODE_IQN=${NODE_IQN:-iqn.2026-11.org.iscsicsi.test:node-1}
+# The portal address volumes carry: a guest behind qemu's user networking reaches the host's
+# loopback as 10.0.2.2 (ISCSI_CSI_ADVERTISE=10.0.2.2:13510).
+ADVERTISE=${ISCSI_CSI_ADVERTISE:-127.0.0.1:$PORTAL_PORT}
+SYNC_INTERVAL=${ISCSI_CSI_SYNC_INTERVAL:-2}
 
 LOGS="$RUN/logs"; PIDS="$RUN/pids"
 mkdir -p "$LOGS" "$PIDS" "$RUN/state"
@@ -82,8 +89,16 @@ start_controller() {
   local jar="$REPO/controller/target/controller.jar"
   [[ -f "$jar" ]] || { log "$jar missing: ./mvnw -pl controller -am package"; return 1; }
   rm -f "$RUN/csi.sock"
+  # The chart's flags: leader election on a Lease in the release namespace and the IscsiVolume
+  # sync, as the chart's controller ServiceAccount. Every start is a new identity (a new pod), so
+  # a restart after a SIGKILL has to wait for the dead holder's Lease to expire.
+  local n; n=$(( $(cat "$RUN/controller.starts" 2>/dev/null || echo 0) + 1 ))
+  echo "$n" >"$RUN/controller.starts"
+  KUBECONFIG="$RUN/sidecars.kubeconfig" POD_NAMESPACE="$NAMESPACE" POD_NAME="controller-$n" \
   spawn controller "$REPO/controller/bin/controller" serve --endpoint "unix://$RUN/csi.sock" \
-    --state-dir "$RUN/state" --portal "127.0.0.1:$PORTAL_PORT" --driver-name "$DRIVER"
+    --state-dir "$RUN/state" --portal "127.0.0.1:$PORTAL_PORT" --driver-name "$DRIVER" \
+    --advertise "$ADVERTISE" --leader-election --leader-election-namespace "$NAMESPACE" \
+    --sync-crd --sync-interval "$SYNC_INTERVAL"
   wait_for "the controller's CSI socket" 120 test -S "$RUN/csi.sock"
 }
 
@@ -193,42 +208,18 @@ wait_for kube-scheduler 90 curl -skf "https://127.0.0.1:$SCHED_PORT/healthz"
 "${KUBECTL[@]}" apply --server-side -f "$REPO/deploy/namespace.yaml" >/dev/null
 # keep only ServiceAccounts, RBAC, CSIDriver, StorageClasses and the VolumeSnapshotClass
 awk -v RS='\n---\n' -v ORS='\n---\n' \
-  '/\nkind: (ServiceAccount|ClusterRole|ClusterRoleBinding|Role|RoleBinding|CSIDriver|StorageClass|VolumeSnapshotClass)\n/' \
+  '/\nkind: (CustomResourceDefinition|ServiceAccount|ClusterRole|ClusterRoleBinding|Role|RoleBinding|CSIDriver|StorageClass|VolumeSnapshotClass)\n/' \
   "$REPO/deploy/iscsi-csi.yaml" >"$RUN/chart-objects.yaml"
 "${KUBECTL[@]}" apply --server-side -f "$RUN/chart-objects.yaml" >/dev/null
+"${KUBECTL[@]}" wait --for condition=established --timeout=60s \
+  crd/iscsivolumes.iscsi.csi.iscsicsi.org >/dev/null
 
-# --- the node: no kubelet, so the Node, its status and its CSINode are written here
-"${KUBECTL[@]}" apply --server-side -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Node
-metadata:
-  name: $NODE_NAME
-  labels: {kubernetes.io/hostname: $NODE_NAME, kubernetes.io/os: linux, $DRIVER/node: $NODE_NAME}
-  annotations:
-    volumes.kubernetes.io/controller-managed-attach-detach: "true"
-    csi.volume.kubernetes.io/nodeid: '{"$DRIVER":"$NODE_IQN"}'
-YAML
-"${KUBECTL[@]}" patch node "$NODE_NAME" --subresource=status --type=merge -p "$(cat <<JSON
-{"status":{"capacity":{"cpu":"4","memory":"8Gi","pods":"110"},
- "allocatable":{"cpu":"4","memory":"8Gi","pods":"110"},
- "conditions":[{"type":"Ready","status":"True","reason":"KubeletReady",
-   "message":"no kubelet: set by start.sh","lastHeartbeatTime":"$(date -u +%FT%TZ)",
-   "lastTransitionTime":"$(date -u +%FT%TZ)"}]}}
-JSON
-)" >/dev/null
-NODE_UID=$("${KUBECTL[@]}" get node "$NODE_NAME" -o jsonpath='{.metadata.uid}')
-"${KUBECTL[@]}" apply --server-side -f - >/dev/null <<YAML
-apiVersion: storage.k8s.io/v1
-kind: CSINode
-metadata:
-  name: $NODE_NAME
-  ownerReferences: [{apiVersion: v1, kind: Node, name: $NODE_NAME, uid: $NODE_UID}]
-spec:
-  drivers:
-  - name: $DRIVER
-    nodeID: $NODE_IQN
-    topologyKeys: [$DRIVER/node]
-YAML
+# --- the node: no kubelet, so the Node, its status and its CSINode are written here (skipped with
+# --no-node: the test registers the node-plugin VM itself once it knows its node id).
+if [[ "$MODE" != --no-node ]]; then
+  ISCSI_CSI_K8S_DIR="$K8S" "$HERE/register-node.sh" "$RUN" "$NODE_NAME" "$NODE_IQN" \
+    "$DRIVER/node=$NODE_NAME" >/dev/null
+fi
 
 # --- the sidecars talk to the API server as the chart's controller ServiceAccount, so the
 # chart's RBAC is what they get.

@@ -2,10 +2,12 @@ package org.iscsicsi.controller.kube;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfig;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
 import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
@@ -24,14 +26,18 @@ public final class LeaderElection implements BooleanSupplier, AutoCloseable {
   private final AtomicBoolean leading = new AtomicBoolean();
   private final AtomicReference<String> leader = new AtomicReference<>("");
   private final String identity;
-  private CompletableFuture<?> running;
+  private volatile boolean closed;
+  private volatile CompletableFuture<?> running;
 
   private LeaderElection(String identity) {
     this.identity = identity;
   }
 
   /**
-   * Starts campaigning for {@code namespace/lease} as {@code identity}.
+   * Starts campaigning for {@code namespace/lease} as {@code identity}, for as long as this object
+   * is open: fabric8's elector ends for good when its leader cannot renew the Lease within the
+   * renew deadline (an API server outage, RBAC being replaced), so a new campaign starts after
+   * every such end, and the replica leads again once the Lease is free.
    *
    * @param leaseDuration how long a Lease stays valid without renewal
    */
@@ -40,7 +46,7 @@ public final class LeaderElection implements BooleanSupplier, AutoCloseable {
     LeaderElection e = new LeaderElection(identity);
     Duration renew = leaseDuration.multipliedBy(2).dividedBy(3);
     Duration retry = leaseDuration.dividedBy(5);
-    e.running = client.leaderElector().withConfig(new LeaderElectionConfigBuilder()
+    LeaderElectionConfig config = new LeaderElectionConfigBuilder()
         .withName(lease)
         .withLock(new LeaseLock(namespace, lease, identity))
         .withLeaseDuration(leaseDuration)
@@ -60,8 +66,30 @@ public final class LeaderElection implements BooleanSupplier, AutoCloseable {
               e.leader.set(who);
               log.info("leader of {}/{} is {}", namespace, lease, who);
             }))
-        .build()).build().start();
+        .build();
+    e.campaign(client, config, retry);
     return e;
+  }
+
+  private void campaign(KubernetesClient client, LeaderElectionConfig config, Duration retry) {
+    if (closed) {
+      return;
+    }
+    CompletableFuture<?> f = client.leaderElector().withConfig(config).build().start();
+    running = f;
+    if (closed) { // close() ran while this campaign started
+      f.cancel(true);
+      return;
+    }
+    f.whenComplete((ok, error) -> {
+      if (!closed) {
+        leading.set(false);
+        log.warn("{} campaigns again for {} after its election ended{}", identity,
+            config.getName(), error == null ? "" : ": " + error);
+        CompletableFuture.delayedExecutor(retry.toMillis(), TimeUnit.MILLISECONDS)
+            .execute(() -> campaign(client, config, retry));
+      }
+    });
   }
 
   /** True while this replica holds the Lease. */
@@ -82,8 +110,10 @@ public final class LeaderElection implements BooleanSupplier, AutoCloseable {
   /** Stops campaigning and releases the Lease if held. */
   @Override
   public void close() {
-    if (running != null) {
-      running.cancel(true);
+    closed = true;
+    CompletableFuture<?> r = running;
+    if (r != null) {
+      r.cancel(true);
     }
     leading.set(false);
   }

@@ -23,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * IscsiVolume objects follow the real embedded engine: one per volume with size, IQN and granted
  * initiators; rewritten when a grant changes, left alone when nothing changed, deleted with the
- * volume. The API server is fabric8's mock in CRUD mode (no real kube-apiserver runs here yet).
+ * volume. The API server is fabric8's mock in CRUD mode; e2e's VolumeLifecycleTest runs the sync
+ * against a real kube-apiserver with the chart's CRD and RBAC ({@code kubectl get iscsivolumes}).
  */
 @EnableKubernetesMockClient(crud = true)
 class IscsiVolumeSyncTest {

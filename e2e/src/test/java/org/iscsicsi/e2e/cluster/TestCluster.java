@@ -18,18 +18,26 @@ import java.util.concurrent.TimeUnit;
  */
 final class TestCluster implements AutoCloseable {
   static final String DRIVER = "iscsi.csi.iscsicsi.org";
+  static final String NAMESPACE = "iscsi-csi";
+  /** The node start.sh registers itself when no VM plays the node (host-only). */
   static final String NODE = "node-1";
   static final String NODE_IQN = "iqn.2026-11.org.iscsicsi.test:node-1";
+  /** The controller's portal on the host's loopback (start.sh). */
+  static final int PORTAL_PORT = 13510;
 
   private final Path scripts;
   private final Path run;
+  private final Path k8sDir;
   private final Path kubectl;
+  private final String advertise;
   final Duration startUp;
 
-  private TestCluster(Path scripts, Path run, Path kubectl, Duration startUp) {
+  private TestCluster(Path scripts, Path run, Path k8sDir, String advertise, Duration startUp) {
     this.scripts = scripts;
+    this.advertise = advertise;
     this.run = run;
-    this.kubectl = kubectl;
+    this.k8sDir = k8sDir;
+    this.kubectl = k8sDir.resolve("bin/kubectl");
     this.startUp = startUp;
   }
 
@@ -61,11 +69,20 @@ final class TestCluster implements AutoCloseable {
     return lines.isEmpty() ? Optional.empty() : Optional.of(Path.of(lines.getLast()));
   }
 
-  static TestCluster start(Path run) throws IOException, InterruptedException {
+  /**
+   * start.sh: with {@code withNode} false ({@code --no-node}) no node is registered (see {@link
+   * #registerNode}); {@code advertise} is the portal address volumes carry.
+   */
+  static TestCluster start(Path run, boolean withNode, String advertise)
+      throws IOException, InterruptedException {
     Path scripts = repoRoot().resolve("e2e/cluster");
     long t0 = System.nanoTime();
-    Result r = exec(List.of("bash", scripts.resolve("start.sh").toString(), run.toString()),
-        Duration.ofMinutes(150), List.of());
+    List<String> cmd = new ArrayList<>(List.of("bash", scripts.resolve("start.sh").toString(),
+        run.toString()));
+    if (!withNode) {
+      cmd.add("--no-node");
+    }
+    Result r = exec(cmd, Duration.ofMinutes(150), List.of("ISCSI_CSI_ADVERTISE=" + advertise));
     Duration took = Duration.ofNanos(System.nanoTime() - t0);
     if (r.exit() != 0) {
       throw new IllegalStateException("start.sh failed (exit " + r.exit() + "): " + r.err()
@@ -73,7 +90,33 @@ final class TestCluster implements AutoCloseable {
     }
     Path bin = builtBinaries().orElseThrow(
         () -> new IllegalStateException("start.sh ran but build.sh reports no binaries"));
-    return new TestCluster(scripts, run, bin.resolve("bin/kubectl"), took);
+    return new TestCluster(scripts, run, bin, advertise, took);
+  }
+
+  /**
+   * What kubelet registers for a node once the node plugin's registrar hands it NodeGetInfo:
+   * the Node (Ready, topology labels) and its CSINode (register-node.sh).
+   */
+  void registerNode(String name, String nodeId, java.util.Map<String, String> topology)
+      throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of("bash",
+        scripts.resolve("register-node.sh").toString(), run.toString(), name, nodeId));
+    topology.forEach((k, v) -> cmd.add(k + "=" + v));
+    Result r = exec(cmd, Duration.ofMinutes(2), List.of("ISCSI_CSI_K8S_DIR=" + k8sDir));
+    if (r.exit() != 0) {
+      throw new IllegalStateException("register-node.sh failed: " + r.err());
+    }
+  }
+
+  /** The Lease the controller campaigns for (start.sh: the chart's namespace, default name). */
+  String leaseHolder() throws IOException, InterruptedException {
+    return k("get", "lease", DRIVER.replace('.', '-'), "-n", NAMESPACE, "-o",
+        "jsonpath={.spec.holderIdentity}");
+  }
+
+  /** The controller's identity in the Lease: start.sh numbers every start. */
+  String controllerIdentity() throws IOException {
+    return "controller-" + Files.readString(run.resolve("controller.starts")).strip();
   }
 
   Path run() {
@@ -136,7 +179,7 @@ final class TestCluster implements AutoCloseable {
 
   void startController() throws IOException, InterruptedException {
     Result r = exec(List.of("bash", scripts.resolve("start.sh").toString(), run.toString(),
-        "--controller-only"), Duration.ofMinutes(3), List.of());
+        "--controller-only"), Duration.ofMinutes(3), List.of("ISCSI_CSI_ADVERTISE=" + advertise));
     if (r.exit() != 0) {
       throw new IllegalStateException("controller restart failed: " + r.err());
     }

@@ -12,7 +12,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
+import org.iscsicsi.node.vm.QemuVm;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -63,8 +65,15 @@ class VolumeLifecycleTest {
       StandardCharsets.US_ASCII);
 
   static TestCluster cluster;
+  /** The node plugin in the VM and this test as its kubelet; null on the host-only path. */
+  static VmKubelet kubelet;
+  /** The node pods run on and its CSI node id (the VM's initiator IQN, from NodeGetInfo). */
+  static String node;
+  static String nodeId;
   static String dataPv;
   static String dataHandle;
+  /** md5 of the file written into PVC data through the VM's kernel initiator. */
+  static String dataSum;
 
   @BeforeAll
   static void startCluster() throws Exception {
@@ -78,8 +87,35 @@ class VolumeLifecycleTest {
           .toString(), run.toString()), Duration.ofMinutes(2), List.of());
     }
     deleteTree(run);
-    cluster = TestCluster.start(run);
-    step("cluster start-up", "control plane, sidecars and controller up", cluster.startUp);
+    Optional<String> noVm = VmKubelet.unavailableReason(TestCluster.repoRoot());
+    if (noVm.isPresent()) {
+      System.out.println("[lifecycle] host-only node " + TestCluster.NODE + " (no node plugin, "
+          + "data through the LUN files): no VM because " + noVm.get());
+    } else {
+      kubelet = VmKubelet.boot(); // boots while the control plane starts
+    }
+    String portal = String.valueOf(TestCluster.PORTAL_PORT);
+    cluster = TestCluster.start(run, kubelet == null,
+        (kubelet == null ? "127.0.0.1:" : QemuVm.HOST_ADDRESS + ":") + portal);
+    step("cluster start-up", "control plane, sidecars and controller up (Lease held by "
+        + cluster.leaseHolder() + ")", cluster.startUp);
+    if (kubelet == null) {
+      node = TestCluster.NODE;
+      nodeId = TestCluster.NODE_IQN;
+    } else {
+      long t0 = System.nanoTime();
+      var info = kubelet.awaitPlugin(Duration.ofMinutes(8));
+      node = VmKubelet.NODE;
+      nodeId = info.getNodeId();
+      assertThat(nodeId).isEqualTo(VmKubelet.INITIATOR);
+      assertThat(info.getAccessibleTopology().getSegmentsMap())
+          .containsEntry(TestCluster.DRIVER + "/node", node);
+      cluster.registerNode(node, nodeId, info.getAccessibleTopology().getSegmentsMap());
+      assertThat(cluster.k("get", "csinode", node, "-o",
+          "jsonpath={.spec.drivers[0].nodeID}")).isEqualTo(nodeId);
+      step("node (VM)", "node plugin in the VM serving after " + kubelet.elapsed().toSeconds()
+          + " s; NodeGetInfo id " + nodeId + " -> Node " + node + " + CSINode", since(t0));
+    }
     cluster.apply("""
         apiVersion: v1
         kind: Namespace
@@ -97,8 +133,14 @@ class VolumeLifecycleTest {
 
   @AfterAll
   static void stopCluster() throws Exception {
-    if (cluster != null) {
-      cluster.close();
+    try {
+      if (kubelet != null) {
+        kubelet.close();
+      }
+    } finally {
+      if (cluster != null) {
+        cluster.close();
+      }
     }
   }
 
@@ -116,36 +158,54 @@ class VolumeLifecycleTest {
     assertThat(t.luns().getFirst().sizeBytes()).isEqualTo(1L << 30);
     assertThat(t.luns().getFirst().file()).exists();
     assertThat(t.initiators()).isEmpty();
+    // kubectl get iscsivolumes: the controller (--sync-crd) keeps one object per volume
+    String row = await("IscsiVolume " + dataHandle + " listed", () -> cluster.k("get",
+        "iscsivolumes").lines().filter(l -> l.startsWith(dataHandle + " ")).findFirst()
+        .orElse(null));
+    assertThat(row.split("\\s+")).contains("1073741824", t.name());
+    assertThat(isv(dataHandle, "{.status.sizeBytes} {.status.targetIqn} {.status.condition} "
+        + "{.spec.pvcNamespace}/{.spec.pvcName}"))
+        .isEqualTo("1073741824 " + t.name() + " Healthy lifecycle/data");
     step("provision", "PVC data Bound to " + dataPv + ", target " + t.name() + ", LUN file "
-        + t.luns().getFirst().file().getFileName(), since(t0));
+        + t.luns().getFirst().file().getFileName() + "; kubectl get iscsivolumes: 1073741824 "
+        + "Healthy lifecycle/data", since(t0));
   }
 
   @Test
   @Order(2)
   void podOnTheNodeAttachesAndDetaches() throws Exception {
     long t0 = System.nanoTime();
-    cluster.apply(pod("user", "data"));
-    String va = await("VolumeAttachment of " + dataPv + " attached", () -> {
-      String line = attachment(dataPv);
-      return line.endsWith(" true") ? line.split(" ")[0] : null;
-    });
-    assertThat(cluster.k("get", "volumeattachment", va, "-o", "jsonpath={.spec.nodeName}"))
-        .isEqualTo(TestCluster.NODE);
-    assertThat(engine().target(dataHandle).orElseThrow().initiators())
-        .containsExactly(TestCluster.NODE_IQN);
-    // kubelet would now report the volume as mounted
-    volumesInUse("kubernetes.io/csi/" + TestCluster.DRIVER + "^" + dataHandle);
-    step("attach", "pod user on " + TestCluster.NODE + " -> " + va + " attached, "
-        + TestCluster.NODE_IQN + " granted", since(t0));
+    cluster.apply(pod("user", "data", true));
+    Attached a = attach("user", dataPv, dataHandle);
+    String how;
+    if (kubelet != null) {
+      // through the real initiator: a file of random bytes and a marker, synced
+      String dir = a.mounted().target();
+      dataSum = kubelet.shell("head -c 4194304 /dev/urandom > " + dir + "/data.bin && echo "
+          + new String(MARKER, StandardCharsets.US_ASCII) + " > " + dir + "/marker && sync && "
+          + "md5sum " + dir + "/data.bin | cut -d' ' -f1").strip();
+      String isv = await("IscsiVolume with the VM's session and written bytes", () -> {
+        String v = isv(dataHandle, "{.status.sessions} {.status.initiators[0]} "
+            + "{.status.writtenBytes}");
+        String[] f = v.split(" ");
+        return f[0].equals("1") && f[1].equals(nodeId) && Long.parseLong(f[2]) >= 4L << 20
+            ? v : null;
+      });
+      how = "staged + published in the VM, 4 MiB written (md5 " + dataSum.substring(0, 8)
+          + "), IscsiVolume sessions/initiator/written: " + isv;
+    } else {
+      await("IscsiVolume lists the grant", () -> isv(dataHandle, "{.status.initiators[0]}")
+          .equals(nodeId) ? "ok" : null);
+      how = nodeId + " granted";
+    }
+    step("attach", "pod user on " + node + " -> " + a.attachment() + " attached, " + how,
+        since(t0));
 
     long t1 = System.nanoTime();
-    cluster.k("delete", "pod", "user", "-n", NS, "--grace-period=0", "--force", "--wait=true");
-    // kubelet would now report the volume unmounted; the attach/detach controller then detaches
-    volumesInUse();
-    await("VolumeAttachment " + va + " deleted", () ->
-        attachment(dataPv).isEmpty() ? "gone" : null);
-    assertThat(engine().target(dataHandle).orElseThrow().initiators()).isEmpty();
-    step("detach", "pod deleted -> " + va + " gone, grant revoked", since(t1));
+    detach("user", dataPv, dataHandle, a);
+    step("detach", "pod deleted -> " + (kubelet != null ? "unpublished + unstaged (no session), "
+        : "") + a.attachment() + " gone, grant revoked, IscsiVolume without initiators",
+        since(t1));
   }
 
   @Test
@@ -165,8 +225,10 @@ class VolumeLifecycleTest {
       String c = get("pvc", "data", "{.status.conditions[*].type}");
       return c.contains("FileSystemResizePending") ? c : null;
     });
-    step("expand (filesystem)", "PVC data 1Gi->2Gi: LUN and PV 2Gi, PVC condition " + pending
-        + " (node expansion needs a kubelet)", since(t0));
+    await("IscsiVolume " + dataHandle + " at 2Gi", () -> isv(dataHandle, "{.status.sizeBytes}")
+        .equals(Long.toString(2L << 30)) ? "ok" : null);
+    step("expand (filesystem)", "PVC data 1Gi->2Gi: LUN, PV and IscsiVolume 2Gi, PVC condition "
+        + pending + " (node expansion follows on the node)", since(t0));
 
     long t1 = System.nanoTime();
     cluster.apply(pvc("raw", "lc-delete", "1Gi", "Block", ""));
@@ -186,8 +248,10 @@ class VolumeLifecycleTest {
   @Order(4)
   void snapshotRestoreAndClone() throws Exception {
     long t0 = System.nanoTime();
-    Path lun = engine().target(dataHandle).orElseThrow().luns().getFirst().file();
-    writeAt(lun, 4096, MARKER);
+    if (kubelet == null) { // with the VM, the data was written through the initiator
+      Path lun = engine().target(dataHandle).orElseThrow().luns().getFirst().file();
+      writeAt(lun, 4096, MARKER);
+    }
     cluster.apply("""
         apiVersion: snapshot.storage.k8s.io/v1
         kind: VolumeSnapshot
@@ -212,8 +276,7 @@ class VolumeLifecycleTest {
             name: snap
         """));
     awaitPhase("pvc", "restored", "Bound");
-    assertThat(readAt(lunOf("restored"), 4096, MARKER.length)).isEqualTo(MARKER);
-    step("restore", "PVC restored Bound, its LUN holds the snapshot's bytes", since(t1));
+    step("restore", "PVC restored Bound, " + carriesData("restored"), since(t1));
 
     long t2 = System.nanoTime();
     int targetsBefore = engine().targets().size();
@@ -223,19 +286,46 @@ class VolumeLifecycleTest {
             name: data
         """));
     // the controller dies while the provisioner is working on the clone, then comes back
+    String leader = cluster.controllerIdentity();
+    assertThat(cluster.leaseHolder()).isEqualTo(leader);
     Thread.sleep(300);
     cluster.killController();
     Thread.sleep(2000);
     cluster.startController();
+    // a new process, a new identity: it takes the Lease once the dead holder's expires
+    String successor = cluster.controllerIdentity();
+    assertThat(successor).isNotEqualTo(leader);
+    await("Lease taken by " + successor, () ->
+        successor.equals(cluster.leaseHolder()) ? "ok" : null);
     awaitPhase("pvc", "cloned", "Bound");
-    assertThat(readAt(lunOf("cloned"), 4096, MARKER.length)).isEqualTo(MARKER);
     assertThat(engine().targets()).hasSize(targetsBefore + 1);
     step("clone + controller SIGKILL", "PVC cloned Bound after a SIGKILL and restart of the "
-        + "controller, its LUN holds data's bytes, exactly one new target", since(t2));
+        + "controller (Lease " + leader + " -> " + successor + "), exactly one new target, "
+        + carriesData("cloned"), since(t2));
   }
 
   @Test
   @Order(5)
+  void aControllerThatLostTheLeaseLeadsAgain() throws Exception {
+    long t0 = System.nanoTime();
+    String me = cluster.controllerIdentity();
+    Path log = cluster.run().resolve("logs/controller.log");
+    long leads = Files.readAllLines(log).stream().filter(l -> l.contains(me + " leads")).count();
+    // the chart's RoleBinding for Leases goes: renewals are forbidden past the renew deadline
+    cluster.k("delete", "rolebinding", "iscsi-csi-controller", "-n", TestCluster.NAMESPACE);
+    await(me + " stopped leading", () -> Files.readString(log).contains(me + " stopped leading")
+        ? "ok" : null);
+    cluster.k("apply", "--server-side", "-f",
+        cluster.run().resolve("chart-objects.yaml").toString());
+    await(me + " leading again", () -> Files.readAllLines(log).stream()
+        .filter(l -> l.contains(me + " leads")).count() > leads ? "ok" : null);
+    assertThat(cluster.leaseHolder()).isEqualTo(me);
+    step("Lease lost + regained", me + " stopped leading without its RoleBinding, campaigned "
+        + "again and leads once the chart's RBAC is back", since(t0));
+  }
+
+  @Test
+  @Order(6)
   void badInputEndsInAnEventAndNothingHalfMade() throws Exception {
     long t0 = System.nanoTime();
     EngineView before = engine();
@@ -257,7 +347,60 @@ class VolumeLifecycleTest {
   }
 
   @Test
-  @Order(6)
+  @Order(7)
+  void chapVolumeOfTheChartsClassScheduledOntoTheNode() throws Exception {
+    long t0 = System.nanoTime();
+    // the chart's iscsi-csi-chap class: WaitForFirstConsumer, CHAP from the Secret it names for
+    // provisioning, ControllerPublish and NodeStage (the one Secret the chart's RBAC lets read)
+    String password = "pw" + java.util.UUID.randomUUID().toString().replace("-", "")
+        .substring(0, 12);
+    Path secret = Files.createTempFile("chap", ".env",
+        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    try {
+      Files.writeString(secret, "username=lifecycle\npassword=" + password + "\n");
+      cluster.k("create", "secret", "generic", "iscsi-csi-chap", "-n", TestCluster.NAMESPACE,
+          "--from-env-file=" + secret);
+    } finally {
+      Files.delete(secret);
+    }
+    cluster.apply(pvc("secure", "iscsi-csi-chap", "1Gi", "Filesystem", ""));
+    cluster.apply(pod("secure-user", "secure", false));
+    // kube-scheduler picks the node (topology from NodeGetInfo), then the PVC is provisioned
+    String scheduled = await("pod secure-user scheduled", () -> {
+      String n = get("pod", "secure-user", "{.spec.nodeName}");
+      return n.isEmpty() ? null : n;
+    });
+    assertThat(scheduled).isEqualTo(node);
+    awaitPhase("pvc", "secure", "Bound");
+    String pv = get("pvc", "secure", "{.spec.volumeName}");
+    String handle = cluster.k("get", "pv", pv, "-o", "jsonpath={.spec.csi.volumeHandle}");
+    // WaitForFirstConsumer: provisioned for the node the scheduler chose
+    assertThat(get("pvc", "secure", "{.metadata.annotations.volume\\.kubernetes\\.io/"
+        + "selected-node}")).isEqualTo(node);
+    assertThat(engine().target(handle).orElseThrow().chap()).isTrue();
+    Attached a = attach("secure-user", pv, handle);
+    String how = "CHAP target, " + nodeId + " granted";
+    if (kubelet != null) {
+      String dir = a.mounted().target();
+      assertThat(kubelet.shell("echo chap-ok > " + dir + "/f && sync && cat " + dir + "/f"))
+          .isEqualTo("chap-ok\n");
+      assertThat(kubelet.console()).doesNotContain(password);
+      how += ", staged in the VM with the node-stage Secret (CHAP login), file written and read";
+    }
+    detach("secure-user", pv, handle, a);
+    cluster.k("delete", "pvc", "secure", "-n", NS, "--wait=true");
+    await("target of " + handle + " deleted", () ->
+        engine().target(handle).isEmpty() ? "ok" : null);
+    cluster.k("delete", "secret", "iscsi-csi-chap", "-n", TestCluster.NAMESPACE);
+    assertThat(Files.readString(cluster.run().resolve("logs/controller.log")))
+        .doesNotContain(password);
+    step("chap + scheduler", "pod scheduled onto " + node + ", PVC of class iscsi-csi-chap "
+        + "provisioned for it (selected-node), " + how + "; detached", since(t0));
+  }
+
+  @Test
+  @Order(8)
   void retainKeepsTheLun() throws Exception {
     long t0 = System.nanoTime();
     cluster.apply(pvc("kept", "lc-retain", "1Gi", "Filesystem", ""));
@@ -282,7 +425,7 @@ class VolumeLifecycleTest {
   }
 
   @Test
-  @Order(7)
+  @Order(9)
   void deletingEverythingLeavesNothing() throws Exception {
     long t0 = System.nanoTime();
     cluster.k("delete", "volumesnapshot", "snap", "-n", NS, "--wait=true", "--timeout=120s");
@@ -296,12 +439,18 @@ class VolumeLifecycleTest {
     });
     assertThat(v.lunFiles()).isEmpty();
     assertThat(v.snapshotFiles()).isEmpty();
-    step("delete all", "no PV, no VolumeSnapshotContent; engine: 0 targets, 0 grants, "
-        + "0 snapshots, no LUN or snapshot file", since(t0));
+    await("every IscsiVolume gone", () ->
+        cluster.k("get", "iscsivolumes", "-o", "name").isEmpty() ? "ok" : null);
+    if (kubelet != null) {
+      assertThat(kubelet.sessions()).as("iSCSI sessions left in the VM").isEmpty();
+    }
+    step("delete all", "no PV, no VolumeSnapshotContent, no IscsiVolume; engine: 0 targets, "
+        + "0 grants, 0 snapshots, no LUN or snapshot file"
+        + (kubelet != null ? "; no session in the VM" : ""), since(t0));
   }
 
   @Test
-  @Order(8)
+  @Order(10)
   void helmInstallsAndUninstallsTheChart() throws Exception {
     long t0 = System.nanoTime();
     // the objects start.sh applied from deploy/ would collide with the release's
@@ -314,10 +463,11 @@ class VolumeLifecycleTest {
     String sel = "app.kubernetes.io/instance=iscsi-csi";
     String made = cluster.k("get", "statefulset,daemonset,serviceaccount,service,role,rolebinding",
         "-n", "iscsi-csi", "-l", sel, "-o", "name") + "\n" + cluster.k("get",
-        "csidriver,storageclass,clusterrole,clusterrolebinding,volumesnapshotclass", "-l", sel,
-        "-o", "name");
+        "csidriver,storageclass,clusterrole,clusterrolebinding,volumesnapshotclass,"
+            + "customresourcedefinition", "-l", sel, "-o", "name");
     assertThat(made).contains("statefulset.apps/", "daemonset.apps/",
-        "csidriver.storage.k8s.io/iscsi.csi.iscsicsi.org", "storageclass.storage.k8s.io/");
+        "csidriver.storage.k8s.io/iscsi.csi.iscsicsi.org", "storageclass.storage.k8s.io/",
+        "customresourcedefinition.apiextensions.k8s.io/iscsivolumes.iscsi.csi.iscsicsi.org");
     long objects = made.lines().filter(l -> !l.isBlank()).count();
     step("helm install", "release deployed, " + objects + " objects accepted (workloads need a "
         + "kubelet to run: checked for acceptance only)", since(t0));
@@ -327,8 +477,8 @@ class VolumeLifecycleTest {
         .call();
     String left = cluster.k("get", "statefulset,daemonset,serviceaccount,service,role,rolebinding,"
         + "configmap,secret", "-n", "iscsi-csi", "-l", sel, "-o", "name") + cluster.k("get",
-        "csidriver,storageclass,clusterrole,clusterrolebinding,volumesnapshotclass", "-l", sel,
-        "-o", "name");
+        "csidriver,storageclass,clusterrole,clusterrolebinding,volumesnapshotclass,"
+            + "customresourcedefinition", "-l", sel, "-o", "name");
     assertThat(left).isBlank();
     step("helm uninstall", "no object of the release left", since(t1));
   }
@@ -362,13 +512,14 @@ class VolumeLifecycleTest {
         %s""".formatted(name, sc, mode, size, extra);
   }
 
-  static String pod(String name, String claim) {
+  /** A pod using {@code claim}; bound to the node, or left to the scheduler. */
+  static String pod(String name, String claim, boolean onNode) {
     return """
         apiVersion: v1
         kind: Pod
         metadata: {name: %s, namespace: lifecycle}
         spec:
-          nodeName: %s
+          %s
           automountServiceAccountToken: false
           containers:
           - name: app
@@ -377,7 +528,8 @@ class VolumeLifecycleTest {
           volumes:
           - name: data
             persistentVolumeClaim: {claimName: %s}
-        """.formatted(name, TestCluster.NODE, claim);
+        """.formatted(name, onNode ? "nodeName: " + node : "schedulerName: default-scheduler",
+        claim);
   }
 
   static String get(String kind, String name, String jsonPath) throws Exception {
@@ -402,8 +554,87 @@ class VolumeLifecycleTest {
   static void volumesInUse(String... names) throws Exception {
     String list = Arrays.stream(names).map(n -> "\"" + n + "\"")
         .reduce((a, b) -> a + "," + b).orElse("");
-    cluster.k("patch", "node", TestCluster.NODE, "--subresource=status", "--type=merge",
+    cluster.k("patch", "node", node, "--subresource=status", "--type=merge",
         "-p", "{\"status\":{\"volumesInUse\":[" + list + "]}}");
+  }
+
+  /** The attachment of a pod's volume and, with the VM, its mount. */
+  record Attached(String attachment, VmKubelet.Mounted mounted) {}
+
+  /**
+   * Kubelet's part once a pod is on the node: report the volume in use (kubelet does before it
+   * mounts), wait for the attach/detach controller's VolumeAttachment to be attached by the
+   * attacher (the grant for the node's IQN), then stage and publish it in the VM.
+   */
+  static Attached attach(String pod, String pv, String handle) throws Exception {
+    String va = await("VolumeAttachment of " + pv + " attached", () -> {
+      String line = attachment(pv);
+      return line.endsWith(" true") ? line.split(" ")[0] : null;
+    });
+    assertThat(cluster.k("get", "volumeattachment", va, "-o", "jsonpath={.spec.nodeName}"))
+        .isEqualTo(node);
+    assertThat(engine().target(handle).orElseThrow().initiators()).containsExactly(nodeId);
+    volumesInUse(inUseName(handle));
+    if (kubelet == null) {
+      return new Attached(va, null);
+    }
+    VmKubelet.Mounted m = kubelet.mount(cluster, NS, pod);
+    assertThat(kubelet.sessions()).contains(engine().target(handle).orElseThrow().name());
+    return new Attached(va, m);
+  }
+
+  /**
+   * Kubelet's part when the pod goes: unpublish and unstage in the VM, then drop the volume from
+   * volumesInUse, upon which the attach/detach controller detaches; the grant must go.
+   */
+  static void detach(String pod, String pv, String handle, Attached a) throws Exception {
+    cluster.k("delete", "pod", pod, "-n", NS, "--grace-period=0", "--force", "--wait=true");
+    if (a.mounted() != null) {
+      kubelet.unmount(a.mounted());
+      assertThat(kubelet.sessions()).doesNotContain(
+          engine().target(handle).orElseThrow().name());
+    }
+    volumesInUse();
+    await("VolumeAttachment " + a.attachment() + " deleted", () ->
+        attachment(pv).isEmpty() ? "gone" : null);
+    assertThat(engine().target(handle).orElseThrow().initiators()).isEmpty();
+    await("IscsiVolume " + handle + " without initiators or sessions", () ->
+        isv(handle, "{.status.initiators[*]}/{.status.sessions}").equals("/0") ? "ok" : null);
+  }
+
+  /**
+   * That a PVC made from data (restore, clone) carries data's bytes: with the VM, a pod mounts it
+   * through the initiator and the file written into data reads back with the same md5; host-only,
+   * the marker is in its LUN file.
+   */
+  static String carriesData(String pvc) throws Exception {
+    String pv = get("pvc", pvc, "{.spec.volumeName}");
+    String handle = cluster.k("get", "pv", pv, "-o", "jsonpath={.spec.csi.volumeHandle}");
+    if (kubelet == null) {
+      assertThat(readAt(lunOf(pvc), 4096, MARKER.length)).isEqualTo(MARKER);
+      return "its LUN holds data's bytes";
+    }
+    String pod = "reader-" + pvc;
+    cluster.apply(pod(pod, pvc, true));
+    Attached a = attach(pod, pv, handle);
+    String dir = a.mounted().target();
+    String read = kubelet.shell("md5sum " + dir + "/data.bin | cut -d' ' -f1; cat " + dir
+        + "/marker");
+    detach(pod, pv, handle, a);
+    assertThat(read.lines().toList()).containsExactly(dataSum,
+        new String(MARKER, StandardCharsets.US_ASCII));
+    return "mounted in the VM by pod " + pod + ": the file written into data through the "
+        + "initiator reads back (md5 " + dataSum.substring(0, 8) + ")";
+  }
+
+  /** kubelet's name of a CSI volume in the node's volumesInUse. */
+  static String inUseName(String handle) {
+    return "kubernetes.io/csi/" + TestCluster.DRIVER + "^" + handle;
+  }
+
+  /** kubectl get iscsivolume NAME -o jsonpath=... */
+  static String isv(String name, String jsonPath) throws Exception {
+    return cluster.k("get", "iscsivolume", name, "-o", "jsonpath=" + jsonPath);
   }
 
   static String awaitEvent(String pvc, String needle) throws Exception {

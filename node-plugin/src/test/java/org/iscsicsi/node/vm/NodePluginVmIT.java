@@ -83,27 +83,7 @@ class NodePluginVmIT {
   }
 
   /** The guest: the plugin in the background, and a loop running /ctl/cmd.N files. */
-  static final String GUEST = """
-      mkdir -p /var/lib/kubelet
-      # C1 only: the guest CPU is emulated, so JIT work dominates start-up.
-      export NODE_PLUGIN_JAVA_OPTS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
-      /repo/node-plugin/bin/node-plugin serve --endpoint tcp://0.0.0.0:50051 --node-name vm-node \\
-        --state-dir /var/lib/iscsi-csi/state --gc-interval 0s --device-wait-timeout 30s \\
-        --iscsiadm-timeout 20s --login-timeout 10s &
-      PLUGIN=$!
-      i=0
-      while [ ! -e /ctl/stop ]; do
-        if [ -e /ctl/cmd.$i ]; then
-          sh /ctl/cmd.$i > /ctl/out.$i.tmp 2>&1; echo $? > /ctl/rc.$i.tmp
-          mv /ctl/out.$i.tmp /ctl/out.$i; mv /ctl/rc.$i.tmp /ctl/rc.$i
-          i=$((i + 1))
-        fi
-        sleep 0.1
-      done
-      kill $PLUGIN; wait $PLUGIN
-      echo "PLUGIN_EXIT=$?"
-      exit 0
-      """;
+  static final String GUEST = NodePluginGuest.script("vm-node");
 
   @Test
   void stagePublishWriteUnstageRestageWithChapThroughTheKernelInitiator() throws Exception {

@@ -1,0 +1,309 @@
+package org.iscsicsi.e2e.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import csi.v1.Csi;
+import csi.v1.IdentityGrpc;
+import csi.v1.NodeGrpc;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.iscsicsi.node.vm.NodePluginGuest;
+import org.iscsicsi.node.vm.QemuVm;
+
+/**
+ * Plays kubelet's volume part for the cluster's one node, which is the real node plugin
+ * ({@code node-plugin/bin/node-plugin serve}) in a qemu VM with Debian's kernel and open-iscsi
+ * (node-plugin's VM tier, {@link QemuVm} and {@link NodePluginGuest} from its test jar). No kubelet
+ * can run here (it needs a container runtime), so this class makes the CSI calls kubelet makes, with
+ * what kubelet takes from the API objects:
+ *
+ * <ul>
+ *   <li>registration: NodeGetInfo's node id, topology and volume limit become the Node's labels
+ *       and the CSINode (register-node.sh);
+ *   <li>mount: the VolumeAttachment kubelet waits for is named as kubelet names it ({@code
+ *       csi-<sha256(handle + driver + node)>}) and must be attached; NodeStageVolume gets the PV's
+ *       volume handle, {@code volumeAttributes}, the attachment's {@code attachmentMetadata} as
+ *       publish context, the node-stage Secret the PV names, and kubelet's staging path ({@code
+ *       plugins/kubernetes.io/csi/<driver>/<sha256(handle)>/globalmount}); NodePublishVolume the
+ *       same plus the pod's target path ({@code pods/<uid>/volumes/kubernetes.io~csi/<pv>/mount})
+ *       and, as the CSIDriver asks with podInfoOnMount, the pod's name, namespace, uid and service
+ *       account in the volume context. Access modes map as kubelet maps them (ReadWriteOnce is
+ *       SINGLE_NODE_MULTI_WRITER when the plugin has that capability);
+ *   <li>unmount: NodeUnpublishVolume, then NodeUnstageVolume.
+ * </ul>
+ *
+ * <p>The controller's portal listens on the host's loopback; the guest reaches it as {@value
+ * QemuVm#HOST_ADDRESS} through qemu's user networking, so the controller advertises that address.
+ */
+final class VmKubelet implements AutoCloseable {
+  /** Host port forwarded to the guest's CSI port (outside the cluster's 13500-13510). */
+  static final int CSI_PORT = 13702;
+  static final String NODE = "vm-node-1";
+  static final String INITIATOR = "iqn.2026-11.org.iscsicsi.e2e:vm-node-1";
+  static final String ROOT = "/var/lib/kubelet";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final QemuVm vm;
+  private final NodePluginGuest guest;
+  private ManagedChannel channel;
+  private NodeGrpc.NodeBlockingStub node;
+  private Csi.NodeGetInfoResponse info;
+  private final Set<Csi.NodeServiceCapability.RPC.Type> caps = new HashSet<>();
+
+  /** A volume this stand-in mounted for a pod, with the paths it used. */
+  record Mounted(String pod, String pv, String handle, String staging, String target,
+      boolean staged) {}
+
+  private VmKubelet(QemuVm vm) {
+    this.vm = vm;
+    this.guest = new NodePluginGuest(vm);
+  }
+
+  /**
+   * Why no VM can play the node here, or empty: qemu missing, node-plugin.jar not built, or
+   * {@code -Discsi.cluster.vm=false}.
+   */
+  static Optional<String> unavailableReason(Path repo) {
+    if (!Boolean.parseBoolean(System.getProperty("iscsi.cluster.vm", "true"))) {
+      return Optional.of("-Discsi.cluster.vm=false");
+    }
+    Optional<String> qemu = QemuVm.unavailableReason();
+    if (qemu.isPresent()) {
+      return qemu;
+    }
+    if (!Files.exists(repo.resolve("node-plugin/target/node-plugin.jar"))) {
+      return Optional.of("node-plugin/target/node-plugin.jar not built");
+    }
+    return Optional.empty();
+  }
+
+  /** Boots the VM with the node plugin as node {@value #NODE}; returns at once. */
+  static VmKubelet boot() throws IOException {
+    return new VmKubelet(QemuVm.builder().initiatorName(INITIATOR)
+        .timeout(Duration.ofMinutes(40)).hostForward(CSI_PORT, NodePluginGuest.CSI_PORT)
+        .script(NodePluginGuest.script(NODE)).start());
+  }
+
+  /**
+   * Waits for the plugin to serve, checks it is this driver, and asks it what kubelet's plugin
+   * registration asks: NodeGetInfo and NodeGetCapabilities.
+   */
+  Csi.NodeGetInfoResponse awaitPlugin(Duration timeout) throws Exception {
+    try {
+      vm.awaitConsole(NodePluginGuest.LISTENING, timeout);
+    } catch (TimeoutException e) {
+      throw new IllegalStateException("the node plugin in the VM did not start: " + e.getMessage()
+          + "\nconsole:\n" + vm.console(), e);
+    }
+    channel = Grpc.newChannelBuilder("127.0.0.1:" + CSI_PORT, InsecureChannelCredentials.create())
+        .build();
+    String name = IdentityGrpc.newBlockingStub(channel).withDeadlineAfter(2, TimeUnit.MINUTES)
+        .getPluginInfo(Csi.GetPluginInfoRequest.getDefaultInstance()).getName();
+    if (!name.equals(TestCluster.DRIVER)) {
+      throw new IllegalStateException("the VM's plugin is " + name + ", not " + TestCluster.DRIVER);
+    }
+    node = NodeGrpc.newBlockingStub(channel);
+    info = node.withDeadlineAfter(2, TimeUnit.MINUTES)
+        .nodeGetInfo(Csi.NodeGetInfoRequest.getDefaultInstance());
+    node.withDeadlineAfter(2, TimeUnit.MINUTES)
+        .nodeGetCapabilities(Csi.NodeGetCapabilitiesRequest.getDefaultInstance())
+        .getCapabilitiesList().forEach(c -> caps.add(c.getRpc().getType()));
+    return info;
+  }
+
+  Csi.NodeGetInfoResponse info() {
+    return info;
+  }
+
+  Duration elapsed() {
+    return vm.elapsed();
+  }
+
+  String console() {
+    return vm.console();
+  }
+
+  /** A guest shell command that must succeed; returns its output. */
+  String shell(String command) throws IOException, InterruptedException {
+    NodePluginGuest.Result r = guest.run(command, Duration.ofMinutes(3));
+    if (r.exit() != 0) {
+      throw new AssertionError("guest command failed (exit " + r.exit() + "): " + command + "\n"
+          + r.out());
+    }
+    return r.out();
+  }
+
+  /**
+   * What kubelet does once the pod's volume is attached: stage (if the plugin stages) and publish
+   * the pod's one PVC volume, a filesystem volume.
+   */
+  Mounted mount(TestCluster cluster, String namespace, String podName) throws Exception {
+    JsonNode pod = json(cluster.k("get", "pod", podName, "-n", namespace, "-o", "json"));
+    String uid = pod.at("/metadata/uid").asText();
+    String nodeName = pod.at("/spec/nodeName").asText();
+    if (!nodeName.equals(NODE)) {
+      throw new AssertionError("pod " + podName + " is on node '" + nodeName + "', not " + NODE);
+    }
+    String claim = pod.at("/spec/volumes/0/persistentVolumeClaim/claimName").asText();
+    String pvName = cluster.k("get", "pvc", claim, "-n", namespace, "-o",
+        "jsonpath={.spec.volumeName}");
+    JsonNode pv = json(cluster.k("get", "pv", pvName, "-o", "json"));
+    if (pv.at("/spec/volumeMode").asText("Filesystem").equals("Block")) {
+      throw new UnsupportedOperationException("block volumes are not staged by this stand-in");
+    }
+    JsonNode csi = pv.at("/spec/csi");
+    String driver = csi.path("driver").asText();
+    String handle = csi.path("volumeHandle").asText();
+    // kubelet waits for the attachment it names itself (pkg/volume/csi getAttachmentName)
+    String attachment = "csi-" + sha256(handle + driver + NODE);
+    JsonNode va = json(cluster.k("get", "volumeattachment", attachment, "-o", "json"));
+    if (!va.at("/status/attached").asBoolean()) {
+      throw new AssertionError("VolumeAttachment " + attachment + " is not attached: " + va);
+    }
+    Map<String, String> publishContext = strings(va.at("/status/attachmentMetadata"));
+    Map<String, String> attributes = strings(csi.path("volumeAttributes"));
+    Csi.VolumeCapability cap = Csi.VolumeCapability.newBuilder()
+        .setMount(Csi.VolumeCapability.MountVolume.newBuilder()
+            .setFsType(csi.path("fsType").asText("ext4"))
+            .addAllMountFlags(pv.at("/spec/mountOptions").valueStream().map(JsonNode::asText)
+                .toList()))
+        .setAccessMode(Csi.VolumeCapability.AccessMode.newBuilder()
+            .setMode(accessMode(pv.at("/spec/accessModes/0").asText()))).build();
+
+    String staging = ROOT + "/plugins/kubernetes.io/csi/" + driver + "/" + sha256(handle)
+        + "/globalmount";
+    String target = ROOT + "/pods/" + uid + "/volumes/kubernetes.io~csi/" + pvName + "/mount";
+    boolean stages = caps.contains(Csi.NodeServiceCapability.RPC.Type.STAGE_UNSTAGE_VOLUME);
+    // kubelet creates the parents (and writes vol_data.json there); the plugin the leaves
+    shell("mkdir -p " + parent(staging) + " " + parent(target));
+    if (stages) {
+      node.withDeadlineAfter(3, TimeUnit.MINUTES).nodeStageVolume(
+          Csi.NodeStageVolumeRequest.newBuilder().setVolumeId(handle)
+              .putAllPublishContext(publishContext).setStagingTargetPath(staging)
+              .setVolumeCapability(cap).putAllVolumeContext(attributes)
+              .putAllSecrets(secret(cluster, csi.path("nodeStageSecretRef"))).build());
+    }
+    Map<String, String> context = new LinkedHashMap<>(attributes);
+    JsonNode csiDriver = json(cluster.k("get", "csidriver", driver, "-o", "json"));
+    if (csiDriver.at("/spec/podInfoOnMount").asBoolean()) {
+      context.put("csi.storage.k8s.io/pod.name", podName);
+      context.put("csi.storage.k8s.io/pod.namespace", namespace);
+      context.put("csi.storage.k8s.io/pod.uid", uid);
+      context.put("csi.storage.k8s.io/serviceAccount.name",
+          pod.at("/spec/serviceAccountName").asText("default"));
+      context.put("csi.storage.k8s.io/ephemeral", "false");
+    }
+    node.withDeadlineAfter(3, TimeUnit.MINUTES).nodePublishVolume(
+        Csi.NodePublishVolumeRequest.newBuilder().setVolumeId(handle)
+            .putAllPublishContext(publishContext).setStagingTargetPath(stages ? staging : "")
+            .setTargetPath(target).setVolumeCapability(cap).setReadonly(false)
+            .putAllVolumeContext(context)
+            .putAllSecrets(secret(cluster, csi.path("nodePublishSecretRef"))).build());
+    return new Mounted(podName, pvName, handle, staging, target, stages);
+  }
+
+  /** What kubelet does when the pod is gone: unpublish, then unstage. */
+  void unmount(Mounted m) {
+    node.withDeadlineAfter(3, TimeUnit.MINUTES).nodeUnpublishVolume(
+        Csi.NodeUnpublishVolumeRequest.newBuilder().setVolumeId(m.handle())
+            .setTargetPath(m.target()).build());
+    if (m.staged()) {
+      node.withDeadlineAfter(3, TimeUnit.MINUTES).nodeUnstageVolume(
+          Csi.NodeUnstageVolumeRequest.newBuilder().setVolumeId(m.handle())
+              .setStagingTargetPath(m.staging()).build());
+    }
+  }
+
+  /** The guest's iSCSI sessions ({@code iscsiadm -m session}), empty when none. */
+  String sessions() throws IOException, InterruptedException {
+    NodePluginGuest.Result r = guest.run("iscsiadm -m session", Duration.ofMinutes(2));
+    return r.exit() == 0 ? r.out().strip() : ""; // exit 21: no active sessions
+  }
+
+  /**
+   * Kubelet's mapping of a Kubernetes access mode (pkg/volume/csi asCSIAccessModeV1), with the
+   * single-node multi-writer capability of the plugin.
+   */
+  Csi.VolumeCapability.AccessMode.Mode accessMode(String k8sMode) {
+    boolean multi = caps.contains(Csi.NodeServiceCapability.RPC.Type.SINGLE_NODE_MULTI_WRITER);
+    return switch (k8sMode) {
+      case "ReadWriteOnce" -> multi ? Csi.VolumeCapability.AccessMode.Mode.SINGLE_NODE_MULTI_WRITER
+          : Csi.VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER;
+      case "ReadOnlyMany" -> Csi.VolumeCapability.AccessMode.Mode.MULTI_NODE_READER_ONLY;
+      case "ReadWriteMany" -> Csi.VolumeCapability.AccessMode.Mode.MULTI_NODE_MULTI_WRITER;
+      case "ReadWriteOncePod" -> multi
+          ? Csi.VolumeCapability.AccessMode.Mode.SINGLE_NODE_SINGLE_WRITER
+          : Csi.VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER;
+      default -> throw new IllegalArgumentException("unknown access mode " + k8sMode);
+    };
+  }
+
+  /** The Secret a PV's {@code node*SecretRef} names, as kubelet reads it; empty without one. */
+  private static Map<String, String> secret(TestCluster cluster, JsonNode ref) throws Exception {
+    if (ref.isMissingNode() || ref.isNull()) {
+      return Map.of();
+    }
+    JsonNode s = json(cluster.k("get", "secret", ref.path("name").asText(), "-n",
+        ref.path("namespace").asText(), "-o", "json"));
+    Map<String, String> out = new LinkedHashMap<>();
+    s.path("data").properties().forEach(e -> out.put(e.getKey(),
+        new String(Base64.getDecoder().decode(e.getValue().asText()), StandardCharsets.UTF_8)));
+    return out;
+  }
+
+  private static Map<String, String> strings(JsonNode object) {
+    Map<String, String> out = new LinkedHashMap<>();
+    object.properties().forEach(e -> out.put(e.getKey(), e.getValue().asText()));
+    return out;
+  }
+
+  private static JsonNode json(String text) throws IOException {
+    return JSON.readTree(text);
+  }
+
+  private static String parent(String path) {
+    return path.substring(0, path.lastIndexOf('/'));
+  }
+
+  static String sha256(String s) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+          .digest(s.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Stops the plugin and the VM (the guest loop powers it off; killed if it does not). */
+  @Override
+  public void close() throws Exception {
+    try {
+      if (channel != null) {
+        channel.shutdownNow();
+      }
+      guest.stop();
+      vm.awaitExit(Duration.ofMinutes(1));
+    } catch (TimeoutException e) {
+      // close() below kills it
+    } finally {
+      vm.close();
+    }
+  }
+}
