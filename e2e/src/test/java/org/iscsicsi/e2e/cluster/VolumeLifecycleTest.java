@@ -23,36 +23,59 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * The volume lifecycle driven through kubectl against a real Kubernetes 1.34 control plane
- * (etcd, kube-apiserver, kube-controller-manager, kube-scheduler built from source by
- * e2e/cluster/build.sh), the real CSI sidecars (external-provisioner, -attacher, -resizer,
- * csi-snapshotter, snapshot-controller) and the project's controller as a process, with the
- * chart's RBAC, CSIDriver and classes (e2e/cluster/start.sh). Pins:
+ * The volume lifecycle driven through kubectl against a real Kubernetes control plane (etcd,
+ * kube-apiserver, kube-controller-manager, kube-scheduler built from source by
+ * e2e/cluster/build.sh, whatever version it pins), the real CSI sidecars (external-provisioner,
+ * -attacher, -resizer, csi-snapshotter, snapshot-controller) and the project's controller as a
+ * process with the chart's flags ({@code --leader-election}, {@code --sync-crd}), RBAC, CRD,
+ * CSIDriver and classes (e2e/cluster/start.sh); the node is the real node plugin in a qemu VM with
+ * Debian's kernel initiator (node-plugin's VM tier). Pins:
  *
  * <ul>
- *   <li>a PVC is provisioned: PV bound, target and LUN file in the engine's state;
+ *   <li>the node is registered from the node plugin's NodeGetInfo: its node id is the VM's
+ *       initiator IQN, its topology the Node's label and the CSINode's key;
+ *   <li>a PVC is provisioned: PV bound, target and LUN file in the engine's state, and {@code
+ *       kubectl get iscsivolumes} shows the volume with its size, target IQN, condition and PVC;
  *   <li>a pod bound to the node makes the attach/detach controller create a VolumeAttachment that
- *       the attacher turns into a grant for the node's initiator IQN; deleting the pod revokes it;
- *   <li>growing a PVC grows the LUN and the PV (filesystem volumes then wait for the node, block
- *       volumes report the new size on the PVC);
- *   <li>a VolumeSnapshot becomes ready; a PVC restored from it and a PVC cloned from a PVC carry
- *       the source's bytes;
+ *       the attacher turns into a grant for the node's IQN; the volume is staged and published in
+ *       the VM with what kubelet passes, data written through the kernel initiator, and the
+ *       IscsiVolume shows the VM's session, initiator and written bytes; deleting the pod
+ *       unpublishes, unstages (no session left), detaches and revokes the grant;
+ *   <li>growing a PVC grows the LUN, the PV and the IscsiVolume (filesystem volumes then wait for
+ *       the node, block volumes report the new size on the PVC);
+ *   <li>a VolumeSnapshot becomes ready; a PVC restored from it and a PVC cloned from a PVC, each
+ *       mounted by a pod in the VM, hold the file written into the source through the initiator;
+ *   <li>a SIGKILL of the controller while a clone is provisioned changes no outcome, and the
+ *       restarted process (a new identity) takes the Lease once the dead holder's expires;
+ *   <li>a controller whose RBAC for Leases is gone past the renew deadline stops leading,
+ *       campaigns again and leads once the chart's RBAC is back;
  *   <li>bad input (unknown StorageClass parameter, a thick PVC larger than the pool, a class
  *       naming the chart's CHAP secret, the one its RBAC lets the sidecars read, when that secret
  *       does not exist) ends in a ProvisioningFailed event on the PVC that says why, and no
  *       target;
+ *   <li>the chart's CHAP class (WaitForFirstConsumer): kube-scheduler places a pod on the node,
+ *       the PVC is provisioned for it, the target requires CHAP, and the node plugin logs in with
+ *       the node-stage Secret the PV names; the secret reaches neither log nor console;
  *   <li>reclaimPolicy Retain keeps the LUN after the PVC goes;
- *   <li>a SIGKILL of the controller while a clone is provisioned changes no outcome;
- *   <li>deleting everything leaves no target, grant, LUN file, snapshot or state entry;
+ *   <li>deleting everything leaves no target, grant, LUN file, snapshot, state entry, IscsiVolume
+ *       or iSCSI session in the VM;
  *   <li>{@code helm install} of the chart is accepted by this API server and {@code helm
  *       uninstall} removes every object it made.
  * </ul>
  *
- * <p>No kubelet runs (it needs a container runtime): the Node, its Ready status and CSINode are
- * written by start.sh, and this test plays kubelet's one part the attach/detach controller waits
- * for, the node's {@code status.volumesInUse}. Node staging, mounting and node expansion are the
- * node plugin's tests. Data is written into and read from the LUN files directly (no initiator
- * logs in here).
+ * <p>What stands in for kubelet, and why: kubelet cannot run here (it needs a container runtime).
+ * {@link VmKubelet} makes kubelet's CSI calls against the node plugin in the VM, with the volume
+ * handle and attributes of the PV, the VolumeAttachment's attachment metadata as publish context,
+ * the node-stage Secret, kubelet's staging and target paths and the pod info the CSIDriver asks
+ * for; register-node.sh writes the Node, its Ready status and CSINode as kubelet's registration
+ * would; this test writes the node's {@code status.volumesInUse} as kubelet reports it (before
+ * mounting, and cleared after unstaging), which the attach/detach controller waits for. Pod
+ * containers never run. Node expansion (kubelet's NodeExpandVolume) is not driven here; the node
+ * plugin's VM tests pin it.
+ *
+ * <p>Without qemu (or with {@code -Discsi.cluster.vm=false}) the test says so and keeps a
+ * host-only path: start.sh registers a node with a made-up IQN, no initiator logs in, and data is
+ * written into and read from the LUN files directly. CI has the VM tier, so the VM path runs there.
  *
  * <p>Needs the binaries of e2e/cluster/build.sh (cached; a cold build takes long): skipped with
  * a reason when they are not built, unless {@code -Discsi.cluster=true} asks to build them.
@@ -378,8 +401,9 @@ class VolumeLifecycleTest {
     // WaitForFirstConsumer: provisioned for the node the scheduler chose
     assertThat(get("pvc", "secure", "{.metadata.annotations.volume\\.kubernetes\\.io/"
         + "selected-node}")).isEqualTo(node);
-    assertThat(engine().target(handle).orElseThrow().chap()).isTrue();
     Attached a = attach("secure-user", pv, handle);
+    // the class names no provisioner secret: ControllerPublishVolume sets the target's CHAP
+    assertThat(engine().target(handle).orElseThrow().chap()).isTrue();
     String how = "CHAP target, " + nodeId + " granted";
     if (kubelet != null) {
       String dir = a.mounted().target();
