@@ -26,6 +26,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.iscsicsi.node.vm.NodePluginGuest;
 import org.iscsicsi.node.vm.QemuVm;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Plays kubelet's volume part for the cluster's one node, which is the real node plugin
@@ -59,6 +61,7 @@ final class VmKubelet implements AutoCloseable {
   static final String INITIATOR = "iqn.2026-11.org.iscsicsi.e2e:vm-node-1";
   static final String ROOT = "/var/lib/kubelet";
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Logger LOG = LoggerFactory.getLogger(VmKubelet.class);
 
   private final QemuVm vm;
   private final NodePluginGuest guest;
@@ -234,7 +237,12 @@ final class VmKubelet implements AutoCloseable {
   /** The guest's iSCSI sessions ({@code iscsiadm -m session}), empty when none. */
   String sessions() throws IOException, InterruptedException {
     NodePluginGuest.Result r = guest.run("iscsiadm -m session", Duration.ofMinutes(2));
-    return r.exit() == 0 ? r.out().strip() : ""; // exit 21: no active sessions
+    return switch (r.exit()) {
+      case 0 -> r.out().strip();
+      case 21 -> ""; // ISCSI_ERR_NO_OBJS_FOUND: no active sessions
+      default -> throw new AssertionError("iscsiadm -m session failed (exit " + r.exit() + "): "
+          + r.out());
+    };
   }
 
   /**
@@ -301,7 +309,7 @@ final class VmKubelet implements AutoCloseable {
       guest.stop();
       vm.awaitExit(Duration.ofMinutes(1));
     } catch (TimeoutException e) {
-      // close() below kills it
+      LOG.warn("the VM did not power off within a minute; killing it", e);
     } finally {
       vm.close();
     }
