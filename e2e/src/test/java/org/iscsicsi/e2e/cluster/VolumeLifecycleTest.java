@@ -136,8 +136,9 @@ class VolumeLifecycleTest {
       cluster.registerNode(node, nodeId, info.getAccessibleTopology().getSegmentsMap());
       assertThat(cluster.k("get", "csinode", node, "-o",
           "jsonpath={.spec.drivers[0].nodeID}")).isEqualTo(nodeId);
-      step("node (VM)", "node plugin in the VM serving after " + kubelet.elapsed().toSeconds()
-          + " s; NodeGetInfo id " + nodeId + " -> Node " + node + " + CSINode", since(t0));
+      step("node (VM)", "VM launched " + kubelet.elapsed().toSeconds() + " s ago (during "
+          + "start-up); its node plugin's NodeGetInfo id " + nodeId + " -> Node " + node
+          + " + CSINode", since(t0));
     }
     cluster.apply("""
         apiVersion: v1
