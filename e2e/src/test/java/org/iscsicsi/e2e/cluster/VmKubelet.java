@@ -70,9 +70,12 @@ final class VmKubelet implements AutoCloseable {
   private Csi.NodeGetInfoResponse info;
   private final Set<Csi.NodeServiceCapability.RPC.Type> caps = new HashSet<>();
 
-  /** A volume this stand-in mounted for a pod, with the paths it used. */
+  /**
+   * A volume this stand-in mounted for a pod, with the paths it used, and the size the filesystem
+   * was grown to on this mount (0: no node expansion was pending).
+   */
   record Mounted(String pod, String pv, String handle, String staging, String target,
-      boolean staged) {}
+      boolean staged, long expandedTo) {}
 
   private VmKubelet(QemuVm vm) {
     this.vm = vm;
@@ -219,7 +222,64 @@ final class VmKubelet implements AutoCloseable {
             .setTargetPath(target).setVolumeCapability(cap).setReadonly(false)
             .putAllVolumeContext(context)
             .putAllSecrets(secret(cluster, csi.path("nodePublishSecretRef"))).build());
-    return new Mounted(podName, pvName, handle, staging, target, stages);
+    long expandedTo = expandIfPending(cluster, namespace, claim, pv, handle, staging, target,
+        cap);
+    return new Mounted(podName, pvName, handle, staging, target, stages, expandedTo);
+  }
+
+  /** Resize conditions kubelet drops from a PVC once the node finished expanding. */
+  private static final Set<String> RESIZE_CONDITIONS = Set.of("Resizing",
+      "FileSystemResizePending", "ControllerResizeError", "NodeResizeError");
+
+  /**
+   * Kubelet's expansion on mount: when the PVC waits for the node (FileSystemResizePending after
+   * ControllerExpandVolume), NodeExpandVolume to the PV's capacity on the published volume, then
+   * what kubelet writes back (pkg/volume/util MarkFSResizeFinished): the PVC's status capacity,
+   * without the resize conditions and the allocated resource status. Returns the new size, or 0.
+   */
+  private long expandIfPending(TestCluster cluster, String namespace, String claim, JsonNode pv,
+      String handle, String staging, String target, Csi.VolumeCapability cap) throws Exception {
+    JsonNode pvc = json(cluster.k("get", "pvc", claim, "-n", namespace, "-o", "json"));
+    boolean pending = pvc.at("/status/conditions").valueStream()
+        .anyMatch(c -> c.path("type").asText().equals("FileSystemResizePending"));
+    if (!pending || !caps.contains(Csi.NodeServiceCapability.RPC.Type.EXPAND_VOLUME)) {
+      return 0;
+    }
+    String size = pv.at("/spec/capacity/storage").asText();
+    long bytes = quantityBytes(size);
+    long grown = node.withDeadlineAfter(3, TimeUnit.MINUTES).nodeExpandVolume(
+        Csi.NodeExpandVolumeRequest.newBuilder().setVolumeId(handle).setVolumePath(target)
+            .setStagingTargetPath(staging).setVolumeCapability(cap)
+            .setCapacityRange(Csi.CapacityRange.newBuilder().setRequiredBytes(bytes)).build())
+        .getCapacityBytes();
+    var kept = JSON.createArrayNode();
+    pvc.at("/status/conditions").valueStream()
+        .filter(c -> !RESIZE_CONDITIONS.contains(c.path("type").asText())).forEach(kept::add);
+    var status = JSON.createObjectNode();
+    status.putObject("capacity").put("storage", size);
+    status.set("conditions", kept);
+    status.putObject("allocatedResourceStatuses").putNull("storage");
+    var patch = JSON.createObjectNode();
+    patch.set("status", status);
+    cluster.k("patch", "pvc", claim, "-n", namespace, "--subresource=status", "--type=merge",
+        "-p", JSON.writeValueAsString(patch));
+    return grown == 0 ? bytes : grown;
+  }
+
+  /** A Kubernetes quantity in bytes: a plain number or one with a binary suffix (Ki..Ti). */
+  static long quantityBytes(String q) {
+    var m = java.util.regex.Pattern.compile("([0-9]+)(Ki|Mi|Gi|Ti)?").matcher(q);
+    if (!m.matches()) {
+      throw new IllegalArgumentException("unsupported quantity: " + q);
+    }
+    int shift = switch (m.group(2) == null ? "" : m.group(2)) {
+      case "Ki" -> 10;
+      case "Mi" -> 20;
+      case "Gi" -> 30;
+      case "Ti" -> 40;
+      default -> 0;
+    };
+    return Long.parseLong(m.group(1)) << shift;
   }
 
   /** What kubelet does when the pod is gone: unpublish, then unstage. */

@@ -41,8 +41,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  *       the VM with what kubelet passes, data written through the kernel initiator, and the
  *       IscsiVolume shows the VM's session, initiator and written bytes; deleting the pod
  *       unpublishes, unstages (no session left), detaches and revokes the grant;
- *   <li>growing a PVC grows the LUN, the PV and the IscsiVolume (filesystem volumes then wait for
- *       the node, block volumes report the new size on the PVC);
+ *   <li>growing a PVC grows the LUN, the PV and the IscsiVolume; a filesystem volume waits for the
+ *       node (FileSystemResizePending) until its next mount, where NodeExpandVolume in the VM grows
+ *       ext4 (df) with the data intact; block volumes report the new size on the PVC;
  *   <li>a VolumeSnapshot becomes ready; a PVC restored from it and a PVC cloned from a PVC, each
  *       mounted by a pod in the VM, hold the file written into the source through the initiator;
  *   <li>a SIGKILL of the controller while a clone is provisioned changes no outcome, and the
@@ -69,9 +70,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  * the node-stage Secret, kubelet's staging and target paths and the pod info the CSIDriver asks
  * for; register-node.sh writes the Node, its Ready status and CSINode as kubelet's registration
  * would; this test writes the node's {@code status.volumesInUse} as kubelet reports it (before
- * mounting, and cleared after unstaging), which the attach/detach controller waits for. Pod
- * containers never run. Node expansion (kubelet's NodeExpandVolume) is not driven here; the node
- * plugin's VM tests pin it.
+ * mounting, and cleared after unstaging), which the attach/detach controller waits for; when a
+ * PVC waits for node expansion, the next mount calls NodeExpandVolume and writes the PVC's status
+ * back as kubelet does. Pod containers never run.
  *
  * <p>Without qemu (or with {@code -Discsi.cluster.vm=false}) the test says so and keeps a
  * host-only path: start.sh registers a node with a made-up IQN, no initiator logs in, and data is
@@ -251,8 +252,27 @@ class VolumeLifecycleTest {
     });
     await("IscsiVolume " + dataHandle + " at 2Gi", () -> isv(dataHandle, "{.status.sizeBytes}")
         .equals(Long.toString(2L << 30)) ? "ok" : null);
+    String onNode = "node expansion needs a node plugin";
+    if (kubelet != null) {
+      // kubelet grows the filesystem when the volume is next mounted
+      cluster.apply(pod("grower", "data", true));
+      Attached a = attach("grower", dataPv, dataHandle);
+      assertThat(a.mounted().expandedTo()).isEqualTo(2L << 30);
+      String dir = a.mounted().target();
+      long kib = Long.parseLong(kubelet.shell("df -k -P " + dir + " | tail -1").trim()
+          .split("\\s+")[1]);
+      assertThat(kib).as("ext4 size in KiB after NodeExpandVolume").isGreaterThan(1900L * 1024);
+      assertThat(kubelet.shell("md5sum " + dir + "/data.bin | cut -d' ' -f1").strip())
+          .isEqualTo(dataSum);
+      detach("grower", dataPv, dataHandle, a);
+      assertThat(get("pvc", "data", "{.status.capacity.storage}")).isEqualTo("2Gi");
+      assertThat(get("pvc", "data", "{.status.conditions[*].type}"))
+          .doesNotContain("FileSystemResizePending");
+      onNode = "then on the next mount in the VM NodeExpandVolume grew ext4 to " + kib / 1024
+          + " MiB (df), data intact, PVC status 2Gi";
+    }
     step("expand (filesystem)", "PVC data 1Gi->2Gi: LUN, PV and IscsiVolume 2Gi, PVC condition "
-        + pending + " (node expansion follows on the node)", since(t0));
+        + pending + "; " + onNode, since(t0));
 
     long t1 = System.nanoTime();
     cluster.apply(pvc("raw", "lc-delete", "1Gi", "Block", ""));
