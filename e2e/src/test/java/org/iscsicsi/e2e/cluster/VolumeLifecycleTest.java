@@ -121,8 +121,11 @@ class VolumeLifecycleTest {
     String portal = String.valueOf(TestCluster.PORTAL_PORT);
     cluster = TestCluster.start(run, kubelet == null,
         (kubelet == null ? "127.0.0.1:" : QemuVm.HOST_ADDRESS + ":") + portal);
+    String holder = await("the Lease held by the controller", () ->
+        cluster.controllerIdentity().equals(cluster.leaseHolder()) ? cluster.leaseHolder()
+            : null);
     step("cluster start-up", "control plane, sidecars and controller up (Lease held by "
-        + cluster.leaseHolder() + ")", cluster.startUp);
+        + holder + ")", cluster.startUp);
     if (kubelet == null) {
       node = TestCluster.NODE;
       nodeId = TestCluster.NODE_IQN;
