@@ -111,6 +111,14 @@ class VolumeLifecycleTest {
           .toString(), run.toString()), Duration.ofMinutes(2), List.of());
     }
     deleteTree(run);
+    // What build.sh recorded when it built these binaries (versions, cold build time).
+    Optional<Path> built = TestCluster.builtBinaries();
+    if (built.isPresent()) {
+      Path times = built.get().resolve("build-times.txt");
+      String record = Files.exists(times) ? String.join("; ", Files.readAllLines(times))
+          : "no build record";
+      System.out.println("[lifecycle] binaries " + built.get().getFileName() + ": " + record);
+    }
     Optional<String> noVm = VmKubelet.unavailableReason(TestCluster.repoRoot());
     if (noVm.isPresent()) {
       System.out.println("[lifecycle] host-only node " + TestCluster.NODE + " (no node plugin, "
