@@ -25,8 +25,10 @@ final class CommandContext {
   /** The addressed LUN's state, or null when no LUN has that number. */
   final LunState lu;
   private final Executor io;
+  private final boolean inline;
 
-  CommandContext(ScsiRequest request, TargetScsiPort port, LunState lu, Executor io) {
+  CommandContext(ScsiRequest request, TargetScsiPort port, LunState lu, Executor io,
+      boolean inline) {
     this.request = request;
     this.cdb = request.cdb();
     this.nexus = request.nexus();
@@ -34,6 +36,7 @@ final class CommandContext {
     this.port = port;
     this.lu = lu;
     this.io = io;
+    this.inline = inline;
   }
 
   LogicalUnit unit() {
@@ -139,6 +142,9 @@ final class CommandContext {
    * thread hops per command that dominate small I/O.
    */
   CompletionStage<ScsiResponse> io(boolean writing, IoTask attempt, IoTask task) {
+    if (!inline) {
+      return io(writing, task);
+    }
     ScsiResponse done = call(writing, attempt);
     return done != null ? CompletableFuture.completedFuture(done) : io(writing, task);
   }
