@@ -37,6 +37,10 @@ import org.slf4j.LoggerFactory;
 public final class LogicalUnit implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(LogicalUnit.class);
+  /** An inline write slower than this sends writes to I/O threads for a while. */
+  static final long INLINE_SLOW_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+  /** How long writes stay off the caller's thread after a slow inline write. */
+  static final long INLINE_PAUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final LunConfig initialConfig;
   private final FileChannel channel;
@@ -353,10 +357,6 @@ public final class LogicalUnit implements AutoCloseable {
     writeBytes.add(length);
     return true;
   }
-
-  /** An inline write slower than this sends writes to I/O threads for {@link #INLINE_PAUSE_NANOS}. */
-  static final long INLINE_SLOW_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-  static final long INLINE_PAUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   /**
    * Writes all of {@code src} at {@code offset}; with {@code forceUnitAccess} the data is on stable

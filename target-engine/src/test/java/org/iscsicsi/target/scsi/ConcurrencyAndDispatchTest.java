@@ -19,8 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
  * How commands are run: blocking file I/O only on the port's I/O executor (never on the caller's
  * thread, which in the engine is a netty event loop; only page-cache reads and small buffered
  * writes run there, and nothing with inline I/O off), many commands in flight on one LUN,
- * COMPARE AND WRITE atomic against concurrent writers, the CDB's Data-Out length reported for residuals, and
- * descriptor-format sense from REQUEST SENSE.
+ * COMPARE AND WRITE atomic against concurrent writers, the CDB's Data-Out length reported for
+ * residuals, and descriptor-format sense from REQUEST SENSE.
  */
 class ConcurrencyAndDispatchTest {
 
