@@ -318,14 +318,15 @@ public final class LogicalUnit implements AutoCloseable {
   }
 
   /**
-   * Writes {@code src} at {@code offset} on the caller's thread if that is expected to be quick:
+   * Writes {@code srcs} one after the other from {@code offset} on the caller's thread if that is
+   * expected to be quick:
    * a buffered write into the page cache, no FUA. Returns false, having written nothing, while
    * the unit is quiesced or for a while after an inline write took longer than
    * {@link #INLINE_SLOW_NANOS} (the page cache throttling writers, say): the caller then uses
    * {@link #write} on a thread that may block. Linux has no RWF_NOWAIT for buffered writes on
    * ext4, hence the heuristic.
    */
-  public boolean writeInline(long offset, ByteBuffer src) throws IOException {
+  public boolean writeInline(long offset, ByteBuffer... srcs) throws IOException {
     long started = System.nanoTime();
     if (started - inlinePausedUntil < 0) {
       return false;
@@ -335,11 +336,16 @@ public final class LogicalUnit implements AutoCloseable {
     if (stamp == 0) {
       return false;
     }
-    int length = src.remaining();
+    long length = 0;
+    for (ByteBuffer b : srcs) {
+      length += b.remaining();
+    }
     try {
       long pos = offset;
-      while (src.hasRemaining()) {
-        pos += channel.write(src, pos);
+      for (ByteBuffer src : srcs) {
+        while (src.hasRemaining()) {
+          pos += channel.write(src, pos);
+        }
       }
     } catch (IOException e) {
       throw translate(e, "write " + length + " bytes at " + offset + " to " + initialConfig.file());

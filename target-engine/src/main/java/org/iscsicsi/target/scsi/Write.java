@@ -67,7 +67,7 @@ final class Write implements ScsiCommand {
       }
       return ScsiResponse.good();
     };
-    if (force || length > INLINE_MAX || data.nioBufferCount() != 1) {
+    if (force || length > INLINE_MAX) {
       return c.io(true, blocking);
     }
     return c.io(true, () -> {
@@ -76,7 +76,7 @@ final class Write implements ScsiCommand {
         return null; // a COMPARE AND WRITE holds the LUN
       }
       try {
-        return c.unit().writeInline(offset, data.nioBuffer(data.readerIndex(), length))
+        return c.unit().writeInline(offset, data.nioBuffers(data.readerIndex(), length))
             ? ScsiResponse.good() : null;
       } finally {
         c.lu.atomicity.unlockRead(stamp);
