@@ -153,7 +153,8 @@ spawn etcd "$BIN/etcd" --name test --data-dir "$RUN/etcd" \
   --unsafe-no-fsync --quota-backend-bytes 1073741824
 wait_for etcd 60 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
 
-# --- kube-apiserver
+# --- kube-apiserver. No endpoint reconciler: it publishes the advertise address as the
+# "kubernetes" Service's endpoint, which 1.37 refuses for loopback, and nothing runs in-cluster.
 spawn kube-apiserver "$BIN/kube-apiserver" \
   --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
   --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
@@ -165,6 +166,7 @@ spawn kube-apiserver "$BIN/kube-apiserver" \
   --service-cluster-ip-range 10.0.0.0/24 \
   --authorization-mode Node,RBAC --allow-privileged=true \
   --enable-priority-and-fairness=false \
+  --endpoint-reconciler-type none \
   --profiling=false
 wait_for kube-apiserver 120 "${KUBECTL[@]}" get --raw /readyz
 

@@ -50,7 +50,8 @@ class ChartContentTest {
     assertThat(container(pod, "csi-snapshotter").path("image").asText())
         .isEqualTo(sidecars.path("snapshotter").path("image").asText());
     assertThat(texts(container(pod, "csi-provisioner").path("args")))
-        .contains("--feature-gates=Topology=true", "--extra-create-metadata");
+        .contains("--extra-create-metadata")
+        .doesNotContain("--feature-gates=Topology=true"); // GA: the flag only warns now
     assertThat(container(pod, "controller").path("image").asText())
         .isEqualTo("localhost/iscsi-csi/controller:0.1.0");
     assertThat(container(pod, "controller").at("/env").findValues("value").stream()

@@ -5,7 +5,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.function.Supplier;
 import org.iscsicsi.controller.server.CsiMetrics;
@@ -33,7 +32,7 @@ final class MetricsServer implements AutoCloseable {
     HttpServer http = HttpServer.create(new InetSocketAddress(address.host(), address.port()), 8);
     http.createContext("/metrics", exchange -> {
       ByteArrayOutputStream text = new ByteArrayOutputStream();
-      text.writeBytes(metrics.render().getBytes(StandardCharsets.UTF_8));
+      metrics.writeText(text);
       for (EngineMetrics engine : engines.get()) {
         engine.writeText(text);
       }

@@ -6,22 +6,37 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
-import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.LongAdder;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 
 /**
- * Counts CSI calls by method and status code, with their total duration, and renders them in the
- * Prometheus text exposition format ({@code csi_calls_total}, {@code csi_call_seconds_sum}).
+ * Counts CSI calls by method and gRPC status code ({@code csi_calls_total}) and records how long
+ * they took ({@code csi_call_seconds} histogram), with the Prometheus client library; rendered in
+ * the Prometheus text format beside the engines' metrics (docs/metrics.md).
  */
 public final class CsiMetrics implements ServerInterceptor {
 
-  private record Key(String method, String code) {}
-
-  private record Counts(LongAdder calls, LongAdder nanos) {}
-
-  private final ConcurrentHashMap<Key, Counts> counts = new ConcurrentHashMap<>();
+  private final PrometheusRegistry registry = new PrometheusRegistry();
+  private final Counter calls = Counter.builder()
+      .name("csi_calls_total")
+      .help("CSI calls served, by method and gRPC status code.")
+      .labelNames("method", "code")
+      .register(registry);
+  // Buckets from 1 ms (Identity calls) to 5 min (thick CreateVolume writes the whole LUN).
+  private final Histogram seconds = Histogram.builder()
+      .name("csi_call_seconds")
+      .help("Time spent serving CSI calls, by method and gRPC status code.")
+      .labelNames("method", "code")
+      .classicOnly()
+      .classicUpperBounds(0.001, 0.005, 0.025, 0.1, 0.5, 2.5, 10, 60, 300)
+      .register(registry);
 
   @Override
   public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
@@ -31,31 +46,27 @@ public final class CsiMetrics implements ServerInterceptor {
     return next.startCall(new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
       @Override
       public void close(Status status, Metadata trailers) {
-        Counts c = counts.computeIfAbsent(new Key(method, status.getCode().name()),
-            k -> new Counts(new LongAdder(), new LongAdder()));
-        c.calls().increment();
-        c.nanos().add(System.nanoTime() - start);
+        String code = status.getCode().name();
+        calls.labelValues(method, code).inc();
+        seconds.labelValues(method, code).observe((System.nanoTime() - start) / 1e9);
         super.close(status, trailers);
       }
     }, headers);
   }
 
-  /** The counters in Prometheus text format 0.0.4. */
+  /** Writes the CSI metrics in the Prometheus text format (version 0.0.4). */
+  public void writeText(OutputStream out) throws IOException {
+    PrometheusTextFormatWriter.create().write(out, registry.scrape());
+  }
+
+  /** The CSI metrics in the Prometheus text format, as a string. */
   public String render() {
-    Map<Key, Counts> sorted = new TreeMap<>(
-        java.util.Comparator.comparing(Key::method).thenComparing(Key::code));
-    sorted.putAll(counts);
-    StringBuilder sb = new StringBuilder();
-    sb.append("# HELP csi_calls_total CSI calls served, by method and gRPC status code.\n");
-    sb.append("# TYPE csi_calls_total counter\n");
-    sorted.forEach((k, c) -> sb.append("csi_calls_total{method=\"").append(k.method())
-        .append("\",code=\"").append(k.code()).append("\"} ").append(c.calls().sum())
-        .append('\n'));
-    sb.append("# HELP csi_call_seconds_sum Time spent serving CSI calls.\n");
-    sb.append("# TYPE csi_call_seconds_sum counter\n");
-    sorted.forEach((k, c) -> sb.append("csi_call_seconds_sum{method=\"").append(k.method())
-        .append("\",code=\"").append(k.code()).append("\"} ")
-        .append(c.nanos().sum() / 1e9).append('\n'));
-    return sb.toString();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try {
+      writeText(out);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot render the CSI metrics", e);
+    }
+    return out.toString(StandardCharsets.UTF_8);
   }
 }

@@ -54,7 +54,8 @@ class CsiServerTest {
         assertThat(port).isPositive();
         assertThat(info("127.0.0.1:" + port).getName()).isEqualTo("iscsi.example.org");
         assertThat(metrics.render()).contains(
-            "csi_calls_total{method=\"csi.v1.Identity/GetPluginInfo\",code=\"OK\"} 2");
+            "csi_calls_total{code=\"OK\",method=\"csi.v1.Identity/GetPluginInfo\"} 2.0",
+            "csi_call_seconds_count{code=\"OK\",method=\"csi.v1.Identity/GetPluginInfo\"} 2");
       }
       assertThat(Files.exists(sock)).isFalse();
     }

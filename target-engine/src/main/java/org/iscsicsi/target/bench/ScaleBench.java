@@ -13,16 +13,18 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.iscsicsi.target.engine.EngineConfig;
 import org.iscsicsi.target.engine.HostPort;
 import org.iscsicsi.target.engine.TargetEngine;
 import org.iscsicsi.target.v1.CreateLunRequest;
 import org.iscsicsi.target.v1.CreateTargetRequest;
 import org.iscsicsi.target.v1.GrantInitiatorRequest;
+import org.iscsicsi.target.v1.ListSessionsRequest;
+import org.iscsicsi.target.v1.Session;
 import org.iscsicsi.target.v1.TargetAdminGrpc;
 
 /**
@@ -31,14 +33,14 @@ import org.iscsicsi.target.v1.TargetAdminGrpc;
  * by a minimal login (RFC 7143 section 6: security stage, then operational stage, then the full
  * feature phase) whose latency is timed, then one libiscsi {@code iscsi-perf} per target reading
  * at once, to show how evenly throughput is shared. Prints heap and RSS per LUN and per idle
- * session, login latency p50/p99 and per-session IOPS with Jain's fairness index.
+ * session, login latency p50/p99 and per-session IOPS over one common window, from the
+ * engine's own per-session counters, with Jain's fairness index.
  *
  * <p>Usage: {@code ScaleBench STATE_DIR PORT TARGETS LUNS_PER_TARGET IO_SECONDS}. The idle
  * sessions' client sockets live in this JVM too; they weigh a few hundred bytes each.
  */
 public final class ScaleBench {
 
-  private static final Pattern IOPS = Pattern.compile("iops average (\\d+)");
 
   private ScaleBench() {
   }
@@ -97,59 +99,78 @@ public final class ScaleBench {
           s.close();
         }
       }
-      fairness(port, targets, ioSeconds);
+      fairness(admin, port, targets, ioSeconds);
     }
   }
 
-  /** One iscsi-perf per target at once (4 KiB random reads, QD 4); per-session IOPS spread. */
-  private static void fairness(int port, int sessions, int seconds) throws Exception {
+  /**
+   * One iscsi-perf per target at once (4 KiB random reads, QD 4). Fairness is measured from the
+   * engine's own per-session counters (Data-In bytes, as {@code iscsiadm --stats} names them)
+   * over one window that starts once every session is logged in and reading, so clients that
+   * start or end a little apart do not skew it.
+   */
+  private static void fairness(TargetAdminGrpc.TargetAdminBlockingStub admin, int port,
+      int sessions, int seconds) throws Exception {
     List<Process> procs = new ArrayList<>();
-    List<Path> outputs = new ArrayList<>();
     try {
       for (int t = 0; t < sessions; t++) {
-        Path out = Files.createTempFile("scale-perf", ".txt");
-        outputs.add(out);
+        // Runs well past the window; stopped once it is measured.
         procs.add(new ProcessBuilder("iscsi-perf", "-i", "iqn.2026-11.org.iscsicsi:perf-" + t,
-            "-m", "4", "-b", "8", "-r", "-t", Integer.toString(seconds),
+            "-m", "4", "-b", "8", "-r", "-t", Integer.toString(seconds + 120),
             "iscsi://127.0.0.1:" + port + "/" + iqn(t) + "/0")
-            .redirectErrorStream(true).redirectOutput(out.toFile()).start());
+            .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
       }
-      List<Long> iops = new ArrayList<>();
-      for (int t = 0; t < sessions; t++) {
-        if (!procs.get(t).waitFor(seconds + 120L, TimeUnit.SECONDS)) {
-          procs.get(t).destroyForcibly();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      Map<String, Long> before = readBytes(admin);
+      while (before.size() < sessions || before.containsValue(0L)) {
+        if (System.nanoTime() > deadline) {
+          System.out.printf("fairness: only %d of %d sessions were reading after 120 s%n",
+              before.values().stream().filter(v -> v > 0).count(), sessions);
+          return;
         }
-        Matcher m = IOPS.matcher(Files.readString(outputs.get(t), StandardCharsets.UTF_8));
-        long last = -1;
-        while (m.find()) {
-          last = Long.parseLong(m.group(1));
-        }
-        if (last >= 0) {
-          iops.add(last);
-        }
+        Thread.sleep(200);
+        before = readBytes(admin);
       }
-      if (iops.isEmpty()) {
-        System.out.println("fairness: no iscsi-perf finished");
-        return;
+      long t0 = System.nanoTime();
+      Thread.sleep(TimeUnit.SECONDS.toMillis(seconds));
+      Map<String, Long> after = readBytes(admin);
+      double window = (System.nanoTime() - t0) / 1e9;
+      List<Double> iops = new ArrayList<>();
+      for (var e : before.entrySet()) {
+        long delta = after.getOrDefault(e.getKey(), e.getValue()) - e.getValue();
+        iops.add(delta / 4096.0 / window);
       }
       iops.sort(null);
       double sum = 0;
       double squares = 0;
-      for (long v : iops) {
+      for (double v : iops) {
         sum += v;
-        squares += (double) v * v;
+        squares += v * v;
       }
-      double jain = sum * sum / (iops.size() * squares);
-      System.out.printf("%d concurrent sessions (4 KiB random reads, QD4, %d s): total %.0f IOPS,"
-          + " per session min %d, median %d, max %d, Jain's fairness index %.3f (1 = equal)%n",
-          iops.size(), seconds, sum, iops.getFirst(), iops.get(iops.size() / 2), iops.getLast(),
-          jain);
+      double jain = squares == 0 ? 0 : sum * sum / (iops.size() * squares);
+      System.out.printf("%d concurrent sessions (4 KiB random reads, QD4, common window %.1f s,"
+          + " engine counters): total %.0f IOPS, per session min %.0f, median %.0f, max %.0f,"
+          + " Jain's fairness index %.3f (1 = equal)%n", iops.size(), window, sum,
+          iops.getFirst(), iops.get(iops.size() / 2), iops.getLast(), jain);
     } finally {
       procs.forEach(Process::destroyForcibly);
-      for (Path p : outputs) {
-        Files.deleteIfExists(p);
+      for (Process p : procs) {
+        p.waitFor(10, TimeUnit.SECONDS);
       }
     }
+  }
+
+  /** Data-In bytes sent so far, per normal session (keyed by target, initiator and ISID). */
+  private static Map<String, Long> readBytes(TargetAdminGrpc.TargetAdminBlockingStub admin) {
+    Map<String, Long> bytes = new HashMap<>();
+    for (Session s : admin.listSessions(ListSessionsRequest.getDefaultInstance())
+        .getSessionsList()) {
+      if (!s.getDiscovery()) {
+        bytes.put(s.getTarget() + " " + s.getInitiator() + " " + s.getIsid(),
+            s.getStatistics().getTxdataOctets());
+      }
+    }
+    return bytes;
   }
 
   static String iqn(int t) {
