@@ -298,13 +298,16 @@ public final class LogicalUnit implements AutoCloseable {
   /**
    * The file range of a read for {@code sendfile(2)}, counted as one read in the metrics (its
    * latency is the setup; the copy happens as the socket takes the data). Null when the range
-   * reaches past the end of the file (externally shortened): {@link #read} then supplies zeros.
+   * reaches past the end of the file (externally shortened: {@link #read} then supplies zeros) or
+   * when its first or last block is not in the page cache: the sendfile runs on a netty event
+   * loop and must not wait for the disk, so such reads take the blocking path, which also brings
+   * the data into the cache.
    * The caller owns the region and releases it, or hands it to netty, which does.
    */
   public LunFileRegion region(long offset, int length) throws IOException {
     requireUsable();
     long started = System.nanoTime();
-    if (offset + length > channel.size()) {
+    if (offset + length > channel.size() || !endsCached(offset, length)) {
       return null;
     }
     if (!tryAcquire()) {
@@ -315,6 +318,20 @@ public final class LogicalUnit implements AutoCloseable {
     readOps.increment();
     readBytes.add(length);
     return region;
+  }
+
+  /** Whether the page cache holds the first and the last block of a range (a cheap probe). */
+  private boolean endsCached(long offset, int length) throws IOException {
+    int block = blockSize();
+    if (!tryAcquire()) {
+      return false;
+    }
+    try {
+      return nativeFile.cached(offset, Math.min(block, length))
+          && (length <= block || nativeFile.cached(offset + length - block, block));
+    } finally {
+      release();
+    }
   }
 
   /**

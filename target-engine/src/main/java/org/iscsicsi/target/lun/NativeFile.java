@@ -100,8 +100,8 @@ final class NativeFile implements AutoCloseable {
       MemorySegment state = arena.allocate(CALL_STATE);
       int rc = (int) FALLOCATE.invokeExact(state, fd, mode, offset, length);
       if (rc != 0) {
-        throw new NativeIoException(
-            "fallocate(mode=" + mode + ", " + offset + ", " + length + ") on " + path, errno(state));
+        throw new NativeIoException("fallocate(mode=" + mode + ", " + offset + ", " + length
+            + ") on " + path, errno(state));
       }
     } catch (IOException | RuntimeException | Error e) {
       throw e;
@@ -191,6 +191,16 @@ final class NativeFile implements AutoCloseable {
       throw e;
     } catch (Throwable t) {
       throw new IllegalStateException("preadv2", t);
+    }
+  }
+
+  /**
+   * Whether the page cache holds the {@code length} bytes at {@code offset}, found out by reading
+   * them with RWF_NOWAIT into scratch memory (so keep {@code length} small).
+   */
+  boolean cached(long offset, int length) throws IOException {
+    try (Arena arena = Arena.ofConfined()) {
+      return readCached(offset, arena.allocate(length, 8)) == length;
     }
   }
 

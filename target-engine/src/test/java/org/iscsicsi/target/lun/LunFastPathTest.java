@@ -19,10 +19,12 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The calls of {@link LogicalUnit} that never wait for the disk, on real files: a cached read
  * ({@code preadv2} with RWF_NOWAIT) returns the file's bytes or declines without recording
- * anything; a {@link LunFileRegion} transfers exactly the file's bytes, zeros for a hole, declines
- * a range past the end of a shortened file, and keeps the file open after the LUN is closed (and
- * its file deleted) until the last region is released; an inline write lands like a blocking one
- * and is counted once; a gathering write of several segments is one write in the counters.
+ * anything; a {@link LunFileRegion} transfers exactly the file's bytes, zeros for a hole,
+ * declines a range not in the page cache (dropped with {@code dd iflag=nocache}) until a blocking
+ * read brought it in, declines a range past the end of a shortened file, and keeps the file open
+ * after the LUN is closed (and its file deleted) until the last region is released; an inline
+ * write lands like a blocking one and is counted once; a gathering write of several segments is
+ * one write in the counters.
  */
 class LunFastPathTest {
 
@@ -103,6 +105,33 @@ class LunFastPathTest {
       }
       assertThat(unit.counters().readOps()).isEqualTo(before.readOps() + 1);
       assertThat(unit.counters().readBytes()).isEqualTo(before.readBytes() + 262144);
+    }
+  }
+
+  @Test
+  void regionNotInThePageCacheIsDeclinedUntilABlockingReadBringsItIn() throws Exception {
+    LunConfig config = config("cold.img", 4 << 20, false);
+    try (LogicalUnit unit = LogicalUnit.create(config)) {
+      unit.write(0, pattern(1 << 20, 11), false);
+      unit.flush();
+      // GNU dd's iflag=nocache with count=0 drops the (clean) cached pages of the whole file
+      Process dd = new ProcessBuilder("dd", "if=" + config.file(), "iflag=nocache", "count=0")
+          .redirectErrorStream(true).start();
+      dd.getInputStream().readAllBytes();
+      assertThat(dd.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      org.junit.jupiter.api.Assumptions.assumeTrue(
+          !unit.readCached(0, ByteBuffer.allocateDirect(512)),
+          "dd iflag=nocache did not drop the page cache here");
+      assertThat(unit.region(0, 1 << 20)).as("cold: the blocking path reads it").isNull();
+      ByteBuffer warm = ByteBuffer.allocateDirect(1 << 20);
+      unit.read(0, warm);
+      LunFileRegion region = unit.region(0, 1 << 20);
+      assertThat(region).isNotNull();
+      try {
+        assertThat(transfer(region)).isEqualTo(bytes(pattern(1 << 20, 11)));
+      } finally {
+        region.release();
+      }
     }
   }
 

@@ -16,9 +16,11 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * Large READs over TCP against a real {@link IscsiServer}, on the epoll transport and on NIO: with
  * DataDigest=None the Data-In goes out from the LUN's file with sendfile (and a header digest
- * before each range when negotiated), with DataDigest=CRC32C from a buffer; either way the
- * initiator gets the written bytes and zeros for the holes of the sparse file, split by its
- * MaxRecvDataSegmentLength with the status on the last Data-In, and the connection stays usable.
+ * before each range when negotiated) once the page cache holds it (the first read of the
+ * never-read holes takes the buffer path and brings them in), with DataDigest=CRC32C from a
+ * buffer; either way the initiator gets the written bytes and zeros for the holes of the sparse
+ * file, split by its MaxRecvDataSegmentLength with the status on the last Data-In, and the
+ * connection stays usable.
  */
 class SendfileDataInTest {
 
