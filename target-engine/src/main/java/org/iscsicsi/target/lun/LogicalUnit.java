@@ -1,6 +1,7 @@
 package org.iscsicsi.target.lun;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
@@ -9,6 +10,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.StampedLock;
 import org.slf4j.Logger;
@@ -24,10 +27,20 @@ import org.slf4j.LoggerFactory;
  * <p>Thin LUNs give blocks back to the filesystem on {@link #unmap}: {@code fallocate(2)} with
  * FALLOC_FL_PUNCH_HOLE (SBC-3 4.7, logical block provisioning); thick LUNs are preallocated and
  * {@link #unmap} zeroes in place.
+ *
+ * <p>Besides the blocking calls, three that never wait for the disk, for callers that must not
+ * block (a netty event loop): {@link #readCached} (what the page cache holds), {@link #region} (a
+ * file range for {@code sendfile(2)}) and {@link #writeInline} (a small buffered write while such
+ * writes stay fast). The backing file stays open until {@link #close} and the last outstanding
+ * {@link LunFileRegion} are both done.
  */
 public final class LogicalUnit implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(LogicalUnit.class);
+  /** An inline write slower than this sends writes to I/O threads for a while. */
+  static final long INLINE_SLOW_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+  /** How long writes stay off the caller's thread after a slow inline write. */
+  static final long INLINE_PAUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final LunConfig initialConfig;
   private final FileChannel channel;
@@ -41,8 +54,12 @@ public final class LogicalUnit implements AutoCloseable {
   private final LongAdder writeBytes = new LongAdder();
   private final IoLatency readLatency = new IoLatency();
   private final IoLatency writeLatency = new IoLatency();
+  /** The unit's own reference plus one per outstanding {@link LunFileRegion} or cached read. */
+  private final AtomicInteger refs = new AtomicInteger(1);
   private volatile long sizeBytes;
   private volatile boolean closed;
+  /** {@link #writeInline} declines until this {@link System#nanoTime} after a slow write. */
+  private volatile long inlinePausedUntil = System.nanoTime();
 
   private LogicalUnit(LunConfig config, FileChannel channel, NativeFile nativeFile, long size,
       String failure) {
@@ -251,20 +268,151 @@ public final class LogicalUnit implements AutoCloseable {
   }
 
   /**
+   * Reads {@code dst.remaining()} bytes at {@code offset} only if the page cache holds all of them
+   * ({@code preadv2(2)} with RWF_NOWAIT), so that it never waits for the disk. Returns false,
+   * having recorded nothing, when it would have to wait, when the range reaches past the end of
+   * the file or when {@code dst} is not a direct buffer: the caller then uses {@link #read}.
+   */
+  public boolean readCached(long offset, ByteBuffer dst) throws IOException {
+    requireUsable();
+    if (!dst.isDirect() || !tryAcquire()) {
+      return false;
+    }
+    long started = System.nanoTime();
+    int length = dst.remaining();
+    try {
+      long n = nativeFile.readCached(offset, MemorySegment.ofBuffer(dst));
+      if (n != length) {
+        return false; // not cached (-1), a short read or end of file: the blocking path decides
+      }
+    } finally {
+      release();
+    }
+    dst.position(dst.limit());
+    readLatency.record(System.nanoTime() - started);
+    readOps.increment();
+    readBytes.add(length);
+    return true;
+  }
+
+  /**
+   * The file range of a read for {@code sendfile(2)}, counted as one read in the metrics (its
+   * latency is the setup; the copy happens as the socket takes the data). Null when the range
+   * reaches past the end of the file (externally shortened: {@link #read} then supplies zeros) or
+   * when its first or last block is not in the page cache: the sendfile runs on a netty event
+   * loop and must not wait for the disk, so such reads take the blocking path, which also brings
+   * the data into the cache.
+   * The caller owns the region and releases it, or hands it to netty, which does.
+   */
+  public LunFileRegion region(long offset, int length) throws IOException {
+    requireUsable();
+    long started = System.nanoTime();
+    if (offset + length > channel.size() || !endsCached(offset, length)) {
+      return null;
+    }
+    if (!tryAcquire()) {
+      throw new IOException("LUN " + initialConfig.file() + " is closed");
+    }
+    LunFileRegion region = new LunFileRegion(this, channel, offset, length);
+    readLatency.record(System.nanoTime() - started);
+    readOps.increment();
+    readBytes.add(length);
+    return region;
+  }
+
+  /** Whether the page cache holds the first and the last block of a range (a cheap probe). */
+  private boolean endsCached(long offset, int length) throws IOException {
+    int block = blockSize();
+    if (!tryAcquire()) {
+      return false;
+    }
+    try {
+      return nativeFile.cached(offset, Math.min(block, length))
+          && (length <= block || nativeFile.cached(offset + length - block, block));
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Writes {@code srcs} one after the other from {@code offset} on the caller's thread if that is
+   * expected to be quick:
+   * a buffered write into the page cache, no FUA. Returns false, having written nothing, while
+   * the unit is quiesced or for a while after an inline write took longer than
+   * {@link #INLINE_SLOW_NANOS} (the page cache throttling writers, say): the caller then uses
+   * {@link #write} on a thread that may block. Linux has no RWF_NOWAIT for buffered writes on
+   * ext4, hence the heuristic.
+   */
+  public boolean writeInline(long offset, ByteBuffer... srcs) throws IOException {
+    long started = System.nanoTime();
+    if (started - inlinePausedUntil < 0) {
+      return false;
+    }
+    requireWritable();
+    long stamp = writeGate.tryReadLock();
+    if (stamp == 0) {
+      return false;
+    }
+    long length = 0;
+    for (ByteBuffer b : srcs) {
+      length += b.remaining();
+    }
+    try {
+      long pos = offset;
+      for (ByteBuffer src : srcs) {
+        while (src.hasRemaining()) {
+          pos += channel.write(src, pos);
+        }
+      }
+    } catch (IOException e) {
+      throw translate(e, "write " + length + " bytes at " + offset + " to " + initialConfig.file());
+    } finally {
+      writeGate.unlockRead(stamp);
+    }
+    long took = System.nanoTime() - started;
+    if (took > INLINE_SLOW_NANOS) {
+      inlinePausedUntil = System.nanoTime() + INLINE_PAUSE_NANOS;
+      log.debug("{}: inline write took {} us; writes go to I/O threads for a while",
+          initialConfig.file(), took / 1000);
+    }
+    writeLatency.record(took);
+    writeOps.increment();
+    writeBytes.add(length);
+    return true;
+  }
+
+  /**
    * Writes all of {@code src} at {@code offset}; with {@code forceUnitAccess} the data is on stable
    * storage when this returns.
    *
    * @throws SpaceExhaustedException when the backing filesystem is full
    */
   public void write(long offset, ByteBuffer src, boolean forceUnitAccess) throws IOException {
+    write(offset, new ByteBuffer[] {src}, forceUnitAccess);
+  }
+
+  /**
+   * Writes {@code srcs} one after the other from {@code offset}, each with its own positional
+   * write (the segments of a write as they arrived, without gathering them into one buffer
+   * first); one write in the metrics. With {@code forceUnitAccess} the data is on stable storage
+   * when this returns.
+   *
+   * @throws SpaceExhaustedException when the backing filesystem is full
+   */
+  public void write(long offset, ByteBuffer[] srcs, boolean forceUnitAccess) throws IOException {
     requireWritable();
-    int length = src.remaining();
+    long length = 0;
+    for (ByteBuffer b : srcs) {
+      length += b.remaining();
+    }
     long started = System.nanoTime();
     long stamp = writeGate.readLock();
     try {
       long pos = offset;
-      while (src.hasRemaining()) {
-        pos += channel.write(src, pos);
+      for (ByteBuffer src : srcs) {
+        while (src.hasRemaining()) {
+          pos += channel.write(src, pos);
+        }
       }
       if (forceUnitAccess) {
         channel.force(false);
@@ -353,10 +501,70 @@ public final class LogicalUnit implements AutoCloseable {
     closed = true;
     IOException failed = null;
     try {
+      if (channel != null && !initialConfig.readOnly()) {
+        channel.force(true);
+      }
+    } catch (IOException e) {
+      failed = e;
+    }
+    if (refs.decrementAndGet() != 0) {
+      if (failed != null) {
+        throw failed;
+      }
+      return; // the last outstanding region closes the file
+    }
+    try {
+      closeFiles();
+    } catch (IOException e) {
+      if (failed == null) {
+        failed = e;
+      } else {
+        failed.addSuppressed(e);
+      }
+    }
+    if (failed != null) {
+      throw failed;
+    }
+  }
+
+  /** Takes a reference that keeps the backing file open; false once it is closed. */
+  private boolean tryAcquire() {
+    for (;;) {
+      int n = refs.get();
+      if (n == 0) {
+        return false;
+      }
+      if (refs.compareAndSet(n, n + 1)) {
+        return true;
+      }
+    }
+  }
+
+  /** A reference for a region sliced from one that holds a reference already. */
+  void acquire() {
+    if (!tryAcquire()) {
+      throw new IllegalStateException("LUN " + initialConfig.file() + " is closed");
+    }
+  }
+
+  /** Drops a reference; the last one closes the backing file. */
+  void release() {
+    int n = refs.decrementAndGet();
+    if (n == 0) {
+      try {
+        closeFiles();
+      } catch (IOException e) {
+        log.warn("closing {} after its last read: {}", initialConfig.file(), e.toString());
+      }
+    } else if (n < 0) {
+      throw new IllegalStateException("LUN " + initialConfig.file() + " released too often");
+    }
+  }
+
+  private void closeFiles() throws IOException {
+    IOException failed = null;
+    try {
       if (channel != null) {
-        if (!initialConfig.readOnly()) {
-          channel.force(true);
-        }
         channel.close();
       }
     } catch (IOException e) {

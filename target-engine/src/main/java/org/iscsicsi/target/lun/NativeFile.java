@@ -15,8 +15,8 @@ import java.nio.file.Path;
  * The Linux file calls Java lacks, through the FFM API on a descriptor opened with libc
  * {@code open(2)}: {@code fallocate(2)} (preallocate, punch holes, zero ranges), {@code lseek(2)}
  * with SEEK_DATA/SEEK_HOLE, {@code fstat(2)}'s block count, {@code ftruncate(2)} and
- * {@code fdatasync(2)}. Constants and the {@code st_blocks} offset are those of Linux on x86_64
- * and aarch64 (glibc).
+ * {@code fdatasync(2)}, {@code preadv2(2)} with RWF_NOWAIT. Constants and the {@code st_blocks}
+ * offset are those of Linux on x86_64 and aarch64 (glibc).
  */
 final class NativeFile implements AutoCloseable {
 
@@ -26,6 +26,9 @@ final class NativeFile implements AutoCloseable {
   static final int ENOSPC = 28;
   static final int ENXIO = 6;
   static final int EOPNOTSUPP = 95;
+  static final int EAGAIN = 11;
+  private static final int RWF_NOWAIT = 0x08;
+  private static final long IOVEC_SIZE = 16;
 
   private static final int O_RDONLY = 0;
   private static final int O_RDWR = 2;
@@ -54,6 +57,9 @@ final class NativeFile implements AutoCloseable {
       FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
   private static final MethodHandle FTRUNCATE = downcall("ftruncate",
       FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
+  private static final MethodHandle PREADV2 = downcall("preadv2", FunctionDescriptor.of(
+      ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
+      ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
   private static final MethodHandle FDATASYNC =
       downcall("fdatasync", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
 
@@ -94,8 +100,8 @@ final class NativeFile implements AutoCloseable {
       MemorySegment state = arena.allocate(CALL_STATE);
       int rc = (int) FALLOCATE.invokeExact(state, fd, mode, offset, length);
       if (rc != 0) {
-        throw new NativeIoException(
-            "fallocate(mode=" + mode + ", " + offset + ", " + length + ") on " + path, errno(state));
+        throw new NativeIoException("fallocate(mode=" + mode + ", " + offset + ", " + length
+            + ") on " + path, errno(state));
       }
     } catch (IOException | RuntimeException | Error e) {
       throw e;
@@ -155,6 +161,46 @@ final class NativeFile implements AutoCloseable {
       throw e;
     } catch (Throwable t) {
       throw new IllegalStateException("ftruncate", t);
+    }
+  }
+
+  /**
+   * preadv2(2) with RWF_NOWAIT into native memory: reads only what the page cache already holds,
+   * never waiting for the disk. Returns the bytes read (0 at end of file), or -1 when the data is
+   * not cached (EAGAIN) or the kernel does not offer RWF_NOWAIT here (EOPNOTSUPP).
+   */
+  long readCached(long offset, MemorySegment dst) throws IOException {
+    try (Arena arena = Arena.ofConfined()) {
+      // one allocation: the iovec first (8-byte aligned), the errno capture after it
+      MemorySegment scratch = arena.allocate(IOVEC_SIZE + CALL_STATE.byteSize(), 8);
+      MemorySegment iov = scratch.asSlice(0, IOVEC_SIZE);
+      MemorySegment state = scratch.asSlice(IOVEC_SIZE, CALL_STATE.byteSize());
+      iov.set(ValueLayout.ADDRESS, 0, dst);
+      iov.set(ValueLayout.JAVA_LONG, 8, dst.byteSize());
+      long rc = (long) PREADV2.invokeExact(state, fd, iov, 1, offset, RWF_NOWAIT);
+      if (rc < 0) {
+        int errno = errno(state);
+        if (errno == EAGAIN || errno == EOPNOTSUPP) {
+          return -1;
+        }
+        throw new NativeIoException("preadv2(" + offset + ", " + dst.byteSize() + ") on " + path,
+            errno);
+      }
+      return rc;
+    } catch (IOException | RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("preadv2", t);
+    }
+  }
+
+  /**
+   * Whether the page cache holds the {@code length} bytes at {@code offset}, found out by reading
+   * them with RWF_NOWAIT into scratch memory (so keep {@code length} small).
+   */
+  boolean cached(long offset, int length) throws IOException {
+    try (Arena arena = Arena.ofConfined()) {
+      return readCached(offset, arena.allocate(length, 8)) == length;
     }
   }
 

@@ -10,7 +10,8 @@ import java.util.List;
 /**
  * Frames the byte stream from an initiator into {@link InitiatorPdu}s (RFC 7143 section 11.2): BHS,
  * AHS, header digest, data segment with padding, data digest. Nothing is consumed until a whole PDU
- * is readable; the data segment is passed on as a retained slice (no copy).
+ * is readable; the data segment is passed on as a retained slice (no copy), of the socket's read
+ * buffers as they came (a composite when the PDU spans several reads).
  *
  * <p>Bad input never throws: the decoder emits an {@link InvalidPdu} carrying a failed
  * DecoderResult. Errors that leave framing intact (unknown opcode, data digest error) skip that PDU
@@ -38,6 +39,10 @@ public final class IscsiPduDecoder extends ByteToMessageDecoder {
    */
   public IscsiPduDecoder(int maxRecvDataSegmentLength) {
     setMaxRecvDataSegmentLength(maxRecvDataSegmentLength);
+    // a PDU spanning several socket reads is framed over the read buffers themselves, not copied
+    // into one; its data segment (a slice, often held until a write completes) then keeps only
+    // those buffers alive, and later reads are never copied to get around it
+    setCumulator(COMPOSITE_CUMULATOR);
   }
 
   public void setMaxRecvDataSegmentLength(int value) {

@@ -2,6 +2,7 @@ package org.iscsicsi.target.pdu;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.FileRegion;
 
 /**
  * PDUs this target sends (RFC 7143 sections 11.3 to 11.19). Each knows how to write its 48-byte
@@ -132,26 +133,87 @@ public sealed interface TargetPdu extends IscsiPdu {
 
   /**
    * SCSI Data-In (section 11.7). With {@code statusPresent} (phase collapse) it carries the status,
-   * StatSN and residual; the F bit is then set too.
+   * StatSN and residual; the F bit is then set too. The data segment is either {@code data} or,
+   * when {@code file} is not null, that file range (sent with {@code sendfile(2)}; {@code data}
+   * is then empty and reference counting applies to {@code file}).
    *
    * @param residualFlags O 0x04 and U 0x02, only with {@code statusPresent}
    */
   record DataIn(boolean isFinal, boolean statusPresent, int residualFlags, int status, long lun,
       int itt, int ttt, int statSn, int expCmdSn, int maxCmdSn, int dataSn, int bufferOffset,
-      int residualCount, ByteBuf data) implements TargetPdu {
+      int residualCount, ByteBuf data, FileRegion file) implements TargetPdu {
+
+    /** Data-In whose data segment is a buffer. */
+    public DataIn(boolean isFinal, boolean statusPresent, int residualFlags, int status, long lun,
+        int itt, int ttt, int statSn, int expCmdSn, int maxCmdSn, int dataSn, int bufferOffset,
+        int residualCount, ByteBuf data) {
+      this(isFinal, statusPresent, residualFlags, status, lun, itt, ttt, statSn, expCmdSn,
+          maxCmdSn, dataSn, bufferOffset, residualCount, data, null);
+    }
+
     @Override
     public IscsiOpcode opcode() {
       return IscsiOpcode.SCSI_DATA_IN;
     }
 
+    /** DataSegmentLength: the buffer's readable bytes or the file range's length. */
+    public int segmentLength() {
+      return file != null ? (int) file.count() : data.readableBytes();
+    }
+
     @Override
     public void encodeHeader(ByteBuf out) {
       int flags = (isFinal ? 0x80 : 0) | (statusPresent ? 0x01 | (residualFlags & 0x06) : 0);
-      int b = Bhs.start(out, 0x25, flags, data.readableBytes());
+      int b = Bhs.start(out, 0x25, flags, segmentLength());
       out.setByte(b + 3, statusPresent ? status : 0).setLong(b + 8, lun).setInt(b + 16, itt)
           .setInt(b + 20, ttt).setInt(b + 24, statusPresent ? statSn : 0)
           .setInt(b + 28, expCmdSn).setInt(b + 32, maxCmdSn).setInt(b + 36, dataSn)
           .setInt(b + 40, bufferOffset).setInt(b + 44, statusPresent ? residualCount : 0);
+    }
+
+    @Override
+    public int refCnt() {
+      return file != null ? file.refCnt() : data.refCnt();
+    }
+
+    @Override
+    public DataIn retain() {
+      if (file != null) {
+        file.retain();
+      } else {
+        data.retain();
+      }
+      return this;
+    }
+
+    @Override
+    public DataIn retain(int increment) {
+      if (file != null) {
+        file.retain(increment);
+      } else {
+        data.retain(increment);
+      }
+      return this;
+    }
+
+    @Override
+    public DataIn touch(Object hint) {
+      if (file != null) {
+        file.touch(hint);
+      } else {
+        data.touch(hint);
+      }
+      return this;
+    }
+
+    @Override
+    public boolean release() {
+      return file != null ? file.release() : data.release();
+    }
+
+    @Override
+    public boolean release(int decrement) {
+      return file != null ? file.release(decrement) : data.release(decrement);
     }
   }
 

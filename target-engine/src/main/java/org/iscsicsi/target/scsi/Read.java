@@ -3,9 +3,22 @@ package org.iscsicsi.target.scsi;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.util.concurrent.CompletionStage;
+import org.iscsicsi.target.lun.LunFileRegion;
 
-/** READ (6), (10), (12), (16) (SBC-3 5.8-5.11). No protection information: RDPROTECT must be 0. */
+/**
+ * READ (6), (10), (12), (16) (SBC-3 5.8-5.11). No protection information: RDPROTECT must be 0.
+ *
+ * <p>The data comes back in one of three ways, cheapest first: a range of the LUN's file for
+ * {@code sendfile(2)} when the transport allows it and the read is large; a pooled buffer filled
+ * on the caller's thread when the page cache holds the data (small reads); else a pooled buffer
+ * filled on an I/O thread.
+ */
 final class Read implements ScsiCommand {
+
+  /** Reads at least this long go out by sendfile when the transport allows it. */
+  static final int FILE_REGION_MIN = 64 * 1024;
+  /** Reads up to this long are tried from the page cache on the caller's thread. */
+  static final int CACHED_READ_MAX = 128 * 1024;
 
   @Override
   public CompletionStage<ScsiResponse> run(CommandContext c) throws CheckCondition {
@@ -27,7 +40,7 @@ final class Read implements ScsiCommand {
   static CompletionStage<ScsiResponse> read(CommandContext c, BlockRange range) {
     int length = (int) (range.blocks() * c.blockSize());
     long offset = range.lba() * c.blockSize();
-    return c.io(false, () -> {
+    CommandContext.IoTask blocking = () -> {
       ByteBuf buf = PooledByteBufAllocator.DEFAULT.directBuffer(length);
       try {
         c.unit().read(offset, buf.nioBuffer(0, length));
@@ -37,6 +50,27 @@ final class Read implements ScsiCommand {
         buf.release();
         throw e;
       }
-    });
+    };
+    if (c.request.dataInByFile() && length >= FILE_REGION_MIN) {
+      return c.io(false, () -> {
+        LunFileRegion region = c.unit().region(offset, length);
+        return region == null ? null : ScsiResponse.good(region);
+      }, blocking);
+    }
+    if (length <= CACHED_READ_MAX) {
+      return c.io(false, () -> {
+        ByteBuf buf = PooledByteBufAllocator.DEFAULT.directBuffer(length);
+        boolean done = false;
+        try {
+          done = c.unit().readCached(offset, buf.nioBuffer(0, length));
+        } finally {
+          if (!done) {
+            buf.release();
+          }
+        }
+        return done ? ScsiResponse.good(buf.writerIndex(length)) : null;
+      }, blocking);
+    }
+    return c.io(false, blocking);
   }
 }

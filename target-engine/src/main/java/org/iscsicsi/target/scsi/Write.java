@@ -7,8 +7,15 @@ import java.util.concurrent.CompletionStage;
 /**
  * WRITE (6), (10), (12), (16) and WRITE AND VERIFY (10), (12), (16) (SBC-3 5.32-5.39). FUA, or a
  * disabled write cache (WCE 0), puts the data on stable storage before GOOD status.
+ *
+ * <p>Small writes without FUA go into the page cache on the caller's thread while that stays
+ * quick ({@link org.iscsicsi.target.lun.LogicalUnit#writeInline}); the rest runs on an I/O
+ * thread.
  */
 final class Write implements ScsiCommand {
+
+  /** Writes up to this long without FUA are tried on the caller's thread (page cache). */
+  static final int INLINE_MAX = 64 * 1024;
 
   private final boolean verify;
 
@@ -51,15 +58,38 @@ final class Write implements ScsiCommand {
   static CompletionStage<ScsiResponse> write(CommandContext c, long offset, ByteBuf data,
       int length, boolean fua) {
     boolean force = fua || !c.lu.modePages.writeCacheEnabled();
-    return c.io(true, () -> {
+    CommandContext.IoTask blocking = () -> {
       long stamp = c.lu.atomicity.readLock();
       try {
-        ByteBuffer src = data.nioBuffer(data.readerIndex(), length);
-        c.unit().write(offset, src, force);
+        writeSegments(c, offset, data, length, force);
       } finally {
         c.lu.atomicity.unlockRead(stamp);
       }
       return ScsiResponse.good();
-    });
+    };
+    if (force || length > INLINE_MAX) {
+      return c.io(true, blocking);
+    }
+    return c.io(true, () -> {
+      long stamp = c.lu.atomicity.tryReadLock();
+      if (stamp == 0) {
+        return null; // a COMPARE AND WRITE holds the LUN
+      }
+      try {
+        return c.unit().writeInline(offset, data.nioBuffers(data.readerIndex(), length))
+            ? ScsiResponse.good() : null;
+      } finally {
+        c.lu.atomicity.unlockRead(stamp);
+      }
+    }, blocking);
+  }
+
+  /**
+   * Writes Data-Out where it lands: each received segment (a component of a composite buffer)
+   * with its own positional write, no gathering copy.
+   */
+  private static void writeSegments(CommandContext c, long offset, ByteBuf data, int length,
+      boolean force) throws java.io.IOException {
+    c.unit().write(offset, data.nioBuffers(data.readerIndex(), length), force);
   }
 }

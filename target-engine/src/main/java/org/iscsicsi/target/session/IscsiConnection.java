@@ -63,7 +63,6 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
   private static final Logger LOG = LoggerFactory.getLogger(IscsiConnection.class);
   private static final int RESERVED = 0xffffffff;
-  private static final int INITIAL_GATHER = 1 << 20;
   private static final byte[] INTERNAL_FAILURE_SENSE = {
       0x70, 0, 0x04, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x44, 0, 0, 0, 0, 0};
 
@@ -76,6 +75,25 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
   private final IscsiPduEncoder encoder;
   private final LoginStateMachine login;
   private final SessionCountersRecorder counters = new SessionCountersRecorder();
+  private final DataInSender dataIn = new DataInSender(counters);
+  private final DataInSender.Numbers numbers = new DataInSender.Numbers() {
+    @Override
+    public int nextStatSn() {
+      return statSn++;
+    }
+
+    @Override
+    public int expCmdSn() {
+      return expCmdSn;
+    }
+
+    @Override
+    public int maxCmdSn() {
+      return IscsiConnection.this.maxCmdSn();
+    }
+  };
+  /** Set while a read batch from the socket is being handled; its end flushes once. */
+  private boolean reading;
 
   private ChannelHandlerContext ctx;
   private Phase phase = Phase.LOGIN;
@@ -179,6 +197,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       ReferenceCountUtil.release(msg);
       return;
     }
+    reading = true;
     if (msg instanceof InvalidPdu bad) {
       onInvalid(bad);
       return;
@@ -216,6 +235,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
+    reading = false;
     ctx.flush();
   }
 
@@ -376,14 +396,10 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     }
     if (immediateLength == edtl) {
       task.dataOut = c.data(); // all the data came with the command: no copy
+      task.received = immediateLength;
     } else {
-      // gathered into one pooled direct buffer, so the SCSI layer writes it without a copy; it
-      // grows as data arrives, so a large EDTL alone reserves no memory
-      task.dataOut = ctx.alloc().directBuffer(Math.min(edtl, INITIAL_GATHER), edtl);
-      task.dataOut.writeBytes(c.data());
-      c.release();
+      DataOutCollector.start(ctx.alloc(), task, c.data());
     }
-    task.received = immediateLength;
     int unsolicitedEnd = c.isFinal() || params.initialR2t() ? immediateLength
         : Math.min(edtl, params.firstBurstLength());
     if (unsolicitedEnd > immediateLength) {
@@ -409,37 +425,12 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       d.release();
       return;
     }
-    ScsiTask.Sequence seq = d.ttt() == RESERVED ? task.unsolicited : task.r2ts.get(d.ttt());
-    String error = null;
-    if (seq == null) {
-      error = "Data-Out for no open sequence";
-    } else if (d.dataSn() != seq.nextDataSn) {
-      error = "DataSN " + d.dataSn() + " expected " + seq.nextDataSn;
-    } else if (d.bufferOffset() != task.received
-        || d.bufferOffset() + length > seq.offset + seq.length) {
-      error = "Data-Out offset " + d.bufferOffset() + "+" + length + " out of order";
-    }
+    String error = DataOutCollector.accept(task, d);
+    d.release();
     if (error != null) {
       LOG.info("task {}: {}; rejected", task.itt, error);
-      d.release();
       reject(RejectReason.PROTOCOL_ERROR, d.opcode().value(), d.itt(), 0);
       return;
-    }
-    task.dataOut.writeBytes(d.data());
-    d.release();
-    task.received += length;
-    seq.received += length;
-    seq.nextDataSn++;
-    boolean seqDone = seq.received == seq.length;
-    if (d.isFinal() || seqDone) {
-      if (seq == task.unsolicited) {
-        task.unsolicited = null;
-        if (!seqDone) {
-          task.nextR2tOffset = task.received; // unsolicited burst ended early
-        }
-      } else {
-        task.r2ts.remove(seq.ttt);
-      }
     }
     if (task.received == task.expectedLength) {
       execute(task);
@@ -463,10 +454,12 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
   private void execute(ScsiTask task) {
     task.executing = true;
-    ByteBuf data = task.dataOut;
+    ByteBuf data = task.dataOut == null ? null
+        : DataOutCollector.finish(ctx.alloc(), task.dataOut);
     task.dataOut = null;
+    // file ranges (sendfile) for Data-In unless a data digest has to be computed over it
     ScsiRequest request = new ScsiRequest(session.nexus(), task.lun, task.cdb, task.itt,
-        task.attribute, task.direction, task.expectedLength, data);
+        task.attribute, task.direction, task.expectedLength, data, !params.dataDigest());
     CompletionStage<ScsiResponse> stage;
     try {
       stage = target.scsi().execute(request);
@@ -482,8 +475,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         try {
           ctx.executor().execute(() -> complete(task, response, error));
         } catch (RejectedExecutionException e) {
-          if (response != null && response.dataIn() != null) {
-            response.dataIn().release();
+          if (response != null) {
+            response.releaseDataIn();
           }
         }
       }
@@ -491,90 +484,25 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
   }
 
   private void complete(ScsiTask task, ScsiResponse response, Throwable error) {
-    ByteBuf dataIn = response == null ? null : response.dataIn();
     if (task.aborted || phase != Phase.FULL_FEATURE || !ctx.channel().isActive()) {
-      if (dataIn != null) {
-        dataIn.release();
+      if (response != null) {
+        response.releaseDataIn();
       }
       return;
     }
     tasks.remove(task.itt, task);
     if (error != null || response == null) {
       LOG.error("SCSI layer failed task {}", task.itt, error);
-      if (dataIn != null) {
-        dataIn.release();
+      if (response != null) {
+        response.releaseDataIn();
       }
       response = new ScsiResponse(ScsiResponse.CHECK_CONDITION, INTERNAL_FAILURE_SENSE, null);
-      dataIn = null;
     }
-    sendStatus(task, response, dataIn);
-    ctx.flush();
-  }
-
-  /**
-   * Data-In split by the initiator's MaxRecvDataSegmentLength and into sequences of at most
-   * MaxBurstLength; status in the last Data-In when there is no sense data (phase collapse), else
-   * in a SCSI Response.
-   */
-  private void sendStatus(ScsiTask task, ScsiResponse response, ByteBuf dataIn) {
-    int residualFlags = 0;
-    int residual = 0;
-    int dataSn = 0;
-    boolean hasSense = response.sense() != null && response.sense().length > 0;
-    if (task.direction == DataDirection.READ || task.direction == DataDirection.BIDIRECTIONAL) {
-      int available = dataIn == null ? 0 : dataIn.readableBytes();
-      int send = Math.min(available, task.expectedLength);
-      if (available > task.expectedLength) {
-        residualFlags = 0x04;
-        residual = available - task.expectedLength;
-      } else if (available < task.expectedLength) {
-        residualFlags = 0x02;
-        residual = task.expectedLength - available;
-      }
-      int mrdsl = params.initiatorMaxRecvDataSegmentLength();
-      int burst = params.maxBurstLength();
-      boolean collapse = response.status() == ScsiResponse.GOOD && !hasSense;
-      int offset = 0;
-      while (offset < send) {
-        int length = Math.min(Math.min(mrdsl, send - offset), burst - offset % burst);
-        boolean last = offset + length == send;
-        boolean endOfBurst = (offset + length) % burst == 0;
-        boolean status = last && collapse;
-        ByteBuf slice = dataIn.retainedSlice(dataIn.readerIndex() + offset, length);
-        ctx.write(new TargetPdu.DataIn(last || endOfBurst, status, residualFlags,
-            response.status(), task.lunField, task.itt, RESERVED, status ? statSn++ : 0, expCmdSn,
-            maxCmdSn(), dataSn++, offset, residual, slice));
-        counters.txdataOctets.add(length);
-        offset += length;
-      }
-      if (dataIn != null) {
-        dataIn.release();
-      }
-      if (send > 0 && collapse) {
-        return;
-      }
-    } else {
-      if (dataIn != null) {
-        dataIn.release();
-      }
-      int described = response.transferLength();
-      if (described >= 0) {
-        if (task.expectedLength > described) {
-          residualFlags = 0x02;
-          residual = task.expectedLength - described;
-        } else if (task.expectedLength < described) {
-          residualFlags = 0x04;
-          residual = described - task.expectedLength;
-        }
-      }
+    dataIn.send(ctx, params.initiatorMaxRecvDataSegmentLength(), params.maxBurstLength(), task,
+        response, numbers);
+    if (!reading) {
+      ctx.flush(); // else the end of the read batch flushes every response at once
     }
-    ByteBuf sense = Unpooled.EMPTY_BUFFER;
-    if (hasSense) {
-      sense = Unpooled.buffer(2 + response.sense().length);
-      sense.writeShort(response.sense().length).writeBytes(response.sense());
-    }
-    ctx.write(new TargetPdu.ScsiResponse(residualFlags, 0, response.status(), task.itt, statSn++,
-        expCmdSn, maxCmdSn(), dataSn, 0, residual, sense));
   }
 
   // ---------------------------------------------------------------- task management

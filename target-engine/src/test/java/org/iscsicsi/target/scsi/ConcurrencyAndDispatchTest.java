@@ -16,10 +16,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * How commands are run: file I/O only on the port's I/O executor (never on the caller's thread,
- * which in the engine is a netty event loop), many commands in flight on one LUN, COMPARE AND
- * WRITE atomic against concurrent writers, the CDB's Data-Out length reported for residuals, and
- * descriptor-format sense from REQUEST SENSE.
+ * How commands are run: blocking file I/O only on the port's I/O executor (never on the caller's
+ * thread, which in the engine is a netty event loop; only page-cache reads and small buffered
+ * writes run there, and nothing with inline I/O off), many commands in flight on one LUN,
+ * COMPARE AND WRITE atomic against concurrent writers, the CDB's Data-Out length reported for
+ * residuals, and descriptor-format sense from REQUEST SENSE.
  */
 class ConcurrencyAndDispatchTest {
 
@@ -28,12 +29,24 @@ class ConcurrencyAndDispatchTest {
 
   @Test
   void fileIoRunsOnTheIoExecutorOnly() throws Exception {
+    assertThat(submittedForWriteReadSync(false)).isEqualTo(3);
+  }
+
+  @Test
+  void onlyBlockingFileIoLeavesTheCallersThread() throws Exception {
+    // the small write goes to the page cache and the read finds it there: both inline; the
+    // SYNCHRONIZE CACHE (fdatasync) goes to the executor
+    assertThat(submittedForWriteReadSync(true)).isEqualTo(1);
+  }
+
+  /** INQUIRY, READ CAPACITY, MODE SENSE, WRITE, READ, SYNCHRONIZE CACHE: tasks submitted. */
+  private int submittedForWriteReadSync(boolean inline) throws Exception {
     AtomicInteger submitted = new AtomicInteger();
     ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
     TargetScsiPort port = new TargetScsiPort(ScsiHarness.TARGET, task -> {
       submitted.incrementAndGet();
       pool.execute(task);
-    });
+    }, inline);
     try (ScsiHarness h = new ScsiHarness(dir, port)) {
       h.attach(0, 1 << 20, true, false);
       ItNexus n = h.login(ScsiHarness.nexus("iqn.2026-01.org.iscsicsi:a", 1));
@@ -45,7 +58,7 @@ class ConcurrencyAndDispatchTest {
       h.run(n, 0, rw10(0x2a, 0, 1, 0), new byte[512]);
       h.run(n, 0, rw10(0x28, 0, 1, 0), null);
       h.run(n, cdb(0x35, 10));
-      assertThat(submitted).hasValue(3);
+      return submitted.get();
     } finally {
       pool.close();
     }

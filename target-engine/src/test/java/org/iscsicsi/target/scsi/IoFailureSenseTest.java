@@ -38,7 +38,7 @@ class IoFailureSenseTest {
       LunState lu = new LunState(0, unit, (x, y) -> { });
       ScsiRequest request = new ScsiRequest(n, 0, ScsiHarness.rw10(0x28, 0, 1, 0), 1,
           TaskAttribute.SIMPLE, DataDirection.READ, 512, null);
-      CommandContext c = new CommandContext(request, h.port, lu, Runnable::run);
+      CommandContext c = new CommandContext(request, h.port, lu, Runnable::run, false);
       ScsiResponse read = c.io(false, () -> {
         throw new IOException("Input/output error");
       }).toCompletableFuture().get(10, TimeUnit.SECONDS);

@@ -38,7 +38,8 @@ class TaskOrderingTest {
 
   @Test
   void orderedWaitsForEarlierTasksAndLaterOnesWaitForIt() throws Exception {
-    TargetScsiPort port = new TargetScsiPort(ScsiHarness.TARGET, held::add);
+    // every file access through the held executor, so that the test decides what runs when
+    TargetScsiPort port = new TargetScsiPort(ScsiHarness.TARGET, held::add, false);
     try (ScsiHarness h = new ScsiHarness(dir, port)) {
       h.attach(0, 1 << 20, true, false);
       ItNexus n = ScsiHarness.nexus("iqn.2026-01.org.iscsicsi:a", 1);
