@@ -516,11 +516,7 @@ public final class LogicalUnit implements AutoCloseable {
     try {
       closeFiles();
     } catch (IOException e) {
-      if (failed == null) {
-        failed = e;
-      } else {
-        failed.addSuppressed(e);
-      }
+      failed = chain(failed, e);
     }
     if (failed != null) {
       throw failed;
@@ -575,15 +571,20 @@ public final class LogicalUnit implements AutoCloseable {
         nativeFile.close();
       }
     } catch (IOException e) {
-      if (failed == null) {
-        failed = e;
-      } else {
-        failed.addSuppressed(e);
-      }
+      failed = chain(failed, e);
     }
     if (failed != null) {
       throw failed;
     }
+  }
+
+  /** The first failure stays the one thrown; later ones ride along as suppressed. */
+  private static IOException chain(IOException first, IOException next) {
+    if (first == null) {
+      return next;
+    }
+    first.addSuppressed(next);
+    return first;
   }
 
   /** A hold on a LUN's writes; closing it lets writes go on. */
