@@ -307,7 +307,7 @@ public final class LogicalUnit implements AutoCloseable {
   public LunFileRegion region(long offset, int length) throws IOException {
     requireUsable();
     long started = System.nanoTime();
-    if (offset + length > channel.size() || !endsCached(offset, length)) {
+    if (offset + length > channel.size() || !rangeCached(offset, length)) {
       return null;
     }
     if (!tryAcquire()) {
@@ -320,13 +320,21 @@ public final class LogicalUnit implements AutoCloseable {
     return region;
   }
 
-  /** Whether the page cache holds the first and the last block of a range (a cheap probe). */
-  private boolean endsCached(long offset, int length) throws IOException {
-    int block = blockSize();
+  /**
+   * Whether the page cache holds the whole range, so that sendfile on the event loop never waits
+   * for the disk: cachestat(2) counts its pages; on kernels without it (before 6.5), a cheaper
+   * probe of the range's first and last block stands in.
+   */
+  private boolean rangeCached(long offset, int length) throws IOException {
     if (!tryAcquire()) {
       return false;
     }
     try {
+      var whole = nativeFile.rangeCached(offset, length);
+      if (whole.isPresent()) {
+        return whole.get();
+      }
+      int block = blockSize();
       return nativeFile.cached(offset, Math.min(block, length))
           && (length <= block || nativeFile.cached(offset + length - block, block));
     } finally {

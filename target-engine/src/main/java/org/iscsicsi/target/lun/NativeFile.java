@@ -10,13 +10,15 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * The Linux file calls Java lacks, through the FFM API on a descriptor opened with libc
  * {@code open(2)}: {@code fallocate(2)} (preallocate, punch holes, zero ranges), {@code lseek(2)}
  * with SEEK_DATA/SEEK_HOLE, {@code fstat(2)}'s block count, {@code ftruncate(2)} and
- * {@code fdatasync(2)}, {@code preadv2(2)} with RWF_NOWAIT. Constants and the {@code st_blocks}
- * offset are those of Linux on x86_64 and aarch64 (glibc).
+ * {@code fdatasync(2)}, {@code preadv2(2)} with RWF_NOWAIT, {@code cachestat(2)} (Linux 6.5+).
+ * Constants, the {@code st_blocks} offset and the syscall numbers are those of Linux on x86_64 and
+ * aarch64 (glibc).
  */
 final class NativeFile implements AutoCloseable {
 
@@ -37,6 +39,12 @@ final class NativeFile implements AutoCloseable {
   private static final int SEEK_HOLE = 4;
   private static final long ST_BLOCKS_OFFSET = 64;
   private static final long STAT_SIZE = 256;
+  private static final int ENOSYS = 38;
+  /** cachestat(2): 451 on x86_64 and on aarch64 (the generic table). */
+  private static final long SYS_CACHESTAT = 451;
+  /** struct cachestat_range {u64 off, len} and struct cachestat {u64 nr_cache, ... 5 fields}. */
+  private static final long CACHESTAT_RANGE_SIZE = 16;
+  private static final long CACHESTAT_SIZE = 40;
 
   private static final Linker LINKER = Linker.nativeLinker();
   private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
@@ -60,6 +68,17 @@ final class NativeFile implements AutoCloseable {
   private static final MethodHandle PREADV2 = downcall("preadv2", FunctionDescriptor.of(
       ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
       ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+  // long syscall(long number, ...): the fd and flags go as longs, which is what the kernel reads.
+  private static final MethodHandle SYSCALL = LINKER.downcallHandle(
+      LINKER.defaultLookup().find("syscall").orElseThrow(),
+      FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+          ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG),
+      Linker.Option.firstVariadicArg(1), CAPTURE);
+  private static final MethodHandle GETPAGESIZE =
+      downcall("getpagesize", FunctionDescriptor.of(ValueLayout.JAVA_INT));
+  static final int PAGE_SIZE = pageSize();
+  /** False once the kernel said it has no cachestat(2); then callers probe another way. */
+  private static volatile boolean cachestatAvailable = true;
   private static final MethodHandle FDATASYNC =
       downcall("fdatasync", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
 
@@ -201,6 +220,51 @@ final class NativeFile implements AutoCloseable {
   boolean cached(long offset, int length) throws IOException {
     try (Arena arena = Arena.ofConfined()) {
       return readCached(offset, arena.allocate(length, 8)) == length;
+    }
+  }
+
+  /**
+   * Whether every page of {@code [offset, offset + length)} is in the page cache, by
+   * cachestat(2), which counts them without touching the data. Returns empty when the kernel has
+   * no cachestat (before Linux 6.5), so that the caller can probe another way.
+   */
+  Optional<Boolean> rangeCached(long offset, long length) throws IOException {
+    if (!cachestatAvailable || length <= 0) {
+      return Optional.empty();
+    }
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment scratch = arena.allocate(
+          CACHESTAT_RANGE_SIZE + CACHESTAT_SIZE + CALL_STATE.byteSize(), 8);
+      MemorySegment range = scratch.asSlice(0, CACHESTAT_RANGE_SIZE);
+      MemorySegment stat = scratch.asSlice(CACHESTAT_RANGE_SIZE, CACHESTAT_SIZE);
+      MemorySegment state = scratch.asSlice(CACHESTAT_RANGE_SIZE + CACHESTAT_SIZE,
+          CALL_STATE.byteSize());
+      range.set(ValueLayout.JAVA_LONG, 0, offset);
+      range.set(ValueLayout.JAVA_LONG, 8, length);
+      long rc = (long) SYSCALL.invokeExact(state, SYS_CACHESTAT, (long) fd, range, stat, 0L);
+      if (rc != 0) {
+        int errno = errno(state);
+        if (errno == ENOSYS) {
+          cachestatAvailable = false;
+          return Optional.empty();
+        }
+        throw new NativeIoException("cachestat(" + offset + ", " + length + ") on " + path,
+            errno);
+      }
+      long pages = (offset + length + PAGE_SIZE - 1) / PAGE_SIZE - offset / PAGE_SIZE;
+      return Optional.of(stat.get(ValueLayout.JAVA_LONG, 0) >= pages);
+    } catch (IOException | RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("cachestat", t);
+    }
+  }
+
+  private static int pageSize() {
+    try {
+      return (int) GETPAGESIZE.invokeExact(Arena.ofAuto().allocate(CALL_STATE));
+    } catch (Throwable t) {
+      throw new ExceptionInInitializerError(t);
     }
   }
 

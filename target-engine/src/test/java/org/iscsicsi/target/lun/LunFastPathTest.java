@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * ({@code preadv2} with RWF_NOWAIT) returns the file's bytes or declines without recording
  * anything; a {@link LunFileRegion} transfers exactly the file's bytes, zeros for a hole,
  * declines a range not in the page cache (dropped with {@code dd iflag=nocache}) until a blocking
- * read brought it in, declines a range past the end of a shortened file, and keeps the file open
+ * read brought it in, also when only its middle left the cache (cachestat(2)), declines a range past the end of a shortened file, and keeps the file open
  * after the LUN is closed (and its file deleted) until the last region is released; an inline
  * write lands like a blocking one and is counted once; a gathering write of several segments is
  * one write in the counters.
@@ -85,6 +85,9 @@ class LunFastPathTest {
   void regionsSendTheFileBytesAndZerosForHoles() throws Exception {
     try (LogicalUnit unit = LogicalUnit.create(config("region.img", 8 << 20, true))) {
       unit.write(1 << 20, pattern(131072, 5), false);
+      // only ranges wholly in the page cache are sent from the file: a blocking read puts the
+      // holes' zero pages there too
+      unit.read((1 << 20) - 65536, ByteBuffer.allocateDirect(262144));
       LunCounters before = unit.counters();
       // 64 KiB of hole, then 128 KiB of data, then 64 KiB of hole
       try (var ignored = new Released(unit.region((1 << 20) - 65536, 262144))) {
@@ -129,6 +132,43 @@ class LunFastPathTest {
       assertThat(region).isNotNull();
       try {
         assertThat(transfer(region)).isEqualTo(bytes(pattern(1 << 20, 11)));
+      } finally {
+        region.release();
+      }
+    }
+  }
+
+  @Test
+  void regionWhoseMiddleIsNotInThePageCacheIsDeclined() throws Exception {
+    int size = 4 << 20;
+    LunConfig config = config("middle.img", size, false);
+    try (LogicalUnit unit = LogicalUnit.create(config);
+        NativeFile probe = NativeFile.open(config.file(), true)) {
+      org.junit.jupiter.api.Assumptions.assumeTrue(probe.rangeCached(0, 4096).isPresent(),
+          "this kernel has no cachestat(2) (Linux 6.5+): only the range's ends are probed");
+      unit.write(0, pattern(size, 17), false);
+      unit.flush();
+      // drop the whole (clean) file from the cache, then bring back only its two ends
+      Process dd = new ProcessBuilder("dd", "if=" + config.file(), "iflag=nocache", "count=0")
+          .redirectErrorStream(true).start();
+      dd.getInputStream().readAllBytes();
+      assertThat(dd.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      org.junit.jupiter.api.Assumptions.assumeTrue(!probe.rangeCached(0, size).orElseThrow(),
+          "dd iflag=nocache did not drop the page cache here");
+      unit.read(0, ByteBuffer.allocateDirect(4096));
+      unit.read(size - 4096, ByteBuffer.allocateDirect(4096));
+      org.junit.jupiter.api.Assumptions.assumeTrue(
+          !probe.rangeCached(size / 2 - 4096, 8192).orElseThrow(),
+          "readahead brought the middle back in");
+      assertThat(unit.readCached(0, ByteBuffer.allocateDirect(4096))).as("first block").isTrue();
+      assertThat(unit.readCached(size - 4096, ByteBuffer.allocateDirect(4096)))
+          .as("last block").isTrue();
+      assertThat(unit.region(0, size)).as("a cold middle: the blocking path reads it").isNull();
+      unit.read(0, ByteBuffer.allocateDirect(size));
+      LunFileRegion region = unit.region(0, size);
+      assertThat(region).isNotNull();
+      try {
+        assertThat(transfer(region)).isEqualTo(bytes(pattern(size, 17)));
       } finally {
         region.release();
       }

@@ -61,6 +61,9 @@ class DataInSenderTest {
       data.put((byte) (i * 17 + 1));
     }
     unit.write(16384, data.flip(), false);
+    // Ranges are sent from the file only when wholly in the page cache (cachestat); a blocking
+    // read puts all of it there, the holes' zero pages included.
+    unit.read(0, ByteBuffer.allocateDirect(1 << 20));
     content = new byte[1 << 20];
     for (int i = 0; i < 32768; i++) {
       content[16384 + i] = (byte) (i * 17 + 1);
