@@ -165,7 +165,13 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    LOG.warn("closing connection from {}: {}", ctx.channel().remoteAddress(), cause.toString());
+    if (cause instanceof java.io.IOException) {
+      // The socket failed (reset, broken pipe): an initiator that went away, rebooted or was
+      // killed: routine for a target, not a fault of the engine.
+      LOG.info("connection from {} ended: {}", ctx.channel().remoteAddress(), cause.toString());
+    } else {
+      LOG.warn("closing connection from {}: {}", ctx.channel().remoteAddress(), cause.toString());
+    }
     ctx.close();
   }
 
