@@ -262,9 +262,7 @@ public final class LogicalUnit implements AutoCloseable {
       }
       pos += n;
     }
-    readLatency.record(System.nanoTime() - started);
-    readOps.increment();
-    readBytes.add(length);
+    recordRead(started, length);
   }
 
   /**
@@ -289,9 +287,7 @@ public final class LogicalUnit implements AutoCloseable {
       release();
     }
     dst.position(dst.limit());
-    readLatency.record(System.nanoTime() - started);
-    readOps.increment();
-    readBytes.add(length);
+    recordRead(started, length);
     return true;
   }
 
@@ -307,39 +303,41 @@ public final class LogicalUnit implements AutoCloseable {
   public LunFileRegion region(long offset, int length) throws IOException {
     requireUsable();
     long started = System.nanoTime();
-    if (offset + length > channel.size() || !rangeCached(offset, length)) {
+    if (offset + length > channel.size()) {
       return null;
     }
     if (!tryAcquire()) {
       throw new IOException("LUN " + initialConfig.file() + " is closed");
     }
-    LunFileRegion region = new LunFileRegion(this, channel, offset, length);
-    readLatency.record(System.nanoTime() - started);
-    readOps.increment();
-    readBytes.add(length);
+    boolean cached = false;
+    try {
+      cached = rangeCached(offset, length);
+    } finally {
+      if (!cached) {
+        release();
+      }
+    }
+    if (!cached) {
+      return null;
+    }
+    LunFileRegion region = new LunFileRegion(this, channel, offset, length); // takes the reference
+    recordRead(started, length);
     return region;
   }
 
   /**
    * Whether the page cache holds the whole range, so that sendfile on the event loop never waits
    * for the disk: cachestat(2) counts its pages; on kernels without it (before 6.5), a cheaper
-   * probe of the range's first and last block stands in.
+   * probe of the range's first and last block stands in. The caller holds a reference.
    */
   private boolean rangeCached(long offset, int length) throws IOException {
-    if (!tryAcquire()) {
-      return false;
+    var whole = nativeFile.rangeCached(offset, length);
+    if (whole.isPresent()) {
+      return whole.get();
     }
-    try {
-      var whole = nativeFile.rangeCached(offset, length);
-      if (whole.isPresent()) {
-        return whole.get();
-      }
-      int block = blockSize();
-      return nativeFile.cached(offset, Math.min(block, length))
-          && (length <= block || nativeFile.cached(offset + length - block, block));
-    } finally {
-      release();
-    }
+    int block = blockSize();
+    return nativeFile.cached(offset, Math.min(block, length))
+        && (length <= block || nativeFile.cached(offset + length - block, block));
   }
 
   /**
@@ -361,19 +359,9 @@ public final class LogicalUnit implements AutoCloseable {
     if (stamp == 0) {
       return false;
     }
-    long length = 0;
-    for (ByteBuffer b : srcs) {
-      length += b.remaining();
-    }
+    long length;
     try {
-      long pos = offset;
-      for (ByteBuffer src : srcs) {
-        while (src.hasRemaining()) {
-          pos += channel.write(src, pos);
-        }
-      }
-    } catch (IOException e) {
-      throw translate(e, "write " + length + " bytes at " + offset + " to " + initialConfig.file());
+      length = writeAt(offset, srcs);
     } finally {
       writeGate.unlockRead(stamp);
     }
@@ -383,9 +371,7 @@ public final class LogicalUnit implements AutoCloseable {
       log.debug("{}: inline write took {} us; writes go to I/O threads for a while",
           initialConfig.file(), took / 1000);
     }
-    writeLatency.record(took);
-    writeOps.increment();
-    writeBytes.add(length);
+    recordWrite(started, length);
     return true;
   }
 
@@ -409,12 +395,28 @@ public final class LogicalUnit implements AutoCloseable {
    */
   public void write(long offset, ByteBuffer[] srcs, boolean forceUnitAccess) throws IOException {
     requireWritable();
+    long started = System.nanoTime();
+    long stamp = writeGate.readLock();
+    long length;
+    try {
+      length = writeAt(offset, srcs);
+      if (forceUnitAccess) {
+        channel.force(false);
+      }
+    } catch (IOException e) {
+      throw translate(e, "flush after a write at " + offset + " to " + initialConfig.file());
+    } finally {
+      writeGate.unlockRead(stamp);
+    }
+    recordWrite(started, length);
+  }
+
+  /** Writes {@code srcs} one after the other from {@code offset}; returns the bytes written. */
+  private long writeAt(long offset, ByteBuffer[] srcs) throws IOException {
     long length = 0;
     for (ByteBuffer b : srcs) {
       length += b.remaining();
     }
-    long started = System.nanoTime();
-    long stamp = writeGate.readLock();
     try {
       long pos = offset;
       for (ByteBuffer src : srcs) {
@@ -422,14 +424,19 @@ public final class LogicalUnit implements AutoCloseable {
           pos += channel.write(src, pos);
         }
       }
-      if (forceUnitAccess) {
-        channel.force(false);
-      }
     } catch (IOException e) {
       throw translate(e, "write " + length + " bytes at " + offset + " to " + initialConfig.file());
-    } finally {
-      writeGate.unlockRead(stamp);
     }
+    return length;
+  }
+
+  private void recordRead(long started, long length) {
+    readLatency.record(System.nanoTime() - started);
+    readOps.increment();
+    readBytes.add(length);
+  }
+
+  private void recordWrite(long started, long length) {
     writeLatency.record(System.nanoTime() - started);
     writeOps.increment();
     writeBytes.add(length);

@@ -3,6 +3,7 @@ package org.iscsicsi.target.pdu;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.FileRegion;
+import io.netty.util.ReferenceCounted;
 
 /**
  * PDUs this target sends (RFC 7143 sections 11.3 to 11.19). Each knows how to write its 48-byte
@@ -171,49 +172,42 @@ public sealed interface TargetPdu extends IscsiPdu {
           .setInt(b + 40, bufferOffset).setInt(b + 44, statusPresent ? residualCount : 0);
     }
 
+    /** What the reference counting of this PDU applies to: the file range or the buffer. */
+    private ReferenceCounted payload() {
+      return file != null ? file : data;
+    }
+
     @Override
     public int refCnt() {
-      return file != null ? file.refCnt() : data.refCnt();
+      return payload().refCnt();
     }
 
     @Override
     public DataIn retain() {
-      if (file != null) {
-        file.retain();
-      } else {
-        data.retain();
-      }
+      payload().retain();
       return this;
     }
 
     @Override
     public DataIn retain(int increment) {
-      if (file != null) {
-        file.retain(increment);
-      } else {
-        data.retain(increment);
-      }
+      payload().retain(increment);
       return this;
     }
 
     @Override
     public DataIn touch(Object hint) {
-      if (file != null) {
-        file.touch(hint);
-      } else {
-        data.touch(hint);
-      }
+      payload().touch(hint);
       return this;
     }
 
     @Override
     public boolean release() {
-      return file != null ? file.release() : data.release();
+      return payload().release();
     }
 
     @Override
     public boolean release(int decrement) {
-      return file != null ? file.release(decrement) : data.release(decrement);
+      return payload().release(decrement);
     }
   }
 

@@ -1,7 +1,6 @@
 package org.iscsicsi.target.scsi;
 
 import io.netty.buffer.ByteBuf;
-import java.nio.ByteBuffer;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -61,7 +60,8 @@ final class Write implements ScsiCommand {
     CommandContext.IoTask blocking = () -> {
       long stamp = c.lu.atomicity.readLock();
       try {
-        writeSegments(c, offset, data, length, force);
+        // each received segment (a component of a composite) written where it lands, no copy
+        c.unit().write(offset, data.nioBuffers(data.readerIndex(), length), force);
       } finally {
         c.lu.atomicity.unlockRead(stamp);
       }
@@ -82,14 +82,5 @@ final class Write implements ScsiCommand {
         c.lu.atomicity.unlockRead(stamp);
       }
     }, blocking);
-  }
-
-  /**
-   * Writes Data-Out where it lands: each received segment (a component of a composite buffer)
-   * with its own positional write, no gathering copy.
-   */
-  private static void writeSegments(CommandContext c, long offset, ByteBuf data, int length,
-      boolean force) throws java.io.IOException {
-    c.unit().write(offset, data.nioBuffers(data.readerIndex(), length), force);
   }
 }

@@ -42,20 +42,13 @@ final class DataInSender {
   /** Writes (does not flush) the Data-In PDUs and the status of {@code task}. */
   void send(ChannelHandlerContext ctx, int initiatorMrdsl, int maxBurstLength, ScsiTask task,
       ScsiResponse response, Numbers n) {
-    int residualFlags = 0;
-    int residual = 0;
+    Residual res = Residual.NONE;
     int dataSn = 0;
     boolean hasSense = response.sense() != null && response.sense().length > 0;
     if (task.direction == DataDirection.READ || task.direction == DataDirection.BIDIRECTIONAL) {
       long available = response.dataInLength();
       int send = (int) Math.min(available, task.expectedLength);
-      if (available > task.expectedLength) {
-        residualFlags = 0x04;
-        residual = (int) (available - task.expectedLength);
-      } else if (available < task.expectedLength) {
-        residualFlags = 0x02;
-        residual = (int) (task.expectedLength - available);
-      }
+      res = Residual.of(available, task.expectedLength);
       boolean collapse = response.status() == ScsiResponse.GOOD && !hasSense;
       ByteBuf buffer = response.dataIn();
       LunFileRegion file = response.dataInFile();
@@ -74,9 +67,9 @@ final class DataInSender {
           } else {
             slice = buffer.retainedSlice(buffer.readerIndex() + offset, length);
           }
-          ctx.write(new TargetPdu.DataIn(last || endOfBurst, status, residualFlags,
+          ctx.write(new TargetPdu.DataIn(last || endOfBurst, status, res.flags(),
               response.status(), task.lunField, task.itt, RESERVED, status ? n.nextStatSn() : 0,
-              n.expCmdSn(), n.maxCmdSn(), dataSn++, offset, residual, slice, range));
+              n.expCmdSn(), n.maxCmdSn(), dataSn++, offset, res.count(), slice, range));
           counters.txdataOctets.add(length);
           offset += length;
         }
@@ -90,13 +83,7 @@ final class DataInSender {
       response.releaseDataIn();
       int described = response.transferLength();
       if (described >= 0) {
-        if (task.expectedLength > described) {
-          residualFlags = 0x02;
-          residual = task.expectedLength - described;
-        } else if (task.expectedLength < described) {
-          residualFlags = 0x04;
-          residual = described - task.expectedLength;
-        }
+        res = Residual.of(described, task.expectedLength);
       }
     }
     ByteBuf sense = Unpooled.EMPTY_BUFFER;
@@ -104,7 +91,25 @@ final class DataInSender {
       sense = Unpooled.buffer(2 + response.sense().length);
       sense.writeShort(response.sense().length).writeBytes(response.sense());
     }
-    ctx.write(new TargetPdu.ScsiResponse(residualFlags, 0, response.status(), task.itt,
-        n.nextStatSn(), n.expCmdSn(), n.maxCmdSn(), dataSn, 0, residual, sense));
+    ctx.write(new TargetPdu.ScsiResponse(res.flags(), 0, response.status(), task.itt,
+        n.nextStatSn(), n.expCmdSn(), n.maxCmdSn(), dataSn, 0, res.count(), sense));
+  }
+
+  /**
+   * Residual overflow (O, 0x04: the command had more data than expected) or underflow (U, 0x02:
+   * less) and its byte count, RFC 7143 section 11.4.5.
+   */
+  record Residual(int flags, int count) {
+    static final Residual NONE = new Residual(0, 0);
+
+    static Residual of(long actual, int expected) {
+      if (actual > expected) {
+        return new Residual(0x04, (int) (actual - expected));
+      }
+      if (actual < expected) {
+        return new Residual(0x02, (int) (expected - actual));
+      }
+      return NONE;
+    }
   }
 }

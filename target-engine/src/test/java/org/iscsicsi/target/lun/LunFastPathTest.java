@@ -21,8 +21,9 @@ import org.junit.jupiter.api.io.TempDir;
  * ({@code preadv2} with RWF_NOWAIT) returns the file's bytes or declines without recording
  * anything; a {@link LunFileRegion} transfers exactly the file's bytes, zeros for a hole,
  * declines a range not in the page cache (dropped with {@code dd iflag=nocache}) until a blocking
- * read brought it in, also when only its middle left the cache (cachestat(2)), declines a range past the end of a shortened file, and keeps the file open
- * after the LUN is closed (and its file deleted) until the last region is released; an inline
+ * read brought it in, also when only its middle left the cache (cachestat(2)), declines a range
+ * past the end of a shortened file, and keeps the file open after the LUN is closed (and its
+ * file deleted) until the last region is released; an inline
  * write lands like a blocking one and is counted once; a gathering write of several segments is
  * one write in the counters.
  */
@@ -48,6 +49,14 @@ class LunFastPathTest {
     byte[] a = new byte[b.remaining()];
     b.duplicate().get(a);
     return a;
+  }
+
+  /** GNU dd's iflag=nocache with count=0 drops the (clean) cached pages of the whole file. */
+  private static void dropFromPageCache(Path file) throws Exception {
+    Process dd = new ProcessBuilder("dd", "if=" + file, "iflag=nocache", "count=0")
+        .redirectErrorStream(true).start();
+    dd.getInputStream().readAllBytes();
+    assertThat(dd.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
   }
 
   private static byte[] transfer(LunFileRegion region) throws IOException {
@@ -117,11 +126,7 @@ class LunFastPathTest {
     try (LogicalUnit unit = LogicalUnit.create(config)) {
       unit.write(0, pattern(1 << 20, 11), false);
       unit.flush();
-      // GNU dd's iflag=nocache with count=0 drops the (clean) cached pages of the whole file
-      Process dd = new ProcessBuilder("dd", "if=" + config.file(), "iflag=nocache", "count=0")
-          .redirectErrorStream(true).start();
-      dd.getInputStream().readAllBytes();
-      assertThat(dd.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      dropFromPageCache(config.file());
       org.junit.jupiter.api.Assumptions.assumeTrue(
           !unit.readCached(0, ByteBuffer.allocateDirect(512)),
           "dd iflag=nocache did not drop the page cache here");
@@ -148,11 +153,7 @@ class LunFastPathTest {
           "this kernel has no cachestat(2) (Linux 6.5+): only the range's ends are probed");
       unit.write(0, pattern(size, 17), false);
       unit.flush();
-      // drop the whole (clean) file from the cache, then bring back only its two ends
-      Process dd = new ProcessBuilder("dd", "if=" + config.file(), "iflag=nocache", "count=0")
-          .redirectErrorStream(true).start();
-      dd.getInputStream().readAllBytes();
-      assertThat(dd.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      dropFromPageCache(config.file()); // then bring back only its two ends
       org.junit.jupiter.api.Assumptions.assumeTrue(!probe.rangeCached(0, size).orElseThrow(),
           "dd iflag=nocache did not drop the page cache here");
       unit.read(0, ByteBuffer.allocateDirect(4096));
