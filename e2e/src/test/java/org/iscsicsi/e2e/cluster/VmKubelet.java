@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import csi.v1.Csi;
 import csi.v1.IdentityGrpc;
 import csi.v1.NodeGrpc;
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -246,7 +247,7 @@ final class VmKubelet implements AutoCloseable {
       return 0;
     }
     String size = pv.at("/spec/capacity/storage").asText();
-    long bytes = quantityBytes(size);
+    long bytes = Quantity.getAmountInBytes(new Quantity(size)).longValueExact();
     long grown = node.withDeadlineAfter(3, TimeUnit.MINUTES).nodeExpandVolume(
         Csi.NodeExpandVolumeRequest.newBuilder().setVolumeId(handle).setVolumePath(target)
             .setStagingTargetPath(staging).setVolumeCapability(cap)
@@ -264,22 +265,6 @@ final class VmKubelet implements AutoCloseable {
     cluster.k("patch", "pvc", claim, "-n", namespace, "--subresource=status", "--type=merge",
         "-p", JSON.writeValueAsString(patch));
     return grown == 0 ? bytes : grown;
-  }
-
-  /** A Kubernetes quantity in bytes: a plain number or one with a binary suffix (Ki..Ti). */
-  static long quantityBytes(String q) {
-    var m = java.util.regex.Pattern.compile("([0-9]+)(Ki|Mi|Gi|Ti)?").matcher(q);
-    if (!m.matches()) {
-      throw new IllegalArgumentException("unsupported quantity: " + q);
-    }
-    int shift = switch (m.group(2) == null ? "" : m.group(2)) {
-      case "Ki" -> 10;
-      case "Mi" -> 20;
-      case "Gi" -> 30;
-      case "Ti" -> 40;
-      default -> 0;
-    };
-    return Long.parseLong(m.group(1)) << shift;
   }
 
   /** What kubelet does when the pod is gone: unpublish, then unstage. */
