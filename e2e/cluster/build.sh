@@ -28,9 +28,14 @@ SNAPSHOTTER_VERSION=8.7.0
 
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 GO_MIN=1.26                 # Kubernetes 1.37's go.mod
+GO_FALLBACK=go1.26.8        # fetched through the module proxy when the local Go is older
 gover=$("$GO" env GOVERSION 2>/dev/null) || { echo "build.sh: no Go toolchain at $GO" >&2; exit 1; }
 if [[ "$(printf '%s\n' "go$GO_MIN" "$gover" | sort -V | head -1)" != "go$GO_MIN" ]]; then
-  echo "build.sh: $GO is $gover; Kubernetes $K8S_VERSION needs Go $GO_MIN or newer" >&2; exit 1
+  # e.g. Debian's golang-go: the go command downloads and verifies the newer toolchain itself
+  echo "build.sh: $GO is $gover, Kubernetes $K8S_VERSION needs Go $GO_MIN: using $GO_FALLBACK" >&2
+  export GOTOOLCHAIN=$GO_FALLBACK
+  gover=$(GOPROXY=${GOPROXY:-https://proxy.golang.org} "$GO" env GOVERSION) ||
+    { echo "build.sh: could not fetch $GO_FALLBACK" >&2; exit 1; }
 fi
 KEY="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_prov-${PROVISIONER_VERSION}_att-${ATTACHER_VERSION}_rsz-${RESIZER_VERSION}_snap-${SNAPSHOTTER_VERSION}_${gover}"
 ROOT="${ISCSI_CSI_CACHE:-$HOME/.cache/iscsi-csi}/k8s"
@@ -75,7 +80,7 @@ if [[ -n "${ISCSI_CSI_BUILD_CHECK_ONLY:-}" ]]; then
   exit 3
 fi
 
-export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPROXY=${GOPROXY:-https://proxy.golang.org}
+export GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOFLAGS=-mod=mod GOPROXY=${GOPROXY:-https://proxy.golang.org}
 # sum.golang.org is not reachable here: checksums come from the built modules' own go.sum
 # files (concatenated below, so a module the proxy serves differently fails the build), the
 # rest is trusted from the proxy.
