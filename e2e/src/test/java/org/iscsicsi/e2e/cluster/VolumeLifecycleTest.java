@@ -531,11 +531,17 @@ class VolumeLifecycleTest {
     long t1 = System.nanoTime();
     Helm.uninstall("iscsi-csi").withNamespace("iscsi-csi").withKubeConfig(cluster.kubeconfig())
         .call();
-    String left = cluster.k("get", "statefulset,daemonset,serviceaccount,service,role,rolebinding,"
-        + "configmap,secret", "-n", "iscsi-csi", "-l", sel, "-o", "name") + cluster.k("get",
-        "csidriver,storageclass,clusterrole,clusterrolebinding,volumesnapshotclass,"
-            + "customresourcedefinition", "-l", sel, "-o", "name");
-    assertThat(left).isBlank();
+    // helm uninstall returns once it has asked for the deletions; a CRD lingers (Terminating)
+    // until the apiserver has removed its custom resources, so wait as `helm uninstall --wait`
+    // would, and name whatever is still there if it never goes.
+    await("the release's objects to be deleted", () -> {
+      String left = cluster.k("get", "statefulset,daemonset,serviceaccount,service,role,"
+          + "rolebinding,configmap,secret", "-n", "iscsi-csi", "-l", sel, "-o", "name")
+          + cluster.k("get", "csidriver,storageclass,clusterrole,clusterrolebinding,"
+              + "volumesnapshotclass,customresourcedefinition", "-l", sel, "-o", "name");
+      assertThat(left).as("objects of the release left after helm uninstall").isBlank();
+      return left;
+    });
     step("helm uninstall", "no object of the release left", since(t1));
   }
 
