@@ -15,6 +15,10 @@
 #   PROFILE=1         profile the engine during the measured runs: perf (package linux-perf) with
 #                     a JIT symbol map when present, else a JFR recording; prints a summary
 #   SKIP_BUILD=1      do not build target-engine when its jar is missing
+#   WARMUP=3          unmeasured rounds per target first, so that the engine's JIT compiler
+#                     has done most of its work (a target runs for months; tgtd needs none)
+#   METRICS="..."     measure only these (default all): seq_read seq_write rand_read_perf
+#                     rand_read_qemu rand_write latency
 #   TARGET_ENGINE_JAVA_OPTS  extra JVM options for the engine
 set -euo pipefail
 
@@ -22,11 +26,14 @@ here=$(cd -P "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 module=$(cd -P "$here/.." && pwd)
 repo=$(cd -P "$module/.." && pwd)
 RUNS=${RUNS:-3}
+WARMUP=${WARMUP:-3}
 LUN_SIZE=${LUN_SIZE:-1G}
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
 PORT_BASE=${PORT_BASE:-13600}
 TGT_CONTROL=${TGT_CONTROL:-13690}
 PROFILE=${PROFILE:-0}
+ALL_METRICS="seq_read seq_write rand_read_perf rand_read_qemu rand_write latency"
+METRICS=${METRICS:-$ALL_METRICS}
 ENGINE_PORT=$PORT_BASE
 TGT_PORT=$((PORT_BASE + 1))
 ADMIN_PORT=$((PORT_BASE + 2))
@@ -37,6 +44,11 @@ ENGINE_URL="iscsi://127.0.0.1:$ENGINE_PORT/$ENGINE_IQN/0"
 TGT_URL="iscsi://127.0.0.1:$TGT_PORT/$TGT_IQN/1" # tgtd's LUN 0 is its controller
 
 [[ $RUNS =~ ^[1-9][0-9]?$ ]] || { echo "RUNS must be 1-99" >&2; exit 2; }
+[[ $WARMUP =~ ^[0-9]$ ]] || { echo "WARMUP must be 0-9" >&2; exit 2; }
+for m in $METRICS; do
+  [[ " $ALL_METRICS " == *" $m "* ]] || { echo "unknown metric $m (known: $ALL_METRICS)" >&2; exit 2; }
+done
+wanted() { [[ " $METRICS " == *" $1 "* ]]; }
 [[ $PORT_BASE =~ ^[0-9]+$ ]] && ((PORT_BASE > 1023 && PORT_BASE < 65530)) \
   || { echo "PORT_BASE must be 1024-65529" >&2; exit 2; }
 for tool in tgtd tgtadm qemu-img qemu-io iscsi-perf iperf3 awk timeout; do
@@ -170,23 +182,47 @@ iperf_mbs() {
 declare -A results # "metric target" -> space-separated values
 record() { results["$1 $2"]="${results["$1 $2"]:-} $3"; }
 
-measure() { # NAME URL
-  local name=$1 url=$2 lat
-  record seq_write "$name" "$(seq_write_mbs "$url")"
-  record seq_read "$name" "$(seq_read_mbs "$url")"
-  record rand_write "$name" "$(rand_write_iops "$url")"
-  record rand_read_qemu "$name" "$(rand_read_iops_qemu "$url")"
-  record rand_read_perf "$name" "$(rand_read_iops_perf "$url")"
-  lat=$(latency_us "$url")
-  record lat_p50 "$name" "${lat% *}"
-  record lat_p99 "$name" "${lat#* }"
+# CPU time the target process used (user + system, in clock ticks): throughput on a shared
+# 2-core machine swings with whatever else runs, the CPU a target spends per byte much less.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+clk_tck=$(getconf CLK_TCK)
+# measure_cpu METRIC NAME PID UNITS FUNCTION URL: records FUNCTION's figure as METRIC and the
+# target's CPU per unit (UNITS units of work per run) as METRIC_cpu, in microseconds
+measure_cpu() {
+  local metric=$1 name=$2 pid=$3 units=$4 fn=$5 url=$6 c0 v
+  c0=$(cpu_ticks "$pid")
+  v=$("$fn" "$url")
+  record "$metric" "$name" "$v"
+  record "${metric}_cpu" "$name" "$(awk -v d="$(($(cpu_ticks "$pid") - c0))" -v t="$clk_tck" \
+    -v u="$units" 'BEGIN {printf "%.1f", d / t * 1e6 / u}')"
 }
 
-log "warming up both targets (JIT, page cache)"
-for url in "$ENGINE_URL" "$TGT_URL"; do
-  seq_write_mbs "$url" >/dev/null
-  seq_read_mbs "$url" >/dev/null
-  rand_read_iops_qemu "$url" >/dev/null
+measure() { # NAME URL PID
+  local name=$1 url=$2 pid=$3 lat mib=$((size_bytes / 1048576))
+  if wanted seq_write; then measure_cpu seq_write "$name" "$pid" "$mib" seq_write_mbs "$url"; fi
+  if wanted seq_read; then measure_cpu seq_read "$name" "$pid" "$mib" seq_read_mbs "$url"; fi
+  if wanted rand_write; then
+    measure_cpu rand_write "$name" "$pid" 40000 rand_write_iops "$url"
+  fi
+  if wanted rand_read_qemu; then
+    measure_cpu rand_read_qemu "$name" "$pid" 40000 rand_read_iops_qemu "$url"
+  fi
+  if wanted rand_read_perf; then record rand_read_perf "$name" "$(rand_read_iops_perf "$url")"; fi
+  if wanted latency; then
+    lat=$(latency_us "$url")
+    record lat_p50 "$name" "${lat% *}"
+    record lat_p99 "$name" "${lat#* }"
+  fi
+}
+
+log "warming up both targets ($WARMUP rounds: JIT, page cache)"
+for _ in $(seq "$WARMUP"); do
+  for url in "$ENGINE_URL" "$TGT_URL"; do
+    seq_write_mbs "$url" >/dev/null
+    seq_read_mbs "$url" >/dev/null
+    rand_write_iops "$url" >/dev/null
+    rand_read_iops_qemu "$url" >/dev/null
+  done
 done
 
 perf_pid=
@@ -203,9 +239,9 @@ iperf_pid=$!
 sleep 0.5
 for run in $(seq "$RUNS"); do
   log "run $run of $RUNS: engine"
-  measure engine "$ENGINE_URL"
+  measure engine "$ENGINE_URL" "$engine_pid"
   log "run $run of $RUNS: tgtd"
-  measure tgtd "$TGT_URL"
+  measure tgtd "$TGT_URL" "$tgtd_pid"
   record iperf loopback "$(iperf_mbs)"
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -215,11 +251,13 @@ median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{v[NR]=$1} END {
   if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2 }'; }
 ceiling=$(echo "${results["iperf loopback"]}" | median)
 echo
-echo "iSCSI on loopback, $(nproc) cores, LUN $LUN_SIZE, medians of $RUNS runs" \
+echo "iSCSI on loopback, $(nproc) cores, LUN $LUN_SIZE, medians of $RUNS runs after $WARMUP" \
+  "warm-up rounds" \
   "(load average before: $load_before, after: $load_after)"
 printf '%-46s %10s %10s %9s\n' "measure" "engine" "tgtd" "engine/tgtd"
 row() { # METRIC LABEL LOWER_IS_BETTER
   local e t
+  [ -n "${results["$1 engine"]:-}" ] || return 0 # not measured (METRICS)
   e=$(echo "${results["$1 engine"]}" | median)
   t=$(echo "${results["$1 tgtd"]}" | median)
   awk -v l="$2" -v e="$e" -v t="$t" -v inv="$3" 'BEGIN {
@@ -231,12 +269,18 @@ row seq_write "1 MiB seq write, QD16, MB/s (qemu-img)" 0
 row rand_read_perf "4 KiB random read, QD32, IOPS (iscsi-perf)" 0
 row rand_read_qemu "4 KiB strided read, QD32, IOPS (qemu-img)" 0
 row rand_write "4 KiB strided write, QD32, IOPS (qemu-img)" 0
+row seq_read_cpu "target CPU per 1 MiB read, us" 1
+row seq_write_cpu "target CPU per 1 MiB write, us" 1
+row rand_read_qemu_cpu "target CPU per 4 KiB strided read, us" 1
+row rand_write_cpu "target CPU per 4 KiB strided write, us" 1
 row lat_p50 "4 KiB read latency p50, QD1, us (qemu-io)" 1
 row lat_p99 "4 KiB read latency p99, QD1, us (qemu-io)" 1
 printf '%-46s %10s\n' "loopback TCP ceiling, MB/s (iperf3)" "$ceiling"
-awk -v e="$(echo "${results["seq_read engine"]}" | median)" -v c="$ceiling" 'BEGIN {
-  if (c > 0) printf "engine 1 MiB seq read = %.0f%% of the loopback ceiling\n", 100 * e / c }'
-echo "(latency ratio: tgtd/engine, so above 1x means the engine is faster)"
+if wanted seq_read; then
+  awk -v e="$(echo "${results["seq_read engine"]}" | median)" -v c="$ceiling" 'BEGIN {
+    if (c > 0) printf "engine 1 MiB seq read = %.0f%% of the loopback ceiling\n", 100 * e / c }'
+fi
+echo "(latency and CPU ratios: tgtd/engine, so above 1x means the engine is faster or cheaper)"
 echo "raw runs:"
 for k in "${!results[@]}"; do echo "  $k:${results[$k]}"; done | sort
 

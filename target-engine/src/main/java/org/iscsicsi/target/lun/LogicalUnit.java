@@ -418,16 +418,29 @@ public final class LogicalUnit implements AutoCloseable {
       length += b.remaining();
     }
     try {
-      long pos = offset;
-      for (ByteBuffer src : srcs) {
-        while (src.hasRemaining()) {
-          pos += channel.write(src, pos);
+      if (allDirect(srcs)) {
+        nativeFile.writeFully(offset, srcs); // one system call for all segments
+      } else {
+        long pos = offset;
+        for (ByteBuffer src : srcs) {
+          while (src.hasRemaining()) {
+            pos += channel.write(src, pos);
+          }
         }
       }
     } catch (IOException e) {
       throw translate(e, "write " + length + " bytes at " + offset + " to " + initialConfig.file());
     }
     return length;
+  }
+
+  private static boolean allDirect(ByteBuffer[] srcs) {
+    for (ByteBuffer b : srcs) {
+      if (!b.isDirect()) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private void recordRead(long started, long length) {

@@ -9,6 +9,7 @@ import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -16,7 +17,8 @@ import java.util.Optional;
  * The Linux file calls Java lacks, through the FFM API on a descriptor opened with libc
  * {@code open(2)}: {@code fallocate(2)} (preallocate, punch holes, zero ranges), {@code lseek(2)}
  * with SEEK_DATA/SEEK_HOLE, {@code fstat(2)}'s block count, {@code ftruncate(2)} and
- * {@code fdatasync(2)}, {@code preadv2(2)} with RWF_NOWAIT, {@code cachestat(2)} (Linux 6.5+).
+ * {@code fdatasync(2)}, {@code preadv2(2)} with RWF_NOWAIT, {@code pwritev(2)},
+ * {@code cachestat(2)} (Linux 6.5+).
  * Constants, the {@code st_blocks} offset and the syscall numbers are those of Linux on x86_64 and
  * aarch64 (glibc).
  */
@@ -31,6 +33,9 @@ final class NativeFile implements AutoCloseable {
   static final int EAGAIN = 11;
   private static final int RWF_NOWAIT = 0x08;
   private static final long IOVEC_SIZE = 16;
+  /** IOV_MAX on Linux: the most buffers one pwritev(2) takes. */
+  static final int IOV_MAX = 1024;
+  private static final int EINTR = 4;
 
   private static final int O_RDONLY = 0;
   private static final int O_RDWR = 2;
@@ -68,6 +73,9 @@ final class NativeFile implements AutoCloseable {
   private static final MethodHandle PREADV2 = downcall("preadv2", FunctionDescriptor.of(
       ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
       ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+  private static final MethodHandle PWRITEV = downcall("pwritev", FunctionDescriptor.of(
+      ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
+      ValueLayout.JAVA_LONG));
   // long syscall(long number, ...): the fd and flags go as longs, which is what the kernel reads.
   private static final MethodHandle SYSCALL = LINKER.downcallHandle(
       LINKER.defaultLookup().find("syscall").orElseThrow(),
@@ -210,6 +218,67 @@ final class NativeFile implements AutoCloseable {
       throw e;
     } catch (Throwable t) {
       throw new IllegalStateException("preadv2", t);
+    }
+  }
+
+  /**
+   * Writes every remaining byte of the direct buffers {@code srcs}, one after the other from
+   * {@code offset}, with as few pwritev(2) calls as the kernel allows (one, unless a write comes
+   * back short or there are more than {@link #IOV_MAX} buffers); advances each buffer's position
+   * past what was written. One call takes the file's inode lock once for the whole range, where
+   * a positional write per buffer takes it once per buffer, contended by the other writers.
+   *
+   * @throws IllegalArgumentException if a buffer is not direct
+   */
+  long writeFully(long offset, ByteBuffer[] srcs) throws IOException {
+    long total = 0;
+    try (Arena arena = Arena.ofConfined()) {
+      int slots = Math.min(srcs.length, IOV_MAX);
+      MemorySegment scratch = arena.allocate(IOVEC_SIZE * slots + CALL_STATE.byteSize(), 8);
+      MemorySegment iov = scratch.asSlice(0, IOVEC_SIZE * slots);
+      MemorySegment state = scratch.asSlice(IOVEC_SIZE * slots, CALL_STATE.byteSize());
+      int first = 0;
+      while (true) {
+        while (first < srcs.length && !srcs[first].hasRemaining()) {
+          first++;
+        }
+        if (first == srcs.length) {
+          return total;
+        }
+        int count = 0;
+        for (int i = first; i < srcs.length && count < slots; i++) {
+          ByteBuffer b = srcs[i];
+          if (!b.isDirect()) {
+            throw new IllegalArgumentException("pwritev takes direct buffers only");
+          }
+          if (b.hasRemaining()) {
+            iov.setAtIndex(ValueLayout.JAVA_LONG, 2L * count,
+                MemorySegment.ofBuffer(b).address());
+            iov.setAtIndex(ValueLayout.JAVA_LONG, 2L * count + 1, b.remaining());
+            count++;
+          }
+        }
+        long rc = (long) PWRITEV.invokeExact(state, fd, iov, count, offset + total);
+        if (rc < 0) {
+          int errno = errno(state);
+          if (errno == EINTR) {
+            continue;
+          }
+          throw new NativeIoException("pwritev(" + (offset + total) + ", " + count
+              + " buffers) on " + path, errno);
+        }
+        total += rc;
+        for (int i = first; i < srcs.length && rc > 0; i++) {
+          ByteBuffer b = srcs[i];
+          int n = (int) Math.min(rc, b.remaining());
+          b.position(b.position() + n);
+          rc -= n;
+        }
+      }
+    } catch (IOException | RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("pwritev", t);
     }
   }
 
