@@ -5,7 +5,6 @@ import java.nio.file.Path;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Function;
@@ -32,8 +31,9 @@ final class RegistryState {
   final LiveTargets live = new LiveTargets();
 
   private final StateStore store;
-  private final TreeMap<String, TargetRecord> targets = new TreeMap<>();
-  private final TreeMap<String, SnapshotRecord> snapshots = new TreeMap<>();
+  // Replaced as a whole by each commit; the maps themselves are not changed after adoption.
+  private TreeMap<String, TargetRecord> targets = new TreeMap<>();
+  private TreeMap<String, SnapshotRecord> snapshots = new TreeMap<>();
 
   RegistryState(StateStore store) {
     this.store = store;
@@ -92,34 +92,46 @@ final class RegistryState {
 
   /** Saves the state with {@code t} in place of its old version, then adopts it. */
   void commitTarget(TargetRecord t) {
-    TreeMap<String, TargetRecord> next = new TreeMap<>(targets);
-    next.put(t.name(), t);
-    save(next, snapshots);
-    targets.put(t.name(), t);
+    adopt(with(targets, t.name(), t), snapshots);
   }
 
   /** Saves the state without the target, then forgets it. */
   void commitTargetRemoval(String name) {
-    TreeMap<String, TargetRecord> next = new TreeMap<>(targets);
-    next.remove(name);
-    save(next, snapshots);
-    targets.remove(name);
+    adopt(with(targets, name, null), snapshots);
   }
 
   /** Saves the state with the snapshot, then adopts it. */
   void commitSnapshot(SnapshotRecord s) {
-    TreeMap<String, SnapshotRecord> next = new TreeMap<>(snapshots);
-    next.put(s.id(), s);
-    save(targets, next);
-    snapshots.put(s.id(), s);
+    adopt(targets, with(snapshots, s.id(), s));
   }
 
   /** Saves the state without the snapshot, then forgets it. */
   void commitSnapshotRemoval(String id) {
-    TreeMap<String, SnapshotRecord> next = new TreeMap<>(snapshots);
-    next.remove(id);
-    save(targets, next);
-    snapshots.remove(id);
+    adopt(targets, with(snapshots, id, null));
+  }
+
+  /** A copy of {@code m} with {@code key} mapped to {@code value}, or removed when it is null. */
+  private static <V> TreeMap<String, V> with(TreeMap<String, V> m, String key, V value) {
+    TreeMap<String, V> next = new TreeMap<>(m);
+    if (value == null) {
+      next.remove(key);
+    } else {
+      next.put(key, value);
+    }
+    return next;
+  }
+
+  /** Saves {@code ts} and {@code ss} as the state and, only when that worked, adopts them. */
+  private void adopt(TreeMap<String, TargetRecord> ts, TreeMap<String, SnapshotRecord> ss) {
+    try {
+      store.save(new EngineState(EngineState.FORMAT_VERSION, List.copyOf(ts.values()),
+          List.copyOf(ss.values())));
+    } catch (IOException e) {
+      throw new RegistryException(Reason.INTERNAL, "cannot write the state file: "
+          + e.getMessage(), e);
+    }
+    targets = ts;
+    snapshots = ss;
   }
 
   /** Shows the current targets to the event loops. */
@@ -149,15 +161,5 @@ final class RegistryState {
     targets.values().forEach(t -> t.luns().forEach(l -> known.add(Path.of(l.file()))));
     snapshots.values().forEach(sn -> known.add(Path.of(sn.file())));
     return known;
-  }
-
-  private void save(Map<String, TargetRecord> ts, Map<String, SnapshotRecord> ss) {
-    try {
-      store.save(new EngineState(EngineState.FORMAT_VERSION, List.copyOf(ts.values()),
-          List.copyOf(ss.values())));
-    } catch (IOException e) {
-      throw new RegistryException(Reason.INTERNAL, "cannot write the state file: "
-          + e.getMessage(), e);
-    }
   }
 }
