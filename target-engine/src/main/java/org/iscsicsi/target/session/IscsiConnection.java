@@ -288,8 +288,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       reject(RejectReason.PROTOCOL_ERROR, c.opcode().value(), c.itt(), c.cmdSn());
       return;
     }
-    ScsiTask task = new ScsiTask(c.itt(), c.lun(), LunField.number(c.lun()), c.cdb(), c.cmdSn(), edtl,
-        direction, attribute(c.attribute()));
+    ScsiTask task = new ScsiTask(c.itt(), c.lun(), LunField.number(c.lun()), c.cdb(), c.cmdSn(),
+        edtl, direction, attribute(c.attribute()));
     if (!writes) {
       c.release();
       tasks.add(task);
@@ -377,6 +377,9 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         try {
           ctx.executor().execute(() -> complete(task, response, error));
         } catch (RejectedExecutionException e) {
+          // the event loop is shutting down: the connection and its task are gone
+          LOG.debug("task {} completed after its event loop shut down; response dropped",
+              task.itt);
           if (response != null) {
             response.releaseDataIn();
           }

@@ -14,6 +14,8 @@ import org.iscsicsi.target.pdu.RejectReason;
 import org.iscsicsi.target.pdu.TargetPdu;
 import org.iscsicsi.target.registry.ExportedTarget;
 import org.iscsicsi.target.registry.TargetDirectory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Text negotiation in the full feature phase (RFC 7143 section 11.10) for one logged-in session:
@@ -23,6 +25,7 @@ import org.iscsicsi.target.registry.TargetDirectory;
  */
 final class TextExchange {
 
+  private static final Logger LOG = LoggerFactory.getLogger(TextExchange.class);
   private static final int RESERVED = SequenceNumbers.RESERVED;
 
   private final TargetDirectory directory;
@@ -68,6 +71,7 @@ final class TextExchange {
     try {
       keys = TextKeys.parse(bytes);
     } catch (LoginException e) {
+      LOG.info("text request from {} is malformed: {}", initiatorName, e.getMessage());
       return RejectReason.PROTOCOL_ERROR;
     }
     ByteBuf answer = Unpooled.buffer();
