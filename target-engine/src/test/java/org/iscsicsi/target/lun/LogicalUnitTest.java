@@ -2,6 +2,8 @@ package org.iscsicsi.target.lun;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.iscsicsi.target.lun.LunFixtures.config;
+import static org.iscsicsi.target.lun.LunFixtures.pattern;
 
 import java.nio.ByteBuffer;
 import java.nio.file.FileAlreadyExistsException;
@@ -26,22 +28,9 @@ class LogicalUnitTest {
   @TempDir
   Path dir;
 
-  private LunConfig config(String name, long size, boolean thin) {
-    return new LunConfig(dir.resolve(name), size, 512, thin, false, "S-" + name,
-        HexFormat.of().parseHex("600140500000000000000000000000aa"));
-  }
-
-  private static ByteBuffer pattern(int length, int seed) {
-    ByteBuffer b = ByteBuffer.allocate(length);
-    for (int i = 0; i < length; i++) {
-      b.put((byte) (i * 7 + seed));
-    }
-    return b.flip();
-  }
-
   @Test
   void thinLunIsSparseAndUnmapPunchesHoles() throws Exception {
-    try (LogicalUnit unit = LogicalUnit.create(config("thin.img", 64 << 20, true))) {
+    try (LogicalUnit unit = LogicalUnit.create(config(dir, "thin.img", 64 << 20, true))) {
       assertThat(Files.size(dir.resolve("thin.img"))).isEqualTo(64 << 20);
       assertThat(unit.allocatedBytes()).isLessThan(64 * 1024);
       unit.write(1 << 20, pattern(4 << 20, 1), false);
@@ -65,7 +54,7 @@ class LogicalUnitTest {
 
   @Test
   void thickLunIsPreallocatedAndUnmapZeroesInPlace() throws Exception {
-    try (LogicalUnit unit = LogicalUnit.create(config("thick.img", 8 << 20, false))) {
+    try (LogicalUnit unit = LogicalUnit.create(config(dir, "thick.img", 8 << 20, false))) {
       assertThat(unit.allocatedBytes()).isGreaterThanOrEqualTo(8 << 20);
       unit.write(0, pattern(8192, 3), true);
       unit.unmap(0, 4096);
@@ -79,7 +68,7 @@ class LogicalUnitTest {
 
   @Test
   void dataSurvivesReopenAndCountersCount() throws Exception {
-    LunConfig c = config("reopen.img", 1 << 20, true);
+    LunConfig c = config(dir, "reopen.img", 1 << 20, true);
     try (LogicalUnit unit = LogicalUnit.create(c)) {
       unit.write(4096, pattern(1024, 9), true);
       assertThat(unit.counters()).isEqualTo(new LunCounters(0, 1, 0, 1024));
@@ -96,7 +85,7 @@ class LogicalUnitTest {
 
   @Test
   void growsOnlineAndRefusesToShrink() throws Exception {
-    try (LogicalUnit unit = LogicalUnit.create(config("grow.img", 1 << 20, true))) {
+    try (LogicalUnit unit = LogicalUnit.create(config(dir, "grow.img", 1 << 20, true))) {
       AtomicInteger notified = new AtomicInteger();
       unit.addCapacityListener(notified::incrementAndGet);
       unit.write(0, pattern(512, 1), false);
@@ -118,7 +107,7 @@ class LogicalUnitTest {
 
   @Test
   void quiesceHoldsWritesUntilReleased() throws Exception {
-    try (LogicalUnit unit = LogicalUnit.create(config("q.img", 1 << 20, true))) {
+    try (LogicalUnit unit = LogicalUnit.create(config(dir, "q.img", 1 << 20, true))) {
       CompletableFuture<Void> write;
       try (LogicalUnit.Quiesce q = unit.quiesce()) {
         write = CompletableFuture.runAsync(() -> {
@@ -142,13 +131,13 @@ class LogicalUnitTest {
 
   @Test
   void missingBackingFileIsAConditionNotACrash() throws Exception {
-    LunConfig c = config("gone.img", 1 << 20, true);
+    LunConfig c = config(dir, "gone.img", 1 << 20, true);
     try (LogicalUnit unit = LogicalUnit.open(c)) {
       assertThat(unit.condition()).hasValueSatisfying(s -> assertThat(s).contains("gone.img"));
       assertThatThrownBy(() -> unit.read(0, ByteBuffer.allocate(512)))
           .hasMessageContaining("gone.img");
     }
-    try (LogicalUnit unit = LogicalUnit.create(config("deleted.img", 1 << 20, true))) {
+    try (LogicalUnit unit = LogicalUnit.create(config(dir, "deleted.img", 1 << 20, true))) {
       Files.delete(dir.resolve("deleted.img"));
       assertThat(unit.condition()).hasValueSatisfying(s -> assertThat(s).contains("missing"));
     }
@@ -156,7 +145,7 @@ class LogicalUnitTest {
 
   @Test
   void readOnlyLunRefusesWrites() throws Exception {
-    LunConfig c = config("ro.img", 1 << 20, true);
+    LunConfig c = config(dir, "ro.img", 1 << 20, true);
     LogicalUnit.create(c).close();
     LunConfig ro = new LunConfig(c.file(), c.sizeBytes(), 512, true, true, c.serial(), c.naa());
     try (LogicalUnit unit = LogicalUnit.open(ro)) {
@@ -168,7 +157,7 @@ class LogicalUnitTest {
 
   @Test
   void configIsValidated() {
-    assertThatThrownBy(() -> config("bad.img", 1000, true))
+    assertThatThrownBy(() -> config(dir, "bad.img", 1000, true))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("multiple");
     assertThatThrownBy(() -> new LunConfig(dir.resolve("x"), 4096, 300, true, false, "S",
         HexFormat.of().parseHex("600140500000000000000000000000aa")))

@@ -2,6 +2,8 @@ package org.iscsicsi.target.lun;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.iscsicsi.target.lun.LunFixtures.config;
+import static org.iscsicsi.target.lun.LunFixtures.directPattern;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -12,7 +14,6 @@ import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.HexFormat;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,19 +32,6 @@ class LunFastPathTest {
 
   @TempDir
   Path dir;
-
-  private LunConfig config(String name, long size, boolean thin) {
-    return new LunConfig(dir.resolve(name), size, 512, thin, false, "S-" + name,
-        HexFormat.of().parseHex("600140500000000000000000000000bb"));
-  }
-
-  private static ByteBuffer pattern(int length, int seed) {
-    ByteBuffer b = ByteBuffer.allocateDirect(length);
-    for (int i = 0; i < length; i++) {
-      b.put((byte) (i * 13 + seed));
-    }
-    return b.flip();
-  }
 
   private static byte[] bytes(ByteBuffer b) {
     byte[] a = new byte[b.remaining()];
@@ -73,13 +61,13 @@ class LunFastPathTest {
 
   @Test
   void cachedReadReturnsTheFileBytesAndCountsOnce() throws Exception {
-    try (LogicalUnit unit = LogicalUnit.create(config("cached.img", 8 << 20, true))) {
-      unit.write(4096, pattern(65536, 3), false);
+    try (LogicalUnit unit = LogicalUnit.create(config(dir, "cached.img", 8 << 20, true))) {
+      unit.write(4096, directPattern(65536, 3), false);
       LunCounters before = unit.counters();
       ByteBuffer dst = ByteBuffer.allocateDirect(65536);
       assertThat(unit.readCached(4096, dst)).isTrue(); // just written: in the page cache
       assertThat(dst.remaining()).isZero();
-      assertThat(bytes(dst.flip())).isEqualTo(bytes(pattern(65536, 3)));
+      assertThat(bytes(dst.flip())).isEqualTo(bytes(directPattern(65536, 3)));
       assertThat(unit.counters().readOps()).isEqualTo(before.readOps() + 1);
       assertThat(unit.counters().readBytes()).isEqualTo(before.readBytes() + 65536);
       assertThat(unit.readLatency().snapshot().count()).isEqualTo(1);
@@ -92,8 +80,8 @@ class LunFastPathTest {
 
   @Test
   void regionsSendTheFileBytesAndZerosForHoles() throws Exception {
-    try (LogicalUnit unit = LogicalUnit.create(config("region.img", 8 << 20, true))) {
-      unit.write(1 << 20, pattern(131072, 5), false);
+    try (LogicalUnit unit = LogicalUnit.create(config(dir, "region.img", 8 << 20, true))) {
+      unit.write(1 << 20, directPattern(131072, 5), false);
       // only ranges wholly in the page cache are sent from the file: a blocking read puts the
       // holes' zero pages there too
       unit.read((1 << 20) - 65536, ByteBuffer.allocateDirect(262144));
@@ -102,13 +90,13 @@ class LunFastPathTest {
       try (var ignored = new Released(unit.region((1 << 20) - 65536, 262144))) {
         LunFileRegion region = ignored.region;
         byte[] expected = new byte[262144];
-        System.arraycopy(bytes(pattern(131072, 5)), 0, expected, 65536, 131072);
+        System.arraycopy(bytes(directPattern(131072, 5)), 0, expected, 65536, 131072);
         assertThat(transfer(region)).isEqualTo(expected);
         LunFileRegion middle = region.slice(65536, 4096);
         try {
           assertThat(middle.position()).isEqualTo(1 << 20);
           assertThat(transfer(middle)).isEqualTo(java.util.Arrays.copyOf(
-              bytes(pattern(131072, 5)), 4096));
+              bytes(directPattern(131072, 5)), 4096));
         } finally {
           middle.release();
         }
@@ -122,9 +110,9 @@ class LunFastPathTest {
 
   @Test
   void regionNotInThePageCacheIsDeclinedUntilABlockingReadBringsItIn() throws Exception {
-    LunConfig config = config("cold.img", 4 << 20, false);
+    LunConfig config = config(dir, "cold.img", 4 << 20, false);
     try (LogicalUnit unit = LogicalUnit.create(config)) {
-      unit.write(0, pattern(1 << 20, 11), false);
+      unit.write(0, directPattern(1 << 20, 11), false);
       unit.flush();
       dropFromPageCache(config.file());
       org.junit.jupiter.api.Assumptions.assumeTrue(
@@ -136,7 +124,7 @@ class LunFastPathTest {
       LunFileRegion region = unit.region(0, 1 << 20);
       assertThat(region).isNotNull();
       try {
-        assertThat(transfer(region)).isEqualTo(bytes(pattern(1 << 20, 11)));
+        assertThat(transfer(region)).isEqualTo(bytes(directPattern(1 << 20, 11)));
       } finally {
         region.release();
       }
@@ -146,12 +134,12 @@ class LunFastPathTest {
   @Test
   void regionWhoseMiddleIsNotInThePageCacheIsDeclined() throws Exception {
     int size = 4 << 20;
-    LunConfig config = config("middle.img", size, false);
+    LunConfig config = config(dir, "middle.img", size, false);
     try (LogicalUnit unit = LogicalUnit.create(config);
         NativeFile probe = NativeFile.open(config.file(), true)) {
       org.junit.jupiter.api.Assumptions.assumeTrue(probe.rangeCached(0, 4096).isPresent(),
           "this kernel has no cachestat(2) (Linux 6.5+): only the range's ends are probed");
-      unit.write(0, pattern(size, 17), false);
+      unit.write(0, directPattern(size, 17), false);
       unit.flush();
       dropFromPageCache(config.file()); // then bring back only its two ends
       org.junit.jupiter.api.Assumptions.assumeTrue(!probe.rangeCached(0, size).orElseThrow(),
@@ -169,7 +157,7 @@ class LunFastPathTest {
       LunFileRegion region = unit.region(0, size);
       assertThat(region).isNotNull();
       try {
-        assertThat(transfer(region)).isEqualTo(bytes(pattern(size, 17)));
+        assertThat(transfer(region)).isEqualTo(bytes(directPattern(size, 17)));
       } finally {
         region.release();
       }
@@ -178,7 +166,7 @@ class LunFastPathTest {
 
   @Test
   void regionPastTheEndOfAShortenedFileIsDeclined() throws Exception {
-    LunConfig config = config("short.img", 1 << 20, true);
+    LunConfig config = config(dir, "short.img", 1 << 20, true);
     try (LogicalUnit unit = LogicalUnit.create(config)) {
       try (FileChannel f = FileChannel.open(config.file(), StandardOpenOption.WRITE)) {
         f.truncate(512 * 1024); // shortened behind the engine's back
@@ -192,18 +180,18 @@ class LunFastPathTest {
 
   @Test
   void closedAndDeletedLunStaysReadableUntilTheLastRegionIsReleased() throws Exception {
-    LunConfig config = config("closing.img", 4 << 20, false);
+    LunConfig config = config(dir, "closing.img", 4 << 20, false);
     LogicalUnit unit = LogicalUnit.create(config);
-    unit.write(0, pattern(65536, 9), false);
+    unit.write(0, directPattern(65536, 9), false);
     LunFileRegion region = unit.region(0, 65536);
     LunFileRegion slice = region.slice(4096, 4096);
     unit.close();
     Files.delete(config.file());
     assertThatThrownBy(() -> unit.region(0, 512)).hasMessageContaining("closed");
-    assertThat(transfer(region)).isEqualTo(bytes(pattern(65536, 9)));
+    assertThat(transfer(region)).isEqualTo(bytes(directPattern(65536, 9)));
     region.release();
     assertThat(transfer(slice)).isEqualTo(java.util.Arrays.copyOfRange(
-        bytes(pattern(65536, 9)), 4096, 8192));
+        bytes(directPattern(65536, 9)), 4096, 8192));
     assertThat(slice.release()).isTrue();
     assertThatThrownBy(() -> slice.transferTo(Channels.newChannel(new ByteArrayOutputStream()),
         0)).isInstanceOf(RuntimeException.class);
@@ -211,34 +199,34 @@ class LunFastPathTest {
 
   @Test
   void inlineAndGatheringWritesLandAndCountOnce() throws Exception {
-    try (LogicalUnit unit = LogicalUnit.create(config("inline.img", 4 << 20, false))) {
-      assertThat(unit.writeInline(8192, pattern(4096, 1))).isTrue();
-      unit.write(65536, new ByteBuffer[] {pattern(1024, 2), pattern(3072, 3), pattern(512, 4)},
-          false);
+    try (LogicalUnit unit = LogicalUnit.create(config(dir, "inline.img", 4 << 20, false))) {
+      assertThat(unit.writeInline(8192, directPattern(4096, 1))).isTrue();
+      unit.write(65536, new ByteBuffer[] {directPattern(1024, 2), directPattern(3072, 3),
+          directPattern(512, 4)}, false);
       LunCounters c = unit.counters();
       assertThat(c.writeOps()).isEqualTo(2);
       assertThat(c.writeBytes()).isEqualTo(4096 + 4608);
       ByteBuffer back = ByteBuffer.allocateDirect(4096);
       unit.read(8192, back);
-      assertThat(bytes(back.flip())).isEqualTo(bytes(pattern(4096, 1)));
+      assertThat(bytes(back.flip())).isEqualTo(bytes(directPattern(4096, 1)));
       ByteBuffer gathered = ByteBuffer.allocateDirect(4608);
       unit.read(65536, gathered);
       byte[] expected = new byte[4608];
-      System.arraycopy(bytes(pattern(1024, 2)), 0, expected, 0, 1024);
-      System.arraycopy(bytes(pattern(3072, 3)), 0, expected, 1024, 3072);
-      System.arraycopy(bytes(pattern(512, 4)), 0, expected, 4096, 512);
+      System.arraycopy(bytes(directPattern(1024, 2)), 0, expected, 0, 1024);
+      System.arraycopy(bytes(directPattern(3072, 3)), 0, expected, 1024, 3072);
+      System.arraycopy(bytes(directPattern(512, 4)), 0, expected, 4096, 512);
       assertThat(bytes(gathered.flip())).isEqualTo(expected);
     }
   }
 
   @Test
   void inlineWritesWaitWhileTheLunIsQuiesced() throws Exception {
-    try (LogicalUnit unit = LogicalUnit.create(config("quiesced.img", 1 << 20, false))) {
+    try (LogicalUnit unit = LogicalUnit.create(config(dir, "quiesced.img", 1 << 20, false))) {
       try (LogicalUnit.Quiesce q = unit.quiesce()) {
-        assertThat(unit.writeInline(0, pattern(512, 1))).isFalse();
+        assertThat(unit.writeInline(0, directPattern(512, 1))).isFalse();
       }
       assertThat(unit.counters().writeOps()).isZero();
-      assertThat(unit.writeInline(0, pattern(512, 1))).isTrue();
+      assertThat(unit.writeInline(0, directPattern(512, 1))).isTrue();
     }
   }
 

@@ -1,0 +1,97 @@
+package org.iscsicsi.target.registry;
+
+import java.io.IOException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collection;
+import org.iscsicsi.target.lun.LogicalUnit;
+import org.iscsicsi.target.registry.RegistryException.Reason;
+import org.iscsicsi.target.state.LunRecord;
+import org.iscsicsi.target.state.TargetRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The pool's space: what the filesystem of the LUN directory has free, what LUNs are promised
+ * (provisioned) and what their files really take (allocated), and the refusal of a change that
+ * needs more than is free.
+ *
+ * <p>An allocated size that cannot be read counts as 0 (logged), so that one bad file does not
+ * hide the whole pool; an unreadable filesystem is an INTERNAL error. {@code PoolAccountingTest}
+ * pins the sums, the RESOURCE_EXHAUSTED refusal and that an unreadable file counts as 0.
+ */
+final class PoolAccounting {
+
+  private static final Logger log = LoggerFactory.getLogger(PoolAccounting.class);
+
+  private final Path lunDir;
+
+  PoolAccounting(Path lunDir) {
+    this.lunDir = lunDir;
+  }
+
+  long usableBytes() {
+    try {
+      return Files.getFileStore(lunDir).getUsableSpace();
+    } catch (IOException e) {
+      throw unreadable(e);
+    }
+  }
+
+  /**
+   * Throws RESOURCE_EXHAUSTED ("the pool has N bytes free, " + {@code what}) when {@code need}
+   * exceeds the free space.
+   */
+  void requireRoom(long need, String what) {
+    long usable = usableBytes();
+    if (need > usable) {
+      throw new RegistryException(Reason.RESOURCE_EXHAUSTED, "the pool has " + usable
+          + " bytes free, " + what);
+    }
+  }
+
+  /** Provisioned and allocated bytes of every LUN (a LUN not open allocates 0), and the space. */
+  PoolStatus status(Collection<TargetRecord> targets, OpenUnits units) {
+    long provisioned = 0;
+    long allocated = 0;
+    for (TargetRecord t : targets) {
+      for (LunRecord l : t.luns()) {
+        provisioned += l.sizeBytes();
+        LogicalUnit u = units.unit(t.name(), l.lun());
+        allocated += u == null ? 0 : allocated(u);
+      }
+    }
+    try {
+      FileStore fs = Files.getFileStore(lunDir);
+      return new PoolStatus(fs.getUsableSpace(), fs.getTotalSpace(), provisioned, allocated);
+    } catch (IOException e) {
+      throw unreadable(e);
+    }
+  }
+
+  /** Bytes the LUN's file takes on disk, 0 (logged) when that cannot be read. */
+  static long allocated(LogicalUnit u) {
+    try {
+      return u.allocatedBytes();
+    } catch (IOException e) {
+      log.warn("allocated bytes of {}: {}", u.config().file(), e.toString());
+      return 0;
+    }
+  }
+
+  /** Bytes the file takes on disk, 0 (logged) when that cannot be read. */
+  static long allocated(Path file) {
+    try {
+      return FileBlocks.allocatedBytes(file);
+    } catch (IOException e) {
+      log.warn("allocated bytes of {}: {}", file, e.toString());
+      return 0;
+    }
+  }
+
+  private static RegistryException unreadable(IOException e) {
+    return new RegistryException(Reason.INTERNAL, "cannot read the pool's filesystem: "
+        + e.getMessage(), e);
+  }
+}
