@@ -35,6 +35,14 @@ final class NativeFile implements AutoCloseable {
   private static final long IOVEC_SIZE = 16;
   /** IOV_MAX on Linux: the most buffers one pwritev(2) takes. */
   static final int IOV_MAX = 1024;
+  /**
+   * Buffers are gathered into one pwritev(2) until they add up to this many bytes. ext4 (Linux
+   * 6.x) sizes page-cache folios by the write that creates them, and a later small write into a
+   * folio costs time in proportion to the folio's size (ext4_block_write_begin walks all its
+   * blocks): with 1 MiB calls, 4 KiB writes into data written sequentially took 25 us of CPU
+   * instead of 15. 256 KiB keeps most of the gain of large calls for sequential writes.
+   */
+  static final long MAX_BYTES_PER_CALL = 256 * 1024;
   private static final int EINTR = 4;
 
   private static final int O_RDONLY = 0;
@@ -223,8 +231,8 @@ final class NativeFile implements AutoCloseable {
 
   /**
    * Writes every remaining byte of the direct buffers {@code srcs}, one after the other from
-   * {@code offset}, with as few pwritev(2) calls as the kernel allows (one, unless a write comes
-   * back short or there are more than {@link #IOV_MAX} buffers); advances each buffer's position
+   * {@code offset}, with few pwritev(2) calls (one per {@link #MAX_BYTES_PER_CALL} bytes or
+   * {@link #IOV_MAX} buffers, more if a write comes back short); advances each buffer's position
    * past what was written. One call takes the file's inode lock once for the whole range, where
    * a positional write per buffer takes it once per buffer, contended by the other writers.
    *
@@ -246,7 +254,8 @@ final class NativeFile implements AutoCloseable {
           return total;
         }
         int count = 0;
-        for (int i = first; i < srcs.length && count < slots; i++) {
+        long bytes = 0;
+        for (int i = first; i < srcs.length && count < slots && bytes < MAX_BYTES_PER_CALL; i++) {
           ByteBuffer b = srcs[i];
           if (!b.isDirect()) {
             throw new IllegalArgumentException("pwritev takes direct buffers only");
@@ -255,6 +264,7 @@ final class NativeFile implements AutoCloseable {
             iov.setAtIndex(ValueLayout.JAVA_LONG, 2L * count,
                 MemorySegment.ofBuffer(b).address());
             iov.setAtIndex(ValueLayout.JAVA_LONG, 2L * count + 1, b.remaining());
+            bytes += b.remaining();
             count++;
           }
         }

@@ -13,8 +13,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@link NativeFile#writeFully}, the gathering write under every LUN write, on a real file: the
  * buffers land one after the other from the offset, empty buffers in between are skipped, more
- * buffers than one {@code pwritev(2)} takes ({@link NativeFile#IOV_MAX}) are written in several
- * calls without a gap, every buffer's position ends at its limit, and a heap buffer (whose address
+ * buffers than one {@code pwritev(2)} takes ({@link NativeFile#IOV_MAX}), or more bytes than one
+ * call is given ({@link NativeFile#MAX_BYTES_PER_CALL}), are written in several calls without a
+ * gap, every buffer's position ends at its limit, and a heap buffer (whose address
  * the kernel cannot be given) is refused before anything is written.
  */
 class NativeFileTest {
@@ -67,6 +68,21 @@ class NativeFileTest {
       assertThat(f.writeFully(0, srcs)).isEqualTo(expected.length);
     }
     assertThat(Files.readAllBytes(file)).isEqualTo(expected);
+  }
+
+  @Test
+  void buffersAddingUpToMoreThanOneCallWritesAreWrittenWithoutAGap() throws Exception {
+    Path file = Files.createFile(dir.resolve("large.img"));
+    int piece = (int) (NativeFile.MAX_BYTES_PER_CALL / 2 + 4096);
+    ByteBuffer[] srcs = {direct(piece, 1), direct(piece, 2), direct(piece, 3), direct(piece, 4),
+        direct(17, 5)};
+    byte[] expected = concat(srcs);
+    try (NativeFile f = NativeFile.open(file, false)) {
+      assertThat(f.writeFully(4096, srcs)).isEqualTo(expected.length);
+    }
+    byte[] onDisk = Files.readAllBytes(file);
+    assertThat(onDisk).hasSize(4096 + expected.length);
+    assertThat(Arrays.copyOfRange(onDisk, 4096, onDisk.length)).isEqualTo(expected);
   }
 
   @Test
