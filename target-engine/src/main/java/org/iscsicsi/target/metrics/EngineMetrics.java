@@ -31,6 +31,8 @@ import org.iscsicsi.target.scsi.TargetScsiPort;
 import org.iscsicsi.target.session.SessionInfo;
 import org.iscsicsi.target.session.SessionInfo.SessionCounters;
 import org.iscsicsi.target.session.SessionRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The engine's metrics, collected at scrape time from the counters the LUNs and sessions keep
@@ -39,6 +41,8 @@ import org.iscsicsi.target.session.SessionRegistry;
  * #writeText(OutputStream)}.
  */
 public final class EngineMetrics implements MultiCollector {
+
+  private static final Logger log = LoggerFactory.getLogger(EngineMetrics.class);
 
   private final TargetDirectory directory;
   private final Supplier<SessionRegistry> sessions;
@@ -134,7 +138,10 @@ public final class EngineMetrics implements MultiCollector {
         try {
           allocated.dataPoint(gauge(l.unit().allocatedBytes(), l.labels()));
         } catch (IOException e) {
-          // a backing file that vanished between the check and the call: no point this scrape
+          // a backing file that vanished between the check and the call: the series is left out
+          // of this scrape rather than reported as 0
+          log.debug("LUN {} of {}: allocated bytes unreadable this scrape: {}",
+              l.number(), l.target(), e.toString());
         }
       }
     }
