@@ -21,7 +21,7 @@ import java.util.stream.Stream;
 final class ChartRenderer {
   static final String RELEASE = "iscsi-csi";
   static final String NAMESPACE = "iscsi-csi";
-  static final String KUBE_VERSION = "v1.34.4";
+  static final String KUBE_VERSION = "v1.37.2";
 
   private ChartRenderer() {}
 

@@ -11,7 +11,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every object the chart renders, for the default values and each variant, is valid against the
- * Kubernetes v1.34.4 OpenAPI v3 schema (and the VolumeSnapshot CRD schema), and the validator
+ * Kubernetes v1.37.2 OpenAPI v3 schema (and the VolumeSnapshot CRD schema), and the validator
  * itself rejects what a strict apiserver rejects (unknown field, wrong type, missing required
  * field, enum value, bad name), so a pass means something.
  */

@@ -14,7 +14,7 @@ import java.util.zip.GZIPInputStream;
 
 /**
  * Validates Kubernetes objects against the API's published OpenAPI v3 schema (Kubernetes
- * v1.34.4, shipped in test resources) and against CRD schemas (VolumeSnapshot*), the way a
+ * v1.37.2, shipped in test resources) and against CRD schemas (VolumeSnapshot*), the way a
  * kube-apiserver with strict field validation decodes them: unknown fields, wrong JSON types,
  * missing required fields, values outside an enum are errors. It also checks what the apiserver
  * validates beyond the schema for every object: metadata names (DNS-1123) and label syntax.
@@ -23,7 +23,7 @@ import java.util.zip.GZIPInputStream;
  * does not run admission or the per-kind validation code of the apiserver.
  */
 final class OpenApiValidator {
-  static final String K8S_VERSION = "v1.34.4";
+  static final String K8S_VERSION = "v1.37.2";
   private static final String[] K8S_DOCS = {
     "api__v1", "apis__apps__v1", "apis__storage.k8s.io__v1", "apis__rbac.authorization.k8s.io__v1",
     "apis__apiextensions.k8s.io__v1"
