@@ -489,12 +489,15 @@ class VolumeLifecycleTest {
     await("every PV gone", () -> cluster.k("get", "pv", "-o", "name").isEmpty() ? "ok" : null);
     await("every VolumeSnapshotContent gone", () ->
         cluster.k("get", "volumesnapshotcontents", "-o", "name").isEmpty() ? "ok" : null);
-    EngineView v = await("the engine empty", () -> {
+    // a LUN's file goes just after the state forgets it (crash ordering), so wait for both
+    await("the engine empty", () -> {
       EngineView e = engine();
-      return e.targets().isEmpty() && e.snapshots().isEmpty() ? e : null;
+      assertThat(e.targets()).as("targets").isEmpty();
+      assertThat(e.snapshots()).as("snapshots").isEmpty();
+      assertThat(e.lunFiles()).as("LUN files").isEmpty();
+      assertThat(e.snapshotFiles()).as("snapshot files").isEmpty();
+      return e;
     });
-    assertThat(v.lunFiles()).isEmpty();
-    assertThat(v.snapshotFiles()).isEmpty();
     await("every IscsiVolume gone", () ->
         cluster.k("get", "iscsivolumes", "-o", "name").isEmpty() ? "ok" : null);
     if (kubelet != null) {
