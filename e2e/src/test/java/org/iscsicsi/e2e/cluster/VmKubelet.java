@@ -159,7 +159,9 @@ final class VmKubelet implements AutoCloseable {
 
   /**
    * What kubelet does once the pod's volume is attached: stage (if the plugin stages) and publish
-   * the pod's one PVC volume, a filesystem volume.
+   * the pod's one PVC volume, with kubelet's paths for a filesystem volume (a directory the
+   * plugin mounts on) or a block volume (pkg/volume/csi csi_block.go: a staging directory per PV
+   * and a file per pod that the plugin bind-mounts the device on).
    */
   Mounted mount(TestCluster cluster, String namespace, String podName) throws Exception {
     JsonNode pod = json(cluster.k("get", "pod", podName, "-n", namespace, "-o", "json"));
@@ -172,9 +174,7 @@ final class VmKubelet implements AutoCloseable {
     String pvName = cluster.k("get", "pvc", claim, "-n", namespace, "-o",
         "jsonpath={.spec.volumeName}");
     JsonNode pv = json(cluster.k("get", "pv", pvName, "-o", "json"));
-    if (pv.at("/spec/volumeMode").asText("Filesystem").equals("Block")) {
-      throw new UnsupportedOperationException("block volumes are not staged by this stand-in");
-    }
+    boolean block = pv.at("/spec/volumeMode").asText("Filesystem").equals("Block");
     JsonNode csi = pv.at("/spec/csi");
     String driver = csi.path("driver").asText();
     String handle = csi.path("volumeHandle").asText();
@@ -186,20 +186,28 @@ final class VmKubelet implements AutoCloseable {
     }
     Map<String, String> publishContext = strings(va.at("/status/attachmentMetadata"));
     Map<String, String> attributes = strings(csi.path("volumeAttributes"));
-    Csi.VolumeCapability cap = Csi.VolumeCapability.newBuilder()
-        .setMount(Csi.VolumeCapability.MountVolume.newBuilder()
-            .setFsType(csi.path("fsType").asText("ext4"))
-            .addAllMountFlags(pv.at("/spec/mountOptions").valueStream().map(JsonNode::asText)
-                .toList()))
+    Csi.VolumeCapability.Builder capBuilder = Csi.VolumeCapability.newBuilder()
         .setAccessMode(Csi.VolumeCapability.AccessMode.newBuilder()
-            .setMode(accessMode(pv.at("/spec/accessModes/0").asText()))).build();
-
-    String staging = ROOT + "/plugins/kubernetes.io/csi/" + driver + "/" + sha256(handle)
-        + "/globalmount";
-    String target = ROOT + "/pods/" + uid + "/volumes/kubernetes.io~csi/" + pvName + "/mount";
+            .setMode(accessMode(pv.at("/spec/accessModes/0").asText())));
+    if (block) {
+      capBuilder.setBlock(Csi.VolumeCapability.BlockVolume.getDefaultInstance());
+    } else {
+      capBuilder.setMount(Csi.VolumeCapability.MountVolume.newBuilder()
+          .setFsType(csi.path("fsType").asText("ext4"))
+          .addAllMountFlags(pv.at("/spec/mountOptions").valueStream().map(JsonNode::asText)
+              .toList()));
+    }
+    Csi.VolumeCapability cap = capBuilder.build();
+    String staging = block
+        ? ROOT + "/plugins/kubernetes.io/csi/volumeDevices/staging/" + pvName
+        : ROOT + "/plugins/kubernetes.io/csi/" + driver + "/" + sha256(handle) + "/globalmount";
+    String target = block
+        ? ROOT + "/plugins/kubernetes.io/csi/volumeDevices/publish/" + pvName + "/" + uid
+        : ROOT + "/pods/" + uid + "/volumes/kubernetes.io~csi/" + pvName + "/mount";
     boolean stages = caps.contains(Csi.NodeServiceCapability.RPC.Type.STAGE_UNSTAGE_VOLUME);
-    // kubelet creates the parents (and writes vol_data.json there); the plugin the leaves
-    shell("mkdir -p " + parent(staging) + " " + parent(target));
+    // kubelet creates the parents (and writes vol_data.json there), and for a block volume the
+    // staging directory itself; the plugin the leaves
+    shell("mkdir -p " + (block ? staging : parent(staging)) + " " + parent(target));
     if (stages) {
       node.withDeadlineAfter(3, TimeUnit.MINUTES).nodeStageVolume(
           Csi.NodeStageVolumeRequest.newBuilder().setVolumeId(handle)

@@ -9,8 +9,10 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -44,6 +46,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  *   <li>growing a PVC grows the LUN, the PV and the IscsiVolume; a filesystem volume waits for the
  *       node (FileSystemResizePending) until its next mount, where NodeExpandVolume in the VM grows
  *       ext4 (df) with the data intact; block volumes report the new size on the PVC;
+ *   <li>a block PVC used by a pod with volumeDevices is staged and published in the VM at
+ *       kubelet's block paths as a device of the grown size; bytes written to it with dd and
+ *       synced read back through the initiator and are in the LUN file;
  *   <li>a VolumeSnapshot becomes ready; a PVC restored from it and a PVC cloned from a PVC, each
  *       mounted by a pod in the VM, hold the file written into the source through the initiator;
  *   <li>a SIGKILL of the controller while a clone is provisioned changes no outcome, and the
@@ -297,6 +302,31 @@ class VolumeLifecycleTest {
     assertThat(engine().target(rawHandle).orElseThrow().luns().getFirst().sizeBytes())
         .isEqualTo(3L << 30);
     step("expand (block)", "PVC raw 1Gi->3Gi: LUN, PV and PVC status 3Gi", since(t1));
+
+    if (kubelet != null) {
+      long t2 = System.nanoTime();
+      cluster.apply(pod("raw-user", "raw", true,
+          "volumeDevices: [{name: data, devicePath: /dev/xvda}]"));
+      Attached a = attach("raw-user", rawPv, rawHandle);
+      String device = a.mounted().target(); // the file kubelet would hand to the container
+      long size = Long.parseLong(kubelet.shell("blockdev --getsize64 " + device).strip());
+      assertThat(size).as("size of the published block device").isEqualTo(3L << 30);
+      // 1 MiB at 1 MiB, synced (SYNCHRONIZE CACHE), read back past the guest's buffer cache
+      String written = kubelet.shell("head -c 1048576 /dev/urandom > /tmp/raw.bin && dd "
+          + "if=/tmp/raw.bin of=" + device + " bs=1048576 seek=1 conv=fsync 2>/dev/null && "
+          + "md5sum /tmp/raw.bin | cut -d' ' -f1").strip();
+      String readBack = kubelet.shell("blockdev --flushbufs " + device + " && dd if=" + device
+          + " bs=1048576 skip=1 count=1 2>/dev/null | md5sum | cut -d' ' -f1").strip();
+      assertThat(readBack).as("bytes read back through the initiator").isEqualTo(written);
+      Path lun = engine().target(rawHandle).orElseThrow().luns().getFirst().file();
+      assertThat(md5(readAt(lun, 1 << 20, 1 << 20))).as("bytes in the LUN file")
+          .isEqualTo(written);
+      detach("raw-user", rawPv, rawHandle, a);
+      step("block in the VM", "pod raw-user with volumeDevices: staged + published as a "
+          + (size >> 30) + " GiB device in the VM, 1 MiB written with dd and synced (md5 "
+          + written.substring(0, 8) + "), the same in the LUN file; unpublished + unstaged, "
+          + "grant revoked", since(t2));
+    }
   }
 
   @Test
@@ -577,8 +607,13 @@ class VolumeLifecycleTest {
         %s""".formatted(name, sc, mode, size, extra);
   }
 
-  /** A pod using {@code claim}; bound to the node, or left to the scheduler. */
+  /** A pod mounting {@code claim} at /data; bound to the node, or left to the scheduler. */
   static String pod(String name, String claim, boolean onNode) {
+    return pod(name, claim, onNode, "volumeMounts: [{name: data, mountPath: /data}]");
+  }
+
+  /** A pod using {@code claim} as its container's {@code use} says (volumeMounts/Devices). */
+  static String pod(String name, String claim, boolean onNode, String use) {
     return """
         apiVersion: v1
         kind: Pod
@@ -589,12 +624,12 @@ class VolumeLifecycleTest {
           containers:
           - name: app
             image: registry.invalid/never-pulled:1
-            volumeMounts: [{name: data, mountPath: /data}]
+            %s
           volumes:
           - name: data
             persistentVolumeClaim: {claimName: %s}
         """.formatted(name, onNode ? "nodeName: " + node : "schedulerName: default-scheduler",
-        claim);
+        use, claim);
   }
 
   static String get(String kind, String name, String jsonPath) throws Exception {
@@ -758,6 +793,10 @@ class VolumeLifecycleTest {
       f.write(data);
       f.getFD().sync();
     }
+  }
+
+  static String md5(byte[] data) throws Exception {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
   }
 
   static byte[] readAt(Path file, long offset, int length) throws IOException {
