@@ -40,19 +40,33 @@ final class OpenUnits {
 
   /** Opens an existing LUN file at start; a failure is remembered as the LUN's condition. */
   void open(String target, LunRecord l) {
+    LogicalUnit unit = null;
     try {
-      attach(target, l.lun(), LogicalUnit.open(l.toConfig()));
+      unit = LogicalUnit.open(l.toConfig());
+      attach(target, l.lun(), unit);
     } catch (IOException | RuntimeException e) {
+      if (unit != null) {
+        closeQuietly(unit); // opened but not attached: nothing else would close it
+      }
       log.warn("LUN {} of {} cannot be opened: {}", l.lun(), target, e.toString());
       openFailures.put(new LunKey(target, l.lun()), "cannot open " + l.file() + ": "
           + e.getMessage());
     }
   }
 
-  /** Makes {@code unit} the LUN's open file and shows it on the target's port. */
+  /**
+   * Makes {@code unit} the LUN's open file and shows it on the target's port; if the port refuses
+   * it, the LUN is not recorded as open either (the caller still owns {@code unit}).
+   */
   void attach(String target, int lun, LogicalUnit unit) {
-    ports.get(target).attach(lun, unit);
-    units.put(new LunKey(target, lun), unit);
+    LunKey key = new LunKey(target, lun);
+    units.put(key, unit);
+    try {
+      ports.get(target).attach(lun, unit);
+    } catch (RuntimeException e) {
+      units.remove(key);
+      throw e;
+    }
   }
 
   /** Detaches and closes the LUN's file (if open) and forgets why it was not. */
