@@ -10,11 +10,8 @@ import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 
 /**
  * Counts CSI calls by method and gRPC status code ({@code csi_calls_total}) and records how long
@@ -57,16 +54,5 @@ public final class CsiMetrics implements ServerInterceptor {
   /** Writes the CSI metrics in the Prometheus text format (version 0.0.4). */
   public void writeText(OutputStream out) throws IOException {
     PrometheusTextFormatWriter.create().write(out, registry.scrape());
-  }
-
-  /** The CSI metrics in the Prometheus text format, as a string. */
-  public String render() {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try {
-      writeText(out);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot render the CSI metrics", e);
-    }
-    return out.toString(StandardCharsets.UTF_8);
   }
 }

@@ -8,7 +8,9 @@ import csi.v1.IdentityGrpc;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -53,7 +55,9 @@ class CsiServerTest {
         int port = ((Endpoint.Tcp) tcp.endpoint()).port();
         assertThat(port).isPositive();
         assertThat(info("127.0.0.1:" + port).getName()).isEqualTo("iscsi.example.org");
-        assertThat(metrics.render()).contains(
+        ByteArrayOutputStream text = new ByteArrayOutputStream();
+        metrics.writeText(text);
+        assertThat(text.toString(StandardCharsets.UTF_8)).contains(
             "csi_calls_total{code=\"OK\",method=\"csi.v1.Identity/GetPluginInfo\"} 2.0",
             "csi_call_seconds_count{code=\"OK\",method=\"csi.v1.Identity/GetPluginInfo\"} 2");
       }

@@ -42,7 +42,7 @@ public final class NodePluginGuest {
         mkdir -p /var/lib/kubelet
         # C1 only: the guest CPU is emulated, so JIT work dominates start-up.
         export NODE_PLUGIN_JAVA_OPTS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
-        /repo/node-plugin/bin/node-plugin serve --endpoint tcp://0.0.0.0:50051 --node-name %s \\
+        /repo/node-plugin/bin/node-plugin serve --endpoint tcp://0.0.0.0:%d --node-name %s \\
           --state-dir /var/lib/iscsi-csi/state --gc-interval 0s --device-wait-timeout 30s \\
           --iscsiadm-timeout 20s --login-timeout 10s &
         PLUGIN=$!
@@ -58,7 +58,7 @@ public final class NodePluginGuest {
         kill $PLUGIN; wait $PLUGIN
         echo "PLUGIN_EXIT=$?"
         exit 0
-        """.formatted(nodeName);
+        """.formatted(CSI_PORT, nodeName);
   }
 
   /** What a guest command printed (stdout and stderr) and its exit code. */

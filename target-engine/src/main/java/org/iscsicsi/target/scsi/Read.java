@@ -2,6 +2,8 @@ package org.iscsicsi.target.scsi;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
+import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.concurrent.CompletionStage;
 import org.iscsicsi.target.lun.LunFileRegion;
 
@@ -40,17 +42,10 @@ final class Read implements ScsiCommand {
   static CompletionStage<ScsiResponse> read(CommandContext c, BlockRange range) {
     int length = (int) (range.blocks() * c.blockSize());
     long offset = range.lba() * c.blockSize();
-    CommandContext.IoTask blocking = () -> {
-      ByteBuf buf = PooledByteBufAllocator.DEFAULT.directBuffer(length);
-      try {
-        c.unit().read(offset, buf.nioBuffer(0, length));
-        buf.writerIndex(length);
-        return ScsiResponse.good(buf);
-      } catch (Exception e) {
-        buf.release();
-        throw e;
-      }
-    };
+    CommandContext.IoTask blocking = () -> intoPooledBuffer(length, dst -> {
+      c.unit().read(offset, dst);
+      return true;
+    });
     if (c.request.dataInByFile() && length >= FILE_REGION_MIN) {
       return c.io(false, () -> {
         LunFileRegion region = c.unit().region(offset, length);
@@ -58,19 +53,31 @@ final class Read implements ScsiCommand {
       }, blocking);
     }
     if (length <= CACHED_READ_MAX) {
-      return c.io(false, () -> {
-        ByteBuf buf = PooledByteBufAllocator.DEFAULT.directBuffer(length);
-        boolean done = false;
-        try {
-          done = c.unit().readCached(offset, buf.nioBuffer(0, length));
-        } finally {
-          if (!done) {
-            buf.release();
-          }
-        }
-        return done ? ScsiResponse.good(buf.writerIndex(length)) : null;
-      }, blocking);
+      return c.io(false,
+          () -> intoPooledBuffer(length, dst -> c.unit().readCached(offset, dst)), blocking);
     }
     return c.io(false, blocking);
+  }
+
+  /** Fills {@code dst} completely, or returns false having declined (nothing is recorded). */
+  private interface Fill {
+    boolean into(ByteBuffer dst) throws IOException;
+  }
+
+  /**
+   * GOOD with a pooled buffer of {@code length} bytes that {@code fill} filled, or null when it
+   * declined; the buffer is released on every path that does not return it.
+   */
+  private static ScsiResponse intoPooledBuffer(int length, Fill fill) throws IOException {
+    ByteBuf buf = PooledByteBufAllocator.DEFAULT.directBuffer(length);
+    boolean filled = false;
+    try {
+      filled = fill.into(buf.nioBuffer(0, length));
+    } finally {
+      if (!filled) {
+        buf.release();
+      }
+    }
+    return filled ? ScsiResponse.good(buf.writerIndex(length)) : null;
   }
 }

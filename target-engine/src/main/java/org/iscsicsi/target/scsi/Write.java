@@ -60,7 +60,7 @@ final class Write implements ScsiCommand {
     CommandContext.IoTask blocking = () -> {
       long stamp = c.lu.atomicity.readLock();
       try {
-        // each received segment (a component of a composite) written where it lands, no copy
+        // the received segments (components of a composite) go to the file as they are
         c.unit().write(offset, data.nioBuffers(data.readerIndex(), length), force);
       } finally {
         c.lu.atomicity.unlockRead(stamp);
