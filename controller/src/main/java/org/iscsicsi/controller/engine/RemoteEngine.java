@@ -1,12 +1,20 @@
 package org.iscsicsi.controller.engine;
 
+import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import java.io.IOException;
 import java.util.concurrent.TimeUnit;
 import org.iscsicsi.csi.Endpoint;
+import org.iscsicsi.target.admin.AdminTls;
+import org.iscsicsi.target.engine.HostPort;
 
-/** A channel to a target engine in another process, over TCP or a unix socket. */
+/**
+ * A channel to a target engine in another process: a unix socket as it is; TCP with mutual TLS
+ * (the controller's certificate, the engines' CA), or plain only to a loopback address, which is
+ * all an engine itself accepts without TLS.
+ */
 public final class RemoteEngine implements AutoCloseable {
 
   private final ManagedChannel channel;
@@ -17,15 +25,37 @@ public final class RemoteEngine implements AutoCloseable {
     this.endpoint = endpoint;
   }
 
-  public static RemoteEngine connect(Endpoint endpoint) {
-    String target = switch (endpoint) {
-      case Endpoint.Unix u -> "unix://" + u.path();
-      case Endpoint.Tcp t -> (t.host().contains(":") ? "[" + t.host() + "]" : t.host())
-          + ":" + t.port();
+  /** A plain channel: a unix socket, or TCP on loopback. */
+  public static RemoteEngine connect(Endpoint endpoint) throws IOException {
+    return connect(endpoint, null);
+  }
+
+  /**
+   * @param tls the controller's client certificate and the CA engines' certificates chain to;
+   *     applies to TCP engines (null: plain, loopback only)
+   * @throws IllegalArgumentException for plain TCP to an address other hosts could answer on
+   * @throws IOException when a TLS file is missing or its key is readable by others
+   */
+  public static RemoteEngine connect(Endpoint endpoint, AdminTls tls) throws IOException {
+    ManagedChannel ch = switch (endpoint) {
+      case Endpoint.Unix u -> Grpc.newChannelBuilder("unix://" + u.path(),
+          InsecureChannelCredentials.create()).build();
+      case Endpoint.Tcp t -> Grpc.newChannelBuilderForAddress(t.host(), t.port(),
+          credentials(new HostPort(t.host(), t.port()), tls)).build();
     };
-    ManagedChannel ch = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create())
-        .build();
     return new RemoteEngine(ch, endpoint);
+  }
+
+  private static ChannelCredentials credentials(HostPort where, AdminTls tls)
+      throws IOException {
+    if (tls != null) {
+      return tls.channelCredentials();
+    }
+    if (!where.isLoopback()) {
+      throw new IllegalArgumentException("engine " + where + " is not on loopback: give "
+          + "--engine-tls-cert, --engine-tls-key and --engine-tls-ca (mutual TLS)");
+    }
+    return InsecureChannelCredentials.create();
   }
 
   public ManagedChannel channel() {

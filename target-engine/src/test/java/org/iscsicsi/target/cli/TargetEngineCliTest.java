@@ -7,8 +7,10 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.iscsicsi.target.engine.AdminAddress;
+import org.iscsicsi.target.engine.AdminListener;
 import org.iscsicsi.target.engine.EngineConfig;
 import org.iscsicsi.target.engine.TargetEngine;
+import org.iscsicsi.target.testing.TestPki;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -183,5 +185,30 @@ class TargetEngineCliTest {
       assertThat(e.registry().target(T)).isPresent();
     }
     assertThat(sock).doesNotExist();
+  }
+
+  /** The CLI speaks mutual TLS to a TCP admin address, and refuses plain TCP off loopback. */
+  @Test
+  void mutualTlsAdmin() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(TestPki.available(), "openssl installed");
+    TestPki engines = TestPki.create(dir, "engines");
+    TestPki clients = TestPki.create(dir, "clients");
+    TestPki.Identity server = engines.issue("engine");
+    TestPki.Identity operator = clients.issue("operator");
+    try (TargetEngine e = TargetEngine.start(EngineConfig.of(dir.resolve("tls")).withIscsi(false)
+        .withAdmin(new AdminListener(new AdminAddress.Tcp("127.0.0.1", 0),
+            TestPki.tls(server, clients), false)))) {
+      String addr = "127.0.0.1:" + e.adminTcpAddress().getPort();
+      Run ok = cli("target", "create", T, "--admin", addr,
+          "--admin-tls-cert", operator.certificate().toString(),
+          "--admin-tls-key", operator.key().toString(),
+          "--admin-tls-ca", engines.caCertificate().toString());
+      assertThat(ok.exit()).as(ok.toString()).isZero();
+      assertThat(e.registry().target(T)).isPresent();
+      oneLineError(cli("ls", "--admin", addr), 1, "cannot reach the engine's admin API");
+      oneLineError(cli("ls", "--admin", addr, "--admin-tls-cert",
+          operator.certificate().toString()), 2, "TLS needs all of");
+    }
+    oneLineError(cli("ls", "--admin", "192.0.2.1:3262"), 2, "is not loopback");
   }
 }
