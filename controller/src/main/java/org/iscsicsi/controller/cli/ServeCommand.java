@@ -264,7 +264,7 @@ final class ServeCommand implements Callable<Integer> {
   }
 
   /** The embedded engine's admin address: a unix socket or none; TCP is for remote engines. */
-  private AdminAddress embeddedAdmin() {
+  private AdminAddress embeddedAdmin() throws java.io.IOException {
     if (admin == null) {
       return EmbeddedEngine.defaultAdminSocket(stateDir);
     }

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.iscsicsi.target.admin.SocketDirectory;
 import org.iscsicsi.target.engine.AdminAddress;
 import org.iscsicsi.target.engine.AdminListener;
 import org.iscsicsi.target.engine.EngineConfig;
@@ -21,8 +22,12 @@ public final class EmbeddedEngine {
   /** Default name of the embedded engine: the first part of its volume ids. */
   public static final String DEFAULT_NAME = "local";
 
-  /** File name of the admin socket in the state directory. */
-  public static final String ADMIN_SOCKET = "admin.sock";
+  /**
+   * The admin socket's place in the state directory: a directory of its own, since Kubernetes'
+   * fsGroup makes the state volume's root group-writable, which the engine refuses for a socket
+   * directory.
+   */
+  public static final String ADMIN_SOCKET = "admin/admin.sock";
 
   private EmbeddedEngine() {}
 
@@ -56,8 +61,13 @@ public final class EmbeddedEngine {
     return e;
   }
 
-  /** Where the embedded engine's admin socket goes by default: beside its state. */
-  public static AdminAddress defaultAdminSocket(Path stateDir) {
-    return new AdminAddress.Unix(stateDir.toAbsolutePath().normalize().resolve(ADMIN_SOCKET));
+  /**
+   * The embedded engine's default admin socket, {@code <stateDir>/admin/admin.sock}, its
+   * directory created (or narrowed) to mode 0700: it is the controller's own.
+   */
+  public static AdminAddress defaultAdminSocket(Path stateDir) throws IOException {
+    Path socket = stateDir.toAbsolutePath().normalize().resolve(ADMIN_SOCKET);
+    SocketDirectory.claim(socket.getParent());
+    return new AdminAddress.Unix(socket);
   }
 }

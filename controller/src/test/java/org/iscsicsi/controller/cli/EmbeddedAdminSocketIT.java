@@ -13,8 +13,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code controller serve} offers its embedded engine's admin API on {@code <state-dir>/admin.sock}
- * (mode 0600), so the real {@code target-engine} CLI administers the controller's engine as
+ * {@code controller serve} offers its embedded engine's admin API on
+ * {@code <state-dir>/admin/admin.sock} (mode 0600, its directory narrowed to 0700 even when it was
+ * left group-writable, as Kubernetes' fsGroup leaves a volume), so the real {@code target-engine} CLI administers the controller's engine as
  * tgtadm does tgtd: {@code ls} shows the volume the controller created, {@code lun}, {@code acl}
  * and {@code sessions} work on it, and the socket is gone once the controller stops.
  */
@@ -26,7 +27,11 @@ class EmbeddedAdminSocketIT {
   void targetEngineCliSeesTheControllersVolumes() throws Exception {
     assumeThat(TargetEngineLauncher.missing()).as("target-engine launcher").isEmpty();
     Path state = dir.resolve("state");
-    Path admin = state.resolve("admin.sock");
+    Path admin = state.resolve("admin/admin.sock");
+    // as Kubernetes leaves a volume with fsGroup: group-writable; the controller narrows its own
+    Files.createDirectories(admin.getParent(),
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxrwxr-x")));
+    Files.setPosixFilePermissions(admin.getParent(), PosixFilePermissions.fromString("rwxrwxr-x"));
     try (ControllerProcess controller = ControllerProcess.start(dir.resolve("csi.sock"), state,
         dir.resolve("controller.log"))) {
       Csi.Volume v = controller.controller.createVolume(Csi.CreateVolumeRequest.newBuilder()
@@ -40,6 +45,8 @@ class EmbeddedAdminSocketIT {
       String iqn = "iqn.2026-11.org.iscsicsi:" + v.getVolumeId();
       assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(admin)))
           .isEqualTo("rw-------");
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(admin.getParent())))
+          .isEqualTo("rwx------");
       String where = "unix:" + admin;
 
       Exec.Result ls = TargetEngineLauncher.run("ls", "--admin", where);

@@ -50,13 +50,37 @@ public final class SocketDirectory {
     removeStaleSocket(socket);
   }
 
+  /**
+   * Takes a directory that belongs to the engine alone (one inside its state directory): creates
+   * it (and missing parents) with mode 0700, or narrows an existing one of the engine's user to
+   * 0700, as Kubernetes' fsGroup makes a volume's directories group-writable. A directory of
+   * another user is refused.
+   */
+  public static void claim(Path dir) throws IOException {
+    if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+      Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(DIRECTORY_MODE));
+    }
+    checkOwner(dir);
+    Files.setPosixFilePermissions(dir, DIRECTORY_MODE);
+  }
+
   /** Narrows a freshly bound socket to its owner. */
   public static void restrict(Path socket) throws IOException {
     Files.setPosixFilePermissions(socket, SOCKET_MODE);
   }
 
   static void checkDirectory(Path dir) throws IOException {
-    if (!Files.isDirectory(dir)) {
+    checkOwner(dir);
+    Set<PosixFilePermission> perms = Files.getPosixFilePermissions(dir);
+    if (perms.stream().anyMatch(WRITABLE_BY_OTHERS::contains)) {
+      throw new IOException("admin socket directory " + dir + " is writable by other users (mode "
+          + PosixFilePermissions.toString(perms) + "): use a directory of mode 0700 (or let the "
+          + "engine create one)");
+    }
+  }
+
+  private static void checkOwner(Path dir) throws IOException {
+    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
       throw new IOException("admin socket directory " + dir + " is not a directory");
     }
     int owner = (Integer) Files.getAttribute(dir, "unix:uid");
@@ -64,12 +88,6 @@ public final class SocketDirectory {
     if (owner != me) {
       throw new IOException("admin socket directory " + dir + " belongs to uid " + owner
           + ", not to the engine's uid " + me + ": use a directory of the engine's user");
-    }
-    Set<PosixFilePermission> perms = Files.getPosixFilePermissions(dir);
-    if (perms.stream().anyMatch(WRITABLE_BY_OTHERS::contains)) {
-      throw new IOException("admin socket directory " + dir + " is writable by other users (mode "
-          + PosixFilePermissions.toString(perms) + "): use a directory of mode 0700 (or let the "
-          + "engine create one)");
     }
   }
 

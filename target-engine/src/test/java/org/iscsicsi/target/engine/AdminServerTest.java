@@ -20,6 +20,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.iscsicsi.target.admin.AdminTls;
+import org.iscsicsi.target.admin.SocketDirectory;
 import org.iscsicsi.target.testing.TestPki;
 import org.iscsicsi.target.v1.GetEngineInfoRequest;
 import org.iscsicsi.target.v1.TargetAdminGrpc;
@@ -28,11 +29,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The admin API's exposure: a unix socket of mode 0600 in a directory of mode 0700 the engine
- * creates; a socket directory others may write to, or that belongs to another user, is refused,
- * as are a live socket of another engine and a file that is not a socket, while a stale socket
- * is replaced; TCP on a non-loopback address without mutual TLS is refused, plain TCP on loopback
- * is served; a world-readable private key is refused; TLS on a unix socket is a usage error;
- * gRPC reflection answers only when asked for.
+ * creates (or, for a directory of its own, narrows to 0700); a socket directory others may write
+ * to, or that belongs to another user, is refused, as are a live socket of another engine and a
+ * file that is not a socket, while a stale socket is replaced; TCP on a non-loopback address
+ * without mutual TLS is refused, plain TCP on loopback is served; a private key other users may
+ * read is refused; TLS on a unix socket is a usage error; gRPC reflection answers only when asked
+ * for.
  */
 class AdminServerTest {
 
@@ -81,6 +83,23 @@ class AdminServerTest {
     assertThat(open.resolve("admin.sock")).doesNotExist();
   }
 
+  /** A directory of the engine's own (in its state directory) is narrowed rather than refused. */
+  @Test
+  void claimedDirectoryIsNarrowedToTheOwner() throws Exception {
+    Path own = dir.resolve("state/admin");
+    SocketDirectory.claim(own);
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(own)))
+        .isEqualTo("rwx------");
+    Files.setPosixFilePermissions(own, PosixFilePermissions.fromString("rwxrwxr-x"));
+    SocketDirectory.claim(own);
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(own)))
+        .isEqualTo("rwx------");
+    try (TargetEngine e = TargetEngine.start(config(
+        new AdminAddress.Unix(own.resolve("admin.sock"))))) {
+      assertThat(own.resolve("admin.sock")).exists();
+    }
+  }
+
   @Test
   void socketDirectoryOfAnotherUserIsRefused() throws Exception {
     Path theirs = Files.createDirectory(dir.resolve("theirs"),
@@ -92,6 +111,8 @@ class AdminServerTest {
     }
     assertThatThrownBy(() -> TargetEngine.start(config(
         new AdminAddress.Unix(theirs.resolve("admin.sock")))))
+        .isInstanceOf(IOException.class).hasMessageContaining("belongs to uid 65534");
+    assertThatThrownBy(() -> SocketDirectory.claim(theirs))
         .isInstanceOf(IOException.class).hasMessageContaining("belongs to uid 65534");
   }
 
