@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.iscsicsi.controller.testing.TargetEngineLauncher;
 import org.iscsicsi.csi.Endpoint;
+import org.iscsicsi.target.testing.Exec;
 import org.iscsicsi.target.testing.TestPki;
 import org.iscsicsi.target.v1.GetEngineInfoRequest;
 import org.iscsicsi.target.v1.TargetAdminGrpc;
@@ -32,7 +33,9 @@ import org.junit.jupiter.api.io.TempDir;
  * controller's remote-engine client: with the controller's certificate (and the engines' CA) it
  * creates a target there; a client without a certificate, with one from another CA, or with an
  * expired one is refused by the engine, and a controller that does not trust the engine's CA
- * refuses the engine. Plain TCP off loopback is refused before any connection.
+ * refuses the engine. The real CLI reaches the engine with certificate files named by
+ * environment variables, and not without them. Plain TCP off loopback is refused before any
+ * connection.
  */
 class RemoteEngineTlsIT {
 
@@ -104,6 +107,23 @@ class RemoteEngineTlsIT {
     assertRefused(TestPki.tls(expired, engines).channelCredentials());
     // the right client certificate, but the engine's is not of a CA the controller trusts
     assertRefused(TestPki.tls(controller, strangers).channelCredentials());
+  }
+
+  /** The operator's CLI finds its certificate files through environment variables. */
+  @Test
+  void cliWithCertificatesNamedByEnvironment() throws Exception {
+    TestPki.Identity operator = controllers.issue("operator");
+    String admin = "127.0.0.1:" + port;
+    Exec.Result ok = TargetEngineLauncher.run(Map.of(
+        "TARGET_ENGINE_ADMIN", admin,
+        "TARGET_ENGINE_ADMIN_TLS_CERT", operator.certificate().toString(),
+        "TARGET_ENGINE_ADMIN_TLS_KEY", operator.key().toString(),
+        "TARGET_ENGINE_ADMIN_TLS_CA", engines.caCertificate().toString()), "info");
+    assertThat(ok.exit()).as(ok.output()).isZero();
+    assertThat(ok.output()).contains("0 target(s)");
+    Exec.Result plain = TargetEngineLauncher.run(Map.of("TARGET_ENGINE_ADMIN", admin), "info");
+    assertThat(plain.exit()).as(plain.output()).isEqualTo(1);
+    assertThat(plain.output()).contains("cannot reach the engine's admin API");
   }
 
   @Test

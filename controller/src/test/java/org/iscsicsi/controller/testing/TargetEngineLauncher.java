@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.iscsicsi.target.testing.Exec;
 
@@ -42,8 +43,16 @@ public final class TargetEngineLauncher {
 
   /** Runs a client command to its end. */
   public static Exec.Result run(String... args) throws IOException, InterruptedException {
-    List<String> argv = new ArrayList<>(List.of("env", "JAVA_HOME=" + System.getProperty(
-        "java.home"), path().toString()));
+    return run(Map.of(), args);
+  }
+
+  /** Runs a client command to its end with these environment variables added. */
+  public static Exec.Result run(Map<String, String> env, String... args) throws IOException,
+      InterruptedException {
+    List<String> argv = new ArrayList<>(List.of("env",
+        "JAVA_HOME=" + System.getProperty("java.home")));
+    env.forEach((k, v) -> argv.add(k + "=" + v));
+    argv.add(path().toString());
     argv.addAll(List.of(args));
     return Exec.run(Duration.ofSeconds(60), argv);
   }
