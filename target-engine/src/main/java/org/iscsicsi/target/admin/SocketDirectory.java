@@ -28,6 +28,9 @@ public final class SocketDirectory {
   public static final Set<PosixFilePermission> SOCKET_MODE =
       PosixFilePermissions.fromString("rw-------");
 
+  /** sun_path holds 108 bytes with the terminating NUL (unix(7)). */
+  static final int MAX_SOCKET_PATH_BYTES = 107;
+
   private static final Set<PosixFilePermission> WRITABLE_BY_OTHERS =
       Set.of(PosixFilePermission.GROUP_WRITE, PosixFilePermission.OTHERS_WRITE);
 
@@ -40,6 +43,12 @@ public final class SocketDirectory {
    * removed, while a live one or any other file at that path is refused.
    */
   public static void prepare(Path socket) throws IOException {
+    int length = socket.toAbsolutePath().toString()
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    if (length > MAX_SOCKET_PATH_BYTES) {
+      throw new IOException("admin socket path " + socket + " is " + length + " bytes long; a "
+          + "unix socket path holds at most " + MAX_SOCKET_PATH_BYTES);
+    }
     Path dir = socket.toAbsolutePath().getParent();
     if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
       Files.createDirectories(dir.getParent());

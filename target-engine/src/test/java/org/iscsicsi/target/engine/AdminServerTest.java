@@ -30,11 +30,11 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The admin API's exposure: a unix socket of mode 0600 in a directory of mode 0700 the engine
  * creates (or, for a directory of its own, narrows to 0700); a socket directory others may write
- * to, or that belongs to another user, is refused, as are a live socket of another engine and a
- * file that is not a socket, while a stale socket is replaced; TCP on a non-loopback address
- * without mutual TLS is refused, plain TCP on loopback is served; a private key other users may
- * read is refused; TLS on a unix socket is a usage error; gRPC reflection answers only when asked
- * for.
+ * to or that belongs to another user is refused, as are a path too long for a unix socket, a live
+ * socket of another engine and a file that is not a socket, while a stale socket is replaced; TCP
+ * on a non-loopback address without mutual TLS is refused, plain TCP on loopback is served; a
+ * private key other users may read is refused; TLS on a unix socket is a usage error; gRPC
+ * reflection answers only when asked for.
  */
 class AdminServerTest {
 
@@ -140,6 +140,13 @@ class AdminServerTest {
     assertThatThrownBy(() -> TargetEngine.start(config(new AdminAddress.Unix(file))))
         .isInstanceOf(IOException.class).hasMessageContaining("is not a socket");
     assertThat(file).hasContent("keep me");
+  }
+
+  @Test
+  void socketPathTooLongForSunPathIsRefused() {
+    Path deep = dir.resolve("x".repeat(120) + ".sock");
+    assertThatThrownBy(() -> TargetEngine.start(config(new AdminAddress.Unix(deep))))
+        .isInstanceOf(IOException.class).hasMessageContaining("holds at most 107");
   }
 
   @Test
