@@ -144,7 +144,7 @@ final class ServeCommand implements Callable<Integer> {
       csiEndpoint = Endpoint.parse(endpoint);
       config = new ControllerConfig(driverName, iqnPrefix);
       engineTls = AdminTls.ofOptional(engineTlsCert, engineTlsKey, engineTlsCa,
-          "--engine-tls-cert, --engine-tls-key and --engine-tls-ca");
+          RemoteEngine.TLS_FLAGS);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }

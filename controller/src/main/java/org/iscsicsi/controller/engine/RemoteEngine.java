@@ -1,21 +1,23 @@
 package org.iscsicsi.controller.engine;
 
-import io.grpc.ChannelCredentials;
-import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import java.io.IOException;
 import java.util.concurrent.TimeUnit;
 import org.iscsicsi.csi.Endpoint;
 import org.iscsicsi.target.admin.AdminTls;
-import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.target.engine.AdminAddress;
+import org.iscsicsi.target.engine.AdminChannel;
 
 /**
- * A channel to a target engine in another process: a unix socket as it is; TCP with mutual TLS
- * (the controller's certificate, the engines' CA), or plain only to a loopback address, which is
- * all an engine itself accepts without TLS.
+ * A channel to a target engine in another process ({@link AdminChannel}): a unix socket as it is;
+ * TCP with mutual TLS (the controller's certificate, the engines' CA), or plain only to a loopback
+ * address, which is all an engine itself accepts without TLS.
  */
 public final class RemoteEngine implements AutoCloseable {
+
+  /** The controller's options for the files of {@link AdminTls}. */
+  public static final String TLS_FLAGS =
+      "--engine-tls-cert, --engine-tls-key and --engine-tls-ca";
 
   private final ManagedChannel channel;
   private final Endpoint endpoint;
@@ -37,25 +39,11 @@ public final class RemoteEngine implements AutoCloseable {
    * @throws IOException when a TLS file is missing or its key is readable by others
    */
   public static RemoteEngine connect(Endpoint endpoint, AdminTls tls) throws IOException {
-    ManagedChannel ch = switch (endpoint) {
-      case Endpoint.Unix u -> Grpc.newChannelBuilder("unix://" + u.path(),
-          InsecureChannelCredentials.create()).build();
-      case Endpoint.Tcp t -> Grpc.newChannelBuilderForAddress(t.host(), t.port(),
-          credentials(new HostPort(t.host(), t.port()), tls)).build();
+    AdminAddress address = switch (endpoint) {
+      case Endpoint.Unix u -> new AdminAddress.Unix(u.path());
+      case Endpoint.Tcp t -> new AdminAddress.Tcp(t.host(), t.port());
     };
-    return new RemoteEngine(ch, endpoint);
-  }
-
-  private static ChannelCredentials credentials(HostPort where, AdminTls tls)
-      throws IOException {
-    if (tls != null) {
-      return tls.channelCredentials();
-    }
-    if (!where.isLoopback()) {
-      throw new IllegalArgumentException("engine " + where + " is not on loopback: give "
-          + "--engine-tls-cert, --engine-tls-key and --engine-tls-ca (mutual TLS)");
-    }
-    return InsecureChannelCredentials.create();
+    return new RemoteEngine(AdminChannel.open(address, tls, TLS_FLAGS), endpoint);
   }
 
   public ManagedChannel channel() {

@@ -38,7 +38,7 @@ class ServeCommandTest {
 
     r = run("serve", "--endpoint", "unix:///tmp/x.sock", "--engine", "far=tcp://192.0.2.1:3262");
     assertThat(r[0]).isEqualTo("2");
-    assertThat(r[1]).contains("--engine far").contains("not on loopback")
+    assertThat(r[1]).contains("--engine far").contains("is not loopback")
         .contains("--engine-tls-cert");
 
     r = run("serve", "--endpoint", "unix:///tmp/x.sock", "--engine", "far=tcp://192.0.2.1:3262",

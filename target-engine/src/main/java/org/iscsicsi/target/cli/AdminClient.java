@@ -1,14 +1,11 @@
 package org.iscsicsi.target.cli;
 
-import io.grpc.ChannelCredentials;
-import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import java.io.IOException;
 import java.util.concurrent.TimeUnit;
 import org.iscsicsi.target.admin.AdminTls;
 import org.iscsicsi.target.engine.AdminAddress;
-import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.target.engine.AdminChannel;
 import org.iscsicsi.target.v1.TargetAdminGrpc;
 
 /**
@@ -31,30 +28,17 @@ final class AdminClient implements AutoCloseable {
    *     which only a loopback address allows)
    */
   static AdminClient connect(AdminAddress address, AdminTls tls) {
-    return new AdminClient(switch (address) {
-      case AdminAddress.Unix u -> Grpc.newChannelBuilder("unix://" + u.path(),
-          InsecureChannelCredentials.create()).build();
-      case AdminAddress.Tcp t -> Grpc.newChannelBuilderForAddress(t.host(), t.port(),
-          credentials(new HostPort(t.host(), t.port()), tls)).build();
-      case AdminAddress.None n -> throw new IllegalArgumentException(
+    if (address instanceof AdminAddress.None) {
+      throw new IllegalArgumentException(
           "--admin none: client commands need an address to reach the engine");
-    });
-  }
-
-  private static ChannelCredentials credentials(HostPort where, AdminTls tls) {
-    if (tls != null) {
-      try {
-        return tls.channelCredentials();
-      } catch (IOException e) {
-        throw new TargetEngineCli.CliException("admin TLS: " + e.getMessage());
-      }
     }
-    if (!where.isLoopback()) {
-      throw new IllegalArgumentException("admin address " + where + " is not loopback: give "
-          + ClientCommand.TLS_FLAGS + " (or $" + ClientCommand.CERT_ENV + ", $"
-          + ClientCommand.KEY_ENV + ", $" + ClientCommand.CA_ENV + ")");
+    try {
+      return new AdminClient(AdminChannel.open(address, tls, ClientCommand.TLS_FLAGS + " (or $"
+          + ClientCommand.CERT_ENV + ", $" + ClientCommand.KEY_ENV + ", $" + ClientCommand.CA_ENV
+          + ")"));
+    } catch (IOException e) {
+      throw new TargetEngineCli.CliException("admin TLS: " + e.getMessage());
     }
-    return InsecureChannelCredentials.create();
   }
 
   TargetAdminGrpc.TargetAdminBlockingStub stub() {

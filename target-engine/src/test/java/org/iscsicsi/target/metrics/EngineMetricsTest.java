@@ -52,15 +52,8 @@ class EngineMetricsTest {
 
   @Test
   void countersMoveByExactlyTheIoDone() throws Exception {
-    try (TargetEngine engine = TargetEngine.start(EngineConfig.of(dir.resolve("state"))
-        .withPortal(new HostPort("127.0.0.1", 0)));
+    try (TargetEngine engine = engineWithLun("ALL");
         MetricsServer server = MetricsServer.start("127.0.0.1", 0, engine.metrics())) {
-      var admin = TargetAdminGrpc.newBlockingStub(engine.adminChannel());
-      admin.createTarget(CreateTargetRequest.newBuilder().setName(T).build());
-      admin.createLun(CreateLunRequest.newBuilder().setTarget(T).setLun(0)
-          .setSizeBytes(16 * MIB).build());
-      admin.grantInitiator(GrantInitiatorRequest.newBuilder().setTarget(T).setInitiator("ALL")
-          .build());
       String portal = "iscsi://127.0.0.1:" + engine.iscsiAddress().port();
       Scrape before = scrape(server);
       assertThat(before.value("iscsi_lun_read_ops_total", lun())).isZero();
@@ -142,15 +135,9 @@ class EngineMetricsTest {
   @Test
   void noInitiatorNameInTheScrape() throws Exception {
     String initiator = "iqn.2026-11.org.example:node-secret-name";
-    try (TargetEngine engine = TargetEngine.start(EngineConfig.of(dir.resolve("state"))
-        .withPortal(new HostPort("127.0.0.1", 0)));
+    try (TargetEngine engine = engineWithLun(initiator);
         MetricsServer server = MetricsServer.start("127.0.0.1", 0, engine.metrics())) {
       var admin = TargetAdminGrpc.newBlockingStub(engine.adminChannel());
-      admin.createTarget(CreateTargetRequest.newBuilder().setName(T).build());
-      admin.createLun(CreateLunRequest.newBuilder().setTarget(T).setLun(0)
-          .setSizeBytes(16 * MIB).build());
-      admin.grantInitiator(GrantInitiatorRequest.newBuilder().setTarget(T)
-          .setInitiator(initiator).build());
       Process io = new ProcessBuilder("qemu-io", "--image-opts", "-c", "write 0 64k",
           "-c", "sleep 8000", "driver=iscsi,transport=tcp,portal=127.0.0.1:"
               + engine.iscsiAddress().port() + ",target=" + T + ",lun=0,initiator-name="
@@ -173,6 +160,24 @@ class EngineMetricsTest {
       } finally {
         io.destroyForcibly();
       }
+    }
+  }
+
+  /** An engine on 127.0.0.1 exporting T with a 16 MiB thin LUN 0, granted to {@code initiator}. */
+  TargetEngine engineWithLun(String initiator) throws java.io.IOException {
+    TargetEngine engine = TargetEngine.start(EngineConfig.of(dir.resolve("state"))
+        .withPortal(new HostPort("127.0.0.1", 0)));
+    try {
+      var admin = TargetAdminGrpc.newBlockingStub(engine.adminChannel());
+      admin.createTarget(CreateTargetRequest.newBuilder().setName(T).build());
+      admin.createLun(CreateLunRequest.newBuilder().setTarget(T).setLun(0)
+          .setSizeBytes(16 * MIB).build());
+      admin.grantInitiator(GrantInitiatorRequest.newBuilder().setTarget(T)
+          .setInitiator(initiator).build());
+      return engine;
+    } catch (RuntimeException e) {
+      engine.close();
+      throw e;
     }
   }
 
