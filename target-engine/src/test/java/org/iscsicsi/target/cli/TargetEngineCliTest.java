@@ -2,10 +2,14 @@ package org.iscsicsi.target.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.iscsicsi.target.admin.AdminCallLog;
 import org.iscsicsi.target.engine.AdminAddress;
 import org.iscsicsi.target.engine.AdminListener;
 import org.iscsicsi.target.engine.EngineConfig;
@@ -15,6 +19,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * Pins the CLI against a real engine whose admin API listens on localhost TCP (port 0) or a unix
@@ -187,7 +192,10 @@ class TargetEngineCliTest {
     assertThat(sock).doesNotExist();
   }
 
-  /** The CLI speaks mutual TLS to a TCP admin address, and refuses plain TCP off loopback. */
+  /**
+   * The CLI speaks mutual TLS to a TCP admin address (the engine logs the caller's certificate
+   * subject), and refuses plain TCP off loopback.
+   */
   @Test
   void mutualTlsAdmin() throws Exception {
     org.junit.jupiter.api.Assumptions.assumeTrue(TestPki.available(), "openssl installed");
@@ -205,6 +213,19 @@ class TargetEngineCliTest {
           "--admin-tls-ca", engines.caCertificate().toString());
       assertThat(ok.exit()).as(ok.toString()).isZero();
       assertThat(e.registry().target(T)).isPresent();
+      Logger callLog = (Logger) LoggerFactory.getLogger(AdminCallLog.class);
+      ListAppender<ILoggingEvent> calls = new ListAppender<>();
+      calls.start();
+      callLog.addAppender(calls);
+      try {
+        oneLineError(cli("target", "create", "bogus", "--admin", addr, "--admin-tls-cert",
+            operator.certificate().toString(), "--admin-tls-key", operator.key().toString(),
+            "--admin-tls-ca", engines.caCertificate().toString()), 1, "invalid iSCSI name");
+      } finally {
+        callLog.detachAppender(calls);
+      }
+      assertThat(calls.list).extracting(ILoggingEvent::getFormattedMessage)
+          .anyMatch(m -> m.startsWith("admin CreateTarget by CN=operator INVALID_ARGUMENT"));
       oneLineError(cli("ls", "--admin", addr), 1, "cannot reach the engine's admin API");
       oneLineError(cli("ls", "--admin", addr, "--admin-tls-cert",
           operator.certificate().toString()), 2, "TLS needs all of");
