@@ -28,6 +28,9 @@ import org.iscsicsi.controller.server.CsiMetrics;
 import org.iscsicsi.csi.CsiServer;
 import org.iscsicsi.csi.Endpoint;
 import org.iscsicsi.controller.volume.VolumeId;
+import org.iscsicsi.target.admin.AdminTls;
+import org.iscsicsi.target.engine.AdminAddress;
+import org.iscsicsi.target.engine.AdminListener;
 import org.iscsicsi.target.engine.HostPort;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -71,6 +74,23 @@ final class ServeCommand implements Callable<Integer> {
       description = "A remote target engine's admin API, unix:///path or tcp://HOST:PORT "
           + "(repeatable)")
   Map<String, String> remoteEngines = new LinkedHashMap<>();
+
+  @Option(names = "--admin", paramLabel = "ADDR",
+      description = "Admin API of the embedded engine for the target-engine CLI: unix:/path or "
+          + "none (default unix:DIR/" + EmbeddedEngine.ADMIN_SOCKET + ", mode 0600)")
+  String admin;
+
+  @Option(names = "--engine-tls-cert", paramLabel = "FILE",
+      description = "PEM client certificate the controller shows to remote engines over TCP")
+  Path engineTlsCert;
+
+  @Option(names = "--engine-tls-key", paramLabel = "FILE",
+      description = "PEM (PKCS#8) private key of that certificate; mode 0600 or 0400")
+  Path engineTlsKey;
+
+  @Option(names = "--engine-tls-ca", paramLabel = "FILE",
+      description = "PEM CA remote engines' certificates must chain to")
+  Path engineTlsCa;
 
   @Option(names = "--topology", paramLabel = "KEY=VALUE",
       description = "Topology segment of the embedded engine (repeatable; none: reachable from "
@@ -119,9 +139,12 @@ final class ServeCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Endpoint csiEndpoint;
     ControllerConfig config;
+    AdminTls engineTls;
     try {
       csiEndpoint = Endpoint.parse(endpoint);
       config = new ControllerConfig(driverName, iqnPrefix);
+      engineTls = AdminTls.ofOptional(engineTlsCert, engineTlsKey, engineTlsCa,
+          RemoteEngine.TLS_FLAGS);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
@@ -149,7 +172,7 @@ final class ServeCommand implements Callable<Integer> {
           adv.add(hostPort("--advertise", a));
         }
         EmbeddedEngine.start(engines, engineName, stateDir, hostPort("--portal", portal), adv,
-            topology, timeout);
+            topology, timeout, AdminListener.of(embeddedAdmin()));
       }
       for (Map.Entry<String, String> e : remoteEngines.entrySet()) {
         if (!VolumeId.isEngineName(e.getKey())) {
@@ -163,7 +186,13 @@ final class ServeCommand implements Callable<Integer> {
           throw new ParameterException(spec.commandLine(), "--engine " + e.getKey() + ": "
               + ex.getMessage(), ex);
         }
-        RemoteEngine remote = RemoteEngine.connect(ep);
+        RemoteEngine remote;
+        try {
+          remote = RemoteEngine.connect(ep, engineTls);
+        } catch (IllegalArgumentException ex) {
+          throw new ParameterException(spec.commandLine(), "--engine " + e.getKey() + ": "
+              + ex.getMessage(), ex);
+        }
         engines.add(new Engine(e.getKey(), new EngineClient(remote.channel(), timeout),
             Map.of(), List.of()), remote);
       }
@@ -232,6 +261,25 @@ final class ServeCommand implements Callable<Integer> {
       metrics.close();
     }
     engines.close();
+  }
+
+  /** The embedded engine's admin address: a unix socket or none; TCP is for remote engines. */
+  private AdminAddress embeddedAdmin() throws java.io.IOException {
+    if (admin == null) {
+      return EmbeddedEngine.defaultAdminSocket(stateDir);
+    }
+    AdminAddress a;
+    try {
+      a = AdminAddress.parse(admin);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "--admin " + admin + ": "
+          + e.getMessage(), e);
+    }
+    if (a instanceof AdminAddress.Tcp) {
+      throw new ParameterException(spec.commandLine(), "--admin " + admin + ": the embedded "
+          + "engine's admin API is a unix socket or none (run target-engine serve for TCP)");
+    }
+    return a;
   }
 
   private HostPort hostPort(String option, String value) {

@@ -1,13 +1,23 @@
 package org.iscsicsi.controller.engine;
 
-import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import java.io.IOException;
 import java.util.concurrent.TimeUnit;
 import org.iscsicsi.csi.Endpoint;
+import org.iscsicsi.target.admin.AdminTls;
+import org.iscsicsi.target.engine.AdminAddress;
+import org.iscsicsi.target.engine.AdminChannel;
 
-/** A channel to a target engine in another process, over TCP or a unix socket. */
+/**
+ * A channel to a target engine in another process ({@link AdminChannel}): a unix socket as it is;
+ * TCP with mutual TLS (the controller's certificate, the engines' CA), or plain only to a loopback
+ * address, which is all an engine itself accepts without TLS.
+ */
 public final class RemoteEngine implements AutoCloseable {
+
+  /** The controller's options for the files of {@link AdminTls}. */
+  public static final String TLS_FLAGS =
+      "--engine-tls-cert, --engine-tls-key and --engine-tls-ca";
 
   private final ManagedChannel channel;
   private final Endpoint endpoint;
@@ -17,15 +27,23 @@ public final class RemoteEngine implements AutoCloseable {
     this.endpoint = endpoint;
   }
 
-  public static RemoteEngine connect(Endpoint endpoint) {
-    String target = switch (endpoint) {
-      case Endpoint.Unix u -> "unix://" + u.path();
-      case Endpoint.Tcp t -> (t.host().contains(":") ? "[" + t.host() + "]" : t.host())
-          + ":" + t.port();
+  /** A plain channel: a unix socket, or TCP on loopback. */
+  public static RemoteEngine connect(Endpoint endpoint) throws IOException {
+    return connect(endpoint, null);
+  }
+
+  /**
+   * @param tls the controller's client certificate and the CA engines' certificates chain to;
+   *     applies to TCP engines (null: plain, loopback only)
+   * @throws IllegalArgumentException for plain TCP to an address other hosts could answer on
+   * @throws IOException when a TLS file is missing or its key is readable by others
+   */
+  public static RemoteEngine connect(Endpoint endpoint, AdminTls tls) throws IOException {
+    AdminAddress address = switch (endpoint) {
+      case Endpoint.Unix u -> new AdminAddress.Unix(u.path());
+      case Endpoint.Tcp t -> new AdminAddress.Tcp(t.host(), t.port());
     };
-    ManagedChannel ch = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create())
-        .build();
-    return new RemoteEngine(ch, endpoint);
+    return new RemoteEngine(AdminChannel.open(address, tls, TLS_FLAGS), endpoint);
   }
 
   public ManagedChannel channel() {

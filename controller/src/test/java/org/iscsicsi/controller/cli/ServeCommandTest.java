@@ -9,7 +9,8 @@ import picocli.CommandLine;
 
 /**
  * {@code controller serve} refuses bad command lines with exit code 2 and a message naming the
- * option, before it starts anything.
+ * option, before it starts anything: among them plain TCP to a remote engine off loopback, half
+ * of the remote-engine TLS files, and a TCP admin address for the embedded engine.
  */
 class ServeCommandTest {
 
@@ -34,6 +35,21 @@ class ServeCommandTest {
     r = run("serve", "--endpoint", "unix:///tmp/x.sock", "--engine", "Bad_Name=tcp://h:1");
     assertThat(r[0]).isEqualTo("2");
     assertThat(r[1]).contains("Bad_Name");
+
+    r = run("serve", "--endpoint", "unix:///tmp/x.sock", "--engine", "far=tcp://192.0.2.1:3262");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("--engine far").contains("is not loopback")
+        .contains("--engine-tls-cert");
+
+    r = run("serve", "--endpoint", "unix:///tmp/x.sock", "--engine", "far=tcp://192.0.2.1:3262",
+        "--engine-tls-cert", "/tmp/c.pem");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("TLS needs all of --engine-tls-cert");
+
+    r = run("serve", "--endpoint", "unix:///tmp/x.sock", "--state-dir", "/tmp/x",
+        "--admin", "0.0.0.0:3262");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("--admin 0.0.0.0:3262").contains("unix socket or none");
 
     r = run("serve", "--endpoint", "unix:///tmp/x.sock", "--state-dir", "/tmp/x",
         "--driver-name", "-bad-");

@@ -12,8 +12,8 @@ import java.util.Optional;
 /**
  * What the controller's embedded target engine holds, read from its state directory: the
  * {@code state.json} document the engine replaces atomically on every change, and the LUN and
- * snapshot files beside it. The embedded engine has no admin socket, so this is the engine's own
- * record of targets, LUNs, initiator grants and snapshots.
+ * snapshot files beside it: the engine's own record of targets, LUNs, initiator grants and
+ * snapshots, read without going through its admin API.
  */
 record EngineView(List<Target> targets, List<Snapshot> snapshots, List<Path> lunFiles,
     List<Path> snapshotFiles) {

@@ -1,40 +1,49 @@
 package org.iscsicsi.target.cli;
 
-import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import java.io.IOException;
 import java.util.concurrent.TimeUnit;
+import org.iscsicsi.target.admin.AdminTls;
 import org.iscsicsi.target.engine.AdminAddress;
+import org.iscsicsi.target.engine.AdminChannel;
 import org.iscsicsi.target.v1.TargetAdminGrpc;
 
-/** A short-lived connection from the CLI to an engine's admin API. */
+/**
+ * A short-lived connection from the CLI to an engine's admin API: a unix socket as it is, TCP
+ * with mutual TLS when client certificate files are given, plain TCP only to loopback.
+ */
 final class AdminClient implements AutoCloseable {
 
   /** Calls give up after this long (snapshots of big LUNs may take a while). */
   static final long DEADLINE_SECONDS = 600;
 
   private final ManagedChannel channel;
-  private final AdminAddress address;
 
-  AdminClient(AdminAddress address) {
-    this.address = address;
-    this.channel = switch (address) {
-      case AdminAddress.Unix u -> Grpc.newChannelBuilder("unix://" + u.path(),
-          InsecureChannelCredentials.create()).build();
-      case AdminAddress.Tcp t -> Grpc.newChannelBuilderForAddress(t.host(), t.port(),
-          InsecureChannelCredentials.create()).build();
-      case AdminAddress.None n -> throw new IllegalArgumentException(
+  private AdminClient(ManagedChannel channel) {
+    this.channel = channel;
+  }
+
+  /**
+   * @param tls client certificate, key and the engines' CA; used for TCP only (null: plain,
+   *     which only a loopback address allows)
+   */
+  static AdminClient connect(AdminAddress address, AdminTls tls) {
+    if (address instanceof AdminAddress.None) {
+      throw new IllegalArgumentException(
           "--admin none: client commands need an address to reach the engine");
-    };
+    }
+    try {
+      return new AdminClient(AdminChannel.open(address, tls, ClientCommand.TLS_FLAGS + " (or $"
+          + ClientCommand.CERT_ENV + ", $" + ClientCommand.KEY_ENV + ", $" + ClientCommand.CA_ENV
+          + ")"));
+    } catch (IOException e) {
+      throw new TargetEngineCli.CliException("admin TLS: " + e.getMessage());
+    }
   }
 
   TargetAdminGrpc.TargetAdminBlockingStub stub() {
     return TargetAdminGrpc.newBlockingStub(channel)
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
-  }
-
-  AdminAddress address() {
-    return address;
   }
 
   @Override

@@ -3,7 +3,9 @@ package org.iscsicsi.target.cli;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.iscsicsi.target.admin.AdminTls;
 import org.iscsicsi.target.engine.AdminAddress;
 import org.iscsicsi.target.v1.TargetAdminGrpc.TargetAdminBlockingStub;
 import picocli.CommandLine.Model.CommandSpec;
@@ -14,6 +16,10 @@ import picocli.CommandLine.Spec;
 abstract class ClientCommand implements Callable<Integer> {
 
   static final String ADMIN_ENV = "TARGET_ENGINE_ADMIN";
+  static final String CERT_ENV = "TARGET_ENGINE_ADMIN_TLS_CERT";
+  static final String KEY_ENV = "TARGET_ENGINE_ADMIN_TLS_KEY";
+  static final String CA_ENV = "TARGET_ENGINE_ADMIN_TLS_CA";
+  static final String TLS_FLAGS = "--admin-tls-cert, --admin-tls-key and --admin-tls-ca";
 
   @Spec
   CommandSpec spec;
@@ -23,12 +29,26 @@ abstract class ClientCommand implements Callable<Integer> {
           + AdminAddress.DEFAULT + ").")
   String admin;
 
+  @Option(names = "--admin-tls-cert", paramLabel = "FILE",
+      description = "PEM client certificate for a TCP admin address (default: $" + CERT_ENV
+          + ").")
+  Path tlsCert;
+
+  @Option(names = "--admin-tls-key", paramLabel = "FILE",
+      description = "PEM (PKCS#8) private key of the client certificate (default: $" + KEY_ENV
+          + ").")
+  Path tlsKey;
+
+  @Option(names = "--admin-tls-ca", paramLabel = "FILE",
+      description = "PEM CA the engine's certificate must chain to (default: $" + CA_ENV + ").")
+  Path tlsCa;
+
   @Override
   public final Integer call() {
-    String a = admin != null ? admin
-        : System.getenv(ADMIN_ENV) != null ? System.getenv(ADMIN_ENV) : AdminAddress.DEFAULT;
-    AdminAddress address = AdminAddress.parse(a);
-    try (AdminClient client = new AdminClient(address)) {
+    AdminAddress address = AdminAddress.parse(option(admin, ADMIN_ENV, AdminAddress.DEFAULT));
+    AdminTls tls = AdminTls.ofOptional(path(tlsCert, CERT_ENV), path(tlsKey, KEY_ENV),
+        path(tlsCa, CA_ENV), TLS_FLAGS);
+    try (AdminClient client = AdminClient.connect(address, tls)) {
       run(client.stub(), spec.commandLine().getOut());
       return 0;
     } catch (StatusRuntimeException e) {
@@ -44,6 +64,20 @@ abstract class ClientCommand implements Callable<Integer> {
       throw new TargetEngineCli.CliException(s.getDescription() + " ("
           + s.getCode().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ') + ")");
     }
+  }
+
+  /** The flag's value, else the environment variable's, else the default. */
+  private static String option(String flag, String env, String fallback) {
+    if (flag != null) {
+      return flag;
+    }
+    String e = System.getenv(env);
+    return e == null || e.isEmpty() ? fallback : e;
+  }
+
+  private static Path path(Path flag, String env) {
+    String p = option(flag == null ? null : flag.toString(), env, null);
+    return p == null ? null : Path.of(p);
   }
 
   abstract void run(TargetAdminBlockingStub admin, PrintWriter out);

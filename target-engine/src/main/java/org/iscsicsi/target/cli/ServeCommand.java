@@ -7,7 +7,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.iscsicsi.target.admin.AdminTls;
 import org.iscsicsi.target.engine.AdminAddress;
+import org.iscsicsi.target.engine.AdminListener;
 import org.iscsicsi.target.engine.EngineConfig;
 import org.iscsicsi.target.engine.HostPort;
 import org.iscsicsi.target.engine.TargetEngine;
@@ -18,6 +20,8 @@ import picocli.CommandLine.Option;
 /** {@code serve}: runs an engine until SIGTERM/SIGINT. */
 @Command(name = "serve", description = "Run the target engine.")
 final class ServeCommand implements Callable<Integer> {
+
+  static final String TLS_FLAGS = "--admin-tls-cert, --admin-tls-key and --admin-tls-client-ca";
 
   @Option(names = "--state-dir", required = true, paramLabel = "DIR",
       description = "Where targets, LUNs, grants and secrets are kept.")
@@ -40,9 +44,25 @@ final class ServeCommand implements Callable<Integer> {
   List<String> advertise = new ArrayList<>();
 
   @Option(names = "--admin", paramLabel = "ADDR",
-      description = "Admin API: host:port, unix:/path or none (default " + AdminAddress.DEFAULT
-          + ").")
+      description = "Admin API: unix:/path, host:port or none (default " + AdminAddress.DEFAULT
+          + "). TCP off loopback needs the --admin-tls-* files.")
   String admin = AdminAddress.DEFAULT;
+
+  @Option(names = "--admin-tls-cert", paramLabel = "FILE",
+      description = "PEM certificate chain of the engine's TCP admin API (mutual TLS).")
+  Path adminTlsCert;
+
+  @Option(names = "--admin-tls-key", paramLabel = "FILE",
+      description = "PEM (PKCS#8) private key of that certificate; mode 0600 or 0400.")
+  Path adminTlsKey;
+
+  @Option(names = "--admin-tls-client-ca", paramLabel = "FILE",
+      description = "PEM CA that admin clients' certificates must chain to.")
+  Path adminTlsClientCa;
+
+  @Option(names = "--admin-reflection",
+      description = "Serve gRPC server reflection on the admin API (default: off).")
+  boolean adminReflection;
 
   @Option(names = "--nop-interval", paramLabel = "SECONDS",
       description = "Ping idle initiators after this many seconds (default 10).")
@@ -63,7 +83,8 @@ final class ServeCommand implements Callable<Integer> {
         .withPortal(HostPort.parse(portal, EngineConfig.ISCSI_PORT))
         .withAdvertise(advertise.stream().map(a -> HostPort.parse(a, EngineConfig.ISCSI_PORT))
             .toList())
-        .withAdmin(AdminAddress.parse(admin))
+        .withAdmin(new AdminListener(AdminAddress.parse(admin), AdminTls.ofOptional(adminTlsCert,
+            adminTlsKey, adminTlsClientCa, TLS_FLAGS), adminReflection))
         .withIscsi(!noIscsi)
         .withNopInterval(Duration.ofSeconds(nopSeconds));
     if (nopSeconds <= 0) {

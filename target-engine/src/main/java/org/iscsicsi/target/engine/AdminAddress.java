@@ -9,8 +9,11 @@ import java.nio.file.Path;
  */
 public sealed interface AdminAddress {
 
-  /** The default of {@code serve} and of the client commands: localhost only. */
-  String DEFAULT = "127.0.0.1:3262";
+  /**
+   * The default of {@code serve} and of the client commands: a unix socket, mode 0600, in a
+   * directory of mode 0700 the engine creates (like tgtd's /var/run/tgtd).
+   */
+  String DEFAULT = "unix:/run/target-engine/admin.sock";
 
   /** The admin API is only reachable in-process. */
   record None() implements AdminAddress {

@@ -15,13 +15,13 @@ import java.util.Objects;
  * @param portal the address the iSCSI listener binds (default {@code 0.0.0.0:3260}); port 0
  *     picks a free port
  * @param advertise addresses initiators are told to use in SendTargets; empty: the bound one
- * @param admin where the admin gRPC API listens besides the in-process channel
+ * @param admin where and how the admin gRPC API listens besides the in-process channel
  * @param iscsi whether to run the iSCSI transport at all (false: admin API only)
  * @param nopInterval how long a connection may be idle before the target sends a NOP-In ping
  * @param copyTimeout the longest a snapshot or clone copy may take
  */
 public record EngineConfig(Path stateDir, Path lunDir, Path snapshotDir, HostPort portal,
-    List<HostPort> advertise, AdminAddress admin, boolean iscsi, Duration nopInterval,
+    List<HostPort> advertise, AdminListener admin, boolean iscsi, Duration nopInterval,
     Duration copyTimeout) {
 
   public static final int ISCSI_PORT = 3260;
@@ -34,7 +34,7 @@ public record EngineConfig(Path stateDir, Path lunDir, Path snapshotDir, HostPor
         .toAbsolutePath().normalize();
     portal = portal == null ? new HostPort("0.0.0.0", ISCSI_PORT) : portal;
     advertise = advertise == null ? List.of() : List.copyOf(advertise);
-    admin = admin == null ? new AdminAddress.None() : admin;
+    admin = admin == null ? AdminListener.of(new AdminAddress.None()) : admin;
     nopInterval = nopInterval == null ? Duration.ofSeconds(10) : nopInterval;
     copyTimeout = copyTimeout == null ? Duration.ofHours(1) : copyTimeout;
   }
@@ -64,7 +64,12 @@ public record EngineConfig(Path stateDir, Path lunDir, Path snapshotDir, HostPor
         copyTimeout);
   }
 
+  /** Plain, without reflection: a unix socket, none, or TCP on loopback. */
   public EngineConfig withAdmin(AdminAddress a) {
+    return withAdmin(AdminListener.of(a));
+  }
+
+  public EngineConfig withAdmin(AdminListener a) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, portal, advertise, a, iscsi,
         nopInterval, copyTimeout);
   }

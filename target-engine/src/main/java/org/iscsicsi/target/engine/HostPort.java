@@ -58,6 +58,19 @@ public record HostPort(String host, int port) {
     return new HostPort(host, p);
   }
 
+  /**
+   * Whether the host names only this machine: a loopback address, or a name all of whose
+   * addresses are loopback. A wildcard (0.0.0.0, ::) or a name that does not resolve is not.
+   */
+  public boolean isLoopback() {
+    try {
+      java.net.InetAddress[] all = java.net.InetAddress.getAllByName(host);
+      return java.util.Arrays.stream(all).allMatch(java.net.InetAddress::isLoopbackAddress);
+    } catch (java.net.UnknownHostException e) {
+      return false;
+    }
+  }
+
   @Override
   public String toString() {
     return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;

@@ -4,16 +4,8 @@ import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -28,7 +20,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A running target engine: state restored from the state directory, the iSCSI listener, and the
- * target.v1 admin API (always in-process, plus a unix socket or TCP address when configured).
+ * target.v1 admin API (always in-process, plus a unix socket or TCP address when configured:
+ * {@link AdminServer}).
  *
  * <p>Embedding it takes two lines:
  *
@@ -48,15 +41,14 @@ public final class TargetEngine implements AutoCloseable {
   private final IscsiTransport transport;
   private final Server inProcess;
   private final String inProcessName;
-  private final Server adminServer;
-  private final EventLoopGroup adminGroup;
+  private final AdminServer adminServer;
   private final ManagedChannel channel;
   private final EngineMetrics metrics;
   private boolean closed;
 
   private TargetEngine(EngineConfig config, StateStore store, TargetRegistry registry,
-      IscsiTransport transport, Server inProcess, String inProcessName, Server adminServer,
-      EventLoopGroup adminGroup) {
+      IscsiTransport transport, Server inProcess, String inProcessName,
+      AdminServer adminServer) {
     this.config = config;
     this.store = store;
     this.registry = registry;
@@ -64,7 +56,6 @@ public final class TargetEngine implements AutoCloseable {
     this.inProcess = inProcess;
     this.inProcessName = inProcessName;
     this.adminServer = adminServer;
-    this.adminGroup = adminGroup;
     this.channel = InProcessChannelBuilder.forName(inProcessName).build();
     this.metrics = new EngineMetrics(registry, () -> transport == null ? null
         : transport.sessions());
@@ -103,28 +94,12 @@ public final class TargetEngine implements AutoCloseable {
       String name = "target-engine-" + UUID.randomUUID();
       Server inProcess = InProcessServerBuilder.forName(name).addService(service).build().start();
       undo.add(() -> inProcess.shutdownNow());
-      EventLoopGroup group = null;
-      Server admin = null;
-      switch (config.admin()) {
-        case AdminAddress.None n -> { }
-        case AdminAddress.Unix u -> {
-          Files.deleteIfExists(u.path()); // a stale socket of an engine that died
-          Files.createDirectories(u.path().toAbsolutePath().getParent());
-          group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-          EventLoopGroup g = group;
-          undo.add(() -> g.shutdownGracefully(0, 1, TimeUnit.SECONDS));
-          admin = NettyServerBuilder.forAddress(new DomainSocketAddress(u.path().toString()))
-              .channelType(EpollServerDomainSocketChannel.class)
-              .bossEventLoopGroup(group).workerEventLoopGroup(group)
-              .addService(service).build().start();
-          Files.setPosixFilePermissions(u.path(), PosixFilePermissions.fromString("rw-rw----"));
-        }
-        case AdminAddress.Tcp t -> admin = NettyServerBuilder
-            .forAddress(new InetSocketAddress(t.host(), t.port()))
-            .addService(service).build().start();
+      AdminServer admin = AdminServer.start(config.admin(), service);
+      if (admin != null) {
+        undo.add(admin);
       }
       TargetEngine engine = new TargetEngine(config, store, registry, transport, inProcess, name,
-          admin, group);
+          admin);
       log.info("target engine serving: state {}, iSCSI {}, admin {}", config.stateDir(),
           transport == null ? "off" : transport.boundAddress(), engine.adminDescription());
       return engine;
@@ -152,10 +127,7 @@ public final class TargetEngine implements AutoCloseable {
 
   /** The TCP address the admin API listens on (port 0 resolved), if it listens on TCP. */
   public InetSocketAddress adminTcpAddress() {
-    if (adminServer != null && config.admin() instanceof AdminAddress.Tcp) {
-      return (InetSocketAddress) adminServer.getListenSockets().getFirst();
-    }
-    return null;
+    return adminServer == null ? null : adminServer.tcpAddress();
   }
 
   /** The address the iSCSI listener bound, or null when it is off. */
@@ -188,29 +160,16 @@ public final class TargetEngine implements AutoCloseable {
     closed = true;
     channel.shutdownNow();
     if (adminServer != null) {
-      adminServer.shutdownNow();
+      adminServer.close();
     }
     if (transport != null) {
       transport.close();
     }
     inProcess.shutdownNow();
     try {
-      if (adminServer != null) {
-        adminServer.awaitTermination(5, TimeUnit.SECONDS);
-      }
       inProcess.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    }
-    if (adminGroup != null) {
-      adminGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
-    }
-    if (config.admin() instanceof AdminAddress.Unix u) {
-      try {
-        Files.deleteIfExists(u.path());
-      } catch (IOException e) {
-        log.warn("cannot remove admin socket {}: {}", u.path(), e.toString());
-      }
     }
     registry.close();
     try {
@@ -222,14 +181,7 @@ public final class TargetEngine implements AutoCloseable {
   }
 
   private String adminDescription() {
-    return switch (config.admin()) {
-      case AdminAddress.None n -> "in-process only";
-      case AdminAddress.Unix u -> u.toString();
-      case AdminAddress.Tcp t -> {
-        InetSocketAddress a = adminTcpAddress();
-        yield new HostPort(t.host(), a.getPort()).toString();
-      }
-    };
+    return adminServer == null ? "in-process only" : adminServer.description();
   }
 
   /** What GetEngineInfo reports. */

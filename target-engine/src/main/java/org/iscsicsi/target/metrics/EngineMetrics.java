@@ -16,7 +16,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -196,11 +195,11 @@ public final class EngineMetrics implements MultiCollector {
     out.metricSnapshot(logins.build());
 
     List<SessionInfo> normal = live.stream().filter(s -> !s.discovery()).toList();
+    // No initiator name or ISID: /metrics has no authentication, and an initiator name is what
+    // a grant admits. The TSIH is the engine's own handle; the admin API maps it to the initiator.
     Map<SessionInfo, Labels> labels = new HashMap<>();
     for (SessionInfo s : normal) {
-      labels.put(s, Labels.of("target", s.targetName(), "initiator", s.initiatorName(),
-          "isid", HexFormat.of().toHexDigits(s.isid()).substring(4),
-          "tsih", Integer.toString(s.tsih())));
+      labels.put(s, Labels.of("target", s.targetName(), "tsih", Integer.toString(s.tsih())));
     }
     addSession(out, "iscsi_session_txdata_octets", "Data-In payload bytes sent.",
         normal, labels, SessionCounters::txdataOctets);

@@ -2,17 +2,24 @@ package org.iscsicsi.target.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.iscsicsi.target.admin.AdminCallLog;
 import org.iscsicsi.target.engine.AdminAddress;
+import org.iscsicsi.target.engine.AdminListener;
 import org.iscsicsi.target.engine.EngineConfig;
 import org.iscsicsi.target.engine.TargetEngine;
+import org.iscsicsi.target.testing.TestPki;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * Pins the CLI against a real engine whose admin API listens on localhost TCP (port 0) or a unix
@@ -183,5 +190,46 @@ class TargetEngineCliTest {
       assertThat(e.registry().target(T)).isPresent();
     }
     assertThat(sock).doesNotExist();
+  }
+
+  /**
+   * The CLI speaks mutual TLS to a TCP admin address (the engine logs the caller's certificate
+   * subject), and refuses plain TCP off loopback.
+   */
+  @Test
+  void mutualTlsAdmin() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(TestPki.available(), "openssl installed");
+    TestPki engines = TestPki.create(dir, "engines");
+    TestPki clients = TestPki.create(dir, "clients");
+    TestPki.Identity server = engines.issue("engine");
+    TestPki.Identity operator = clients.issue("operator");
+    try (TargetEngine e = TargetEngine.start(EngineConfig.of(dir.resolve("tls")).withIscsi(false)
+        .withAdmin(new AdminListener(new AdminAddress.Tcp("127.0.0.1", 0),
+            TestPki.tls(server, clients), false)))) {
+      String addr = "127.0.0.1:" + e.adminTcpAddress().getPort();
+      Run ok = cli("target", "create", T, "--admin", addr,
+          "--admin-tls-cert", operator.certificate().toString(),
+          "--admin-tls-key", operator.key().toString(),
+          "--admin-tls-ca", engines.caCertificate().toString());
+      assertThat(ok.exit()).as(ok.toString()).isZero();
+      assertThat(e.registry().target(T)).isPresent();
+      Logger callLog = (Logger) LoggerFactory.getLogger(AdminCallLog.class);
+      ListAppender<ILoggingEvent> calls = new ListAppender<>();
+      calls.start();
+      callLog.addAppender(calls);
+      try {
+        oneLineError(cli("target", "create", "bogus", "--admin", addr, "--admin-tls-cert",
+            operator.certificate().toString(), "--admin-tls-key", operator.key().toString(),
+            "--admin-tls-ca", engines.caCertificate().toString()), 1, "invalid iSCSI name");
+      } finally {
+        callLog.detachAppender(calls);
+      }
+      assertThat(calls.list).extracting(ILoggingEvent::getFormattedMessage)
+          .anyMatch(m -> m.startsWith("admin CreateTarget by CN=operator INVALID_ARGUMENT"));
+      oneLineError(cli("ls", "--admin", addr), 1, "cannot reach the engine's admin API");
+      oneLineError(cli("ls", "--admin", addr, "--admin-tls-cert",
+          operator.certificate().toString()), 2, "TLS needs all of");
+    }
+    oneLineError(cli("ls", "--admin", "192.0.2.1:3262"), 2, "is not loopback");
   }
 }

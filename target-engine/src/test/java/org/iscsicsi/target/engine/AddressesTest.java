@@ -38,10 +38,23 @@ class AddressesTest {
     assertThat(AdminAddress.parse("tcp://localhost:13340"))
         .isEqualTo(new AdminAddress.Tcp("localhost", 13340));
     assertThat(AdminAddress.parse(AdminAddress.DEFAULT))
-        .isEqualTo(new AdminAddress.Tcp("127.0.0.1", 3262));
+        .isEqualTo(new AdminAddress.Unix(Path.of("/run/target-engine/admin.sock")));
     assertThatThrownBy(() -> AdminAddress.parse("unix:relative.sock"))
         .hasMessageContaining("absolute path");
     assertThatThrownBy(() -> AdminAddress.parse("localhost"))
         .hasMessageContaining("has no port");
+  }
+
+  /** Only addresses every resolution of which is loopback count as loopback. */
+  @Test
+  void loopbackAddresses() {
+    assertThat(new HostPort("127.0.0.1", 1).isLoopback()).isTrue();
+    assertThat(new HostPort("127.8.9.10", 1).isLoopback()).isTrue();
+    assertThat(new HostPort("::1", 1).isLoopback()).isTrue();
+    assertThat(new HostPort("localhost", 1).isLoopback()).isTrue();
+    assertThat(new HostPort("0.0.0.0", 1).isLoopback()).isFalse();
+    assertThat(new HostPort("::", 1).isLoopback()).isFalse();
+    assertThat(new HostPort("192.0.2.1", 1).isLoopback()).isFalse();
+    assertThat(new HostPort("no-such-host.invalid", 1).isLoopback()).isFalse();
   }
 }

@@ -20,6 +20,7 @@ import org.iscsicsi.target.testing.Exec;
 import org.iscsicsi.target.v1.CreateLunRequest;
 import org.iscsicsi.target.v1.CreateTargetRequest;
 import org.iscsicsi.target.v1.GrantInitiatorRequest;
+import org.iscsicsi.target.v1.ListSessionsRequest;
 import org.iscsicsi.target.v1.TargetAdminGrpc;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -51,15 +52,8 @@ class EngineMetricsTest {
 
   @Test
   void countersMoveByExactlyTheIoDone() throws Exception {
-    try (TargetEngine engine = TargetEngine.start(EngineConfig.of(dir.resolve("state"))
-        .withPortal(new HostPort("127.0.0.1", 0)));
+    try (TargetEngine engine = engineWithLun("ALL");
         MetricsServer server = MetricsServer.start("127.0.0.1", 0, engine.metrics())) {
-      var admin = TargetAdminGrpc.newBlockingStub(engine.adminChannel());
-      admin.createTarget(CreateTargetRequest.newBuilder().setName(T).build());
-      admin.createLun(CreateLunRequest.newBuilder().setTarget(T).setLun(0)
-          .setSizeBytes(16 * MIB).build());
-      admin.grantInitiator(GrantInitiatorRequest.newBuilder().setTarget(T).setInitiator("ALL")
-          .build());
       String portal = "iscsi://127.0.0.1:" + engine.iscsiAddress().port();
       Scrape before = scrape(server);
       assertThat(before.value("iscsi_lun_read_ops_total", lun())).isZero();
@@ -130,6 +124,60 @@ class EngineMetricsTest {
       Scrape end = scrape(server);
       assertThat(end.lines(("iscsi_session_rxdata_octets_total"))).isEmpty();
       assertThat(end.value("iscsi_logins_total", "result=\"success\"")).isEqualTo(1);
+    }
+  }
+
+  /**
+   * /metrics has no authentication, so it names no initiator: while an initiator that the ACL
+   * admits by name is logged in, the only IQNs anywhere in the scrape are target names, and its
+   * session is still told apart by the engine's TSIH.
+   */
+  @Test
+  void noInitiatorNameInTheScrape() throws Exception {
+    String initiator = "iqn.2026-11.org.example:node-secret-name";
+    try (TargetEngine engine = engineWithLun(initiator);
+        MetricsServer server = MetricsServer.start("127.0.0.1", 0, engine.metrics())) {
+      var admin = TargetAdminGrpc.newBlockingStub(engine.adminChannel());
+      Process io = new ProcessBuilder("qemu-io", "--image-opts", "-c", "write 0 64k",
+          "-c", "sleep 8000", "driver=iscsi,transport=tcp,portal=127.0.0.1:"
+              + engine.iscsiAddress().port() + ",target=" + T + ",lun=0,initiator-name="
+              + initiator)
+          .redirectErrorStream(true).start();
+      try {
+        await().atMost(60, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(100))
+            .until(() -> scrape(server).value("iscsi_lun_write_ops_total", lun()) >= 1);
+        assertThat(admin.listSessions(ListSessionsRequest.getDefaultInstance())
+            .getSessionsList()).extracting(s -> s.getInitiator()).containsExactly(initiator);
+        Scrape during = scrape(server);
+        assertThat(during.value("iscsi_sessions_active", session(), "type=\"normal\""))
+            .isEqualTo(1);
+        assertThat(during.value("iscsi_session_scsicmd_pdus_total", session())).isPositive();
+        assertThat(during.text()).doesNotContain(initiator).doesNotContain("node-secret-name")
+            .doesNotContain("initiator=").doesNotContain("isid=");
+        var iqns = java.util.regex.Pattern.compile("iqn\\.[^\"\\s,}]*").matcher(during.text())
+            .results().map(java.util.regex.MatchResult::group).distinct().toList();
+        assertThat(iqns).containsExactly(T);
+      } finally {
+        io.destroyForcibly();
+      }
+    }
+  }
+
+  /** An engine on 127.0.0.1 exporting T with a 16 MiB thin LUN 0, granted to {@code initiator}. */
+  TargetEngine engineWithLun(String initiator) throws java.io.IOException {
+    TargetEngine engine = TargetEngine.start(EngineConfig.of(dir.resolve("state"))
+        .withPortal(new HostPort("127.0.0.1", 0)));
+    try {
+      var admin = TargetAdminGrpc.newBlockingStub(engine.adminChannel());
+      admin.createTarget(CreateTargetRequest.newBuilder().setName(T).build());
+      admin.createLun(CreateLunRequest.newBuilder().setTarget(T).setLun(0)
+          .setSizeBytes(16 * MIB).build());
+      admin.grantInitiator(GrantInitiatorRequest.newBuilder().setTarget(T)
+          .setInitiator(initiator).build());
+      return engine;
+    } catch (RuntimeException e) {
+      engine.close();
+      throw e;
     }
   }
 

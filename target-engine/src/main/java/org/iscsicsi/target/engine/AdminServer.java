@@ -1,0 +1,141 @@
+package org.iscsicsi.target.engine;
+
+import io.grpc.InsecureServerCredentials;
+import io.grpc.Server;
+import io.grpc.ServerCredentials;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.util.concurrent.TimeUnit;
+import org.iscsicsi.target.admin.SocketDirectory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin API's network listener: a unix socket of mode 0600 in a directory only the engine's
+ * user may change, or TCP, with mutual TLS unless it is bound to loopback only.
+ */
+final class AdminServer implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
+
+  private final AdminListener listener;
+  private final Server server;
+  private final EventLoopGroup group;
+
+  private AdminServer(AdminListener listener, Server server, EventLoopGroup group) {
+    this.listener = listener;
+    this.server = server;
+    this.group = group;
+  }
+
+  /** Starts listening; null for {@link AdminAddress.None}. */
+  static AdminServer start(AdminListener listener, ServerServiceDefinition service)
+      throws IOException {
+    return switch (listener.address()) {
+      case AdminAddress.None n -> null;
+      case AdminAddress.Unix u -> startUnix(listener, u, service);
+      case AdminAddress.Tcp t -> startTcp(listener, t, service);
+    };
+  }
+
+  private static AdminServer startUnix(AdminListener listener, AdminAddress.Unix u,
+      ServerServiceDefinition service) throws IOException {
+    SocketDirectory.prepare(u.path());
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+    try {
+      NettyServerBuilder b = NettyServerBuilder.forAddress(
+          new DomainSocketAddress(u.path().toString()), InsecureServerCredentials.create())
+          .channelType(EpollServerDomainSocketChannel.class)
+          .bossEventLoopGroup(group).workerEventLoopGroup(group);
+      Server server = withServices(b, listener, service).build().start();
+      AdminServer admin = new AdminServer(listener, server, group);
+      try {
+        SocketDirectory.restrict(u.path());
+      } catch (IOException e) {
+        admin.close();
+        throw e;
+      }
+      return admin;
+    } catch (IOException | RuntimeException e) {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      throw e;
+    }
+  }
+
+  private static AdminServer startTcp(AdminListener listener, AdminAddress.Tcp t,
+      ServerServiceDefinition service) throws IOException {
+    HostPort where = new HostPort(t.host(), t.port());
+    ServerCredentials credentials;
+    if (listener.tls() != null) {
+      credentials = listener.tls().serverCredentials();
+    } else if (where.isLoopback()) {
+      log.warn("admin API on {} without TLS: every local process can administer this engine; "
+          + "prefer a unix socket (--admin unix:/path) or mutual TLS (--admin-tls-*)", where);
+      credentials = InsecureServerCredentials.create();
+    } else {
+      throw new IllegalArgumentException("admin address " + where + " is reachable from other "
+          + "hosts: give --admin-tls-cert, --admin-tls-key and --admin-tls-client-ca (mutual "
+          + "TLS), bind it to 127.0.0.1, or use a unix socket (--admin unix:/path)");
+    }
+    NettyServerBuilder b = NettyServerBuilder.forAddress(
+        new InetSocketAddress(t.host(), t.port()), credentials);
+    try {
+      return new AdminServer(listener, withServices(b, listener, service).build().start(), null);
+    } catch (IOException e) {
+      throw new IOException("cannot listen for the admin API on " + where + ": "
+          + e.getMessage(), e);
+    }
+  }
+
+  private static NettyServerBuilder withServices(NettyServerBuilder b, AdminListener listener,
+      ServerServiceDefinition service) {
+    b.addService(service);
+    if (listener.reflection()) {
+      b.addService(ProtoReflectionServiceV1.newInstance());
+    }
+    return b;
+  }
+
+  /** The TCP address bound (port 0 resolved), or null on a unix socket. */
+  InetSocketAddress tcpAddress() {
+    return listener.address() instanceof AdminAddress.Tcp
+        ? (InetSocketAddress) server.getListenSockets().getFirst() : null;
+  }
+
+  String description() {
+    return switch (listener.address()) {
+      case AdminAddress.Tcp t -> new HostPort(t.host(), tcpAddress().getPort())
+          + (listener.tls() != null ? " (mutual TLS)" : " (plain, loopback)");
+      default -> listener.address() + " (mode 0600)";
+    };
+  }
+
+  @Override
+  public void close() {
+    server.shutdownNow();
+    try {
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (group != null) {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+    if (listener.address() instanceof AdminAddress.Unix u) {
+      try {
+        Files.deleteIfExists(u.path());
+      } catch (IOException e) {
+        log.warn("cannot remove admin socket {}: {}", u.path(), e.toString());
+      }
+    }
+  }
+}
