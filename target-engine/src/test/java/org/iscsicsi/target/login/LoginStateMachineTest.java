@@ -152,8 +152,9 @@ class LoginStateMachineTest {
     assertThat(fail(request(true, 0, 1, "InitiatorName=" + INITIATOR))).isEqualTo(0x0207);
     assertThat(fail(request(true, 0, 1, "InitiatorName=" + INITIATOR,
         "TargetName=iqn.2026-11.org.iscsicsi:nope"))).isEqualTo(0x0203);
+    // not granted: the same "not found" as a target that does not exist
     assertThat(fail(request(true, 0, 1, "InitiatorName=iqn.2026-11.org.example:stranger",
-        "TargetName=" + OPEN))).isEqualTo(0x0202);
+        "TargetName=" + OPEN))).isEqualTo(0x0203);
     assertThat(fail(request(true, 0, 1, "InitiatorName=" + INITIATOR,
         "SessionType=Weird"))).isEqualTo(0x0209);
     assertThat(fail(request(true, false, 0, 1, 5, "InitiatorName=" + INITIATOR,
@@ -189,7 +190,9 @@ class LoginStateMachineTest {
 
   @Test
   void discoverySessionNeedsNoTarget() throws Exception {
-    LoginStateMachine m = machine();
+    LoginStateMachine m = new LoginStateMachine(LoginFixtures.directory(open), Map.of(),
+        new SecureRandom(), (tsih, isid, initiator, target) -> false,
+        LoginPolicy.defaults().withDiscoveryAuth(false));
     m.process(request(true, 0, 1, "InitiatorName=iqn.2026-11.org.example:anyone",
         "SessionType=Discovery", "AuthMethod=None")).release();
     m.process(request(true, 1, 3, "MaxRecvDataSegmentLength=32768")).release();
