@@ -137,11 +137,6 @@ public final class IscsiServer implements AutoCloseable {
     return config.advertisedPortals();
   }
 
-  /** Per-source admission: connection and discovery counts, backoff. */
-  public SourceGuard sourceGuard() {
-    return guard;
-  }
-
   /** The live sessions, for the admin API. */
   public SessionRegistry sessionRegistry() {
     return sessions;

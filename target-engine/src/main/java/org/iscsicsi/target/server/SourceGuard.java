@@ -5,7 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.AttributeKey;
 import java.net.InetAddress;
-import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import org.iscsicsi.target.login.LoginStatus;
 import org.iscsicsi.target.session.LoginGate;
@@ -26,8 +26,7 @@ public final class SourceGuard implements LoginGate {
   private final SourceCounter connections;
   private final SourceCounter discovery;
   private final FailureBackoff backoff;
-  private final LongAdder refusedConnections = new LongAdder();
-  private final LongAdder backedOffLogins = new LongAdder();
+  private final RefusalLog refusals = new RefusalLog();
   private final Handler handler = new Handler();
 
   public SourceGuard(AdmissionLimits limits) {
@@ -48,11 +47,7 @@ public final class SourceGuard implements LoginGate {
 
   @Override
   public boolean admitLogin(InetAddress source) {
-    if (source == null || backoff.blockedForNanos(source) == 0) {
-      return true;
-    }
-    backedOffLogins.increment();
-    return false;
+    return source == null || backoff.blockedForNanos(source) == 0;
   }
 
   @Override
@@ -74,26 +69,6 @@ public final class SourceGuard implements LoginGate {
     }
   }
 
-  /** Connections closed on accept because their address had too many. */
-  public long refusedConnections() {
-    return refusedConnections.sum();
-  }
-
-  /** Logins refused because their address was backing off. */
-  public long backedOffLogins() {
-    return backedOffLogins.sum();
-  }
-
-  /** Discovery sessions open now. */
-  public int discoverySessions() {
-    return discovery.total();
-  }
-
-  /** Addresses whose failures are remembered. */
-  public int trackedSources() {
-    return backoff.trackedSources();
-  }
-
   @ChannelHandler.Sharable
   private final class Handler extends ChannelInboundHandlerAdapter {
     @Override
@@ -101,8 +76,7 @@ public final class SourceGuard implements LoginGate {
       InetAddress source = SourceAddress.of(ctx.channel().remoteAddress());
       if (source != null) {
         if (!connections.acquire(source)) {
-          refusedConnections.increment();
-          LOG.debug("closing connection from {}: too many from that address", source);
+          refusals.refused(source);
           ctx.close();
           return;
         }
@@ -118,6 +92,24 @@ public final class SourceGuard implements LoginGate {
         connections.release(source);
       }
       super.channelInactive(ctx);
+    }
+  }
+
+  /** Logs refused connections at most once a second, with how many there were meanwhile. */
+  private static final class RefusalLog {
+    private static final long INTERVAL_NANOS = 1_000_000_000L;
+    private final AtomicLong lastLogged = new AtomicLong(System.nanoTime() - INTERVAL_NANOS);
+    private final AtomicLong unlogged = new AtomicLong();
+
+    void refused(InetAddress source) {
+      long count = unlogged.incrementAndGet();
+      long now = System.nanoTime();
+      long last = lastLogged.get();
+      if (now - last >= INTERVAL_NANOS && lastLogged.compareAndSet(last, now)) {
+        unlogged.addAndGet(-count);
+        LOG.info("closed {} connection(s) over the per-source limit (latest from {})", count,
+            source.getHostAddress());
+      }
     }
   }
 }
