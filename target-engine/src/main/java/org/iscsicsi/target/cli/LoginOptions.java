@@ -56,7 +56,7 @@ final class LoginOptions {
   int discoverySessionsPerSource = AdmissionLimits.DEFAULT_DISCOVERY_SESSIONS_PER_SOURCE;
 
   @Option(names = "--auth-failures-before-backoff", paramLabel = "N",
-      description = "CHAP failures from one IP address within a minute after which its "
+      description = "Wrong CHAP responses from one IP address within a minute after which its "
           + "logins are refused for 2 s, doubling with each further failure up to 5 min "
           + "(default 5).")
   int failuresBeforeBackoff = AdmissionLimits.defaults().failuresBeforeBackoff();

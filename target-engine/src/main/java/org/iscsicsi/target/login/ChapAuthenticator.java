@@ -31,6 +31,7 @@ final class ChapAuthenticator {
   private ChapAlgorithm algorithm;
   private int id;
   private byte[] challenge;
+  private boolean responseRejected;
 
   /**
    * @param candidates the credentials that open this login: one for a normal session, for a
@@ -44,6 +45,11 @@ final class ChapAuthenticator {
 
   boolean challengeSent() {
     return challenge != null;
+  }
+
+  /** Whether the initiator sent a CHAP response that proved no credential (a wrong secret). */
+  boolean responseRejected() {
+    return responseRejected;
   }
 
   /**
@@ -100,6 +106,7 @@ final class ChapAuthenticator {
       }
     }
     if (proved == null) {
+      responseRejected = true;
       throw new LoginException(LoginStatus.AUTHENTICATION_FAILURE,
           "CHAP response of user '" + name + "' does not match");
     }

@@ -126,6 +126,14 @@ public final class LoginStateMachine {
     return result;
   }
 
+  /**
+   * Whether the login failed on a CHAP response that matched no credential: a wrong secret or
+   * user name, what guessing produces (refusing AuthMethod None or a malformed exchange is not).
+   */
+  public boolean credentialRejected() {
+    return chap != null && chap.responseRejected();
+  }
+
   /** Why the login failed, once {@link #state()} is FAILED. */
   public LoginStatus failure() {
     return failure;

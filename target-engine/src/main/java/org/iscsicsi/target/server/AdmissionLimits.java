@@ -10,7 +10,7 @@ import java.time.Duration;
  * @param discoverySessions discovery sessions open at once, over all sources; 16-bit TSIHs are
  *     shared with normal sessions, and this keeps discovery from taking more than a sliver of them
  * @param discoverySessionsPerSource discovery sessions open at once from one address
- * @param failuresBeforeBackoff authentication failures from one address within {@code
+ * @param failuresBeforeBackoff wrong CHAP responses from one address within {@code
  *     failureWindow} after which its logins are refused for a while
  * @param failureWindow how long a failure counts
  * @param firstBackoff how long the first backoff lasts; each further one doubles, up to {@code

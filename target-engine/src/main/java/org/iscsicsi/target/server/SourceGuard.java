@@ -7,7 +7,6 @@ import io.netty.util.AttributeKey;
 import java.net.InetAddress;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
-import org.iscsicsi.target.login.LoginStatus;
 import org.iscsicsi.target.session.LoginGate;
 import org.iscsicsi.target.session.SourceAddress;
 import org.slf4j.Logger;
@@ -51,8 +50,8 @@ public final class SourceGuard implements LoginGate {
   }
 
   @Override
-  public void loginFinished(InetAddress source, LoginStatus status) {
-    if (source != null && status == LoginStatus.AUTHENTICATION_FAILURE) {
+  public void credentialRejected(InetAddress source) {
+    if (source != null) {
       backoff.failed(source);
     }
   }

@@ -1,12 +1,11 @@
 package org.iscsicsi.target.session;
 
 import java.net.InetAddress;
-import org.iscsicsi.target.login.LoginStatus;
 
 /**
  * What the portal allows each source address during login: whether it may log in now (not backed
  * off after failed authentications), whether it may open another discovery session, and the
- * outcome of each login for its failure count. A null source (a channel without an IP address,
+ * CHAP responses it got wrong. A null source (a channel without an IP address,
  * in tests) is never limited. Thread-safe.
  */
 public interface LoginGate {
@@ -14,8 +13,8 @@ public interface LoginGate {
   /** Whether a login from {@code source} may proceed now. */
   boolean admitLogin(InetAddress source);
 
-  /** Records how a login from {@code source} ended. */
-  void loginFinished(InetAddress source, LoginStatus status);
+  /** Records a CHAP response from {@code source} that matched no credential. */
+  void credentialRejected(InetAddress source);
 
   /** Takes a discovery session slot for {@code source}; false when none is left. */
   boolean reserveDiscovery(InetAddress source);
@@ -31,7 +30,7 @@ public interface LoginGate {
     }
 
     @Override
-    public void loginFinished(InetAddress source, LoginStatus status) {
+    public void credentialRejected(InetAddress source) {
     }
 
     @Override

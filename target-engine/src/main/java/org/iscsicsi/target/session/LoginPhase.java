@@ -114,7 +114,9 @@ final class LoginPhase {
     switch (login.state()) {
       case FAILED -> {
         table.loginFinished(resp.statusClass(), resp.statusDetail());
-        gate.loginFinished(source, login.failure());
+        if (login.credentialRejected()) {
+          gate.credentialRejected(source);
+        }
         ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
       }
       case COMPLETE -> {
@@ -134,7 +136,6 @@ final class LoginPhase {
         // same initiator port end (reinstatement, section 6.3.5)
         IscsiSession session = table.open(result, ctx.channel(), counters);
         table.loginFinished(0, 0);
-        gate.loginFinished(source, LoginStatus.SUCCESS);
         loggedIn.accept(result, session);
         cancelTimer();
         ctx.writeAndFlush(resp.withTsih(session.tsih()));

@@ -25,8 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
  * mutual CHAP challenge is refused; invalid or control-character names are refused and a missing
  * target answers like an ungranted one; a failed impersonation leaves the real session running;
  * login text over the ceiling is refused; a login that trickles bytes or C-bit PDUs is still cut
- * at the login timeout; connections per source are bounded; repeated CHAP failures from one
- * address back it off while another address logs in.
+ * at the login timeout; connections per source are bounded; repeated wrong CHAP responses from
+ * one address back it off while another address logs in, and refused CHAP-less discovery does
+ * not count.
  */
 class LoginHardeningTest {
 
@@ -295,6 +296,21 @@ class LoginHardeningTest {
     try (RawInitiator r = new RawInitiator("127.0.0.7", server.boundPort())) {
       assertThat(RawInitiator.loginStatus(r.chapLogin(NODE, A, "user-a", SECRET_A, "7")))
           .isZero();
+    }
+  }
+
+  @Test
+  void discoveryWithoutChapDoesNotBackOffTheNode() throws Exception {
+    start(c -> c);
+    for (int i = 0; i < 3 * AdmissionLimits.defaults().failuresBeforeBackoff(); i++) {
+      try (RawInitiator r = new RawInitiator("127.0.0.8", server.boundPort())) {
+        assertThat(RawInitiator.loginStatus(r.login(NODE, null, Map.of())))
+            .isEqualTo(AUTH_FAILURE);
+      }
+    }
+    try (RawInitiator r = new RawInitiator("127.0.0.8", server.boundPort())) {
+      assertThat(RawInitiator.loginStatus(r.chapLogin(NODE, A, "user-a", SECRET_A, "7")))
+          .as("no secret was guessed, so no backoff").isZero();
     }
   }
 }
