@@ -44,15 +44,16 @@ final class LoginOptions {
   int loginTimeoutSeconds = (int) LoginSettings.DEFAULT_LOGIN_TIMEOUT.toSeconds();
 
   @Option(names = "--max-connections-per-source", paramLabel = "N",
-      description = "Open connections allowed from one IP address (default 64).")
+      description = "Open connections allowed from one IP address (default 256: a node "
+          + "has one session per attached volume).")
   int connectionsPerSource = AdmissionLimits.DEFAULT_CONNECTIONS_PER_SOURCE;
 
   @Option(names = "--max-discovery-sessions", paramLabel = "N",
-      description = "Discovery sessions open at once (default 256).")
+      description = "Discovery sessions open at once (default 1024).")
   int discoverySessions = AdmissionLimits.DEFAULT_DISCOVERY_SESSIONS;
 
   @Option(names = "--max-discovery-sessions-per-source", paramLabel = "N",
-      description = "Discovery sessions open at once from one IP address (default 8).")
+      description = "Discovery sessions open at once from one IP address (default 32).")
   int discoverySessionsPerSource = AdmissionLimits.DEFAULT_DISCOVERY_SESSIONS_PER_SOURCE;
 
   @Option(names = "--auth-failures-before-backoff", paramLabel = "N",

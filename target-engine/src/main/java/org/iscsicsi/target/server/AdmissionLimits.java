@@ -22,9 +22,15 @@ public record AdmissionLimits(int connectionsPerSource, int discoverySessions,
     int discoverySessionsPerSource, int failuresBeforeBackoff, Duration failureWindow,
     Duration firstBackoff, Duration maxBackoff, int trackedSources) {
 
-  public static final int DEFAULT_CONNECTIONS_PER_SOURCE = 64;
-  public static final int DEFAULT_DISCOVERY_SESSIONS = 256;
-  public static final int DEFAULT_DISCOVERY_SESSIONS_PER_SOURCE = 8;
+  /**
+   * One node logs in once per attached volume (the node plugin allows 128 by default) and may
+   * briefly hold a second connection while a session is reinstated.
+   */
+  public static final int DEFAULT_CONNECTIONS_PER_SOURCE = 256;
+  /** 1024 of the 65535 TSIHs at most. */
+  public static final int DEFAULT_DISCOVERY_SESSIONS = 1024;
+  /** Enough for a node staging many volumes at once, each with a short discovery session. */
+  public static final int DEFAULT_DISCOVERY_SESSIONS_PER_SOURCE = 32;
 
   public AdmissionLimits {
     positive("connections per source", connectionsPerSource);
@@ -38,7 +44,7 @@ public record AdmissionLimits(int connectionsPerSource, int discoverySessions,
     }
   }
 
-  /** 64 connections and 8 discovery sessions per address, 256 discovery sessions, backoff of
+  /** 256 connections and 32 discovery sessions per address, 1024 discovery sessions, backoff of
    * 2 s doubling to 5 min after 5 authentication failures within a minute, 4096 sources. */
   public static AdmissionLimits defaults() {
     return new AdmissionLimits(DEFAULT_CONNECTIONS_PER_SOURCE, DEFAULT_DISCOVERY_SESSIONS,

@@ -127,7 +127,7 @@ class LoginAttacksIT {
         assertThat(held).hasSize(3000);
         assertThat(refused.get()).as("discovery logins over the bounds")
             .isEqualTo(3000 - AdmissionLimits.DEFAULT_DISCOVERY_SESSIONS);
-        // the 256 discovery sessions still hold their TSIHs: a normal login gets one too
+        // the discovery sessions admitted still hold their TSIHs: a normal login gets one too
         assertThat(h.legitimateLoginAndIo()).isLessThanOrEqualTo(AttackHarness.LEGITIMATE_BOUND);
         withinBounds(h, "discovery-flood", refused.get(), legitimate);
       } finally {

@@ -18,7 +18,7 @@ import picocli.CommandLine;
 
 /**
  * The login-hardening flags of {@code serve}: the defaults are the secure ones (discovery needs
- * CHAP, SHA-256 and MD5, 64 connections per source), each flag reaches the settings, the
+ * CHAP, SHA-256 and MD5, 256 connections per source), each flag reaches the settings, the
  * discovery secret comes from a file only, and bad values are refused naming the flag.
  */
 class LoginOptionsTest {

@@ -25,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * mutual CHAP challenge is refused; invalid or control-character names are refused and a missing
  * target answers like an ungranted one; a failed impersonation leaves the real session running;
  * login text over the ceiling is refused; a login that trickles bytes or C-bit PDUs is still cut
- * at the login timeout; connections per source are bounded; repeated wrong CHAP responses from
+ * at the login timeout; connections and discovery sessions per source (and discovery sessions in
+ * total) are bounded; repeated wrong CHAP responses from
  * one address back it off while another address logs in, and refused CHAP-less discovery does
  * not count.
  */
@@ -271,6 +272,45 @@ class LoginHardeningTest {
       try (RawInitiator other = new RawInitiator("127.0.0.5", server.boundPort())) {
         assertThat(RawInitiator.loginStatus(other.chapLogin(NODE, A, "user-a", SECRET_A, "7")))
             .isZero();
+      }
+    } finally {
+      for (RawInitiator r : open) {
+        r.close();
+      }
+    }
+  }
+
+  @Test
+  void discoverySessionsAreBoundedPerSourceAndInTotalAndFreedOnLogout() throws Exception {
+    start(c -> c.withLoginPolicy(LoginPolicy.defaults().withDiscoveryAuth(false))
+        .withAdmission(AdmissionLimits.defaults().withDiscoverySessions(3, 2)));
+    int outOfResources = 0x0302;
+    java.util.List<RawInitiator> open = new java.util.ArrayList<>();
+    // a name each: the same name and ISID would reinstate (end) the earlier discovery session
+    java.util.function.IntFunction<String> name = n -> NODE + "-d" + n;
+    try {
+      String[] sources = {"127.0.0.11", "127.0.0.11", "127.0.0.12"};
+      for (int i = 0; i < sources.length; i++) {
+        RawInitiator r = new RawInitiator(sources[i], server.boundPort());
+        open.add(r);
+        assertThat(RawInitiator.loginStatus(r.login(name.apply(i), null, Map.of()))).isZero();
+      }
+      try (RawInitiator perSource = new RawInitiator("127.0.0.11", server.boundPort());
+          RawInitiator total = new RawInitiator("127.0.0.13", server.boundPort())) {
+        assertThat(RawInitiator.loginStatus(perSource.login(name.apply(3), null, Map.of())))
+            .as("third from one source").isEqualTo(outOfResources);
+        assertThat(RawInitiator.loginStatus(total.login(name.apply(4), null, Map.of())))
+            .as("fourth in all").isEqualTo(outOfResources);
+      }
+      open.removeFirst().close();
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> {
+        try (RawInitiator again = new RawInitiator("127.0.0.13", server.boundPort())) {
+          return RawInitiator.loginStatus(again.login(name.apply(5), null, Map.of())) == 0;
+        }
+      });
+      try (RawInitiator normal = new RawInitiator("127.0.0.11", server.boundPort())) {
+        assertThat(RawInitiator.loginStatus(normal.chapLogin(NODE, A, "user-a", SECRET_A, "7")))
+            .as("normal sessions are not discovery sessions").isZero();
       }
     } finally {
       for (RawInitiator r : open) {
