@@ -56,7 +56,8 @@ class LoginOptionsTest {
     assertThat(p.discoveryAuth()).isFalse();
     assertThat(p.discoverySecret()).hasValueSatisfying(c -> {
       assertThat(c.user()).isEqualTo("disc");
-      assertThat(new String(c.secret(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("discovery-secret-0123");
+      assertThat(new String(c.secret(), java.nio.charset.StandardCharsets.UTF_8))
+          .isEqualTo("discovery-secret-0123");
     });
     assertThat(s.loginTimeout()).isEqualTo(Duration.ofSeconds(5));
     AdmissionLimits a = s.admission();

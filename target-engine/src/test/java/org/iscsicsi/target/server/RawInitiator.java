@@ -205,7 +205,8 @@ public final class RawInitiator implements AutoCloseable {
 
   /**
    * WRITE(10) of one 512-byte block and its SCSI status (0 is GOOD); sent again (up to three
-   * times in all) after a CHECK CONDITION, which on a fresh session is the unit attention every new nexus gets first.
+   * times in all) after a CHECK CONDITION, which on a fresh session is the unit attention every
+   * new nexus gets first.
    */
   public int writeBlock(long lba, byte[] block) throws IOException {
     int status = CHECK_CONDITION;
