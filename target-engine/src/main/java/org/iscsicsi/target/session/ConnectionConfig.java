@@ -3,6 +3,7 @@ package org.iscsicsi.target.session;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.iscsicsi.target.login.LoginPolicy;
 
 /**
  * Per-connection settings the server hands every connection.
@@ -15,11 +16,13 @@ import java.util.Map;
  *     ping; without an answer within another interval the connection is closed (a timeout).
  *     Zero disables pings
  * @param commandWindow how many commands the initiator may queue (MaxCmdSN - ExpCmdSN + 1)
+ * @param loginPolicy CHAP digests and challenges accepted, and whether discovery needs CHAP
  */
 public record ConnectionConfig(Map<String, String> loginDefaults, List<String> advertisedPortals,
-    Duration loginTimeout, Duration nopInterval, int commandWindow) {
+    Duration loginTimeout, Duration nopInterval, int commandWindow, LoginPolicy loginPolicy) {
 
   public ConnectionConfig {
+    java.util.Objects.requireNonNull(loginPolicy, "loginPolicy");
     loginDefaults = Map.copyOf(loginDefaults);
     advertisedPortals = List.copyOf(advertisedPortals);
     if (commandWindow < 1 || commandWindow > 65536) {

@@ -82,13 +82,13 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
   private int pingTtt = RESERVED;
 
   public IscsiConnection(TargetDirectory directory, SessionTable table, ConnectionConfig config,
-      IscsiPduDecoder decoder, IscsiPduEncoder encoder, SecureRandom random) {
+      IscsiPduDecoder decoder, IscsiPduEncoder encoder, SecureRandom random, LoginGate gate) {
     this.directory = directory;
     this.table = table;
     this.config = config;
     this.numbers = new SequenceNumbers(config.commandWindow(), tasks::size);
     this.login = new LoginPhase(directory, table, config, numbers, counters, decoder, encoder,
-        random);
+        random, gate);
     this.taskManagement = new TaskManagement(tasks, numbers);
   }
 
@@ -111,7 +111,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     phase = Phase.CLOSED;
-    login.cancelTimer();
+    login.release();
     tasks.abortAll();
     if (text != null) {
       text.release();
@@ -216,7 +216,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     this.params = result.parameters();
     this.target = result.target();
     this.session = session;
-    this.text = new TextExchange(directory, target, result.initiatorName(),
+    this.text = new TextExchange(directory, target, result.initiatorName(), result.scope(),
         config.advertisedPortals(), params.initiatorMaxRecvDataSegmentLength(), numbers);
     phase = Phase.FULL_FEATURE;
   }
