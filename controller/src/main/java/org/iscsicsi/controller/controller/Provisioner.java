@@ -3,7 +3,6 @@ package org.iscsicsi.controller.controller;
 import csi.v1.Csi;
 import csi.v1.Csi.VolumeCapability;
 import io.grpc.StatusRuntimeException;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -57,7 +56,7 @@ final class Provisioner {
   private final VolumeFinder finder;
   private final OperationLocks locks;
   private final ClusterObjects cluster;
-  private final SecureRandom random = new SecureRandom();
+  private final GeneratedChap chap;
   /** One lock per engine: a pool check and the LUN it admits are one step. */
   private final ConcurrentMap<String, Object> poolLocks = new ConcurrentHashMap<>();
 
@@ -68,6 +67,7 @@ final class Provisioner {
     this.finder = finder;
     this.locks = locks;
     this.cluster = cluster;
+    this.chap = new GeneratedChap(cluster.chapSecrets());
   }
 
   /** What a new volume's data comes from. */
@@ -161,10 +161,10 @@ final class Provisioner {
           alias(params.kubernetes().getOrDefault("pvc/name", name)), labels);
       try {
         if (params.chap()) {
-          ChapCredentials chap = generated
-              ? cluster.chapSecrets().keep(name, id, fresh(id, iqn, params))
+          ChapCredentials credentials = generated
+              ? chap.store().keep(name, id, chap.fresh(id, iqn, params.mutualChap()))
               : ChapCredentials.fromSecrets(secrets);
-          engine.client().setChap(chap.toRequest(iqn));
+          engine.client().setChap(credentials.toRequest(iqn));
         }
         CreateLunRequest.Builder lun = source == null
             ? CreateLunRequest.newBuilder() : source.lunSource().clone();
@@ -175,7 +175,7 @@ final class Provisioner {
         try {
           engine.client().deleteTarget(iqn, true);
           if (generated) {
-            cluster.chapSecrets().remove(name, id);
+            chap.store().remove(name, id);
           }
         } catch (RuntimeException cleanup) {
           e.addSuppressed(cleanup);
@@ -193,11 +193,6 @@ final class Provisioner {
       warnUnprotected(id, name, params);
     }
     return new VolumeRecord(id, t).toCsi(engine.topology());
-  }
-
-  /** Generated credentials: the initiator's user is the volume id, the target's its IQN. */
-  private ChapCredentials fresh(VolumeId id, String iqn, VolumeParameters params) {
-    return ChapCredentials.generate(random, id.toString(), params.mutualChap() ? iqn : "");
   }
 
   /** RESOURCE_EXHAUSTED unless {@code size} more bytes fit the engine's overcommit ratio. */
@@ -258,11 +253,8 @@ final class Provisioner {
       throw CsiErrors.alreadyExists("volume \"" + req.getName() + "\" exists as "
           + v.id() + ", but " + String.join("; ", differences));
     }
-    if (generatedChap(v) && cluster.chapSecrets().delivers()) {
-      // a retry after the volume's Secret went: keep (or re-read) it and set what it holds
-      ChapCredentials chap = cluster.chapSecrets().keep(v.name(), v.id(),
-          fresh(v.id(), found.iqn(), v.parameters()));
-      found.engine().client().setChap(chap.toRequest(found.iqn()));
+    if (GeneratedChap.of(v)) {
+      chap.apply(found); // a retry after the volume's Secret went gets it back
     }
     return v.toCsi(found.engine().topology());
   }
@@ -347,8 +339,8 @@ final class Provisioner {
         throw CsiErrors.failedPrecondition("volume " + volumeId + " is in use: "
             + t.getSessionCount() + " iSCSI session(s) logged in to " + t.getName());
       }
-      if (generatedChap(found.get().volume())) {
-        cluster.chapSecrets().remove(found.get().volume().name(), id.get());
+      if (GeneratedChap.of(found.get().volume())) {
+        chap.store().remove(found.get().volume().name(), id.get());
       }
       found.get().engine().client().deleteTarget(t.getName(), false);
       log.info("deleted volume {}", volumeId);
@@ -507,10 +499,5 @@ final class Provisioner {
   private static long saturatedAdd(long a, long b) {
     long sum = a + b;
     return ((a ^ sum) & (b ^ sum)) < 0 ? Long.MAX_VALUE : sum;
-  }
-
-  static boolean generatedChap(VolumeRecord v) {
-    return v.parameters().chap() && VolumeLabels.CHAP_GENERATED.equals(
-        v.target().getLabelsOrDefault(VolumeLabels.CHAP_CREDENTIALS, ""));
   }
 }

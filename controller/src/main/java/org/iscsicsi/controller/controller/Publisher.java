@@ -28,8 +28,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>CHAP: credentials in the publish secrets (the class's controller-publish Secret) are set on
  * the target and take precedence over generated ones, whose Secret then goes (it no longer
- * matches the target). Without publish secrets the target must already require CHAP (generated
- * credentials, or the provisioner's secrets at CreateVolume); otherwise INVALID_ARGUMENT.
+ * matches the target). Without publish secrets, generated credentials are set again from the
+ * volume's Secret (so new values written into it, or a new Secret after it was deleted, take
+ * effect at the next attach, when the node reads the same Secret); other CHAP volumes need a
+ * target that already requires CHAP (the provisioner's secrets at CreateVolume), otherwise
+ * INVALID_ARGUMENT.
  */
 final class Publisher {
 
@@ -42,12 +45,12 @@ final class Publisher {
 
   private final VolumeFinder finder;
   private final OperationLocks locks;
-  private final ChapSecretStore chapSecrets;
+  private final GeneratedChap chap;
 
   Publisher(VolumeFinder finder, OperationLocks locks, ChapSecretStore chapSecrets) {
     this.finder = finder;
     this.locks = locks;
-    this.chapSecrets = chapSecrets;
+    this.chap = new GeneratedChap(chapSecrets);
   }
 
   Csi.ControllerPublishVolumeResponse publish(Csi.ControllerPublishVolumeRequest req) {
@@ -119,15 +122,17 @@ final class Publisher {
   private void requireChap(Located l, Map<String, String> secrets, Map<String, String> labels) {
     VolumeRecord v = l.volume();
     if (!ChapCredentials.present(secrets)) {
-      if (v.target().getChap().getUser().isEmpty()) {
+      if (GeneratedChap.of(v)) {
+        chap.apply(l);
+      } else if (v.target().getChap().getUser().isEmpty()) {
         throw CsiErrors.invalid("CHAP is required: the secrets need username and password");
       }
       return;
     }
     l.engine().client().setChap(ChapCredentials.fromSecrets(secrets).toRequest(l.iqn()));
-    if (Provisioner.generatedChap(v)) {
+    if (GeneratedChap.of(v)) {
       labels.put(VolumeLabels.CHAP_CREDENTIALS, VolumeLabels.CHAP_FROM_SECRETS);
-      chapSecrets.remove(v.name(), v.id());
+      chap.store().remove(v.name(), v.id());
       log.info("volume {}: the publish secrets' CHAP credentials replace the generated ones",
           v.id());
     }

@@ -38,8 +38,9 @@ import org.slf4j.LoggerFactory;
  * VolumeLifecycleTest runs the same against a real one). Pins: a volume without a {@code chap}
  * parameter gets a target that requires CHAP with credentials generated for it (16 letters and
  * digits, the user its volume id) and one Secret in the controller's namespace that holds them
- * under the node-stage keys; a retry keeps them, a lost Secret is made again and set on the
- * target; mutual CHAP generates the target's credentials too; credentials of the request's secrets
+ * under the node-stage keys, with which (and only with which) a granted initiator logs in; a
+ * retry keeps them, a lost Secret is made again and set on the target; new values written into
+ * the Secret replace the old at the next ControllerPublishVolume; mutual CHAP generates the target's credentials too; credentials of the request's secrets
  * take precedence and make no Secret; {@code chap: "false"} leaves the target open and records a
  * Warning on the PVC; a Secret of that name that is not the volume's is never used; DeleteVolume
  * deletes the Secret, idempotently; no password reaches the log at any level.
@@ -130,6 +131,36 @@ class ChapByDefaultTest {
     f.controller.deleteVolume(delete);
     assertThat(secret(PV)).isNull();
     f.controller.deleteVolume(delete);
+  }
+
+  @Test
+  void theSecretsCredentialsLogInAndARotationAppliesAtTheNextAttach() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(Libiscsi.installed(),
+        "libiscsi-bin (iscsi-inq) is not installed");
+    Csi.Volume v = f.controller.createVolume(request(PV).build()).getVolume();
+    Map<String, String> first = data(secret(PV));
+    String url = Libiscsi.url(f.publish(v.getVolumeId(), NODE_A, mount(Mode.SINGLE_NODE_WRITER),
+        false));
+    assertThat(Libiscsi.run(Map.of(), "iscsi-inq", "-i", NODE_A, url).exit())
+        .as("the node's initiator name alone").isNotZero();
+    Libiscsi.Result in = Libiscsi.run(first, "iscsi-inq", "-i", NODE_A, url);
+    assertThat(in.exit()).as(in.output()).isZero();
+
+    // rotation: new values in the Secret while detached, applied by the next attach
+    f.controller.controllerUnpublishVolume(Csi.ControllerUnpublishVolumeRequest.newBuilder()
+        .setVolumeId(v.getVolumeId()).setNodeId(NODE_A).build());
+    Map<String, String> rotated = Map.of("username", v.getVolumeId(),
+        "password", "Rotated0123456789");
+    client.secrets().inNamespace(NS).withName("iscsi-csi-chap-" + PV).edit(s -> {
+      s.getData().put("password", Base64.getEncoder().encodeToString(
+          rotated.get("password").getBytes(StandardCharsets.UTF_8)));
+      return s;
+    });
+    f.publish(v.getVolumeId(), NODE_A, mount(Mode.SINGLE_NODE_WRITER), false);
+    assertThat(Libiscsi.run(first, "iscsi-inq", "-i", NODE_A, url).exit())
+        .as("the old password after the rotation").isNotZero();
+    Libiscsi.Result after = Libiscsi.run(rotated, "iscsi-inq", "-i", NODE_A, url);
+    assertThat(after.exit()).as(after.output()).isZero();
   }
 
   @Test

@@ -10,7 +10,6 @@ import csi.v1.Csi;
 import csi.v1.Csi.VolumeCapability.AccessMode.Mode;
 import io.grpc.Status.Code;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -38,7 +37,7 @@ class IscsiAccessTest {
 
   @BeforeEach
   void start() throws IOException {
-    Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/iscsi-inq")),
+    Assumptions.assumeTrue(Libiscsi.installed(),
         "libiscsi-bin (iscsi-inq, iscsi-readcapacity16, iscsi-perf) is not installed");
     f = new ControllerFixture(dir);
   }
@@ -50,41 +49,20 @@ class IscsiAccessTest {
     }
   }
 
-  private String url(Csi.ControllerPublishVolumeResponse r) {
-    return "iscsi://" + r.getPublishContextOrThrow("portals").split(",")[0] + "/"
-        + r.getPublishContextOrThrow("targetIqn") + "/" + r.getPublishContextOrThrow("lun");
-  }
-
   static final Map<String, String> CREDENTIALS =
       Map.of("username", "node-a", "password", "access-test-secret");
 
-  private static Result run(String... cmd) throws IOException, InterruptedException {
-    return run(Map.of(), cmd);
+  private static String url(Csi.ControllerPublishVolumeResponse r) {
+    return Libiscsi.url(r);
   }
 
-  /** Runs a libiscsi tool that logs in with {@code chap}'s credentials (none when empty). */
-  private static Result run(Map<String, String> chap, String... cmd)
+  private static Libiscsi.Result run(String... cmd) throws IOException, InterruptedException {
+    return Libiscsi.run(Map.of(), cmd);
+  }
+
+  private static Libiscsi.Result run(Map<String, String> chap, String... cmd)
       throws IOException, InterruptedException {
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-    libiscsiChap(pb, chap);
-    Process p = pb.start();
-    if (!p.waitFor(30, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new IOException(String.join(" ", cmd) + " did not finish in 30 s");
-    }
-    return new Result(p.exitValue(),
-        new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
-  }
-
-  record Result(int exit, String output) {}
-
-  private static void libiscsiChap(ProcessBuilder pb, Map<String, String> chap) {
-    pb.environment().remove("LIBISCSI_CHAP_USERNAME");
-    pb.environment().remove("LIBISCSI_CHAP_PASSWORD");
-    if (!chap.isEmpty()) {
-      pb.environment().put("LIBISCSI_CHAP_USERNAME", chap.get("username"));
-      pb.environment().put("LIBISCSI_CHAP_PASSWORD", chap.get("password"));
-    }
+    return Libiscsi.run(chap, cmd);
   }
 
   @Test
@@ -92,7 +70,7 @@ class IscsiAccessTest {
     Csi.Volume v = f.controller.createVolume(ControllerFixture.createRequest("open", 8 << 20)
         .putParameters("chap", "false").build()).getVolume();
     String url = url(f.publish(v.getVolumeId(), NODE_A, mount(Mode.SINGLE_NODE_WRITER), false));
-    Result in = run("iscsi-inq", "-i", NODE_A, url);
+    Libiscsi.Result in = run("iscsi-inq", "-i", NODE_A, url);
     assertThat(in.exit()).as(in.output()).isZero();
   }
 
@@ -102,7 +80,7 @@ class IscsiAccessTest {
     // the generated credentials are only in the engine here (no Kubernetes API)
     Csi.ControllerPublishVolumeResponse generated =
         f.publish(v.getVolumeId(), NODE_A, mount(Mode.SINGLE_NODE_WRITER), false);
-    Result nameOnly = run("iscsi-inq", "-i", NODE_A, url(generated));
+    Libiscsi.Result nameOnly = run("iscsi-inq", "-i", NODE_A, url(generated));
     assertThat(nameOnly.exit()).as("a granted initiator without CHAP credentials: %s",
         nameOnly.output()).isNotZero();
     f.controller.controllerUnpublishVolume(Csi.ControllerUnpublishVolumeRequest.newBuilder()
@@ -115,7 +93,7 @@ class IscsiAccessTest {
     String url = url(pub);
     assertThat(run("iscsi-inq", "-i", NODE_A, url).exit()).isNotZero();
 
-    Result cap = run(CREDENTIALS, "iscsi-readcapacity16", "-i", NODE_A, url);
+    Libiscsi.Result cap = run(CREDENTIALS, "iscsi-readcapacity16", "-i", NODE_A, url);
     assertThat(cap.exit()).as(cap.output()).isZero();
     java.util.regex.Matcher m = java.util.regex.Pattern.compile(
         "returned logical block address:\\s*(\\d+)", java.util.regex.Pattern.CASE_INSENSITIVE)
@@ -124,12 +102,12 @@ class IscsiAccessTest {
     long lastLba = Long.parseLong(m.group(1));
     assertThat((lastLba + 1) * 512).isEqualTo(v.getCapacityBytes());
 
-    Result other = run(CREDENTIALS, "iscsi-inq", "-i", NODE_B, url);
+    Libiscsi.Result other = run(CREDENTIALS, "iscsi-inq", "-i", NODE_B, url);
     assertThat(other.exit()).as(other.output()).isNotZero();
 
     ProcessBuilder perf = new ProcessBuilder("iscsi-perf", "-i", NODE_A, "-t", "60", url)
         .redirectErrorStream(true).redirectOutput(dir.resolve("perf.log").toFile());
-    libiscsiChap(perf, CREDENTIALS);
+    Libiscsi.withChap(perf, CREDENTIALS);
     Process holder = perf.start();
     try {
       String iqn = pub.getPublishContextOrThrow("targetIqn");
@@ -153,7 +131,7 @@ class IscsiAccessTest {
       holder.destroyForcibly();
       holder.waitFor(10, TimeUnit.SECONDS);
     }
-    Result gone = run(CREDENTIALS, "iscsi-inq", "-i", NODE_A, url);
+    Libiscsi.Result gone = run(CREDENTIALS, "iscsi-inq", "-i", NODE_A, url);
     assertThat(gone.exit()).as("the deleted volume's target: %s", gone.output()).isNotZero();
   }
 }
