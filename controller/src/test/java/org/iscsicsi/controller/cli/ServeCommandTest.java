@@ -8,8 +8,8 @@ import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 /**
- * {@code controller serve} refuses bad command lines with exit code 2 and a message naming the
- * option, before it starts anything.
+ * {@code controller serve} refuses bad command lines (endpoint, engines, driver name, pool limits)
+ * with exit code 2 and a message naming the option or value, before it starts anything.
  */
 class ServeCommandTest {
 
@@ -39,6 +39,16 @@ class ServeCommandTest {
         "--driver-name", "-bad-");
     assertThat(r[0]).isEqualTo("2");
     assertThat(r[1]).contains("driver name");
+
+    r = run("serve", "--endpoint", "unix:///tmp/x.sock", "--state-dir", "/tmp/x",
+        "--overcommit-ratio", "-1");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("overcommit ratio -1.0");
+
+    r = run("serve", "--endpoint", "unix:///tmp/x.sock", "--state-dir", "/tmp/x",
+        "--max-volume-size", "10GB");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("\"10GB\" is not a byte count");
   }
 
   @Test
