@@ -73,9 +73,9 @@ class ChartContentTest {
     assertThat(texts(container(pod, "controller").path("args")))
         .noneMatch(a -> a.startsWith("--max-volume-size"));
     List<ObjectNode> limited = K8sObjects.parse(ChartRenderer.template("default", Map.of(
-        "controller.pool.overcommitRatio", 2.5, "controller.pool.maxVolumeSize", "500Gi")));
+        "controller.pool.overcommitRatio", 2, "controller.pool.maxVolumeSize", "500Gi")));
     assertThat(texts(container(controllerPod(limited), "controller").path("args")))
-        .contains("--overcommit-ratio=2.5", "--max-volume-size=500Gi");
+        .contains("--overcommit-ratio=2", "--max-volume-size=500Gi");
   }
 
   @Test

@@ -447,16 +447,9 @@ class VolumeLifecycleTest {
   void defaultClassVolumeGetsGeneratedChapAndOptingOutWarns() throws Exception {
     long t0 = System.nanoTime();
     // the chart's iscsi-csi class as installed: CHAP by default, the node-stage Secret per PV
-    cluster.apply(pvc("guarded", "iscsi-csi", "1Gi", "Filesystem", ""));
-    cluster.apply(pod("guarded-user", "guarded", false));
-    String scheduled = await("pod guarded-user scheduled", () -> {
-      String n = get("pod", "guarded-user", "{.spec.nodeName}");
-      return n.isEmpty() ? null : n;
-    });
-    assertThat(scheduled).isEqualTo(node);
-    awaitPhase("pvc", "guarded", "Bound");
-    String pv = get("pvc", "guarded", "{.spec.volumeName}");
-    String handle = cluster.k("get", "pv", pv, "-o", "jsonpath={.spec.csi.volumeHandle}");
+    Scheduled v = scheduledOntoTheNode("guarded", "iscsi-csi", "guarded-user");
+    String pv = v.pv();
+    String handle = v.handle();
     String secret = generatedSecret(pv, handle);
     assertThat(cluster.k("get", "pv", pv, "-o",
         "jsonpath={.spec.csi.nodeStageSecretRef.namespace}/{.spec.csi.nodeStageSecretRef.name}"))
@@ -512,20 +505,9 @@ class VolumeLifecycleTest {
     } finally {
       Files.delete(secret);
     }
-    cluster.apply(pvc("secure", "iscsi-csi-chap", "1Gi", "Filesystem", ""));
-    cluster.apply(pod("secure-user", "secure", false));
-    // kube-scheduler picks the node (topology from NodeGetInfo), then the PVC is provisioned
-    String scheduled = await("pod secure-user scheduled", () -> {
-      String n = get("pod", "secure-user", "{.spec.nodeName}");
-      return n.isEmpty() ? null : n;
-    });
-    assertThat(scheduled).isEqualTo(node);
-    awaitPhase("pvc", "secure", "Bound");
-    String pv = get("pvc", "secure", "{.spec.volumeName}");
-    String handle = cluster.k("get", "pv", pv, "-o", "jsonpath={.spec.csi.volumeHandle}");
-    // WaitForFirstConsumer: provisioned for the node the scheduler chose
-    assertThat(get("pvc", "secure", "{.metadata.annotations.volume\\.kubernetes\\.io/"
-        + "selected-node}")).isEqualTo(node);
+    Scheduled v = scheduledOntoTheNode("secure", "iscsi-csi-chap", "secure-user");
+    String pv = v.pv();
+    String handle = v.handle();
     Attached a = attach("secure-user", pv, handle);
     // the class names the Secret as provisioner secret too: CreateVolume sets the target's CHAP
     // from it, and no per-volume Secret is made
@@ -826,6 +808,29 @@ class VolumeLifecycleTest {
         new String(MARKER, StandardCharsets.US_ASCII));
     return "mounted in the VM by pod " + pod + ": the file written into data through the "
         + "initiator reads back (md5 " + dataSum.substring(0, 8) + ")";
+  }
+
+  record Scheduled(String pv, String handle) {}
+
+  /**
+   * A PVC of a WaitForFirstConsumer class and a pod that uses it, left to kube-scheduler: the pod
+   * lands on the node (topology from NodeGetInfo), then the PVC is provisioned for it.
+   */
+  static Scheduled scheduledOntoTheNode(String claim, String storageClass, String pod)
+      throws Exception {
+    cluster.apply(pvc(claim, storageClass, "1Gi", "Filesystem", ""));
+    cluster.apply(pod(pod, claim, false));
+    String scheduled = await("pod " + pod + " scheduled", () -> {
+      String n = get("pod", pod, "{.spec.nodeName}");
+      return n.isEmpty() ? null : n;
+    });
+    assertThat(scheduled).isEqualTo(node);
+    awaitPhase("pvc", claim, "Bound");
+    String pv = get("pvc", claim, "{.spec.volumeName}");
+    String handle = cluster.k("get", "pv", pv, "-o", "jsonpath={.spec.csi.volumeHandle}");
+    assertThat(get("pvc", claim, "{.metadata.annotations.volume\\.kubernetes\\.io/"
+        + "selected-node}")).as("provisioned for the node the scheduler chose").isEqualTo(node);
+    return new Scheduled(pv, handle);
   }
 
   /** kubelet's name of a CSI volume in the node's volumesInUse. */
