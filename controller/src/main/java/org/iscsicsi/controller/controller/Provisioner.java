@@ -159,11 +159,13 @@ final class Provisioner {
       admit(engine, name, size, limits);
       engine.client().createTarget(iqn,
           alias(params.kubernetes().getOrDefault("pvc/name", name)), labels);
+      boolean kept = false;
       try {
         if (params.chap()) {
           ChapCredentials credentials = generated
               ? chap.store().keep(name, id, chap.fresh(id, iqn, params.mutualChap()))
               : ChapCredentials.fromSecrets(secrets);
+          kept = generated;
           engine.client().setChap(credentials.toRequest(iqn));
         }
         CreateLunRequest.Builder lun = source == null
@@ -174,7 +176,7 @@ final class Provisioner {
       } catch (RuntimeException e) {
         try {
           engine.client().deleteTarget(iqn, true);
-          if (generated) {
+          if (kept) {
             chap.store().remove(name, id);
           }
         } catch (RuntimeException cleanup) {

@@ -93,7 +93,12 @@ public final class ChapSecrets implements ChapSecretStore {
           + "volume " + id + " was created; retry");
     }
     requireOurs(existing, id);
-    return ChapCredentials.fromSecrets(decode(existing.getData()));
+    try {
+      return ChapCredentials.fromSecrets(decode(existing.getData()));
+    } catch (io.grpc.StatusRuntimeException | IllegalArgumentException broken) {
+      throw CsiErrors.failedPrecondition("Secret " + namespace + "/" + name + " of volume " + id
+          + " holds no usable CHAP credentials (" + broken.getMessage() + "); fix or delete it");
+    }
   }
 
   @Override

@@ -42,7 +42,8 @@ import org.slf4j.LoggerFactory;
  * retry keeps them, a lost Secret is made again and set on the target; new values written into
  * the Secret replace the old at the next ControllerPublishVolume; mutual CHAP generates the target's credentials too; credentials of the request's secrets
  * take precedence and make no Secret; {@code chap: "false"} leaves the target open and records a
- * Warning on the PVC; a Secret of that name that is not the volume's is never used; DeleteVolume
+ * Warning on the PVC; a Secret of that name that is not the volume's is never used, and one
+ * without usable credentials is FAILED_PRECONDITION; DeleteVolume
  * deletes the Secret, idempotently; no password reaches the log at any level.
  */
 @EnableKubernetesMockClient(crud = true)
@@ -236,6 +237,18 @@ class ChapByDefaultTest {
     assertCode(() -> f.controller.createVolume(request(PV).build()), Code.FAILED_PRECONDITION);
     assertThat(f.engine.client().listTargets(Map.of())).isEmpty();
     assertThat(secret(PV)).isNotNull();
+  }
+
+  @Test
+  void theVolumesSecretWithoutUsableCredentialsIsAFailedPrecondition() {
+    // the volume id a CreateVolume of this name gets on the embedded engine "local"
+    client.secrets().inNamespace(NS).resource(new SecretBuilder().withNewMetadata()
+        .withName("iscsi-csi-chap-" + PV).withNamespace(NS)
+        .addToLabels("csi.iscsicsi.org/volume-id", "local." + PV).endMetadata()
+        .addToStringData("username", "local." + PV).build()).create();
+    assertCode(() -> f.controller.createVolume(request(PV).build()), Code.FAILED_PRECONDITION);
+    assertThat(f.engine.client().listTargets(Map.of())).isEmpty();
+    assertThat(secret(PV)).as("left for the operator to mend").isNotNull();
   }
 
   @Test

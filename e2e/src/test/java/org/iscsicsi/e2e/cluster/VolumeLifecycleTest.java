@@ -601,12 +601,13 @@ class VolumeLifecycleTest {
         .withKubeConfig(cluster.kubeconfig()).call();
     assertThat(release.getStatus()).isEqualTo("deployed");
     String sel = "app.kubernetes.io/instance=iscsi-csi";
-    String made = cluster.k("get", "statefulset,daemonset,serviceaccount,service,role,rolebinding",
-        "-n", "iscsi-csi", "-l", sel, "-o", "name") + "\n" + cluster.k("get",
+    String made = cluster.k("get", "statefulset,daemonset,serviceaccount,service,role,rolebinding,"
+        + "networkpolicy", "-n", "iscsi-csi", "-l", sel, "-o", "name") + "\n" + cluster.k("get",
         "csidriver,storageclass,clusterrole,clusterrolebinding,volumesnapshotclass,"
             + "customresourcedefinition", "-l", sel, "-o", "name");
     assertThat(made).contains("statefulset.apps/", "daemonset.apps/",
         "csidriver.storage.k8s.io/iscsi.csi.iscsicsi.org", "storageclass.storage.k8s.io/",
+        "networkpolicy.networking.k8s.io/iscsi-csi-controller",
         "customresourcedefinition.apiextensions.k8s.io/iscsivolumes.iscsi.csi.iscsicsi.org");
     long objects = made.lines().filter(l -> !l.isBlank()).count();
     step("helm install", "release deployed, " + objects + " objects accepted (workloads need a "
@@ -620,7 +621,8 @@ class VolumeLifecycleTest {
     // would, and name whatever is still there if it never goes.
     await("the release's objects to be deleted", () -> {
       String left = cluster.k("get", "statefulset,daemonset,serviceaccount,service,role,"
-          + "rolebinding,configmap,secret", "-n", "iscsi-csi", "-l", sel, "-o", "name")
+          + "rolebinding,configmap,secret,networkpolicy", "-n", "iscsi-csi", "-l", sel, "-o",
+          "name")
           + cluster.k("get", "csidriver,storageclass,clusterrole,clusterrolebinding,"
               + "volumesnapshotclass,customresourcedefinition", "-l", sel, "-o", "name");
       assertThat(left).as("objects of the release left after helm uninstall").isBlank();
