@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * raise them; GetCapacity reports what the ratio leaves (thin) or that and the free bytes (thick),
  * and the largest volume as maximum_volume_size.
  */
-class PoolLimitsTest {
+class ThinPoolTest {
 
   static final long MIB = 1 << 20;
 
