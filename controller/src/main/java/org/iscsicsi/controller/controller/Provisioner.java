@@ -215,7 +215,7 @@ final class Provisioner {
   private void warnUnprotected(VolumeId id, String name, VolumeParameters params) {
     String message = "volume " + id + " has CHAP off (StorageClass parameter chap: \"false\"): "
         + "any initiator that presents the initiator name of a node it is published to can "
-        + "log in and read and write it; node initiator names are public in CSINode objects";
+        + "log in and read and write it; node initiator names are listed in CSINode objects";
     log.warn("{} ({})", message, name);
     String pvc = params.kubernetes().get("pvc/name");
     String namespace = params.kubernetes().get("pvc/namespace");
