@@ -17,7 +17,8 @@
 # kubelet would register from the node plugin's NodeGetInfo ("$DRIVER/node" = node name).
 #
 # The controller runs with the chart's flags (--leader-election on a Lease in the chart's
-# namespace, --sync-crd) as the chart's controller ServiceAccount (RUN_DIR/sidecars.kubeconfig),
+# namespace, --sync-crd, per-volume CHAP Secrets in the chart's namespace named as the chart's
+# StorageClasses name them) as the chart's controller ServiceAccount (RUN_DIR/sidecars.kubeconfig),
 # so the chart's RBAC is what it gets, like the sidecars.
 #
 #   start.sh RUN_DIR --no-node           everything but the node (the test registers its VM).
@@ -98,7 +99,8 @@ start_controller() {
   spawn controller "$REPO/controller/bin/controller" serve --endpoint "unix://$RUN/csi.sock" \
     --state-dir "$RUN/state" --portal "127.0.0.1:$PORTAL_PORT" --driver-name "$DRIVER" \
     --advertise "$ADVERTISE" --leader-election --leader-election-namespace "$NAMESPACE" \
-    --sync-crd --sync-interval "$SYNC_INTERVAL"
+    --sync-crd --sync-interval "$SYNC_INTERVAL" \
+    --chap-secret-namespace "$NAMESPACE" --chap-secret-prefix iscsi-csi-chap- --overcommit-ratio 1
   wait_for "the controller's CSI socket" 120 test -S "$RUN/csi.sock"
 }
 

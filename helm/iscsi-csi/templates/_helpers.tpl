@@ -91,6 +91,13 @@ $({{ include "iscsi-csi.portalServiceHostVar" . }}):{{ .Values.portal.port }}
 {{- if and $fs (not (has $fs (list "ext4" "xfs"))) }}
 {{- fail (printf "storageClasses %s: fsType must be ext4 or xfs, not %q" .name $fs) }}
 {{- end }}
+{{- $params := .parameters | default dict }}
+{{- if and .chap (eq (toString ($params.chap | default "true")) "false") }}
+{{- fail (printf "storageClasses %s: chap: true (the chart's CHAP Secret) contradicts parameters.chap \"false\"" .name) }}
+{{- end }}
+{{- if and (eq (toString ($params.chap | default "true")) "false") (eq (toString ($params.mutualChap | default "false")) "true") }}
+{{- fail (printf "storageClasses %s: mutualChap needs CHAP; drop parameters.chap \"false\"" .name) }}
+{{- end }}
 {{- $prov := (.parameters | default dict).provisioning | default "thin" }}
 {{- if not (has $prov (list "thin" "thick")) }}
 {{- fail (printf "storageClasses %s: provisioning must be thin or thick, not %q" .name $prov) }}
@@ -112,7 +119,20 @@ $({{ include "iscsi-csi.portalServiceHostVar" . }}):{{ .Values.portal.port }}
 {{- end }}
 {{- end }}
 
-{{/* "true" when any enabled StorageClass uses CHAP. */}}
+{{/* Name prefix of the per-volume CHAP Secrets; the rest is the PV name. */}}
+{{- define "iscsi-csi.chapSecretPrefix" -}}{{ include "iscsi-csi.fullname" . }}-chap-{{- end }}
+
+{{/* "true" when a StorageClass (the dict given) turns CHAP off. */}}
+{{- define "iscsi-csi.chapOff" -}}
+{{- if eq (toString ((.parameters | default dict).chap | default "true")) "false" }}true{{ end }}
+{{- end }}
+
+{{/* "true" when any enabled StorageClass turns CHAP off. */}}
+{{- define "iscsi-csi.anyChapOff" -}}
+{{- range .Values.storageClasses }}{{ if and .enabled (include "iscsi-csi.chapOff" .) }}true{{ end }}{{ end }}
+{{- end }}
+
+{{/* "true" when any enabled StorageClass uses the chart's CHAP Secret. */}}
 {{- define "iscsi-csi.anyChap" -}}
 {{- range .Values.storageClasses }}{{ if and .enabled .chap }}true{{ end }}{{ end }}
 {{- end }}

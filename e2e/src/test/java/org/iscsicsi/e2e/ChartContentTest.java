@@ -15,8 +15,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * What the chart promises an operator, read from the rendered objects: the CSIDriver's fields,
  * the controller with its embedded target and sidecars, how the portal address reaches the
- * target, the node DaemonSet's host access, least-privilege RBAC, the StorageClasses' CHAP
- * wiring, the snapshot switch and the helm test hook.
+ * target, the node DaemonSet's host access, least-privilege RBAC (Secrets only in the release
+ * namespace), CHAP on every StorageClass (per-volume Secrets named as the controller names them,
+ * or the chart's Secret) unless one turns it off, the thin pool's limits, the NetworkPolicy that
+ * admits only the portal, probes and metrics, the snapshot switch and the helm test hook.
  */
 class ChartContentTest {
   static final String DRIVER = "iscsi.csi.iscsicsi.org";
@@ -64,7 +66,16 @@ class ChartContentTest {
             "--state-dir=/var/lib/iscsi-csi",
             "--portal=0.0.0.0:3260",
             "--driver-name=" + DRIVER,
-            "--metrics=0.0.0.0:9810");
+            "--metrics=0.0.0.0:9810",
+            "--chap-secret-namespace=$(POD_NAMESPACE)",
+            "--chap-secret-prefix=iscsi-csi-chap-",
+            "--overcommit-ratio=1");
+    assertThat(texts(container(pod, "controller").path("args")))
+        .noneMatch(a -> a.startsWith("--max-volume-size"));
+    List<ObjectNode> limited = K8sObjects.parse(ChartRenderer.template("default", Map.of(
+        "controller.pool.overcommitRatio", 2, "controller.pool.maxVolumeSize", "500Gi")));
+    assertThat(texts(container(controllerPod(limited), "controller").path("args")))
+        .contains("--overcommit-ratio=2", "--max-volume-size=500Gi");
   }
 
   @Test
@@ -197,8 +208,9 @@ class ChartContentTest {
         if (texts(rule.path("resources")).contains("secrets")) {
           assertThat(K8sObjects.kind(role)).as("secrets only through a namespaced Role")
               .isEqualTo("Role");
-          assertThat(texts(rule.path("resourceNames"))).containsExactly("iscsi-csi-chap");
-          assertThat(texts(rule.path("verbs"))).containsExactly("get");
+          assertThat(role.at("/metadata/namespace").asText()).isEqualTo("iscsi-csi");
+          // the per-volume CHAP Secrets: made, read back and deleted; never listed or watched
+          assertThat(texts(rule.path("verbs"))).containsExactly("create", "get", "delete");
         }
       }
     }
@@ -214,7 +226,7 @@ class ChartContentTest {
   }
 
   @Test
-  void storageClassesWireChapSecretsOnlyWhereAsked() {
+  void everyStorageClassRequiresChapUnlessItSaysOtherwise() {
     List<ObjectNode> classes = K8sObjects.ofKind(objects, "StorageClass");
     assertThat(classes).extracting(K8sObjects::name)
         .containsExactly("iscsi-csi", "iscsi-csi-xfs", "iscsi-csi-block", "iscsi-csi-chap");
@@ -227,17 +239,75 @@ class ChartContentTest {
         .asText()).isEqualTo("ext4");
     assertThat(K8sObjects.get(objects, "StorageClass", "iscsi-csi-xfs").at("/parameters/fsType")
         .asText()).isEqualTo("xfs");
+    // generated credentials: the node-stage Secret is the one the controller names
+    // (--chap-secret-prefix + the CSI volume name, which the provisioner makes the PV name)
+    String prefix = texts(container(controllerPod(objects), "controller").path("args")).stream()
+        .filter(a -> a.startsWith("--chap-secret-prefix=")).findFirst().orElseThrow()
+        .substring("--chap-secret-prefix=".length());
+    for (String name : List.of("iscsi-csi", "iscsi-csi-xfs", "iscsi-csi-block")) {
+      JsonNode p = K8sObjects.get(objects, "StorageClass", name).path("parameters");
+      assertThat(p.has("chap")).as(name + ": CHAP is the default").isFalse();
+      assertThat(p.path("csi.storage.k8s.io/node-stage-secret-name").asText())
+          .isEqualTo(prefix + "${pv.name}");
+      assertThat(p.path("csi.storage.k8s.io/node-stage-secret-namespace").asText())
+          .isEqualTo("iscsi-csi");
+      assertThat(p.has("csi.storage.k8s.io/controller-publish-secret-name")).isFalse();
+      assertThat(p.has("csi.storage.k8s.io/provisioner-secret-name")).isFalse();
+    }
+    // the chart's Secret: at CreateVolume (no per-volume Secret then), publish and stage
     JsonNode chap = K8sObjects.get(objects, "StorageClass", "iscsi-csi-chap").path("parameters");
     assertThat(chap.path("chap").asText()).isEqualTo("true");
-    for (String stage : List.of("controller-publish", "node-stage")) {
+    for (String stage : List.of("provisioner", "controller-publish", "node-stage")) {
       assertThat(chap.path("csi.storage.k8s.io/" + stage + "-secret-name").asText())
           .isEqualTo("iscsi-csi-chap");
       assertThat(chap.path("csi.storage.k8s.io/" + stage + "-secret-namespace").asText())
           .isEqualTo("iscsi-csi");
     }
-    assertThat(K8sObjects.get(objects, "StorageClass", "iscsi-csi").path("parameters").has("chap"))
-        .isFalse();
     assertThat(K8sObjects.ofKind(objects, "Secret")).as("no Secret unless chap.create").isEmpty();
+
+    // an explicit opt-out names no Secret; mutual CHAP keeps the per-volume Secret
+    List<ObjectNode> optOut = ChartRenderer.render("chap-opt-out");
+    JsonNode off = K8sObjects.get(optOut, "StorageClass", "iscsi-csi-open").path("parameters");
+    assertThat(off.path("chap").asText()).isEqualTo("false");
+    assertThat(off.has("csi.storage.k8s.io/node-stage-secret-name")).isFalse();
+    JsonNode mutual = K8sObjects.get(optOut, "StorageClass", "iscsi-csi-mutual")
+        .path("parameters");
+    assertThat(mutual.path("mutualChap").asText()).isEqualTo("true");
+    assertThat(mutual.path("csi.storage.k8s.io/node-stage-secret-name").asText())
+        .isEqualTo(prefix + "${pv.name}");
+  }
+
+  @Test
+  void networkPolicyAdmitsOnlyThePortalProbesAndMetrics() {
+    JsonNode policy = K8sObjects.get(objects, "NetworkPolicy", "iscsi-csi-controller");
+    JsonNode podLabels = statefulSet(objects).at("/spec/template/metadata/labels");
+    policy.at("/spec/podSelector/matchLabels").properties()
+        .forEach(e -> assertThat(podLabels.path(e.getKey())).isEqualTo(e.getValue()));
+    assertThat(texts(policy.at("/spec/policyTypes"))).containsExactly("Ingress");
+    JsonNode rules = policy.at("/spec/ingress");
+    assertThat(rules).hasSize(2);
+    assertThat(rules.get(0).path("ports").findValuesAsText("port"))
+        .containsExactly("3260", "9808");
+    assertThat(rules.get(0).path("from").findValuesAsText("cidr"))
+        .containsExactly("0.0.0.0/0", "::/0");
+    assertThat(rules.get(0).path("from").findValues("except")).isEmpty();
+    assertThat(rules.get(1).path("ports").findValuesAsText("port")).containsExactly("9810");
+    assertThat(texts(rules.get(1).at("/from/0/namespaceSelector/matchExpressions/0/values")))
+        .containsExactly("monitoring");
+    // every port the controller pod listens on is one of these
+    assertThat(controllerPod(objects).path("containers").findValuesAsText("containerPort"))
+        .containsExactlyInAnyOrder("3260", "9810", "9808");
+    assertThat(OpenApiValidator.load().validate((ObjectNode) policy)).isEmpty();
+
+    List<ObjectNode> narrowed = K8sObjects.parse(ChartRenderer.template("default", Map.of(
+        "networkPolicy.podCIDRs[0]", "10.244.0.0/16", "networkPolicy.podCIDRs[1]", "fd00:10::/56",
+        "networkPolicy.metricsNamespaces[0]", "observability")));
+    JsonNode from = K8sObjects.get(narrowed, "NetworkPolicy", "iscsi-csi-controller")
+        .at("/spec/ingress/0/from");
+    assertThat(texts(from.at("/0/ipBlock/except"))).containsExactly("10.244.0.0/16");
+    assertThat(texts(from.at("/1/ipBlock/except"))).containsExactly("fd00:10::/56");
+    assertThat(K8sObjects.find(K8sObjects.parse(ChartRenderer.template("default", Map.of(
+        "networkPolicy.enabled", false))), "NetworkPolicy", "iscsi-csi-controller")).isEmpty();
   }
 
   @Test

@@ -8,9 +8,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What {@code helm install} prints (a client-only dry run, no cluster): NOTES.txt tells the user
- * how to wait for the controller and the node plugins, where the portal is, which classes exist,
- * how to create the CHAP Secret and how to run {@code helm test}; the output also carries the
- * test hook.
+ * how to wait for the controller and the node plugins, where the portal is, which classes exist
+ * and how each protects its volumes (per-volume CHAP Secrets, the chart's Secret, or CHAP off),
+ * how to create the CHAP Secret, what the NetworkPolicy lets through and how to run
+ * {@code helm test}; the output also carries the test hook.
  */
 class ChartNotesTest {
 
@@ -34,9 +35,27 @@ class ChartNotesTest {
         .contains("Service iscsi-csi-portal, port 3260")
         .contains("iscsi-csi-xfs", "iscsi-csi-block")
         .contains("iscsi-csi-chap (CHAP, Secret iscsi-csi-chap: create it first)")
+        .contains("iscsi-csi (CHAP, credentials per volume)")
+        .contains("Secret iscsi-csi-chap-<PV name>")
+        .contains("NetworkPolicy iscsi-csi-controller: the portal and probes only from "
+            + "0.0.0.0/0, ::/0; metrics only from namespaces monitoring")
+        .contains("Pods can still reach the portal")
+        .doesNotContain("CHAP OFF")
         .contains("create secret generic iscsi-csi-chap")
         .contains("helm test iscsi-csi -n iscsi-csi")
         .contains("snapshot-controller");
+  }
+
+  @Test
+  void notesNameTheClassesWithoutChap() {
+    String out = new Helm(Repo.chart()).install().withName(ChartRenderer.RELEASE)
+        .withNamespace(ChartRenderer.NAMESPACE).withKubeVersion(ChartRenderer.KUBE_VERSION)
+        .withValuesFile(ChartRenderer.variantFile("chap-opt-out"))
+        .withDryRunOption(DryRun.CLIENT).clientOnly().call().getOutput();
+    assertThat(out)
+        .contains("iscsi-csi-open (CHAP OFF: any initiator that presents a granted node's name "
+            + "reaches its volumes)")
+        .contains("iscsi-csi-mutual (CHAP, credentials per volume)");
   }
 
   @Test
@@ -44,8 +63,9 @@ class ChartNotesTest {
     String out = install("portal.mode", "hostNetwork", "controller.storage.type", "hostPath",
         "controller.nodeSelector.kubernetes\\.io/hostname", "storage-1",
         "chap.create", "true", "chap.username", "u", "chap.password", "0123456789ab",
-        "snapshots.enabled", "false");
+        "snapshots.enabled", "false", "networkPolicy.enabled", "false");
     assertThat(out)
+        .contains("No NetworkPolicy (networkPolicy.enabled=false): every pod can reach the portal")
         .contains("its node's IP, port 3260 (hostNetwork)")
         .contains("iscsi-csi-chap (CHAP, Secret iscsi-csi-chap)")
         .doesNotContain("create secret generic")

@@ -26,7 +26,7 @@ final class OpenApiValidator {
   static final String K8S_VERSION = "v1.37.2";
   private static final String[] K8S_DOCS = {
     "api__v1", "apis__apps__v1", "apis__storage.k8s.io__v1", "apis__rbac.authorization.k8s.io__v1",
-    "apis__apiextensions.k8s.io__v1"
+    "apis__apiextensions.k8s.io__v1", "apis__networking.k8s.io__v1"
   };
   private static final String[] CRDS = {
     "snapshot.storage.k8s.io_volumesnapshotclasses.yaml",

@@ -13,8 +13,11 @@ import java.util.concurrent.CountDownLatch;
 import java.util.function.BooleanSupplier;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import org.iscsicsi.controller.kube.ChapSecrets;
 import org.iscsicsi.controller.kube.IscsiVolumeSync;
 import org.iscsicsi.controller.kube.LeaderElection;
+import org.iscsicsi.controller.kube.PvcEvents;
+import org.iscsicsi.controller.controller.ClusterObjects;
 import org.iscsicsi.controller.controller.ControllerConfig;
 import org.iscsicsi.controller.controller.ControllerService;
 import org.iscsicsi.controller.engine.EmbeddedEngine;
@@ -27,6 +30,8 @@ import org.iscsicsi.controller.identity.IdentityService;
 import org.iscsicsi.controller.server.CsiMetrics;
 import org.iscsicsi.csi.CsiServer;
 import org.iscsicsi.csi.Endpoint;
+import org.iscsicsi.controller.volume.ByteQuantity;
+import org.iscsicsi.controller.volume.PoolLimits;
 import org.iscsicsi.controller.volume.VolumeId;
 import org.iscsicsi.target.admin.AdminTls;
 import org.iscsicsi.target.engine.AdminAddress;
@@ -131,6 +136,27 @@ final class ServeCommand implements Callable<Integer> {
       description = "Seconds between IscsiVolume syncs (default ${DEFAULT-VALUE})")
   int syncInterval;
 
+  @Option(names = "--chap-secret-namespace", paramLabel = "NS",
+      description = "Keep each volume's generated CHAP credentials in a Secret in NS, for the "
+          + "StorageClass's node-stage secret (default: only in the engine's state)")
+  String chapSecretNamespace;
+
+  @Option(names = "--chap-secret-prefix", paramLabel = "PREFIX",
+      defaultValue = ChapSecrets.DEFAULT_PREFIX,
+      description = "Name of a volume's CHAP Secret: PREFIX + volume (PV) name "
+          + "(default ${DEFAULT-VALUE})")
+  String chapSecretPrefix;
+
+  @Option(names = "--overcommit-ratio", paramLabel = "RATIO", defaultValue = "1",
+      description = "Volumes may promise at most RATIO times the pool's size, thin ones at "
+          + "their full size (0: no limit; default ${DEFAULT-VALUE})")
+  double overcommitRatio;
+
+  @Option(names = "--max-volume-size", paramLabel = "BYTES",
+      description = "Largest volume, in bytes or as a quantity such as 500Gi (default: no "
+          + "limit)")
+  String maxVolumeSize;
+
   @Option(names = "--metrics", paramLabel = "HOST:PORT",
       description = "Serve Prometheus metrics on http://HOST:PORT/metrics")
   String metrics;
@@ -142,7 +168,8 @@ final class ServeCommand implements Callable<Integer> {
     AdminTls engineTls;
     try {
       csiEndpoint = Endpoint.parse(endpoint);
-      config = new ControllerConfig(driverName, iqnPrefix);
+      config = new ControllerConfig(driverName, iqnPrefix, new PoolLimits(overcommitRatio,
+          maxVolumeSize == null ? 0 : ByteQuantity.parse(maxVolumeSize)));
       engineTls = AdminTls.ofOptional(engineTlsCert, engineTlsKey, engineTlsCa,
           RemoteEngine.TLS_FLAGS);
     } catch (IllegalArgumentException e) {
@@ -199,10 +226,16 @@ final class ServeCommand implements Callable<Integer> {
       DriverInfo info = new DriverInfo(config.driverName(), DriverInfo.buildVersion());
       BooleanSupplier leading = () -> true;
       KubernetesClient kube = null;
-      if (leaderElection || syncCrd) {
+      ClusterObjects cluster = ClusterObjects.NONE;
+      if (leaderElection || syncCrd || chapSecretNamespace != null) {
         kube = new KubernetesClientBuilder().build();
         KubernetesClient k = kube;
         engines.closeWith(k::close);
+        String instance = System.getenv().getOrDefault("POD_NAME",
+            java.net.InetAddress.getLocalHost().getHostName());
+        cluster = new ClusterObjects(chapSecretNamespace == null
+            ? ClusterObjects.NONE.chapSecrets()
+            : chapSecrets(kube, config), new PvcEvents(kube, instance));
       }
       if (leaderElection) {
         String ns = leaseNamespace != null ? leaseNamespace
@@ -220,7 +253,7 @@ final class ServeCommand implements Callable<Integer> {
             .start(syncInterval, leading));
       }
       List<BindableService> services = List.of(new IdentityService(info, engines),
-          new ControllerService(engines, config, leading));
+          new ControllerService(engines, config, leading, cluster));
       CsiMetrics counters = new CsiMetrics();
       if (metrics != null) {
         metricsServer = MetricsServer.start(hostPort("--metrics", metrics), counters,
@@ -280,6 +313,15 @@ final class ServeCommand implements Callable<Integer> {
           + "engine's admin API is a unix socket or none (run target-engine serve for TCP)");
     }
     return a;
+  }
+
+  private ChapSecrets chapSecrets(KubernetesClient kube, ControllerConfig config) {
+    try {
+      return new ChapSecrets(kube, chapSecretNamespace, chapSecretPrefix, config.driverName());
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "--chap-secret-prefix: "
+          + e.getMessage(), e);
+    }
   }
 
   private HostPort hostPort(String option, String value) {

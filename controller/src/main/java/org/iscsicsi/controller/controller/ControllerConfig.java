@@ -1,6 +1,7 @@
 package org.iscsicsi.controller.controller;
 
 import java.util.regex.Pattern;
+import org.iscsicsi.controller.volume.PoolLimits;
 
 /**
  * Settings of the CSI controller.
@@ -8,8 +9,9 @@ import java.util.regex.Pattern;
  * @param driverName the CSI driver name (reverse DNS, at most 63 characters, CSI spec
  *     GetPluginInfo), also the owner label of every target it makes
  * @param iqnPrefix what volume target IQNs start with, before ":&lt;volume-id&gt;"
+ * @param limits how much of an engine's pool volumes may promise (StorageClasses may lower them)
  */
-public record ControllerConfig(String driverName, String iqnPrefix) {
+public record ControllerConfig(String driverName, String iqnPrefix, PoolLimits limits) {
 
   public static final String DEFAULT_DRIVER_NAME = "iscsi.csi.iscsicsi.org";
   public static final String DEFAULT_IQN_PREFIX = "iqn.2026-11.org.iscsicsi";
@@ -30,7 +32,15 @@ public record ControllerConfig(String driverName, String iqnPrefix) {
     }
   }
 
+  public ControllerConfig(String driverName, String iqnPrefix) {
+    this(driverName, iqnPrefix, PoolLimits.NONE);
+  }
+
   public static ControllerConfig defaults() {
     return new ControllerConfig(DEFAULT_DRIVER_NAME, DEFAULT_IQN_PREFIX);
+  }
+
+  public ControllerConfig withLimits(PoolLimits newLimits) {
+    return new ControllerConfig(driverName, iqnPrefix, newLimits);
   }
 }

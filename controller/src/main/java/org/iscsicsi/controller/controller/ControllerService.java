@@ -57,11 +57,19 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
    * replicas); otherwise calls are UNAVAILABLE, which the sidecars retry.
    */
   public ControllerService(Engines engines, ControllerConfig config, BooleanSupplier leading) {
+    this(engines, config, leading, ClusterObjects.NONE);
+  }
+
+  /**
+   * A controller that keeps generated CHAP credentials and PVC warnings in {@code cluster}.
+   */
+  public ControllerService(Engines engines, ControllerConfig config, BooleanSupplier leading,
+      ClusterObjects cluster) {
     this.leading = leading;
     VolumeFinder finder = new VolumeFinder(engines, config);
     OperationLocks locks = new OperationLocks();
-    this.provisioner = new Provisioner(engines, config, finder, locks);
-    this.publisher = new Publisher(finder, locks);
+    this.provisioner = new Provisioner(engines, config, finder, locks, cluster);
+    this.publisher = new Publisher(finder, locks, cluster.chapSecrets());
     this.snapshotter = new Snapshotter(engines, config, finder, locks);
   }
 

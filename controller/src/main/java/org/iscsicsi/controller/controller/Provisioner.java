@@ -7,21 +7,25 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import org.iscsicsi.controller.engine.Engine;
 import org.iscsicsi.controller.engine.Engines;
 import org.iscsicsi.controller.volume.AccessRules;
 import org.iscsicsi.controller.volume.Capacity;
+import org.iscsicsi.controller.volume.ChapCredentials;
 import org.iscsicsi.controller.volume.CsiErrors;
 import org.iscsicsi.controller.volume.VolumeId;
 import org.iscsicsi.controller.volume.VolumeLabels;
+import org.iscsicsi.controller.volume.PoolLimits;
 import org.iscsicsi.controller.volume.VolumeParameters;
 import org.iscsicsi.controller.volume.VolumeRecord;
 import org.iscsicsi.target.v1.CreateLunRequest;
 import org.iscsicsi.target.v1.Lun;
 import org.iscsicsi.target.v1.LunRef;
 import org.iscsicsi.target.v1.PoolCapacity;
-import org.iscsicsi.target.v1.SetChapRequest;
 import org.iscsicsi.target.v1.Snapshot;
 import org.iscsicsi.target.v1.Target;
 import org.slf4j.Logger;
@@ -34,6 +38,14 @@ import org.slf4j.LoggerFactory;
  * labels. A CreateVolume that fails midway deletes the target it made (and with it the LUN
  * file), so nothing half-made stays behind; a target left without LUN 0 by a crash is finished
  * over by the next CreateVolume with that name, or removed by DeleteVolume.
+ *
+ * <p>CHAP is on unless the parameters turn it off: the credentials are those of the call's
+ * secrets when they carry any, else generated here per volume (SecureRandom), kept through the
+ * {@link ChapSecretStore} and set on the target before LUN 0 exists, so a complete volume is
+ * always protected. A volume without CHAP gets a Warning on its PVC. New volumes must fit the
+ * {@link PoolLimits}: OUT_OF_RANGE above the largest volume, RESOURCE_EXHAUSTED when the pool's
+ * promised bytes would pass the overcommit ratio (checked and made under one lock per engine, so
+ * two concurrent calls cannot both take the last room).
  */
 final class Provisioner {
 
@@ -43,13 +55,19 @@ final class Provisioner {
   private final ControllerConfig config;
   private final VolumeFinder finder;
   private final OperationLocks locks;
+  private final ClusterObjects cluster;
+  private final GeneratedChap chap;
+  /** One lock per engine: a pool check and the LUN it admits are one step. */
+  private final ConcurrentMap<String, Object> poolLocks = new ConcurrentHashMap<>();
 
   Provisioner(Engines engines, ControllerConfig config, VolumeFinder finder,
-      OperationLocks locks) {
+      OperationLocks locks, ClusterObjects cluster) {
     this.engines = engines;
     this.config = config;
     this.finder = finder;
     this.locks = locks;
+    this.cluster = cluster;
+    this.chap = new GeneratedChap(cluster.chapSecrets());
   }
 
   /** What a new volume's data comes from. */
@@ -68,6 +86,7 @@ final class Provisioner {
       throw CsiErrors.invalid("mutable_parameters are not supported (no MODIFY_VOLUME)");
     }
     VolumeParameters params = VolumeParameters.parse(req.getParametersMap());
+    PoolLimits limits = config.limits().narrowedBy(params.limits());
     req.getVolumeCapabilitiesList().forEach(AccessRules::requireWellFormed);
     params = params.withFsType(AccessRules.fsType(req.getVolumeCapabilitiesList(), params));
     for (VolumeCapability cap : req.getVolumeCapabilitiesList()) {
@@ -114,38 +133,94 @@ final class Provisioner {
         log.info("removing the unfinished volume {} left by an earlier CreateVolume", id);
         engine.client().deleteTarget(again.get().iqn(), true);
       }
-      return make(engine, id, name, size, params, source, accessTypes, req.getSecretsMap());
+      if (size > limits.largestVolume()) {
+        throw CsiErrors.outOfRange("volume \"" + name + "\": " + size + " bytes is above the "
+            + "largest volume allowed, " + limits.maxVolumeBytes() + " bytes (controller flag "
+            + "--max-volume-size or StorageClass parameter " + VolumeParameters.MAX_VOLUME_SIZE
+            + ")");
+      }
+      return make(engine, id, name, size, params, limits, source, accessTypes,
+          req.getSecretsMap());
     }
   }
 
   private Csi.Volume make(Engine engine, VolumeId id, String name, long size,
-      VolumeParameters params, Source source, String accessTypes, Map<String, String> secrets) {
+      VolumeParameters params, PoolLimits limits, Source source, String accessTypes,
+      Map<String, String> secrets) {
     String iqn = id.iqn(config.iqnPrefix());
-    Map<String, String> labels = VolumeLabels.forVolume(config.driverName(), name, params,
-        source == null ? "" : source.label(), accessTypes);
-    engine.client().createTarget(iqn, alias(params.kubernetes().getOrDefault("pvc/name", name)),
-        labels);
-    try {
-      CreateLunRequest.Builder lun = source == null
-          ? CreateLunRequest.newBuilder() : source.lunSource().clone();
-      lun.setTarget(iqn).setLun(0).setSizeBytes(size).setBlockSize(params.blockSize())
-          .setThick(params.thick());
-      engine.client().createLun(lun.build());
-      if (params.chap() && secrets.containsKey("username")) {
-        engine.client().setChap(Chap.request(iqn, secrets));
-      }
-      Target t = engine.client().findTarget(iqn)
-          .orElseThrow(() -> CsiErrors.aborted("target " + iqn + " vanished while created"));
-      log.info("created volume {} ({} bytes) for {}", id, size, name);
-      return new VolumeRecord(id, t).toCsi(engine.topology());
-    } catch (RuntimeException e) {
+    Map<String, String> labels = new TreeMap<>(VolumeLabels.forVolume(config.driverName(), name,
+        params, source == null ? "" : source.label(), accessTypes));
+    boolean generated = params.chap() && !ChapCredentials.present(secrets);
+    if (params.chap()) {
+      labels.put(VolumeLabels.CHAP_CREDENTIALS,
+          generated ? VolumeLabels.CHAP_GENERATED : VolumeLabels.CHAP_FROM_SECRETS);
+    }
+    synchronized (poolLocks.computeIfAbsent(engine.name(), k -> new Object())) {
+      admit(engine, name, size, limits);
+      engine.client().createTarget(iqn,
+          alias(params.kubernetes().getOrDefault("pvc/name", name)), labels);
+      boolean kept = false;
       try {
-        engine.client().deleteTarget(iqn, true);
-      } catch (RuntimeException cleanup) {
-        e.addSuppressed(cleanup);
-        log.error("CreateVolume {} failed and its target could not be removed", id, cleanup);
+        if (params.chap()) {
+          ChapCredentials credentials = generated
+              ? chap.store().keep(name, id, chap.fresh(id, iqn, params.mutualChap()))
+              : ChapCredentials.fromSecrets(secrets);
+          kept = generated;
+          engine.client().setChap(credentials.toRequest(iqn));
+        }
+        CreateLunRequest.Builder lun = source == null
+            ? CreateLunRequest.newBuilder() : source.lunSource().clone();
+        lun.setTarget(iqn).setLun(0).setSizeBytes(size).setBlockSize(params.blockSize())
+            .setThick(params.thick());
+        engine.client().createLun(lun.build());
+      } catch (RuntimeException e) {
+        try {
+          engine.client().deleteTarget(iqn, true);
+          if (kept) {
+            chap.store().remove(name, id);
+          }
+        } catch (RuntimeException cleanup) {
+          e.addSuppressed(cleanup);
+          log.error("CreateVolume {} failed and its target could not be removed", id, cleanup);
+        }
+        throw e;
       }
-      throw e;
+    }
+    Target t = engine.client().findTarget(iqn)
+        .orElseThrow(() -> CsiErrors.aborted("target " + iqn + " vanished while created"));
+    log.info("created volume {} ({} bytes) for {}, CHAP {}", id, size, name,
+        !params.chap() ? "off" : generated ? "with generated credentials"
+            : "with the credentials of the request's secrets");
+    if (!params.chap()) {
+      warnUnprotected(id, name, params);
+    }
+    return new VolumeRecord(id, t).toCsi(engine.topology());
+  }
+
+  /** RESOURCE_EXHAUSTED unless {@code size} more bytes fit the engine's overcommit ratio. */
+  private static void admit(Engine engine, String name, long size, PoolLimits limits) {
+    if (limits.overcommitRatio() == 0) {
+      return;
+    }
+    PoolCapacity pool = engine.client().capacity();
+    long headroom = limits.headroom(pool.getTotalBytes(), pool.getProvisionedBytes());
+    if (size > headroom) {
+      throw CsiErrors.exhausted("volume \"" + name + "\" (" + size + " bytes) does not fit "
+          + "engine " + engine.name() + ": its volumes already promise "
+          + pool.getProvisionedBytes() + " of the " + pool.getTotalBytes() + "-byte pool, "
+          + headroom + " bytes are left under the overcommit ratio " + limits.overcommitRatio());
+    }
+  }
+
+  private void warnUnprotected(VolumeId id, String name, VolumeParameters params) {
+    String message = "volume " + id + " has CHAP off (StorageClass parameter chap: \"false\"): "
+        + "any initiator that presents the initiator name of a node it is published to can "
+        + "log in and read and write it; node initiator names are listed in CSINode objects";
+    log.warn("{} ({})", message, name);
+    String pvc = params.kubernetes().get("pvc/name");
+    String namespace = params.kubernetes().get("pvc/namespace");
+    if (pvc != null && namespace != null) {
+      cluster.events().warn(namespace, pvc, VolumeEvents.CHAP_DISABLED, message);
     }
   }
 
@@ -179,6 +254,9 @@ final class Provisioner {
     if (!differences.isEmpty()) {
       throw CsiErrors.alreadyExists("volume \"" + req.getName() + "\" exists as "
           + v.id() + ", but " + String.join("; ", differences));
+    }
+    if (GeneratedChap.of(v)) {
+      chap.apply(found); // a retry after the volume's Secret went gets it back
     }
     return v.toCsi(found.engine().topology());
   }
@@ -262,6 +340,9 @@ final class Provisioner {
       if (t.getSessionCount() > 0) {
         throw CsiErrors.failedPrecondition("volume " + volumeId + " is in use: "
             + t.getSessionCount() + " iSCSI session(s) logged in to " + t.getName());
+      }
+      if (GeneratedChap.of(found.get().volume())) {
+        chap.store().remove(found.get().volume().name(), id.get());
       }
       found.get().engine().client().deleteTarget(t.getName(), false);
       log.info("deleted volume {}", volumeId);
@@ -387,6 +468,7 @@ final class Provisioner {
       AccessRules.requireWellFormed(cap);
       supported &= AccessRules.unsupported(cap, params).isEmpty();
     }
+    PoolLimits limits = config.limits().narrowedBy(params.limits());
     long total = 0;
     long largest = 0;
     if (supported) {
@@ -394,36 +476,30 @@ final class Provisioner {
         if (req.hasAccessibleTopology() && !Placement.reachable(e, req.getAccessibleTopology())) {
           continue;
         }
-        PoolCapacity pool = e.client().capacity();
-        total += pool.getAvailableBytes();
-        largest = Math.max(largest, pool.getAvailableBytes());
+        long available = available(e.client().capacity(), limits, params.thick());
+        total = saturatedAdd(total, available);
+        largest = Math.max(largest, Math.min(available, limits.largestVolume()));
       }
     }
     return Csi.GetCapacityResponse.newBuilder().setAvailableCapacity(total)
         .setMaximumVolumeSize(com.google.protobuf.Int64Value.of(largest)).build();
   }
 
-  /** CHAP settings from CSI secrets, named as open-iscsi names them. */
-  static final class Chap {
-    private Chap() {}
-
-    static SetChapRequest request(String iqn, Map<String, String> secrets) {
-      String user = secrets.getOrDefault("username", "");
-      String password = secrets.getOrDefault("password", "");
-      if (user.isEmpty() || password.isEmpty()) {
-        throw CsiErrors.invalid("CHAP is required: the secrets need username and password");
-      }
-      SetChapRequest.Builder b = SetChapRequest.newBuilder().setTarget(iqn).setUser(user)
-          .setPassword(password);
-      String mutualUser = secrets.getOrDefault("username_in", "");
-      String mutualPassword = secrets.getOrDefault("password_in", "");
-      if (!mutualUser.isEmpty() || !mutualPassword.isEmpty()) {
-        if (mutualUser.isEmpty() || mutualPassword.isEmpty()) {
-          throw CsiErrors.invalid("mutual CHAP needs both username_in and password_in");
-        }
-        b.setMutualUser(mutualUser).setMutualPassword(mutualPassword);
-      }
-      return b.build();
+  /**
+   * What a new volume may still take of a pool: without an overcommit ratio the free bytes (as
+   * the engine reports them); with one, what the ratio leaves of the promised bytes, and for a
+   * thick volume no more than the free bytes either (its file is written out in full).
+   */
+  static long available(PoolCapacity pool, PoolLimits limits, boolean thick) {
+    if (limits.overcommitRatio() == 0) {
+      return pool.getAvailableBytes();
     }
+    long headroom = limits.headroom(pool.getTotalBytes(), pool.getProvisionedBytes());
+    return thick ? Math.min(headroom, pool.getAvailableBytes()) : headroom;
+  }
+
+  private static long saturatedAdd(long a, long b) {
+    long sum = a + b;
+    return ((a ^ sum) & (b ^ sum)) < 0 ? Long.MAX_VALUE : sum;
   }
 }

@@ -8,6 +8,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 import org.iscsicsi.controller.volume.AccessRules;
+import org.iscsicsi.controller.volume.ChapCredentials;
 import org.iscsicsi.controller.volume.CsiErrors;
 import org.iscsicsi.controller.volume.PublishContext;
 import org.iscsicsi.controller.volume.VolumeId;
@@ -24,6 +25,14 @@ import org.slf4j.LoggerFactory;
  * node id is the node's iSCSI initiator name, as the node plugin reports it in NodeGetInfo;
  * publishing grants that initiator on the volume's target, unpublishing revokes the grant and
  * closes the initiator's sessions (the engine does both in RevokeInitiator).
+ *
+ * <p>CHAP: credentials in the publish secrets (the class's controller-publish Secret) are set on
+ * the target and take precedence over generated ones, whose Secret then goes (it no longer
+ * matches the target). Without publish secrets, generated credentials are set again from the
+ * volume's Secret (so new values written into it, or a new Secret after it was deleted, take
+ * effect at the next attach, when the node reads the same Secret); other CHAP volumes need a
+ * target that already requires CHAP (the provisioner's secrets at CreateVolume), otherwise
+ * INVALID_ARGUMENT.
  */
 final class Publisher {
 
@@ -36,10 +45,12 @@ final class Publisher {
 
   private final VolumeFinder finder;
   private final OperationLocks locks;
+  private final GeneratedChap chap;
 
-  Publisher(VolumeFinder finder, OperationLocks locks) {
+  Publisher(VolumeFinder finder, OperationLocks locks, ChapSecretStore chapSecrets) {
     this.finder = finder;
     this.locks = locks;
+    this.chap = new GeneratedChap(chapSecrets);
   }
 
   Csi.ControllerPublishVolumeResponse publish(Csi.ControllerPublishVolumeRequest req) {
@@ -87,17 +98,43 @@ final class Publisher {
               + v.publishedNodes() + (current.isEmpty() ? "" : " as " + current)
               + "; " + mode + " does not allow another node");
         }
-      } else {
-        Map<String, String> labels = new TreeMap<>(v.target().getLabelsMap());
-        labels.put(VolumeLabels.PUBLISH_MODE, mode.name());
-        l.engine().client().setLabels(l.iqn(), labels);
       }
+      Map<String, String> labels = new TreeMap<>(v.target().getLabelsMap());
       if (params.chap()) {
-        l.engine().client().setChap(Provisioner.Chap.request(l.iqn(), req.getSecretsMap()));
+        requireChap(l, req.getSecretsMap(), labels);
+      }
+      if (grants.isEmpty()) {
+        labels.put(VolumeLabels.PUBLISH_MODE, mode.name());
+      }
+      if (!labels.equals(v.target().getLabelsMap())) {
+        l.engine().client().setLabels(l.iqn(), labels);
       }
       l.engine().client().grant(l.iqn(), node, readOnly);
       log.info("published volume {} to {}{}", volumeId, node, readOnly ? " read-only" : "");
       return response(l, readOnly, params);
+    }
+  }
+
+  /**
+   * Checks that a CHAP volume's target requires CHAP, setting the publish secrets' credentials
+   * when there are any; {@code labels} get the new credential source.
+   */
+  private void requireChap(Located l, Map<String, String> secrets, Map<String, String> labels) {
+    VolumeRecord v = l.volume();
+    if (!ChapCredentials.present(secrets)) {
+      if (GeneratedChap.of(v)) {
+        chap.apply(l);
+      } else if (v.target().getChap().getUser().isEmpty()) {
+        throw CsiErrors.invalid("CHAP is required: the secrets need username and password");
+      }
+      return;
+    }
+    l.engine().client().setChap(ChapCredentials.fromSecrets(secrets).toRequest(l.iqn()));
+    if (GeneratedChap.of(v)) {
+      labels.put(VolumeLabels.CHAP_CREDENTIALS, VolumeLabels.CHAP_FROM_SECRETS);
+      chap.store().remove(v.name(), v.id());
+      log.info("volume {}: the publish secrets' CHAP credentials replace the generated ones",
+          v.id());
     }
   }
 

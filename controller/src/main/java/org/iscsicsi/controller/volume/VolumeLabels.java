@@ -22,6 +22,15 @@ public final class VolumeLabels {
   public static final String ACCESS_TYPES = PREFIX + "access-types";
   /** The access mode of the current attachments (set when the first node is granted). */
   public static final String PUBLISH_MODE = PREFIX + "publish-mode";
+  /**
+   * Where a CHAP volume's credentials come from: {@link #CHAP_GENERATED} (the controller made
+   * them and keeps them in the engine and, with a Kubernetes API, in the volume's Secret) or
+   * {@link #CHAP_FROM_SECRETS} (the class's Secret, through CSI secrets). Absent on volumes
+   * made before the controller generated credentials: theirs come from CSI secrets.
+   */
+  public static final String CHAP_CREDENTIALS = PREFIX + "chap-credentials";
+  public static final String CHAP_GENERATED = "generated";
+  public static final String CHAP_FROM_SECRETS = "secrets";
   /** A snapshot's logical block size (that of its source volume). */
   public static final String BLOCK_SIZE = PREFIX + "block-size";
   /** A snapshot's source volume id. */

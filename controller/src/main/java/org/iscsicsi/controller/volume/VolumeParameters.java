@@ -16,13 +16,20 @@ import java.util.regex.Pattern;
  * <ul>
  *   <li>{@code fsType}: {@code ext4} or {@code xfs}; empty for the node's default (ext4).
  *   <li>{@code provisioning}: {@code thin} (sparse file, the default) or {@code thick}.
- *   <li>{@code chap}: {@code true}/{@code false} (also on/off): CHAP required to log in; the
- *       credentials come from the publish and node-stage secrets.
+ *   <li>{@code chap}: {@code true} (the default)/{@code false} (also on/off): CHAP required to
+ *       log in. The credentials come from the secrets of the call when they carry a
+ *       {@code username} (the class's provisioner or controller-publish Secret); otherwise the
+ *       controller generates them for the volume. {@code false} leaves the volume to any
+ *       initiator that presents a granted node's name.
+ *   <li>{@code mutualChap}: {@code true}/{@code false} (default): the target authenticates to
+ *       the initiator too; generated credentials then include the target's.
  *   <li>{@code portals}: comma-separated {@code host:port} list that nodes use instead of the
  *       engine's own portals.
  *   <li>{@code multiNodeMultiWriter}: {@code true} lets block volumes be published read-write to
  *       several nodes at once (for clustered filesystems).
  *   <li>{@code blockSize}: logical block size, 512 (default) or 4096.
+ *   <li>{@code overcommitRatio}, {@code maxVolumeSize}: lower the controller's
+ *       {@link PoolLimits} for this class (never raise them); not part of the volume's identity.
  * </ul>
  *
  * Keys starting with {@code csi.storage.k8s.io/} come from the external-provisioner (PVC/PV
@@ -33,14 +40,19 @@ public record VolumeParameters(
     String fsType,
     boolean thick,
     boolean chap,
+    boolean mutualChap,
     List<String> portals,
     boolean multiNodeMultiWriter,
     int blockSize,
+    PoolLimits limits,
     Map<String, String> kubernetes) {
 
   public static final String FS_TYPE = "fsType";
   public static final String PROVISIONING = "provisioning";
   public static final String CHAP = "chap";
+  public static final String MUTUAL_CHAP = "mutualChap";
+  public static final String OVERCOMMIT_RATIO = "overcommitRatio";
+  public static final String MAX_VOLUME_SIZE = "maxVolumeSize";
   public static final String PORTALS = "portals";
   public static final String MULTI_NODE_MULTI_WRITER = "multiNodeMultiWriter";
   public static final String BLOCK_SIZE = "blockSize";
@@ -54,12 +66,16 @@ public record VolumeParameters(
           + ":([0-9]{1,5})");
 
   public VolumeParameters {
+    if (mutualChap && !chap) {
+      throw CsiErrors.invalid("parameter mutualChap: mutual CHAP needs chap");
+    }
     portals = List.copyOf(portals);
     kubernetes = Map.copyOf(kubernetes);
   }
 
   public static VolumeParameters defaults() {
-    return new VolumeParameters("", false, false, List.of(), false, 512, Map.of());
+    return new VolumeParameters("", false, true, false, List.of(), false, 512, PoolLimits.NONE,
+        Map.of());
   }
 
   /**
@@ -70,7 +86,10 @@ public record VolumeParameters(
   public static VolumeParameters parse(Map<String, String> parameters) {
     String fsType = "";
     boolean thick = false;
-    boolean chap = false;
+    boolean chap = true;
+    boolean mutualChap = false;
+    double ratio = 0;
+    long maxBytes = 0;
     List<String> portals = List.of();
     boolean mnmw = false;
     int blockSize = 512;
@@ -94,9 +113,18 @@ public record VolumeParameters(
                 "parameter provisioning: \"" + value + "\" is not thin or thick");
           }
         }
-        case CHAP -> chap = bool(key, value);
+        case CHAP -> chap = bool(key, value, true);
+        case MUTUAL_CHAP -> mutualChap = bool(key, value, false);
+        case OVERCOMMIT_RATIO -> ratio = ratio(value);
+        case MAX_VOLUME_SIZE -> {
+          try {
+            maxBytes = ByteQuantity.parse(value);
+          } catch (IllegalArgumentException bad) {
+            throw CsiErrors.invalid("parameter maxVolumeSize: " + bad.getMessage());
+          }
+        }
         case PORTALS -> portals = portals(value);
-        case MULTI_NODE_MULTI_WRITER -> mnmw = bool(key, value);
+        case MULTI_NODE_MULTI_WRITER -> mnmw = bool(key, value, false);
         case BLOCK_SIZE -> {
           if (!value.equals("512") && !value.equals("4096")) {
             throw CsiErrors.invalid("parameter blockSize: \"" + value + "\" is not 512 or 4096");
@@ -106,8 +134,8 @@ public record VolumeParameters(
         default -> {
           if (!key.startsWith(KUBERNETES_PREFIX)) {
             throw CsiErrors.invalid("unknown parameter \"" + key + "\" (known: fsType, "
-                + "provisioning, chap, portals, multiNodeMultiWriter, blockSize and "
-                + KUBERNETES_PREFIX + "*)");
+                + "provisioning, chap, mutualChap, portals, multiNodeMultiWriter, blockSize, "
+                + "overcommitRatio, maxVolumeSize and " + KUBERNETES_PREFIX + "*)");
           }
           String sub = key.substring(KUBERNETES_PREFIX.length());
           if (KEPT_KUBERNETES_KEYS.contains(sub)) {
@@ -116,7 +144,8 @@ public record VolumeParameters(
         }
       }
     }
-    return new VolumeParameters(fsType, thick, chap, portals, mnmw, blockSize, kubernetes);
+    return new VolumeParameters(fsType, thick, chap, mutualChap, portals, mnmw, blockSize,
+        new PoolLimits(ratio, maxBytes), kubernetes);
   }
 
   /**
@@ -128,38 +157,59 @@ public record VolumeParameters(
     m.put(FS_TYPE, fsType);
     m.put(PROVISIONING, thick ? "thick" : "thin");
     m.put(CHAP, Boolean.toString(chap));
+    m.put(MUTUAL_CHAP, Boolean.toString(mutualChap));
     m.put(PORTALS, String.join(",", portals));
     m.put(MULTI_NODE_MULTI_WRITER, Boolean.toString(multiNodeMultiWriter));
     m.put(BLOCK_SIZE, Integer.toString(blockSize));
     return m;
   }
 
-  /** Reads back what {@link #canonical()} wrote (labels are ours, so they are trusted). */
+  /**
+   * Reads back what {@link #canonical()} wrote (labels are ours, so they are trusted). A volume
+   * whose labels predate a key gets what it was made with: no CHAP without a {@code chap}
+   * label, no mutual CHAP without a {@code mutualChap} one. Limits are not kept.
+   */
   public static VolumeParameters fromCanonical(Map<String, String> m, Map<String, String> k8s) {
     String portals = m.getOrDefault(PORTALS, "");
     return new VolumeParameters(
         m.getOrDefault(FS_TYPE, ""),
         "thick".equals(m.get(PROVISIONING)),
         Boolean.parseBoolean(m.get(CHAP)),
+        Boolean.parseBoolean(m.get(MUTUAL_CHAP)),
         portals.isEmpty() ? List.of() : List.of(portals.split(",")),
         Boolean.parseBoolean(m.get(MULTI_NODE_MULTI_WRITER)),
         Integer.parseInt(m.getOrDefault(BLOCK_SIZE, "512")),
+        PoolLimits.NONE,
         k8s);
   }
 
   /** The same parameters with the filesystem type the capabilities asked for. */
   public VolumeParameters withFsType(String fs) {
-    return new VolumeParameters(fs, thick, chap, portals, multiNodeMultiWriter, blockSize,
-        kubernetes);
+    return new VolumeParameters(fs, thick, chap, mutualChap, portals, multiNodeMultiWriter,
+        blockSize, limits, kubernetes);
   }
 
-  private static boolean bool(String key, String value) {
+  private static boolean bool(String key, String value, boolean whenEmpty) {
     return switch (value.toLowerCase(Locale.ROOT)) {
+      case "" -> whenEmpty;
       case "true", "on", "yes" -> true;
-      case "false", "off", "no", "" -> false;
+      case "false", "off", "no" -> false;
       default -> throw CsiErrors.invalid("parameter " + key + ": \"" + value
           + "\" is not true or false");
     };
+  }
+
+  private static double ratio(String value) {
+    double r;
+    try {
+      r = Double.parseDouble(value);
+    } catch (NumberFormatException e) {
+      throw CsiErrors.invalid("parameter overcommitRatio: \"" + value + "\" is not a number");
+    }
+    if (!(r > 0) || Double.isInfinite(r)) {
+      throw CsiErrors.invalid("parameter overcommitRatio: \"" + value + "\" is not above 0");
+    }
+    return r;
   }
 
   private static List<String> portals(String value) {

@@ -9,8 +9,9 @@ import picocli.CommandLine;
 
 /**
  * {@code controller serve} refuses bad command lines with exit code 2 and a message naming the
- * option, before it starts anything: among them plain TCP to a remote engine off loopback, half
- * of the remote-engine TLS files, and a TCP admin address for the embedded engine.
+ * option or value, before it starts anything: among them pool limits, plain TCP to a remote engine
+ * off loopback, half of the remote-engine TLS files, and a TCP admin address for the embedded
+ * engine.
  */
 class ServeCommandTest {
 
@@ -55,6 +56,16 @@ class ServeCommandTest {
         "--driver-name", "-bad-");
     assertThat(r[0]).isEqualTo("2");
     assertThat(r[1]).contains("driver name");
+
+    r = run("serve", "--endpoint", "unix:///tmp/x.sock", "--state-dir", "/tmp/x",
+        "--overcommit-ratio", "-1");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("overcommit ratio -1.0");
+
+    r = run("serve", "--endpoint", "unix:///tmp/x.sock", "--state-dir", "/tmp/x",
+        "--max-volume-size", "10GB");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("\"10GB\" is not a byte count");
   }
 
   @Test

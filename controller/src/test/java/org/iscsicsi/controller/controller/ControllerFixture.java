@@ -36,7 +36,7 @@ final class ControllerFixture implements AutoCloseable {
   final Path stateDir;
   final EngineSet engines = new EngineSet();
   final Engine engine;
-  final ControllerConfig config = ControllerConfig.defaults();
+  final ControllerConfig config;
   private final Server server;
   private final ManagedChannel channel;
   final ControllerGrpc.ControllerBlockingStub controller;
@@ -47,13 +47,21 @@ final class ControllerFixture implements AutoCloseable {
   }
 
   ControllerFixture(Path stateDir, Map<String, String> topology) throws IOException {
+    this(stateDir, topology, ControllerConfig.defaults(), ClusterObjects.NONE);
+  }
+
+  /** A controller with {@code config}'s limits and {@code cluster}'s Secrets and events. */
+  ControllerFixture(Path stateDir, Map<String, String> topology, ControllerConfig config,
+      ClusterObjects cluster) throws IOException {
     this.stateDir = stateDir;
+    this.config = config;
     this.engine = EmbeddedEngine.start(engines, "local", stateDir, new HostPort("127.0.0.1", 0),
         List.of(), topology, Duration.ofSeconds(30));
     String name = "controller-" + UUID.randomUUID();
     CallLogger logger = new CallLogger();
     this.server = InProcessServerBuilder.forName(name).directExecutor()
-        .addService(ServerInterceptors.intercept(new ControllerService(engines, config), logger))
+        .addService(ServerInterceptors.intercept(new ControllerService(engines, config, () -> true,
+            cluster), logger))
         .addService(ServerInterceptors.intercept(
             new IdentityService(new DriverInfo(config.driverName(), DriverInfo.buildVersion()),
                 engines), logger))

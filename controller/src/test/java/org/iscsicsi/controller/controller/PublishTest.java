@@ -26,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
  * id is the initiator IQN and becomes a grant (read-only when asked or implied by the mode); one
  * node per single-node volume (FAILED_PRECONDITION for a second); ALREADY_EXISTS for an
  * incompatible republish; publish_context with portals, IQN, LUN and CHAP flag but no secret;
- * CHAP credentials from the publish secrets; unpublish revokes and is idempotent.
+ * generated CHAP credentials, replaced by those of the publish secrets when they carry any, and
+ * INVALID_ARGUMENT for a CHAP volume whose target has none; unpublish revokes and is idempotent.
  */
 class PublishTest {
 
@@ -59,7 +60,7 @@ class PublishTest {
         .containsEntry("targetIqn", "iqn.2026-11.org.iscsicsi:local.pub")
         .containsEntry("portals", f.portal())
         .containsEntry("lun", "0")
-        .containsEntry("chap", "false")
+        .containsEntry("chap", "true")
         .containsEntry("readOnly", "false")
         .containsEntry("serial", target().getLuns(0).getSerial())
         .containsEntry("naa", target().getLuns(0).getNaa());
@@ -124,13 +125,18 @@ class PublishTest {
   }
 
   @Test
-  void chapVolumesTakeCredentialsFromThePublishSecrets() {
+  void publishSecretsReplaceGeneratedChapCredentials() {
     Csi.Volume chap = f.controller.createVolume(createRequest("chap", 1 << 20)
         .putParameters("chap", "true").build()).getVolume();
     Csi.ControllerPublishVolumeRequest.Builder req = Csi.ControllerPublishVolumeRequest
         .newBuilder().setVolumeId(chap.getVolumeId()).setNodeId(NODE_A)
         .setVolumeCapability(mount(Mode.SINGLE_NODE_WRITER));
-    assertCode(() -> f.controller.controllerPublishVolume(req.build()), Code.INVALID_ARGUMENT);
+    // generated at CreateVolume: no publish secrets needed
+    f.controller.controllerPublishVolume(req.build());
+    assertThat(f.engine.client().findTarget(f.config.iqnPrefix() + ":" + chap.getVolumeId())
+        .orElseThrow().getChap().getUser()).isEqualTo(chap.getVolumeId());
+    f.controller.controllerUnpublishVolume(Csi.ControllerUnpublishVolumeRequest.newBuilder()
+        .setVolumeId(chap.getVolumeId()).setNodeId(NODE_A).build());
 
     Csi.ControllerPublishVolumeResponse r = f.controller.controllerPublishVolume(req
         .putAllSecrets(Map.of("username", "node-a", "password", "secret-12345678",
@@ -141,6 +147,21 @@ class PublishTest {
         .orElseThrow();
     assertThat(t.getChap().getUser()).isEqualTo("node-a");
     assertThat(t.getChap().getMutualUser()).isEqualTo("target");
+    assertThat(t.getLabelsMap()).containsEntry("csi.iscsicsi.org/chap-credentials", "secrets");
+  }
+
+  @Test
+  void aChapTargetWithoutCredentialsNeedsThePublishSecrets() {
+    // a volume whose CHAP was to come from the publish secrets (labels of an older controller)
+    String iqn = f.config.iqnPrefix() + ":local.legacy";
+    f.engine.client().createTarget(iqn, "legacy", Map.of(
+        "csi.iscsicsi.org/managed-by", f.config.driverName(), "csi.iscsicsi.org/name", "legacy",
+        "csi.iscsicsi.org/param.chap", "true", "csi.iscsicsi.org/access-types", "mount"));
+    f.engine.client().createLun(org.iscsicsi.target.v1.CreateLunRequest.newBuilder()
+        .setTarget(iqn).setLun(0).setSizeBytes(1 << 20).setBlockSize(512).build());
+    assertCode(() -> f.publish("local.legacy", NODE_A, mount(Mode.SINGLE_NODE_WRITER), false),
+        Code.INVALID_ARGUMENT);
+    assertThat(f.engine.client().findTarget(iqn).orElseThrow().getGrantsList()).isEmpty();
   }
 
   @Test

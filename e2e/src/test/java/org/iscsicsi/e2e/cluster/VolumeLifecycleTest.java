@@ -38,6 +38,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  *       initiator IQN, its topology the Node's label and the CSINode's key;
  *   <li>a PVC is provisioned: PV bound, target and LUN file in the engine's state, and {@code
  *       kubectl get iscsivolumes} shows the volume with its size, target IQN, condition and PVC;
+ *       the target requires CHAP with credentials the controller generated into a Secret of the
+ *       chart's namespace, named after the PV as the chart's classes name their node-stage
+ *       secret, labelled with the volume id and owned by nothing;
  *   <li>a pod bound to the node makes the attach/detach controller create a VolumeAttachment that
  *       the attacher turns into a grant for the node's IQN; the volume is staged and published in
  *       the VM with what kubelet passes, data written through the kernel initiator, and the
@@ -59,12 +62,17 @@ import org.junit.jupiter.api.TestMethodOrder;
  *       naming the chart's CHAP secret, the one its RBAC lets the sidecars read, when that secret
  *       does not exist) ends in a ProvisioningFailed event on the PVC that says why, and no
  *       target;
+ *   <li>the chart's default class {@code iscsi-csi} (WaitForFirstConsumer, no parameter about
+ *       CHAP): the pod scheduled onto the node gets a CHAP target and its generated Secret, the
+ *       node plugin logs in with that Secret (which reaches neither log nor console), and
+ *       deleting the PVC deletes the Secret; a class with {@code chap: "false"} provisions, with
+ *       a ChapDisabled Warning on its PVC;
  *   <li>the chart's CHAP class (WaitForFirstConsumer): kube-scheduler places a pod on the node,
  *       the PVC is provisioned for it, the target requires CHAP, and the node plugin logs in with
  *       the node-stage Secret the PV names; the secret reaches neither log nor console;
  *   <li>reclaimPolicy Retain keeps the LUN after the PVC goes;
- *   <li>deleting everything leaves no target, grant, LUN file, snapshot, state entry, IscsiVolume
- *       or iSCSI session in the VM;
+ *   <li>deleting everything leaves no target, grant, LUN file, snapshot, state entry, IscsiVolume,
+ *       per-volume CHAP Secret or iSCSI session in the VM;
  *   <li>{@code helm install} of the chart is accepted by this API server and {@code helm
  *       uninstall} removes every object it made.
  * </ul>
@@ -166,6 +174,7 @@ class VolumeLifecycleTest {
     cluster.apply(storageClass("lc-retain", "Retain", "fsType: ext4"));
     cluster.apply(storageClass("lc-bad-param", "Delete", "fsType: ext4\n  color: blue"));
     cluster.apply(storageClass("lc-thick", "Delete", "provisioning: thick"));
+    cluster.apply(storageClass("lc-open", "Delete", "fsType: ext4\n  chap: \"false\""));
     cluster.apply(storageClass("lc-chap", "Delete", """
         chap: "true"
           csi.storage.k8s.io/provisioner-secret-name: iscsi-csi-chap
@@ -199,6 +208,8 @@ class VolumeLifecycleTest {
     assertThat(t.luns().getFirst().sizeBytes()).isEqualTo(1L << 30);
     assertThat(t.luns().getFirst().file()).exists();
     assertThat(t.initiators()).isEmpty();
+    String secret = generatedSecret(dataPv, dataHandle);
+    assertThat(t.chap()).as("the target requires CHAP").isTrue();
     // kubectl get iscsivolumes: the controller (--sync-crd) keeps one object per volume
     String row = await("IscsiVolume " + dataHandle + " listed", () -> cluster.k("get",
         "iscsivolumes").lines().filter(l -> l.startsWith(dataHandle + " ")).findFirst()
@@ -207,9 +218,9 @@ class VolumeLifecycleTest {
     assertThat(isv(dataHandle, "{.status.sizeBytes} {.status.targetIqn} {.status.condition} "
         + "{.spec.pvcNamespace}/{.spec.pvcName}"))
         .isEqualTo("1073741824 " + t.name() + " Healthy lifecycle/data");
-    step("provision", "PVC data Bound to " + dataPv + ", target " + t.name() + ", LUN file "
-        + t.luns().getFirst().file().getFileName() + "; kubectl get iscsivolumes: 1073741824 "
-        + "Healthy lifecycle/data", since(t0));
+    step("provision", "PVC data Bound to " + dataPv + ", target " + t.name() + " (CHAP, "
+        + "Secret " + secret + "), LUN file " + t.luns().getFirst().file().getFileName()
+        + "; kubectl get iscsivolumes: 1073741824 Healthy lifecycle/data", since(t0));
   }
 
   @Test
@@ -433,6 +444,51 @@ class VolumeLifecycleTest {
 
   @Test
   @Order(7)
+  void defaultClassVolumeGetsGeneratedChapAndOptingOutWarns() throws Exception {
+    long t0 = System.nanoTime();
+    // the chart's iscsi-csi class as installed: CHAP by default, the node-stage Secret per PV
+    Scheduled v = scheduledOntoTheNode("guarded", "iscsi-csi", "guarded-user");
+    String pv = v.pv();
+    String handle = v.handle();
+    String secret = generatedSecret(pv, handle);
+    assertThat(cluster.k("get", "pv", pv, "-o",
+        "jsonpath={.spec.csi.nodeStageSecretRef.namespace}/{.spec.csi.nodeStageSecretRef.name}"))
+        .isEqualTo(TestCluster.NAMESPACE + "/" + secret);
+    Attached a = attach("guarded-user", pv, handle);
+    assertThat(engine().target(handle).orElseThrow().chap()).isTrue();
+    String how = "CHAP target, Secret " + secret;
+    if (kubelet != null) {
+      String dir = a.mounted().target();
+      assertThat(kubelet.shell("echo guarded > " + dir + "/f && sync && cat " + dir + "/f"))
+          .isEqualTo("guarded\n");
+      String password = secretValue(secret, "password");
+      assertThat(kubelet.console()).doesNotContain(password);
+      assertThat(Files.readString(cluster.run().resolve("logs/controller.log")))
+          .doesNotContain(password);
+      how += ", staged in the VM with it (CHAP login), file written and read";
+    }
+    detach("guarded-user", pv, handle, a);
+    cluster.k("delete", "pvc", "guarded", "-n", NS, "--wait=true");
+    await("target of " + handle + " and Secret " + secret + " deleted", () ->
+        engine().target(handle).isEmpty() && cluster.kubectl("get", "secret", secret, "-n",
+            TestCluster.NAMESPACE).exit() != 0 ? "ok" : null);
+
+    cluster.apply(pvc("open", "lc-open", "1Gi", "Filesystem", ""));
+    awaitPhase("pvc", "open", "Bound");
+    String openPv = get("pvc", "open", "{.spec.volumeName}");
+    String openHandle = cluster.k("get", "pv", openPv, "-o", "jsonpath={.spec.csi.volumeHandle}");
+    assertThat(engine().target(openHandle).orElseThrow().chap()).isFalse();
+    assertThat(cluster.kubectl("get", "secret", "iscsi-csi-chap-" + openPv, "-n",
+        TestCluster.NAMESPACE).exit()).isNotZero();
+    String warning = awaitEvent("open", "ChapDisabled: volume " + openHandle + " has CHAP off");
+    cluster.k("delete", "pvc", "open", "-n", NS, "--wait=true");
+    step("default class + opt-out", "pod scheduled onto " + node + ", PVC of class iscsi-csi: "
+        + how + "; PVC deleted -> target and Secret gone; class chap \"false\": Bound, no "
+        + "Secret, event [" + warning + "]", since(t0));
+  }
+
+  @Test
+  @Order(8)
   void chapVolumeOfTheChartsClassScheduledOntoTheNode() throws Exception {
     long t0 = System.nanoTime();
     // the chart's iscsi-csi-chap class: WaitForFirstConsumer, CHAP from the Secret it names for
@@ -449,23 +505,15 @@ class VolumeLifecycleTest {
     } finally {
       Files.delete(secret);
     }
-    cluster.apply(pvc("secure", "iscsi-csi-chap", "1Gi", "Filesystem", ""));
-    cluster.apply(pod("secure-user", "secure", false));
-    // kube-scheduler picks the node (topology from NodeGetInfo), then the PVC is provisioned
-    String scheduled = await("pod secure-user scheduled", () -> {
-      String n = get("pod", "secure-user", "{.spec.nodeName}");
-      return n.isEmpty() ? null : n;
-    });
-    assertThat(scheduled).isEqualTo(node);
-    awaitPhase("pvc", "secure", "Bound");
-    String pv = get("pvc", "secure", "{.spec.volumeName}");
-    String handle = cluster.k("get", "pv", pv, "-o", "jsonpath={.spec.csi.volumeHandle}");
-    // WaitForFirstConsumer: provisioned for the node the scheduler chose
-    assertThat(get("pvc", "secure", "{.metadata.annotations.volume\\.kubernetes\\.io/"
-        + "selected-node}")).isEqualTo(node);
+    Scheduled v = scheduledOntoTheNode("secure", "iscsi-csi-chap", "secure-user");
+    String pv = v.pv();
+    String handle = v.handle();
     Attached a = attach("secure-user", pv, handle);
-    // the class names no provisioner secret: ControllerPublishVolume sets the target's CHAP
+    // the class names the Secret as provisioner secret too: CreateVolume sets the target's CHAP
+    // from it, and no per-volume Secret is made
     assertThat(engine().target(handle).orElseThrow().chap()).isTrue();
+    assertThat(cluster.kubectl("get", "secret", "iscsi-csi-chap-" + pv, "-n",
+        TestCluster.NAMESPACE).exit()).isNotZero();
     String how = "CHAP target, " + nodeId + " granted";
     if (kubelet != null) {
       String dir = a.mounted().target();
@@ -486,7 +534,7 @@ class VolumeLifecycleTest {
   }
 
   @Test
-  @Order(8)
+  @Order(9)
   void retainKeepsTheLun() throws Exception {
     long t0 = System.nanoTime();
     cluster.apply(pvc("kept", "lc-retain", "1Gi", "Filesystem", ""));
@@ -511,7 +559,7 @@ class VolumeLifecycleTest {
   }
 
   @Test
-  @Order(9)
+  @Order(10)
   void deletingEverythingLeavesNothing() throws Exception {
     long t0 = System.nanoTime();
     cluster.k("delete", "volumesnapshot", "snap", "-n", NS, "--wait=true", "--timeout=120s");
@@ -530,16 +578,19 @@ class VolumeLifecycleTest {
     });
     await("every IscsiVolume gone", () ->
         cluster.k("get", "iscsivolumes", "-o", "name").isEmpty() ? "ok" : null);
+    assertThat(cluster.k("get", "secrets", "-n", TestCluster.NAMESPACE, "-l",
+        "app.kubernetes.io/managed-by=" + TestCluster.DRIVER, "-o", "name"))
+        .as("per-volume CHAP Secrets left").isEmpty();
     if (kubelet != null) {
       assertThat(kubelet.sessions()).as("iSCSI sessions left in the VM").isEmpty();
     }
-    step("delete all", "no PV, no VolumeSnapshotContent, no IscsiVolume; engine: 0 targets, "
-        + "0 grants, 0 snapshots, no LUN or snapshot file"
+    step("delete all", "no PV, no VolumeSnapshotContent, no IscsiVolume, no CHAP Secret; "
+        + "engine: 0 targets, 0 grants, 0 snapshots, no LUN or snapshot file"
         + (kubelet != null ? "; no session in the VM" : ""), since(t0));
   }
 
   @Test
-  @Order(10)
+  @Order(11)
   void helmInstallsAndUninstallsTheChart() throws Exception {
     long t0 = System.nanoTime();
     // the objects start.sh applied from deploy/ would collide with the release's
@@ -550,12 +601,13 @@ class VolumeLifecycleTest {
         .withKubeConfig(cluster.kubeconfig()).call();
     assertThat(release.getStatus()).isEqualTo("deployed");
     String sel = "app.kubernetes.io/instance=iscsi-csi";
-    String made = cluster.k("get", "statefulset,daemonset,serviceaccount,service,role,rolebinding",
-        "-n", "iscsi-csi", "-l", sel, "-o", "name") + "\n" + cluster.k("get",
+    String made = cluster.k("get", "statefulset,daemonset,serviceaccount,service,role,rolebinding,"
+        + "networkpolicy", "-n", "iscsi-csi", "-l", sel, "-o", "name") + "\n" + cluster.k("get",
         "csidriver,storageclass,clusterrole,clusterrolebinding,volumesnapshotclass,"
             + "customresourcedefinition", "-l", sel, "-o", "name");
     assertThat(made).contains("statefulset.apps/", "daemonset.apps/",
         "csidriver.storage.k8s.io/iscsi.csi.iscsicsi.org", "storageclass.storage.k8s.io/",
+        "networkpolicy.networking.k8s.io/iscsi-csi-controller",
         "customresourcedefinition.apiextensions.k8s.io/iscsivolumes.iscsi.csi.iscsicsi.org");
     long objects = made.lines().filter(l -> !l.isBlank()).count();
     step("helm install", "release deployed, " + objects + " objects accepted (workloads need a "
@@ -569,7 +621,8 @@ class VolumeLifecycleTest {
     // would, and name whatever is still there if it never goes.
     await("the release's objects to be deleted", () -> {
       String left = cluster.k("get", "statefulset,daemonset,serviceaccount,service,role,"
-          + "rolebinding,configmap,secret", "-n", "iscsi-csi", "-l", sel, "-o", "name")
+          + "rolebinding,configmap,secret,networkpolicy", "-n", "iscsi-csi", "-l", sel, "-o",
+          "name")
           + cluster.k("get", "csidriver,storageclass,clusterrole,clusterrolebinding,"
               + "volumesnapshotclass,customresourcedefinition", "-l", sel, "-o", "name");
       assertThat(left).as("objects of the release left after helm uninstall").isBlank();
@@ -580,7 +633,15 @@ class VolumeLifecycleTest {
 
   // ---- helpers
 
+  /**
+   * A class of this test, Immediate binding; like the chart's classes it names each volume's
+   * generated CHAP Secret as node-stage secret, unless it turns CHAP off.
+   */
   static String storageClass(String name, String reclaim, String params) {
+    String stage = params.contains("chap: \"false\"") ? "" : """
+          csi.storage.k8s.io/node-stage-secret-name: iscsi-csi-chap-${pv.name}
+          csi.storage.k8s.io/node-stage-secret-namespace: %s
+        """.formatted(TestCluster.NAMESPACE);
     return """
         apiVersion: storage.k8s.io/v1
         kind: StorageClass
@@ -591,7 +652,31 @@ class VolumeLifecycleTest {
         allowVolumeExpansion: true
         parameters:
           %s
-        """.formatted(name, TestCluster.DRIVER, reclaim, params);
+        %s""".formatted(name, TestCluster.DRIVER, reclaim, params, stage);
+  }
+
+  /**
+   * The generated CHAP Secret of a volume: in the chart's namespace, named after the PV, labelled
+   * with the volume id and the driver, owned by nothing, holding username (the volume id) and a
+   * 16-character password under the node-stage keys. Returns its name.
+   */
+  static String generatedSecret(String pv, String handle) throws Exception {
+    String name = "iscsi-csi-chap-" + pv;
+    String meta = cluster.k("get", "secret", name, "-n", TestCluster.NAMESPACE, "-o",
+        "jsonpath={.metadata.labels.csi\\.iscsicsi\\.org/volume-id} "
+            + "{.metadata.labels.app\\.kubernetes\\.io/managed-by} "
+            + "{.metadata.ownerReferences}");
+    assertThat(meta.strip()).isEqualTo(handle + " " + TestCluster.DRIVER);
+    assertThat(secretValue(name, "username")).isEqualTo(handle);
+    assertThat(secretValue(name, "password")).matches("[A-Za-z0-9]{16}");
+    return name;
+  }
+
+  static String secretValue(String secret, String key) throws Exception {
+    String b64 = cluster.k("get", "secret", secret, "-n", TestCluster.NAMESPACE, "-o",
+        "jsonpath={.data." + key + "}");
+    return new String(java.util.Base64.getDecoder().decode(b64.strip()),
+        StandardCharsets.UTF_8);
   }
 
   static String pvc(String name, String sc, String size, String mode, String extra) {
@@ -725,6 +810,29 @@ class VolumeLifecycleTest {
         new String(MARKER, StandardCharsets.US_ASCII));
     return "mounted in the VM by pod " + pod + ": the file written into data through the "
         + "initiator reads back (md5 " + dataSum.substring(0, 8) + ")";
+  }
+
+  record Scheduled(String pv, String handle) {}
+
+  /**
+   * A PVC of a WaitForFirstConsumer class and a pod that uses it, left to kube-scheduler: the pod
+   * lands on the node (topology from NodeGetInfo), then the PVC is provisioned for it.
+   */
+  static Scheduled scheduledOntoTheNode(String claim, String storageClass, String pod)
+      throws Exception {
+    cluster.apply(pvc(claim, storageClass, "1Gi", "Filesystem", ""));
+    cluster.apply(pod(pod, claim, false));
+    String scheduled = await("pod " + pod + " scheduled", () -> {
+      String n = get("pod", pod, "{.spec.nodeName}");
+      return n.isEmpty() ? null : n;
+    });
+    assertThat(scheduled).isEqualTo(node);
+    awaitPhase("pvc", claim, "Bound");
+    String pv = get("pvc", claim, "{.spec.volumeName}");
+    String handle = cluster.k("get", "pv", pv, "-o", "jsonpath={.spec.csi.volumeHandle}");
+    assertThat(get("pvc", claim, "{.metadata.annotations.volume\\.kubernetes\\.io/"
+        + "selected-node}")).as("provisioned for the node the scheduler chose").isEqualTo(node);
+    return new Scheduled(pv, handle);
   }
 
   /** kubelet's name of a CSI volume in the node's volumesInUse. */

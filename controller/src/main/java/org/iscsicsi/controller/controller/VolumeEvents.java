@@ -1,0 +1,17 @@
+package org.iscsicsi.controller.controller;
+
+/**
+ * Warnings about a volume that its owner should see where they look: a Kubernetes Event on the
+ * PVC ({@code kubectl describe pvc}). Recording never fails the call that records.
+ */
+public interface VolumeEvents {
+
+  /** Reason of the Event on a PVC whose volume has CHAP off. */
+  String CHAP_DISABLED = "ChapDisabled";
+
+  /** Records a Warning on the PVC {@code namespace/name}. */
+  void warn(String namespace, String name, String reason, String message);
+
+  /** No event sink (no Kubernetes API): the controller's log has the warning. */
+  VolumeEvents NONE = (namespace, name, reason, message) -> {};
+}
