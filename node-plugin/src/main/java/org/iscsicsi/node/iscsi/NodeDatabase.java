@@ -29,7 +29,8 @@ import org.iscsicsi.node.exec.Args;
  * <p>Layout of open-iscsi 2.x under the database root (default {@code /etc/iscsi}):
  * {@code nodes/IQN/ADDRESS,PORT,TPGT/IFACE} (older releases: the file {@code nodes/IQN/ADDRESS,PORT}
  * itself) and {@code send_targets/ADDRESS,PORT/st_config}. Each holds {@code name = value} lines;
- * a value ends at the first blank, so values with white space are refused.
+ * the value runs to the end of the line, so a value must not begin or end with white space or
+ * hold a control character (a newline would inject another setting).
  *
  * <p>A file is replaced atomically (a temporary file in the same directory, fsync, rename) with
  * mode 0600, and the directories from the record up to the database's own directory get 0700:
@@ -158,14 +159,14 @@ public final class NodeDatabase {
   }
 
   private static String value(String name, String value) {
-    if (value.isEmpty()) {
-      throw new IllegalArgumentException(name + " must not be empty");
+    if (value.isEmpty() || !value.strip().equals(value)) {
+      throw new IllegalArgumentException(name + " must not be empty or begin or end with white"
+          + " space (open-iscsi's record format would not keep it)");
     }
     for (int i = 0; i < value.length(); i++) {
       char c = value.charAt(i);
-      if (c <= 0x20 || c == 0x7f) {
-        throw new IllegalArgumentException(name + " must not contain white space or control"
-            + " characters (open-iscsi's record format ends a value at the first blank)");
+      if (c < 0x20 || c == 0x7f) {
+        throw new IllegalArgumentException(name + " must not contain control characters");
       }
     }
     if (value.startsWith("\"")) {

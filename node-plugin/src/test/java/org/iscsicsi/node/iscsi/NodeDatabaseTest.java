@@ -19,7 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
  * out: the record of a target and portal is found (2.x directory layout with its iface file, the
  * older flat file, IPv6 without brackets), settings are replaced, added before "# END RECORD" and
  * removed, other lines are kept in order, the file ends up 0600 and its directories 0700, no
- * temporary file is left, and values open-iscsi would misread (white space) are refused.
+ * temporary file is left, and values open-iscsi would misread (surrounding blanks, a newline that
+ * would inject a setting, a leading quote) are refused.
  */
 class NodeDatabaseTest {
 
@@ -116,6 +117,12 @@ class NodeDatabaseTest {
   }
 
   @Test
+  void innerBlanksAreKeptBecauseIscsiadmReadsAValueToTheEndOfItsLine() throws Exception {
+    db.update(record, Map.of("node.session.auth.password", "two words"));
+    assertThat(Files.readString(record)).contains("node.session.auth.password = two words\n");
+  }
+
+  @Test
   void findsTheDiscoveryRecord() throws Exception {
     Path st = Files.writeString(Files.createDirectories(root.resolve("send_targets/10.0.2.2,3260"))
         .resolve("st_config"), "discovery.type = sendtargets\n# END RECORD\n");
@@ -130,7 +137,8 @@ class NodeDatabaseTest {
 
   @Test
   void valuesOpenIscsiWouldMisreadAreRefusedAndTheFileIsUntouched() throws Exception {
-    for (String bad : new String[] {"two words", "tab\there", "\"quoted", ""}) {
+    for (String bad : new String[] {" lead", "trail ", "new\nline = injected", "tab\there",
+        "\"quoted", ""}) {
       Map<String, String> s = new HashMap<>();
       s.put("node.session.auth.password", bad);
       assertThatThrownBy(() -> db.update(record, s))

@@ -342,12 +342,12 @@ class IscsiAttacherTest {
           assertThat(e.code()).isEqualTo(Status.Code.INVALID_ARGUMENT);
           assertThat(e.getMessage()).contains("node-stage secret");
         });
-    // A secret open-iscsi's record file cannot hold (it ends a value at a blank).
+    // A secret open-iscsi's record file cannot hold (surrounding blanks are not kept).
     assertThatThrownBy(() -> attacher(Duration.ofSeconds(1)).attach("pvc-1",
-        source(true, "vol-0001"), Map.of("username", "u", "password", "two words")))
+        source(true, "vol-0001"), Map.of("username", "u", "password", "trailing ")))
         .isInstanceOfSatisfying(CsiException.class, e -> {
           assertThat(e.code()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-          assertThat(e.getMessage()).contains("white space").doesNotContain("two words");
+          assertThat(e.getMessage()).contains("white space").doesNotContain("trailing");
         });
     assertThat(calls).isEmpty();
   }
