@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
  * the node database (discovery, new, update, delete, and the record edits of
  * {@link NodeDatabase}) hold one lock, because concurrent iscsiadm processes race on the record
  * files. Logins and logouts of different targets run in parallel. No secret is ever an argument:
- * CHAP settings go into the record files ({@link #configureRecord}, {@link #discover(Portal, Map)}).
+ * CHAP settings go into the record files ({@link #configureRecord},
+ * {@link #discover(Portal, Map)}).
  *
  * <p>Exit codes from open-iscsi's include/iscsi_err.h: 15 session exists, 21 no objects found,
  * 24 authorization failed.
@@ -80,12 +81,21 @@ public final class Iscsiadm {
         db.update(db.discoveryRecord(portal), settings);
         return IscsiadmParser.records(checked(discover, "discovery at " + portal).stdout());
       } finally {
-        CommandResult r = run(delete, "deleting the discovery record of " + portal);
-        if (!r.ok() && r.exitCode() != ERR_NO_OBJS_FOUND) {
-          LOG.warn("{}", CommandRunner.failure(delete, r).getMessage());
-        }
+        deleteDiscoveryRecord(delete, portal);
       }
     });
+  }
+
+  /** Best effort, so that a failure here never hides why discovery failed; logged. */
+  private void deleteDiscoveryRecord(Command delete, Portal portal) {
+    try {
+      CommandResult r = run(delete, "deleting the discovery record of " + portal);
+      if (!r.ok() && r.exitCode() != ERR_NO_OBJS_FOUND) {
+        LOG.warn("{}", CommandRunner.failure(delete, r).getMessage());
+      }
+    } catch (IscsiException e) {
+      LOG.warn("{}", e.getMessage());
+    }
   }
 
   /**

@@ -27,8 +27,8 @@ import org.iscsicsi.node.exec.Args;
  * wrote and replaces settings in it. iscsiadm reads the file again at login and discovery.
  *
  * <p>Layout of open-iscsi 2.x under the database root (default {@code /etc/iscsi}):
- * {@code nodes/IQN/ADDRESS,PORT,TPGT/IFACE} (older releases: the file {@code nodes/IQN/ADDRESS,PORT}
- * itself) and {@code send_targets/ADDRESS,PORT/st_config}. Each holds {@code name = value} lines;
+ * {@code nodes/IQN/ADDRESS,PORT,TPGT/IFACE}, or the flat file {@code nodes/IQN/ADDRESS,PORT}
+ * (older releases, and 2.1 when it wrote the record without iscsid) and {@code send_targets/ADDRESS,PORT/st_config}. Each holds {@code name = value} lines;
  * the value runs to the end of the line, so a value must not begin or end with white space or
  * hold a control character (a newline would inject another setting).
  *

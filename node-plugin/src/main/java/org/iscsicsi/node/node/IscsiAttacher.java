@@ -26,10 +26,10 @@ import org.slf4j.LoggerFactory;
  * Attaches a volume with open-iscsi: optional SendTargets discovery (to say clearly when a portal
  * does not offer the target; with CHAP when the portal requires it), a node record with
  * {@code node.startup=manual}, the replacement timeout and CHAP / mutual CHAP from the node-stage
- * secrets (written into the record file, never onto a command line), login, a bounded wait for the disk
- * (with one rescan if a session exists without its disk), and a check of the disk's VPD identity
- * against the volume's before it is handed on. Detach logs out by target IQN and portal and deletes
- * the record, whether or not the disk still exists.
+ * secrets (written into the record file, never onto a command line), login, a bounded wait for
+ * the disk (with one rescan if a session exists without its disk), and a check of the disk's VPD
+ * identity against the volume's before it is handed on. Detach logs out by target IQN and portal
+ * and deletes the record, whether or not the disk still exists.
  */
 public final class IscsiAttacher implements VolumeAttacher {
 

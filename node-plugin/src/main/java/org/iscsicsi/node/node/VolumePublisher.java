@@ -20,8 +20,8 @@ import org.slf4j.LoggerFactory;
  * mount of the staging directory (filesystem) or of the device file (block), read-only when
  * asked, nosuid and nodev (block: nosuid) unless the mount flags say {@code suid} / {@code dev}.
  * The target path is created below the kubelet directory without following links, and checked
- * to be a real directory or file just before the mount. Idempotent: an identical existing publication succeeds, a different one is
- * ALREADY_EXISTS.
+ * to be a real directory or file just before the mount. Idempotent: an identical existing
+ * publication succeeds, a different one is ALREADY_EXISTS.
  */
 public final class VolumePublisher {
 

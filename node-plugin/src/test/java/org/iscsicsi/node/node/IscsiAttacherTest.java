@@ -114,7 +114,8 @@ class IscsiAttacherTest {
       return script.run(c);
     };
     return new IscsiAttacher(new Iscsiadm(runner, "iscsiadm", new NodeDatabase(iscsiDir),
-        Duration.ofSeconds(5), Duration.ofSeconds(5)), sysfs, new IscsiAttacher.Settings(true, deviceWait, 15, 0));
+        Duration.ofSeconds(5), Duration.ofSeconds(5)), sysfs,
+        new IscsiAttacher.Settings(true, deviceWait, 15, 0));
   }
 
   private static VolumeSource source(boolean chap, String serial) {

@@ -40,12 +40,12 @@ import org.junit.jupiter.api.io.TempDir;
  * Pins the Node service end to end over gRPC on real loop devices with the real blkid, mkfs,
  * e2fsck, mount and xfs_growfs: a blank disk is formatted once and keeps its data across
  * unstage/stage, mounts are by UUID, read-only and block publishing, online expansion, idempotent
- * stage/unstage/publish/unpublish, stale and read-only staging mounts repaired by the next stage,
- * a clone mounted beside its source, stats and volume condition, per-volume ABORTED, bad
- * input answered with the CSI status codes and nothing left behind, nosuid,nodev on staging and
- * bind mounts unless the flags say suid/dev (block binds nosuid only), and no mount outside the
- * kubelet directory (here the test's temporary directory) or through a planted link. The disk is attached by
- * {@link LoopAttacher} instead of iSCSI because this host's kernel has no SCSI layer.
+ * stage/unstage/publish/unpublish, stale and read-only staging mounts repaired by the next stage, a
+ * clone mounted beside its source, stats and volume condition, per-volume ABORTED, bad input
+ * answered with the CSI status codes and nothing left behind, nosuid,nodev on staging and bind
+ * mounts unless the flags say suid/dev (block binds nosuid only), and no mount outside the kubelet
+ * directory (here the test's temporary directory) or through a planted link. The disk is attached
+ * by {@link LoopAttacher} instead of iSCSI because this host's kernel has no SCSI layer.
  */
 class NodeServiceLoopTest {
 
