@@ -123,9 +123,14 @@ final class Tgtd implements AutoCloseable {
         Integer.toString(tid), "--user", user, "--outgoing");
   }
 
-  /** SendTargets discovery requires CHAP as {@code user}/{@code secret} (no target id). */
-  void requireDiscoveryChap(String user, String secret) throws IOException, InterruptedException {
-    account(user, secret);
+  /**
+   * SendTargets discovery requires CHAP as the existing account {@code user} (bound without a
+   * target id).
+   */
+  void requireDiscoveryChap(String user) throws IOException, InterruptedException {
+    if (!CHAP.matcher(user).matches()) {
+      throw new IllegalArgumentException("CHAP user must match " + CHAP);
+    }
     tgtadm(true, "--lld", "iscsi", "--op", "bind", "--mode", "account", "--user", user);
   }
 
