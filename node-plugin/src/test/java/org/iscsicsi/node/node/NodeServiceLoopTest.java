@@ -5,12 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import csi.v1.Csi;
 import csi.v1.NodeGrpc;
-import io.grpc.ManagedChannel;
-import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.inprocess.InProcessChannelBuilder;
-import io.grpc.inprocess.InProcessServerBuilder;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -29,8 +25,6 @@ import org.iscsicsi.node.exec.ProcessCommandRunner;
 import org.iscsicsi.node.fs.Filesystems;
 import org.iscsicsi.node.fs.LoopDevice;
 import org.iscsicsi.node.fs.MountTable;
-import org.iscsicsi.node.iscsi.InitiatorName;
-import org.iscsicsi.node.preflight.Preflight;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -55,8 +49,7 @@ class NodeServiceLoopTest {
 
   @TempDir Path tmp;
   private LoopAttacher attacher;
-  private Server server;
-  private ManagedChannel channel;
+  private InProcessNode inProcess;
   private NodeGrpc.NodeBlockingStub node;
   private Path stateDir;
 
@@ -66,27 +59,15 @@ class NodeServiceLoopTest {
     attacher = new LoopAttacher();
     stateDir = tmp.resolve("state");
     var fs = new Filesystems(new ProcessCommandRunner(), T, Duration.ofMinutes(2));
-    var mounts = new Mounts(Path.of("/proc/self/mountinfo"));
-    var sysfs = Sysfs.host();
-    var kubeletDir = new KubeletDir(tmp);
-    var stager = new VolumeStager(attacher, fs, mounts, new StateStore(stateDir), sysfs,
-        Duration.ofSeconds(5), kubeletDir);
-    var publisher = new VolumePublisher(stager, attacher, fs, mounts, sysfs, kubeletDir);
-    var initiator = new InitiatorName(tmp.resolve("etc/iscsi/initiatorname.iscsi"));
-    var service = new NodeService(stager, publisher, initiator,
-        new Preflight(Path.of("/proc"), tmp.resolve("multipath.conf"), initiator, "", "iscsiadm"),
-        new NodeService.Info("iscsi.csi.iscsicsi.org/node", "node-1", 100, "ext4"), kubeletDir);
-    String name = InProcessServerBuilder.generateName();
-    server = InProcessServerBuilder.forName(name).addService(service).build().start();
-    channel = InProcessChannelBuilder.forName(name).build();
-    node = NodeGrpc.newBlockingStub(channel).withDeadlineAfter(2, TimeUnit.MINUTES);
+    inProcess = InProcessNode.start(attacher, fs, Sysfs.host(), stateDir, tmp, tmp, 100,
+        Duration.ofMinutes(2));
+    node = inProcess.node();
   }
 
   @AfterEach
   void stop() throws Exception {
-    if (channel != null) {
-      channel.shutdownNow();
-      server.shutdownNow();
+    if (inProcess != null) {
+      inProcess.close();
     }
     // Unmount anything under tmp a failed test left, then detach the loop devices.
     if (attacher != null) {

@@ -4,12 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import csi.v1.Csi;
 import csi.v1.NodeGrpc;
-import io.grpc.ManagedChannel;
-import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.inprocess.InProcessChannelBuilder;
-import io.grpc.inprocess.InProcessServerBuilder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,13 +13,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.iscsicsi.node.device.Sysfs;
 import org.iscsicsi.node.exec.CommandResult;
 import org.iscsicsi.node.fs.Filesystems;
-import org.iscsicsi.node.iscsi.InitiatorName;
-import org.iscsicsi.node.preflight.Preflight;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -40,8 +33,7 @@ class NodeServiceValidationTest {
 
   @TempDir Path tmp;
   private final List<String> reached = new CopyOnWriteArrayList<>();
-  private Server server;
-  private ManagedChannel channel;
+  private InProcessNode inProcess;
   private NodeGrpc.NodeBlockingStub node;
   private Path kubelet;
   private String staging;
@@ -83,26 +75,14 @@ class NodeServiceValidationTest {
       reached.add(c.redacted());
       return new CommandResult(1, "", "not reachable in this test");
     }, Duration.ofSeconds(5), Duration.ofSeconds(5));
-    var mounts = new Mounts(Path.of("/proc/self/mountinfo"));
-    var sysfs = new Sysfs(tmp.resolve("sys"), tmp.resolve("dev"));
-    var kubeletDir = new KubeletDir(kubelet);
-    var stager = new VolumeStager(attacher, fs, mounts, new StateStore(tmp.resolve("state")),
-        sysfs, Duration.ofSeconds(1), kubeletDir);
-    var publisher = new VolumePublisher(stager, attacher, fs, mounts, sysfs, kubeletDir);
-    var initiator = new InitiatorName(tmp.resolve("initiatorname.iscsi"));
-    var service = new NodeService(stager, publisher, initiator,
-        new Preflight(Path.of("/proc"), tmp.resolve("multipath.conf"), initiator, "", "iscsiadm"),
-        new NodeService.Info("iscsi.csi.iscsicsi.org/node", "node-1", 10, "ext4"), kubeletDir);
-    String name = InProcessServerBuilder.generateName();
-    server = InProcessServerBuilder.forName(name).addService(service).build().start();
-    channel = InProcessChannelBuilder.forName(name).build();
-    node = NodeGrpc.newBlockingStub(channel).withDeadlineAfter(1, TimeUnit.MINUTES);
+    inProcess = InProcessNode.start(attacher, fs, new Sysfs(tmp.resolve("sys"),
+        tmp.resolve("dev")), tmp.resolve("state"), kubelet, tmp, 10, Duration.ofMinutes(1));
+    node = inProcess.node();
   }
 
   @AfterEach
   void stop() {
-    channel.shutdownNow();
-    server.shutdownNow();
+    inProcess.close();
   }
 
   private static Csi.VolumeCapability cap(String fsType, Csi.VolumeCapability.AccessMode.Mode m,
