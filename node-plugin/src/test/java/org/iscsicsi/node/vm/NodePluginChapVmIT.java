@@ -182,13 +182,6 @@ class NodePluginChapVmIT {
     return prefix + "-" + UUID.randomUUID().toString().replace("-", "").substring(0, 14);
   }
 
-  private static Csi.VolumeCapability mountCap() {
-    return Csi.VolumeCapability.newBuilder()
-        .setMount(Csi.VolumeCapability.MountVolume.newBuilder().setFsType("ext4"))
-        .setAccessMode(Csi.VolumeCapability.AccessMode.newBuilder()
-            .setMode(Csi.VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER)).build();
-  }
-
   private static void stage(NodeGrpc.NodeBlockingStub node, String id, String iqn,
       boolean discoveryChap, Map<String, String> secrets) {
     node.withDeadlineAfter(3, TimeUnit.MINUTES).nodeStageVolume(
@@ -196,7 +189,7 @@ class NodePluginChapVmIT {
             .putAllPublishContext(Map.of("targetIqn", iqn, "portals", PORTAL, "lun", "1",
                 "chap", "true", "discoveryChap", Boolean.toString(discoveryChap)))
             .setStagingTargetPath(KUBELET + id + "/globalmount")
-            .setVolumeCapability(mountCap()).putAllSecrets(secrets).build());
+            .setVolumeCapability(NodePluginVmIT.mountCap()).putAllSecrets(secrets).build());
   }
 
   private static void unstage(NodeGrpc.NodeBlockingStub node, String id) {
