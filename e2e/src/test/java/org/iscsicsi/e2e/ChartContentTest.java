@@ -164,7 +164,8 @@ class ChartContentTest {
     assertThat(plugin.at("/securityContext/privileged").asBoolean()).isTrue();
     assertThat(texts(plugin.path("args")))
         .containsExactly("serve", "--endpoint=unix:///csi/csi.sock", "--node-name=$(NODE_NAME)",
-            "--driver-name=" + DRIVER, "--state-dir=/var/lib/kubelet/plugins/" + DRIVER + "/state");
+            "--driver-name=" + DRIVER, "--state-dir=/var/lib/kubelet/plugins/" + DRIVER + "/state",
+            "--kubelet-dir=/var/lib/kubelet");
     assertThat(plugin.at("/env").findValuesAsText("name")).contains("NODE_PLUGIN_LOG_LEVEL");
     Map<String, String> mounts = new java.util.HashMap<>();
     for (JsonNode m : plugin.path("volumeMounts")) {
@@ -192,7 +193,8 @@ class ChartContentTest {
     assertThat(texts(container(pod, "node-driver-registrar").path("args")))
         .contains("--kubelet-registration-path=" + kubelet + "/plugins/" + DRIVER + "/csi.sock");
     assertThat(texts(container(pod, "node-plugin").path("args")))
-        .contains("--state-dir=" + kubelet + "/plugins/" + DRIVER + "/state");
+        .contains("--state-dir=" + kubelet + "/plugins/" + DRIVER + "/state",
+            "--kubelet-dir=" + kubelet);
   }
 
   @Test

@@ -115,6 +115,15 @@ public final class Main implements Runnable {
         description = "interval of orphaned-session garbage collection (0s: off)")
     Duration gcInterval;
 
+    @Option(names = "--iscsi-dir", defaultValue = "/etc/iscsi",
+        description = "open-iscsi's configuration directory as this process sees it (node and"
+            + " discovery records; CHAP settings are written there, never on a command line)")
+    Path iscsiDir;
+
+    @Option(names = "--kubelet-dir", defaultValue = "/var/lib/kubelet",
+        description = "kubelet's directory: staging and target paths must lie below it")
+    Path kubeletDir;
+
     NodePluginConfig config(String endpoint) {
       return new NodePluginConfig(endpoint, driverName, nodeName == null ? "" : nodeName,
           Main.class.getPackage().getImplementationVersion() == null ? "0.1.0-SNAPSHOT"
@@ -122,7 +131,7 @@ public final class Main implements Runnable {
           maxVolumes, defaultFsType, stateDir, initiatorNameFile, iscsiadm, discovery, iqnPrefix,
           sysRoot, devRoot, procRoot, multipathConf, iscsiadmTimeout, loginTimeout, deviceWait,
           commandTimeout, longCommandTimeout, resizeWait, replacementTimeout, scsiDeviceTimeout,
-          gcInterval);
+          gcInterval, iscsiDir, kubeletDir);
     }
   }
 

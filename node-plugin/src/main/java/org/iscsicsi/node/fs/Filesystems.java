@@ -104,18 +104,25 @@ public final class Filesystems {
         new Command(argv, timeout, java.util.Set.of()));
   }
 
-  /** Bind-mounts {@code source} (a directory or a device file) on {@code target}. */
-  public void bind(Path source, Path target, boolean readOnly) throws FsException {
+  /**
+   * Bind-mounts {@code source} (a directory or a device file) on {@code target}, then sets the
+   * bind's own per-mount {@code options} (nosuid, nodev, ro; a bind takes them only through a
+   * remount). If the remount fails the bind is undone.
+   */
+  public void bind(Path source, Path target, List<String> options) throws FsException {
+    options.forEach(Args::mountOption);
     check("bind-mounting " + source + " on " + target,
         Command.of(timeout, "mount", "--bind", dir(source), dir(target)));
-    if (readOnly) {
-      try {
-        check("remounting " + target + " read-only",
-            Command.of(timeout, "mount", "-o", "remount,bind,ro", dir(target)));
-      } catch (FsException e) {
-        unmount(target);
-        throw e;
-      }
+    if (options.isEmpty()) {
+      return;
+    }
+    try {
+      check("remounting " + target + " with " + String.join(",", options),
+          Command.of(timeout, "mount", "-o", "remount,bind," + String.join(",", options),
+              dir(target)));
+    } catch (FsException e) {
+      unmount(target);
+      throw e;
     }
   }
 

@@ -23,6 +23,13 @@ public record ChapCredentials(String username, String password, String usernameI
       Args.plain("mutual CHAP username", usernameIn);
       Args.plain("mutual CHAP secret", passwordIn);
     }
+    for (String v : new String[] {username, password, usernameIn, passwordIn}) {
+      if (v != null && (!v.strip().equals(v) || v.startsWith("\""))) {
+        // open-iscsi's record files would not keep surrounding blanks or a leading quote.
+        throw new IllegalArgumentException("CHAP names and secrets must not begin or end with"
+            + " white space or start with a quote");
+      }
+    }
   }
 
   public boolean mutual() {

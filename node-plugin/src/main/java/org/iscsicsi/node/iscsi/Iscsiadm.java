@@ -2,6 +2,7 @@ package org.iscsicsi.node.iscsi;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
 import org.iscsicsi.node.exec.Command;
@@ -13,8 +14,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * open-iscsi's {@code iscsiadm}, one method per operation the node plugin needs. Calls that edit
- * the node database (discovery, new, update, delete) hold one lock, because concurrent iscsiadm
- * processes race on the record files. Logins and logouts of different targets run in parallel.
+ * the node database (discovery, new, update, delete, and the record edits of
+ * {@link NodeDatabase}) hold one lock, because concurrent iscsiadm processes race on the record
+ * files. Logins and logouts of different targets run in parallel. No secret is ever an argument:
+ * CHAP settings go into the record files ({@link #configureRecord},
+ * {@link #discover(Portal, Map)}).
  *
  * <p>Exit codes from open-iscsi's include/iscsi_err.h: 15 session exists, 21 no objects found,
  * 24 authorization failed.
@@ -33,6 +37,7 @@ public final class Iscsiadm {
   private final String program;
   private final Duration timeout;
   private final Duration loginTimeout;
+  private final NodeDatabase db;
   private final ReentrantLock nodeDbLock = new ReentrantLock(true);
 
   /**
@@ -40,8 +45,10 @@ public final class Iscsiadm {
    * @param timeout for quick calls (records, sessions, logout)
    * @param loginTimeout for discovery and login, which wait on the network
    */
-  public Iscsiadm(CommandRunner runner, String program, Duration timeout, Duration loginTimeout) {
+  public Iscsiadm(CommandRunner runner, String program, NodeDatabase db, Duration timeout,
+      Duration loginTimeout) {
     this.runner = Objects.requireNonNull(runner);
+    this.db = Objects.requireNonNull(db);
     this.program = Objects.requireNonNull(program);
     this.timeout = timeout;
     this.loginTimeout = loginTimeout;
@@ -54,19 +61,55 @@ public final class Iscsiadm {
     return IscsiadmParser.records(locked(() -> checked(c, "discovery at " + portal)).stdout());
   }
 
-  /** Creates (or keeps) the node record for one target and portal. */
-  public void createRecord(String iqn, Portal portal) throws IscsiException {
-    Command c = node(timeout, iqn, portal).arg("-o", "new").build();
-    locked(() -> checked(c, "creating the node record of " + iqn));
+  /**
+   * SendTargets discovery with the discovery record's own settings (CHAP): the record is created
+   * ({@code -m discoverydb -o new}), {@code settings} are written into its file, discovery runs
+   * without storing node records, and the record (holding the secret) is deleted again.
+   */
+  public List<NodeRecord> discover(Portal portal, Map<String, String> settings)
+      throws IscsiException {
+    String p = portal.toString();
+    Command create = Command.of(timeout, program, "-m", "discoverydb", "-t", "st", "-p", p,
+        "-o", "new");
+    Command discover = Command.of(loginTimeout, program, "-m", "discoverydb", "-t", "st", "-p",
+        p, "--discover", "-o", "nonpersistent");
+    Command delete = Command.of(timeout, program, "-m", "discoverydb", "-t", "st", "-p", p,
+        "-o", "delete");
+    return locked(() -> {
+      try {
+        checked(create, "creating the discovery record of " + portal);
+        db.update(db.discoveryRecord(portal), settings);
+        return IscsiadmParser.records(checked(discover, "discovery at " + portal).stdout());
+      } finally {
+        deleteDiscoveryRecord(delete, portal);
+      }
+    });
   }
 
-  /** Sets one node-record setting; {@code secret} values are redacted everywhere. */
-  public void update(String iqn, Portal portal, String name, String value, boolean secret)
+  /** Best effort, so that a failure here never hides why discovery failed; logged. */
+  private void deleteDiscoveryRecord(Command delete, Portal portal) {
+    try {
+      CommandResult r = run(delete, "deleting the discovery record of " + portal);
+      if (!r.ok() && r.exitCode() != ERR_NO_OBJS_FOUND) {
+        LOG.warn("{}", CommandRunner.failure(delete, r).getMessage());
+      }
+    } catch (IscsiException e) {
+      LOG.warn("{}", e.getMessage());
+    }
+  }
+
+  /**
+   * Creates (or keeps) the node record for one target and portal, then sets {@code settings}
+   * (a null value removes one) in its file.
+   */
+  public void configureRecord(String iqn, Portal portal, Map<String, String> settings)
       throws IscsiException {
-    org.iscsicsi.node.exec.Args.setting(name);
-    Command.Builder b = node(timeout, iqn, portal).arg("-o", "update", "-n", name, "-v");
-    Command c = (secret ? b.secret(value) : b.arg(value)).build();
-    locked(() -> checked(c, "setting " + name + " of " + iqn));
+    Command c = node(timeout, iqn, portal).arg("-o", "new").build();
+    locked(() -> {
+      checked(c, "creating the node record of " + iqn);
+      db.update(db.nodeRecord(iqn, portal), settings);
+      return null;
+    });
   }
 
   /** Logs in; an existing session counts as success. */

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -13,6 +14,7 @@ import org.iscsicsi.node.device.DeviceIdentity;
 import org.iscsicsi.node.device.IscsiDisks;
 import org.iscsicsi.node.device.Sysfs;
 import org.iscsicsi.node.iscsi.ChapCredentials;
+import org.iscsicsi.node.iscsi.ChapSettings;
 import org.iscsicsi.node.iscsi.IscsiException;
 import org.iscsicsi.node.iscsi.Iscsiadm;
 import org.iscsicsi.node.iscsi.NodeRecord;
@@ -22,11 +24,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Attaches a volume with open-iscsi: optional SendTargets discovery (to say clearly when a portal
- * does not offer the target), a node record with {@code node.startup=manual}, the replacement
- * timeout and CHAP / mutual CHAP from the node-stage secrets, login, a bounded wait for the disk
- * (with one rescan if a session exists without its disk), and a check of the disk's VPD identity
- * against the volume's before it is handed on. Detach logs out by target IQN and portal and deletes
- * the record, whether or not the disk still exists.
+ * does not offer the target; with CHAP when the portal requires it), a node record with
+ * {@code node.startup=manual}, the replacement timeout and CHAP / mutual CHAP from the node-stage
+ * secrets (written into the record file, never onto a command line), login, a bounded wait for
+ * the disk (with one rescan if a session exists without its disk), and a check of the disk's VPD
+ * identity against the volume's before it is handed on. Detach logs out by target IQN and portal
+ * and deletes the record, whether or not the disk still exists.
  */
 public final class IscsiAttacher implements VolumeAttacher {
 
@@ -64,7 +67,7 @@ public final class IscsiAttacher implements VolumeAttacher {
     boolean hadSession = disks.session(iqn, portal).isPresent();
     try {
       if (settings.discovery() && !hadSession) {
-        discover(iqn, portal);
+        discover(iqn, portal, source.discoveryChap(), chap);
       }
       configure(iqn, portal, chap);
       iscsiadm.login(iqn, portal);
@@ -85,17 +88,35 @@ public final class IscsiAttacher implements VolumeAttacher {
     }
   }
 
-  private void discover(String iqn, Portal portal) throws IscsiException, CsiException {
+  /**
+   * SendTargets discovery, to say clearly when a portal does not offer the target. It
+   * authenticates with the volume's CHAP credentials when publish_context asks for it, or when
+   * unauthenticated discovery is refused; a refused discovery falls back to direct login, which
+   * proves the target just as well.
+   */
+  private void discover(String iqn, Portal portal, boolean discoveryChap,
+      Optional<ChapCredentials> chap) throws IscsiException, CsiException {
+    boolean withChap = discoveryChap && chap.isPresent();
     List<NodeRecord> found;
-    try {
-      found = iscsiadm.discover(portal);
-    } catch (IscsiException e) {
-      if (e.kind() == IscsiException.Kind.AUTH_FAILED) {
-        // Discovery may need its own CHAP; the login below still proves the target.
-        LOG.info("SendTargets discovery at {} needs authentication; logging in directly", portal);
+    while (true) {
+      try {
+        found = withChap
+            ? iscsiadm.discover(portal, ChapSettings.discovery(chap.get()))
+            : iscsiadm.discover(portal);
+        break;
+      } catch (IscsiException e) {
+        if (e.kind() != IscsiException.Kind.AUTH_FAILED) {
+          throw e;
+        }
+        if (!withChap && chap.isPresent()) {
+          LOG.info("SendTargets discovery at {} needs authentication; trying CHAP", portal);
+          withChap = true;
+          continue;
+        }
+        LOG.info("SendTargets discovery at {} refused{}; logging in directly", portal,
+            withChap ? " with the volume's CHAP credentials" : "");
         return;
       }
-      throw e;
     }
     if (found.stream().noneMatch(r -> r.targetIqn().equals(iqn))) {
       throw new CsiException(Status.Code.NOT_FOUND, "portal " + portal + " does not offer target "
@@ -106,23 +127,13 @@ public final class IscsiAttacher implements VolumeAttacher {
 
   private void configure(String iqn, Portal portal, Optional<ChapCredentials> chap)
       throws IscsiException {
-    iscsiadm.createRecord(iqn, portal);
+    Map<String, String> record = new LinkedHashMap<>();
     // manual: kubelet re-stages after a reboot; automatic logins would orphan sessions.
-    iscsiadm.update(iqn, portal, "node.startup", "manual", false);
-    iscsiadm.update(iqn, portal, "node.session.timeo.replacement_timeout",
-        Integer.toString(settings.replacementTimeoutSeconds()), false);
-    if (chap.isPresent()) {
-      ChapCredentials c = chap.get();
-      iscsiadm.update(iqn, portal, "node.session.auth.authmethod", "CHAP", false);
-      iscsiadm.update(iqn, portal, "node.session.auth.username", c.username(), false);
-      iscsiadm.update(iqn, portal, "node.session.auth.password", c.password(), true);
-      if (c.mutual()) {
-        iscsiadm.update(iqn, portal, "node.session.auth.username_in", c.usernameIn(), false);
-        iscsiadm.update(iqn, portal, "node.session.auth.password_in", c.passwordIn(), true);
-      }
-    } else {
-      iscsiadm.update(iqn, portal, "node.session.auth.authmethod", "None", false);
-    }
+    record.put("node.startup", "manual");
+    record.put("node.session.timeo.replacement_timeout",
+        Integer.toString(settings.replacementTimeoutSeconds()));
+    record.putAll(ChapSettings.session(chap));
+    iscsiadm.configureRecord(iqn, portal, record);
   }
 
   private Path waitForDisk(VolumeSource source) throws CsiException, IscsiException {

@@ -17,8 +17,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The CSI Node service (CSI spec v1.12, "Node Service RPC"): validates each request, holds the
- * volume's lock (ABORTED for a concurrent call on the same volume), and delegates to
+ * The CSI Node service (CSI spec v1.12, "Node Service RPC"): validates each request (every path
+ * must lie below the kubelet directory, with no symbolic link in it: {@link KubeletDir}), holds
+ * the volume's lock (ABORTED for a concurrent call on the same volume), and delegates to
  * {@link VolumeStager} and {@link VolumePublisher}. Errors leave as the status codes the spec
  * prescribes.
  */
@@ -35,9 +36,11 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
   private final Preflight preflight;
   private final Info info;
   private final VolumeLocks locks = new VolumeLocks();
+  private final KubeletDir kubeletDir;
 
   public NodeService(VolumeStager stager, VolumePublisher publisher, InitiatorName initiatorName,
-      Preflight preflight, Info info) {
+      Preflight preflight, Info info, KubeletDir kubeletDir) {
+    this.kubeletDir = kubeletDir;
     this.stager = stager;
     this.publisher = publisher;
     this.initiatorName = initiatorName;
@@ -55,16 +58,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
       boolean block = cap.hasBlock();
       String fsType = block ? "" : fsType(cap.getMount().getFsType(),
           req.getVolumeContextMap().getOrDefault(VolumeSource.FS_TYPE, ""));
-      List<String> flags = new ArrayList<>();
-      if (!block) {
-        for (String f : cap.getMount().getMountFlagsList()) {
-          try {
-            flags.add(Args.mountOption(f));
-          } catch (IllegalArgumentException e) {
-            throw CsiException.invalid(e.getMessage());
-          }
-        }
-      }
+      List<String> flags = block ? List.of() : mountFlags(cap);
       boolean ro = readOnlyMode(cap)
           || "true".equals(req.getPublishContextMap().get(VolumeSource.READ_ONLY));
       try (var lock = locks.acquire(id, "NodeStageVolume")) {
@@ -98,7 +92,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
       Csi.VolumeCapability cap = capability(req.hasVolumeCapability(), req.getVolumeCapability());
       try (var lock = locks.acquire(id, "NodePublishVolume")) {
         publisher.publish(id, staging, target, cap.hasBlock(),
-            req.getReadonly() || readOnlyMode(cap));
+            req.getReadonly() || readOnlyMode(cap), cap.hasBlock() ? List.of() : mountFlags(cap));
       }
       return Csi.NodePublishVolumeResponse.getDefaultInstance();
     });
@@ -205,31 +199,41 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     return id;
   }
 
-  private static Path path(String field, String value) throws CsiException {
+  private Path path(String field, String value) throws CsiException {
     if (value.isEmpty()) {
       throw CsiException.invalid(field + " is missing");
     }
-    try {
-      return Args.absolutePath(field, value);
-    } catch (IllegalArgumentException e) {
-      throw CsiException.invalid(e.getMessage());
-    }
+    return kubeletDir.requestPath(field, value);
   }
 
   /**
    * volume_path of NodeGetVolumeStats and NodeExpandVolume: missing is INVALID_ARGUMENT, but a
    * path that is not absolute and normalized cannot be where this plugin published a volume, so
    * the volume is not found there (CSI spec: NOT_FOUND, "not mounted at the specified path").
+   * An absolute path outside the kubelet directory, or through a link, is INVALID_ARGUMENT.
    */
-  private static Path volumePath(String value) throws CsiException {
+  private Path volumePath(String value) throws CsiException {
     if (value.isEmpty()) {
       throw CsiException.invalid("volume_path is missing");
     }
     try {
-      return Args.absolutePath("volume_path", value);
+      Args.absolutePath("volume_path", value);
     } catch (IllegalArgumentException e) {
       throw new CsiException(Status.Code.NOT_FOUND, e.getMessage() + "; no volume is there");
     }
+    return kubeletDir.requestPath("volume_path", value);
+  }
+
+  private static List<String> mountFlags(Csi.VolumeCapability cap) throws CsiException {
+    List<String> flags = new ArrayList<>();
+    for (String f : cap.getMount().getMountFlagsList()) {
+      try {
+        flags.add(Args.mountOption(f));
+      } catch (IllegalArgumentException e) {
+        throw CsiException.invalid(e.getMessage());
+      }
+    }
+    return flags;
   }
 
   private static Csi.VolumeCapability capability(boolean present, Csi.VolumeCapability cap)

@@ -4,7 +4,9 @@ import io.grpc.Status;
 import java.io.IOException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import org.iscsicsi.node.device.Sysfs;
 import org.iscsicsi.node.fs.Filesystems;
@@ -16,8 +18,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Publishing a staged volume into a pod (CSI spec NodePublishVolume, NodeUnpublishVolume): a bind
  * mount of the staging directory (filesystem) or of the device file (block), read-only when
- * asked. Idempotent: an identical existing publication succeeds, a different one is
- * ALREADY_EXISTS.
+ * asked, nosuid and nodev (block: nosuid) unless the mount flags say {@code suid} / {@code dev}.
+ * The target path is created below the kubelet directory without following links, and checked
+ * to be a real directory or file just before the mount. Idempotent: an identical existing
+ * publication succeeds, a different one is ALREADY_EXISTS.
  */
 public final class VolumePublisher {
 
@@ -28,9 +32,11 @@ public final class VolumePublisher {
   private final Filesystems fs;
   private final Mounts mounts;
   private final Sysfs sysfs;
+  private final KubeletDir kubeletDir;
 
   public VolumePublisher(VolumeStager stager, VolumeAttacher attacher, Filesystems fs,
-      Mounts mounts, Sysfs sysfs) {
+      Mounts mounts, Sysfs sysfs, KubeletDir kubeletDir) {
+    this.kubeletDir = kubeletDir;
     this.stager = stager;
     this.attacher = attacher;
     this.fs = fs;
@@ -38,8 +44,9 @@ public final class VolumePublisher {
     this.sysfs = sysfs;
   }
 
+  /** @param mountFlags the publish capability's mount flags (already validated) */
   public void publish(String volumeId, Path stagingPath, Path targetPath, boolean block,
-      boolean readOnly) throws CsiException {
+      boolean readOnly, List<String> mountFlags) throws CsiException {
     StagedVolume rec = stager.load(volumeId).orElseThrow(() -> new CsiException(
         Status.Code.NOT_FOUND, "volume " + volumeId + " is not staged on this node"));
     if (rec.block() != block) {
@@ -81,22 +88,23 @@ public final class VolumePublisher {
     }
     try {
       if (block) {
-        if (Files.isDirectory(targetPath)) {
+        if (Files.isDirectory(targetPath, LinkOption.NOFOLLOW_LINKS)) {
           throw CsiException.invalid("target path " + targetPath + " is a directory; block"
               + " volumes are published on a file");
         }
-        Files.createDirectories(targetPath.getParent());
-        if (!Files.exists(targetPath)) {
-          Files.createFile(targetPath);
-        }
+        kubeletDir.createFile(targetPath);
+        kubeletDir.requireRegularFile(targetPath);
       } else {
-        if (Files.exists(targetPath) && !Files.isDirectory(targetPath)) {
+        if (Files.exists(targetPath, LinkOption.NOFOLLOW_LINKS)
+            && !Files.isDirectory(targetPath, LinkOption.NOFOLLOW_LINKS)) {
           throw CsiException.invalid("target path " + targetPath + " exists and is not a"
               + " directory");
         }
-        Files.createDirectories(targetPath);
+        kubeletDir.createDirectories(targetPath);
+        kubeletDir.requireDirectory(targetPath);
+        kubeletDir.requireDirectory(source);
       }
-      fs.bind(source, targetPath, readOnly);
+      fs.bind(source, targetPath, MountOptions.bind(mountFlags, block, readOnly));
       LOG.info("volume {} published at {}{}", volumeId, targetPath, readOnly ? " (ro)" : "");
     } catch (IOException | FsException e) {
       throw new CsiException(Status.Code.INTERNAL, "volume " + volumeId + ": publishing at "
@@ -123,6 +131,7 @@ public final class VolumePublisher {
   }
 
   public void unpublish(String volumeId, Path targetPath) throws CsiException {
+    kubeletDir.checkNoLinks(targetPath);
     try {
       for (int i = 0; i < 8 && mounts.at(targetPath).isPresent(); i++) {
         fs.unmount(targetPath);

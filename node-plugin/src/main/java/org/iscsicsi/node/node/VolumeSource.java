@@ -13,17 +13,19 @@ import org.iscsicsi.node.iscsi.Portal;
  *
  * <p>Keys (agreed with the controller's {@code PublishContext}): {@value #TARGET_IQN},
  * {@value #PORTALS} (comma-separated {@code host:port}, IPv6 in brackets), {@value #LUN},
- * {@value #CHAP} ("true"/"false"), {@value #READ_ONLY}, and to verify the disk before anything is
+ * {@value #CHAP} ("true"/"false"), {@value #DISCOVERY_CHAP} ("true": SendTargets discovery needs
+ * the same CHAP credentials), {@value #READ_ONLY}, and to verify the disk before anything is
  * written to it {@value #SERIAL} (VPD page 0x80 unit serial number) and/or {@value #NAA} (the
  * NAA designator of VPD page 0x83, hex, with or without "naa.").
  */
-public record VolumeSource(IscsiTarget target, boolean chap, Optional<String> serial,
-    Optional<String> naa) {
+public record VolumeSource(IscsiTarget target, boolean chap, boolean discoveryChap,
+    Optional<String> serial, Optional<String> naa) {
 
   public static final String TARGET_IQN = "targetIqn";
   public static final String PORTALS = "portals";
   public static final String LUN = "lun";
   public static final String CHAP = "chap";
+  public static final String DISCOVERY_CHAP = "discoveryChap";
   public static final String READ_ONLY = "readOnly";
   public static final String FS_TYPE = "fsType";
   public static final String SERIAL = "serial";
@@ -46,13 +48,17 @@ public record VolumeSource(IscsiTarget target, boolean chap, Optional<String> se
       throw new IllegalArgumentException("publish_context '" + LUN + "' is not a number: '"
           + ctx.get(LUN) + "'");
     }
-    String chap = ctx.getOrDefault(CHAP, "false").strip();
-    if (!chap.equals("true") && !chap.equals("false")) {
-      throw new IllegalArgumentException("publish_context '" + CHAP
-          + "' must be \"true\" or \"false\", not '" + chap + "'");
+    return new VolumeSource(new IscsiTarget(iqn, portals, lun), flag(ctx, CHAP),
+        flag(ctx, DISCOVERY_CHAP), optional(ctx, SERIAL), optional(ctx, NAA));
+  }
+
+  private static boolean flag(Map<String, String> ctx, String key) {
+    String v = ctx.getOrDefault(key, "false").strip();
+    if (!v.equals("true") && !v.equals("false")) {
+      throw new IllegalArgumentException("publish_context '" + key
+          + "' must be \"true\" or \"false\", not '" + v + "'");
     }
-    return new VolumeSource(new IscsiTarget(iqn, portals, lun), chap.equals("true"),
-        optional(ctx, SERIAL), optional(ctx, NAA));
+    return v.equals("true");
   }
 
   private static String required(Map<String, String> ctx, String key) {

@@ -3,6 +3,7 @@ package org.iscsicsi.node.node;
 import io.grpc.Status;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,7 +23,9 @@ import org.slf4j.LoggerFactory;
  * Staging, unstaging, expansion and health of volumes on this node (CSI spec NodeStageVolume,
  * NodeUnstageVolume, NodeExpandVolume, NodeGetVolumeStats). Stage is idempotent and repairs what a
  * reconnect breaks: a staging mount whose disk is gone, was replaced, or went read-only is
- * unmounted and mounted again. A blank disk is formatted once; a disk that holds something else is
+ * unmounted and mounted again. The staging mount is nosuid and nodev unless the mount flags say
+ * {@code suid} / {@code dev}, on a directory created below the kubelet directory without
+ * following links. A blank disk is formatted once; a disk that holds something else is
  * never formatted. Unstage always logs out, even when the disk is already gone.
  */
 public final class VolumeStager {
@@ -40,9 +43,11 @@ public final class VolumeStager {
   private final StateStore state;
   private final Sysfs sysfs;
   private final Duration resizeWait;
+  private final KubeletDir kubeletDir;
 
   public VolumeStager(VolumeAttacher attacher, Filesystems fs, Mounts mounts, StateStore state,
-      Sysfs sysfs, Duration resizeWait) {
+      Sysfs sysfs, Duration resizeWait, KubeletDir kubeletDir) {
+    this.kubeletDir = kubeletDir;
     this.attacher = attacher;
     this.fs = fs;
     this.mounts = mounts;
@@ -58,7 +63,8 @@ public final class VolumeStager {
     } catch (IllegalArgumentException e) {
       throw CsiException.invalid("volume " + r.volumeId() + ": " + e.getMessage());
     }
-    if (Files.exists(r.stagingPath()) && !Files.isDirectory(r.stagingPath())) {
+    if (Files.exists(r.stagingPath(), LinkOption.NOFOLLOW_LINKS)
+        && !Files.isDirectory(r.stagingPath(), LinkOption.NOFOLLOW_LINKS)) {
       throw CsiException.invalid("staging path " + r.stagingPath() + " is not a directory");
     }
     boolean wasStaged = load(r.volumeId()).isPresent();
@@ -131,12 +137,10 @@ public final class VolumeStager {
       if (type.equals("ext4") && !r.readOnly()) {
         fs.checkExt4(device);
       }
-      Files.createDirectories(r.stagingPath());
-      List<String> flags = new ArrayList<>(r.mountFlags());
-      if (r.readOnly()) {
-        flags.add("ro");
-      }
-      fs.mountByUuid(uuid, r.stagingPath(), type, flags);
+      kubeletDir.createDirectories(r.stagingPath());
+      kubeletDir.requireDirectory(r.stagingPath());
+      fs.mountByUuid(uuid, r.stagingPath(), type,
+          MountOptions.staging(r.mountFlags(), r.readOnly()));
       MountEntry m = mounts.at(r.stagingPath()).orElseThrow(
           () -> new FsException("mount of " + device + " at " + r.stagingPath() + " vanished"));
       if (!m.majorMinor().equals(majMin)) {
@@ -177,6 +181,7 @@ public final class VolumeStager {
   }
 
   public void unstage(String volumeId, Path stagingPath) throws CsiException {
+    kubeletDir.checkNoLinks(stagingPath);
     Optional<StagedVolume> rec = load(volumeId);
     if (mounts.at(stagingPath).isPresent()) {
       unmount(stagingPath);

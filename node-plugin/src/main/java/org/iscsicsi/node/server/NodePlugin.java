@@ -18,7 +18,9 @@ import org.iscsicsi.node.fs.Filesystems;
 import org.iscsicsi.node.identity.IdentityService;
 import org.iscsicsi.node.iscsi.InitiatorName;
 import org.iscsicsi.node.iscsi.Iscsiadm;
+import org.iscsicsi.node.iscsi.NodeDatabase;
 import org.iscsicsi.node.node.IscsiAttacher;
+import org.iscsicsi.node.node.KubeletDir;
 import org.iscsicsi.node.node.Mounts;
 import org.iscsicsi.node.node.NodeService;
 import org.iscsicsi.node.node.SessionCollector;
@@ -50,16 +52,19 @@ public final class NodePlugin implements AutoCloseable {
   public static NodePlugin start(NodePluginConfig c) throws IOException {
     CommandRunner runner = new ProcessCommandRunner();
     Sysfs sysfs = new Sysfs(c.sysRoot(), c.devRoot());
-    Iscsiadm iscsiadm = new Iscsiadm(runner, c.iscsiadm(), c.iscsiadmTimeout(),
-        c.loginTimeout());
+    Iscsiadm iscsiadm = new Iscsiadm(runner, c.iscsiadm(), new NodeDatabase(c.iscsiDir()),
+        c.iscsiadmTimeout(), c.loginTimeout());
+    KubeletDir kubeletDir = new KubeletDir(c.kubeletDir());
     Filesystems fs = new Filesystems(runner, c.commandTimeout(), c.longCommandTimeout());
     Mounts mounts = new Mounts(c.procRoot().resolve("self/mountinfo"));
     StateStore state = new StateStore(c.stateDir());
     IscsiAttacher attacher = new IscsiAttacher(iscsiadm, sysfs, new IscsiAttacher.Settings(
         c.discovery(), c.deviceWait(), c.replacementTimeoutSeconds(),
         c.scsiDeviceTimeoutSeconds()));
-    VolumeStager stager = new VolumeStager(attacher, fs, mounts, state, sysfs, c.resizeWait());
-    VolumePublisher publisher = new VolumePublisher(stager, attacher, fs, mounts, sysfs);
+    VolumeStager stager = new VolumeStager(attacher, fs, mounts, state, sysfs, c.resizeWait(),
+        kubeletDir);
+    VolumePublisher publisher = new VolumePublisher(stager, attacher, fs, mounts, sysfs,
+        kubeletDir);
     InitiatorName initiator = new InitiatorName(c.initiatorNameFile());
     Preflight preflight = preflight(c);
 
@@ -72,7 +77,8 @@ public final class NodePlugin implements AutoCloseable {
 
     AtomicBoolean ready = new AtomicBoolean(false);
     NodeService node = new NodeService(stager, publisher, initiator, preflight,
-        new NodeService.Info(c.topologyKey(), c.nodeName(), c.maxVolumes(), c.defaultFsType()));
+        new NodeService.Info(c.topologyKey(), c.nodeName(), c.maxVolumes(), c.defaultFsType()),
+        kubeletDir);
     HealthStatusManager health = new HealthStatusManager();
     List<BindableService> services = List.of(
         new IdentityService(c.driverName(), c.version(), ready::get), node,

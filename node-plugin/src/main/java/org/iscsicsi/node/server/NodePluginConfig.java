@@ -16,6 +16,8 @@ import java.time.Duration;
  * @param replacementTimeoutSeconds open-iscsi node.session.timeo.replacement_timeout
  * @param scsiDeviceTimeoutSeconds /sys/block/sdX/device/timeout (0 keeps the kernel's)
  * @param gcInterval how often orphaned sessions are collected (zero disables)
+ * @param iscsiDir open-iscsi's configuration directory (node records, discovery records)
+ * @param kubeletDir the only tree staging and target paths may lie in
  */
 public record NodePluginConfig(String endpoint, String driverName, String nodeName,
     String version, long maxVolumes, String defaultFsType, Path stateDir,
@@ -23,7 +25,8 @@ public record NodePluginConfig(String endpoint, String driverName, String nodeNa
     Path sysRoot, Path devRoot, Path procRoot, Path multipathConf,
     Duration iscsiadmTimeout, Duration loginTimeout, Duration deviceWait,
     Duration commandTimeout, Duration longCommandTimeout, Duration resizeWait,
-    int replacementTimeoutSeconds, int scsiDeviceTimeoutSeconds, Duration gcInterval) {
+    int replacementTimeoutSeconds, int scsiDeviceTimeoutSeconds, Duration gcInterval,
+    Path iscsiDir, Path kubeletDir) {
 
   /** The topology key NodeGetInfo reports the node name under. */
   public String topologyKey() {

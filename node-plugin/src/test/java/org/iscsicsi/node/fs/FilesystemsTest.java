@@ -55,8 +55,10 @@ class FilesystemsTest {
         assertThat(st.readOnly()).isFalse();
 
         Path ro = Files.createDirectories(tmp.resolve("ro"));
-        fs.bind(mnt, ro, true);
+        fs.bind(mnt, ro, List.of("nosuid", "nodev", "ro"));
         try {
+          var bound = MountTable.read(Path.of("/proc/self/mountinfo")).at(ro).orElseThrow();
+          assertThat(bound.options()).contains("nosuid", "nodev", "ro");
           assertThat(Files.readString(ro.resolve("f"))).isEqualTo("data");
           assertThat(StatVfs.of(ro).readOnly()).isTrue();
           assertThatThrownBy(() -> Files.writeString(ro.resolve("g"), "x"))

@@ -17,13 +17,17 @@ import org.iscsicsi.node.exec.CommandResult;
 import org.iscsicsi.node.exec.CommandException;
 import org.iscsicsi.node.exec.CommandRunner;
 import org.iscsicsi.node.iscsi.Iscsiadm;
+import org.iscsicsi.node.iscsi.NodeDatabase;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Pins the iSCSI attach and detach sequences: which iscsiadm calls, in which order, with CHAP
- * secrets redacted; that a disk whose VPD serial is not the volume's is refused and the session
+ * Pins the iSCSI attach and detach sequences: which iscsiadm calls, in which order; that CHAP and
+ * mutual CHAP secrets reach the node record file (mode 0600) and never an argv; that discovery
+ * refused for want of CHAP is retried with the volume's credentials in the discovery record (or
+ * authenticated at once when publish_context says discoveryChap), and falls back to direct login
+ * when refused even so; that a disk whose VPD serial is not the volume's is refused and the session
  * logged out and its record deleted; that a CHAP failure is PERMISSION_DENIED and leaves no
  * session; that a portal that refuses or times out is UNAVAILABLE with a hint and no record; that
  * detach logs out by IQN and portal even when the disk is gone.
@@ -36,6 +40,9 @@ class IscsiAttacherTest {
 
   static final String IQN = "iqn.2026-11.org.iscsicsi:pvc-1";
   @TempDir Path root;
+  private Path iscsiDir;
+  private boolean discoveryNeedsChap;
+  private String recordAtLogin = "";
   private final List<Command> calls = new CopyOnWriteArrayList<>();
   private Sysfs sysfs;
   private CommandRunner script;
@@ -44,17 +51,44 @@ class IscsiAttacherTest {
   @BeforeEach
   void setUp() throws Exception {
     sysfs = new Sysfs(root.resolve("sys"), Files.createDirectories(root.resolve("dev")));
+    iscsiDir = root.resolve("etc/iscsi");
     script = this::target;
   }
 
-  /** A healthy target: discovery offers IQN, login makes session1 with LUN 0 as sdb. */
+  /**
+   * A healthy target: discovery offers IQN, login makes session1 with LUN 0 as sdb; records are
+   * created where open-iscsi 2.1 puts them, with what iscsiadm writes into a new one.
+   */
   private CommandResult target(Command c) {
     String line = String.join(" ", c.argv());
-    if (line.contains("-m discovery")) {
+    try {
+      if (line.contains("-m node") && line.endsWith("-o new")) {
+        Path d = Files.createDirectories(iscsiDir.resolve("nodes/" + IQN + "/10.0.2.2,3260,-1"));
+        // An existing record is kept, as iscsiadm keeps it: old settings must be replaced.
+        if (!Files.exists(d.resolve("default"))) {
+          Files.writeString(d.resolve("default"), "# BEGIN RECORD 2.1.8\nnode.name = " + IQN
+              + "\nnode.session.auth.authmethod = None\nnode.startup = automatic\n"
+              + "# END RECORD\n");
+        }
+      }
+      if (line.contains("-m discoverydb") && line.endsWith("-o new")) {
+        Path d = Files.createDirectories(iscsiDir.resolve("send_targets/10.0.2.2,3260"));
+        Files.writeString(d.resolve("st_config"), "# BEGIN RECORD 2.1.8\n"
+            + "discovery.startup = manual\ndiscovery.type = sendtargets\n# END RECORD\n");
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    if (line.contains("-m discovery") && line.contains("nonpersistent")) {
+      if (discoveryNeedsChap && !discoveryRecordHasChap()) {
+        return new CommandResult(24, "", "iscsiadm: Login failed to authenticate with target\n"
+            + "iscsiadm: discovery login to 10.0.2.2 rejected: initiator failed authorization");
+      }
       return new CommandResult(0, "10.0.2.2:3260,1 " + IQN + "\n", "");
     }
     if (line.endsWith("--login")) {
       try {
+        recordAtLogin = Files.readString(record());
         Path s = Files.createDirectories(sysfs.sysRoot().resolve("class/iscsi_session/session1"));
         Files.writeString(s.resolve("targetname"), IQN);
         Files.writeString(s.resolve("state"), "LOGGED_IN");
@@ -79,8 +113,9 @@ class IscsiAttacherTest {
       calls.add(c);
       return script.run(c);
     };
-    return new IscsiAttacher(new Iscsiadm(runner, "iscsiadm", Duration.ofSeconds(5),
-        Duration.ofSeconds(5)), sysfs, new IscsiAttacher.Settings(true, deviceWait, 15, 0));
+    return new IscsiAttacher(new Iscsiadm(runner, "iscsiadm", new NodeDatabase(iscsiDir),
+        Duration.ofSeconds(5), Duration.ofSeconds(5)), sysfs,
+        new IscsiAttacher.Settings(true, deviceWait, 15, 0));
   }
 
   private static VolumeSource source(boolean chap, String serial) {
@@ -97,23 +132,110 @@ class IscsiAttacherTest {
     return calls.stream().map(Command::redacted).toList();
   }
 
+  private Path record() {
+    return iscsiDir.resolve("nodes/" + IQN + "/10.0.2.2,3260,-1/default");
+  }
+
+  private boolean discoveryRecordHasChap() {
+    try {
+      return Files.readString(iscsiDir.resolve("send_targets/10.0.2.2,3260/st_config"))
+          .contains("discovery.sendtargets.auth.authmethod = CHAP");
+    } catch (java.io.IOException e) {
+      return false;
+    }
+  }
+
+  private static Map<String, String> ctx(boolean discoveryChap) {
+    return Map.of("targetIqn", IQN, "portals", "10.0.2.2:3260", "lun", "0", "chap", "true",
+        "serial", "vol-0001", "discoveryChap", Boolean.toString(discoveryChap));
+  }
+
   @Test
-  void attachesWithMutualChapAndVerifiesTheDisk() throws Exception {
+  void attachesWithMutualChapWrittenIntoTheRecordFileNeverOnACommandLine() throws Exception {
     Path dev = attacher(Duration.ofSeconds(2)).attach("pvc-1", source(true, "vol-0001"), MUTUAL);
     assertThat(dev).isEqualTo(sysfs.devRoot().resolve("sdb"));
     String p = "iscsiadm -m node -T " + IQN + " -p 10.0.2.2:3260 ";
     assertThat(lines()).containsExactly(
         "iscsiadm -m discovery -t sendtargets -p 10.0.2.2:3260 -o nonpersistent",
         p + "-o new",
-        p + "-o update -n node.startup -v manual",
-        p + "-o update -n node.session.timeo.replacement_timeout -v 15",
-        p + "-o update -n node.session.auth.authmethod -v CHAP",
-        p + "-o update -n node.session.auth.username -v node-user",
-        p + "-o update -n node.session.auth.password -v ***",
-        p + "-o update -n node.session.auth.username_in -v tgt-user",
-        p + "-o update -n node.session.auth.password_in -v ***",
         p + "--login");
-    assertThat(String.join("\n", lines())).doesNotContain("init-secret-1", "tgt-secret-22");
+    assertThat(calls).allSatisfy(c -> assertThat(String.join(" ", c.argv()))
+        .doesNotContain("init-secret-1", "tgt-secret-22"));
+    assertThat(recordAtLogin).contains(
+        "node.startup = manual\n",
+        "node.session.timeo.replacement_timeout = 15\n",
+        "node.session.auth.authmethod = CHAP\n",
+        "node.session.auth.username = node-user\n",
+        "node.session.auth.password = init-secret-1\n",
+        "node.session.auth.username_in = tgt-user\n",
+        "node.session.auth.password_in = tgt-secret-22\n")
+        .doesNotContain("authmethod = None", "startup = automatic").endsWith("# END RECORD\n");
+    assertThat(java.nio.file.Files.getPosixFilePermissions(record()))
+        .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+  }
+
+  @Test
+  void withoutChapTheRecordSaysNoneAndKeepsNoCredentials() throws Exception {
+    attacher(Duration.ofSeconds(2)).attach("pvc-1", source(true, "vol-0001"), MUTUAL);
+    attacher(Duration.ofSeconds(2)).attach("pvc-1", source(false, "vol-0001"), Map.of());
+    assertThat(recordAtLogin).contains("node.session.auth.authmethod = None\n")
+        .doesNotContain("node.session.auth.username", "node.session.auth.password");
+  }
+
+  @Test
+  void discoveryThatNeedsChapIsRetriedWithTheVolumesCredentialsInTheDiscoveryRecord()
+      throws Exception {
+    discoveryNeedsChap = true;
+    attacher(Duration.ofSeconds(2)).attach("pvc-1", VolumeSource.fromPublishContext(ctx(false)),
+        MUTUAL);
+    String st = "iscsiadm -m discoverydb -t st -p 10.0.2.2:3260 ";
+    assertThat(lines()).startsWith(
+        "iscsiadm -m discovery -t sendtargets -p 10.0.2.2:3260 -o nonpersistent",
+        st + "-o new",
+        st + "--discover -o nonpersistent",
+        st + "-o delete");
+    assertThat(lines().getLast()).endsWith("--login");
+    assertThat(calls).allSatisfy(c -> assertThat(String.join(" ", c.argv()))
+        .doesNotContain("init-secret-1", "tgt-secret-22"));
+  }
+
+  @Test
+  void publishContextAskingForDiscoveryChapAuthenticatesTheFirstDiscovery() throws Exception {
+    discoveryNeedsChap = true;
+    List<String> stConfig = new CopyOnWriteArrayList<>();
+    script = c -> {
+      CommandResult r = target(c);
+      if (String.join(" ", c.argv()).contains("--discover")) {
+        try {
+          stConfig.add(Files.readString(
+              iscsiDir.resolve("send_targets/10.0.2.2,3260/st_config")));
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+      return r;
+    };
+    attacher(Duration.ofSeconds(2)).attach("pvc-1", VolumeSource.fromPublishContext(ctx(true)),
+        MUTUAL);
+    assertThat(lines().getFirst()).isEqualTo(
+        "iscsiadm -m discoverydb -t st -p 10.0.2.2:3260 -o new");
+    assertThat(lines()).noneMatch(l -> l.startsWith("iscsiadm -m discovery "));
+    assertThat(stConfig).singleElement().asString().contains(
+        "discovery.sendtargets.auth.authmethod = CHAP\n",
+        "discovery.sendtargets.auth.username = node-user\n",
+        "discovery.sendtargets.auth.password = init-secret-1\n",
+        "discovery.sendtargets.auth.username_in = tgt-user\n",
+        "discovery.sendtargets.auth.password_in = tgt-secret-22\n");
+  }
+
+  @Test
+  void discoveryRefusedEvenWithChapFallsBackToDirectLogin() throws Exception {
+    script = c -> String.join(" ", c.argv()).contains("nonpersistent")
+        ? new CommandResult(24, "", "iscsiadm: discovery login rejected") : target(c);
+    attacher(Duration.ofSeconds(2)).attach("pvc-1", VolumeSource.fromPublishContext(ctx(false)),
+        MUTUAL);
+    assertThat(lines()).filteredOn(l -> l.contains("nonpersistent")).hasSize(2);
+    assertThat(lines().getLast()).endsWith("--login");
   }
 
   @Test
@@ -220,6 +342,13 @@ class IscsiAttacherTest {
         .isInstanceOfSatisfying(CsiException.class, e -> {
           assertThat(e.code()).isEqualTo(Status.Code.INVALID_ARGUMENT);
           assertThat(e.getMessage()).contains("node-stage secret");
+        });
+    // A secret open-iscsi's record file cannot hold (surrounding blanks are not kept).
+    assertThatThrownBy(() -> attacher(Duration.ofSeconds(1)).attach("pvc-1",
+        source(true, "vol-0001"), Map.of("username", "u", "password", "trailing ")))
+        .isInstanceOfSatisfying(CsiException.class, e -> {
+          assertThat(e.code()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(e.getMessage()).contains("white space").doesNotContain("trailing");
         });
     assertThat(calls).isEmpty();
   }

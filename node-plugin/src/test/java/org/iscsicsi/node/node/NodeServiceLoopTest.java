@@ -5,12 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import csi.v1.Csi;
 import csi.v1.NodeGrpc;
-import io.grpc.ManagedChannel;
-import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.inprocess.InProcessChannelBuilder;
-import io.grpc.inprocess.InProcessServerBuilder;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -29,8 +25,6 @@ import org.iscsicsi.node.exec.ProcessCommandRunner;
 import org.iscsicsi.node.fs.Filesystems;
 import org.iscsicsi.node.fs.LoopDevice;
 import org.iscsicsi.node.fs.MountTable;
-import org.iscsicsi.node.iscsi.InitiatorName;
-import org.iscsicsi.node.preflight.Preflight;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -40,10 +34,12 @@ import org.junit.jupiter.api.io.TempDir;
  * Pins the Node service end to end over gRPC on real loop devices with the real blkid, mkfs,
  * e2fsck, mount and xfs_growfs: a blank disk is formatted once and keeps its data across
  * unstage/stage, mounts are by UUID, read-only and block publishing, online expansion, idempotent
- * stage/unstage/publish/unpublish, stale and read-only staging mounts repaired by the next stage,
- * a clone mounted beside its source, stats and volume condition, per-volume ABORTED, and bad
- * input answered with the CSI status codes and nothing left behind. The disk is attached by
- * {@link LoopAttacher} instead of iSCSI because this host's kernel has no SCSI layer.
+ * stage/unstage/publish/unpublish, stale and read-only staging mounts repaired by the next stage, a
+ * clone mounted beside its source, stats and volume condition, per-volume ABORTED, bad input
+ * answered with the CSI status codes and nothing left behind, nosuid,nodev on staging and bind
+ * mounts unless the flags say suid/dev (block binds nosuid only), and no mount outside the kubelet
+ * directory (here the test's temporary directory) or through a planted link. The disk is attached
+ * by {@link LoopAttacher} instead of iSCSI because this host's kernel has no SCSI layer.
  */
 class NodeServiceLoopTest {
 
@@ -53,8 +49,7 @@ class NodeServiceLoopTest {
 
   @TempDir Path tmp;
   private LoopAttacher attacher;
-  private Server server;
-  private ManagedChannel channel;
+  private InProcessNode inProcess;
   private NodeGrpc.NodeBlockingStub node;
   private Path stateDir;
 
@@ -64,26 +59,15 @@ class NodeServiceLoopTest {
     attacher = new LoopAttacher();
     stateDir = tmp.resolve("state");
     var fs = new Filesystems(new ProcessCommandRunner(), T, Duration.ofMinutes(2));
-    var mounts = new Mounts(Path.of("/proc/self/mountinfo"));
-    var sysfs = Sysfs.host();
-    var stager = new VolumeStager(attacher, fs, mounts, new StateStore(stateDir), sysfs,
-        Duration.ofSeconds(5));
-    var publisher = new VolumePublisher(stager, attacher, fs, mounts, sysfs);
-    var initiator = new InitiatorName(tmp.resolve("etc/iscsi/initiatorname.iscsi"));
-    var service = new NodeService(stager, publisher, initiator,
-        new Preflight(Path.of("/proc"), tmp.resolve("multipath.conf"), initiator, "", "iscsiadm"),
-        new NodeService.Info("iscsi.csi.iscsicsi.org/node", "node-1", 100, "ext4"));
-    String name = InProcessServerBuilder.generateName();
-    server = InProcessServerBuilder.forName(name).addService(service).build().start();
-    channel = InProcessChannelBuilder.forName(name).build();
-    node = NodeGrpc.newBlockingStub(channel).withDeadlineAfter(2, TimeUnit.MINUTES);
+    inProcess = InProcessNode.start(attacher, fs, Sysfs.host(), stateDir, tmp, tmp, 100,
+        Duration.ofMinutes(2));
+    node = inProcess.node();
   }
 
   @AfterEach
   void stop() throws Exception {
-    if (channel != null) {
-      channel.shutdownNow();
-      server.shutdownNow();
+    if (inProcess != null) {
+      inProcess.close();
     }
     // Unmount anything under tmp a failed test left, then detach the loop devices.
     if (attacher != null) {
@@ -170,7 +154,7 @@ class NodeServiceLoopTest {
     stage("vol-a", IQN, staging, rw("ext4"));
     var m = mounts().at(staging).orElseThrow();
     assertThat(m.fsType()).isEqualTo("ext4");
-    assertThat(m.options()).contains("noatime");
+    assertThat(m.options()).contains("noatime", "nosuid", "nodev");
     Files.writeString(staging.resolve("keep.txt"), "precious");
     stage("vol-a", IQN, staging, rw("ext4")); // idempotent: no second mount, no format
     assertThat(mounts().entries().stream().filter(e -> e.mountPoint().equals(staging)))
@@ -198,6 +182,9 @@ class NodeServiceLoopTest {
     publish("vol-a", staging, roTarget, rw("ext4"), true);
     Files.writeString(rwTarget.resolve("f"), "hello");
     assertThat(Files.readString(roTarget.resolve("f"))).isEqualTo("hello");
+    assertThat(mounts().at(rwTarget).orElseThrow().options()).contains("nosuid", "nodev")
+        .doesNotContain("ro");
+    assertThat(mounts().at(roTarget).orElseThrow().options()).contains("nosuid", "nodev", "ro");
     assertThatThrownBy(() -> Files.writeString(roTarget.resolve("g"), "x"))
         .hasMessageContaining("Read-only");
     assertThat(code(() -> publish("vol-a", staging, roTarget, rw("ext4"), false)))
@@ -209,6 +196,70 @@ class NodeServiceLoopTest {
     assertThat(rwTarget).doesNotExist();
     assertThat(roTarget).doesNotExist();
     unstage("vol-a", staging);
+  }
+
+  @Test
+  void explicitSuidAndDevFlagsAreHonouredAndABlockBindStaysUsable() throws Exception {
+    attacher.serve(IQN, image("a", 64 * MB));
+    Path staging = Files.createDirectories(tmp.resolve("staging"));
+    Csi.VolumeCapability suidDev = Csi.VolumeCapability.newBuilder()
+        .setMount(Csi.VolumeCapability.MountVolume.newBuilder().setFsType("ext4")
+            .addMountFlags("suid").addMountFlags("dev"))
+        .setAccessMode(Csi.VolumeCapability.AccessMode.newBuilder()
+            .setMode(Csi.VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER)).build();
+    stage("vol-a", IQN, staging, suidDev);
+    assertThat(mounts().at(staging).orElseThrow().options()).doesNotContain("nosuid", "nodev");
+    Path target = tmp.resolve("pods/p1/mount");
+    publish("vol-a", staging, target, suidDev, false);
+    assertThat(mounts().at(target).orElseThrow().options()).doesNotContain("nosuid", "nodev");
+    unpublish("vol-a", target);
+    unstage("vol-a", staging);
+
+    attacher.serve("iqn.2026-11.org.iscsicsi:vol-b", image("b", 16 * MB));
+    Path dev = tmp.resolve("pods/p2/volumeDevices/dev");
+    Path bStaging = Files.createDirectories(tmp.resolve("staging-b"));
+    stage("vol-b", "iqn.2026-11.org.iscsicsi:vol-b", bStaging, block());
+    node.nodePublishVolume(Csi.NodePublishVolumeRequest.newBuilder().setVolumeId("vol-b")
+        .putAllPublishContext(ctx("iqn.2026-11.org.iscsicsi:vol-b"))
+        .setStagingTargetPath(bStaging.toString()).setTargetPath(dev.toString())
+        .setVolumeCapability(block()).build());
+    assertThat(mounts().at(dev).orElseThrow().options()).contains("nosuid")
+        .doesNotContain("nodev");
+    try (FileChannel ch = FileChannel.open(dev, StandardOpenOption.READ)) {
+      assertThat(ch.size()).isEqualTo(16 * MB); // the device file opens through the bind
+    }
+    unpublish("vol-b", dev);
+    unstage("vol-b", bStaging);
+  }
+
+  @Test
+  void pathsOutsideTheKubeletDirectoryOrThroughALinkAreRefusedAndNothingIsMounted()
+      throws Exception {
+    attacher.serve(IQN, image("a", 64 * MB));
+    Path outside = Files.createDirectories(tmp.getParent().resolve(tmp.getFileName() + "-out"));
+    try {
+      assertThat(code(() -> stage("vol-a", IQN, outside, rw("ext4"))))
+          .isEqualTo(Status.Code.INVALID_ARGUMENT);
+      Path staging = Files.createDirectories(tmp.resolve("staging"));
+      stage("vol-a", IQN, staging, rw("ext4"));
+      // A pod planted a link where kubelet's target directory would be created.
+      Files.createDirectories(tmp.resolve("pods/p1"));
+      Files.createSymbolicLink(tmp.resolve("pods/p1/volumes"), outside);
+      assertThatThrownBy(() -> publish("vol-a", staging, tmp.resolve("pods/p1/volumes/mount"),
+          rw("ext4"), false)).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+            assertThat(e.getStatus().getDescription()).contains("symbolic link");
+          });
+      assertThat(code(() -> publish("vol-a", staging, outside.resolve("mount"), rw("ext4"),
+          false))).isEqualTo(Status.Code.INVALID_ARGUMENT);
+      assertThat(mounts().entries()).noneMatch(e -> e.mountPoint().startsWith(outside));
+      try (var l = Files.list(outside)) {
+        assertThat(l).isEmpty();
+      }
+      unstage("vol-a", staging);
+    } finally {
+      Files.deleteIfExists(outside);
+    }
   }
 
   @Test

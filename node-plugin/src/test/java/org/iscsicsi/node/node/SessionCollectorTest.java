@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.iscsicsi.node.exec.CommandResult;
 import org.iscsicsi.node.iscsi.Iscsiadm;
+import org.iscsicsi.node.iscsi.NodeDatabase;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -47,7 +48,8 @@ class SessionCollectorTest {
             """, "");
       }
       return new CommandResult(0, "", "");
-    }, "iscsiadm", Duration.ofSeconds(5), Duration.ofSeconds(5));
+    }, "iscsiadm", new NodeDatabase(tmp.resolve("iscsi")), Duration.ofSeconds(5),
+        Duration.ofSeconds(5));
     var collected = new SessionCollector(iscsiadm, state, "iqn.2026-11.org.iscsicsi:").collect();
     assertThat(collected).containsExactlyInAnyOrder("iqn.2026-11.org.iscsicsi:pvc-gone",
         "iqn.2026-11.org.iscsicsi:pvc-record-only");
@@ -61,7 +63,8 @@ class SessionCollectorTest {
   @Test
   void noSessionsIsNothingToDo() throws Exception {
     Iscsiadm iscsiadm = new Iscsiadm(c -> new CommandResult(21, "",
-        "iscsiadm: No active sessions."), "iscsiadm", Duration.ofSeconds(5),
+        "iscsiadm: No active sessions."), "iscsiadm", new NodeDatabase(tmp.resolve("iscsi")),
+        Duration.ofSeconds(5),
         Duration.ofSeconds(5));
     assertThat(new SessionCollector(iscsiadm, new StateStore(tmp), "iqn.2026-11.org.iscsicsi:")
         .collect()).isEmpty();

@@ -31,7 +31,7 @@ class NodePluginTest {
         "iqn.2026-11.org.iscsicsi:", Path.of("/sys"), Path.of("/dev"), Path.of("/proc"),
         tmp.resolve("multipath.conf"), Duration.ofSeconds(5), Duration.ofSeconds(5),
         Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(5),
-        15, 0, Duration.ZERO);
+        15, 0, Duration.ZERO, tmp.resolve("iscsi"), tmp.resolve("kubelet"));
   }
 
   @Test

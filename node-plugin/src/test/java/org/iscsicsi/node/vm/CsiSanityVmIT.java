@@ -42,7 +42,8 @@ import org.w3c.dom.NodeList;
  * <p>csi-sanity creates and removes the mount and staging directories on the host with mkdir and
  * rmdir and checks target paths with stat; one host directory is shared read-write into the guest
  * over 9p at the same absolute path, so both sides see the same directories (the guest mounts on
- * top of them, which the host does not see and does not need to).
+ * top of them, which the host does not see and does not need to). That directory is the node
+ * plugin's {@code --kubelet-dir}, so its path checks apply to csi-sanity's paths as to kubelet's.
  *
  * <p>csi-sanity's output and JUnit reports are kept in {@code target/csi-sanity-vm/}. csi-sanity is
  * found by {@link CsiSanityBinary} (csi-common's test jar), as the controller's CsiSanityIT does.
@@ -96,7 +97,8 @@ class CsiSanityVmIT {
     Process controller = startController(socket, tmp.resolve("state"), controllerLog);
     try (QemuVm vm = QemuVm.builder().initiatorName(INITIATOR).timeout(Duration.ofMinutes(25))
         .share(shared, shared.toString(), false).hostForward(CSI_PORT, 50051)
-        .script(NodePluginVmIT.GUEST).start()) {
+        // csi-sanity's directories are the kubelet directory here.
+        .script(NodePluginGuest.script("vm-node", "--kubelet-dir=" + shared)).start()) {
       try {
         awaitProbe(socket, controller, controllerLog);
         vm.awaitConsole("CSI server listening", Duration.ofMinutes(4));

@@ -25,6 +25,8 @@ public final class NodePluginGuest {
   public static final String LISTENING = "CSI server listening";
 
   private static final Pattern NODE_NAME = Pattern.compile("[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
+  /** Extra plugin options: {@code --name=value} with a value free of shell syntax. */
+  private static final Pattern OPTION = Pattern.compile("--[a-z][-a-z]*(=[A-Za-z0-9_./:-]+)?");
 
   private final QemuVm vm;
   private int seq;
@@ -35,8 +37,24 @@ public final class NodePluginGuest {
 
   /** The guest script for {@link QemuVm.Builder#script}: the plugin as node {@code nodeName}. */
   public static String script(String nodeName) {
+    return script(nodeName, new String[0]);
+  }
+
+  /**
+   * The same with extra plugin options ({@code --name=value}, e.g. {@code --kubelet-dir=DIR}).
+   *
+   * @throws IllegalArgumentException for a node name or option that would be shell syntax
+   */
+  public static String script(String nodeName, String... options) {
     if (!NODE_NAME.matcher(nodeName).matches()) {
       throw new IllegalArgumentException("not a node name: " + nodeName);
+    }
+    StringBuilder extra = new StringBuilder();
+    for (String o : options) {
+      if (!OPTION.matcher(o).matches()) {
+        throw new IllegalArgumentException("not a plain --name=value option: " + o);
+      }
+      extra.append(" ").append(o);
     }
     return """
         mkdir -p /var/lib/kubelet
@@ -44,7 +62,7 @@ public final class NodePluginGuest {
         export NODE_PLUGIN_JAVA_OPTS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
         /repo/node-plugin/bin/node-plugin serve --endpoint tcp://0.0.0.0:%d --node-name %s \\
           --state-dir /var/lib/iscsi-csi/state --gc-interval 0s --device-wait-timeout 30s \\
-          --iscsiadm-timeout 20s --login-timeout 10s &
+          --iscsiadm-timeout 20s --login-timeout 10s%s &
         PLUGIN=$!
         i=0
         while [ ! -e /ctl/stop ]; do
@@ -58,7 +76,7 @@ public final class NodePluginGuest {
         kill $PLUGIN; wait $PLUGIN
         echo "PLUGIN_EXIT=$?"
         exit 0
-        """.formatted(CSI_PORT, nodeName);
+        """.formatted(CSI_PORT, nodeName, extra);
   }
 
   /** What a guest command printed (stdout and stderr) and its exit code. */

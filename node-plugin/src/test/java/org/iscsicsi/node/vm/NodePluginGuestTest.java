@@ -21,6 +21,16 @@ class NodePluginGuestTest {
   }
 
   @Test
+  void extraOptionsReachThePluginAndShellSyntaxIsRefused() {
+    assertThat(NodePluginGuest.script("n1", "--kubelet-dir=/tmp/x", "--iscsiadm=/ctl/rec"))
+        .contains("--login-timeout 10s --kubelet-dir=/tmp/x --iscsiadm=/ctl/rec &");
+    for (String bad : new String[] {"--x=a b", "--x=$(reboot)", "-x", "--x=a;b", "--x='1'"}) {
+      assertThatThrownBy(() -> NodePluginGuest.script("n1", bad)).as(bad)
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
+  @Test
   void namesThatAreNotNodeNamesAreRefused() {
     for (String bad : new String[] {"", "Node", "a;reboot", "a b", "n'1", "-x", "x-"}) {
       assertThatThrownBy(() -> NodePluginGuest.script(bad)).as(bad)

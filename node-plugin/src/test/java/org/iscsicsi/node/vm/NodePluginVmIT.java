@@ -286,7 +286,8 @@ class NodePluginVmIT {
     return Map.of("node.session.auth.username", "vmuser", "node.session.auth.password", secret);
   }
 
-  private static Csi.VolumeCapability mountCap() {
+  /** An ext4 mount, single-node writer. */
+  static Csi.VolumeCapability mountCap() {
     return Csi.VolumeCapability.newBuilder()
         .setMount(Csi.VolumeCapability.MountVolume.newBuilder().setFsType("ext4"))
         .setAccessMode(Csi.VolumeCapability.AccessMode.newBuilder()

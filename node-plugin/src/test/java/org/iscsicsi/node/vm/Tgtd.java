@@ -100,9 +100,7 @@ final class Tgtd implements AutoCloseable {
     if (!NAME.matcher(iqn).matches() || !NAME.matcher(initiator).matches()) {
       throw new IllegalArgumentException("bad iSCSI name " + iqn + " / " + initiator);
     }
-    if (!CHAP.matcher(user).matches() || !CHAP.matcher(secret).matches()) {
-      throw new IllegalArgumentException("CHAP user and secret must match " + CHAP);
-    }
+    account(user, secret);
     String t = Integer.toString(tid);
     tgtadm(true, "--lld", "iscsi", "--op", "new", "--mode", "target", "--tid", t, "-T", iqn);
     targets.add(tid);
@@ -110,10 +108,38 @@ final class Tgtd implements AutoCloseable {
         "--lun", "1", "-b", backingFile.toString());
     tgtadm(true, "--lld", "iscsi", "--op", "bind", "--mode", "target", "--tid", t,
         "-Q", initiator);
-    tgtadm(true, "--lld", "iscsi", "--op", "new", "--mode", "account", "--user", user,
-        "--password", secret);
     tgtadm(true, "--lld", "iscsi", "--op", "bind", "--mode", "account", "--tid", t,
         "--user", user);
+  }
+
+  /**
+   * Mutual CHAP for target {@code tid}: tgtd answers the initiator's challenge as {@code user}
+   * with {@code secret} (the initiator's {@code username_in}/{@code password_in}).
+   */
+  void addOutgoingAccount(int tid, String user, String secret)
+      throws IOException, InterruptedException {
+    account(user, secret);
+    tgtadm(true, "--lld", "iscsi", "--op", "bind", "--mode", "account", "--tid",
+        Integer.toString(tid), "--user", user, "--outgoing");
+  }
+
+  /**
+   * SendTargets discovery requires CHAP as the existing account {@code user} (bound without a
+   * target id).
+   */
+  void requireDiscoveryChap(String user) throws IOException, InterruptedException {
+    if (!CHAP.matcher(user).matches()) {
+      throw new IllegalArgumentException("CHAP user must match " + CHAP);
+    }
+    tgtadm(true, "--lld", "iscsi", "--op", "bind", "--mode", "account", "--user", user);
+  }
+
+  private void account(String user, String secret) throws IOException, InterruptedException {
+    if (!CHAP.matcher(user).matches() || !CHAP.matcher(secret).matches()) {
+      throw new IllegalArgumentException("CHAP user and secret must match " + CHAP);
+    }
+    tgtadm(true, "--lld", "iscsi", "--op", "new", "--mode", "account", "--user", user,
+        "--password", secret);
   }
 
   /** {@code tgtadm --op show --mode target}: targets, LUNs, I_T nexuses (sessions), ACLs. */
