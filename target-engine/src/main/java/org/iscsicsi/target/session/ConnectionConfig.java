@@ -15,9 +15,10 @@ import java.util.Map;
  *     ping; without an answer within another interval the connection is closed (a timeout).
  *     Zero disables pings
  * @param commandWindow how many commands the initiator may queue (MaxCmdSN - ExpCmdSN + 1)
+ * @param limits what one connection may hold in the full feature phase
  */
 public record ConnectionConfig(Map<String, String> loginDefaults, List<String> advertisedPortals,
-    Duration loginTimeout, Duration nopInterval, int commandWindow) {
+    Duration loginTimeout, Duration nopInterval, int commandWindow, DataPathLimits limits) {
 
   public ConnectionConfig {
     loginDefaults = Map.copyOf(loginDefaults);
@@ -25,5 +26,16 @@ public record ConnectionConfig(Map<String, String> loginDefaults, List<String> a
     if (commandWindow < 1 || commandWindow > 65536) {
       throw new IllegalArgumentException("commandWindow out of range: " + commandWindow);
     }
+    if (limits.maxTasks() < commandWindow) {
+      throw new IllegalArgumentException("maxTasks " + limits.maxTasks()
+          + " is below the command window " + commandWindow);
+    }
+  }
+
+  /** With the default {@link DataPathLimits}. */
+  public ConnectionConfig(Map<String, String> loginDefaults, List<String> advertisedPortals,
+      Duration loginTimeout, Duration nopInterval, int commandWindow) {
+    this(loginDefaults, advertisedPortals, loginTimeout, nopInterval, commandWindow,
+        DataPathLimits.DEFAULTS);
   }
 }
