@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,9 +16,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.iscsicsi.target.testing.Exec;
+import org.iscsicsi.target.testing.ServeProcess;
 import org.iscsicsi.target.v1.CreateLunRequest;
 import org.iscsicsi.target.v1.CreateTargetRequest;
-import org.iscsicsi.target.v1.GetEngineInfoRequest;
 import org.iscsicsi.target.v1.GetTargetRequest;
 import org.iscsicsi.target.v1.GrantInitiatorRequest;
 import org.iscsicsi.target.v1.Lun;
@@ -47,8 +46,8 @@ class RestartIT {
   static final String SECRET = "restart-secret-0123";
   // Free ports picked once: the restarted engine must come back on the same portal, and fixed
   // numbers collided with other builds running on the same machine.
-  static final int ISCSI_PORT = freePort();
-  static final int ADMIN_PORT = freePort();
+  static final int ISCSI_PORT = ServeProcess.freePort();
+  static final int ADMIN_PORT = ServeProcess.freePort();
   static final int CHUNK = 64 << 10;
   static final long B_BASE = 8 << 20;
   static final int B_WRITES = 800;
@@ -65,39 +64,12 @@ class RestartIT {
     }
   }
 
-  static Path launcher() {
-    Path module = Path.of(System.getProperty("basedir", "")).toAbsolutePath();
-    return module.resolve("bin/target-engine");
-  }
-
   Process serve() throws IOException {
-    var pb = new ProcessBuilder(launcher().toString(), "serve", "--state-dir",
-        dir.resolve("state").toString(), "--portal", "127.0.0.1:" + ISCSI_PORT, "--admin",
-        "127.0.0.1:" + ADMIN_PORT)
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("engine.log").toFile()));
-    pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
-    Process p = pb.start();
+    Process p = ServeProcess.start(List.of("--state-dir", dir.resolve("state").toString(),
+        "--portal", "127.0.0.1:" + ISCSI_PORT, "--admin", "127.0.0.1:" + ADMIN_PORT),
+        dir.resolve("engine.log"), java.util.Map.of());
     processes.add(p);
     return p;
-  }
-
-  /** Polls the admin API until the engine says it serves; returns how long that took. */
-  static Duration awaitServing(TargetAdminBlockingStub admin, Process engine) throws Exception {
-    long start = System.nanoTime();
-    while (System.nanoTime() - start < TimeUnit.SECONDS.toNanos(90)) {
-      assertThat(engine.isAlive()).as("engine process exited").isTrue();
-      try {
-        if (admin.withDeadlineAfter(2, TimeUnit.SECONDS)
-            .getEngineInfo(GetEngineInfoRequest.getDefaultInstance()).getServing()) {
-          return Duration.ofNanos(System.nanoTime() - start);
-        }
-      } catch (StatusRuntimeException e) {
-        // not up yet
-      }
-      Thread.sleep(100);
-    }
-    throw new AssertionError("engine did not serve within 90 s");
   }
 
   /** Time until the iSCSI port accepts a TCP connection. */
@@ -134,16 +106,14 @@ class RestartIT {
   void sigkillDuringWritesLosesNothingAcknowledged() throws Exception {
     assumeThat(Exec.available("qemu-io") && Exec.available("stdbuf"))
         .as("qemu-io (qemu-utils, qemu-block-extra) and stdbuf installed").isTrue();
-    assertThat(launcher()).as("bin/target-engine").exists();
-    assertThat(launcher().resolveSibling("../target/target-engine.jar").normalize())
-        .as("packaged jar").exists();
+    assertThat(ServeProcess.unavailableReason()).as("packaged engine").isEmpty();
 
     ManagedChannel ch = Grpc.newChannelBuilderForAddress("127.0.0.1", ADMIN_PORT,
         InsecureChannelCredentials.create()).build();
     try {
       TargetAdminBlockingStub admin = TargetAdminGrpc.newBlockingStub(ch);
       Process engine = serve();
-      Duration firstStart = awaitServing(admin, engine);
+      Duration firstStart = ServeProcess.awaitServing(admin, engine);
       admin.createTarget(CreateTargetRequest.newBuilder().setName(T).setAlias("restart")
           .putLabels("pvc", "data").build());
       Lun lun = admin.createLun(CreateLunRequest.newBuilder().setTarget(T).setLun(0)
@@ -186,7 +156,7 @@ class RestartIT {
       long t0 = System.nanoTime();
       Process again = serve();
       Duration portal = awaitPortal(again);
-      Duration restart = awaitServing(admin, again).plus(portal);
+      Duration restart = ServeProcess.awaitServing(admin, again).plus(portal);
       System.out.printf("RestartIT: first start %d ms; after SIGKILL the iSCSI portal accepted "
           + "connections after %d ms, the admin API after %d ms (wall %d ms); %d FUA writes "
           + "acknowledged before the kill%n", firstStart.toMillis(), portal.toMillis(),
@@ -242,13 +212,5 @@ class RestartIT {
       offsets.add(Long.parseLong(m.group(1)));
     }
     return offsets;
-  }
-
-  static int freePort() {
-    try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException("no free loopback port", e);
-    }
   }
 }

@@ -16,19 +16,19 @@ import org.iscsicsi.target.pdu.IscsiDigest;
  * A minimal hand-rolled initiator for tests that need to send exactly the bytes they want,
  * including malformed ones (no initiator library can). Builds BHS fields by RFC 7143 offsets.
  */
-final class RawInitiator implements AutoCloseable {
+public final class RawInitiator implements AutoCloseable {
 
   /** A PDU as read: the 48-byte BHS and the data segment (without padding and digests). */
-  record Pdu(byte[] bhs, byte[] data) {
-    int opcode() {
+  public record Pdu(byte[] bhs, byte[] data) {
+    public int opcode() {
       return bhs[0] & 0x3f;
     }
 
-    int intAt(int offset) {
+    public int intAt(int offset) {
       return Unpooled.wrappedBuffer(bhs).getInt(offset);
     }
 
-    int byteAt(int offset) {
+    public int byteAt(int offset) {
       return bhs[offset] & 0xff;
     }
   }
@@ -42,25 +42,48 @@ final class RawInitiator implements AutoCloseable {
   int expStatSn;
   int itt = 1;
 
-  RawInitiator(int port) throws IOException {
-    socket = new Socket("127.0.0.1", port);
+  /** The initiator port's ISID (RFC 7143 section 11.12.5); sessions are keyed by name and ISID. */
+  public long isid = DEFAULT_ISID;
+
+  /** The ISID every RawInitiator uses unless told otherwise. */
+  public static final long DEFAULT_ISID = 0x23d000000001L;
+
+  /** The Initiator Task Tag of login PDUs, apart from the tags of commands. */
+  private static final int LOGIN_ITT = 0x10000;
+
+  public RawInitiator(int port) throws IOException {
+    this(null, port);
+  }
+
+  /**
+   * Connects to 127.0.0.1:{@code port} from {@code sourceAddress} (any 127.x.y.z: Linux routes all
+   * of 127/8 to lo, so each is a distinct source address to the target), or from 127.0.0.1 when
+   * null.
+   */
+  public RawInitiator(String sourceAddress, int port) throws IOException {
+    socket = new Socket();
+    if (sourceAddress != null) {
+      socket.bind(new java.net.InetSocketAddress(sourceAddress, 0));
+    }
+    socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), 5000);
     socket.setSoTimeout(5000);
     socket.setTcpNoDelay(true);
     in = new DataInputStream(socket.getInputStream());
     out = socket.getOutputStream();
   }
 
-  void timeout(int millis) throws IOException {
+  public void timeout(int millis) throws IOException {
     socket.setSoTimeout(millis);
   }
 
   /** Logs in straight to the operational stage; returns the final Login Response. */
-  Pdu login(String initiator, String target, Map<String, String> extraKeys) throws IOException {
+  public Pdu login(String initiator, String target, Map<String, String> extraKeys)
+      throws IOException {
     return login(initiator, target, extraKeys, 0);
   }
 
   /** As {@link #login(String, String, Map)}, naming an existing session's TSIH. */
-  Pdu login(String initiator, String target, Map<String, String> extraKeys, int tsih)
+  public Pdu login(String initiator, String target, Map<String, String> extraKeys, int tsih)
       throws IOException {
     StringBuilder keys = new StringBuilder();
     keys.append("InitiatorName=").append(initiator).append('\0');
@@ -70,14 +93,8 @@ final class RawInitiator implements AutoCloseable {
       keys.append("SessionType=Normal\0TargetName=").append(target).append('\0');
     }
     extraKeys.forEach((k, v) -> keys.append(k).append('=').append(v).append('\0'));
-    ByteBuf bhs = bhs(0x43, 0x87, keys.length());
-    bhs.setLong(8, 0x23d000000001L << 16 | tsih); // ISID, TSIH
-    bhs.setInt(16, itt++);
-    bhs.setInt(24, cmdSn);
-    bhs.setInt(28, expStatSn);
-    send(bhs, keys.toString().getBytes(StandardCharsets.UTF_8), false, false);
-    Pdu response = read();
-    expStatSn = response.intAt(24) + 1;
+    Pdu response = loginPdu(OPERATIONAL, FULL_FEATURE, true, false, keys.toString(), tsih);
+    itt++; // the tags of later commands start where they always did
     if (response.byteAt(36) == 0) {
       headerDigest = "CRC32C".equals(extraKeys.get("HeaderDigest"));
       dataDigest = "CRC32C".equals(extraKeys.get("DataDigest"));
@@ -85,7 +102,143 @@ final class RawInitiator implements AutoCloseable {
     return response;
   }
 
-  static ByteBuf bhs(int opcodeByte, int flags, int dataLength) {
+  /** Login stages (CSG/NSG, RFC 7143 section 11.12.3). */
+  public static final int SECURITY = 0;
+  public static final int OPERATIONAL = 1;
+  public static final int FULL_FEATURE = 3;
+
+  /**
+   * Sends one Login Request carrying {@code keys} (NUL-separated key=value pairs) and returns the
+   * Login Response. The ITT stays the same for the whole login, as section 11.12.4 asks.
+   */
+  public Pdu loginPdu(int csg, int nsg, boolean transit, boolean cont, String keys, int tsih)
+      throws IOException {
+    byte[] data = keys.getBytes(StandardCharsets.UTF_8);
+    ByteBuf bhs = loginBhs(csg, nsg, transit, cont, data.length, tsih);
+    send(bhs, data, false, false);
+    Pdu response = read();
+    expStatSn = response.intAt(24) + 1;
+    return response;
+  }
+
+  /** The BHS of a Login Request (opcode 0x03, immediate). */
+  public ByteBuf loginBhs(int csg, int nsg, boolean transit, boolean cont, int dataLength,
+      int tsih) {
+    int flags = (transit ? 0x80 : 0) | (cont ? 0x40 : 0) | csg << 2 | (transit ? nsg : 0);
+    ByteBuf bhs = bhs(0x43, flags, dataLength);
+    bhs.setLong(8, isid << 16 | tsih); // ISID, TSIH
+    bhs.setInt(16, LOGIN_ITT);
+    bhs.setInt(24, cmdSn);
+    bhs.setInt(28, expStatSn);
+    return bhs;
+  }
+
+  /**
+   * A full CHAP login (RFC 7143 section 12.1.3): AuthMethod=CHAP, CHAP_A, then CHAP_N/CHAP_R from
+   * {@code secret}, then the operational stage. Returns the first response with a non-zero status,
+   * or the final one.
+   *
+   * @param chapA the algorithms offered, e.g. "7,5" (SHA-256, MD5) as open-iscsi sends, "5"
+   */
+  public Pdu chapLogin(String initiator, String target, String user, String secret, String chapA)
+      throws IOException {
+    String who = "InitiatorName=" + initiator + "\0" + (target == null
+        ? "SessionType=Discovery\0" : "SessionType=Normal\0TargetName=" + target + "\0");
+    Pdu r = loginPdu(SECURITY, OPERATIONAL, false, false, who + "AuthMethod=CHAP,None\0", 0);
+    if (r.byteAt(36) != 0) {
+      return r;
+    }
+    r = loginPdu(SECURITY, OPERATIONAL, false, false, "CHAP_A=" + chapA + "\0", 0);
+    if (r.byteAt(36) != 0) {
+      return r;
+    }
+    Map<String, String> challenge = keys(r);
+    String algorithm = switch (challenge.getOrDefault("CHAP_A", "")) {
+      case "5" -> "MD5";
+      case "7" -> "SHA-256";
+      default -> throw new IOException("target chose CHAP_A " + challenge.get("CHAP_A"));
+    };
+    int id = Integer.parseInt(challenge.get("CHAP_I"));
+    String response = chapResponse(algorithm, id, secret, challenge.get("CHAP_C"));
+    r = loginPdu(SECURITY, OPERATIONAL, true, false,
+        "CHAP_N=" + user + "\0CHAP_R=" + response + "\0", 0);
+    if (r.byteAt(36) != 0) {
+      return r;
+    }
+    return loginPdu(OPERATIONAL, FULL_FEATURE, true, false, "", 0);
+  }
+
+  /** RFC 1994: H(identifier || secret || challenge), as 0x hex. */
+  public static String chapResponse(String algorithm, int id, String secret, String challenge) {
+    try {
+      java.security.MessageDigest md = java.security.MessageDigest.getInstance(algorithm);
+      md.update((byte) id);
+      md.update(secret.getBytes(StandardCharsets.UTF_8));
+      md.update(java.util.HexFormat.of().parseHex(challenge.substring(2)));
+      return "0x" + java.util.HexFormat.of().formatHex(md.digest());
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalArgumentException(algorithm, e);
+    }
+  }
+
+  /** The text keys of a response's data segment. */
+  public static Map<String, String> keys(Pdu pdu) {
+    Map<String, String> keys = new java.util.LinkedHashMap<>();
+    for (String pair : new String(pdu.data(), StandardCharsets.UTF_8).split("\0")) {
+      int eq = pair.indexOf('=');
+      if (eq > 0) {
+        keys.put(pair.substring(0, eq), pair.substring(eq + 1));
+      }
+    }
+    return keys;
+  }
+
+  /** Login status class and detail of a Login Response ({@code class << 8 | detail}). */
+  public static int loginStatus(Pdu pdu) {
+    return pdu.byteAt(36) << 8 | pdu.byteAt(37);
+  }
+
+  /** WRITE(10) of one 512-byte block and its SCSI status (0 is GOOD). */
+  public int writeBlock(long lba, byte[] block) throws IOException {
+    write10(lba, block, cmdSn++);
+    return scsiStatus(read());
+  }
+
+  /** READ(10) of {@code blocks} 512-byte blocks; the Data-In collected, or an IOException. */
+  public byte[] readBlocks(long lba, int blocks) throws IOException {
+    read10(lba, blocks);
+    var data = new java.io.ByteArrayOutputStream();
+    while (true) {
+      Pdu pdu = read();
+      if (pdu.opcode() == 0x25) { // Data-In
+        data.writeBytes(pdu.data());
+        if ((pdu.bhs()[1] & 0x01) == 0) {
+          continue;
+        }
+        if (pdu.byteAt(3) != 0) {
+          throw new IOException("READ status " + pdu.byteAt(3));
+        }
+        return data.toByteArray();
+      }
+      if (pdu.opcode() == 0x21) { // SCSI Response without phase-collapsed status
+        if (scsiStatus(pdu) != 0) {
+          throw new IOException("READ status " + scsiStatus(pdu));
+        }
+        return data.toByteArray();
+      }
+      throw new IOException("unexpected PDU opcode 0x" + Integer.toHexString(pdu.opcode()));
+    }
+  }
+
+  private static int scsiStatus(Pdu pdu) throws IOException {
+    if (pdu.opcode() != 0x21) {
+      throw new IOException("expected a SCSI Response, got opcode 0x"
+          + Integer.toHexString(pdu.opcode()));
+    }
+    return pdu.byteAt(2) << 8 | pdu.byteAt(3);
+  }
+
+  public static ByteBuf bhs(int opcodeByte, int flags, int dataLength) {
     ByteBuf b = Unpooled.buffer(48);
     b.writeByte(opcodeByte).writeByte(flags).writeShort(0).writeByte(0).writeMedium(dataLength)
         .writeZero(40);
@@ -93,7 +246,7 @@ final class RawInitiator implements AutoCloseable {
   }
 
   /** NOP-Out ping (immediate); the caller reads the NOP-In. */
-  int ping() throws IOException {
+  public int ping() throws IOException {
     int tag = itt++;
     ByteBuf b = bhs(0x40, 0x80, 0);
     b.setInt(16, tag).setInt(20, -1).setInt(24, cmdSn).setInt(28, expStatSn);
@@ -102,7 +255,7 @@ final class RawInitiator implements AutoCloseable {
   }
 
   /** WRITE(10) of one 512-byte block at {@code lba}, all of it immediate data. */
-  int write10(long lba, byte[] block, int commandSn) throws IOException {
+  public int write10(long lba, byte[] block, int commandSn) throws IOException {
     int tag = itt++;
     ByteBuf b = bhs(0x01, 0xa1, block.length);
     b.setInt(16, tag).setInt(20, block.length).setInt(24, commandSn).setInt(28, expStatSn);
@@ -112,7 +265,7 @@ final class RawInitiator implements AutoCloseable {
   }
 
   /** READ(10) of {@code blocks} 512-byte blocks. */
-  int read10(long lba, int blocks) throws IOException {
+  public int read10(long lba, int blocks) throws IOException {
     int tag = itt++;
     ByteBuf b = bhs(0x01, 0xc1, 0);
     b.setInt(16, tag).setInt(20, blocks * 512).setInt(24, cmdSn++).setInt(28, expStatSn);
@@ -122,7 +275,7 @@ final class RawInitiator implements AutoCloseable {
   }
 
   /** SCSI Command with any flags (F 0x80, R 0x40, W 0x20) and optional immediate data. */
-  int command(int flags, int edtl, byte[] cdb, byte[] immediate) throws IOException {
+  public int command(int flags, int edtl, byte[] cdb, byte[] immediate) throws IOException {
     int tag = itt++;
     ByteBuf b = bhs(0x01, flags | 0x01, immediate.length);
     b.setInt(16, tag).setInt(20, edtl).setInt(24, cmdSn++).setInt(28, expStatSn);
@@ -132,7 +285,7 @@ final class RawInitiator implements AutoCloseable {
   }
 
   /** SCSI Data-Out. */
-  void dataOut(int tag, int ttt, int dataSn, int offset, byte[] data, boolean last)
+  public void dataOut(int tag, int ttt, int dataSn, int offset, byte[] data, boolean last)
       throws IOException {
     ByteBuf b = bhs(0x05, last ? 0x80 : 0, data.length);
     b.setInt(16, tag).setInt(20, ttt).setInt(28, expStatSn).setInt(36, dataSn)
@@ -141,7 +294,8 @@ final class RawInitiator implements AutoCloseable {
   }
 
   /** Task Management Function Request (immediate). */
-  int taskManagement(int function, long lun, int referencedTag, int refCmdSn) throws IOException {
+  public int taskManagement(int function, long lun, int referencedTag, int refCmdSn)
+      throws IOException {
     int tag = itt++;
     ByteBuf b = bhs(0x42, 0x80 | function, 0);
     b.setLong(8, lun).setInt(16, tag).setInt(20, referencedTag).setInt(24, cmdSn)
@@ -151,7 +305,7 @@ final class RawInitiator implements AutoCloseable {
   }
 
   /** Logout Request (immediate). */
-  int logout(int reason) throws IOException {
+  public int logout(int reason) throws IOException {
     int tag = itt++;
     ByteBuf b = bhs(0x46, 0x80 | reason, 0);
     b.setInt(16, tag).setInt(24, cmdSn).setInt(28, expStatSn);
@@ -160,7 +314,7 @@ final class RawInitiator implements AutoCloseable {
   }
 
   /** Text Request with keys (or an empty continuation when {@code ttt} is not 0xffffffff). */
-  int text(String keys, int tag, int ttt) throws IOException {
+  public int text(String keys, int tag, int ttt) throws IOException {
     ByteBuf b = bhs(0x04, 0x80, keys.length());
     b.setInt(16, tag).setInt(20, ttt).setInt(24, cmdSn++).setInt(28, expStatSn);
     send(b, keys.getBytes(StandardCharsets.UTF_8));
@@ -168,18 +322,18 @@ final class RawInitiator implements AutoCloseable {
   }
 
   /** NOP-Out answering a target's NOP-In ping. */
-  void answerPing(int ttt) throws IOException {
+  public void answerPing(int ttt) throws IOException {
     ByteBuf b = bhs(0x40, 0x80, 0);
     b.setInt(16, -1).setInt(20, ttt).setInt(24, cmdSn).setInt(28, expStatSn);
     send(b, new byte[0]);
   }
 
-  void send(ByteBuf bhs, byte[] data) throws IOException {
+  public void send(ByteBuf bhs, byte[] data) throws IOException {
     send(bhs, data, headerDigest, dataDigest);
   }
 
   /** Sends a BHS and data with padding, and digests as negotiated (or forced). */
-  void send(ByteBuf bhs, byte[] data, boolean hd, boolean dd) throws IOException {
+  public void send(ByteBuf bhs, byte[] data, boolean hd, boolean dd) throws IOException {
     ByteBuf frame = Unpooled.buffer();
     frame.writeBytes(bhs, 0, 48);
     if (hd) {
@@ -194,20 +348,20 @@ final class RawInitiator implements AutoCloseable {
     sendRaw(frame);
   }
 
-  void sendRaw(ByteBuf bytes) throws IOException {
+  public void sendRaw(ByteBuf bytes) throws IOException {
     byte[] b = new byte[bytes.readableBytes()];
     bytes.readBytes(b);
     out.write(b);
     out.flush();
   }
 
-  void sendRaw(byte[] bytes) throws IOException {
+  public void sendRaw(byte[] bytes) throws IOException {
     out.write(bytes);
     out.flush();
   }
 
   /** Reads one PDU; throws EOFException when the target closed the connection. */
-  Pdu read() throws IOException {
+  public Pdu read() throws IOException {
     byte[] bhs = new byte[48];
     in.readFully(bhs);
     if (headerDigest) {
@@ -231,7 +385,7 @@ final class RawInitiator implements AutoCloseable {
   }
 
   /** True when the target closes the connection within the socket timeout (reading past PDUs). */
-  boolean closedByTarget() throws IOException {
+  public boolean closedByTarget() throws IOException {
     try {
       for (int i = 0; i < 100; i++) {
         read();
@@ -245,7 +399,7 @@ final class RawInitiator implements AutoCloseable {
   }
 
   /** True when nothing arrives within {@code millis}. */
-  boolean silentFor(int millis) throws IOException {
+  public boolean silentFor(int millis) throws IOException {
     socket.setSoTimeout(millis);
     try {
       read();
