@@ -88,7 +88,8 @@ class CdbFuzzer {
       }
       assertThat(r.dataInLength()).isLessThanOrEqualTo(ScsiTargetPort.MAX_TRANSFER_BYTES);
       if (dataOut != null) {
-        assertThat(dataOut.refCnt()).as("Data-Out released").isZero();
+        assertThat(dataOut.refCnt()).as("Data-Out released: CDB %s, LUN %d, %s, status %02x",
+            TargetScsiPort.hex(cdb), lun, direction, r.status()).isZero();
       }
       if (before >= 0) {
         assertThat(checksum(lun)).as("read-only LUN %d unchanged", lun).isEqualTo(before);
