@@ -173,6 +173,9 @@ public final class TargetScsiPort implements ScsiTargetPort {
       throw new CheckCondition(Sense.INVALID_OPCODE);
     }
     int opcode = cdb[0] & 0xff;
+    if (cdb.length < Cdb.groupLength(opcode)) {
+      throw new CheckCondition(Sense.INVALID_OPCODE); // a CDB cut short (never from iSCSI)
+    }
     LunState lu = luns.get(request.lun());
     NexusId nexus = NexusId.of(request.nexus());
     CommandContext context = new CommandContext(request, this, lu, io, inline);

@@ -11,6 +11,7 @@ import java.util.TreeMap;
  */
 public final class FuzzStatistics {
 
+  private static final int TOP = 12;
   private final String target;
   private final Map<String, Long> outcomes = new TreeMap<>();
   private final long started = System.nanoTime();
@@ -36,13 +37,16 @@ public final class FuzzStatistics {
     return executions;
   }
 
-  /** Prints one summary line and one line of outcome counts. */
+  /** Prints one summary line and one line with the most frequent outcomes. */
   public synchronized void print() {
     long millis = (System.nanoTime() - started) / 1_000_000;
     System.out.printf("fuzz: %s: executions=%d units=%d distinct-outcomes=%d in %d ms (%s)%n",
         target, executions, units, outcomes.size(), millis,
         System.getenv("JAZZER_FUZZ") == null || System.getenv("JAZZER_FUZZ").isEmpty()
             ? "regression inputs only" : "fuzzing");
-    System.out.printf("fuzz: %s: outcomes %s%n", target, outcomes);
+    System.out.printf("fuzz: %s: most frequent outcomes %s%n", target,
+        outcomes.entrySet().stream()
+            .sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(TOP)
+            .map(e -> e.getKey() + "=" + e.getValue()).toList());
   }
 }

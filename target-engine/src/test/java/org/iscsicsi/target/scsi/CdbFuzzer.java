@@ -85,6 +85,9 @@ class CdbFuzzer {
       if (r.status() == ScsiResponse.CHECK_CONDITION) {
         assertThat(r.sense().length).isGreaterThanOrEqualTo(8);
         assertThat(r.sense()[0] & 0x7f).isIn(0x70, 0x72);
+        // ABORTED COMMAND, INTERNAL TARGET FAILURE: what the port answers when a command threw
+        assertThat(outcome(r)).as("CDB %s on LUN %d: the SCSI layer threw",
+            TargetScsiPort.hex(cdb), lun).isNotEqualTo("B/44");
       }
       assertThat(r.dataInLength()).isLessThanOrEqualTo(ScsiTargetPort.MAX_TRANSFER_BYTES);
       if (dataOut != null) {
