@@ -13,6 +13,7 @@ import org.iscsicsi.target.engine.HostPort;
 import org.iscsicsi.target.engine.TargetEngine;
 import org.iscsicsi.target.metrics.MetricsServer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code serve}: runs an engine until SIGTERM/SIGINT. */
@@ -52,6 +53,9 @@ final class ServeCommand implements Callable<Integer> {
       description = "Serve Prometheus metrics on http://HOST:PORT/metrics (default: off).")
   String metrics;
 
+  @Mixin
+  LoginOptions login = new LoginOptions();
+
   @Option(names = "--no-iscsi", hidden = true, description = "Serve only the admin API.")
   boolean noIscsi;
 
@@ -65,7 +69,8 @@ final class ServeCommand implements Callable<Integer> {
             .toList())
         .withAdmin(AdminAddress.parse(admin))
         .withIscsi(!noIscsi)
-        .withNopInterval(Duration.ofSeconds(nopSeconds));
+        .withNopInterval(Duration.ofSeconds(nopSeconds))
+        .withLogin(login.settings());
     if (nopSeconds <= 0) {
       throw new IllegalArgumentException("--nop-interval must be positive");
     }

@@ -19,10 +19,11 @@ import java.util.Objects;
  * @param iscsi whether to run the iSCSI transport at all (false: admin API only)
  * @param nopInterval how long a connection may be idle before the target sends a NOP-In ping
  * @param copyTimeout the longest a snapshot or clone copy may take
+ * @param login login authentication rules, per-source bounds and timeout of the portal
  */
 public record EngineConfig(Path stateDir, Path lunDir, Path snapshotDir, HostPort portal,
     List<HostPort> advertise, AdminAddress admin, boolean iscsi, Duration nopInterval,
-    Duration copyTimeout) {
+    Duration copyTimeout, LoginSettings login) {
 
   public static final int ISCSI_PORT = 3260;
 
@@ -37,50 +38,56 @@ public record EngineConfig(Path stateDir, Path lunDir, Path snapshotDir, HostPor
     admin = admin == null ? new AdminAddress.None() : admin;
     nopInterval = nopInterval == null ? Duration.ofSeconds(10) : nopInterval;
     copyTimeout = copyTimeout == null ? Duration.ofHours(1) : copyTimeout;
+    login = login == null ? LoginSettings.defaults() : login;
   }
 
   /** Defaults: pool and snapshots under the state dir, iSCSI on 0.0.0.0:3260, no admin socket. */
   public static EngineConfig of(Path stateDir) {
-    return new EngineConfig(stateDir, null, null, null, null, null, true, null, null);
+    return new EngineConfig(stateDir, null, null, null, null, null, true, null, null, null);
   }
 
   public EngineConfig withLunDir(Path dir) {
     return new EngineConfig(stateDir, dir, snapshotDir, portal, advertise, admin, iscsi,
-        nopInterval, copyTimeout);
+        nopInterval, copyTimeout, login);
   }
 
   public EngineConfig withSnapshotDir(Path dir) {
     return new EngineConfig(stateDir, lunDir, dir, portal, advertise, admin, iscsi, nopInterval,
-        copyTimeout);
+        copyTimeout, login);
   }
 
   public EngineConfig withPortal(HostPort p) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, p, advertise, admin, iscsi,
-        nopInterval, copyTimeout);
+        nopInterval, copyTimeout, login);
   }
 
   public EngineConfig withAdvertise(List<HostPort> a) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, portal, a, admin, iscsi, nopInterval,
-        copyTimeout);
+        copyTimeout, login);
   }
 
   public EngineConfig withAdmin(AdminAddress a) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, portal, advertise, a, iscsi,
-        nopInterval, copyTimeout);
+        nopInterval, copyTimeout, login);
   }
 
   public EngineConfig withIscsi(boolean on) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, portal, advertise, admin, on,
-        nopInterval, copyTimeout);
+        nopInterval, copyTimeout, login);
   }
 
   public EngineConfig withNopInterval(Duration d) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, portal, advertise, admin, iscsi, d,
-        copyTimeout);
+        copyTimeout, login);
   }
 
   public EngineConfig withCopyTimeout(Duration d) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, portal, advertise, admin, iscsi,
-        nopInterval, d);
+        nopInterval, d, login);
+  }
+
+  public EngineConfig withLogin(LoginSettings l) {
+    return new EngineConfig(stateDir, lunDir, snapshotDir, portal, advertise, admin, iscsi,
+        nopInterval, copyTimeout, l);
   }
 }

@@ -3,7 +3,6 @@ package org.iscsicsi.target.engine;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.InetSocketAddress;
-import java.time.Duration;
 import org.iscsicsi.target.registry.TargetDirectory;
 import org.iscsicsi.target.server.IscsiServer;
 import org.iscsicsi.target.server.IscsiServerConfig;
@@ -11,8 +10,6 @@ import org.iscsicsi.target.session.SessionRegistry;
 
 /** The iSCSI transports an engine can start: the netty {@link IscsiServer}. */
 final class Transports {
-
-  static final Duration LOGIN_TIMEOUT = Duration.ofSeconds(15);
 
   static final IscsiTransport.Factory DEFAULT = Transports::startServer;
 
@@ -24,7 +21,9 @@ final class Transports {
     IscsiServerConfig sc = IscsiServerConfig.defaults()
         .withBind(config.portal().host(), config.portal().port())
         .withAdvertisedPortals(config.advertise().stream().map(HostPort::toString).toList())
-        .withTimeouts(LOGIN_TIMEOUT, config.nopInterval());
+        .withTimeouts(config.login().loginTimeout(), config.nopInterval())
+        .withLoginPolicy(config.login().policy())
+        .withAdmission(config.login().admission());
     IscsiServer server = new IscsiServer(sc, directory);
     try {
       server.start();

@@ -2,7 +2,6 @@ package org.iscsicsi.target.login;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Base64;
@@ -13,54 +12,33 @@ import java.util.Optional;
 import org.iscsicsi.target.acl.ChapSecret;
 
 /**
- * The target side of CHAP (RFC 7143 section 12.1.3, RFC 1994): picks the digest from CHAP_A,
- * issues a SecureRandom challenge, checks the initiator's CHAP_N/CHAP_R and, for mutual CHAP,
- * answers the initiator's CHAP_I/CHAP_C with the outgoing secret. Reflected challenges (the
- * initiator sending back this target's own challenge) are refused. Secrets never reach a message.
+ * The target side of CHAP (RFC 7143 section 12.1.3, RFC 1994): picks the digest from CHAP_A among
+ * the {@link LoginPolicy}'s, issues a SecureRandom challenge, checks the initiator's CHAP_N/CHAP_R
+ * against the credentials this login may use and, for mutual CHAP, answers the initiator's
+ * CHAP_I/CHAP_C with the outgoing secret. Reflected challenges (the initiator sending back this
+ * target's own challenge) and challenges shorter than the policy's minimum are refused. Secrets
+ * never reach a message.
  */
 final class ChapAuthenticator {
 
-  /** CHAP_A values (IANA PPP authentication algorithms) in order of preference. */
-  enum Algorithm {
-    SHA3_256(8, "SHA3-256", 32), SHA_256(7, "SHA-256", 32), SHA_1(6, "SHA-1", 20),
-    MD5(5, "MD5", 16);
-
-    final int code;
-    final String jcaName;
-    final int challengeLength;
-
-    Algorithm(int code, String jcaName, int challengeLength) {
-      this.code = code;
-      this.jcaName = jcaName;
-      this.challengeLength = challengeLength;
-    }
-
-    byte[] digest(int id, byte[] secret, byte[] challenge) {
-      try {
-        MessageDigest md = MessageDigest.getInstance(jcaName);
-        md.update((byte) id);
-        md.update(secret);
-        md.update(challenge);
-        return md.digest();
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException(jcaName + " missing from the JDK", e);
-      }
-    }
+  /** A credential the initiator may prove, and the target's own secret for mutual CHAP. */
+  record Credential(ChapSecret incoming, Optional<ChapSecret> outgoing) {
   }
 
-  /** Only MD5 and SHA-256 are offered: what open-iscsi (CHAP_A=7,5) and libiscsi (5) send. */
-  private static final List<Algorithm> ACCEPTED = List.of(Algorithm.SHA_256, Algorithm.MD5);
-
-  private final ChapSecret incoming;
-  private final Optional<ChapSecret> outgoing;
+  private final List<Credential> candidates;
+  private final LoginPolicy policy;
   private final SecureRandom random;
-  private Algorithm algorithm;
+  private ChapAlgorithm algorithm;
   private int id;
   private byte[] challenge;
 
-  ChapAuthenticator(ChapSecret incoming, Optional<ChapSecret> outgoing, SecureRandom random) {
-    this.incoming = incoming;
-    this.outgoing = outgoing;
+  /**
+   * @param candidates the credentials that open this login: one for a normal session, for a
+   *     discovery session possibly several (or none: then every response fails, as a wrong one)
+   */
+  ChapAuthenticator(List<Credential> candidates, LoginPolicy policy, SecureRandom random) {
+    this.candidates = List.copyOf(candidates);
+    this.policy = policy;
     this.random = random;
   }
 
@@ -74,14 +52,10 @@ final class ChapAuthenticator {
    * @throws LoginException AUTHENTICATION_FAILURE when no offered algorithm is acceptable
    */
   void challenge(String chapA, Map<String, String> response) throws LoginException {
-    for (String offered : chapA.split(",")) {
-      for (Algorithm a : ACCEPTED) {
-        if (offered.equals(Integer.toString(a.code))) {
-          algorithm = a;
-          break;
-        }
-      }
-      if (algorithm != null) {
+    List<String> offered = List.of(chapA.split(","));
+    for (ChapAlgorithm a : policy.preference()) {
+      if (offered.contains(Integer.toString(a.code))) {
+        algorithm = a;
         break;
       }
     }
@@ -99,29 +73,40 @@ final class ChapAuthenticator {
   }
 
   /**
-   * Checks CHAP_N and CHAP_R; for mutual CHAP answers with CHAP_N and CHAP_R.
+   * Checks CHAP_N and CHAP_R; for mutual CHAP answers with CHAP_N and CHAP_R. Every candidate is
+   * computed and compared, so the time taken does not tell which user names exist.
    *
-   * @throws LoginException AUTHENTICATION_FAILURE on a wrong name or response, a reflected or
-   *     malformed challenge, or mutual CHAP without an outgoing secret
+   * @return the credential the initiator proved
+   * @throws LoginException AUTHENTICATION_FAILURE on a wrong name or response, a reflected,
+   *     too short or malformed challenge, or mutual CHAP without an outgoing secret
    */
-  void verify(Map<String, String> keys, Map<String, String> response) throws LoginException {
+  Credential verify(Map<String, String> keys, Map<String, String> response)
+      throws LoginException {
     String name = keys.get("CHAP_N");
     String r = keys.get("CHAP_R");
     if (name == null || r == null) {
       throw new LoginException(LoginStatus.AUTHENTICATION_FAILURE, "CHAP_N or CHAP_R missing");
     }
-    byte[] expected = algorithm.digest(id, incoming.secret(), challenge);
     byte[] got = decodeBinary(r);
-    boolean nameOk = MessageDigest.isEqual(name.getBytes(StandardCharsets.UTF_8),
-        incoming.user().getBytes(StandardCharsets.UTF_8));
-    if (got == null || !MessageDigest.isEqual(expected, got) || !nameOk) {
+    byte[] nameBytes = name.getBytes(StandardCharsets.UTF_8);
+    Credential proved = null;
+    for (Credential c : candidates) {
+      byte[] expected = algorithm.digest(id, c.incoming().secret(), challenge);
+      boolean nameOk = MessageDigest.isEqual(nameBytes,
+          c.incoming().user().getBytes(StandardCharsets.UTF_8));
+      boolean responseOk = got != null && MessageDigest.isEqual(expected, got);
+      if (nameOk && responseOk && proved == null) {
+        proved = c;
+      }
+    }
+    if (proved == null) {
       throw new LoginException(LoginStatus.AUTHENTICATION_FAILURE,
           "CHAP response of user '" + name + "' does not match");
     }
     String mutualId = keys.get("CHAP_I");
     String mutualChallenge = keys.get("CHAP_C");
     if (mutualId == null && mutualChallenge == null) {
-      return;
+      return proved;
     }
     if (mutualId == null || mutualChallenge == null) {
       throw new LoginException(LoginStatus.AUTHENTICATION_FAILURE,
@@ -129,17 +114,24 @@ final class ChapAuthenticator {
     }
     long theirId = KeyNegotiator.parseNumber(mutualId);
     byte[] theirChallenge = decodeBinary(mutualChallenge);
-    if (theirId < 0 || theirId > 255 || theirChallenge == null || theirChallenge.length == 0) {
+    if (theirId < 0 || theirId > 255 || theirChallenge == null || theirChallenge.length == 0
+        || theirChallenge.length > LoginPolicy.MAX_CHALLENGE_BYTES) {
       throw new LoginException(LoginStatus.AUTHENTICATION_FAILURE, "malformed CHAP_I/CHAP_C");
+    }
+    if (theirChallenge.length < policy.minInitiatorChallengeBytes()) {
+      throw new LoginException(LoginStatus.AUTHENTICATION_FAILURE, "CHAP_C of "
+          + theirChallenge.length + " bytes is shorter than the required "
+          + policy.minInitiatorChallengeBytes());
     }
     if (Arrays.equals(theirChallenge, challenge)) {
       throw new LoginException(LoginStatus.AUTHENTICATION_FAILURE, "reflected CHAP challenge");
     }
-    ChapSecret out = outgoing.orElseThrow(() -> new LoginException(
+    ChapSecret out = proved.outgoing().orElseThrow(() -> new LoginException(
         LoginStatus.AUTHENTICATION_FAILURE, "mutual CHAP requested but no target secret set"));
     byte[] answer = algorithm.digest((int) theirId, out.secret(), theirChallenge);
     response.put("CHAP_N", out.user());
     response.put("CHAP_R", "0x" + HexFormat.of().formatHex(answer));
+    return proved;
   }
 
   /** Binary values: 0x hex or 0b base64 (section 6.1); null when malformed. */

@@ -10,8 +10,9 @@ import org.iscsicsi.target.registry.ExportedTarget;
  *     connection this login replaces
  * @param target null for a discovery session
  * @param access the ACL grant (READ_WRITE for discovery sessions, which reach no LUN)
+ * @param scope the granted targets SendTargets may name in this session
  */
 public record LoginResult(String initiatorName, String initiatorAlias, long isid, int tsih, int cid,
     boolean discovery, ExportedTarget target, AccessLevel access, String authMethod,
-    SessionParameters parameters) {
+    SessionParameters parameters, DiscoveryScope scope) {
 }

@@ -4,12 +4,15 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import java.io.ByteArrayOutputStream;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SequencedMap;
 import org.iscsicsi.target.acl.AccessLevel;
-import org.iscsicsi.target.acl.ChapSecret;
+import org.iscsicsi.target.names.IscsiNames;
+import org.iscsicsi.target.names.WireText;
 import org.iscsicsi.target.pdu.InitiatorPdu.LoginRequest;
 import org.iscsicsi.target.pdu.TargetPdu.LoginResponse;
 import org.iscsicsi.target.registry.ExportedTarget;
@@ -35,8 +38,10 @@ public final class LoginStateMachine {
   public static final int OPERATIONAL = 1;
   public static final int FULL_FEATURE = 3;
 
-  /** Largest login text accepted over all PDUs of one exchange. */
-  private static final int MAX_TEXT = 64 * 1024;
+  /** Largest login text accepted over all PDUs of one exchange (C bit continuations). */
+  public static final int MAX_TEXT = 64 * 1024;
+  /** Most Login Requests one login may take; a real one needs at most about six. */
+  public static final int MAX_LOGIN_PDUS = 64;
 
   /** Where the login stands. */
   public enum State { IN_PROGRESS, COMPLETE, FAILED }
@@ -45,6 +50,8 @@ public final class LoginStateMachine {
   private final Map<String, String> engineDefaults;
   private final SecureRandom random;
   private final SessionLookup sessions;
+  private final LoginPolicy policy;
+  private int pdus;
 
   private State state = State.IN_PROGRESS;
   private int stage = -1;
@@ -61,6 +68,7 @@ public final class LoginStateMachine {
   private String authMethod;
   private boolean authenticated;
   private ChapAuthenticator chap;
+  private DiscoveryScope scope = new DiscoveryScope.AllGranted();
   private boolean declaredMrdsl;
   private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
   private LoginResult result;
@@ -72,17 +80,20 @@ public final class LoginStateMachine {
    */
   public LoginStateMachine(TargetDirectory directory, Map<String, String> engineDefaults,
       SecureRandom random) {
-    this(directory, engineDefaults, random, (tsih, isid, initiator, target) -> false);
+    this(directory, engineDefaults, random, (tsih, isid, initiator, target) -> false,
+        LoginPolicy.defaults());
   }
 
   /**
    * @param sessions tells whether a login with a non-zero TSIH names a live session of the same
    *     initiator port (connection reinstatement, section 6.3.4); otherwise such a login fails with
    *     "session does not exist"
+   * @param policy which CHAP digests and challenges are accepted, and whether discovery needs CHAP
    */
   public LoginStateMachine(TargetDirectory directory, Map<String, String> engineDefaults,
-      SecureRandom random, SessionLookup sessions) {
+      SecureRandom random, SessionLookup sessions, LoginPolicy policy) {
     this.directory = directory;
+    this.policy = policy;
     this.engineDefaults = Map.copyOf(engineDefaults);
     this.random = random;
     this.sessions = sessions;
@@ -135,17 +146,31 @@ public final class LoginStateMachine {
     } catch (LoginException e) {
       state = State.FAILED;
       failure = e.status();
-      LOG.info("login of {} to {} failed: {} ({})", initiatorName,
-          target == null ? (discovery ? "discovery" : "?") : target.name(), e.getMessage(),
-          e.status());
-      return new LoginResponse(false, false, request.csg(), 0, 0, 0, request.isid(), 0,
-          request.itt(), 0, 0, 0, e.status().statusClass(), e.status().statusDetail(),
+      LOG.info("login of {} to {} failed: {} ({})", WireText.escape(initiatorName),
+          target == null ? (discovery ? "discovery" : "?") : target.name(),
+          WireText.escape(e.getMessage()), e.status());
+      return refusal(request, e.status(),
           response.isEmpty() ? Unpooled.EMPTY_BUFFER : TextKeys.encode(response));
     }
   }
 
+  /** A Login Response ending the login that {@code request} belongs to with {@code status}. */
+  public static LoginResponse refusal(LoginRequest request, LoginStatus status) {
+    return refusal(request, status, Unpooled.EMPTY_BUFFER);
+  }
+
+  private static LoginResponse refusal(LoginRequest request, LoginStatus status,
+      io.netty.buffer.ByteBuf keys) {
+    return new LoginResponse(false, false, request.csg(), 0, 0, 0, request.isid(), 0,
+        request.itt(), 0, 0, 0, status.statusClass(), status.statusDetail(), keys);
+  }
+
   private LoginResponse step(LoginRequest req, Map<String, String> response)
       throws LoginException {
+    if (++pdus > MAX_LOGIN_PDUS) {
+      throw new LoginException(LoginStatus.INITIATOR_ERROR,
+          "more than " + MAX_LOGIN_PDUS + " Login Requests");
+    }
     if (first) {
       if (req.versionMin() > 0) {
         throw new LoginException(LoginStatus.UNSUPPORTED_VERSION,
@@ -217,7 +242,8 @@ public final class LoginStateMachine {
     if (transit && req.nsg() == FULL_FEATURE) {
       state = State.COMPLETE;
       result = new LoginResult(initiatorName, initiatorAlias, isid, tsih, cid, discovery, target,
-          access, authMethod == null ? "None" : authMethod, negotiator.result(declaredMrdsl));
+          access, authMethod == null ? "None" : authMethod, negotiator.result(declaredMrdsl),
+          scope);
     }
     return respond(req, transit, transit ? req.nsg() : 0, response);
   }
@@ -235,6 +261,12 @@ public final class LoginStateMachine {
     if (initiatorName == null || initiatorName.isEmpty()) {
       throw new LoginException(LoginStatus.MISSING_PARAMETER, "InitiatorName missing");
     }
+    if (!IscsiNames.isValid(initiatorName)) {
+      String name = initiatorName;
+      initiatorName = null; // not a name: keep it out of later messages and results
+      throw new LoginException(LoginStatus.INITIATOR_ERROR,
+          "InitiatorName '" + name + "' is not a valid iSCSI name");
+    }
     String type = keys.getOrDefault("SessionType", "Normal");
     Map<String, String> overrides = Map.of();
     switch (type) {
@@ -247,13 +279,18 @@ public final class LoginStateMachine {
         if (targetName == null || targetName.isEmpty()) {
           throw new LoginException(LoginStatus.MISSING_PARAMETER, "TargetName missing");
         }
-        target = directory.target(targetName).orElseThrow(() -> new LoginException(
-            LoginStatus.NOT_FOUND, "no target " + targetName));
-        access = target.access(initiatorName);
-        if (access == null || access == AccessLevel.NONE) {
-          throw new LoginException(LoginStatus.AUTHORIZATION_FAILURE,
-              initiatorName + " has no access to " + targetName);
+        // A missing target, an invalid name and a target that does not grant this initiator get
+        // the same answer at the same point, so a probe learns nothing about which names exist.
+        ExportedTarget found = IscsiNames.isValid(targetName)
+            ? directory.target(targetName).orElse(null) : null;
+        AccessLevel granted = found == null ? null : found.access(initiatorName);
+        if (granted == null || granted == AccessLevel.NONE) {
+          throw new LoginException(LoginStatus.NOT_FOUND, found == null
+              ? "no target '" + targetName + "'"
+              : initiatorName + " is not granted " + targetName);
         }
+        target = found;
+        access = granted;
         overrides = target.loginParameters();
         response.put("TargetPortalGroupTag", Integer.toString(target.portalGroupTag()));
         if (!target.alias().isEmpty()) {
@@ -275,7 +312,30 @@ public final class LoginStateMachine {
   }
 
   private boolean requiresChap() {
-    return target != null && target.incomingChap().isPresent();
+    return target != null ? target.incomingChap().isPresent() : discovery && policy.discoveryAuth();
+  }
+
+  /** The credentials that open this login (CHAP chosen). */
+  private List<ChapAuthenticator.Credential> credentials() {
+    if (target != null) {
+      return List.of(new ChapAuthenticator.Credential(target.incomingChap().orElseThrow(),
+          target.outgoingChap()));
+    }
+    if (policy.discoverySecret().isPresent()) {
+      return List.of(new ChapAuthenticator.Credential(policy.discoverySecret().get(),
+          Optional.empty()));
+    }
+    List<ChapAuthenticator.Credential> out = new ArrayList<>();
+    for (ExportedTarget t : directory.targets()) {
+      AccessLevel level = t.access(initiatorName);
+      if (level != null && level != AccessLevel.NONE && t.incomingChap().isPresent()) {
+        var c = new ChapAuthenticator.Credential(t.incomingChap().get(), t.outgoingChap());
+        if (!out.contains(c)) {
+          out.add(c);
+        }
+      }
+    }
+    return out;
   }
 
   private void handleKey(String key, String value, Map<String, String> keys,
@@ -305,8 +365,7 @@ public final class LoginStateMachine {
         authMethod = chosen;
         response.put(key, chosen);
         if (chosen.equals("CHAP")) {
-          Optional<ChapSecret> in = target.incomingChap();
-          chap = new ChapAuthenticator(in.orElseThrow(), target.outgoingChap(), random);
+          chap = new ChapAuthenticator(credentials(), policy, random);
         }
       }
       case "CHAP_A" -> {
@@ -321,8 +380,11 @@ public final class LoginStateMachine {
         if (chap == null || !chap.challengeSent() || authenticated) {
           throw new LoginException(LoginStatus.INITIATOR_ERROR, "unexpected CHAP_N");
         }
-        chap.verify(keys, response);
+        ChapAuthenticator.Credential proved = chap.verify(keys, response);
         authenticated = true;
+        if (discovery && policy.discoverySecret().isEmpty()) {
+          scope = new DiscoveryScope.SameCredential(proved.incoming());
+        }
       }
       case "CHAP_R", "CHAP_I", "CHAP_C" -> {
         requireSecurityStage(key);

@@ -43,12 +43,14 @@ public final class IscsiServer implements AutoCloseable {
   private final TargetDirectory directory;
   private final SessionTable sessions = new SessionTable();
   private final SecureRandom random = new SecureRandom();
+  private final SourceGuard guard;
   private EventLoopGroup group;
   private Channel serverChannel;
 
   public IscsiServer(IscsiServerConfig config, TargetDirectory directory) {
     this.config = config;
     this.directory = directory;
+    this.guard = new SourceGuard(config.admission());
     // fail fast on bad login defaults rather than at the first login
     LoginStateMachine.defaultsWith(config.loginDefaults());
   }
@@ -71,7 +73,8 @@ public final class IscsiServer implements AutoCloseable {
     group = new MultiThreadIoEventLoopGroup(io);
     ConnectionConfig connectionConfig = new ConnectionConfig(
         LoginStateMachine.defaultsWith(config.loginDefaults()), config.advertisedPortals(),
-        config.loginTimeout(), config.nopInterval(), config.commandWindow());
+        config.loginTimeout(), config.nopInterval(), config.commandWindow(),
+        config.loginPolicy());
     int maxRecv = Integer.parseInt(
         LoginStateMachine.defaultsWith(config.loginDefaults()).get("MaxRecvDataSegmentLength"));
     ServerBootstrap b = new ServerBootstrap()
@@ -92,9 +95,10 @@ public final class IscsiServer implements AutoCloseable {
               ch.pipeline().addLast("idle", new IdleStateHandler(nop, 0, 0,
                   TimeUnit.MILLISECONDS));
             }
+            ch.pipeline().addLast("source", guard.handler());
             ch.pipeline().addLast("decoder", decoder).addLast("encoder", encoder)
                 .addLast("iscsi", new IscsiConnection(directory, sessions, connectionConfig,
-                    decoder, encoder, random));
+                    decoder, encoder, random, guard));
           }
         });
     try {

@@ -3,6 +3,7 @@ package org.iscsicsi.target.server;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.iscsicsi.target.login.LoginPolicy;
 
 /**
  * How the iSCSI portal listens and what it advertises.
@@ -19,10 +20,13 @@ import java.util.Map;
  *     silent for another interval is disconnected. {@link Duration#ZERO} disables pings
  * @param commandWindow commands an initiator may have queued (MaxCmdSN - ExpCmdSN + 1)
  * @param nativeTransport use epoll when available (NIO otherwise)
+ * @param loginPolicy CHAP digests and challenges accepted, whether discovery needs CHAP
+ * @param admission per-source connection, discovery session and failed-login bounds
  */
 public record IscsiServerConfig(String bindHost, int port, List<String> advertisedPortals,
     Map<String, String> loginDefaults, Duration loginTimeout, Duration nopInterval,
-    int commandWindow, boolean nativeTransport) {
+    int commandWindow, boolean nativeTransport, LoginPolicy loginPolicy,
+    AdmissionLimits admission) {
 
   /** The IANA port for iSCSI. */
   public static final int DEFAULT_PORT = 3260;
@@ -33,6 +37,8 @@ public record IscsiServerConfig(String bindHost, int port, List<String> advertis
     }
     advertisedPortals = List.copyOf(advertisedPortals);
     loginDefaults = Map.copyOf(loginDefaults);
+    java.util.Objects.requireNonNull(loginPolicy, "loginPolicy");
+    java.util.Objects.requireNonNull(admission, "admission");
     for (String p : advertisedPortals) {
       int colon = p.lastIndexOf(':');
       if (colon <= 0 || colon == p.length() - 1 || p.contains(",")) {
@@ -41,34 +47,48 @@ public record IscsiServerConfig(String bindHost, int port, List<String> advertis
     }
   }
 
-  /** 0.0.0.0:3260, no advertised override, 15 s login timeout, 30 s NOP interval. */
+  /**
+   * 0.0.0.0:3260, no advertised override, 15 s login timeout, 30 s NOP interval, the default
+   * {@link LoginPolicy} (discovery needs CHAP) and {@link AdmissionLimits}.
+   */
   public static IscsiServerConfig defaults() {
     return new IscsiServerConfig("0.0.0.0", DEFAULT_PORT, List.of(), Map.of(),
-        Duration.ofSeconds(15), Duration.ofSeconds(30), 128, true);
+        Duration.ofSeconds(15), Duration.ofSeconds(30), 128, true, LoginPolicy.defaults(),
+        AdmissionLimits.defaults());
   }
 
   public IscsiServerConfig withBind(String host, int newPort) {
     return new IscsiServerConfig(host, newPort, advertisedPortals, loginDefaults, loginTimeout,
-        nopInterval, commandWindow, nativeTransport);
+        nopInterval, commandWindow, nativeTransport, loginPolicy, admission);
   }
 
   public IscsiServerConfig withAdvertisedPortals(List<String> portals) {
     return new IscsiServerConfig(bindHost, port, portals, loginDefaults, loginTimeout,
-        nopInterval, commandWindow, nativeTransport);
+        nopInterval, commandWindow, nativeTransport, loginPolicy, admission);
   }
 
   public IscsiServerConfig withLoginDefaults(Map<String, String> defaults) {
     return new IscsiServerConfig(bindHost, port, advertisedPortals, defaults, loginTimeout,
-        nopInterval, commandWindow, nativeTransport);
+        nopInterval, commandWindow, nativeTransport, loginPolicy, admission);
   }
 
   public IscsiServerConfig withTimeouts(Duration login, Duration nop) {
     return new IscsiServerConfig(bindHost, port, advertisedPortals, loginDefaults, login, nop,
-        commandWindow, nativeTransport);
+        commandWindow, nativeTransport, loginPolicy, admission);
   }
 
   public IscsiServerConfig withNativeTransport(boolean enabled) {
     return new IscsiServerConfig(bindHost, port, advertisedPortals, loginDefaults, loginTimeout,
-        nopInterval, commandWindow, enabled);
+        nopInterval, commandWindow, enabled, loginPolicy, admission);
+  }
+
+  public IscsiServerConfig withLoginPolicy(LoginPolicy policy) {
+    return new IscsiServerConfig(bindHost, port, advertisedPortals, loginDefaults, loginTimeout,
+        nopInterval, commandWindow, nativeTransport, policy, admission);
+  }
+
+  public IscsiServerConfig withAdmission(AdmissionLimits limits) {
+    return new IscsiServerConfig(bindHost, port, advertisedPortals, loginDefaults, loginTimeout,
+        nopInterval, commandWindow, nativeTransport, loginPolicy, limits);
   }
 }

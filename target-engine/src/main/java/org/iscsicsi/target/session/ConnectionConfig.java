@@ -3,6 +3,7 @@ package org.iscsicsi.target.session;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.iscsicsi.target.login.LoginPolicy;
 
 /**
  * Per-connection settings the server hands every connection.
@@ -15,12 +16,16 @@ import java.util.Map;
  *     ping; without an answer within another interval the connection is closed (a timeout).
  *     Zero disables pings
  * @param commandWindow how many commands the initiator may queue (MaxCmdSN - ExpCmdSN + 1)
+ * @param loginPolicy CHAP digests and challenges accepted, and whether discovery needs CHAP
  * @param limits what one connection may hold in the full feature phase
  */
 public record ConnectionConfig(Map<String, String> loginDefaults, List<String> advertisedPortals,
-    Duration loginTimeout, Duration nopInterval, int commandWindow, DataPathLimits limits) {
+    Duration loginTimeout, Duration nopInterval, int commandWindow, LoginPolicy loginPolicy,
+    DataPathLimits limits) {
 
   public ConnectionConfig {
+    java.util.Objects.requireNonNull(loginPolicy, "loginPolicy");
+    java.util.Objects.requireNonNull(limits, "limits");
     loginDefaults = Map.copyOf(loginDefaults);
     advertisedPortals = List.copyOf(advertisedPortals);
     if (commandWindow < 1 || commandWindow > 65536) {
@@ -34,8 +39,8 @@ public record ConnectionConfig(Map<String, String> loginDefaults, List<String> a
 
   /** With the default {@link DataPathLimits}. */
   public ConnectionConfig(Map<String, String> loginDefaults, List<String> advertisedPortals,
-      Duration loginTimeout, Duration nopInterval, int commandWindow) {
-    this(loginDefaults, advertisedPortals, loginTimeout, nopInterval, commandWindow,
+      Duration loginTimeout, Duration nopInterval, int commandWindow, LoginPolicy loginPolicy) {
+    this(loginDefaults, advertisedPortals, loginTimeout, nopInterval, commandWindow, loginPolicy,
         DataPathLimits.DEFAULTS);
   }
 }

@@ -81,7 +81,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
   private final LoginPhase login;
   private final TaskManagement taskManagement;
   private final DataPathLimits limits;
-  private final InboundGate gate = new InboundGate();
+  private final InboundGate inbound = new InboundGate();
   /** Set while a read batch from the socket is being handled; its end flushes once. */
   private boolean reading;
 
@@ -95,13 +95,13 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
   private int pingTtt = RESERVED;
 
   public IscsiConnection(TargetDirectory directory, SessionTable table, ConnectionConfig config,
-      IscsiPduDecoder decoder, IscsiPduEncoder encoder, SecureRandom random) {
+      IscsiPduDecoder decoder, IscsiPduEncoder encoder, SecureRandom random, LoginGate gate) {
     this.directory = directory;
     this.table = table;
     this.config = config;
     this.numbers = new SequenceNumbers(config.commandWindow(), tasks::size);
     this.login = new LoginPhase(directory, table, config, numbers, counters, decoder, encoder,
-        random);
+        random, gate);
     this.taskManagement = new TaskManagement(tasks, numbers);
     this.limits = config.limits();
   }
@@ -130,7 +130,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
   /** Whether reading from the socket is stopped because the peer does not read. */
   boolean readingPaused() {
-    return gate.paused();
+    return inbound.paused();
   }
 
   @Override
@@ -142,8 +142,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     phase = Phase.CLOSED;
-    login.cancelTimer();
-    gate.releaseAll();
+    login.release();
+    inbound.releaseAll();
     tasks.abortAll();
     if (text != null) {
       text.release();
@@ -196,19 +196,19 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     reading = true;
-    if (gate.paused()) {
-      gate.hold(msg); // decoded from a read that came before the pause
+    if (inbound.paused()) {
+      inbound.hold(msg); // decoded from a read that came before the pause
       return;
     }
     handle(msg);
     if (!ctx.channel().isWritable()) {
-      gate.pause(ctx.channel());
+      inbound.pause(ctx.channel());
     }
   }
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
-    if (ctx.channel().isWritable() && gate.paused()) {
+    if (ctx.channel().isWritable() && inbound.paused()) {
       // not from inside the flush that drained the output: handle the held PDUs afterwards
       ctx.executor().execute(this::resume);
     }
@@ -219,8 +219,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
   private void resume() {
     reading = true;
     try {
-      while (phase != Phase.CLOSED && gate.paused() && ctx.channel().isWritable()) {
-        Object pdu = gate.next(ctx.channel());
+      while (phase != Phase.CLOSED && inbound.paused() && ctx.channel().isWritable()) {
+        Object pdu = inbound.next(ctx.channel());
         if (pdu != null) {
           handle(pdu);
         }
@@ -289,7 +289,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     this.params = result.parameters();
     this.target = result.target();
     this.session = session;
-    this.text = new TextExchange(directory, target, result.initiatorName(),
+    this.text = new TextExchange(directory, target, result.initiatorName(), result.scope(),
         config.advertisedPortals(), params.initiatorMaxRecvDataSegmentLength(), numbers);
     phase = Phase.FULL_FEATURE;
   }

@@ -3,12 +3,14 @@ package org.iscsicsi.target.session;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetAddress;
 import java.security.SecureRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.BooleanSupplier;
 import org.iscsicsi.target.login.LoginResult;
 import org.iscsicsi.target.login.LoginStateMachine;
+import org.iscsicsi.target.login.LoginStatus;
 import org.iscsicsi.target.login.SessionParameters;
 import org.iscsicsi.target.pdu.InitiatorPdu.LoginRequest;
 import org.iscsicsi.target.pdu.IscsiPduDecoder;
@@ -35,13 +37,18 @@ final class LoginPhase {
   private final SessionCountersRecorder counters;
   private final IscsiPduDecoder decoder;
   private final IscsiPduEncoder encoder;
+  private final LoginGate gate;
   private boolean firstPdu = true;
   private ScheduledFuture<?> timer;
+  /** The source address whose discovery slot this connection holds, or null. */
+  private InetAddress discoverySlot;
 
   LoginPhase(TargetDirectory directory, SessionTable table, ConnectionConfig config,
       SequenceNumbers numbers, SessionCountersRecorder counters, IscsiPduDecoder decoder,
-      IscsiPduEncoder encoder, SecureRandom random) {
-    this.login = new LoginStateMachine(directory, config.loginDefaults(), random, table::exists);
+      IscsiPduEncoder encoder, SecureRandom random, LoginGate gate) {
+    this.login = new LoginStateMachine(directory, config.loginDefaults(), random, table::exists,
+        config.loginPolicy());
+    this.gate = gate;
     this.table = table;
     this.config = config;
     this.numbers = numbers;
@@ -50,7 +57,11 @@ final class LoginPhase {
     this.encoder = encoder;
   }
 
-  /** Closes the connection if {@code stillLoggingIn} when the login timeout has passed. */
+  /**
+   * Closes the connection if {@code stillLoggingIn} when the login timeout has passed. The timer
+   * runs from the connection's start and no PDU or byte the initiator sends restarts it, so a
+   * login that trickles data is cut at the same time as a silent one.
+   */
   void startTimer(ChannelHandlerContext ctx, BooleanSupplier stillLoggingIn) {
     if (config.loginTimeout().isZero()) {
       return;
@@ -70,6 +81,15 @@ final class LoginPhase {
     }
   }
 
+  /** Gives back what the login holds (a discovery session slot); the connection has ended. */
+  void release() {
+    cancelTimer();
+    if (discoverySlot != null) {
+      gate.releaseDiscovery(discoverySlot);
+      discoverySlot = null;
+    }
+  }
+
   /**
    * Handles one Login Request and sends the response (on a failure, then closes the connection).
    * When the login completes, {@code loggedIn} adopts the session before the response leaves.
@@ -78,9 +98,15 @@ final class LoginPhase {
    */
   LoginStateMachine.State process(ChannelHandlerContext ctx, LoginRequest req,
       BiConsumer<LoginResult, IscsiSession> loggedIn) {
+    InetAddress source = SourceAddress.of(ctx.channel().remoteAddress());
     if (firstPdu) {
       numbers.startStatSn(req.expStatSn());
       firstPdu = false;
+      if (!gate.admitLogin(source)) {
+        // backing off after failed authentications: "try again later" (section 11.13.5)
+        refuse(ctx, req, LoginStatus.SERVICE_UNAVAILABLE);
+        return LoginStateMachine.State.FAILED;
+      }
     }
     numbers.restartWindow(req.cmdSn());
     TargetPdu.LoginResponse resp = login.process(req)
@@ -88,13 +114,27 @@ final class LoginPhase {
     switch (login.state()) {
       case FAILED -> {
         table.loginFinished(resp.statusClass(), resp.statusDetail());
+        gate.loginFinished(source, login.failure());
         ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
       }
       case COMPLETE -> {
         LoginResult result = login.result();
+        if (result.discovery()) {
+          if (!gate.reserveDiscovery(source)) {
+            resp.release();
+            LOG.info("discovery login of {} from {} refused: too many discovery sessions",
+                result.initiatorName(), source);
+            refuse(ctx, req, LoginStatus.OUT_OF_RESOURCES);
+            return LoginStateMachine.State.FAILED;
+          }
+          discoverySlot = source;
+        }
         SessionParameters params = result.parameters();
+        // only now, with authentication and every check passed, may an older session of the
+        // same initiator port end (reinstatement, section 6.3.5)
         IscsiSession session = table.open(result, ctx.channel(), counters);
         table.loginFinished(0, 0);
+        gate.loginFinished(source, LoginStatus.SUCCESS);
         loggedIn.accept(result, session);
         cancelTimer();
         ctx.writeAndFlush(resp.withTsih(session.tsih()));
@@ -111,5 +151,13 @@ final class LoginPhase {
       default -> ctx.writeAndFlush(resp);
     }
     return login.state();
+  }
+
+  /** Ends the login with {@code status}, counted like any failed login, and closes. */
+  private void refuse(ChannelHandlerContext ctx, LoginRequest req, LoginStatus status) {
+    TargetPdu.LoginResponse resp = LoginStateMachine.refusal(req, status)
+        .withSequence(numbers.nextStatSn(), numbers.expCmdSn(), numbers.maxCmdSn());
+    table.loginFinished(status.statusClass(), status.statusDetail());
+    ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
   }
 }

@@ -4,13 +4,16 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.iscsicsi.target.acl.AccessLevel;
+import org.iscsicsi.target.login.DiscoveryScope;
 import org.iscsicsi.target.registry.ExportedTarget;
 import org.iscsicsi.target.registry.TargetDirectory;
 
 /**
  * Answers the SendTargets text key (RFC 7143 section 13.3 and appendix C): for each target this
  * initiator may access, {@code TargetName} followed by one {@code TargetAddress=host:port,tpgt}
- * per portal. Targets whose ACL gives the initiator NONE are left out.
+ * per portal. Targets whose ACL gives the initiator NONE are left out, and so are those outside
+ * the session's {@link DiscoveryScope} (a CHAP discovery login sees only the targets its
+ * credential opens).
  */
 final class SendTargets {
 
@@ -22,8 +25,9 @@ final class SendTargets {
    * @param sessionTarget the target of a normal session, null in discovery
    * @param portals advertised "host:port" portals; when empty, {@code local} is reported
    */
-  static byte[] answer(String value, String initiatorName, TargetDirectory directory,
-      ExportedTarget sessionTarget, List<String> portals, InetSocketAddress local) {
+  static byte[] answer(String value, String initiatorName, DiscoveryScope scope,
+      TargetDirectory directory, ExportedTarget sessionTarget, List<String> portals,
+      InetSocketAddress local) {
     StringBuilder sb = new StringBuilder();
     List<ExportedTarget> targets;
     if (value.equals("All")) {
@@ -35,7 +39,7 @@ final class SendTargets {
     }
     for (ExportedTarget t : targets) {
       AccessLevel access = t.access(initiatorName);
-      if (access == null || access == AccessLevel.NONE) {
+      if (access == null || access == AccessLevel.NONE || !scope.includes(t)) {
         continue;
       }
       sb.append("TargetName=").append(t.name()).append('\0');

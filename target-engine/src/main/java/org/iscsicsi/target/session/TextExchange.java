@@ -7,8 +7,10 @@ import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.iscsicsi.target.login.DiscoveryScope;
 import org.iscsicsi.target.login.LoginException;
 import org.iscsicsi.target.login.TextKeys;
+import org.iscsicsi.target.names.WireText;
 import org.iscsicsi.target.pdu.InitiatorPdu.TextRequest;
 import org.iscsicsi.target.pdu.RejectReason;
 import org.iscsicsi.target.pdu.TargetPdu;
@@ -31,6 +33,7 @@ final class TextExchange {
   private final TargetDirectory directory;
   private final ExportedTarget target;
   private final String initiatorName;
+  private final DiscoveryScope scope;
   private final List<String> portals;
   private final int maxSegment;
   private final SequenceNumbers numbers;
@@ -39,13 +42,15 @@ final class TextExchange {
 
   /**
    * @param target the session's target, null for a discovery session
+   * @param scope which granted targets SendTargets may name
    * @param maxSegment the initiator's MaxRecvDataSegmentLength
    */
   TextExchange(TargetDirectory directory, ExportedTarget target, String initiatorName,
-      List<String> portals, int maxSegment, SequenceNumbers numbers) {
+      DiscoveryScope scope, List<String> portals, int maxSegment, SequenceNumbers numbers) {
     this.directory = directory;
     this.target = target;
     this.initiatorName = initiatorName;
+    this.scope = scope;
     this.portals = portals;
     this.maxSegment = maxSegment;
     this.numbers = numbers;
@@ -71,15 +76,16 @@ final class TextExchange {
     try {
       keys = TextKeys.parse(bytes);
     } catch (LoginException e) {
-      LOG.info("text request from {} is malformed: {}", initiatorName, e.getMessage());
+      LOG.info("text request from {} is malformed: {}", initiatorName,
+          WireText.escape(e.getMessage()));
       return RejectReason.PROTOCOL_ERROR;
     }
     ByteBuf answer = Unpooled.buffer();
     Map<String, String> others = new LinkedHashMap<>();
     for (Map.Entry<String, String> e : keys.entrySet()) {
       if (e.getKey().equals("SendTargets")) {
-        answer.writeBytes(SendTargets.answer(e.getValue(), initiatorName, directory, target,
-            portals, (InetSocketAddress) ctx.channel().localAddress()));
+        answer.writeBytes(SendTargets.answer(e.getValue(), initiatorName, scope, directory,
+            target, portals, (InetSocketAddress) ctx.channel().localAddress()));
       } else {
         // renegotiation in the full feature phase is not offered
         others.put(e.getKey(), e.getKey().startsWith("X-") || e.getKey().startsWith("X#")

@@ -119,6 +119,8 @@ public final class AttackHarness implements AutoCloseable {
           .setInitiator(LEGITIMATE).build());
       h.admin.setChap(SetChapRequest.newBuilder().setTarget(TARGET).setUser(CHAP_USER)
           .setPassword(CHAP_SECRET).build());
+      // one login before any attack, so that figures measure the attack, not JIT warm-up
+      h.legitimateLoginAndIo();
     } catch (Exception | AssertionError e) {
       h.close();
       throw e;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import org.iscsicsi.target.login.LoginPolicy;
 import org.iscsicsi.target.testing.Exec;
 import org.iscsicsi.target.v1.CreateLunRequest;
 import org.iscsicsi.target.v1.CreateTargetRequest;
@@ -49,7 +50,10 @@ class LibiscsiEndToEndTest {
 
   TargetEngine start() throws Exception {
     return TargetEngine.start(EngineConfig.of(dir.resolve("state"))
-        .withPortal(new HostPort("127.0.0.1", 0)));
+        .withPortal(new HostPort("127.0.0.1", 0))
+        // iscsi-ls discovers without CHAP here; LoginHardeningTest pins the required default
+        .withLogin(LoginSettings.defaults().withPolicy(
+            LoginPolicy.defaults().withDiscoveryAuth(false))));
   }
 
   static String url(TargetEngine e, String target, int lun) {

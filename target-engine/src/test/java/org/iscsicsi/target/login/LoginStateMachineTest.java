@@ -152,8 +152,9 @@ class LoginStateMachineTest {
     assertThat(fail(request(true, 0, 1, "InitiatorName=" + INITIATOR))).isEqualTo(0x0207);
     assertThat(fail(request(true, 0, 1, "InitiatorName=" + INITIATOR,
         "TargetName=iqn.2026-11.org.iscsicsi:nope"))).isEqualTo(0x0203);
+    // not granted: the same "not found" as a target that does not exist
     assertThat(fail(request(true, 0, 1, "InitiatorName=iqn.2026-11.org.example:stranger",
-        "TargetName=" + OPEN))).isEqualTo(0x0202);
+        "TargetName=" + OPEN))).isEqualTo(0x0203);
     assertThat(fail(request(true, 0, 1, "InitiatorName=" + INITIATOR,
         "SessionType=Weird"))).isEqualTo(0x0209);
     assertThat(fail(request(true, false, 0, 1, 5, "InitiatorName=" + INITIATOR,
@@ -188,8 +189,34 @@ class LoginStateMachineTest {
   }
 
   @Test
-  void discoverySessionNeedsNoTarget() throws Exception {
+  void aLoginOfTooManyPdusIsRefused() throws Exception {
     LoginStateMachine m = machine();
+    m.process(request(false, true, 0, 1, 0, "InitiatorName=" + INITIATOR)).release();
+    int sent = 1;
+    while (m.state() == LoginStateMachine.State.IN_PROGRESS) {
+      m.process(request(false, true, 0, 1, 0, "X-more=text")).release();
+      sent++;
+    }
+    assertThat(m.failure()).isEqualTo(LoginStatus.INITIATOR_ERROR);
+    assertThat(sent).isEqualTo(LoginStateMachine.MAX_LOGIN_PDUS + 1);
+  }
+
+  @Test
+  void aMissingAndAnUngrantedTargetGetTheSameAnswer() throws Exception {
+    String stranger = "InitiatorName=iqn.2026-11.org.example:stranger";
+    var missing = machine().process(request(true, 0, 1, stranger,
+        "TargetName=iqn.2026-11.org.iscsicsi:nope"));
+    var ungranted = machine().process(request(true, 0, 1, stranger, "TargetName=" + OPEN));
+    assertThat(status(missing)).isEqualTo(status(ungranted)).isEqualTo(0x0203);
+    assertThat(missing.transit()).isEqualTo(ungranted.transit());
+    assertThat(keys(missing)).isEqualTo(keys(ungranted)).isEmpty();
+  }
+
+  @Test
+  void discoverySessionNeedsNoTarget() throws Exception {
+    LoginStateMachine m = new LoginStateMachine(LoginFixtures.directory(open), Map.of(),
+        new SecureRandom(), (tsih, isid, initiator, target) -> false,
+        LoginPolicy.defaults().withDiscoveryAuth(false));
     m.process(request(true, 0, 1, "InitiatorName=iqn.2026-11.org.example:anyone",
         "SessionType=Discovery", "AuthMethod=None")).release();
     m.process(request(true, 1, 3, "MaxRecvDataSegmentLength=32768")).release();

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.iscsicsi.target.acl.AccessLevel;
 import org.iscsicsi.target.acl.ChapSecret;
+import org.iscsicsi.target.login.LoginPolicy;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -58,7 +59,9 @@ class LibiscsiEndToEndTest {
     targets.add(DIGEST, onlyA, Optional.empty(), Optional.empty(),
         Map.of("HeaderDigest", "CRC32C"), dir, 8 << 20);
     server = new IscsiServer(IscsiServerConfig.defaults().withBind("127.0.0.1", 0)
-        .withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(30)), targets);
+        .withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(30))
+        // discovery without CHAP, as before discovery authentication; LoginHardeningTest pins it
+        .withLoginPolicy(LoginPolicy.defaults().withDiscoveryAuth(false)), targets);
     server.start();
     portal = "127.0.0.1:" + server.boundPort();
   }

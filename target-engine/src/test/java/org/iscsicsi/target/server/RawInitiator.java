@@ -198,10 +198,24 @@ public final class RawInitiator implements AutoCloseable {
     return pdu.byteAt(36) << 8 | pdu.byteAt(37);
   }
 
-  /** WRITE(10) of one 512-byte block and its SCSI status (0 is GOOD). */
+  /** CHECK CONDITION: on a new I_T nexus the first command reports the power-on unit attention. */
+  private static final int CHECK_CONDITION = 0x02;
+  /** The data segment (sense) of the last SCSI Response {@link #writeBlock} read. */
+  public byte[] lastSense = new byte[0];
+
+  /**
+   * WRITE(10) of one 512-byte block and its SCSI status (0 is GOOD); sent again (up to three
+   * times in all) after a CHECK CONDITION, which on a fresh session is the unit attention every new nexus gets first.
+   */
   public int writeBlock(long lba, byte[] block) throws IOException {
-    write10(lba, block, cmdSn++);
-    return scsiStatus(read());
+    int status = CHECK_CONDITION;
+    for (int attempt = 0; attempt < 3 && status == CHECK_CONDITION; attempt++) {
+      write10(lba, block, cmdSn++);
+      Pdu response = read();
+      status = scsiStatus(response);
+      lastSense = response.data();
+    }
+    return status;
   }
 
   /** READ(10) of {@code blocks} 512-byte blocks; the Data-In collected, or an IOException. */

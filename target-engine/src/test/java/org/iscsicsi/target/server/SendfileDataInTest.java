@@ -46,10 +46,8 @@ class SendfileDataInTest {
       targets.add(TARGET, Map.of("ALL", AccessLevel.READ_WRITE), Optional.empty(),
           Optional.empty(), Map.of(), dir, 4 << 20);
       IscsiServerConfig config = IscsiServerConfig.defaults().withBind("127.0.0.1", 0)
-          .withAdvertisedPortals(List.of()).withTimeouts(Duration.ofSeconds(5), Duration.ZERO);
-      config = new IscsiServerConfig(config.bindHost(), config.port(),
-          config.advertisedPortals(), config.loginDefaults(), config.loginTimeout(),
-          config.nopInterval(), config.commandWindow(), epoll);
+          .withAdvertisedPortals(List.of()).withTimeouts(Duration.ofSeconds(5), Duration.ZERO)
+          .withNativeTransport(epoll);
       IscsiServer server = new IscsiServer(config, targets);
       server.start();
       try (RawInitiator r = new RawInitiator(server.boundPort())) {
