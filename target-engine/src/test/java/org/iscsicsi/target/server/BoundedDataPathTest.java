@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.iscsicsi.target.acl.AccessLevel;
@@ -212,7 +214,8 @@ class BoundedDataPathTest {
     int pings = 20_000;
     int size = 8192; // the initiator's MaxRecvDataSegmentLength: echoed whole
     long unboundedBytes = (long) pings * (48 + size);
-    try (RawInitiator r = login(Map.of())) {
+    try (RawInitiator r = login(Map.of());
+        ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
       AtomicLong sent = new AtomicLong();
       byte[] data = pattern(size, 9);
       CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
@@ -224,7 +227,7 @@ class BoundedDataPathTest {
         } catch (IOException e) {
           throw new java.io.UncheckedIOException(e);
         }
-      });
+      }, threads);
       long before;
       long after = sent.get();
       do { // until the writer stalls: the engine stopped reading
