@@ -56,19 +56,6 @@ final class Attacker {
     return r;
   }
 
-  /** A 16-byte CDB of a 10-byte block command (READ(10) 0x28, WRITE(10) 0x2a). */
-  static byte[] rw10(int opcode, long lba, int blocks) {
-    byte[] cdb = new byte[16];
-    cdb[0] = (byte) opcode;
-    cdb[2] = (byte) (lba >>> 24);
-    cdb[3] = (byte) (lba >>> 16);
-    cdb[4] = (byte) (lba >>> 8);
-    cdb[5] = (byte) lba;
-    cdb[7] = (byte) (blocks >>> 8);
-    cdb[8] = (byte) blocks;
-    return cdb;
-  }
-
   /** WRITE(16) of {@code blocks} blocks at LBA 0. */
   static byte[] write16(long blocks) {
     byte[] cdb = new byte[16];

@@ -42,8 +42,8 @@ class ImmediateCommandFloodAttackIT {
       CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
         try {
           for (int i = 0; i < COMMANDS; i++) {
-            byte[] cdb = i < WRITES ? Attacker.rw10(0x2a, i, 1)
-                : Attacker.rw10(0x28, i % 1000, READ_BLOCKS);
+            byte[] cdb = i < WRITES ? RawInitiator.rw10(0x2a, i, 1)
+                : RawInitiator.rw10(0x28, i % 1000, READ_BLOCKS);
             attacker.immediateCommand(i < WRITES ? 0xa0 : 0xc0,
                 i < WRITES ? 512 : READ_BLOCKS * 512, cdb, new byte[0]);
             sent.incrementAndGet();

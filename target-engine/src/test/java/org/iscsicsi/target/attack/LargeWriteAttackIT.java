@@ -53,7 +53,7 @@ class LargeWriteAttackIT {
             attacker.send(Attacker.dataOut(big, -1, dataSn++, offset, SEGMENT), segment);
             streamed.addAndGet(SEGMENT);
           }
-          int small = attacker.command(0x80 | 0x20, EDTL, Attacker.rw10(0x2a, 0, 8),
+          int small = attacker.command(0x80 | 0x20, EDTL, RawInitiator.rw10(0x2a, 0, 8),
               new byte[0]);
           for (int i = 0; i < 1024 && System.nanoTime() < deadline; i++) {
             attacker.send(Attacker.dataOut(small, 0x7ead0000 + i, i, (long) i * SEGMENT,

@@ -259,6 +259,19 @@ public final class RawInitiator implements AutoCloseable {
     return b;
   }
 
+  /** The 16-byte CDB field of a 10-byte block command (READ(10) 0x28, WRITE(10) 0x2a...). */
+  public static byte[] rw10(int opcode, long lba, int blocks) {
+    byte[] cdb = new byte[16];
+    cdb[0] = (byte) opcode;
+    cdb[2] = (byte) (lba >>> 24);
+    cdb[3] = (byte) (lba >>> 16);
+    cdb[4] = (byte) (lba >>> 8);
+    cdb[5] = (byte) lba;
+    cdb[7] = (byte) (blocks >>> 8);
+    cdb[8] = (byte) blocks;
+    return cdb;
+  }
+
   /** NOP-Out ping (immediate); the caller reads the NOP-In. */
   public int ping() throws IOException {
     return ping(new byte[0]);
