@@ -6,6 +6,20 @@ final class Cdb {
   private Cdb() {
   }
 
+  /**
+   * The length of a CDB by its operation code's group (SPC-4 4.2.5.1): 6 bytes for group 0, 10
+   * for groups 1 and 2, 16 for group 4, 12 for group 5; 6 for the reserved, variable-length and
+   * vendor-specific groups, none of which this device supports.
+   */
+  static int groupLength(int opcode) {
+    return switch (opcode >>> 5) {
+      case 1, 2 -> 10;
+      case 4 -> 16;
+      case 5 -> 12;
+      default -> 6;
+    };
+  }
+
   static int u8(byte[] b, int off) {
     return b[off] & 0xff;
   }

@@ -6,12 +6,16 @@ package org.iscsicsi.target.scsi;
  */
 final class DataOutLength {
 
+  private static final int MIN_CDB = 16;
+
   private DataOutLength() {
   }
 
   /** The CDB's Data-Out length in bytes, or -1 when the command carries no Data-Out. */
   static int of(byte[] shortCdb, int blockSize) {
-    byte[] cdb = java.util.Arrays.copyOf(shortCdb, Math.max(16, shortCdb.length));
+    // iSCSI CDBs have at least 16 bytes; only shorter test fixtures are padded
+    byte[] cdb = shortCdb.length >= MIN_CDB ? shortCdb
+        : java.util.Arrays.copyOf(shortCdb, MIN_CDB);
     int opcode = cdb[0] & 0xff;
     return switch (opcode) {
       case 0x0a, 0x2a, 0xaa, 0x8a, 0x2e, 0xae, 0x8e, 0x8b ->

@@ -13,6 +13,22 @@ import java.util.concurrent.CompletionStage;
  */
 public interface ScsiTargetPort {
 
+  /**
+   * The largest READ or WRITE, in bytes: the Block Limits VPD page's MAXIMUM TRANSFER LENGTH
+   * (SBC-3 6.6.4) times the block size. It also bounds what one command may buffer.
+   */
+  int MAX_TRANSFER_BYTES = 8 << 20;
+
+  /**
+   * How many bytes of Data-Out the iSCSI layer may gather for a command before it runs: what the
+   * CDB describes (transfer length times block size, or its parameter list length), or 0 when it
+   * describes none, addresses no LUN, or describes more than {@link #MAX_TRANSFER_BYTES}. A
+   * command given 0 runs at once without data, and the device server answers it (the sense SBC-3
+   * prescribes for a transfer length beyond MAXIMUM TRANSFER LENGTH is INVALID FIELD IN CDB).
+   * Cheap, allocation-free, callable on any thread.
+   */
+  int dataOutAccepted(long lun, byte[] cdb);
+
   /** Runs a command. The stage never completes exceptionally: errors become sense data. */
   CompletionStage<ScsiResponse> execute(ScsiRequest request);
 

@@ -144,6 +144,16 @@ public final class TargetScsiPort implements ScsiTargetPort {
     return stage.whenComplete((r, t) -> request.dataOut().release());
   }
 
+  @Override
+  public int dataOutAccepted(long lun, byte[] cdb) {
+    LunState lu = luns.get(lun);
+    if (lu == null || cdb == null || cdb.length == 0) {
+      return 0;
+    }
+    int described = DataOutLength.of(cdb, lu.unit.blockSize());
+    return described > MAX_TRANSFER_BYTES ? 0 : Math.max(0, described);
+  }
+
   /** Checks and runs a command; failures become sense data. */
   private CompletionStage<ScsiResponse> run(ScsiRequest request) {
     try {
@@ -163,6 +173,9 @@ public final class TargetScsiPort implements ScsiTargetPort {
       throw new CheckCondition(Sense.INVALID_OPCODE);
     }
     int opcode = cdb[0] & 0xff;
+    if (cdb.length < Cdb.groupLength(opcode)) {
+      throw new CheckCondition(Sense.INVALID_OPCODE); // a CDB cut short (never from iSCSI)
+    }
     LunState lu = luns.get(request.lun());
     NexusId nexus = NexusId.of(request.nexus());
     CommandContext context = new CommandContext(request, this, lu, io, inline);
@@ -193,7 +206,22 @@ public final class TargetScsiPort implements ScsiTargetPort {
     if (conflicts(lu, nexus, opcode, descriptor.access())) {
       throw CheckCondition.reservationConflict();
     }
+    if (changesSharedState(descriptor) && lu.readOnly(request.nexus())) {
+      throw new CheckCondition(Sense.WRITE_PROTECTED);
+    }
     return descriptor.command().run(context);
+  }
+
+  /**
+   * Commands that change what other initiators see without writing the medium: reservations and
+   * mode pages. A read-only nexus gets DATA PROTECT, WRITE PROTECTED for them as for writes (the
+   * sense SBC-3's write protection gives a command that would change a protected logical unit;
+   * SPC-4 names no other refusal for a nexus without write rights). The medium-writing commands
+   * check this themselves.
+   */
+  private static boolean changesSharedState(CommandDescriptor d) {
+    return d.access() == Access.PERSISTENT_RESERVE_OUT || d.access() == Access.LEGACY_RESERVATION
+        || d.command() instanceof ModeSelect;
   }
 
   /**

@@ -13,7 +13,7 @@ final class VpdPages {
 
   static final int[] SUPPORTED = {0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2};
   /** Largest READ/WRITE transfer, in bytes. */
-  static final int MAX_TRANSFER_BYTES = 8 << 20;
+  static final int MAX_TRANSFER_BYTES = ScsiTargetPort.MAX_TRANSFER_BYTES;
   static final int OPTIMAL_TRANSFER_BYTES = 1 << 20;
   static final int MAX_COMPARE_AND_WRITE_BLOCKS = 128;
   static final int MAX_UNMAP_DESCRIPTORS = 256;

@@ -17,16 +17,30 @@ import org.iscsicsi.target.login.LoginPolicy;
  *     Zero disables pings
  * @param commandWindow how many commands the initiator may queue (MaxCmdSN - ExpCmdSN + 1)
  * @param loginPolicy CHAP digests and challenges accepted, and whether discovery needs CHAP
+ * @param limits what one connection may hold in the full feature phase
  */
 public record ConnectionConfig(Map<String, String> loginDefaults, List<String> advertisedPortals,
-    Duration loginTimeout, Duration nopInterval, int commandWindow, LoginPolicy loginPolicy) {
+    Duration loginTimeout, Duration nopInterval, int commandWindow, LoginPolicy loginPolicy,
+    DataPathLimits limits) {
 
   public ConnectionConfig {
     java.util.Objects.requireNonNull(loginPolicy, "loginPolicy");
+    java.util.Objects.requireNonNull(limits, "limits");
     loginDefaults = Map.copyOf(loginDefaults);
     advertisedPortals = List.copyOf(advertisedPortals);
     if (commandWindow < 1 || commandWindow > 65536) {
       throw new IllegalArgumentException("commandWindow out of range: " + commandWindow);
     }
+    if (limits.maxTasks() < commandWindow) {
+      throw new IllegalArgumentException("maxTasks " + limits.maxTasks()
+          + " is below the command window " + commandWindow);
+    }
+  }
+
+  /** With the default {@link DataPathLimits}. */
+  public ConnectionConfig(Map<String, String> loginDefaults, List<String> advertisedPortals,
+      Duration loginTimeout, Duration nopInterval, int commandWindow, LoginPolicy loginPolicy) {
+    this(loginDefaults, advertisedPortals, loginTimeout, nopInterval, commandWindow, loginPolicy,
+        DataPathLimits.DEFAULTS);
   }
 }

@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.security.SecureRandom;
@@ -33,6 +34,7 @@ import org.iscsicsi.target.registry.TargetDirectory;
 import org.iscsicsi.target.scsi.DataDirection;
 import org.iscsicsi.target.scsi.ScsiRequest;
 import org.iscsicsi.target.scsi.ScsiResponse;
+import org.iscsicsi.target.scsi.ScsiTargetPort;
 import org.iscsicsi.target.scsi.TaskAttribute;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,6 +52,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Everything runs on the channel's event loop; SCSI completions from other threads hop back onto
  * it. Runs at ErrorRecoveryLevel 0: an error that breaks the byte stream closes the connection.
+ *
+ * <p>What a connection holds is bounded whatever the initiator sends ({@link DataPathLimits}):
+ * Data-Out is gathered only up to what the CDB describes (and never beyond MAXIMUM TRANSFER
+ * LENGTH), plus the unsolicited data the negotiated FirstBurstLength allows; immediate commands
+ * beyond {@code maxTasks} are rejected; a command beyond the byte budget gets TASK SET FULL; and
+ * a peer that does not read its responses stops being read ({@link InboundGate}).
  */
 public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
@@ -57,6 +65,9 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
   private static final int RESERVED = SequenceNumbers.RESERVED;
   private static final byte[] INTERNAL_FAILURE_SENSE = {
       0x70, 0, 0x04, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x44, 0, 0, 0, 0, 0};
+
+  private static final ScsiResponse TASK_SET_FULL =
+      new ScsiResponse(ScsiResponse.TASK_SET_FULL, new byte[0], null);
 
   private enum Phase { LOGIN, FULL_FEATURE, CLOSED }
 
@@ -69,6 +80,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
   private final SequenceNumbers numbers;
   private final LoginPhase login;
   private final TaskManagement taskManagement;
+  private final DataPathLimits limits;
+  private final InboundGate inbound = new InboundGate();
   /** Set while a read batch from the socket is being handled; its end flushes once. */
   private boolean reading;
 
@@ -90,6 +103,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     this.login = new LoginPhase(directory, table, config, numbers, counters, decoder, encoder,
         random, gate);
     this.taskManagement = new TaskManagement(tasks, numbers);
+    this.limits = config.limits();
   }
 
   /** The session once login completed, else null. */
@@ -100,6 +114,23 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+    ctx.channel().config().setWriteBufferWaterMark(
+        new WriteBufferWaterMark(limits.writeLowWaterMark(), limits.writeHighWaterMark()));
+  }
+
+  /** Bytes the connection's tasks may buffer now (for tests and diagnostics). */
+  long bytesReserved() {
+    return tasks.bytesReserved();
+  }
+
+  /** Tasks in flight (for tests and diagnostics). */
+  int tasksInFlight() {
+    return tasks.size();
+  }
+
+  /** Whether reading from the socket is stopped because the peer does not read. */
+  boolean readingPaused() {
+    return inbound.paused();
   }
 
   @Override
@@ -112,6 +143,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     phase = Phase.CLOSED;
     login.release();
+    inbound.releaseAll();
     tasks.abortAll();
     if (text != null) {
       text.release();
@@ -136,6 +168,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    // a peer that does not read its output is not read either: it misses the ping and is closed
     if (evt instanceof IdleStateEvent && phase == Phase.FULL_FEATURE) {
       if (pingTtt != RESERVED) {
         counters.timeouts.increment();
@@ -163,6 +196,46 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     reading = true;
+    if (inbound.paused()) {
+      inbound.hold(msg); // decoded from a read that came before the pause
+      return;
+    }
+    handle(msg);
+    if (!ctx.channel().isWritable()) {
+      inbound.pause(ctx.channel());
+    }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+    if (ctx.channel().isWritable() && inbound.paused()) {
+      // not from inside the flush that drained the output: handle the held PDUs afterwards
+      ctx.executor().execute(this::resume);
+    }
+    super.channelWritabilityChanged(ctx);
+  }
+
+  /** Handles held PDUs while the peer reads its output; reading resumes once none is left. */
+  private void resume() {
+    reading = true;
+    try {
+      while (phase != Phase.CLOSED && inbound.paused() && ctx.channel().isWritable()) {
+        Object pdu = inbound.next(ctx.channel());
+        if (pdu != null) {
+          handle(pdu);
+        }
+      }
+    } finally {
+      reading = false;
+      ctx.flush();
+    }
+  }
+
+  private void handle(Object msg) {
+    if (phase == Phase.CLOSED) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
     if (msg instanceof InvalidPdu bad) {
       onInvalid(bad);
       return;
@@ -277,6 +350,13 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       reject(RejectReason.TASK_IN_PROGRESS, c.opcode().value(), c.itt(), c.cmdSn());
       return;
     }
+    if (c.immediate() && tasks.size() >= limits.maxTasks()) {
+      // non-immediate commands are held back by the command window; immediate ones have no
+      // window, so beyond the cap they are refused (RFC 7143 section 11.17.1, reason 0x06)
+      c.release();
+      reject(RejectReason.IMMEDIATE_COMMAND_REJECT, c.opcode().value(), c.itt(), c.cmdSn());
+      return;
+    }
     DataDirection direction = c.read() && c.write() ? DataDirection.BIDIRECTIONAL
         : c.write() ? DataDirection.WRITE : c.read() ? DataDirection.READ : DataDirection.NONE;
     int edtl = c.expectedDataTransferLength();
@@ -292,25 +372,47 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         edtl, direction, attribute(c.attribute()));
     if (!writes) {
       c.release();
-      tasks.add(task);
-      execute(task);
+      if (direction != DataDirection.NONE) {
+        task.reservation = Math.min(edtl, ScsiTargetPort.MAX_TRANSFER_BYTES);
+      }
+      admitAndExecute(task);
       return;
     }
-    if (immediateLength == edtl) {
+    int unsolicitedEnd = c.isFinal() || params.initialR2t() ? immediateLength
+        : Math.min(edtl, params.firstBurstLength());
+    // Data-Out is gathered only up to what the CDB describes, never up to an expected length the
+    // initiator made larger: RFC 7143 section 11.4.5.1 has the target report the difference as
+    // residual underflow (and libiscsi's residual tests expect GOOD with U set). The unsolicited
+    // data the initiator may send anyway is bounded by the negotiated FirstBurstLength. A CDB
+    // beyond MAXIMUM TRANSFER LENGTH (or one without Data-Out) gets no data at all: it runs at
+    // once, and the device server refuses it (SBC-3: CHECK CONDITION, ILLEGAL REQUEST, INVALID
+    // FIELD IN CDB); its unsolicited Data-Out is then discarded as that of a finished task.
+    int accepted = Math.min(edtl, target.scsi().dataOutAccepted(task.lun, task.cdb));
+    if (accepted == 0) {
+      c.release();
+      admitAndExecute(task);
+      return;
+    }
+    task.dataLimit = Math.max(accepted, unsolicitedEnd);
+    task.reservation = task.dataLimit;
+    if (!fitsBudget(task)) {
+      c.release();
+      taskSetFull(task);
+      return;
+    }
+    if (immediateLength == task.dataLimit) {
       task.dataOut = c.data(); // all the data came with the command: no copy
       task.received = immediateLength;
     } else {
       DataOutCollector.start(ctx.alloc(), task, c.data());
     }
-    int unsolicitedEnd = c.isFinal() || params.initialR2t() ? immediateLength
-        : Math.min(edtl, params.firstBurstLength());
     if (unsolicitedEnd > immediateLength) {
       task.unsolicited = new ScsiTask.Sequence(RESERVED, immediateLength,
           unsolicitedEnd - immediateLength);
     }
     task.nextR2tOffset = unsolicitedEnd;
     tasks.add(task);
-    if (task.received == edtl) {
+    if (task.received == task.dataLimit) {
       execute(task);
     } else if (task.unsolicited == null) {
       issueR2ts(task);
@@ -334,7 +436,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       reject(RejectReason.PROTOCOL_ERROR, d.opcode().value(), d.itt(), 0);
       return;
     }
-    if (task.received == task.expectedLength) {
+    if (task.received == task.dataLimit) {
       execute(task);
     } else if (task.unsolicited == null) {
       issueR2ts(task);
@@ -343,8 +445,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
   private void issueR2ts(ScsiTask task) {
     while (task.r2ts.size() < params.maxOutstandingR2t()
-        && task.nextR2tOffset < task.expectedLength) {
-      int length = Math.min(params.maxBurstLength(), task.expectedLength - task.nextR2tOffset);
+        && task.nextR2tOffset < task.dataLimit) {
+      int length = Math.min(params.maxBurstLength(), task.dataLimit - task.nextR2tOffset);
       int ttt = numbers.newTtt();
       task.r2ts.put(ttt, new ScsiTask.Sequence(ttt, task.nextR2tOffset, length));
       ctx.write(new TargetPdu.R2t(task.lunField, task.itt, ttt, numbers.statSn(),
@@ -352,6 +454,31 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
       counters.r2tPdus.increment();
       task.nextR2tOffset += length;
     }
+  }
+
+  /** Whether {@code task}'s reservation fits the byte budget; the first task always fits. */
+  private boolean fitsBudget(ScsiTask task) {
+    long reserved = tasks.bytesReserved();
+    return reserved == 0 || reserved + task.reservation <= limits.maxBytesInFlight();
+  }
+
+  private void admitAndExecute(ScsiTask task) {
+    if (!fitsBudget(task)) {
+      taskSetFull(task);
+      return;
+    }
+    tasks.add(task);
+    execute(task);
+  }
+
+  /**
+   * TASK SET FULL (SAM-5 5.3.1): the logical unit lacks the resources for another task now; the
+   * initiator retries it later. The task never entered the table.
+   */
+  private void taskSetFull(ScsiTask task) {
+    LOG.debug("task {}: TASK SET FULL ({} bytes in flight)", task.itt, tasks.bytesReserved());
+    dataIn.send(ctx, params.initiatorMaxRecvDataSegmentLength(), params.maxBurstLength(), task,
+        TASK_SET_FULL, numbers);
   }
 
   private void execute(ScsiTask task) {
@@ -389,6 +516,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
   }
 
   private void complete(ScsiTask task, ScsiResponse response, Throwable error) {
+    tasks.unreserve(task);
     if (task.aborted || phase != Phase.FULL_FEATURE || !ctx.channel().isActive()) {
       if (response != null) {
         response.releaseDataIn();
@@ -420,7 +548,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         session.nexus());
     ctx.write(new TaskManagementResponse(response, t.itt(), numbers.nextStatSn(),
         numbers.expCmdSn(), numbers.maxCmdSn()));
-    if (t.function() == 7 && response == TaskManagementResponse.FUNCTION_COMPLETE) {
+    if (t.function() == TaskManagement.TARGET_COLD_RESET && response == TaskManagementResponse.FUNCTION_COMPLETE) {
       close(); // a cold reset ends every connection (section 11.5.1)
     }
   }

@@ -37,6 +37,13 @@ final class ScsiTask {
   final TaskAttribute attribute;
   ByteBuf dataOut;
   int received;
+  /**
+   * Bytes of Data-Out gathered before the task runs: what the CDB describes (at most the
+   * expected length), or the unsolicited data the initiator may send if that is more.
+   */
+  int dataLimit;
+  /** Bytes this task counts against the connection's {@link DataPathLimits#maxBytesInFlight}. */
+  long reservation;
   Sequence unsolicited;
   int nextR2tOffset;
   int r2tSn;

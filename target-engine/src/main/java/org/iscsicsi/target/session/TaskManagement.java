@@ -18,6 +18,11 @@ import org.iscsicsi.target.scsi.TaskManagementFunction;
  */
 final class TaskManagement {
 
+  /** Function codes of RFC 7143 section 11.5.1. */
+  static final int LOGICAL_UNIT_RESET = 5;
+  static final int TARGET_WARM_RESET = 6;
+  static final int TARGET_COLD_RESET = 7;
+
   private final TaskTable tasks;
   private final SequenceNumbers numbers;
 
@@ -32,6 +37,9 @@ final class TaskManagement {
    */
   int respond(TaskManagementRequest t, ScsiTargetPort port, ItNexus nexus) {
     if (port == null) {
+      return TaskManagementResponse.AUTHORIZATION_FAILED;
+    }
+    if (nexus.readOnly() && resetsUnits(t.function())) {
       return TaskManagementResponse.AUTHORIZATION_FAILED;
     }
     long lun = LunField.number(t.lun());
@@ -54,12 +62,25 @@ final class TaskManagement {
       }
       case 3 -> reset(port, nexus, TaskManagementFunction.CLEAR_TASK_SET, lun, ofLun);
       case 4 -> reset(port, nexus, TaskManagementFunction.CLEAR_ACA, lun, task -> false);
-      case 5 -> reset(port, nexus, TaskManagementFunction.LOGICAL_UNIT_RESET, lun, ofLun);
-      case 6 -> reset(port, nexus, TaskManagementFunction.TARGET_WARM_RESET, lun, task -> true);
-      case 7 -> reset(port, nexus, TaskManagementFunction.TARGET_COLD_RESET, lun, task -> true);
+      case LOGICAL_UNIT_RESET ->
+          reset(port, nexus, TaskManagementFunction.LOGICAL_UNIT_RESET, lun, ofLun);
+      case TARGET_WARM_RESET ->
+          reset(port, nexus, TaskManagementFunction.TARGET_WARM_RESET, lun, task -> true);
+      case TARGET_COLD_RESET ->
+          reset(port, nexus, TaskManagementFunction.TARGET_COLD_RESET, lun, task -> true);
       case 8 -> TaskManagementResponse.REASSIGNMENT_NOT_SUPPORTED;
       default -> TaskManagementResponse.FUNCTION_REJECTED;
     };
+  }
+
+  /**
+   * LOGICAL UNIT RESET and TARGET WARM/COLD RESET act on every initiator's tasks, reservations and
+   * mode pages: a read-only session is not authorized to ask for them ("Function authorization
+   * failed", RFC 7143 section 11.6.1). The abort functions touch only the session's own tasks.
+   */
+  private static boolean resetsUnits(int function) {
+    return function == LOGICAL_UNIT_RESET || function == TARGET_WARM_RESET
+        || function == TARGET_COLD_RESET;
   }
 
   private int reset(ScsiTargetPort port, ItNexus nexus, TaskManagementFunction function,

@@ -9,14 +9,28 @@ import java.util.function.Predicate;
 /**
  * The SCSI tasks of one connection by Initiator Task Tag, from their command until their status
  * is sent, and their abort (task management, connection loss): an aborted task drops its gathered
- * Data-Out and its R2Ts and sends nothing more. Event-loop confined, like the connection.
+ * Data-Out and its R2Ts and sends nothing more. It also sums the bytes its tasks may buffer
+ * ({@link ScsiTask#reservation}), held from admission until the status is sent, or until an abort
+ * of a task the SCSI layer does not yet own. Event-loop confined, like the connection.
  */
 final class TaskTable {
 
   private final Map<Integer, ScsiTask> tasks = new HashMap<>();
+  private long bytesReserved;
 
   int size() {
     return tasks.size();
+  }
+
+  /** The bytes the tasks in flight may buffer together. */
+  long bytesReserved() {
+    return bytesReserved;
+  }
+
+  /** Gives back what {@code task} reserved; idempotent. */
+  void unreserve(ScsiTask task) {
+    bytesReserved -= task.reservation;
+    task.reservation = 0;
   }
 
   boolean contains(int itt) {
@@ -30,6 +44,7 @@ final class TaskTable {
 
   void add(ScsiTask task) {
     tasks.put(task.itt, task);
+    bytesReserved += task.reservation;
   }
 
   /** Forgets {@code task} (its status is being sent), unless the tag now names another. */
@@ -37,7 +52,14 @@ final class TaskTable {
     tasks.remove(task.itt, task);
   }
 
+  /**
+   * Aborts {@code task}. A task the SCSI layer runs keeps its reservation until it completes: its
+   * data is held until then.
+   */
   void abort(ScsiTask task) {
+    if (!task.executing) {
+      unreserve(task);
+    }
     task.aborted = true;
     task.releaseData();
     tasks.remove(task.itt, task);
@@ -59,6 +81,7 @@ final class TaskTable {
     for (ScsiTask t : tasks.values()) {
       t.aborted = true;
       t.releaseData();
+      unreserve(t);
     }
     tasks.clear();
   }

@@ -64,15 +64,7 @@ class FullFeaturePhaseTest {
   }
 
   static byte[] rw10(int opcode, int lba, int blocks) {
-    byte[] cdb = new byte[16];
-    cdb[0] = (byte) opcode;
-    cdb[2] = (byte) (lba >>> 24);
-    cdb[3] = (byte) (lba >>> 16);
-    cdb[4] = (byte) (lba >>> 8);
-    cdb[5] = (byte) lba;
-    cdb[7] = (byte) (blocks >>> 8);
-    cdb[8] = (byte) blocks;
-    return cdb;
+    return RawInitiator.rw10(opcode, lba, blocks);
   }
 
   static byte[] pattern(int length, int seed) {

@@ -260,12 +260,30 @@ public final class RawInitiator implements AutoCloseable {
     return b;
   }
 
+  /** The 16-byte CDB field of a 10-byte block command (READ(10) 0x28, WRITE(10) 0x2a...). */
+  public static byte[] rw10(int opcode, long lba, int blocks) {
+    byte[] cdb = new byte[16];
+    cdb[0] = (byte) opcode;
+    cdb[2] = (byte) (lba >>> 24);
+    cdb[3] = (byte) (lba >>> 16);
+    cdb[4] = (byte) (lba >>> 8);
+    cdb[5] = (byte) lba;
+    cdb[7] = (byte) (blocks >>> 8);
+    cdb[8] = (byte) blocks;
+    return cdb;
+  }
+
   /** NOP-Out ping (immediate); the caller reads the NOP-In. */
   public int ping() throws IOException {
+    return ping(new byte[0]);
+  }
+
+  /** NOP-Out ping (immediate) carrying {@code data}, which the NOP-In echoes. */
+  public int ping(byte[] data) throws IOException {
     int tag = itt++;
-    ByteBuf b = bhs(0x40, 0x80, 0);
+    ByteBuf b = bhs(0x40, 0x80, data.length);
     b.setInt(16, tag).setInt(20, -1).setInt(24, cmdSn).setInt(28, expStatSn);
-    send(b, new byte[0]);
+    send(b, data);
     return tag;
   }
 
@@ -294,6 +312,20 @@ public final class RawInitiator implements AutoCloseable {
     int tag = itt++;
     ByteBuf b = bhs(0x01, flags | 0x01, immediate.length);
     b.setInt(16, tag).setInt(20, edtl).setInt(24, cmdSn++).setInt(28, expStatSn);
+    b.setBytes(32, cdb);
+    send(b, immediate);
+    return tag;
+  }
+
+  /**
+   * As {@link #command}, but immediate (the I bit): its CmdSN is the next one and does not
+   * advance, and the target's command window does not hold it back (RFC 7143 section 3.2.2.1).
+   */
+  public int immediateCommand(int flags, int edtl, byte[] cdb, byte[] immediate)
+      throws IOException {
+    int tag = itt++;
+    ByteBuf b = bhs(0x41, flags | 0x01, immediate.length);
+    b.setInt(16, tag).setInt(20, edtl).setInt(24, cmdSn).setInt(28, expStatSn);
     b.setBytes(32, cdb);
     send(b, immediate);
     return tag;

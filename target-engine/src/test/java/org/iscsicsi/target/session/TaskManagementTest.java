@@ -99,4 +99,24 @@ class TaskManagementTest {
     assertThat(tmf.respond(request(2, LUN0, 0, 0), null, null))
         .isEqualTo(TaskManagementResponse.AUTHORIZATION_FAILED);
   }
+
+  /**
+   * A read-only session may abort its own tasks but not reset what every initiator shares: LOGICAL
+   * UNIT RESET and TARGET WARM/COLD RESET get "Function authorization failed" (RFC 7143 section
+   * 11.6.1) and abort nothing.
+   */
+  @Test
+  void readOnlySessionsMayNotReset() {
+    ItNexus readOnly = new ItNexus("iqn.2026-11.org.example:ro", 2,
+        "iqn.2026-11.org.example:tmf", 1, true);
+    ScsiTask t = task(1, LUN0);
+    for (int function : new int[] {5, 6, 7}) {
+      assertThat(tmf.respond(request(function, LUN0, 0, 0), port, readOnly))
+          .as("function %d", function).isEqualTo(TaskManagementResponse.AUTHORIZATION_FAILED);
+    }
+    assertThat(t.aborted).isFalse();
+    assertThat(tmf.respond(request(2, LUN0, 0, 0), port, readOnly))
+        .isEqualTo(TaskManagementResponse.FUNCTION_COMPLETE);
+    assertThat(t.aborted).isTrue();
+  }
 }
