@@ -26,8 +26,9 @@ final class CompareAndWrite implements ScsiCommand {
     }
     int bs = c.blockSize();
     int length = blocks * bs;
-    if (c.dataOutLength() != 2 * length) {
-      // e.g. 256 blocks of data sent with the one-byte field wrapped to 0
+    if (c.dataOutLength() != 2 * length || c.request.expectedTransferLength() != 2 * length) {
+      // e.g. 256 blocks of data announced with the one-byte field wrapped to 0 (the iSCSI layer
+      // gathers only the data the CDB describes, so the expected length tells)
       throw CheckCondition.invalidCdbField(13, -1);
     }
     if (blocks == 0) {

@@ -36,7 +36,7 @@ final class Attacker {
       java.time.Duration legitimate) throws IOException, InterruptedException {
     assertThat(h.engineAlive()).as("engine alive").isTrue();
     AttackHarness.MemoryFigures m = h.memory();
-    AttackHarness.report(attack, refused, legitimate, m, RSS_BOUND_MIB);
+    AttackHarness.report(attack, refused, legitimate, m, HEAP_BOUND_MIB);
     assertThat(m.heapMiB()).as("heap after GC, MiB").isLessThanOrEqualTo(HEAP_BOUND_MIB);
     assertThat(m.rssMiB()).as("RSS, MiB").isLessThanOrEqualTo(RSS_BOUND_MIB);
   }

@@ -148,6 +148,21 @@ class BoundedDataPathTest {
     }
   }
 
+  /**
+   * COMPARE AND WRITE whose one-byte NUMBER OF LOGICAL BLOCKS wrapped to 0 while 256 blocks of
+   * data are announced: no data is gathered for it, and it still gets INVALID FIELD IN CDB.
+   */
+  @Test
+  void compareAndWriteAnnouncingDataItsCdbDoesNotDescribeIsInvalid() throws Exception {
+    try (RawInitiator r = login(Map.of("InitialR2T", "Yes", "ImmediateData", "No"))) {
+      byte[] cdb = new byte[16];
+      cdb[0] = (byte) 0x89; // NUMBER OF LOGICAL BLOCKS (byte 13) 0
+      r.command(0xa0, 2 * 256 * 512, cdb, new byte[0]);
+      RawInitiator.Pdu answer = readOpcode(r, SCSI_RESPONSE); // no R2T
+      assertThat(sense(answer)).isEqualTo("5/24/00");
+    }
+  }
+
   @Test
   void dataOutOutsideItsSequenceIsRejectedWithoutBufferingIt() throws Exception {
     try (RawInitiator r = login(Map.of("InitialR2T", "No", "ImmediateData", "No",
