@@ -18,14 +18,17 @@ import org.iscsicsi.target.login.LoginPolicy;
  * @param commandWindow how many commands the initiator may queue (MaxCmdSN - ExpCmdSN + 1)
  * @param loginPolicy CHAP digests and challenges accepted, and whether discovery needs CHAP
  * @param limits what one connection may hold in the full feature phase
+ * @param engineBudget what all connections of the engine may buffer together (one instance
+ *     shared by every connection of a server)
  */
 public record ConnectionConfig(Map<String, String> loginDefaults, List<String> advertisedPortals,
     Duration loginTimeout, Duration nopInterval, int commandWindow, LoginPolicy loginPolicy,
-    DataPathLimits limits) {
+    DataPathLimits limits, SharedByteBudget engineBudget) {
 
   public ConnectionConfig {
     java.util.Objects.requireNonNull(loginPolicy, "loginPolicy");
     java.util.Objects.requireNonNull(limits, "limits");
+    java.util.Objects.requireNonNull(engineBudget, "engineBudget");
     loginDefaults = Map.copyOf(loginDefaults);
     advertisedPortals = List.copyOf(advertisedPortals);
     if (commandWindow < 1 || commandWindow > 65536) {
@@ -37,10 +40,13 @@ public record ConnectionConfig(Map<String, String> loginDefaults, List<String> a
     }
   }
 
-  /** With the default {@link DataPathLimits}. */
+  /**
+   * With the default {@link DataPathLimits} and an engine budget sized by {@link
+   * SharedByteBudget#forThisJvm}.
+   */
   public ConnectionConfig(Map<String, String> loginDefaults, List<String> advertisedPortals,
       Duration loginTimeout, Duration nopInterval, int commandWindow, LoginPolicy loginPolicy) {
     this(loginDefaults, advertisedPortals, loginTimeout, nopInterval, commandWindow, loginPolicy,
-        DataPathLimits.DEFAULTS);
+        DataPathLimits.DEFAULTS, SharedByteBudget.forThisJvm());
   }
 }

@@ -68,6 +68,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
   private static final ScsiResponse TASK_SET_FULL =
       new ScsiResponse(ScsiResponse.TASK_SET_FULL, new byte[0], null);
+  private static final ScsiResponse BUSY = new ScsiResponse(ScsiResponse.BUSY, new byte[0], null);
 
   private enum Phase { LOGIN, FULL_FEATURE, CLOSED }
 
@@ -76,7 +77,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
   private final ConnectionConfig config;
   private final SessionCountersRecorder counters = new SessionCountersRecorder();
   private final DataInSender dataIn = new DataInSender(counters);
-  private final TaskTable tasks = new TaskTable();
+  private final TaskTable tasks;
   private final SequenceNumbers numbers;
   private final LoginPhase login;
   private final TaskManagement taskManagement;
@@ -99,6 +100,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     this.directory = directory;
     this.table = table;
     this.config = config;
+    this.tasks = new TaskTable(config.engineBudget());
     this.numbers = new SequenceNumbers(config.commandWindow(), tasks::size);
     this.login = new LoginPhase(directory, table, config, numbers, counters, decoder, encoder,
         random, gate);
@@ -456,10 +458,12 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** Whether {@code task}'s reservation fits the byte budget; the first task always fits. */
+  /**
+   * Whether {@code task}'s reservation fits the connection's byte budget (the first task always
+   * does) and the engine's shared one; if it does, the engine's share is taken.
+   */
   private boolean fitsBudget(ScsiTask task) {
-    long reserved = tasks.bytesReserved();
-    return reserved == 0 || reserved + task.reservation <= limits.maxBytesInFlight();
+    return tasks.reserve(task, limits.maxBytesInFlight());
   }
 
   private void admitAndExecute(ScsiTask task) {
@@ -473,12 +477,16 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
   /**
    * TASK SET FULL (SAM-5 5.3.1): the logical unit lacks the resources for another task now; the
-   * initiator retries it later. The task never entered the table.
+   * initiator retries it later. With no task of this connection in flight (the engine's shared
+   * budget is what is full) the status is BUSY, as SAM-5 prescribes for a nexus without tasks.
+   * The task never entered the table.
    */
   private void taskSetFull(ScsiTask task) {
-    LOG.debug("task {}: TASK SET FULL ({} bytes in flight)", task.itt, tasks.bytesReserved());
+    boolean own = tasks.bytesReserved() > 0;
+    LOG.debug("task {}: {} ({} bytes in flight here, {} in the engine)", task.itt,
+        own ? "TASK SET FULL" : "BUSY", tasks.bytesReserved(), config.engineBudget().reserved());
     dataIn.send(ctx, params.initiatorMaxRecvDataSegmentLength(), params.maxBurstLength(), task,
-        TASK_SET_FULL, numbers);
+        own ? TASK_SET_FULL : BUSY, numbers);
   }
 
   private void execute(ScsiTask task) {
@@ -507,6 +515,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
           // the event loop is shutting down: the connection and its task are gone
           LOG.debug("task {} completed after its event loop shut down; response dropped",
               task.itt);
+          tasks.unreserve(task); // the engine's share outlives this connection
           if (response != null) {
             response.releaseDataIn();
           }

@@ -16,7 +16,13 @@ import java.util.function.Predicate;
 final class TaskTable {
 
   private final Map<Integer, ScsiTask> tasks = new HashMap<>();
+  private final SharedByteBudget engineBudget;
   private long bytesReserved;
+
+  /** {@code engineBudget}: what the engine's connections may reserve together. */
+  TaskTable(SharedByteBudget engineBudget) {
+    this.engineBudget = engineBudget;
+  }
 
   int size() {
     return tasks.size();
@@ -27,9 +33,21 @@ final class TaskTable {
     return bytesReserved;
   }
 
+  /**
+   * Whether {@code task}'s reservation fits this connection's budget of {@code perConnection}
+   * bytes (the first task always does) and the engine's; on true the engine's share is taken, and
+   * {@link #add} must follow.
+   */
+  boolean reserve(ScsiTask task, long perConnection) {
+    boolean fitsConnection = bytesReserved == 0
+        || bytesReserved + task.reservation <= perConnection;
+    return fitsConnection && engineBudget.tryReserve(task.reservation);
+  }
+
   /** Gives back what {@code task} reserved; idempotent. */
   void unreserve(ScsiTask task) {
     bytesReserved -= task.reservation;
+    engineBudget.release(task.reservation);
     task.reservation = 0;
   }
 

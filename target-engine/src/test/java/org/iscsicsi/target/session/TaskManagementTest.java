@@ -24,7 +24,7 @@ class TaskManagementTest {
   static final long LUN0 = 0;
   static final long LUN1 = 1L << 48; // peripheral addressing, LUN 1
 
-  private final TaskTable tasks = new TaskTable();
+  private final TaskTable tasks = new TaskTable(SharedByteBudget.forThisJvm());
   private final SequenceNumbers numbers = new SequenceNumbers(8, tasks::size);
   private final TaskManagement tmf = new TaskManagement(tasks, numbers);
   private final TargetScsiPort port = new TargetScsiPort("iqn.2026-11.org.example:tmf");
