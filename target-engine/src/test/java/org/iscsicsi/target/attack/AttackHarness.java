@@ -56,6 +56,13 @@ public final class AttackHarness implements AutoCloseable {
   public static final Duration LEGITIMATE_BOUND = Duration.ofSeconds(2);
   /** The engine's heap limit in these tests, like a container memory limit would impose. */
   public static final String ENGINE_HEAP = "-Xmx256m";
+  /**
+   * What the engine may hold during an attack: heap in use after a full GC, and its resident set.
+   * An engine that buffered what an attack sends would pass neither (the large write alone sends
+   * 2 GiB) or die of OutOfMemoryError.
+   */
+  public static final long HEAP_BOUND_MIB = 96;
+  public static final long RSS_BOUND_MIB = 512;
 
   private static final long LUN_BYTES = 16L << 20;
   private static final int BLOCK = 512;
@@ -221,13 +228,19 @@ public final class AttackHarness implements AutoCloseable {
   }
 
   /**
-   * Prints one line per attack in a fixed format:
-   * {@code attack: <name>: refused=<n> legitimate-io=<ms> heap=<MiB> rss=<MiB> (bound <MiB>)}.
+   * Asserts the engine lives and stays within {@link #HEAP_BOUND_MIB} and {@link #RSS_BOUND_MIB},
+   * and prints one line per attack in a fixed format: {@code attack: <name>: refused=<n>
+   * legitimate-io=<ms> heap=<MiB> rss=<MiB> (bounds <MiB>/<MiB>)}.
    */
-  public static void report(String attack, long refused, Duration legitimate, MemoryFigures m,
-      long boundMiB) {
-    System.out.printf("attack: %s: refused=%d legitimate-io=%d heap=%d rss=%d (bound %d)%n",
-        attack, refused, legitimate.toMillis(), m.heapMiB(), m.rssMiB(), boundMiB);
+  public void assertBoundedAndReport(String attack, long refused, Duration legitimate)
+      throws IOException, InterruptedException {
+    assertThat(engineAlive()).as("engine alive after " + attack).isTrue();
+    MemoryFigures m = memory();
+    System.out.printf("attack: %s: refused=%d legitimate-io=%d heap=%d rss=%d (bounds %d/%d)%n",
+        attack, refused, legitimate.toMillis(), m.heapMiB(), m.rssMiB(), HEAP_BOUND_MIB,
+        RSS_BOUND_MIB);
+    assertThat(m.heapMiB()).as("heap after GC, MiB").isLessThanOrEqualTo(HEAP_BOUND_MIB);
+    assertThat(m.rssMiB()).as("RSS, MiB").isLessThanOrEqualTo(RSS_BOUND_MIB);
   }
 
   /** Stops the engine (SIGTERM, then SIGKILL after 20 s) and closes the admin channel. */

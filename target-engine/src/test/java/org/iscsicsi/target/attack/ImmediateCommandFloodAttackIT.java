@@ -62,7 +62,7 @@ class ImmediateCommandFloodAttackIT {
       System.out.printf("attack: 20000 immediate commands: %d sent, %s%n", after,
           writer.isDone() ? "all of them" : "then the engine stopped reading");
       Duration legitimate = h.legitimateLoginAndIo();
-      Attacker.assertBoundedAndReport(h, "20000 unread immediate commands (attacker not reading)",
+      h.assertBoundedAndReport("20000 unread immediate commands (attacker not reading)",
           COMMANDS - DataPathLimits.DEFAULTS.maxTasks(), legitimate);
 
       int r2ts = 0;
@@ -88,7 +88,7 @@ class ImmediateCommandFloodAttackIT {
       assertThat(r2ts).as("tasks kept").isEqualTo(DataPathLimits.DEFAULTS.maxTasks());
       assertThat(rejected).as("immediate commands refused").isGreaterThanOrEqualTo(
           WRITES - DataPathLimits.DEFAULTS.maxTasks());
-      Attacker.assertBoundedAndReport(h, "20000 unread immediate commands (after)", rejected,
+      h.assertBoundedAndReport("20000 unread immediate commands (after)", rejected,
           h.legitimateLoginAndIo());
     }
   }

@@ -67,7 +67,7 @@ class LargeWriteAttackIT {
       }, threads);
       Thread.sleep(1000); // the stream is under way
       Duration legitimate = h.legitimateLoginAndIo();
-      Attacker.assertBoundedAndReport(h, "2 GiB WRITE with Data-Out streamed at it (mid-stream)",
+      h.assertBoundedAndReport("2 GiB WRITE with Data-Out streamed at it (mid-stream)",
           refused.get(), legitimate);
       writer.get(2 * STREAM_LIMIT.toSeconds(), TimeUnit.SECONDS);
       attacker.ping(); // its answer marks the end of what the engine sent
@@ -76,7 +76,7 @@ class LargeWriteAttackIT {
           streamed.get() >> 20);
       assertThat(refused.get()).as("refusals: the WRITE(16) and each forged Data-Out")
           .isGreaterThan(1);
-      Attacker.assertBoundedAndReport(h, "2 GiB WRITE with Data-Out streamed at it (after)",
+      h.assertBoundedAndReport("2 GiB WRITE with Data-Out streamed at it (after)",
           refused.get(), h.legitimateLoginAndIo());
     }
   }

@@ -20,28 +20,17 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Login attacks from the attacker's side against the packaged engine ({@link AttackHarness}).
  * Each pins: the attack fails, a legitimate login with I/O during it completes within 2 s, and
- * the engine's heap after GC and RSS stay within {@link #HEAP_BOUND_MIB} / {@link
- * #RSS_BOUND_MIB} (the engine runs with {@link AttackHarness#ENGINE_HEAP}).
+ * the engine's heap after GC and RSS stay within {@link AttackHarness#HEAP_BOUND_MIB} / {@link
+ * AttackHarness#RSS_BOUND_MIB} (the engine runs with {@link AttackHarness#ENGINE_HEAP}).
  */
 class LoginAttacksIT {
 
-  static final long HEAP_BOUND_MIB = 96;
-  static final long RSS_BOUND_MIB = 512;
   static final int AUTH_FAILURE = 0x0201;
   static final int ATTACK_THREADS = 32;
   static final Duration SLOW_LORIS_TIMEOUT = Duration.ofSeconds(4);
 
   @TempDir
   Path dir;
-
-  static void withinBounds(AttackHarness h, String attack, long refused, Duration legitimate)
-      throws Exception {
-    AttackHarness.MemoryFigures m = h.memory();
-    AttackHarness.report(attack, refused, legitimate, m, HEAP_BOUND_MIB);
-    assertThat(m.heapMiB()).as("heap after GC").isLessThanOrEqualTo(HEAP_BOUND_MIB);
-    assertThat(m.rssMiB()).as("RSS").isLessThanOrEqualTo(RSS_BOUND_MIB);
-    assertThat(h.engineAlive()).isTrue();
-  }
 
   /** Impersonation without the secret: refused, the real session stays up and does I/O. */
   @Test
@@ -62,7 +51,7 @@ class LoginAttacksIT {
       }
       assertThat(refused).isEqualTo(20);
       AttackHarness.io(real); // same name and ISID: a successful impersonation would end it
-      withinBounds(h, "impersonation", refused, h.legitimateLoginAndIo());
+      h.assertBoundedAndReport("impersonation", refused, h.legitimateLoginAndIo());
     }
   }
 
@@ -89,7 +78,7 @@ class LoginAttacksIT {
         }
       }
       assertThat(backedOff).as("attempts refused by the backoff").isGreaterThan(150);
-      withinBounds(h, "brute-force", authFailures + backedOff, legitimate);
+      h.assertBoundedAndReport("brute-force", authFailures + backedOff, legitimate);
     }
   }
 
@@ -129,7 +118,7 @@ class LoginAttacksIT {
             .isEqualTo(3000 - AdmissionLimits.DEFAULT_DISCOVERY_SESSIONS);
         // the discovery sessions admitted still hold their TSIHs: a normal login gets one too
         assertThat(h.legitimateLoginAndIo()).isLessThanOrEqualTo(AttackHarness.LEGITIMATE_BOUND);
-        withinBounds(h, "discovery-flood", refused.get(), legitimate);
+        h.assertBoundedAndReport("discovery-flood", refused.get(), legitimate);
       } finally {
         for (RawInitiator r : held) {
           r.close();
@@ -191,7 +180,7 @@ class LoginAttacksIT {
         assertThat(round).as("trickled for longer than the login timeout")
             .isGreaterThan((int) SLOW_LORIS_TIMEOUT.toSeconds());
         assertThat(cut).as("slow-loris connections cut").isEqualTo(500);
-        withinBounds(h, "slow-loris", cut, legitimate);
+        h.assertBoundedAndReport("slow-loris", cut, legitimate);
       } finally {
         for (RawInitiator r : loris) {
           r.close();
@@ -221,7 +210,7 @@ class LoginAttacksIT {
       String log = h.log();
       assertThat(log).doesNotContain("\nINJECTED-LOG-LINE").doesNotContain("\u001b[2J")
           .doesNotContain(AttackHarness.CHAP_SECRET);
-      withinBounds(h, "invalid-names", refused, legitimate);
+      h.assertBoundedAndReport("invalid-names", refused, legitimate);
     }
   }
 }

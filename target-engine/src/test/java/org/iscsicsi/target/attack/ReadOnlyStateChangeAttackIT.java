@@ -52,7 +52,7 @@ class ReadOnlyStateChangeAttackIT {
           legitimate = h.legitimateLoginAndIo();
         }
       }
-      Attacker.assertBoundedAndReport(h, "read-only PR OUT, RESERVE, MODE SELECT, resets",
+      h.assertBoundedAndReport("read-only PR OUT, RESERVE, MODE SELECT, resets",
           refused, legitimate);
     }
   }
