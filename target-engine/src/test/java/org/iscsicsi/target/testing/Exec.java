@@ -71,4 +71,11 @@ public final class Exec {
     }
     return false;
   }
+
+  /** Whether qemu can open iscsi:// URLs: Debian's qemu-block-extra, in /usr/lib/<triplet>/qemu. */
+  public static boolean qemuIscsiDriver() throws IOException {
+    try (var dirs = java.nio.file.Files.list(java.nio.file.Path.of("/usr/lib"))) {
+      return dirs.anyMatch(d -> java.nio.file.Files.exists(d.resolve("qemu/block-iscsi.so")));
+    }
+  }
 }
