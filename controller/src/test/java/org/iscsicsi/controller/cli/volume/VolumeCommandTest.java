@@ -2,9 +2,13 @@ package org.iscsicsi.controller.cli.volume;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import static org.assertj.core.api.Assumptions.assumeThat;
+
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +22,7 @@ import org.iscsicsi.controller.identity.IdentityService;
 import org.iscsicsi.csi.CsiServer;
 import org.iscsicsi.csi.Endpoint;
 import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.target.testing.Exec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code controller volume} against a real controller (embedded engine, CSI server on a unix
  * socket): names resolve to ids, create/ls/publish/unpublish/snapshot/delete do what they say;
- * publish prints credentials the target then requires (mutual ones with the {@code _in} pair, none
+ * publish prints credentials the target then requires and admits (libiscsi logs in with the
+ * mutual pair from the 0600 env file), with the {@code _in} pair for mutual CHAP and none
  * for a volume without CHAP) and refuses a repeat it could not print credentials for; failures are
  * one line with the gRPC code and exit 1, bad arguments exit 2, and neither prints a stack trace.
  */
@@ -122,14 +128,21 @@ class VolumeCommandTest {
   }
 
   @Test
-  void mutualAndNoChapPrintouts() {
+  void mutualAndNoChapPrintouts() throws Exception {
     assertThat(cli("volume", "create", "mutual", "--mutual-chap").exit()).isZero();
-    Result mutual = cli("volume", "publish", "mutual", "--node", NODE, "--read-only");
+    Path env = dir.resolve("mutual.env");
+    Result mutual = cli("volume", "publish", "mutual", "--node", NODE, "--read-only",
+        "--env-file", env.toString());
     assertThat(mutual.out()).contains("(read-only)")
         .contains("-n node.session.auth.username_in -v local.mutual.target")
         .containsPattern("-n node\\.session\\.auth\\.password_in -v [A-Za-z0-9]{16}")
         .contains("export LIBISCSI_CHAP_TARGET_USERNAME=local.mutual.target")
         .contains("?target_user=local.mutual.target&target_password=");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(env)))
+        .isEqualTo("rw-------");
+    assumeThat(Exec.available("iscsi-inq")).as("libiscsi-bin").isTrue();
+    assertThat(loginWith(env).exit()).as("iscsi-inq with the printed mutual credentials")
+        .isZero();
 
     assertThat(cli("volume", "create", "open", "--no-chap").exit()).isZero();
     Result open = cli("volume", "publish", "open", "--node", NODE);
@@ -138,6 +151,24 @@ class VolumeCommandTest {
         .containsPattern("iscsiadm -m node -T iqn\\.2026-11\\.org\\.iscsicsi:local\\.open "
             + "-p 127\\.0\\.0\\.1:\\d+ -o new")
         .doesNotContain("discoverydb").doesNotContain("password").doesNotContain("%");
+  }
+
+  /** iscsi-inq on the LUN with the environment the env file sets (the printed credentials). */
+  private static Exec.Result loginWith(Path envFile) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder().redirectErrorStream(true);
+    String url = null;
+    for (String line : Files.readAllLines(envFile)) {
+      String kv = line.substring("export ".length());
+      String key = kv.substring(0, kv.indexOf('='));
+      String value = kv.substring(kv.indexOf('=') + 1);
+      pb.environment().put(key, value);
+      url = key.equals("ISCSI_URL") ? value : url;
+    }
+    Process p = pb.command("iscsi-inq", "-i", NODE, url).start();
+    String out = new String(p.getInputStream().readAllBytes(),
+        java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    return new Exec.Result(p.exitValue(), out, out.getBytes());
   }
 
   @Test
