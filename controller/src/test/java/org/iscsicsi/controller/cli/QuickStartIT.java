@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -51,7 +50,7 @@ class QuickStartIT {
       long t0 = System.nanoTime();
       awaitSocket(state.resolve("csi.sock"), serve, serveLog);
       long ready = System.nanoTime();
-      Run use = bash(root, script("use", ReadmeQuickStart.block("quickstart"), state, portal));
+      Exec.Result use = bash(root, script("use", ReadmeQuickStart.block("quickstart"), state, portal));
       long used = System.nanoTime();
       assertThat(use.exit()).as(use.output()).isZero();
       assertThat(use.output())
@@ -70,7 +69,7 @@ class QuickStartIT {
       assertThat(password).hasSize(16);
       assertThat(Files.readString(serveLog)).doesNotContain(password);
 
-      Run cleanup = bash(root, script("cleanup", ReadmeQuickStart.block("quickstart-cleanup"),
+      Exec.Result cleanup = bash(root, script("cleanup", ReadmeQuickStart.block("quickstart-cleanup"),
           state, portal));
       long cleaned = System.nanoTime();
       assertThat(cleanup.exit()).as(cleanup.output()).isZero();
@@ -93,29 +92,10 @@ class QuickStartIT {
     return f;
   }
 
-  private record Run(int exit, String output) {
-  }
-
-  private static Run bash(Path root, Path script) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder("bash", "-euo", "pipefail", script.toString())
-        .directory(root.toFile()).redirectErrorStream(true).start();
-    p.getOutputStream().close();
-    var out = new java.io.ByteArrayOutputStream();
-    Thread pump = Thread.ofVirtual().start(() -> {
-      try {
-        p.getInputStream().transferTo(out);
-      } catch (IOException e) {
-        // the process was killed after the timeout; the output so far goes into the failure
-      }
-    });
-    if (!p.waitFor(BLOCK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-      stop(p);
-      pump.join(1000);
-      throw new IOException(script + " timed out after " + BLOCK_TIMEOUT + ":\n"
-          + out.toString(StandardCharsets.UTF_8));
-    }
-    pump.join(5000);
-    return new Run(p.exitValue(), out.toString(StandardCharsets.UTF_8));
+  private static Exec.Result bash(Path root, Path script) throws IOException,
+      InterruptedException {
+    return Exec.run(BLOCK_TIMEOUT, new ProcessBuilder("bash", "-euo", "pipefail",
+        script.toString()).directory(root.toFile()));
   }
 
   private static void awaitSocket(Path socket, Process serve, Path log) throws Exception {

@@ -155,7 +155,7 @@ class VolumeCommandTest {
 
   /** iscsi-inq on the LUN with the environment the env file sets (the printed credentials). */
   private static Exec.Result loginWith(Path envFile) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder().redirectErrorStream(true);
+    ProcessBuilder pb = new ProcessBuilder();
     String url = null;
     for (String line : Files.readAllLines(envFile)) {
       String kv = line.substring("export ".length());
@@ -164,11 +164,7 @@ class VolumeCommandTest {
       pb.environment().put(key, value);
       url = key.equals("ISCSI_URL") ? value : url;
     }
-    Process p = pb.command("iscsi-inq", "-i", NODE, url).start();
-    String out = new String(p.getInputStream().readAllBytes(),
-        java.nio.charset.StandardCharsets.UTF_8);
-    assertThat(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-    return new Exec.Result(p.exitValue(), out, out.getBytes());
+    return Exec.run(Duration.ofSeconds(30), pb.command("iscsi-inq", "-i", NODE, url));
   }
 
   @Test
