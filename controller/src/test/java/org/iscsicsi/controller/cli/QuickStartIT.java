@@ -64,8 +64,8 @@ class QuickStartIT {
       assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(env)))
           .isEqualTo("rw-------");
       String password = Files.readAllLines(env).stream()
-          .filter(l -> l.startsWith("export LIBISCSI_CHAP_PASSWORD="))
-          .map(l -> l.substring(l.indexOf('=') + 1)).findFirst().orElseThrow();
+          .filter(l -> l.startsWith("export LIBISCSI_CHAP_PASSWORD='"))
+          .map(l -> l.substring(l.indexOf('=') + 2, l.length() - 1)).findFirst().orElseThrow();
       assertThat(password).hasSize(16);
       assertThat(Files.readString(serveLog)).doesNotContain(password);
 

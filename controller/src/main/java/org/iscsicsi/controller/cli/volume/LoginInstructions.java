@@ -82,17 +82,25 @@ record LoginInstructions(String node, String targetIqn, String portal, int lun,
   List<String> environment() {
     List<String> lines = new ArrayList<>();
     chap.ifPresent(c -> {
-      lines.add("export LIBISCSI_CHAP_USERNAME=" + c.user());
-      lines.add("export LIBISCSI_CHAP_PASSWORD=" + c.password());
+      lines.add(export("LIBISCSI_CHAP_USERNAME", c.user()));
+      lines.add(export("LIBISCSI_CHAP_PASSWORD", c.password()));
       if (c.mutual()) {
-        lines.add("export LIBISCSI_CHAP_TARGET_USERNAME=" + c.mutualUser());
-        lines.add("export LIBISCSI_CHAP_TARGET_PASSWORD=" + c.mutualPassword());
+        lines.add(export("LIBISCSI_CHAP_TARGET_USERNAME", c.mutualUser()));
+        lines.add(export("LIBISCSI_CHAP_TARGET_PASSWORD", c.mutualPassword()));
       }
     });
-    lines.add("export ISCSI_PORTAL=" + portal);
-    lines.add("export ISCSI_TARGET=" + targetIqn);
-    lines.add("export ISCSI_URL=" + url());
+    lines.add(export("ISCSI_PORTAL", portal));
+    lines.add(export("ISCSI_TARGET", targetIqn));
+    lines.add(export("ISCSI_URL", url()));
     return lines;
+  }
+
+  /**
+   * One shell assignment, the value in single quotes (an IPv6 portal's brackets would be a glob):
+   * every value here is made of letters, digits and {@code .:-[]/}, never a quote.
+   */
+  private static String export(String name, String value) {
+    return "export " + name + "='" + value + "'";
   }
 
   /** The whole printout. */

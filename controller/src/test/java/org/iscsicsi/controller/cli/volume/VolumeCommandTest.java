@@ -136,7 +136,7 @@ class VolumeCommandTest {
     assertThat(mutual.out()).contains("(read-only)")
         .contains("-n node.session.auth.username_in -v local.mutual.target")
         .containsPattern("-n node\\.session\\.auth\\.password_in -v [A-Za-z0-9]{16}")
-        .contains("export LIBISCSI_CHAP_TARGET_USERNAME=local.mutual.target")
+        .contains("export LIBISCSI_CHAP_TARGET_USERNAME='local.mutual.target'")
         .contains("?target_user=local.mutual.target&target_password=");
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(env)))
         .isEqualTo("rw-------");
@@ -160,7 +160,7 @@ class VolumeCommandTest {
     for (String line : Files.readAllLines(envFile)) {
       String kv = line.substring("export ".length());
       String key = kv.substring(0, kv.indexOf('='));
-      String value = kv.substring(kv.indexOf('=') + 1);
+      String value = kv.substring(kv.indexOf('=') + 2, kv.length() - 1); // '...'
       pb.environment().put(key, value);
       url = key.equals("ISCSI_URL") ? value : url;
     }
