@@ -4,6 +4,7 @@ import csi.v1.ControllerGrpc;
 import csi.v1.Csi;
 import java.io.PrintWriter;
 import java.util.Locale;
+import org.iscsicsi.target.cli.Sizes;
 import picocli.CommandLine.Command;
 
 /** {@code volume ls}: ListVolumes as a table of id, size, condition and published nodes. */
@@ -12,8 +13,6 @@ import picocli.CommandLine.Command;
 final class ListCommand extends CsiClientCommand {
 
   private static final String ROW = "%-40s %10s  %-10s %s%n";
-  private static final String[] UNITS = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  private static final int KIB = 1024;
 
   @Override
   void run(ControllerGrpc.ControllerBlockingStub csi, PrintWriter out) {
@@ -27,19 +26,7 @@ final class ListCommand extends CsiClientCommand {
       String nodes = s.getPublishedNodeIdsCount() == 0 ? "-"
           : String.join(",", s.getPublishedNodeIdsList());
       out.printf(Locale.ROOT, ROW, e.getVolume().getVolumeId(),
-          size(e.getVolume().getCapacityBytes()), condition, nodes);
+          Sizes.format(e.getVolume().getCapacityBytes()), condition, nodes);
     }
-  }
-
-  /** 1 GiB, 512 MiB, 1.5 GiB. */
-  static String size(long bytes) {
-    int i = 0;
-    double v = bytes;
-    while (v >= KIB && i < UNITS.length - 1) {
-      v /= KIB;
-      i++;
-    }
-    return v == Math.rint(v) ? String.format(Locale.ROOT, "%d %s", (long) v, UNITS[i])
-        : String.format(Locale.ROOT, "%.1f %s", v, UNITS[i]);
   }
 }
