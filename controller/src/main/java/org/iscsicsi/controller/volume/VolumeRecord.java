@@ -64,7 +64,8 @@ public record VolumeRecord(VolumeId id, Target target) {
   public Map<String, String> volumeContext() {
     VolumeParameters p = parameters();
     return Map.of(PublishContext.FS_TYPE, p.fsType(),
-        PublishContext.CHAP, Boolean.toString(p.chap()));
+        PublishContext.CHAP, Boolean.toString(p.chap()),
+        VolumeParameters.MUTUAL_CHAP, Boolean.toString(p.mutualChap()));
   }
 
   /** The CSI view, with the engine's topology. */

@@ -2,8 +2,11 @@ package org.iscsicsi.target.cli;
 
 import java.util.Locale;
 
-/** Byte sizes on the command line: a whole number with an optional binary suffix K, M, G, T. */
-final class Sizes {
+/**
+ * Byte sizes on the command line: a whole number with an optional binary suffix K, M, G, T; and
+ * their short human form, which the controller's CLI shows too.
+ */
+public final class Sizes {
 
   private Sizes() {
   }
@@ -45,7 +48,7 @@ final class Sizes {
   }
 
   /** A short human form: 1 GiB, 512 MiB, 1536 B. */
-  static String format(long bytes) {
+  public static String format(long bytes) {
     String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
     int i = 0;
     double v = bytes;

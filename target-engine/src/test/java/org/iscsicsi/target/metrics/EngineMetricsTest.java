@@ -46,7 +46,7 @@ class EngineMetricsTest {
   @BeforeEach
   void tools() throws Exception {
     assumeThat(Exec.available("qemu-io")).as("qemu-utils installed").isTrue();
-    assumeThat(qemuIscsiDriver()).as("qemu-block-extra (qemu's iscsi driver) installed")
+    assumeThat(Exec.qemuIscsiDriver()).as("qemu-block-extra (qemu's iscsi driver) installed")
         .isTrue();
   }
 
@@ -178,13 +178,6 @@ class EngineMetricsTest {
     } catch (RuntimeException e) {
       engine.close();
       throw e;
-    }
-  }
-
-  /** Debian's qemu-block-extra puts the driver in /usr/lib/<multiarch triplet>/qemu. */
-  static boolean qemuIscsiDriver() throws java.io.IOException {
-    try (var dirs = java.nio.file.Files.list(Path.of("/usr/lib"))) {
-      return dirs.anyMatch(d -> java.nio.file.Files.exists(d.resolve("qemu/block-iscsi.so")));
     }
   }
 

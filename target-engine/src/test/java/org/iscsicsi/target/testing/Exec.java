@@ -37,7 +37,17 @@ public final class Exec {
 
   public static Result run(Duration timeout, List<String> argv) throws IOException,
       InterruptedException {
-    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+    return run(timeout, new ProcessBuilder(argv));
+  }
+
+  /**
+   * Runs {@code pb} (its directory and environment as set) with stderr merged into the output;
+   * after the timeout it and everything it started are killed.
+   */
+  public static Result run(Duration timeout, ProcessBuilder pb) throws IOException,
+      InterruptedException {
+    List<String> argv = pb.command();
+    Process p = pb.redirectErrorStream(true).start();
     p.getOutputStream().close();
     var out = new java.io.ByteArrayOutputStream();
     Thread pump = Thread.ofVirtual().start(() -> {
@@ -48,6 +58,7 @@ public final class Exec {
       }
     });
     if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
       p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
       pump.join(1000);
       throw new IOException(argv.getFirst() + " timed out after " + timeout + "; output: "
@@ -70,5 +81,12 @@ public final class Exec {
       }
     }
     return false;
+  }
+
+  /** Whether qemu can open iscsi:// URLs: Debian's qemu-block-extra, in /usr/lib/<triplet>/qemu. */
+  public static boolean qemuIscsiDriver() throws IOException {
+    try (var dirs = java.nio.file.Files.list(java.nio.file.Path.of("/usr/lib"))) {
+      return dirs.anyMatch(d -> java.nio.file.Files.exists(d.resolve("qemu/block-iscsi.so")));
+    }
   }
 }
