@@ -30,7 +30,9 @@ import org.junit.jupiter.api.io.TempDir;
  * when refused even so; that a disk whose VPD serial is not the volume's is refused and the session
  * logged out and its record deleted; that a CHAP failure is PERMISSION_DENIED and leaves no
  * session; that a portal that refuses or times out is UNAVAILABLE with a hint and no record; that
- * detach logs out by IQN and portal even when the disk is gone.
+ * detach logs out by IQN and portal even when the disk is gone; that the portals are tried in
+ * order (an unreachable one is cleaned up and passed over, a wrong secret is not tried again on
+ * the next), and that {@code discovery=none} logs in without SendTargets.
  *
  * <p>iscsiadm is scripted here (and the kernel's sysfs is a temporary tree the script fills on
  * login), because this host's kernel has no SCSI layer: open-iscsi cannot log in on it. The real
@@ -358,5 +360,60 @@ class IscsiAttacherTest {
     attacher(Duration.ofSeconds(1)).detach("pvc-1", source(false, "vol-0001"));
     String p = "iscsiadm -m node -T " + IQN + " -p 10.0.2.2:3260 ";
     assertThat(lines()).containsExactly(p + "--logout", p + "-o delete");
+  }
+
+  private static VolumeSource twoPortals(String extra, String value) {
+    return VolumeSource.fromPublishContext(Map.of("targetIqn", IQN,
+        "portals", "10.0.2.9:3260,10.0.2.2:3260", "lun", "0", "chap", "true",
+        "serial", "vol-0001", extra, value));
+  }
+
+  @Test
+  void anUnreachablePortalPassesOnToTheNextWithNothingLeftBehindAtTheFirst() throws Exception {
+    script = c -> String.join(" ", c.argv()).contains("-p 10.0.2.9:3260 -o nonpersistent")
+        ? new CommandResult(4, "", "iscsiadm: cannot make connection to 10.0.2.9: Connection"
+            + " refused")
+        : target(c);
+    Path disk = attacher(Duration.ofSeconds(2)).attach("pvc-1",
+        twoPortals("discovery", "sendtargets"), MUTUAL);
+    assertThat(disk.getFileName().toString()).isEqualTo("sdb");
+    String first = "iscsiadm -m node -T " + IQN + " -p 10.0.2.9:3260 ";
+    assertThat(lines()).startsWith(
+        "iscsiadm -m discovery -t sendtargets -p 10.0.2.9:3260 -o nonpersistent",
+        first + "--logout", first + "-o delete",
+        "iscsiadm -m discovery -t sendtargets -p 10.0.2.2:3260 -o nonpersistent");
+    assertThat(lines().getLast()).isEqualTo("iscsiadm -m node -T " + IQN
+        + " -p 10.0.2.2:3260 --login");
+    assertThat(recordAtLogin).contains("node.session.auth.password_in = tgt-secret-22\n");
+  }
+
+  @Test
+  void aWrongSecretIsNotTriedOnTheNextPortal() {
+    script = c -> String.join(" ", c.argv()).endsWith("--login")
+        ? new CommandResult(24, "", "iscsiadm: initiator reported error (24 - iSCSI login"
+            + " failed due to authorization failure)")
+        : target(c);
+    VolumeSource src = VolumeSource.fromPublishContext(Map.of("targetIqn", IQN,
+        "portals", "10.0.2.2:3260,10.0.2.9:3260", "chap", "true"));
+    assertThatThrownBy(() -> attacher(Duration.ofSeconds(2)).attach("pvc-1", src, MUTUAL))
+        .isInstanceOfSatisfying(CsiException.class,
+            e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED));
+    assertThat(lines()).noneMatch(l -> l.contains("10.0.2.9"));
+    assertThat(lines().getLast()).endsWith("-p 10.0.2.2:3260 -o delete");
+  }
+
+  @Test
+  void discoveryNoneLogsInDirectly() throws Exception {
+    attacher(Duration.ofSeconds(2)).attach("pvc-1", VolumeSource.fromPublishContext(Map.of(
+        "targetIqn", IQN, "portals", "10.0.2.2:3260", "discovery", "none")), Map.of());
+    assertThat(lines()).noneMatch(l -> l.contains("discovery"));
+    assertThat(lines().getLast()).endsWith("--login");
+  }
+
+  @Test
+  void anUnknownDiscoveryModeIsRefused() {
+    assertThatThrownBy(() -> VolumeSource.fromPublishContext(Map.of("targetIqn", IQN,
+        "portals", "10.0.2.2:3260", "discovery", "isns")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("sendtargets");
   }
 }
