@@ -21,9 +21,9 @@ import org.junit.jupiter.api.Test;
  * deploy/ is the chart rendered with default values: the test fails when deploy/iscsi-csi.yaml
  * drifts from {@code helm template} (rewrite it with {@code -Discsi.updateDeploy=true}); the
  * kustomization builds (with kubectl, when installed) into exactly those objects; every example
- * is valid against the API schema and the examples form one consistent lifecycle (a static PV
- * bound by volumeName; the classes,
- * snapshot and source PVCs they name exist, a resize grows, block means volumeDevices).
+ * is valid against the API schema and the examples form one consistent lifecycle (the classes,
+ * snapshot and source PVCs they name exist, a resize grows, block means volumeDevices, a claim
+ * bound by volumeName has its static PV of an existing SAN and that PV's Secret).
  */
 class DeployManifestsTest {
   static final String HEADER =
