@@ -133,10 +133,10 @@ public final class VolumeStager {
     }
     try {
       FsProbe probe = fs.probe(device);
-      if (probe.blank() && r.readOnly()) {
+      if (probe.blank() && sysfs.readOnly(device.getFileName().toString())) {
         throw new CsiException(Status.Code.FAILED_PRECONDITION, "volume " + r.volumeId()
-            + ": disk " + device + " is blank but read-only (write-protected by the target or"
-            + " staged read-only), so it cannot be formatted: format it once read-write");
+            + ": disk " + device + " is blank but the target write-protects it, so it cannot"
+            + " be formatted: format it once while it is writable");
       }
       if (probe.blank()) {
         LOG.info("volume {}: {} is blank, creating {}", r.volumeId(), device, r.fsType());
