@@ -12,13 +12,11 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -65,7 +63,6 @@ class NodePluginExternalVmIT {
   private static final String DEVICES =
       "/var/lib/kubelet/plugins/kubernetes.io/csi/volumeDevices/publish/";
   private static final String RO_CONTENT = "written-by-the-array-admin";
-  private static final long LUN_BYTES = 32L << 20;
 
   @TempDir Path tmp;
 
@@ -191,11 +188,7 @@ class NodePluginExternalVmIT {
   }
 
   private Path image(String name) throws IOException {
-    Path p = tmp.resolve(name);
-    try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
-      f.setLength(LUN_BYTES);
-    }
-    return p;
+    return NodePluginChapVmIT.image(tmp, name);
   }
 
   /** An ext4 image holding hello.txt, made on the host as an array's admin would have. */
@@ -218,7 +211,7 @@ class NodePluginExternalVmIT {
   }
 
   private static String random(String prefix) {
-    return prefix + "-" + UUID.randomUUID().toString().replace("-", "").substring(0, 14);
+    return NodePluginChapVmIT.random(prefix);
   }
 
   private static Csi.VolumeCapability mountCap() {
