@@ -328,7 +328,8 @@ public final class IscsiAttacher implements VolumeAttacher {
     if (v[0] == null || v[1] == null) {
       throw CsiException.invalid("volume requires CHAP but the node-stage secret lacks "
           + SECRET_KEYS[0][0] + " and/or " + SECRET_KEYS[1][0]
-          + ": set csi.storage.k8s.io/node-stage-secret-name in the StorageClass");
+          + ": set csi.storage.k8s.io/node-stage-secret-name in the StorageClass, or"
+          + " spec.csi.nodeStageSecretRef in a static PersistentVolume");
     }
     try {
       return Optional.of(new ChapCredentials(v[0], v[1], v[2], v[3]));
