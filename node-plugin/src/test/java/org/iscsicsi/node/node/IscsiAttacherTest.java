@@ -32,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * session; that a portal that refuses or times out is UNAVAILABLE with a hint and no record; that
  * detach logs out by IQN and portal even when the disk is gone; that the portals are tried in
  * order (an unreachable one is cleaned up and passed over, a wrong secret is not tried again on
- * the next), and that {@code discovery=none} logs in without SendTargets.
+ * the next; rescans and health checks use the portal the session runs through), and that
+ * {@code discovery=none} logs in without SendTargets.
  *
  * <p>iscsiadm is scripted here (and the kernel's sysfs is a temporary tree the script fills on
  * login), because this host's kernel has no SCSI layer: open-iscsi cannot log in on it. The real
@@ -94,6 +95,12 @@ class IscsiAttacherTest {
         Path s = Files.createDirectories(sysfs.sysRoot().resolve("class/iscsi_session/session1"));
         Files.writeString(s.resolve("targetname"), IQN);
         Files.writeString(s.resolve("state"), "LOGGED_IN");
+        // The connection's portal, as the kernel shows it: the one logged in through.
+        String[] portal = c.argv().get(c.argv().indexOf("-p") + 1).split(":");
+        Path conn = Files.createDirectories(
+            sysfs.sysRoot().resolve("class/iscsi_connection/connection1:0"));
+        Files.writeString(conn.resolve("persistent_address"), portal[0]);
+        Files.writeString(conn.resolve("persistent_port"), portal[1]);
         Files.createDirectories(s.resolve("device/target2:0:0/2:0:0:0/block/sdb"));
         Path dev = Files.createDirectories(sysfs.block("sdb").resolve("device"));
         Files.write(dev.resolve("vpd_pg80"), DeviceIdentityTest.pg80(diskSerial));
@@ -385,6 +392,15 @@ class IscsiAttacherTest {
     assertThat(lines().getLast()).isEqualTo("iscsiadm -m node -T " + IQN
         + " -p 10.0.2.2:3260 --login");
     assertThat(recordAtLogin).contains("node.session.auth.password_in = tgt-secret-22\n");
+
+    // Later calls (expansion, health) go through the session's portal, not the first one.
+    IscsiAttacher attacher = attacher(Duration.ofSeconds(2));
+    VolumeSource source = twoPortals("discovery", "sendtargets");
+    attacher.rescan(source);
+    assertThat(lines().getLast()).isEqualTo("iscsiadm -m node -T " + IQN
+        + " -p 10.0.2.2:3260 --rescan");
+    assertThat(attacher.problem(source)).isEmpty();
+    assertThat(attacher.device(source)).isPresent();
   }
 
   @Test
