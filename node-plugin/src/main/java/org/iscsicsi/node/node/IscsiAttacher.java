@@ -80,7 +80,7 @@ public final class IscsiAttacher implements VolumeAttacher {
           throw new CsiException(status(e), "volume " + volumeId + ": " + e.getMessage()
               + triedBefore(refused), e);
         }
-        refused.add(portal + ": " + e.getMessage());
+        refused.add(e.getMessage());
       } catch (CsiException e) {
         if (connected.isEmpty()) {
           cleanup(source.target().iqn(), portal);
@@ -88,9 +88,9 @@ public final class IscsiAttacher implements VolumeAttacher {
         if (last || e.code() != Status.Code.NOT_FOUND) {
           throw new CsiException(e.code(), e.getMessage() + triedBefore(refused), e);
         }
-        refused.add(portal + ": " + e.getMessage());
+        refused.add(e.getMessage());
       }
-      LOG.warn("volume {}: portal {} failed ({}); trying the next portal", volumeId, portal,
+      LOG.warn("volume {}: portal {} failed: {}; trying the next portal", volumeId, portal,
           refused.getLast());
     }
     throw new IllegalStateException("a target always has a portal");

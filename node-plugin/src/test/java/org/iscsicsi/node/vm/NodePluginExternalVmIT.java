@@ -108,7 +108,8 @@ class NodePluginExternalVmIT {
               "serial", FS_SERIAL, "fsType", "ext4", "readOnly", "false");
           Map<String, String> fsSecret = Map.of("username", "fsuser", "password", s1);
           stage(node, "ext:fs", fsCtx, fsSecret, mountCap());
-          assertThat(vm.console()).contains("portal " + REFUSING + " failed");
+          assertThat(vm.console())
+              .contains("portal " + REFUSING + " failed: discovery at " + REFUSING);
           assertThat(sh(guest, "iscsiadm -m session; iscsiadm -m node"))
               .contains(PORTAL + ",1 " + FS_IQN).doesNotContain(String.valueOf(REFUSING_PORT));
           assertThat(sh(guest, "grep ' " + KUBELET + "ext-fs/globalmount ' /proc/mounts"))
