@@ -22,7 +22,8 @@ import org.junit.jupiter.api.Test;
  * drifts from {@code helm template} (rewrite it with {@code -Discsi.updateDeploy=true}); the
  * kustomization builds (with kubectl, when installed) into exactly those objects; every example
  * is valid against the API schema and the examples form one consistent lifecycle (the classes,
- * snapshot and source PVCs they name exist, a resize grows, block means volumeDevices).
+ * snapshot and source PVCs they name exist, a resize grows, block means volumeDevices, a claim
+ * bound by volumeName has its static PV of an existing SAN and that PV's Secret).
  */
 class DeployManifestsTest {
   static final String HEADER =
@@ -103,6 +104,10 @@ class DeployManifestsTest {
     List<JsonNode> claims = new ArrayList<>(K8sObjects.ofKind(examples, "PersistentVolumeClaim"));
     claims.forEach(c -> pvcs.add(K8sObjects.name(c)));
     for (JsonNode pvc : claims) {
+      if (!pvc.at("/spec/volumeName").asText().isEmpty()) {
+        assertStaticBinding(examples, pvc);
+        continue;
+      }
       assertThat(classes).contains(pvc.at("/spec/storageClassName").asText());
       JsonNode source = pvc.at("/spec/dataSource");
       if (source.path("kind").asText().equals("VolumeSnapshot")) {
@@ -135,6 +140,26 @@ class DeployManifestsTest {
     JsonNode after = K8sObjects.parse(read("05-resize.yaml")).getFirst();
     assertThat(K8sObjects.name(after)).isEqualTo(K8sObjects.name(before));
     assertThat(gibibytes(after)).isGreaterThan(gibibytes(before));
+  }
+
+  /**
+   * A claim bound by volumeName to a static PV of an existing SAN: no class on either side (so no
+   * provisioning), the PV this driver's with an external handle, Retain, reserved for the claim,
+   * and its node-stage Secret among the examples.
+   */
+  private static void assertStaticBinding(List<ObjectNode> examples, JsonNode pvc) {
+    assertThat(pvc.at("/spec/storageClassName").asText()).isEmpty();
+    JsonNode pv = K8sObjects.find(examples, "PersistentVolume",
+        pvc.at("/spec/volumeName").asText()).orElseThrow();
+    assertThat(pv.at("/spec/storageClassName").asText()).isEmpty();
+    assertThat(pv.at("/spec/persistentVolumeReclaimPolicy").asText()).isEqualTo("Retain");
+    assertThat(pv.at("/spec/claimRef/name").asText()).isEqualTo(K8sObjects.name(pvc));
+    assertThat(pv.at("/spec/csi/driver").asText()).isEqualTo("iscsi.csi.iscsicsi.org");
+    assertThat(pv.at("/spec/csi/volumeHandle").asText()).startsWith("ext:");
+    assertThat(pv.at("/spec/csi/volumeAttributes").fieldNames()).toIterable()
+        .contains("portals", "targetIqn", "lun");
+    assertThat(K8sObjects.find(examples, "Secret",
+        pv.at("/spec/csi/nodeStageSecretRef/name").asText())).isPresent();
   }
 
   private static int gibibytes(JsonNode pvc) {

@@ -17,6 +17,7 @@ import org.iscsicsi.controller.volume.AccessRules;
 import org.iscsicsi.controller.volume.Capacity;
 import org.iscsicsi.controller.volume.ChapCredentials;
 import org.iscsicsi.controller.volume.CsiErrors;
+import org.iscsicsi.controller.volume.ExternalVolume;
 import org.iscsicsi.controller.volume.VolumeId;
 import org.iscsicsi.controller.volume.VolumeLabels;
 import org.iscsicsi.controller.volume.PoolLimits;
@@ -322,6 +323,11 @@ final class Provisioner {
     if (volumeId.isEmpty()) {
       throw CsiErrors.invalid("volume_id is required");
     }
+    if (ExternalVolume.isExternal(volumeId)) {
+      log.warn("DeleteVolume {}: an external volume (static PV) is the array's; this driver never"
+          + " deletes it (give such PVs persistentVolumeReclaimPolicy Retain)", volumeId);
+      return;
+    }
     Optional<VolumeId> id = VolumeId.parse(volumeId);
     if (id.isEmpty()) {
       return;
@@ -363,6 +369,13 @@ final class Provisioner {
     }
     if (range.getRequiredBytes() == 0 && range.getLimitBytes() == 0) {
       throw CsiErrors.invalid("capacity_range: required_bytes or limit_bytes is required");
+    }
+    if (ExternalVolume.isExternal(volumeId)) {
+      // The array grows the LUN; the node rescans its session, waits for the size, grows the
+      // filesystem, and fails (the resizer retries) while the LUN is still smaller.
+      long want = range.getRequiredBytes() > 0 ? range.getRequiredBytes() : range.getLimitBytes();
+      return Csi.ControllerExpandVolumeResponse.newBuilder().setCapacityBytes(want)
+          .setNodeExpansionRequired(true).build();
     }
     try (OperationLocks.Held held = locks.acquire(volumeId, "ControllerExpandVolume")) {
       Located l = finder.require(volumeId);
@@ -451,6 +464,10 @@ final class Provisioner {
   Csi.ControllerGetVolumeResponse get(Csi.ControllerGetVolumeRequest req) {
     if (req.getVolumeId().isEmpty()) {
       throw CsiErrors.invalid("volume_id is required");
+    }
+    if (ExternalVolume.isExternal(req.getVolumeId())) {
+      throw CsiErrors.notFound("volume " + req.getVolumeId() + " is an external volume (a static"
+          + " PV on another array): this controller does not track it");
     }
     Located l = finder.require(req.getVolumeId());
     return Csi.ControllerGetVolumeResponse.newBuilder()

@@ -6,10 +6,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.regex.Pattern;
 import org.iscsicsi.controller.volume.AccessRules;
 import org.iscsicsi.controller.volume.ChapCredentials;
 import org.iscsicsi.controller.volume.CsiErrors;
+import org.iscsicsi.controller.volume.ExternalVolume;
+import org.iscsicsi.controller.volume.IscsiNames;
 import org.iscsicsi.controller.volume.PublishContext;
 import org.iscsicsi.controller.volume.VolumeId;
 import org.iscsicsi.controller.volume.VolumeLabels;
@@ -33,15 +34,13 @@ import org.slf4j.LoggerFactory;
  * effect at the next attach, when the node reads the same Secret); other CHAP volumes need a
  * target that already requires CHAP (the provisioner's secrets at CreateVolume), otherwise
  * INVALID_ARGUMENT.
+ *
+ * <p>External volumes ({@link ExternalVolume}, static PVs on another array) are answered from
+ * their volume attributes without touching an engine.
  */
 final class Publisher {
 
   private static final Logger log = LoggerFactory.getLogger(Publisher.class);
-
-  /** iSCSI names (RFC 7143 section 4.2.7): iqn., eui. and naa. forms. */
-  private static final Pattern INITIATOR = Pattern.compile(
-      "iqn\\.[0-9]{4}-[0-9]{2}\\.[a-z0-9][a-z0-9.:-]*|eui\\.[0-9A-Fa-f]{16}"
-          + "|naa\\.([0-9A-Fa-f]{16}|[0-9A-Fa-f]{32})");
 
   private final VolumeFinder finder;
   private final OperationLocks locks;
@@ -66,9 +65,12 @@ final class Publisher {
       throw CsiErrors.invalid("volume_capability is required");
     }
     AccessRules.requireWellFormed(req.getVolumeCapability());
+    if (ExternalVolume.isExternal(volumeId)) {
+      return publishExternal(req);
+    }
     try (OperationLocks.Held held = locks.acquire(volumeId, "ControllerPublishVolume")) {
       Located l = finder.require(volumeId);
-      if (!INITIATOR.matcher(node).matches()) {
+      if (!IscsiNames.valid(node)) {
         throw CsiErrors.notFound("node " + node + " does not exist: node ids are iSCSI "
             + "initiator names (iqn., eui. or naa.)");
       }
@@ -113,6 +115,31 @@ final class Publisher {
       log.info("published volume {} to {}{}", volumeId, node, readOnly ? " read-only" : "");
       return response(l, readOnly, params);
     }
+  }
+
+  /**
+   * An external volume (a static PV on an array this driver does not manage): its attributes are
+   * validated and passed on; the array's own access lists decide who may log in.
+   */
+  private static Csi.ControllerPublishVolumeResponse publishExternal(
+      Csi.ControllerPublishVolumeRequest req) {
+    String node = req.getNodeId();
+    if (!IscsiNames.valid(node)) {
+      throw CsiErrors.notFound("node " + node + " does not exist: node ids are iSCSI "
+          + "initiator names (iqn., eui. or naa.)");
+    }
+    ExternalVolume ext = ExternalVolume.parse(req.getVolumeId(), req.getVolumeContextMap());
+    Optional<String> why =
+        AccessRules.unsupported(req.getVolumeCapability(), ext.accessParameters());
+    if (why.isPresent()) {
+      throw CsiErrors.invalid("volume capability not supported: " + why.get());
+    }
+    boolean readOnly = req.getReadonly()
+        || AccessRules.readOnly(req.getVolumeCapability().getAccessMode().getMode());
+    log.info("published external volume {} ({} LUN {}) to {}", ext.id(), ext.targetIqn(),
+        ext.lun(), node);
+    return Csi.ControllerPublishVolumeResponse.newBuilder()
+        .putAllPublishContext(ext.publishContext(readOnly)).build();
   }
 
   /**
@@ -163,6 +190,11 @@ final class Publisher {
     String volumeId = req.getVolumeId();
     if (volumeId.isEmpty()) {
       throw CsiErrors.invalid("volume_id is required");
+    }
+    if (ExternalVolume.isExternal(volumeId)) {
+      // Nothing was granted at publish: the node's logout is the whole detach.
+      log.info("unpublished external volume {} from {}", volumeId, req.getNodeId());
+      return;
     }
     if (VolumeId.parse(volumeId).isEmpty()) {
       return;

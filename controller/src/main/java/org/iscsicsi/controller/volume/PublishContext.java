@@ -15,6 +15,10 @@ public final class PublishContext {
   public static final String LUN = "lun";
   /** "true" when the target requires CHAP (mutual CHAP when the secrets carry username_in). */
   public static final String CHAP = "chap";
+  /** "true": SendTargets discovery authenticates with the same CHAP credentials. */
+  public static final String DISCOVERY_CHAP = "discoveryChap";
+  /** "sendtargets" (the default) or "none": the node logs in without discovery. */
+  public static final String DISCOVERY = "discovery";
   /** "true" when the initiator was granted read-only access. */
   public static final String READ_ONLY = "readOnly";
   /** LUN 0's unit serial number (SPC-4 VPD page 0x80): the node checks the disk it found. */

@@ -213,6 +213,16 @@ public record VolumeParameters(
   }
 
   private static List<String> portals(String value) {
+    return portals("parameter", value);
+  }
+
+  /**
+   * Comma-separated {@code host:port} portals (IPv6 hosts in brackets), in order.
+   *
+   * @param what how the error names the list's origin ("parameter", "volume attribute")
+   * @throws io.grpc.StatusRuntimeException INVALID_ARGUMENT for an empty list or a bad portal
+   */
+  public static List<String> portals(String what, String value) {
     List<String> out = new ArrayList<>();
     for (String p : value.split(",")) {
       String portal = p.trim();
@@ -222,12 +232,12 @@ public record VolumeParameters(
       var m = PORTAL.matcher(portal);
       if (!m.matches() || Integer.parseInt(m.group(3)) == 0
           || Integer.parseInt(m.group(3)) > 65535) {
-        throw CsiErrors.invalid("parameter portals: \"" + portal + "\" is not host:port");
+        throw CsiErrors.invalid(what + " portals: \"" + portal + "\" is not host:port");
       }
       out.add(portal);
     }
     if (out.isEmpty()) {
-      throw CsiErrors.invalid("parameter portals: empty list");
+      throw CsiErrors.invalid(what + " portals: empty list");
     }
     return out;
   }

@@ -61,6 +61,14 @@ public record Sysfs(Path sysRoot, Path devRoot) {
     }
   }
 
+  /**
+   * Whether the kernel holds block device NAME read-only: for a SCSI disk, the target reported
+   * write protect (the WP bit of the MODE SENSE header, SBC-3 6.5.1).
+   */
+  public boolean readOnly(String name) {
+    return text(block(name).resolve("ro")).map(String::strip).filter("1"::equals).isPresent();
+  }
+
   /** Whether /sys/block/NAME exists, i.e. the kernel still has the disk. */
   public boolean exists(String name) {
     return Files.isDirectory(block(name));

@@ -5,8 +5,9 @@ import java.util.Objects;
 import org.iscsicsi.node.exec.Args;
 
 /**
- * Where one volume lives: the target's IQN, the portals that serve it, and the LUN. The first
- * portal is the one this node logs in through (multipath is out of scope).
+ * Where one volume lives: the target's IQN, the portals that serve it, and the LUN. The node logs
+ * in through one portal, the first that serves the target, in the order given (multipath is out
+ * of scope).
  */
 public record IscsiTarget(String iqn, List<Portal> portals, int lun) {
 
@@ -21,6 +22,7 @@ public record IscsiTarget(String iqn, List<Portal> portals, int lun) {
     }
   }
 
+  /** The first portal. */
   public Portal portal() {
     return portals.getFirst();
   }

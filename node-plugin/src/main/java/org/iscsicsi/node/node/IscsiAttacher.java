@@ -23,7 +23,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Attaches a volume with open-iscsi: optional SendTargets discovery (to say clearly when a portal
+ * Attaches a volume with open-iscsi through the first of its portals that serves it (an
+ * unreachable portal, or one that does not offer the target, passes on to the next): optional
+ * SendTargets discovery (to say clearly when a portal
  * does not offer the target; with CHAP when the portal requires it), a node record with
  * {@code node.startup=manual}, the replacement timeout and CHAP / mutual CHAP from the node-stage
  * secrets (written into the record file, never onto a command line), login, a bounded wait for
@@ -62,30 +64,74 @@ public final class IscsiAttacher implements VolumeAttacher {
   public Path attach(String volumeId, VolumeSource source, Map<String, String> secrets)
       throws CsiException {
     Optional<ChapCredentials> chap = chap(source, secrets);
-    String iqn = source.target().iqn();
-    Portal portal = source.target().portal();
-    boolean hadSession = disks.session(iqn, portal).isPresent();
-    try {
-      if (settings.discovery() && !hadSession) {
-        discover(iqn, portal, source.discoveryChap(), chap);
+    Optional<Portal> connected = connectedPortal(source);
+    // An existing session is reused where it is; otherwise every portal is tried in order.
+    List<Portal> order = connected.map(List::of).orElse(source.target().portals());
+    List<String> refused = new ArrayList<>();
+    for (Portal portal : order) {
+      boolean last = portal.equals(order.getLast());
+      try {
+        return attachVia(volumeId, source, portal, connected.isPresent(), chap);
+      } catch (IscsiException e) {
+        if (connected.isEmpty()) {
+          cleanup(source.target().iqn(), portal);
+        }
+        if (last || !nextPortalMayServe(e.kind())) {
+          throw new CsiException(status(e), "volume " + volumeId + ": " + e.getMessage()
+              + triedBefore(refused), e);
+        }
+        refused.add(e.getMessage());
+      } catch (CsiException e) {
+        if (connected.isEmpty()) {
+          cleanup(source.target().iqn(), portal);
+        }
+        if (last || e.code() != Status.Code.NOT_FOUND) {
+          throw new CsiException(e.code(), e.getMessage() + triedBefore(refused), e);
+        }
+        refused.add(e.getMessage());
       }
-      configure(iqn, portal, chap);
-      iscsiadm.login(iqn, portal);
-      Path device = waitForDisk(source);
-      verify(volumeId, source, device);
-      tune(device);
-      return device;
-    } catch (IscsiException e) {
-      if (!hadSession) {
-        cleanup(iqn, portal);
-      }
-      throw new CsiException(status(e), "volume " + volumeId + ": " + e.getMessage(), e);
-    } catch (CsiException e) {
-      if (!hadSession) {
-        cleanup(iqn, portal);
-      }
-      throw e;
+      LOG.warn("volume {}: portal {} failed: {}; trying the next portal", volumeId, portal,
+          refused.getLast());
     }
+    throw new IllegalStateException("a target always has a portal");
+  }
+
+  private Path attachVia(String volumeId, VolumeSource source, Portal portal, boolean hadSession,
+      Optional<ChapCredentials> chap) throws IscsiException, CsiException {
+    String iqn = source.target().iqn();
+    if (settings.discovery() && source.discovery() && !hadSession) {
+      discover(iqn, portal, source.discoveryChap(), chap);
+    }
+    configure(iqn, portal, chap);
+    iscsiadm.login(iqn, portal);
+    Path device = waitForDisk(source, portal);
+    verify(volumeId, source, device);
+    tune(device);
+    return device;
+  }
+
+  /**
+   * Whether another portal of the same target may succeed where this one failed: yes when the
+   * portal was unreachable or did not offer the target; no for an authentication failure (the
+   * array checks the same secret on every portal, and repeated failures may lock the account).
+   */
+  private static boolean nextPortalMayServe(IscsiException.Kind kind) {
+    return kind == IscsiException.Kind.UNREACHABLE || kind == IscsiException.Kind.TARGET_NOT_FOUND;
+  }
+
+  private static String triedBefore(List<String> refused) {
+    return refused.isEmpty() ? "" : " (portals tried before: " + String.join("; ", refused) + ")";
+  }
+
+  /** The first of the volume's portals with a session to its target, if any. */
+  private Optional<Portal> connectedPortal(VolumeSource source) {
+    return source.target().portals().stream()
+        .filter(p -> disks.session(source.target().iqn(), p).isPresent()).findFirst();
+  }
+
+  /** The portal the volume's session runs through, or its first portal without a session. */
+  private Portal sessionPortal(VolumeSource source) {
+    return connectedPortal(source).orElse(source.target().portal());
   }
 
   /**
@@ -136,9 +182,9 @@ public final class IscsiAttacher implements VolumeAttacher {
     iscsiadm.configureRecord(iqn, portal, record);
   }
 
-  private Path waitForDisk(VolumeSource source) throws CsiException, IscsiException {
+  private Path waitForDisk(VolumeSource source, Portal portal)
+      throws CsiException, IscsiException {
     String iqn = source.target().iqn();
-    Portal portal = source.target().portal();
     long deadline = System.nanoTime() + settings.deviceWait().toNanos();
     long rescanAt = System.nanoTime() + Math.min(settings.deviceWait().toNanos() / 3,
         Duration.ofSeconds(2).toNanos());
@@ -240,13 +286,13 @@ public final class IscsiAttacher implements VolumeAttacher {
 
   @Override
   public Optional<Path> device(VolumeSource source) {
-    return disks.find(source.target().iqn(), source.target().portal(), source.target().lun())
+    return disks.find(source.target().iqn(), sessionPortal(source), source.target().lun())
         .filter(p -> sysfs.exists(p.getFileName().toString()));
   }
 
   @Override
   public Optional<String> problem(VolumeSource source) {
-    var s = disks.session(source.target().iqn(), source.target().portal());
+    var s = disks.session(source.target().iqn(), sessionPortal(source));
     if (s.isEmpty()) {
       return Optional.of("no iSCSI session to " + source.target().iqn());
     }
@@ -264,7 +310,7 @@ public final class IscsiAttacher implements VolumeAttacher {
   @Override
   public void rescan(VolumeSource source) throws CsiException {
     try {
-      iscsiadm.rescan(source.target().iqn(), source.target().portal());
+      iscsiadm.rescan(source.target().iqn(), sessionPortal(source));
     } catch (IscsiException e) {
       throw new CsiException(status(e), e.getMessage(), e);
     }
@@ -282,7 +328,8 @@ public final class IscsiAttacher implements VolumeAttacher {
     if (v[0] == null || v[1] == null) {
       throw CsiException.invalid("volume requires CHAP but the node-stage secret lacks "
           + SECRET_KEYS[0][0] + " and/or " + SECRET_KEYS[1][0]
-          + ": set csi.storage.k8s.io/node-stage-secret-name in the StorageClass");
+          + ": set csi.storage.k8s.io/node-stage-secret-name in the StorageClass, or"
+          + " spec.csi.nodeStageSecretRef in a static PersistentVolume");
     }
     try {
       return Optional.of(new ChapCredentials(v[0], v[1], v[2], v[3]));

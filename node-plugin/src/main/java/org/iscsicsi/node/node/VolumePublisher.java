@@ -44,11 +44,16 @@ public final class VolumePublisher {
     this.sysfs = sysfs;
   }
 
-  /** @param mountFlags the publish capability's mount flags (already validated) */
+  /**
+   * @param requestedReadOnly asked for by the request; a volume staged read-only (write-protected by its
+   *     target, or read-only in publish_context) is published read-only in any case
+   * @param mountFlags the publish capability's mount flags (already validated)
+   */
   public void publish(String volumeId, Path stagingPath, Path targetPath, boolean block,
-      boolean readOnly, List<String> mountFlags) throws CsiException {
+      boolean requestedReadOnly, List<String> mountFlags) throws CsiException {
     StagedVolume rec = stager.load(volumeId).orElseThrow(() -> new CsiException(
         Status.Code.NOT_FOUND, "volume " + volumeId + " is not staged on this node"));
+    boolean readOnly = requestedReadOnly || rec.readOnly();
     if (rec.block() != block) {
       throw new CsiException(Status.Code.FAILED_PRECONDITION, "volume " + volumeId + " was staged"
           + " for " + (rec.block() ? "block" : "filesystem") + " access, publish asks for "

@@ -14,18 +14,23 @@ import org.iscsicsi.node.iscsi.Portal;
  * <p>Keys (agreed with the controller's {@code PublishContext}): {@value #TARGET_IQN},
  * {@value #PORTALS} (comma-separated {@code host:port}, IPv6 in brackets), {@value #LUN},
  * {@value #CHAP} ("true"/"false"), {@value #DISCOVERY_CHAP} ("true": SendTargets discovery needs
- * the same CHAP credentials), {@value #READ_ONLY}, and to verify the disk before anything is
+ * the same CHAP credentials), {@value #DISCOVERY} ({@value #DISCOVERY_SENDTARGETS}, the default,
+ * or {@value #DISCOVERY_NONE}: log in directly, for arrays that refuse SendTargets),
+ * {@value #READ_ONLY}, and to verify the disk before anything is
  * written to it {@value #SERIAL} (VPD page 0x80 unit serial number) and/or {@value #NAA} (the
  * NAA designator of VPD page 0x83, hex, with or without "naa.").
  */
 public record VolumeSource(IscsiTarget target, boolean chap, boolean discoveryChap,
-    Optional<String> serial, Optional<String> naa) {
+    boolean discovery, Optional<String> serial, Optional<String> naa) {
 
   public static final String TARGET_IQN = "targetIqn";
   public static final String PORTALS = "portals";
   public static final String LUN = "lun";
   public static final String CHAP = "chap";
   public static final String DISCOVERY_CHAP = "discoveryChap";
+  public static final String DISCOVERY = "discovery";
+  public static final String DISCOVERY_SENDTARGETS = "sendtargets";
+  public static final String DISCOVERY_NONE = "none";
   public static final String READ_ONLY = "readOnly";
   public static final String FS_TYPE = "fsType";
   public static final String SERIAL = "serial";
@@ -49,7 +54,17 @@ public record VolumeSource(IscsiTarget target, boolean chap, boolean discoveryCh
           + ctx.get(LUN) + "'");
     }
     return new VolumeSource(new IscsiTarget(iqn, portals, lun), flag(ctx, CHAP),
-        flag(ctx, DISCOVERY_CHAP), optional(ctx, SERIAL), optional(ctx, NAA));
+        flag(ctx, DISCOVERY_CHAP), discovery(ctx), optional(ctx, SERIAL), optional(ctx, NAA));
+  }
+
+  private static boolean discovery(Map<String, String> ctx) {
+    String v = ctx.getOrDefault(DISCOVERY, DISCOVERY_SENDTARGETS).strip();
+    return switch (v) {
+      case DISCOVERY_SENDTARGETS -> true;
+      case DISCOVERY_NONE -> false;
+      default -> throw new IllegalArgumentException("publish_context '" + DISCOVERY + "' must be \""
+          + DISCOVERY_SENDTARGETS + "\" or \"" + DISCOVERY_NONE + "\", not '" + v + "'");
+    };
   }
 
   private static boolean flag(Map<String, String> ctx, String key) {

@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * unmounted and mounted again. The staging mount is nosuid and nodev unless the mount flags say
  * {@code suid} / {@code dev}, on a directory created below the kubelet directory without
  * following links. A blank disk is formatted once; a disk that holds something else is
- * never formatted. Unstage always logs out, even when the disk is already gone.
+ * never formatted; a disk the target write-protects is staged read-only. Unstage always logs out, even when the disk is already gone.
  */
 public final class VolumeStager {
 
@@ -35,7 +35,14 @@ public final class VolumeStager {
   /** A stage request, already validated. */
   public record StageRequest(String volumeId, Path stagingPath, Map<String, String> publishContext,
       Map<String, String> secrets, boolean block, String fsType, List<String> mountFlags,
-      boolean readOnly) {}
+      boolean readOnly) {
+
+    /** The same request, read-only (the disk turned out to be write-protected). */
+    StageRequest readOnlyCopy() {
+      return new StageRequest(volumeId, stagingPath, publishContext, secrets, block, fsType,
+          mountFlags, true);
+    }
+  }
 
   private final VolumeAttacher attacher;
   private final Filesystems fs;
@@ -83,6 +90,14 @@ public final class VolumeStager {
       throw e;
     }
     try {
+      if (!r.readOnly() && sysfs.readOnly(device.getFileName().toString())) {
+        LOG.info("volume {}: the target write-protects {}; staging it read-only", r.volumeId(),
+            device);
+        r = r.readOnlyCopy();
+        rec = new StagedVolume(rec.volumeId(), rec.stagingPath(), rec.publishContext(),
+            rec.block(), rec.fsType(), true);
+        save(rec);
+      }
       if (r.block()) {
         LOG.info("volume {} staged for block access on {}", r.volumeId(), device);
         return;
@@ -118,6 +133,11 @@ public final class VolumeStager {
     }
     try {
       FsProbe probe = fs.probe(device);
+      if (probe.blank() && sysfs.readOnly(device.getFileName().toString())) {
+        throw new CsiException(Status.Code.FAILED_PRECONDITION, "volume " + r.volumeId()
+            + ": disk " + device + " is blank but the target write-protects it, so it cannot"
+            + " be formatted: format it once while it is writable");
+      }
       if (probe.blank()) {
         LOG.info("volume {}: {} is blank, creating {}", r.volumeId(), device, r.fsType());
         fs.format(device, r.fsType());

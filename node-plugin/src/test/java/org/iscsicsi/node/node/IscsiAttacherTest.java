@@ -30,7 +30,10 @@ import org.junit.jupiter.api.io.TempDir;
  * when refused even so; that a disk whose VPD serial is not the volume's is refused and the session
  * logged out and its record deleted; that a CHAP failure is PERMISSION_DENIED and leaves no
  * session; that a portal that refuses or times out is UNAVAILABLE with a hint and no record; that
- * detach logs out by IQN and portal even when the disk is gone.
+ * detach logs out by IQN and portal even when the disk is gone; that the portals are tried in
+ * order (an unreachable one is cleaned up and passed over, a wrong secret is not tried again on
+ * the next; rescans and health checks use the portal the session runs through), and that
+ * {@code discovery=none} logs in without SendTargets.
  *
  * <p>iscsiadm is scripted here (and the kernel's sysfs is a temporary tree the script fills on
  * login), because this host's kernel has no SCSI layer: open-iscsi cannot log in on it. The real
@@ -92,6 +95,12 @@ class IscsiAttacherTest {
         Path s = Files.createDirectories(sysfs.sysRoot().resolve("class/iscsi_session/session1"));
         Files.writeString(s.resolve("targetname"), IQN);
         Files.writeString(s.resolve("state"), "LOGGED_IN");
+        // The connection's portal, as the kernel shows it: the one logged in through.
+        String[] portal = c.argv().get(c.argv().indexOf("-p") + 1).split(":");
+        Path conn = Files.createDirectories(
+            sysfs.sysRoot().resolve("class/iscsi_connection/connection1:0"));
+        Files.writeString(conn.resolve("persistent_address"), portal[0]);
+        Files.writeString(conn.resolve("persistent_port"), portal[1]);
         Files.createDirectories(s.resolve("device/target2:0:0/2:0:0:0/block/sdb"));
         Path dev = Files.createDirectories(sysfs.block("sdb").resolve("device"));
         Files.write(dev.resolve("vpd_pg80"), DeviceIdentityTest.pg80(diskSerial));
@@ -358,5 +367,69 @@ class IscsiAttacherTest {
     attacher(Duration.ofSeconds(1)).detach("pvc-1", source(false, "vol-0001"));
     String p = "iscsiadm -m node -T " + IQN + " -p 10.0.2.2:3260 ";
     assertThat(lines()).containsExactly(p + "--logout", p + "-o delete");
+  }
+
+  private static VolumeSource twoPortals(String extra, String value) {
+    return VolumeSource.fromPublishContext(Map.of("targetIqn", IQN,
+        "portals", "10.0.2.9:3260,10.0.2.2:3260", "lun", "0", "chap", "true",
+        "serial", "vol-0001", extra, value));
+  }
+
+  @Test
+  void anUnreachablePortalPassesOnToTheNextWithNothingLeftBehindAtTheFirst() throws Exception {
+    script = c -> String.join(" ", c.argv()).contains("-p 10.0.2.9:3260 -o nonpersistent")
+        ? new CommandResult(4, "", "iscsiadm: cannot make connection to 10.0.2.9: Connection"
+            + " refused")
+        : target(c);
+    Path disk = attacher(Duration.ofSeconds(2)).attach("pvc-1",
+        twoPortals("discovery", "sendtargets"), MUTUAL);
+    assertThat(disk.getFileName().toString()).isEqualTo("sdb");
+    String first = "iscsiadm -m node -T " + IQN + " -p 10.0.2.9:3260 ";
+    assertThat(lines()).startsWith(
+        "iscsiadm -m discovery -t sendtargets -p 10.0.2.9:3260 -o nonpersistent",
+        first + "--logout", first + "-o delete",
+        "iscsiadm -m discovery -t sendtargets -p 10.0.2.2:3260 -o nonpersistent");
+    assertThat(lines().getLast()).isEqualTo("iscsiadm -m node -T " + IQN
+        + " -p 10.0.2.2:3260 --login");
+    assertThat(recordAtLogin).contains("node.session.auth.password_in = tgt-secret-22\n");
+
+    // Later calls (expansion, health) go through the session's portal, not the first one.
+    IscsiAttacher attacher = attacher(Duration.ofSeconds(2));
+    VolumeSource source = twoPortals("discovery", "sendtargets");
+    attacher.rescan(source);
+    assertThat(lines().getLast()).isEqualTo("iscsiadm -m node -T " + IQN
+        + " -p 10.0.2.2:3260 --rescan");
+    assertThat(attacher.problem(source)).isEmpty();
+    assertThat(attacher.device(source)).isPresent();
+  }
+
+  @Test
+  void aWrongSecretIsNotTriedOnTheNextPortal() {
+    script = c -> String.join(" ", c.argv()).endsWith("--login")
+        ? new CommandResult(24, "", "iscsiadm: initiator reported error (24 - iSCSI login"
+            + " failed due to authorization failure)")
+        : target(c);
+    VolumeSource src = VolumeSource.fromPublishContext(Map.of("targetIqn", IQN,
+        "portals", "10.0.2.2:3260,10.0.2.9:3260", "chap", "true"));
+    assertThatThrownBy(() -> attacher(Duration.ofSeconds(2)).attach("pvc-1", src, MUTUAL))
+        .isInstanceOfSatisfying(CsiException.class,
+            e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED));
+    assertThat(lines()).noneMatch(l -> l.contains("10.0.2.9"));
+    assertThat(lines().getLast()).endsWith("-p 10.0.2.2:3260 -o delete");
+  }
+
+  @Test
+  void discoveryNoneLogsInDirectly() throws Exception {
+    attacher(Duration.ofSeconds(2)).attach("pvc-1", VolumeSource.fromPublishContext(Map.of(
+        "targetIqn", IQN, "portals", "10.0.2.2:3260", "discovery", "none")), Map.of());
+    assertThat(lines()).noneMatch(l -> l.contains("discovery"));
+    assertThat(lines().getLast()).endsWith("--login");
+  }
+
+  @Test
+  void anUnknownDiscoveryModeIsRefused() {
+    assertThatThrownBy(() -> VolumeSource.fromPublishContext(Map.of("targetIqn", IQN,
+        "portals", "10.0.2.2:3260", "discovery", "isns")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("sendtargets");
   }
 }

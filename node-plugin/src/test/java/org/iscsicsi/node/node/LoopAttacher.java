@@ -31,6 +31,14 @@ final class LoopAttacher implements VolumeAttacher {
   volatile CountDownLatch entered = new CountDownLatch(0);
   volatile int detachCalls;
 
+  private final java.util.Set<String> writeProtected = ConcurrentHashMap.newKeySet();
+
+  /** Makes target {@code iqn} serve {@code image} write-protected (a read-only loop device). */
+  void serveWriteProtected(String iqn, Path image) {
+    writeProtected.add(iqn);
+    serve(iqn, image);
+  }
+
   /** Makes target {@code iqn} serve {@code image}. */
   void serve(String iqn, Path image) {
     images.put(iqn, image);
@@ -58,8 +66,10 @@ final class LoopAttacher implements VolumeAttacher {
       throw new CsiException(Status.Code.NOT_FOUND, "no such target " + iqn);
     }
     try {
-      Path dev = Path.of(RUN.check(Command.of(T, "losetup", "-f", "--show", image.toString()))
-          .stdout().strip());
+      Command losetup = writeProtected.contains(iqn)
+          ? Command.of(T, "losetup", "-f", "--show", "-r", image.toString())
+          : Command.of(T, "losetup", "-f", "--show", image.toString());
+      Path dev = Path.of(RUN.check(losetup).stdout().strip());
       attached.put(iqn, dev);
       return dev;
     } catch (CommandException e) {

@@ -274,6 +274,39 @@ class NodeServiceLoopTest {
     unstage("vol-a", staging);
   }
 
+  /**
+   * A disk its target write-protects (a read-only loop device: the kernel's
+   * {@code /sys/block/loopN/ro}, as for a SCSI disk whose MODE SENSE reports WP) is staged and
+   * published read-only under a writer's capability, with its data; a blank one is
+   * FAILED_PRECONDITION and nothing is mounted.
+   */
+  @Test
+  void aWriteProtectedDiskIsStagedAndPublishedReadOnlyAndABlankOneIsRefused() throws Exception {
+    Path img = image("wp", 64 * MB);
+    attacher.serve(IQN, img);
+    Path staging = Files.createDirectories(tmp.resolve("staging"));
+    stage("vol-a", IQN, staging, rw("ext4"));
+    Files.writeString(staging.resolve("data"), "kept");
+    unstage("vol-a", staging);
+
+    attacher.serveWriteProtected(IQN, img);
+    stage("vol-a", IQN, staging, rw("ext4"));
+    assertThat(mounts().at(staging).orElseThrow().readOnly()).isTrue();
+    Path target = tmp.resolve("pods/p1/mount");
+    publish("vol-a", staging, target, rw("ext4"), false);
+    assertThat(mounts().at(target).orElseThrow().readOnly()).isTrue();
+    assertThat(Files.readString(target.resolve("data"))).isEqualTo("kept");
+    unpublish("vol-a", target);
+    unstage("vol-a", staging);
+
+    String blank = "iqn.2026-11.org.iscsicsi:vol-blank";
+    attacher.serveWriteProtected(blank, image("blank", 64 * MB));
+    Path staging2 = Files.createDirectories(tmp.resolve("staging2"));
+    assertThat(code(() -> stage("vol-blank", blank, staging2, rw("ext4"))))
+        .isEqualTo(Status.Code.FAILED_PRECONDITION);
+    assertThat(mounts().at(staging2)).isEmpty();
+  }
+
   @Test
   void publishesABlockDevice() throws Exception {
     attacher.serve(IQN, image("b", 16 * MB));

@@ -171,14 +171,20 @@ class NodePluginChapVmIT {
   }
 
   private Path image(String name) throws Exception {
-    Path p = tmp.resolve(name);
+    return image(tmp, name);
+  }
+
+  /** A sparse 32 MiB LUN file {@code name} in {@code dir}. */
+  static Path image(Path dir, String name) throws java.io.IOException {
+    Path p = dir.resolve(name);
     try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
       f.setLength(32L << 20);
     }
     return p;
   }
 
-  private static String random(String prefix) {
+  /** {@code prefix} and 14 random hex digits: a secret or token no other run shares. */
+  static String random(String prefix) {
     return prefix + "-" + UUID.randomUUID().toString().replace("-", "").substring(0, 14);
   }
 

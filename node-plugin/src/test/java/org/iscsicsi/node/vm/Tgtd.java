@@ -30,6 +30,9 @@ final class Tgtd implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Tgtd.class);
   private static final Pattern NAME = Pattern.compile("[a-z0-9.:-]+");
   private static final Pattern CHAP = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+  /** LUN parameters such as {@code readonly=1} or {@code scsi_sn=X}, comma-separated. */
+  private static final Pattern LUN_PARAMS =
+      Pattern.compile("[a-z_]+=[A-Za-z0-9_-]+(,[a-z_]+=[A-Za-z0-9_-]+)*");
 
   private final Process process;
   private final int controlIndex;
@@ -110,6 +113,18 @@ final class Tgtd implements AutoCloseable {
         "-Q", initiator);
     tgtadm(true, "--lld", "iscsi", "--op", "bind", "--mode", "account", "--tid", t,
         "--user", user);
+  }
+
+  /**
+   * Changes LUN 1 of target {@code tid}: {@code readonly=1} makes tgtd report write protect (the
+   * WP bit of MODE SENSE) and refuse writes; {@code scsi_sn=X} sets the VPD page 0x80 serial.
+   */
+  void updateLun(int tid, String params) throws IOException, InterruptedException {
+    if (!LUN_PARAMS.matcher(params).matches()) {
+      throw new IllegalArgumentException("LUN parameters must match " + LUN_PARAMS);
+    }
+    tgtadm(true, "--lld", "iscsi", "--op", "update", "--mode", "logicalunit", "--tid",
+        Integer.toString(tid), "--lun", "1", "--params", params);
   }
 
   /**
