@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.iscsicsi.node.vm.QemuVm;
+import org.iscsicsi.node.vm.Tgtd;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -70,6 +71,10 @@ import org.junit.jupiter.api.TestMethodOrder;
  *   <li>the chart's CHAP class (WaitForFirstConsumer): kube-scheduler places a pod on the node,
  *       the PVC is provisioned for it, the target requires CHAP, and the node plugin logs in with
  *       the node-stage Secret the PV names; the secret reaches neither log nor console;
+ *   <li>a static PV of an existing SAN (tgtd on the host as the array, CHAP): ControllerPublish
+ *       passes its attributes through without touching the engine, the node plugin logs in to
+ *       the array with the PV's node-stage Secret, formats the blank LUN once and mounts it, and
+ *       the bytes written in the VM are in the array's backing file; no session is left;
  *   <li>reclaimPolicy Retain keeps the LUN after the PVC goes;
  *   <li>deleting everything leaves no target, grant, LUN file, snapshot, state entry, IscsiVolume,
  *       per-volume CHAP Secret or iSCSI session in the VM;
@@ -98,6 +103,12 @@ import org.junit.jupiter.api.TestMethodOrder;
 class VolumeLifecycleTest {
   static final String NS = "lifecycle";
   static final Duration WAIT = Duration.ofSeconds(120);
+  /** tgtd standing in for an existing array: its portal (host side) and control index. */
+  static final int SAN_PORT = 13720;
+  static final int SAN_CONTROL_INDEX = 13721;
+  static final String SAN_IQN = "iqn.2026-11.com.example.array:lifecycle";
+  static final long SAN_LUN_BYTES = 64L << 20;
+  static final String SAN_MARKER = "iscsi-csi static PV marker 42";
   static final byte[] MARKER = "iscsi-csi lifecycle marker 0123456789".getBytes(
       StandardCharsets.US_ASCII);
 
@@ -533,8 +544,104 @@ class VolumeLifecycleTest {
         + "provisioned for it (selected-node), " + how + "; detached", since(t0));
   }
 
+  /**
+   * A static PV of an existing SAN: tgtd on the host stands in for the array (CHAP, its own ACL
+   * for the node's IQN). The attacher's ControllerPublish passes the PV's attributes through
+   * without touching the engine, the node plugin logs in to the array with the PV's node-stage
+   * Secret, formats the blank LUN once and mounts it; the bytes written in the VM are in the
+   * array's backing file; detaching logs out, and the array sees no session afterwards.
+   */
   @Test
   @Order(9)
+  void staticPvOnAnExistingSan() throws Exception {
+    assumeTrue(Tgtd.unavailableReason().isEmpty(), () -> Tgtd.unavailableReason().get());
+    long t0 = System.nanoTime();
+    Path san = cluster.run().resolve("san");
+    Files.createDirectories(san);
+    Path lun = san.resolve("lun1.img");
+    try (RandomAccessFile f = new RandomAccessFile(lun.toFile(), "rw")) {
+      f.setLength(SAN_LUN_BYTES);
+    }
+    String password = "san" + java.util.UUID.randomUUID().toString().replace("-", "")
+        .substring(0, 13);
+    String handle = "ext:lifecycle-san";
+    String how = "attached by the controller without the engine";
+    try (Tgtd array = Tgtd.start(SAN_PORT, SAN_CONTROL_INDEX, san)) {
+      array.addTarget(1, SAN_IQN, lun, nodeId, "sanuser", password);
+      Path env = Files.createTempFile("san", ".env",
+          java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+              java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+      try {
+        Files.writeString(env, "username=sanuser\npassword=" + password + "\n");
+        cluster.k("create", "secret", "generic", "san-chap", "-n", NS, "--from-env-file=" + env);
+      } finally {
+        Files.delete(env);
+      }
+      cluster.apply("""
+          apiVersion: v1
+          kind: PersistentVolume
+          metadata: {name: lifecycle-san}
+          spec:
+            capacity: {storage: 64Mi}
+            accessModes: [ReadWriteOnce]
+            persistentVolumeReclaimPolicy: Retain
+            storageClassName: ""
+            claimRef: {namespace: lifecycle, name: san}
+            csi:
+              driver: %s
+              volumeHandle: %s
+              fsType: ext4
+              volumeAttributes:
+                portals: "%s:%d"
+                targetIqn: %s
+                lun: "1"
+                discovery: none
+              nodeStageSecretRef: {name: san-chap, namespace: lifecycle}
+          """.formatted(TestCluster.DRIVER, handle, QemuVm.HOST_ADDRESS, SAN_PORT, SAN_IQN));
+      cluster.apply(pvc("san", "\"\"", "64Mi", "Filesystem", "  volumeName: lifecycle-san"));
+      awaitPhase("pvc", "san", "Bound");
+      cluster.apply(pod("san-user", "san", true));
+      String va = await("VolumeAttachment of lifecycle-san attached", () -> {
+        String line = attachment("lifecycle-san");
+        return line.endsWith(" true") ? line.split(" ")[0] : null;
+      });
+      assertThat(cluster.k("get", "volumeattachment", va, "-o",
+          "jsonpath={.status.attachmentMetadata.targetIqn}")).isEqualTo(SAN_IQN);
+      int engineTargets = engine().targets().size();
+      volumesInUse(inUseName(handle));
+      if (kubelet != null) {
+        VmKubelet.Mounted m = kubelet.mount(cluster, NS, "san-user");
+        assertThat(array.show()).contains(nodeId);
+        String dir = m.target();
+        kubelet.shell("printf '%s' > %s/marker && sync".formatted(SAN_MARKER, dir));
+        assertThat(kubelet.shell("cat " + dir + "/marker")).isEqualTo(SAN_MARKER);
+        assertThat(kubelet.console()).doesNotContain(password);
+        kubelet.unmount(m);
+        assertThat(array.show()).as("no session left on the array").doesNotContain(nodeId);
+        assertThat(new String(Files.readAllBytes(lun), StandardCharsets.ISO_8859_1))
+            .as("the array's LUN file").contains(SAN_MARKER);
+        how += "; CHAP login to the array from the VM, ext4 made on the blank LUN, marker "
+            + "written and found in the array's backing file; logged out";
+      }
+      cluster.k("delete", "pod", "san-user", "-n", NS, "--grace-period=0", "--force",
+          "--wait=true");
+      volumesInUse();
+      await("VolumeAttachment " + va + " deleted", () ->
+          attachment("lifecycle-san").isEmpty() ? "gone" : null);
+      cluster.k("delete", "pvc", "san", "-n", NS, "--wait=true");
+      cluster.k("delete", "pv", "lifecycle-san", "--wait=true");
+      cluster.k("delete", "secret", "san-chap", "-n", NS);
+      assertThat(engine().targets()).as("the engine's targets, untouched by the static PV")
+          .hasSize(engineTargets);
+    }
+    assertThat(Files.readString(cluster.run().resolve("logs/controller.log")))
+        .doesNotContain(password);
+    step("existing SAN", "static PV " + handle + " on tgtd (" + SAN_IQN + "): " + how,
+        since(t0));
+  }
+
+  @Test
+  @Order(10)
   void retainKeepsTheLun() throws Exception {
     long t0 = System.nanoTime();
     cluster.apply(pvc("kept", "lc-retain", "1Gi", "Filesystem", ""));
@@ -559,7 +666,7 @@ class VolumeLifecycleTest {
   }
 
   @Test
-  @Order(10)
+  @Order(11)
   void deletingEverythingLeavesNothing() throws Exception {
     long t0 = System.nanoTime();
     cluster.k("delete", "volumesnapshot", "snap", "-n", NS, "--wait=true", "--timeout=120s");
@@ -590,7 +697,7 @@ class VolumeLifecycleTest {
   }
 
   @Test
-  @Order(11)
+  @Order(12)
   void helmInstallsAndUninstallsTheChart() throws Exception {
     long t0 = System.nanoTime();
     // the objects start.sh applied from deploy/ would collide with the release's

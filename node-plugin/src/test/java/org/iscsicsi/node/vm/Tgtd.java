@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * <p>tgtd advertises the address it listens on in SendTargets answers, so a guest reaching it
  * through qemu's 10.0.2.2 must create its node record for the portal it knows.
  */
-final class Tgtd implements AutoCloseable {
+public final class Tgtd implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(Tgtd.class);
   private static final Pattern NAME = Pattern.compile("[a-z0-9.:-]+");
@@ -51,7 +51,7 @@ final class Tgtd implements AutoCloseable {
   }
 
   /** Why tgtd cannot run here (not installed, or not root), or empty. */
-  static Optional<String> unavailableReason() {
+  public static Optional<String> unavailableReason() {
     for (String tool : List.of("/usr/sbin/tgtd", "/usr/sbin/tgtadm")) {
       if (!Files.isExecutable(Path.of(tool))) {
         return Optional.of(tool + " missing (apt-get install tgt)");
@@ -67,7 +67,7 @@ final class Tgtd implements AutoCloseable {
    * Starts tgtd listening on 127.0.0.1:{@code port} with management socket {@code controlIndex}
    * (a small number naming its socket, not a TCP port); waits until tgtadm reaches it.
    */
-  static Tgtd start(int port, int controlIndex, Path workDir) throws IOException,
+  public static Tgtd start(int port, int controlIndex, Path workDir) throws IOException,
       InterruptedException {
     Path log = workDir.resolve("tgtd-" + port + ".log");
     Process p = new ProcessBuilder("/usr/sbin/tgtd", "-f", "-C", Integer.toString(controlIndex),
@@ -98,7 +98,7 @@ final class Tgtd implements AutoCloseable {
    * Adds target {@code tid} with LUN 1 backed by {@code backingFile}, reachable only by
    * {@code initiator} (ACL by initiator name) and only with CHAP {@code user}/{@code secret}.
    */
-  void addTarget(int tid, String iqn, Path backingFile, String initiator, String user,
+  public void addTarget(int tid, String iqn, Path backingFile, String initiator, String user,
       String secret) throws IOException, InterruptedException {
     if (!NAME.matcher(iqn).matches() || !NAME.matcher(initiator).matches()) {
       throw new IllegalArgumentException("bad iSCSI name " + iqn + " / " + initiator);
@@ -158,7 +158,7 @@ final class Tgtd implements AutoCloseable {
   }
 
   /** {@code tgtadm --op show --mode target}: targets, LUNs, I_T nexuses (sessions), ACLs. */
-  String show() throws IOException, InterruptedException {
+  public String show() throws IOException, InterruptedException {
     return tgtadm(true, "--op", "show", "--mode", "target").output();
   }
 
