@@ -21,6 +21,12 @@ import java.util.regex.Pattern;
  */
 public record VolumeId(String engine, String local) {
 
+  /**
+   * The first part of every id in pool mode (docs/pools.md, section 3): such a volume may move
+   * between engines or live on several, so its id names none of them. No engine may be named so.
+   */
+  public static final String POOL = "pool";
+
   private static final Pattern ENGINE = Pattern.compile("[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?");
   private static final Pattern LOCAL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
 
@@ -33,9 +39,14 @@ public record VolumeId(String engine, String local) {
     }
   }
 
-  /** True when {@code name} may name a target engine. */
+  /** True when {@code name} may name a target engine ({@link #POOL} is reserved). */
   public static boolean isEngineName(String name) {
-    return ENGINE.matcher(name).matches();
+    return ENGINE.matcher(name).matches() && !POOL.equals(name);
+  }
+
+  /** True for a pool-mode id, which names no engine. */
+  public boolean pooled() {
+    return POOL.equals(engine);
   }
 
   /** The id a CSI name gets on {@code engine}. */

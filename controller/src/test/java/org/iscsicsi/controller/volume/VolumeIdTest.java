@@ -36,4 +36,13 @@ class VolumeIdTest {
     assertThat(new VolumeId("local", "pvc-1").iqn("iqn.2026-11.org.iscsicsi"))
         .isEqualTo("iqn.2026-11.org.iscsicsi:local.pvc-1");
   }
+
+  /** "pool" names no engine: pool-mode ids start with it and parse as pooled. */
+  @Test
+  void poolIsReservedForPoolModeIds() {
+    assertThat(VolumeId.isEngineName("pool")).isFalse();
+    assertThat(VolumeId.isEngineName("node-a")).isTrue();
+    assertThat(VolumeId.parse("pool.pvc-1").orElseThrow().pooled()).isTrue();
+    assertThat(VolumeId.parse("local.pvc-1").orElseThrow().pooled()).isFalse();
+  }
 }
