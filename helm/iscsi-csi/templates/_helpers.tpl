@@ -20,6 +20,43 @@
 {{- define "iscsi-csi.controllerName" -}}{{ include "iscsi-csi.fullname" . }}-controller{{- end }}
 {{- define "iscsi-csi.nodeName" -}}{{ include "iscsi-csi.fullname" . }}-node{{- end }}
 {{- define "iscsi-csi.portalServiceName" -}}{{ include "iscsi-csi.fullname" . }}-portal{{- end }}
+{{- define "iscsi-csi.engineName" -}}{{ include "iscsi-csi.fullname" . }}-engine{{- end }}
+
+{{/* "true" in pool mode: target engines as a DaemonSet, no embedded engine. */}}
+{{- define "iscsi-csi.pool" -}}{{ if eq .Values.engines.mode "pool" }}true{{ end }}{{- end }}
+
+{{/*
+TLS of the engines' admin (and replication) API: the engines' key pair (server and client, DNS
+SAN engine.iscsi.csi.iscsicsi.org, which clients verify whatever node IP they dial) and the
+controller's client key pair (CN controller), each with the CA that signed both.
+*/}}
+{{- define "iscsi-csi.engineServerName" -}}engine.iscsi.csi.iscsicsi.org{{- end }}
+{{- define "iscsi-csi.engineTlsSecret" -}}
+{{ .Values.engines.tls.existingSecret | default (printf "%s-tls" (include "iscsi-csi.engineName" .)) }}
+{{- end }}
+{{- define "iscsi-csi.controllerTlsSecret" -}}
+{{ .Values.engines.tls.existingControllerSecret | default (printf "%s-tls" (include "iscsi-csi.controllerName" .)) }}
+{{- end }}
+{{- define "iscsi-csi.engineTlsDir" -}}/etc/iscsi-csi/tls{{- end }}
+{{- define "iscsi-csi.controllerTlsDir" -}}/etc/iscsi-csi/engine-tls{{- end }}
+
+{{/*
+A P-256 private key from sprig's genPrivateKey "ecdsa" (SEC 1, "EC PRIVATE KEY") as PKCS#8
+("PRIVATE KEY"), the only form the engine's and the controller's TLS (netty) read. SEC 1 of a
+P-256 key with its curve and public key is always 121 bytes, so the PKCS#8 wrapping is a fixed
+29-byte prefix: SEQUENCE(147) { INTEGER 0, AlgorithmIdentifier { id-ecPublicKey, prime256v1 },
+OCTET STRING(121) }.
+*/}}
+{{- define "iscsi-csi.ecKeyPkcs8" -}}
+{{- $sec1 := . | replace "-----BEGIN EC PRIVATE KEY-----" "" | replace "-----END EC PRIVATE KEY-----" "" | nospace | b64dec }}
+{{- if ne (len $sec1) 121 }}
+{{- fail (printf "internal: a generated P-256 key is %d bytes, not 121" (len $sec1)) }}
+{{- end }}
+{{- $prefix := b64dec "MIGTAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBHk=" -}}
+-----BEGIN PRIVATE KEY-----
+{{ regexReplaceAll "(.{64})" (printf "%s%s" $prefix $sec1 | b64enc) "${1}\n" | trimSuffix "\n" }}
+-----END PRIVATE KEY-----
+{{ end }}
 
 {{/* Labels on every object. */}}
 {{- define "iscsi-csi.labels" -}}
@@ -43,6 +80,14 @@ app.kubernetes.io/component: {{ .component }}
 
 {{- define "iscsi-csi.controllerImage" -}}
 {{ .Values.controller.image.repository }}:{{ .Values.controller.image.tag | default .Chart.AppVersion }}
+{{- end }}
+{{/* The engine image: engines.image, or the controller's image, which carries the engine. */}}
+{{- define "iscsi-csi.engineImage" -}}
+{{- if .Values.engines.image.repository -}}
+{{ .Values.engines.image.repository }}:{{ .Values.engines.image.tag | default .Chart.AppVersion }}
+{{- else -}}
+{{ include "iscsi-csi.controllerImage" . }}
+{{- end }}
 {{- end }}
 {{- define "iscsi-csi.nodeImage" -}}
 {{ .Values.node.image.repository }}:{{ .Values.node.image.tag | default .Chart.AppVersion }}
@@ -82,6 +127,19 @@ $({{ include "iscsi-csi.portalServiceHostVar" . }}):{{ .Values.portal.port }}
 {{- end }}
 {{- if and (eq .Values.controller.storage.type "hostPath") (not .Values.controller.nodeSelector) (not .Values.controller.affinity) }}
 {{- fail "controller.storage.type hostPath needs controller.nodeSelector (or affinity) to pin the controller to the node that holds the LUN files" }}
+{{- end }}
+{{- if not (has .Values.engines.mode (list "embedded" "pool")) }}
+{{- fail (printf "engines.mode must be embedded or pool, not %q" .Values.engines.mode) }}
+{{- end }}
+{{- if and .Values.pool.topologyKeys (ne .Values.engines.mode "pool") }}
+{{- fail "pool.topologyKeys needs engines.mode pool (the embedded engine serves every node)" }}
+{{- end }}
+{{- if ne (empty .Values.engines.tls.existingSecret) (empty .Values.engines.tls.existingControllerSecret) }}
+{{- fail "engines.tls.existingSecret and engines.tls.existingControllerSecret go together: the engines' and the controller's key pairs, signed by one CA" }}
+{{- end }}
+{{- $ports := .Values.engines.ports }}
+{{- if ne (len (uniq (list (int $ports.portal) (int $ports.admin) (int $ports.replication)))) 3 }}
+{{- fail (printf "engines.ports must differ (portal %v, admin %v, replication %v): the engines share their node's network" $ports.portal $ports.admin $ports.replication) }}
 {{- end }}
 {{- if not .Values.csiDriver.attachRequired }}
 {{- fail "csiDriver.attachRequired must be true: ControllerPublishVolume grants the node's initiator" }}
@@ -135,4 +193,26 @@ $({{ include "iscsi-csi.portalServiceHostVar" . }}):{{ .Values.portal.port }}
 {{/* "true" when any enabled StorageClass uses the chart's CHAP Secret. */}}
 {{- define "iscsi-csi.anyChap" -}}
 {{- range .Values.storageClasses }}{{ if and .enabled .chap }}true{{ end }}{{ end }}
+{{- end }}
+
+{{/*
+NetworkPolicy peers of the nodes' addresses (kernel initiators, kubelet's probes):
+networkPolicy.portalFrom, each range without the pod ranges of its address family.
+*/}}
+{{- define "iscsi-csi.nodeAddresses" -}}
+{{- range $cidr := .Values.networkPolicy.portalFrom }}
+{{- $v6 := contains ":" $cidr }}
+{{- $except := list }}
+{{- range $.Values.networkPolicy.podCIDRs }}
+{{- if eq $v6 (contains ":" .) }}{{ $except = append $except . }}{{ end }}
+{{- end }}
+- ipBlock:
+    cidr: {{ $cidr | quote }}
+    {{- with $except }}
+    except:
+      {{- range . }}
+      - {{ . | quote }}
+      {{- end }}
+    {{- end }}
+{{- end }}
 {{- end }}

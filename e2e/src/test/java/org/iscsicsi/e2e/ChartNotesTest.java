@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
  * how to wait for the controller and the node plugins, where the portal is, which classes exist
  * and how each protects its volumes (per-volume CHAP Secrets, the chart's Secret, or CHAP off),
  * how to create the CHAP Secret, what the NetworkPolicy lets through and how to run
- * {@code helm test}; the output also carries the test hook.
+ * {@code helm test}; in pool mode, how to label storage nodes and list the engines; the output
+ * also carries the test hook.
  */
 class ChartNotesTest {
 
@@ -56,6 +57,18 @@ class ChartNotesTest {
         .contains("iscsi-csi-open (CHAP OFF: any initiator that presents a granted node's name "
             + "reaches its volumes)")
         .contains("iscsi-csi-mutual (CHAP, credentials per volume)");
+  }
+
+  @Test
+  void notesInPoolModeTellHowToLabelStorageNodesAndSeeTheEngines() {
+    String out = install("engines.mode", "pool");
+    assertThat(out)
+        .contains("kubectl label node NODE iscsi.csi.iscsicsi.org/storage-node=true")
+        .contains("kubectl -n iscsi-csi rollout status daemonset/iscsi-csi-engine")
+        .contains("kubectl get iscsiengines")
+        .contains("each engine's node IP, port 3260 (host network)")
+        .doesNotContain("Service iscsi-csi-portal");
+    assertThat(install()).doesNotContain("iscsiengines");
   }
 
   @Test
