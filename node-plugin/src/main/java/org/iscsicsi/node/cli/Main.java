@@ -2,7 +2,9 @@ package org.iscsicsi.node.cli;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
+import org.iscsicsi.node.kube.LabelKeys;
 import org.iscsicsi.node.server.NodePlugin;
 import org.iscsicsi.node.server.NodePluginConfig;
 import picocli.CommandLine;
@@ -124,6 +126,15 @@ public final class Main implements Runnable {
         description = "kubelet's directory: staging and target paths must lie below it")
     Path kubeletDir;
 
+    @Option(names = "--topology-keys", paramLabel = "KEY[,KEY...]",
+        description = "report these labels of this node's Node object as its topology (read"
+            + " once at start through the Kubernetes API) instead of <driver-name>/node")
+    String topologyKeys;
+
+    List<String> topologyKeys() {
+      return topologyKeys == null ? List.of() : LabelKeys.parseList(topologyKeys);
+    }
+
     NodePluginConfig config(String endpoint) {
       return new NodePluginConfig(endpoint, driverName, nodeName == null ? "" : nodeName,
           Main.class.getPackage().getImplementationVersion() == null ? "0.1.0-SNAPSHOT"
@@ -131,7 +142,7 @@ public final class Main implements Runnable {
           maxVolumes, defaultFsType, stateDir, initiatorNameFile, iscsiadm, discovery, iqnPrefix,
           sysRoot, devRoot, procRoot, multipathConf, iscsiadmTimeout, loginTimeout, deviceWait,
           commandTimeout, longCommandTimeout, resizeWait, replacementTimeout, scsiDeviceTimeout,
-          gcInterval, iscsiDir, kubeletDir);
+          gcInterval, iscsiDir, kubeletDir, topologyKeys());
     }
   }
 
@@ -139,6 +150,8 @@ public final class Main implements Runnable {
   @Command(name = "serve", mixinStandardHelpOptions = true,
       description = "serve the CSI Identity and Node services")
   static final class Serve extends Options implements Callable<Integer> {
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--endpoint", required = true,
         description = "unix:///path/csi.sock or tcp://host:port")
     String endpoint;
@@ -146,10 +159,17 @@ public final class Main implements Runnable {
     @Override
     public Integer call() throws Exception {
       if (nodeName == null || nodeName.isBlank()) {
-        throw new CommandLine.ParameterException(new CommandLine(this),
+        throw new CommandLine.ParameterException(spec.commandLine(),
             "--node-name (or $NODE_NAME) is required");
       }
-      NodePlugin plugin = NodePlugin.start(config(endpoint));
+      NodePluginConfig config;
+      try {
+        config = config(endpoint);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(),
+            "--topology-keys: " + e.getMessage(), e);
+      }
+      NodePlugin plugin = NodePlugin.start(config);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         try {
           plugin.close();

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import org.iscsicsi.node.exec.Args;
 import org.iscsicsi.node.fs.Filesystems;
 import org.iscsicsi.node.iscsi.InitiatorName;
@@ -28,7 +29,11 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
   private static final Logger LOG = LoggerFactory.getLogger(NodeService.class);
 
   /** What NodeGetInfo reports. */
-  public record Info(String topologyKey, String nodeName, long maxVolumes, String defaultFsType) {}
+  public record Info(Map<String, String> topology, long maxVolumes, String defaultFsType) {
+    public Info {
+      topology = Map.copyOf(topology);
+    }
+  }
 
   private final VolumeStager stager;
   private final VolumePublisher publisher;
@@ -182,7 +187,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
       return Csi.NodeGetInfoResponse.newBuilder().setNodeId(iqn)
           .setMaxVolumesPerNode(info.maxVolumes())
           .setAccessibleTopology(Csi.Topology.newBuilder()
-              .putSegments(info.topologyKey(), info.nodeName()))
+              .putAllSegments(info.topology()))
           .build();
     });
   }

@@ -1,14 +1,18 @@
 package org.iscsicsi.node.server;
 
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.grpc.BindableService;
 import io.grpc.protobuf.services.HealthStatusManager;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 import org.iscsicsi.csi.CsiServer;
 import org.iscsicsi.csi.Endpoint;
 import org.iscsicsi.node.device.Sysfs;
@@ -19,6 +23,7 @@ import org.iscsicsi.node.identity.IdentityService;
 import org.iscsicsi.node.iscsi.InitiatorName;
 import org.iscsicsi.node.iscsi.Iscsiadm;
 import org.iscsicsi.node.iscsi.NodeDatabase;
+import org.iscsicsi.node.kube.NodeTopology;
 import org.iscsicsi.node.node.IscsiAttacher;
 import org.iscsicsi.node.node.KubeletDir;
 import org.iscsicsi.node.node.Mounts;
@@ -50,6 +55,16 @@ public final class NodePlugin implements AutoCloseable {
   }
 
   public static NodePlugin start(NodePluginConfig c) throws IOException {
+    return start(c, () -> new KubernetesClientBuilder().build());
+  }
+
+  /**
+   * @param kube the Kubernetes API (in-cluster configuration), used only with topology keys
+   * @throws IllegalStateException when the topology keys cannot be read from the node's Node
+   */
+  public static NodePlugin start(NodePluginConfig c, Supplier<KubernetesClient> kube)
+      throws IOException {
+    Map<String, String> topology = topology(c, kube);
     CommandRunner runner = new ProcessCommandRunner();
     Sysfs sysfs = new Sysfs(c.sysRoot(), c.devRoot());
     Iscsiadm iscsiadm = new Iscsiadm(runner, c.iscsiadm(), new NodeDatabase(c.iscsiDir()),
@@ -77,7 +92,7 @@ public final class NodePlugin implements AutoCloseable {
 
     AtomicBoolean ready = new AtomicBoolean(false);
     NodeService node = new NodeService(stager, publisher, initiator, preflight,
-        new NodeService.Info(c.topologyKey(), c.nodeName(), c.maxVolumes(), c.defaultFsType()),
+        new NodeService.Info(topology, c.maxVolumes(), c.defaultFsType()),
         kubeletDir);
     HealthStatusManager health = new HealthStatusManager();
     List<BindableService> services = List.of(
@@ -103,6 +118,19 @@ public final class NodePlugin implements AutoCloseable {
     }
     ready.set(true);
     return new NodePlugin(server, gc);
+  }
+
+  /** NodeGetInfo's segment: the node's labels named by the topology keys, else the node. */
+  private static Map<String, String> topology(NodePluginConfig c,
+      Supplier<KubernetesClient> kube) {
+    if (c.topologyKeys().isEmpty()) {
+      return c.nodeSegment();
+    }
+    try (KubernetesClient client = kube.get()) {
+      Map<String, String> segment = NodeTopology.read(client, c.nodeName(), c.topologyKeys());
+      LOG.info("topology of node {}: {}", c.nodeName(), segment);
+      return segment;
+    }
   }
 
   /** The bound TCP port (for port 0), or -1 on a unix socket. */

@@ -2,6 +2,8 @@ package org.iscsicsi.node.server;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 
 /**
  * Every setting of the node plugin; the CLI fills it from flags. All timeouts are configurable
@@ -18,6 +20,8 @@ import java.time.Duration;
  * @param gcInterval how often orphaned sessions are collected (zero disables)
  * @param iscsiDir open-iscsi's configuration directory (node records, discovery records)
  * @param kubeletDir the only tree staging and target paths may lie in
+ * @param topologyKeys labels of the node's Node object NodeGetInfo reports as its topology
+ *     instead of {@link #topologyKey()} (pool mode); empty: the per-node key
  */
 public record NodePluginConfig(String endpoint, String driverName, String nodeName,
     String version, long maxVolumes, String defaultFsType, Path stateDir,
@@ -26,10 +30,19 @@ public record NodePluginConfig(String endpoint, String driverName, String nodeNa
     Duration iscsiadmTimeout, Duration loginTimeout, Duration deviceWait,
     Duration commandTimeout, Duration longCommandTimeout, Duration resizeWait,
     int replacementTimeoutSeconds, int scsiDeviceTimeoutSeconds, Duration gcInterval,
-    Path iscsiDir, Path kubeletDir) {
+    Path iscsiDir, Path kubeletDir, List<String> topologyKeys) {
 
-  /** The topology key NodeGetInfo reports the node name under. */
+  public NodePluginConfig {
+    topologyKeys = List.copyOf(topologyKeys);
+  }
+
+  /** The topology key NodeGetInfo reports the node name under without topology keys. */
   public String topologyKey() {
     return driverName + "/node";
+  }
+
+  /** The segment of the embedded default: this node alone, under {@link #topologyKey()}. */
+  public Map<String, String> nodeSegment() {
+    return Map.of(topologyKey(), nodeName);
   }
 }

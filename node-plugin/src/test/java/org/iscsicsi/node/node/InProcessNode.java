@@ -8,6 +8,7 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.iscsicsi.node.device.Sysfs;
 import org.iscsicsi.node.fs.Filesystems;
@@ -37,7 +38,8 @@ record InProcessNode(Server server, ManagedChannel channel, NodeGrpc.NodeBlockin
     var initiator = new InitiatorName(work.resolve("etc/iscsi/initiatorname.iscsi"));
     var service = new NodeService(stager, publisher, initiator,
         new Preflight(Path.of("/proc"), work.resolve("multipath.conf"), initiator, "", "iscsiadm"),
-        new NodeService.Info(TOPOLOGY_KEY, "node-1", maxVolumes, "ext4"), kubeletDir);
+        new NodeService.Info(Map.of(TOPOLOGY_KEY, "node-1"), maxVolumes, "ext4"),
+        kubeletDir);
     String name = InProcessServerBuilder.generateName();
     Server server = InProcessServerBuilder.forName(name).addService(service).build().start();
     ManagedChannel channel = InProcessChannelBuilder.forName(name).build();

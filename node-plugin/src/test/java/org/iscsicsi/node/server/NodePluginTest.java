@@ -11,6 +11,7 @@ import io.grpc.ManagedChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,7 +32,7 @@ class NodePluginTest {
         "iqn.2026-11.org.iscsicsi:", Path.of("/sys"), Path.of("/dev"), Path.of("/proc"),
         tmp.resolve("multipath.conf"), Duration.ofSeconds(5), Duration.ofSeconds(5),
         Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(5),
-        15, 0, Duration.ZERO, tmp.resolve("iscsi"), tmp.resolve("kubelet"));
+        15, 0, Duration.ZERO, tmp.resolve("iscsi"), tmp.resolve("kubelet"), List.of());
   }
 
   @Test
