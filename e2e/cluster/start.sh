@@ -23,14 +23,36 @@
 #
 #   start.sh RUN_DIR --no-node           everything but the node (the test registers its VM).
 #   start.sh RUN_DIR --controller-only   (re)starts only the controller (after a kill).
+#   start.sh RUN_DIR --pool N            pool mode (docs/pools.md) without the node-1 node: the
+#       cluster objects of the chart rendered with engines.mode=pool from RUN_DIR/chart-pool.yaml
+#       (the IscsiEngine CRD, the engines' ServiceAccount and RBAC included), N storage nodes
+#       node-a, node-b, ... (label iscsi.csi.iscsicsi.org/storage-node=true, zones a, b, ... as
+#       topology.kubernetes.io/zone, the CSINode key), on each a `target-engine serve
+#       --kubernetes` process as the chart's engine ServiceAccount (portal 127.0.0.1:1352i,
+#       admin API 127.0.0.1:1353i with mutual TLS from RUN_DIR/tls/engine/), and the controller
+#       with --pool and the client certificate of RUN_DIR/tls/controller/ (no embedded engine).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
-RUN="${1:?usage: start.sh RUN_DIR [--controller-only|--no-node]}"
+RUN="${1:?usage: start.sh RUN_DIR [--controller-only|--no-node|--pool N]}"
 mkdir -p "$RUN"
 RUN="$(cd "$RUN" && pwd)"
 MODE="${2:-all}"
+POOL_ENGINES=0
+if [[ "$MODE" == --pool ]]; then
+  POOL_ENGINES="${3:?--pool needs the number of engines}"
+  [[ "$POOL_ENGINES" =~ ^[1-9]$ ]] || { echo "--pool N: 1 to 9 engines, not $POOL_ENGINES" >&2; exit 2; }
+  for f in "$RUN/chart-pool.yaml" "$RUN"/tls/{engine,controller}/{tls.crt,tls.key,ca.crt}; do
+    [[ -f "$f" ]] || { echo "--pool needs $f (the chart rendered with engines.mode=pool)" >&2; exit 2; }
+  done
+  echo "$POOL_ENGINES" >"$RUN/pool.engines"
+elif [[ "$MODE" == --controller-only && -f "$RUN/pool.engines" ]]; then
+  POOL_ENGINES=$(cat "$RUN/pool.engines")
+fi
+ENGINE_PORTAL_BASE=13520; ENGINE_ADMIN_BASE=13530
+ZONE_KEY=topology.kubernetes.io/zone
+ZONES=(a b c d e f g h i)
 
 ETCD_PORT=13500; ETCD_PEER_PORT=13501; API_PORT=13502; KCM_PORT=13503; SCHED_PORT=13504
 PORTAL_PORT=${ISCSI_CSI_PORTAL_PORT:-13510}
@@ -95,10 +117,16 @@ start_controller() {
   # a restart after a SIGKILL has to wait for the dead holder's Lease to expire.
   local n; n=$(( $(cat "$RUN/controller.starts" 2>/dev/null || echo 0) + 1 ))
   echo "$n" >"$RUN/controller.starts"
+  local engine=(--state-dir "$RUN/state" --portal "127.0.0.1:$PORTAL_PORT" --advertise "$ADVERTISE")
+  if ((POOL_ENGINES > 0)); then
+    # the chart's pool-mode flags: no embedded engine, the engines' admin API over mutual TLS
+    engine=(--pool --engine-tls-cert "$RUN/tls/controller/tls.crt"
+      --engine-tls-key "$RUN/tls/controller/tls.key" --engine-tls-ca "$RUN/tls/controller/ca.crt")
+  fi
   KUBECONFIG="$RUN/sidecars.kubeconfig" POD_NAMESPACE="$NAMESPACE" POD_NAME="controller-$n" \
   spawn controller "$REPO/controller/bin/controller" serve --endpoint "unix://$RUN/csi.sock" \
-    --state-dir "$RUN/state" --portal "127.0.0.1:$PORTAL_PORT" --driver-name "$DRIVER" \
-    --advertise "$ADVERTISE" --leader-election --leader-election-namespace "$NAMESPACE" \
+    "${engine[@]}" --driver-name "$DRIVER" \
+    --leader-election --leader-election-namespace "$NAMESPACE" \
     --sync-crd --sync-interval "$SYNC_INTERVAL" \
     --chap-secret-namespace "$NAMESPACE" --chap-secret-prefix iscsi-csi-chap- --overcommit-ratio 1
   wait_for "the controller's CSI socket" 120 test -S "$RUN/csi.sock"
@@ -211,16 +239,21 @@ wait_for kube-scheduler 90 curl -skf "https://127.0.0.1:$SCHED_PORT/healthz"
   crd/volumesnapshotcontents.snapshot.storage.k8s.io >/dev/null
 "${KUBECTL[@]}" apply --server-side -f "$REPO/deploy/namespace.yaml" >/dev/null
 # keep only ServiceAccounts, RBAC, CSIDriver, StorageClasses and the VolumeSnapshotClass
+CHART="$REPO/deploy/iscsi-csi.yaml"
+CRDS=(crd/iscsivolumes.iscsi.csi.iscsicsi.org)
+if ((POOL_ENGINES > 0)); then
+  CHART="$RUN/chart-pool.yaml"
+  CRDS+=(crd/iscsiengines.iscsi.csi.iscsicsi.org)
+fi
 awk -v RS='\n---\n' -v ORS='\n---\n' \
   '/\nkind: (CustomResourceDefinition|ServiceAccount|ClusterRole|ClusterRoleBinding|Role|RoleBinding|CSIDriver|StorageClass|VolumeSnapshotClass)\n/' \
-  "$REPO/deploy/iscsi-csi.yaml" >"$RUN/chart-objects.yaml"
+  "$CHART" >"$RUN/chart-objects.yaml"
 "${KUBECTL[@]}" apply --server-side -f "$RUN/chart-objects.yaml" >/dev/null
-"${KUBECTL[@]}" wait --for condition=established --timeout=60s \
-  crd/iscsivolumes.iscsi.csi.iscsicsi.org >/dev/null
+"${KUBECTL[@]}" wait --for condition=established --timeout=60s "${CRDS[@]}" >/dev/null
 
 # --- the node: no kubelet, so the Node, its status and its CSINode are written here (skipped with
 # --no-node: the test registers the node-plugin VM itself once it knows its node id).
-if [[ "$MODE" != --no-node ]]; then
+if [[ "$MODE" == all ]]; then
   ISCSI_CSI_K8S_DIR="$K8S" "$HERE/register-node.sh" "$RUN" "$NODE_NAME" "$NODE_IQN" \
     "$DRIVER/node=$NODE_NAME" >/dev/null
 fi
@@ -243,6 +276,29 @@ contexts:
 current-context: test
 KC
 chmod 600 "$RUN/sidecars.kubeconfig"
+
+# --- pool mode: the storage nodes (their node plugins would report the zone: --topology-keys)
+# and an engine per node, as the chart's engine ServiceAccount.
+if ((POOL_ENGINES > 0)); then
+  ENGINE_TOKEN=$("${KUBECTL[@]}" -n "$NAMESPACE" create token iscsi-csi-engine --duration 24h)
+  sed -e "s|token: .*}|token: $ENGINE_TOKEN}|" "$RUN/sidecars.kubeconfig" >"$RUN/engine.kubeconfig"
+  chmod 600 "$RUN/engine.kubeconfig"
+  for i in $(seq 0 $((POOL_ENGINES - 1))); do
+    zone=${ZONES[$i]}
+    node="node-$zone"
+    ISCSI_CSI_K8S_DIR="$K8S" "$HERE/register-node.sh" "$RUN" "$node" \
+      "iqn.2026-11.org.iscsicsi.test:$node" "$ZONE_KEY=$zone" >/dev/null
+    "${KUBECTL[@]}" label node "$node" iscsi.csi.iscsicsi.org/storage-node=true >/dev/null
+    mkdir -p "$RUN/engines/$node"
+    KUBECONFIG="$RUN/engine.kubeconfig" \
+    spawn "engine-$node" "$REPO/target-engine/bin/target-engine" serve --kubernetes \
+      --node "$node" --namespace "$NAMESPACE" --topology-keys "$ZONE_KEY" \
+      --state-dir "$RUN/engines/$node" --portal "127.0.0.1:$((ENGINE_PORTAL_BASE + i))" \
+      --admin "127.0.0.1:$((ENGINE_ADMIN_BASE + i))" \
+      --admin-tls-cert "$RUN/tls/engine/tls.crt" --admin-tls-key "$RUN/tls/engine/tls.key" \
+      --admin-tls-client-ca "$RUN/tls/engine/ca.crt"
+  done
+fi
 
 start_controller
 

@@ -75,13 +75,24 @@ final class TestCluster implements AutoCloseable {
    */
   static TestCluster start(Path run, boolean withNode, String advertise)
       throws IOException, InterruptedException {
+    return launch(run, withNode ? List.of() : List.of("--no-node"), advertise);
+  }
+
+  /**
+   * start.sh {@code --pool engines}: the chart's pool-mode objects from RUN/chart-pool.yaml, the
+   * storage nodes node-a, node-b, ... with an engine process each, the controller with --pool.
+   */
+  static TestCluster startPool(Path run, int engines) throws IOException, InterruptedException {
+    return launch(run, List.of("--pool", Integer.toString(engines)), "127.0.0.1:" + PORTAL_PORT);
+  }
+
+  private static TestCluster launch(Path run, List<String> mode, String advertise)
+      throws IOException, InterruptedException {
     Path scripts = repoRoot().resolve("e2e/cluster");
     long t0 = System.nanoTime();
     List<String> cmd = new ArrayList<>(List.of("bash", scripts.resolve("start.sh").toString(),
         run.toString()));
-    if (!withNode) {
-      cmd.add("--no-node");
-    }
+    cmd.addAll(mode);
     Result r = exec(cmd, Duration.ofMinutes(150), List.of("ISCSI_CSI_ADVERTISE=" + advertise));
     Duration took = Duration.ofNanos(System.nanoTime() - t0);
     if (r.exit() != 0) {
