@@ -18,9 +18,7 @@ for v in TARGETS LUNS_PER_TARGET IO_SECONDS PORT; do
   [[ ${!v} =~ ^[1-9][0-9]{0,4}$ ]] || { echo "$v must be a positive number" >&2; exit 2; }
 done
 command -v iscsi-perf >/dev/null || { echo "missing iscsi-perf (libiscsi-bin)" >&2; exit 2; }
-if [ -z "${JAVA_HOME:-}" ] && [ -d /usr/lib/jvm/temurin-25-jdk-amd64 ]; then
-  export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
-fi
+. "$repo/bin/java-home.sh" || { echo "no JDK 25 found under /usr/lib/jvm (set JAVA_HOME)" >&2; exit 2; }
 java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 if [ ! -f "$module/target/target-engine.jar" ]; then
   [ "${SKIP_BUILD:-0}" = 1 ] && { echo "build target-engine first" >&2; exit 2; }

@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.iscsicsi.csi.contract.ChapSecret;
 import org.iscsicsi.node.device.DeviceIdentity;
 import org.iscsicsi.node.device.IscsiDisks;
 import org.iscsicsi.node.device.Sysfs;
@@ -34,13 +35,6 @@ import org.slf4j.LoggerFactory;
  * and deletes the record, whether or not the disk still exists.
  */
 public final class IscsiAttacher implements VolumeAttacher {
-
-  /** Secret keys accepted: open-iscsi's setting names, or the same without the prefix. */
-  static final String[][] SECRET_KEYS = {
-      {"node.session.auth.username", "username"},
-      {"node.session.auth.password", "password"},
-      {"node.session.auth.username_in", "username_in"},
-      {"node.session.auth.password_in", "password_in"}};
 
   private static final Logger LOG = LoggerFactory.getLogger(IscsiAttacher.class);
 
@@ -316,23 +310,20 @@ public final class IscsiAttacher implements VolumeAttacher {
     }
   }
 
+  /** The node-stage secret's credentials, read as the controller reads them ({@link ChapSecret}). */
   static Optional<ChapCredentials> chap(VolumeSource source, Map<String, String> secrets)
       throws CsiException {
-    String[] v = new String[4];
-    for (int i = 0; i < 4; i++) {
-      v[i] = secrets.getOrDefault(SECRET_KEYS[i][0], secrets.get(SECRET_KEYS[i][1]));
-    }
     if (!source.chap()) {
       return Optional.empty();
     }
-    if (v[0] == null || v[1] == null) {
-      throw CsiException.invalid("volume requires CHAP but the node-stage secret lacks "
-          + SECRET_KEYS[0][0] + " and/or " + SECRET_KEYS[1][0]
-          + ": set csi.storage.k8s.io/node-stage-secret-name in the StorageClass, or"
-          + " spec.csi.nodeStageSecretRef in a static PersistentVolume");
-    }
     try {
-      return Optional.of(new ChapCredentials(v[0], v[1], v[2], v[3]));
+      ChapSecret s = ChapSecret.read(secrets).orElseThrow(() -> CsiException.invalid(
+          "volume requires CHAP but the node-stage secret lacks " + ChapSecret.USERNAME
+              + " and " + ChapSecret.PASSWORD + ": set"
+              + " csi.storage.k8s.io/node-stage-secret-name in the StorageClass, or"
+              + " spec.csi.nodeStageSecretRef in a static PersistentVolume"));
+      return Optional.of(new ChapCredentials(s.user(), s.password(),
+          s.mutual() ? s.mutualUser() : null, s.mutual() ? s.mutualPassword() : null));
     } catch (IllegalArgumentException e) {
       throw CsiException.invalid("node-stage secret: " + e.getMessage());
     }

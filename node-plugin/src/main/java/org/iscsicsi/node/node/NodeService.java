@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.iscsicsi.csi.contract.PublishContext;
 import org.iscsicsi.node.exec.Args;
 import org.iscsicsi.node.fs.Filesystems;
 import org.iscsicsi.node.iscsi.InitiatorName;
@@ -57,10 +58,10 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
       Csi.VolumeCapability cap = capability(req.hasVolumeCapability(), req.getVolumeCapability());
       boolean block = cap.hasBlock();
       String fsType = block ? "" : fsType(cap.getMount().getFsType(),
-          req.getVolumeContextMap().getOrDefault(VolumeSource.FS_TYPE, ""));
+          req.getVolumeContextMap().getOrDefault(PublishContext.FS_TYPE, ""));
       List<String> flags = block ? List.of() : mountFlags(cap);
       boolean ro = readOnlyMode(cap)
-          || "true".equals(req.getPublishContextMap().get(VolumeSource.READ_ONLY));
+          || "true".equals(req.getPublishContextMap().get(PublishContext.READ_ONLY));
       try (var lock = locks.acquire(id, "NodeStageVolume")) {
         stager.stage(new VolumeStager.StageRequest(id, staging, req.getPublishContextMap(),
             req.getSecretsMap(), block, fsType, flags, ro));
