@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.iscsicsi.csi.UnaryCall;
 import org.iscsicsi.csi.contract.PublishContext;
 import org.iscsicsi.node.exec.Args;
 import org.iscsicsi.node.fs.Filesystems;
@@ -277,29 +278,14 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     return t;
   }
 
-  @FunctionalInterface
-  private interface Call<T> {
-    T run() throws CsiException;
-  }
-
-  private static <T> void call(StreamObserver<T> out, Call<T> call) {
-    T result;
-    try {
-      result = call.run();
-    } catch (CsiException e) {
+  private static <T> void call(StreamObserver<T> out, UnaryCall.Body<T, CsiException> call) {
+    UnaryCall.answer(out, call, e -> {
       if (e.code() == Status.Code.INTERNAL || e.code() == Status.Code.UNAVAILABLE) {
         LOG.warn("{}", e.getMessage(), e.getCause());
       } else {
         LOG.info("{}: {}", e.code(), e.getMessage());
       }
-      out.onError(e.toStatus());
-      return;
-    } catch (RuntimeException e) {
-      LOG.error("unexpected failure", e);
-      out.onError(Status.INTERNAL.withDescription("unexpected failure: " + e).asException());
-      return;
-    }
-    out.onNext(result);
-    out.onCompleted();
+      return e.toStatus();
+    });
   }
 }
