@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class IscsiAttacher implements VolumeAttacher {
 
-  private static final Logger LOG = LoggerFactory.getLogger(IscsiAttacher.class);
+  private static final Logger log = LoggerFactory.getLogger(IscsiAttacher.class);
 
   /** Timeouts and switches of the attach sequence. */
   public record Settings(boolean discovery, Duration deviceWait, int replacementTimeoutSeconds,
@@ -84,7 +84,7 @@ public final class IscsiAttacher implements VolumeAttacher {
         }
         refused.add(e.getMessage());
       }
-      LOG.warn("volume {}: portal {} failed: {}; trying the next portal", volumeId, portal,
+      log.warn("volume {}: portal {} failed: {}; trying the next portal", volumeId, portal,
           refused.getLast());
     }
     throw new IllegalStateException("a target always has a portal");
@@ -149,11 +149,11 @@ public final class IscsiAttacher implements VolumeAttacher {
           throw e;
         }
         if (!withChap && chap.isPresent()) {
-          LOG.info("SendTargets discovery at {} needs authentication; trying CHAP", portal);
+          log.info("SendTargets discovery at {} needs authentication; trying CHAP", portal);
           withChap = true;
           continue;
         }
-        LOG.info("SendTargets discovery at {} refused{}; logging in directly", portal,
+        log.info("SendTargets discovery at {} refused{}; logging in directly", portal,
             withChap ? " with the volume's CHAP credentials" : "");
         return;
       }
@@ -218,7 +218,7 @@ public final class IscsiAttacher implements VolumeAttacher {
           + " claimed it): blacklist this driver's disks in /etc/multipath.conf");
     }
     if (source.serial().isEmpty() && source.naa().isEmpty()) {
-      LOG.warn("volume {}: publish_context carries no serial or naa; trusting LUN {} of {}",
+      log.warn("volume {}: publish_context carries no serial or naa; trusting LUN {} of {}",
           volumeId, source.target().lun(), source.target().iqn());
       return;
     }
@@ -239,7 +239,7 @@ public final class IscsiAttacher implements VolumeAttacher {
     try {
       Files.writeString(t, Integer.toString(settings.scsiDeviceTimeoutSeconds()));
     } catch (IOException e) {
-      LOG.warn("cannot set the SCSI command timeout in {}: {}", t, e.toString());
+      log.warn("cannot set the SCSI command timeout in {}: {}", t, e.toString());
     }
   }
 
@@ -269,12 +269,12 @@ public final class IscsiAttacher implements VolumeAttacher {
     try {
       iscsiadm.logout(iqn, portal);
     } catch (IscsiException e) {
-      LOG.warn("cleanup: {}", e.getMessage());
+      log.warn("cleanup: {}", e.getMessage());
     }
     try {
       iscsiadm.deleteRecord(iqn, portal);
     } catch (IscsiException e) {
-      LOG.warn("cleanup: {}", e.getMessage());
+      log.warn("cleanup: {}", e.getMessage());
     }
   }
 
