@@ -30,7 +30,7 @@ REQUIRE_APP=false
 APP_ROOT=$REPO
 SUITE=bookworm
 SOURCES=${DEBIAN_SOURCES:-}
-JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+. "$REPO/bin/java-home.sh" || { echo "no JDK 25 found under /usr/lib/jvm (set JAVA_HOME)" >&2; exit 1; }
 # Modules the controller and node plugin need: `jdeps --print-module-deps` of both apps
 # (jdk.httpserver: the controller's metrics endpoint; java.desktop: java.beans users) plus
 # what their libraries load reflectively (grpc-netty-shaded, logback, picocli, fabric8).

@@ -61,9 +61,7 @@ if [ "$(id -u)" != 0 ]; then
   echo "tgtd needs root (it creates /var/run/tgtd); run as root" >&2
   exit 2
 fi
-if [ -z "${JAVA_HOME:-}" ] && [ -d /usr/lib/jvm/temurin-25-jdk-amd64 ]; then
-  export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
-fi
+. "$repo/bin/java-home.sh" || { echo "no JDK 25 found under /usr/lib/jvm (set JAVA_HOME)" >&2; exit 2; }
 if [ ! -f "$module/target/target-engine.jar" ]; then
   if [ "${SKIP_BUILD:-0}" = 1 ]; then
     echo "target-engine is not built: ./mvnw -pl target-engine -am package" >&2

@@ -18,11 +18,10 @@ for v in TARGETS LUNS_PER_TARGET IO_SECONDS PORT; do
   [[ ${!v} =~ ^[1-9][0-9]{0,4}$ ]] || { echo "$v must be a positive number" >&2; exit 2; }
 done
 command -v iscsi-perf >/dev/null || { echo "missing iscsi-perf (libiscsi-bin)" >&2; exit 2; }
-if [ -z "${JAVA_HOME:-}" ] && [ -d /usr/lib/jvm/temurin-25-jdk-amd64 ]; then
-  export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
-fi
+. "$repo/bin/java-home.sh" || { echo "no JDK 25 found under /usr/lib/jvm (set JAVA_HOME)" >&2; exit 2; }
 java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-if [ ! -f "$module/target/target-engine.jar" ]; then
+# ScaleBench lives in the test jar: benchmark code stays out of the engine's production jar
+if [ ! -f "$module/target/target-engine.jar" ] || [ ! -f "$module/target/target-engine-tests.jar" ]; then
   [ "${SKIP_BUILD:-0}" = 1 ] && { echo "build target-engine first" >&2; exit 2; }
   (cd "$repo" && ./mvnw -B -q -pl target-engine -am package -DskipTests)
 fi
@@ -33,7 +32,7 @@ ulimit -n 65536 2>/dev/null || true
 "$java" ${TARGET_ENGINE_JAVA_OPTS:-} -XX:+IgnoreUnrecognizedVMOptions \
   --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
   -Dtarget.engine.log=WARN \
-  -cp "$module/target/target-engine.jar:$module/target/lib/*" \
+  -cp "$module/target/target-engine.jar:$module/target/target-engine-tests.jar:$module/target/lib/*" \
   org.iscsicsi.target.bench.ScaleBench "$work/state" "$PORT" "$TARGETS" "$LUNS_PER_TARGET" \
   "$IO_SECONDS"
 echo "(load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores)"

@@ -9,9 +9,12 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,6 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
  * real engine ({@link ConformanceTarget}: a {@link org.iscsicsi.target.engine.TargetEngine} on an
  * ephemeral port with a thin, file-backed 16 MiB LUN, and a read-only one for the ReadOnly suite). Pins that the families SCSI and iSCSI finish with 0 failed tests
  * and prints the passed / failed / skipped counts and every test libiscsi skipped, with its reason.
+ * The results are exact: each family runs the number of tests README states, and the tests
+ * libiscsi skips by itself are exactly those of {@code libiscsi-expected-skips.txt}, so a test
+ * that starts skipping (a feature lost) or starts running fails here.
  *
  * <p>The LUN is kept below 65536 blocks: WriteSame16.Unmap writes 65536 blocks in one WRITE(16)
  * on bigger LUNs, ignoring the Block Limits page's MAXIMUM TRANSFER LENGTH (8 MiB here).
@@ -29,6 +35,10 @@ import org.junit.jupiter.api.io.TempDir;
 class LibiscsiConformanceTest {
 
   private static final Path TOOL = Path.of("/usr/bin/iscsi-test-cu");
+  private static final String EXPECTED_SKIPS = "libiscsi-expected-skips.txt";
+  /** Tests in each family of Debian bookworm's libiscsi-bin (1.19), as README's table states. */
+  private static final int SCSI_TESTS = 215;
+  private static final int ISCSI_TESTS = 15;
   private static final Pattern SUMMARY = Pattern.compile(
       "^\\s*tests\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)", Pattern.MULTILINE);
   private static final Pattern TEST_LINE = Pattern.compile("^\\s+Test: (\\S+) \\.\\.\\.(.*)$");
@@ -50,25 +60,38 @@ class LibiscsiConformanceTest {
     }
   }
 
+  /** SCSI: 215 tests, 0 failed, libiscsi's own skips exactly the expected ones. */
   @Test
   void scsiFamily() throws Exception {
-    assertNoFailures("SCSI", 0);
+    assertExact("SCSI", 0, SCSI_TESTS, expectedSkips("SCSI."));
   }
 
+  /** iSCSI: 15 tests, all exercised, 0 failed. */
   @Test
   void iscsiFamily() throws Exception {
-    assertNoFailures("iSCSI", 0);
+    assertExact("iSCSI", 0, ISCSI_TESTS, expectedSkips("iSCSI."));
   }
 
   /** The read-only tests need a write-protected LUN: LUN 1 (libiscsi skips them on LUN 0). */
   @Test
   void readOnlyOnAWriteProtectedLun() throws Exception {
-    String output = assertNoFailures("SCSI.ReadOnly", 1);
+    String output = assertExact("SCSI.ReadOnly", 1, 1, Set.of());
     assertThat(skipped(output, "SCSI").getOrDefault("SCSI.ReadOnly.ReadOnlySBC", ""))
         .as("ReadOnly ran on the read-only LUN").doesNotContain("not write-protected");
   }
 
-  private String assertNoFailures(String family, int lun) throws Exception {
+  private static Set<String> expectedSkips(String familyPrefix) throws IOException {
+    try (var in = LibiscsiConformanceTest.class.getResourceAsStream("/" + EXPECTED_SKIPS)) {
+      assertThat(in).as(EXPECTED_SKIPS + " on the test class path").isNotNull();
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines()
+          .map(String::strip)
+          .filter(l -> !l.isEmpty() && !l.startsWith("#") && l.startsWith(familyPrefix))
+          .collect(Collectors.toCollection(TreeSet::new));
+    }
+  }
+
+  private String assertExact(String family, int lun, int tests, Set<String> skips)
+      throws Exception {
     String output = run(family, lun);
     Matcher m = SUMMARY.matcher(output);
     assertThat(m.find()).as("CUnit run summary in:\n" + tail(output)).isTrue();
@@ -80,7 +103,9 @@ class LibiscsiConformanceTest {
         + "failed %d%n", family, ran, passed, skipped.size(), failed);
     skipped.forEach((test, why) -> System.out.printf("  skipped %s: %s%n", test, why));
     assertThat(failed).as(family + " failures:\n" + failures(output)).isZero();
-    assertThat(ran).isPositive();
+    assertThat(ran).as(family + " tests run").isEqualTo(tests);
+    assertThat(new TreeSet<>(skipped.keySet())).as(family + " tests libiscsi skipped by itself "
+        + "(" + EXPECTED_SKIPS + ")").isEqualTo(skips);
     return output;
   }
 

@@ -1,8 +1,8 @@
 package org.iscsicsi.controller.volume;
 
 import java.security.SecureRandom;
-import java.util.LinkedHashMap;
 import java.util.Map;
+import org.iscsicsi.csi.contract.ChapSecret;
 import org.iscsicsi.target.v1.SetChapRequest;
 
 /**
@@ -16,10 +16,10 @@ import org.iscsicsi.target.v1.SetChapRequest;
 public record ChapCredentials(String user, String password, String mutualUser,
     String mutualPassword) {
 
-  public static final String USERNAME = "username";
-  public static final String PASSWORD = "password";
-  public static final String USERNAME_IN = "username_in";
-  public static final String PASSWORD_IN = "password_in";
+  public static final String USERNAME = ChapSecret.USERNAME;
+  public static final String PASSWORD = ChapSecret.PASSWORD;
+  public static final String USERNAME_IN = ChapSecret.USERNAME_IN;
+  public static final String PASSWORD_IN = ChapSecret.PASSWORD_IN;
 
   /**
    * Length of generated secrets: 16 characters, the longest that every common initiator takes
@@ -59,40 +59,32 @@ public record ChapCredentials(String user, String password, String mutualUser,
     return b.toString();
   }
 
-  /** True when CSI secrets carry credentials (a {@code username}). */
+  /** True when CSI secrets carry credentials (a {@code username}, under either key name). */
   public static boolean present(Map<String, String> secrets) {
-    return !secrets.getOrDefault(USERNAME, "").isEmpty();
+    return ChapSecret.present(secrets);
   }
 
   /**
-   * Credentials from CSI secrets or a Secret's data.
+   * Credentials from CSI secrets or a Secret's data, read as the node plugin reads them
+   * ({@link ChapSecret#read}).
    *
-   * @throws io.grpc.StatusRuntimeException INVALID_ARGUMENT when a half is missing
+   * @throws io.grpc.StatusRuntimeException INVALID_ARGUMENT when there are none or a half is
+   *     missing
    */
   public static ChapCredentials fromSecrets(Map<String, String> secrets) {
-    String user = secrets.getOrDefault(USERNAME, "");
-    String password = secrets.getOrDefault(PASSWORD, "");
-    if (user.isEmpty() || password.isEmpty()) {
-      throw CsiErrors.invalid("CHAP is required: the secrets need username and password");
+    ChapSecret s;
+    try {
+      s = ChapSecret.read(secrets).orElseThrow(() -> CsiErrors.invalid(
+          "CHAP is required: the secrets need username and password"));
+    } catch (IllegalArgumentException e) {
+      throw CsiErrors.invalid("CHAP secrets: " + e.getMessage());
     }
-    String mutualUser = secrets.getOrDefault(USERNAME_IN, "");
-    String mutualPassword = secrets.getOrDefault(PASSWORD_IN, "");
-    if (mutualUser.isEmpty() != mutualPassword.isEmpty()) {
-      throw CsiErrors.invalid("mutual CHAP needs both username_in and password_in");
-    }
-    return new ChapCredentials(user, password, mutualUser, mutualPassword);
+    return new ChapCredentials(s.user(), s.password(), s.mutualUser(), s.mutualPassword());
   }
 
-  /** The credentials under their open-iscsi key names (what a node-stage Secret holds). */
+  /** The credentials under the keys a node-stage Secret holds. */
   public Map<String, String> asSecrets() {
-    Map<String, String> m = new LinkedHashMap<>();
-    m.put(USERNAME, user);
-    m.put(PASSWORD, password);
-    if (mutual()) {
-      m.put(USERNAME_IN, mutualUser);
-      m.put(PASSWORD_IN, mutualPassword);
-    }
-    return m;
+    return new ChapSecret(user, password, mutualUser, mutualPassword).asSecrets();
   }
 
   /** The engine call that requires these credentials at login to {@code targetIqn}. */

@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.iscsicsi.csi.contract.PublishContext;
 
 /**
  * A LUN on a storage system this driver does not manage (an existing SAN or NAS), named by a

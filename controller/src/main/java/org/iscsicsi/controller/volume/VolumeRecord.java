@@ -4,6 +4,7 @@ import csi.v1.Csi;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.iscsicsi.csi.contract.PublishContext;
 import org.iscsicsi.target.v1.InitiatorGrant;
 import org.iscsicsi.target.v1.Lun;
 import org.iscsicsi.target.v1.Target;

@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
 public final class ProcessCommandRunner implements CommandRunner {
 
   static final int MAX_OUTPUT = 1 << 20;
-  private static final Logger LOG = LoggerFactory.getLogger(ProcessCommandRunner.class);
+  private static final Logger log = LoggerFactory.getLogger(ProcessCommandRunner.class);
 
   @Override
   public CommandResult run(Command command) throws CommandException {
@@ -48,7 +48,7 @@ public final class ProcessCommandRunner implements CommandRunner {
       }
       CommandResult r = new CommandResult(p.exitValue(), scrub(command, join(out)),
           scrub(command, join(err)));
-      LOG.debug("'{}' exited {} in {} ms", command.redacted(), r.exitCode(),
+      log.debug("'{}' exited {} in {} ms", command.redacted(), r.exitCode(),
           (System.nanoTime() - start) / 1_000_000);
       return r;
     } catch (InterruptedException e) {

@@ -31,7 +31,7 @@ public final class Iscsiadm {
   private static final String UNREACHABLE_HINT =
       " (the portal did not answer: check the network and the target)";
 
-  private static final Logger LOG = LoggerFactory.getLogger(Iscsiadm.class);
+  private static final Logger log = LoggerFactory.getLogger(Iscsiadm.class);
 
   private final CommandRunner runner;
   private final String program;
@@ -91,10 +91,10 @@ public final class Iscsiadm {
     try {
       CommandResult r = run(delete, "deleting the discovery record of " + portal);
       if (!r.ok() && r.exitCode() != ERR_NO_OBJS_FOUND) {
-        LOG.warn("{}", CommandRunner.failure(delete, r).getMessage());
+        log.warn("{}", CommandRunner.failure(delete, r).getMessage());
       }
     } catch (IscsiException e) {
-      LOG.warn("{}", e.getMessage());
+      log.warn("{}", e.getMessage());
     }
   }
 
@@ -209,7 +209,7 @@ public final class Iscsiadm {
           + " iscsid.socket)";
       default -> "";
     };
-    LOG.debug("{} failed: {}", what, ce.getMessage());
+    log.debug("{} failed: {}", what, ce.getMessage());
     return new IscsiException(kind, r.exitCode(), what + " failed" + hint + ": "
         + ce.getMessage(), ce);
   }

@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.iscsicsi.csi.contract.ChapSecret;
 import org.iscsicsi.node.device.DeviceIdentity;
 import org.iscsicsi.node.device.IscsiDisks;
 import org.iscsicsi.node.device.Sysfs;
@@ -35,14 +36,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class IscsiAttacher implements VolumeAttacher {
 
-  /** Secret keys accepted: open-iscsi's setting names, or the same without the prefix. */
-  static final String[][] SECRET_KEYS = {
-      {"node.session.auth.username", "username"},
-      {"node.session.auth.password", "password"},
-      {"node.session.auth.username_in", "username_in"},
-      {"node.session.auth.password_in", "password_in"}};
-
-  private static final Logger LOG = LoggerFactory.getLogger(IscsiAttacher.class);
+  private static final Logger log = LoggerFactory.getLogger(IscsiAttacher.class);
 
   /** Timeouts and switches of the attach sequence. */
   public record Settings(boolean discovery, Duration deviceWait, int replacementTimeoutSeconds,
@@ -90,7 +84,7 @@ public final class IscsiAttacher implements VolumeAttacher {
         }
         refused.add(e.getMessage());
       }
-      LOG.warn("volume {}: portal {} failed: {}; trying the next portal", volumeId, portal,
+      log.warn("volume {}: portal {} failed: {}; trying the next portal", volumeId, portal,
           refused.getLast());
     }
     throw new IllegalStateException("a target always has a portal");
@@ -155,11 +149,11 @@ public final class IscsiAttacher implements VolumeAttacher {
           throw e;
         }
         if (!withChap && chap.isPresent()) {
-          LOG.info("SendTargets discovery at {} needs authentication; trying CHAP", portal);
+          log.info("SendTargets discovery at {} needs authentication; trying CHAP", portal);
           withChap = true;
           continue;
         }
-        LOG.info("SendTargets discovery at {} refused{}; logging in directly", portal,
+        log.info("SendTargets discovery at {} refused{}; logging in directly", portal,
             withChap ? " with the volume's CHAP credentials" : "");
         return;
       }
@@ -224,7 +218,7 @@ public final class IscsiAttacher implements VolumeAttacher {
           + " claimed it): blacklist this driver's disks in /etc/multipath.conf");
     }
     if (source.serial().isEmpty() && source.naa().isEmpty()) {
-      LOG.warn("volume {}: publish_context carries no serial or naa; trusting LUN {} of {}",
+      log.warn("volume {}: publish_context carries no serial or naa; trusting LUN {} of {}",
           volumeId, source.target().lun(), source.target().iqn());
       return;
     }
@@ -245,7 +239,7 @@ public final class IscsiAttacher implements VolumeAttacher {
     try {
       Files.writeString(t, Integer.toString(settings.scsiDeviceTimeoutSeconds()));
     } catch (IOException e) {
-      LOG.warn("cannot set the SCSI command timeout in {}: {}", t, e.toString());
+      log.warn("cannot set the SCSI command timeout in {}: {}", t, e.toString());
     }
   }
 
@@ -275,12 +269,12 @@ public final class IscsiAttacher implements VolumeAttacher {
     try {
       iscsiadm.logout(iqn, portal);
     } catch (IscsiException e) {
-      LOG.warn("cleanup: {}", e.getMessage());
+      log.warn("cleanup: {}", e.getMessage());
     }
     try {
       iscsiadm.deleteRecord(iqn, portal);
     } catch (IscsiException e) {
-      LOG.warn("cleanup: {}", e.getMessage());
+      log.warn("cleanup: {}", e.getMessage());
     }
   }
 
@@ -316,23 +310,20 @@ public final class IscsiAttacher implements VolumeAttacher {
     }
   }
 
+  /** The node-stage secret's credentials, read as the controller reads them ({@link ChapSecret}). */
   static Optional<ChapCredentials> chap(VolumeSource source, Map<String, String> secrets)
       throws CsiException {
-    String[] v = new String[4];
-    for (int i = 0; i < 4; i++) {
-      v[i] = secrets.getOrDefault(SECRET_KEYS[i][0], secrets.get(SECRET_KEYS[i][1]));
-    }
     if (!source.chap()) {
       return Optional.empty();
     }
-    if (v[0] == null || v[1] == null) {
-      throw CsiException.invalid("volume requires CHAP but the node-stage secret lacks "
-          + SECRET_KEYS[0][0] + " and/or " + SECRET_KEYS[1][0]
-          + ": set csi.storage.k8s.io/node-stage-secret-name in the StorageClass, or"
-          + " spec.csi.nodeStageSecretRef in a static PersistentVolume");
-    }
     try {
-      return Optional.of(new ChapCredentials(v[0], v[1], v[2], v[3]));
+      ChapSecret s = ChapSecret.read(secrets).orElseThrow(() -> CsiException.invalid(
+          "volume requires CHAP but the node-stage secret lacks " + ChapSecret.USERNAME
+              + " and " + ChapSecret.PASSWORD + ": set"
+              + " csi.storage.k8s.io/node-stage-secret-name in the StorageClass, or"
+              + " spec.csi.nodeStageSecretRef in a static PersistentVolume"));
+      return Optional.of(new ChapCredentials(s.user(), s.password(),
+          s.mutual() ? s.mutualUser() : null, s.mutual() ? s.mutualPassword() : null));
     } catch (IllegalArgumentException e) {
       throw CsiException.invalid("node-stage secret: " + e.getMessage());
     }

@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.iscsicsi.csi.UnaryCall;
+import org.iscsicsi.csi.contract.PublishContext;
 import org.iscsicsi.node.exec.Args;
 import org.iscsicsi.node.fs.Filesystems;
 import org.iscsicsi.node.iscsi.InitiatorName;
@@ -62,10 +64,10 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
       Csi.VolumeCapability cap = capability(req.hasVolumeCapability(), req.getVolumeCapability());
       boolean block = cap.hasBlock();
       String fsType = block ? "" : fsType(cap.getMount().getFsType(),
-          req.getVolumeContextMap().getOrDefault(VolumeSource.FS_TYPE, ""));
+          req.getVolumeContextMap().getOrDefault(PublishContext.FS_TYPE, ""));
       List<String> flags = block ? List.of() : mountFlags(cap);
       boolean ro = readOnlyMode(cap)
-          || "true".equals(req.getPublishContextMap().get(VolumeSource.READ_ONLY));
+          || "true".equals(req.getPublishContextMap().get(PublishContext.READ_ONLY));
       try (var lock = locks.acquire(id, "NodeStageVolume")) {
         stager.stage(new VolumeStager.StageRequest(id, staging, req.getPublishContextMap(),
             req.getSecretsMap(), block, fsType, flags, ro));
@@ -281,29 +283,14 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     return t;
   }
 
-  @FunctionalInterface
-  private interface Call<T> {
-    T run() throws CsiException;
-  }
-
-  private static <T> void call(StreamObserver<T> out, Call<T> call) {
-    T result;
-    try {
-      result = call.run();
-    } catch (CsiException e) {
+  private static <T> void call(StreamObserver<T> out, UnaryCall.Body<T, CsiException> call) {
+    UnaryCall.answer(out, call, e -> {
       if (e.code() == Status.Code.INTERNAL || e.code() == Status.Code.UNAVAILABLE) {
         LOG.warn("{}", e.getMessage(), e.getCause());
       } else {
         LOG.info("{}: {}", e.code(), e.getMessage());
       }
-      out.onError(e.toStatus());
-      return;
-    } catch (RuntimeException e) {
-      LOG.error("unexpected failure", e);
-      out.onError(Status.INTERNAL.withDescription("unexpected failure: " + e).asException());
-      return;
-    }
-    out.onNext(result);
-    out.onCompleted();
+      return e.toStatus();
+    });
   }
 }

@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class SessionCollector {
 
-  private static final Logger LOG = LoggerFactory.getLogger(SessionCollector.class);
+  private static final Logger log = LoggerFactory.getLogger(SessionCollector.class);
 
   private final Iscsiadm iscsiadm;
   private final StateStore state;
@@ -40,14 +40,14 @@ public final class SessionCollector {
       try {
         wanted.add(v.source().target().iqn());
       } catch (IllegalArgumentException e) {
-        LOG.warn("unreadable state for volume {}: {}", v.volumeId(), e.getMessage());
+        log.warn("unreadable state for volume {}: {}", v.volumeId(), e.getMessage());
       }
     }
     Set<String> collected = new HashSet<>();
     List<IscsiSession> sessions = iscsiadm.sessions();
     for (IscsiSession s : sessions) {
       if (s.targetIqn().startsWith(iqnPrefix) && !wanted.contains(s.targetIqn())) {
-        LOG.info("logging out of orphaned session {} to {} at {}", s.sid(), s.targetIqn(),
+        log.info("logging out of orphaned session {} to {} at {}", s.sid(), s.targetIqn(),
             s.portal());
         iscsiadm.logout(s.targetIqn(), s.portal());
         collected.add(s.targetIqn());
@@ -55,7 +55,7 @@ public final class SessionCollector {
     }
     for (NodeRecord r : iscsiadm.records()) {
       if (r.targetIqn().startsWith(iqnPrefix) && !wanted.contains(r.targetIqn())) {
-        LOG.info("deleting orphaned node record of {} at {}", r.targetIqn(), r.portal());
+        log.info("deleting orphaned node record of {} at {}", r.targetIqn(), r.portal());
         iscsiadm.deleteRecord(r.targetIqn(), r.portal());
         collected.add(r.targetIqn());
       }

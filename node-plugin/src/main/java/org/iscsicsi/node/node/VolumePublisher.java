@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class VolumePublisher {
 
-  private static final Logger LOG = LoggerFactory.getLogger(VolumePublisher.class);
+  private static final Logger log = LoggerFactory.getLogger(VolumePublisher.class);
 
   private final VolumeStager stager;
   private final VolumeAttacher attacher;
@@ -110,7 +110,7 @@ public final class VolumePublisher {
         kubeletDir.requireDirectory(source);
       }
       fs.bind(source, targetPath, MountOptions.bind(mountFlags, block, readOnly));
-      LOG.info("volume {} published at {}{}", volumeId, targetPath, readOnly ? " (ro)" : "");
+      log.info("volume {} published at {}{}", volumeId, targetPath, readOnly ? " (ro)" : "");
     } catch (IOException | FsException e) {
       throw new CsiException(Status.Code.INTERNAL, "volume " + volumeId + ": publishing at "
           + targetPath + " failed: " + e.getMessage(), e);
@@ -130,7 +130,7 @@ public final class VolumePublisher {
       }
       return Optional.empty();
     } catch (IOException | UnsupportedOperationException e) {
-      LOG.debug("no device number for {}: {}", path, e.toString());
+      log.debug("no device number for {}: {}", path, e.toString());
       return Optional.empty();
     }
   }
@@ -142,7 +142,7 @@ public final class VolumePublisher {
         fs.unmount(targetPath);
       }
       Files.deleteIfExists(targetPath);
-      LOG.info("volume {} unpublished from {}", volumeId, targetPath);
+      log.info("volume {} unpublished from {}", volumeId, targetPath);
     } catch (DirectoryNotEmptyException e) {
       throw new CsiException(Status.Code.FAILED_PRECONDITION, "target path " + targetPath
           + " is not a mount point and not empty; leaving it alone");

@@ -1,40 +1,32 @@
 package org.iscsicsi.node.node;
 
+import static org.iscsicsi.csi.contract.PublishContext.CHAP;
+import static org.iscsicsi.csi.contract.PublishContext.DISCOVERY;
+import static org.iscsicsi.csi.contract.PublishContext.DISCOVERY_CHAP;
+import static org.iscsicsi.csi.contract.PublishContext.DISCOVERY_NONE;
+import static org.iscsicsi.csi.contract.PublishContext.DISCOVERY_SENDTARGETS;
+import static org.iscsicsi.csi.contract.PublishContext.LUN;
+import static org.iscsicsi.csi.contract.PublishContext.NAA;
+import static org.iscsicsi.csi.contract.PublishContext.PORTALS;
+import static org.iscsicsi.csi.contract.PublishContext.SERIAL;
+import static org.iscsicsi.csi.contract.PublishContext.TARGET_IQN;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.iscsicsi.csi.contract.PublishContext;
 import org.iscsicsi.node.iscsi.IscsiTarget;
 import org.iscsicsi.node.iscsi.Portal;
 
 /**
  * Where a volume's disk comes from and how to recognise it, as the controller's
- * ControllerPublishVolume put it in {@code publish_context}.
- *
- * <p>Keys (agreed with the controller's {@code PublishContext}): {@value #TARGET_IQN},
- * {@value #PORTALS} (comma-separated {@code host:port}, IPv6 in brackets), {@value #LUN},
- * {@value #CHAP} ("true"/"false"), {@value #DISCOVERY_CHAP} ("true": SendTargets discovery needs
- * the same CHAP credentials), {@value #DISCOVERY} ({@value #DISCOVERY_SENDTARGETS}, the default,
- * or {@value #DISCOVERY_NONE}: log in directly, for arrays that refuse SendTargets),
- * {@value #READ_ONLY}, and to verify the disk before anything is
- * written to it {@value #SERIAL} (VPD page 0x80 unit serial number) and/or {@value #NAA} (the
- * NAA designator of VPD page 0x83, hex, with or without "naa.").
+ * ControllerPublishVolume put it in {@code publish_context}. The keys are csi-common's
+ * {@link PublishContext}, the same class the controller writes with; the serial and NAA identify
+ * the disk before anything is written to it.
  */
 public record VolumeSource(IscsiTarget target, boolean chap, boolean discoveryChap,
     boolean discovery, Optional<String> serial, Optional<String> naa) {
-
-  public static final String TARGET_IQN = "targetIqn";
-  public static final String PORTALS = "portals";
-  public static final String LUN = "lun";
-  public static final String CHAP = "chap";
-  public static final String DISCOVERY_CHAP = "discoveryChap";
-  public static final String DISCOVERY = "discovery";
-  public static final String DISCOVERY_SENDTARGETS = "sendtargets";
-  public static final String DISCOVERY_NONE = "none";
-  public static final String READ_ONLY = "readOnly";
-  public static final String FS_TYPE = "fsType";
-  public static final String SERIAL = "serial";
-  public static final String NAA = "naa";
 
   /** Reads publish_context; a missing or malformed key is an IllegalArgumentException. */
   public static VolumeSource fromPublishContext(Map<String, String> ctx) {

@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class VolumeStager {
 
-  private static final Logger LOG = LoggerFactory.getLogger(VolumeStager.class);
+  private static final Logger log = LoggerFactory.getLogger(VolumeStager.class);
 
   /** A stage request, already validated. */
   public record StageRequest(String volumeId, Path stagingPath, Map<String, String> publishContext,
@@ -91,7 +91,7 @@ public final class VolumeStager {
     }
     try {
       if (!r.readOnly() && sysfs.readOnly(device.getFileName().toString())) {
-        LOG.info("volume {}: the target write-protects {}; staging it read-only", r.volumeId(),
+        log.info("volume {}: the target write-protects {}; staging it read-only", r.volumeId(),
             device);
         r = r.readOnlyCopy();
         rec = new StagedVolume(rec.volumeId(), rec.stagingPath(), rec.publishContext(),
@@ -99,7 +99,7 @@ public final class VolumeStager {
         save(rec);
       }
       if (r.block()) {
-        LOG.info("volume {} staged for block access on {}", r.volumeId(), device);
+        log.info("volume {} staged for block access on {}", r.volumeId(), device);
         return;
       }
       mountFilesystem(r, device, existing, rec);
@@ -120,14 +120,14 @@ public final class VolumeStager {
         // Record what is really mounted (a pre-existing filesystem may differ from the request).
         save(new StagedVolume(rec.volumeId(), rec.stagingPath(), rec.publishContext(), false,
             m.fsType(), r.readOnly()));
-        LOG.info("volume {} already staged at {} from {}", r.volumeId(), r.stagingPath(), device);
+        log.info("volume {} already staged at {} from {}", r.volumeId(), r.stagingPath(), device);
         return;
       }
       String why = !m.majorMinor().equals(majMin)
           ? "its device " + m.source() + " (" + m.majorMinor() + ") is not the volume's disk "
               + device + " (" + majMin + ") any more"
           : "the filesystem went read-only (I/O errors during a target outage?)";
-      LOG.warn("volume {}: stale staging mount at {}: {}; unmounting and mounting again",
+      log.warn("volume {}: stale staging mount at {}: {}; unmounting and mounting again",
           r.volumeId(), r.stagingPath(), why);
       unmount(r.stagingPath());
     }
@@ -139,7 +139,7 @@ public final class VolumeStager {
             + " be formatted: format it once while it is writable");
       }
       if (probe.blank()) {
-        LOG.info("volume {}: {} is blank, creating {}", r.volumeId(), device, r.fsType());
+        log.info("volume {}: {} is blank, creating {}", r.volumeId(), device, r.fsType());
         fs.format(device, r.fsType());
         probe = fs.probe(device);
       } else if (probe.type().isEmpty() || !Filesystems.SUPPORTED.contains(probe.type().get())) {
@@ -148,7 +148,7 @@ public final class VolumeStager {
             + "'").orElse("unknown data") + ", not a filesystem this driver mounts ("
             + Filesystems.SUPPORTED + "); refusing to format it");
       } else if (!probe.type().get().equals(r.fsType())) {
-        LOG.warn("volume {}: disk {} already holds {} (asked for {}); mounting it as is",
+        log.warn("volume {}: disk {} already holds {} (asked for {}); mounting it as is",
             r.volumeId(), device, probe.type().get(), r.fsType());
       }
       String type = probe.type().orElseThrow();
@@ -170,7 +170,7 @@ public final class VolumeStager {
       }
       save(new StagedVolume(rec.volumeId(), rec.stagingPath(), rec.publishContext(), false, type,
           r.readOnly()));
-      LOG.info("volume {} staged: {} ({} UUID={}) at {}", r.volumeId(), device, type, uuid,
+      log.info("volume {} staged: {} ({} UUID={}) at {}", r.volumeId(), device, type, uuid,
           r.stagingPath());
     } catch (FsException | IOException e) {
       throw new CsiException(Status.Code.INTERNAL, "volume " + r.volumeId() + ": "
@@ -194,7 +194,7 @@ public final class VolumeStager {
     if (others.isEmpty()) {
       return uuid;
     }
-    LOG.info("volume {}: {} shares filesystem UUID {} with {} (a clone?); giving it a new UUID",
+    log.info("volume {}: {} shares filesystem UUID {} with {} (a clone?); giving it a new UUID",
         volumeId, device, uuid, others);
     fs.regenerateUuid(device, type);
     return fs.probe(device).uuid().orElseThrow(() -> new FsException(device + " lost its UUID"));
@@ -222,7 +222,7 @@ public final class VolumeStager {
     } catch (IOException e) {
       throw new CsiException(Status.Code.INTERNAL, "cannot delete the state of " + volumeId, e);
     }
-    LOG.info("volume {} unstaged from {}", volumeId, stagingPath);
+    log.info("volume {} unstaged from {}", volumeId, stagingPath);
   }
 
   /** Rescans, waits for the disk to reach {@code requiredBytes}, grows the filesystem. */
@@ -267,7 +267,7 @@ public final class VolumeStager {
       throw new CsiException(Status.Code.INTERNAL, "volume " + volumeId + ": " + e.getMessage(),
           e);
     }
-    LOG.info("volume {} expanded to {} bytes", volumeId, size);
+    log.info("volume {} expanded to {} bytes", volumeId, size);
     return size;
   }
 
@@ -322,7 +322,7 @@ public final class VolumeStager {
       attacher.detach(volumeId, source);
       state.delete(volumeId);
     } catch (CsiException | IOException e) {
-      LOG.warn("volume {}: rollback after a failed stage: {}", volumeId, e.getMessage());
+      log.warn("volume {}: rollback after a failed stage: {}", volumeId, e.getMessage());
     }
   }
 
@@ -330,7 +330,7 @@ public final class VolumeStager {
     try {
       state.delete(volumeId);
     } catch (IOException e) {
-      LOG.warn("volume {}: cannot delete its state: {}", volumeId, e.toString());
+      log.warn("volume {}: cannot delete its state: {}", volumeId, e.toString());
     }
   }
 

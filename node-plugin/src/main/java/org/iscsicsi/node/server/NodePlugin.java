@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
 /** Wires the node plugin from its configuration and runs it: preflight, GC, the gRPC server. */
 public final class NodePlugin implements AutoCloseable {
 
-  private static final Logger LOG = LoggerFactory.getLogger(NodePlugin.class);
+  private static final Logger log = LoggerFactory.getLogger(NodePlugin.class);
 
   private final CsiServer server;
   private final ScheduledExecutorService gc;
@@ -85,9 +85,9 @@ public final class NodePlugin implements AutoCloseable {
 
     var problems = preflight.run();
     if (problems.isEmpty()) {
-      LOG.info("host preflight passed");
+      log.info("host preflight passed");
     } else {
-      problems.forEach(p -> LOG.warn("host preflight: {}", p));
+      problems.forEach(p -> log.warn("host preflight: {}", p));
     }
 
     AtomicBoolean ready = new AtomicBoolean(false);
@@ -109,10 +109,10 @@ public final class NodePlugin implements AutoCloseable {
         try {
           var done = collector.collect();
           if (!done.isEmpty()) {
-            LOG.info("collected orphaned sessions/records of {}", done);
+            log.info("collected orphaned sessions/records of {}", done);
           }
         } catch (Exception e) {
-          LOG.warn("session garbage collection failed: {}", e.getMessage());
+          log.warn("session garbage collection failed: {}", e.getMessage());
         }
       }, 0, c.gcInterval().toMillis(), TimeUnit.MILLISECONDS);
     }

@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class LoginStateMachine {
 
-  private static final Logger LOG = LoggerFactory.getLogger(LoginStateMachine.class);
+  private static final Logger log = LoggerFactory.getLogger(LoginStateMachine.class);
 
   /** Stage codes of CSG/NSG (section 11.12.3). */
   public static final int SECURITY = 0;
@@ -154,7 +154,7 @@ public final class LoginStateMachine {
     } catch (LoginException e) {
       state = State.FAILED;
       failure = e.status();
-      LOG.info("login of {} to {} failed: {} ({})", WireText.escape(initiatorName),
+      log.info("login of {} to {} failed: {} ({})", WireText.escape(initiatorName),
           target == null ? (discovery ? "discovery" : "?") : target.name(),
           WireText.escape(e.getMessage()), e.status());
       return refusal(request, e.status(),

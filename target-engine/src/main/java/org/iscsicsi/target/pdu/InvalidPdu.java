@@ -12,17 +12,30 @@ import io.netty.handler.codec.DecoderResult;
  *     Reject PDU's data segment
  * @param fatal the byte stream can no longer be framed (bad header digest, oversized segment,
  *     garbage): the connection must close after the Reject
+ * @param digestError a header or data digest (CRC32C) did not match: the bytes were damaged on
+ *     the way, which the connection counts apart from protocol errors
  */
 public record InvalidPdu(RejectReason reason, byte[] header, int itt, boolean fatal,
-    DecoderResult decoderResult) implements IscsiPdu {
+    boolean digestError, DecoderResult decoderResult) implements IscsiPdu {
 
   public InvalidPdu {
     header = header.clone();
   }
 
   static InvalidPdu of(RejectReason reason, byte[] header, boolean fatal, String message) {
+    return of(reason, header, fatal, false, message);
+  }
+
+  /** A PDU whose header or data digest did not match. */
+  static InvalidPdu digestMismatch(RejectReason reason, byte[] header, boolean fatal,
+      String message) {
+    return of(reason, header, fatal, true, message);
+  }
+
+  private static InvalidPdu of(RejectReason reason, byte[] header, boolean fatal,
+      boolean digestError, String message) {
     int itt = header.length >= Bhs.LENGTH ? Unpooled.wrappedBuffer(header).getInt(Bhs.OFF_ITT) : -1;
-    return new InvalidPdu(reason, header, itt, fatal,
+    return new InvalidPdu(reason, header, itt, fatal, digestError,
         DecoderResult.failure(new IllegalArgumentException(message)));
   }
 

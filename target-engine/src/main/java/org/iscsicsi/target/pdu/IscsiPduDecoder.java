@@ -88,7 +88,7 @@ public final class IscsiPduDecoder extends ByteToMessageDecoder {
           }
           int expected = IscsiDigest.crc32c(in, start, headerEnd, 0);
           if (in.getIntLE(start + headerEnd) != expected) {
-            fail(in, out, RejectReason.PROTOCOL_ERROR, true, "header digest error");
+            failDigest(in, out);
             return;
           }
           headerEnd += 4;
@@ -119,7 +119,7 @@ public final class IscsiPduDecoder extends ByteToMessageDecoder {
             byte[] header = ByteBufUtil.getBytes(in, start, Bhs.LENGTH);
             in.skipBytes(total);
             state = State.READ_BHS;
-            out.add(InvalidPdu.of(RejectReason.DATA_DIGEST_ERROR, header, false,
+            out.add(InvalidPdu.digestMismatch(RejectReason.DATA_DIGEST_ERROR, header, false,
                 "data digest error"));
             return;
           }
@@ -161,9 +161,20 @@ public final class IscsiPduDecoder extends ByteToMessageDecoder {
 
   private void fail(ByteBuf in, List<Object> out, RejectReason reason, boolean fatal,
       String message) {
+    out.add(InvalidPdu.of(reason, giveUp(in), fatal, message));
+  }
+
+  /** A header digest mismatch: the header itself cannot be trusted, so framing is lost. */
+  private void failDigest(ByteBuf in, List<Object> out) {
+    out.add(InvalidPdu.digestMismatch(RejectReason.PROTOCOL_ERROR, giveUp(in), true,
+        "header digest error"));
+  }
+
+  /** The header at the reader index; everything after it is discarded for good. */
+  private byte[] giveUp(ByteBuf in) {
     byte[] header = ByteBufUtil.getBytes(in, in.readerIndex(), Bhs.LENGTH);
     in.skipBytes(in.readableBytes());
     state = State.BAD_MESSAGE;
-    out.add(InvalidPdu.of(reason, header, fatal, message));
+    return header;
   }
 }

@@ -19,6 +19,7 @@ public record Sense(int key, int asc, int ascq, long information, int fieldPoint
   public static final int ILLEGAL_REQUEST = 0x5;
   public static final int UNIT_ATTENTION = 0x6;
   public static final int DATA_PROTECT = 0x7;
+  public static final int HARDWARE_ERROR = 0x4;
   public static final int ABORTED_COMMAND = 0xb;
   public static final int MISCOMPARE = 0xe;
 
@@ -49,6 +50,7 @@ public record Sense(int key, int asc, int ascq, long information, int fieldPoint
   public static final Sense SPACE_ALLOCATION_FAILED = of(DATA_PROTECT, 0x27, 0x07);
   public static final Sense UNRECOVERED_READ_ERROR = of(MEDIUM_ERROR, 0x11, 0x00);
   public static final Sense WRITE_ERROR = of(MEDIUM_ERROR, 0x0c, 0x00);
+  public static final Sense INTERNAL_TARGET_FAILURE = of(HARDWARE_ERROR, 0x44, 0x00);
   public static final Sense NOT_READY_MANUAL_INTERVENTION = of(NOT_READY, 0x04, 0x03);
   public static final Sense NOT_READY_START_REQUIRED = of(NOT_READY, 0x04, 0x02);
   public static final Sense POWER_ON_RESET = of(UNIT_ATTENTION, 0x29, 0x00);

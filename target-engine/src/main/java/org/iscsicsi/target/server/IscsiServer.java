@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class IscsiServer implements AutoCloseable {
 
-  private static final Logger LOG = LoggerFactory.getLogger(IscsiServer.class);
+  private static final Logger log = LoggerFactory.getLogger(IscsiServer.class);
 
   private final IscsiServerConfig config;
   private final TargetDirectory directory;
@@ -115,7 +115,7 @@ public final class IscsiServer implements AutoCloseable {
               + bindError.getMessage(), bindError)
           : new IllegalStateException("cannot listen on " + where, e);
     }
-    LOG.info("iSCSI portal listening on {} ({})", serverChannel.localAddress(),
+    log.info("iSCSI portal listening on {} ({})", serverChannel.localAddress(),
         epoll ? "epoll" : "nio");
   }
 

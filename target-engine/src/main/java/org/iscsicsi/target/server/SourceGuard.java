@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class SourceGuard implements LoginGate {
 
-  private static final Logger LOG = LoggerFactory.getLogger(SourceGuard.class);
+  private static final Logger log = LoggerFactory.getLogger(SourceGuard.class);
   private static final AttributeKey<InetAddress> COUNTED = AttributeKey.valueOf("sourceCounted");
 
   private final SourceCounter connections;
@@ -106,7 +106,7 @@ public final class SourceGuard implements LoginGate {
       long last = lastLogged.get();
       if (now - last >= INTERVAL_NANOS && lastLogged.compareAndSet(last, now)) {
         unlogged.addAndGet(-count);
-        LOG.info("closed {} connection(s) over the per-source limit (latest from {})", count,
+        log.info("closed {} connection(s) over the per-source limit (latest from {})", count,
             source.getHostAddress());
       }
     }

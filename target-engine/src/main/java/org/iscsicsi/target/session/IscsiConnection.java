@@ -35,6 +35,7 @@ import org.iscsicsi.target.scsi.DataDirection;
 import org.iscsicsi.target.scsi.ScsiRequest;
 import org.iscsicsi.target.scsi.ScsiResponse;
 import org.iscsicsi.target.scsi.ScsiTargetPort;
+import org.iscsicsi.target.scsi.Sense;
 import org.iscsicsi.target.scsi.TaskAttribute;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,12 +64,25 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
   private static final Logger LOG = LoggerFactory.getLogger(IscsiConnection.class);
   private static final int RESERVED = SequenceNumbers.RESERVED;
-  private static final byte[] INTERNAL_FAILURE_SENSE = {
-      0x70, 0, 0x04, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x44, 0, 0, 0, 0, 0};
+  /** HARDWARE ERROR, INTERNAL TARGET FAILURE (SPC-4 table 28, ASC 0x44). */
+  private static final byte[] INTERNAL_FAILURE_SENSE = Sense.INTERNAL_TARGET_FAILURE.toFixedFormat();
 
   private static final ScsiResponse TASK_SET_FULL =
       new ScsiResponse(ScsiResponse.TASK_SET_FULL, new byte[0], null);
   private static final ScsiResponse BUSY = new ScsiResponse(ScsiResponse.BUSY, new byte[0], null);
+
+  // Logout Request reason codes and Logout Response codes (RFC 7143 sections 11.14.1, 11.15.1)
+  private static final int LOGOUT_CLOSE_SESSION = 0;
+  private static final int LOGOUT_CLOSE_CONNECTION = 1;
+  private static final int LOGOUT_CLOSED = 0;
+  private static final int LOGOUT_CID_NOT_FOUND = 1;
+  private static final int LOGOUT_RECOVERY_NOT_SUPPORTED = 2;
+
+  // ATTR of the SCSI Command PDU (RFC 7143 section 11.2.1.1); 1 is SIMPLE
+  private static final int ATTR_UNTAGGED = 0;
+  private static final int ATTR_ORDERED = 2;
+  private static final int ATTR_HEAD_OF_QUEUE = 3;
+  private static final int ATTR_ACA = 4;
 
   private enum Phase { LOGIN, FULL_FEATURE, CLOSED }
 
@@ -299,7 +313,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
   // ---------------------------------------------------------------- errors
 
   private void onInvalid(InvalidPdu bad) {
-    if (bad.reason() == RejectReason.DATA_DIGEST_ERROR || bad.message().contains("digest")) {
+    if (bad.digestError()) {
       counters.digestErrors.increment();
     }
     LOG.info("bad PDU from {}: {}", ctx.channel().remoteAddress(), bad.message());
@@ -598,14 +612,17 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     if (!numbers.accept(l.immediate(), l.cmdSn())) {
       return;
     }
+    // RFC 7143 section 11.14.1 (reason codes) and 11.15.1 (response codes)
     int response = switch (l.reasonCode()) {
-      case 0 -> 0;
-      case 1 -> l.cid() == session.login().cid() ? 0 : 1;
-      default -> 2; // connection recovery needs ErrorRecoveryLevel 2
+      case LOGOUT_CLOSE_SESSION -> LOGOUT_CLOSED;
+      case LOGOUT_CLOSE_CONNECTION -> l.cid() == session.login().cid()
+          ? LOGOUT_CLOSED : LOGOUT_CID_NOT_FOUND;
+      // removing a connection for recovery needs ErrorRecoveryLevel 2
+      default -> LOGOUT_RECOVERY_NOT_SUPPORTED;
     };
     ctx.writeAndFlush(new TargetPdu.LogoutResponse(response, l.itt(), numbers.nextStatSn(),
         numbers.expCmdSn(), numbers.maxCmdSn(), 0, 0));
-    if (response == 0) {
+    if (response == LOGOUT_CLOSED) {
       LOG.info("{} logged out (TSIH {})", session.login().initiatorName(), session.tsih());
       close();
     }
@@ -613,12 +630,13 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
   // ---------------------------------------------------------------- helpers
 
+  /** The ATTR field of a SCSI Command PDU (RFC 7143 section 11.2.1.1); reserved values: SIMPLE. */
   private static TaskAttribute attribute(int attr) {
     return switch (attr) {
-      case 0 -> TaskAttribute.UNTAGGED;
-      case 2 -> TaskAttribute.ORDERED;
-      case 3 -> TaskAttribute.HEAD_OF_QUEUE;
-      case 4 -> TaskAttribute.ACA;
+      case ATTR_UNTAGGED -> TaskAttribute.UNTAGGED;
+      case ATTR_ORDERED -> TaskAttribute.ORDERED;
+      case ATTR_HEAD_OF_QUEUE -> TaskAttribute.HEAD_OF_QUEUE;
+      case ATTR_ACA -> TaskAttribute.ACA;
       default -> TaskAttribute.SIMPLE;
     };
   }

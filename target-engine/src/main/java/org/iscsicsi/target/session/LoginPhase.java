@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  */
 final class LoginPhase {
 
-  private static final Logger LOG = LoggerFactory.getLogger(LoginPhase.class);
+  private static final Logger log = LoggerFactory.getLogger(LoginPhase.class);
 
   private final LoginStateMachine login;
   private final SessionTable table;
@@ -68,7 +68,7 @@ final class LoginPhase {
     }
     timer = ctx.executor().schedule(() -> {
       if (stillLoggingIn.getAsBoolean()) {
-        LOG.info("login from {} timed out after {}", ctx.channel().remoteAddress(),
+        log.info("login from {} timed out after {}", ctx.channel().remoteAddress(),
             config.loginTimeout());
         ctx.close();
       }
@@ -124,7 +124,7 @@ final class LoginPhase {
         if (result.discovery()) {
           if (!gate.reserveDiscovery(source)) {
             resp.release();
-            LOG.info("discovery login of {} from {} refused: too many discovery sessions",
+            log.info("discovery login of {} from {} refused: too many discovery sessions",
                 result.initiatorName(), source);
             refuse(ctx, req, LoginStatus.OUT_OF_RESOURCES);
             return LoginStateMachine.State.FAILED;
@@ -144,7 +144,7 @@ final class LoginPhase {
         decoder.setDigests(params.headerDigest(), params.dataDigest());
         decoder.setMaxRecvDataSegmentLength(Math.max(512,
             params.targetMaxRecvDataSegmentLength()));
-        LOG.info("{} logged in to {} (TSIH {}, auth {}, digests {}/{})",
+        log.info("{} logged in to {} (TSIH {}, auth {}, digests {}/{})",
             result.initiatorName(), result.discovery() ? "discovery" : result.target().name(),
             session.tsih(), result.authMethod(), params.headerDigest() ? "CRC32C" : "None",
             params.dataDigest() ? "CRC32C" : "None");

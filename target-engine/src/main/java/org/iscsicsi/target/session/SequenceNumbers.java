@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  */
 final class SequenceNumbers implements DataInSender.Numbers {
 
-  private static final Logger LOG = LoggerFactory.getLogger(SequenceNumbers.class);
+  private static final Logger log = LoggerFactory.getLogger(SequenceNumbers.class);
   static final int RESERVED = 0xffffffff;
 
   private final int window;
@@ -83,7 +83,7 @@ final class SequenceNumbers implements DataInSender.Numbers {
       return true;
     }
     if (cmdSn - expCmdSn < 0 || maxCmdSn() - cmdSn < 0) {
-      LOG.debug("CmdSN {} outside [{}, {}]; ignored", cmdSn, expCmdSn, maxCmdSn());
+      log.debug("CmdSN {} outside [{}, {}]; ignored", cmdSn, expCmdSn, maxCmdSn());
       return false;
     }
     expCmdSn = cmdSn + 1;

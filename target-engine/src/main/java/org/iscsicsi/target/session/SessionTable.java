@@ -16,7 +16,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class SessionTable implements SessionRegistry {
 
-  private static final Logger LOG = LoggerFactory.getLogger(SessionTable.class);
+  private static final Logger log = LoggerFactory.getLogger(SessionTable.class);
 
   private final Map<Integer, IscsiSession> byTsih = new ConcurrentHashMap<>();
   private final Map<SessionKey, IscsiSession> byKey = new ConcurrentHashMap<>();
@@ -34,7 +34,7 @@ public final class SessionTable implements SessionRegistry {
           login.discovery() ? "" : login.target().name());
       IscsiSession old = byKey.get(key);
       if (old != null) {
-        LOG.info("reinstating session TSIH {} of {}", old.tsih(), key);
+        log.info("reinstating session TSIH {} of {}", old.tsih(), key);
         remove(old);
         old.end();
       }

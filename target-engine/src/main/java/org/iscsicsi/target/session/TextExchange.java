@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  */
 final class TextExchange {
 
-  private static final Logger LOG = LoggerFactory.getLogger(TextExchange.class);
+  private static final Logger log = LoggerFactory.getLogger(TextExchange.class);
   private static final int RESERVED = SequenceNumbers.RESERVED;
 
   private final TargetDirectory directory;
@@ -76,7 +76,7 @@ final class TextExchange {
     try {
       keys = TextKeys.parse(bytes);
     } catch (LoginException e) {
-      LOG.info("text request from {} is malformed: {}", initiatorName,
+      log.info("text request from {} is malformed: {}", initiatorName,
           WireText.escape(e.getMessage()));
       return RejectReason.PROTOCOL_ERROR;
     }
