@@ -128,7 +128,7 @@ public final class NodePlugin implements AutoCloseable {
     }
     try (KubernetesClient client = kube.get()) {
       Map<String, String> segment = NodeTopology.read(client, c.nodeName(), c.topologyKeys());
-      LOG.info("topology of node {}: {}", c.nodeName(), segment);
+      log.info("topology of node {}: {}", c.nodeName(), segment);
       return segment;
     }
   }
