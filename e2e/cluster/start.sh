@@ -28,7 +28,8 @@
 #       (the IscsiEngine CRD, the engines' ServiceAccount and RBAC included), N storage nodes
 #       node-a, node-b, ... (label iscsi.csi.iscsicsi.org/storage-node=true, zones a, b, ... as
 #       topology.kubernetes.io/zone, the CSINode key), on each a `target-engine serve
-#       --kubernetes` process as the chart's engine ServiceAccount (portal 127.0.0.1:1352i,
+#       --kubernetes` process (run from the controller's jars, as the chart's engines.command
+#       runs it in the controller image) as the chart's engine ServiceAccount (portal 127.0.0.1:1352i,
 #       admin API 127.0.0.1:1353i with mutual TLS from RUN_DIR/tls/engine/), and the controller
 #       with --pool and the client certificate of RUN_DIR/tls/controller/ (no embedded engine).
 set -euo pipefail
@@ -290,8 +291,10 @@ if ((POOL_ENGINES > 0)); then
       "iqn.2026-11.org.iscsicsi.test:$node" "$ZONE_KEY=$zone" >/dev/null
     "${KUBECTL[@]}" label node "$node" iscsi.csi.iscsicsi.org/storage-node=true >/dev/null
     mkdir -p "$RUN/engines/$node"
+    # the chart's engines.command: the engine's CLI from the controller's jars (its image)
     KUBECONFIG="$RUN/engine.kubeconfig" \
-    spawn "engine-$node" "$REPO/target-engine/bin/target-engine" serve --kubernetes \
+    spawn "engine-$node" "$REPO/bin/run-java" "$REPO/controller" controller \
+      org.iscsicsi.target.cli.TargetEngineCli serve --kubernetes \
       --node "$node" --namespace "$NAMESPACE" --topology-keys "$ZONE_KEY" \
       --state-dir "$RUN/engines/$node" --portal "127.0.0.1:$((ENGINE_PORTAL_BASE + i))" \
       --admin "127.0.0.1:$((ENGINE_ADMIN_BASE + i))" \
