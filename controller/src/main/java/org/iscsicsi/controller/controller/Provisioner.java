@@ -542,10 +542,25 @@ final class Provisioner {
     SegmentCapacity segment = supported
         ? SegmentCapacity.of(engines.schedulable(), req.hasAccessibleTopology()
             ? Optional.of(req.getAccessibleTopology()) : Optional.empty(),
-            e -> e.client().capacity(), limits, params.thick())
+            engines.pooled() ? Provisioner::capacityOrNone : e -> e.client().capacity(),
+            limits, params.thick())
         : SegmentCapacity.NONE;
     return Csi.GetCapacityResponse.newBuilder().setAvailableCapacity(segment.availableBytes())
         .setMaximumVolumeSize(com.google.protobuf.Int64Value.of(segment.maximumVolumeBytes()))
         .build();
+  }
+
+  /**
+   * A pool engine's capacity; none (no room) when it does not answer, so that one engine
+   * going away does not fail GetCapacity for the others.
+   */
+  private static PoolCapacity capacityOrNone(Engine engine) {
+    try {
+      return engine.client().capacity();
+    } catch (StatusRuntimeException e) {
+      log.warn("engine {} did not report its capacity ({}: {}); counted as full", engine.name(),
+          e.getStatus().getCode(), e.getStatus().getDescription());
+      return PoolCapacity.getDefaultInstance();
+    }
   }
 }

@@ -7,6 +7,7 @@ import static org.iscsicsi.controller.controller.ControllerFixture.mount;
 import static org.iscsicsi.controller.controller.GrpcAssert.assertCode;
 
 import csi.v1.ControllerGrpc;
+import csi.v1.IdentityGrpc;
 import csi.v1.Csi;
 import csi.v1.Csi.VolumeCapability.AccessMode.Mode;
 import io.grpc.ManagedChannel;
@@ -24,6 +25,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.iscsicsi.controller.engine.Engine;
 import org.iscsicsi.controller.engine.EngineState;
+import org.iscsicsi.controller.identity.DriverInfo;
+import org.iscsicsi.controller.identity.IdentityService;
 import org.iscsicsi.controller.volume.PoolLimits;
 import org.iscsicsi.target.v1.Target;
 import org.junit.jupiter.api.AfterEach;
@@ -39,7 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
  * refused naming the reason; an engine marked unreachable and really stopped leaves its volumes
  * in ListVolumes and ControllerGetVolume as abnormal, answers UNAVAILABLE naming it to publish,
  * unpublish, delete, expand and snapshot, takes no new volume, and the other engines serve on;
- * its volumes resume when it is back; a new ControllerService (a controller restart) finds
+ * Probe stays ready; its volumes resume when it is back; a new ControllerService (a controller restart) finds
  * every volume and snapshot; the embedded default refuses the pool parameters.
  */
 class PoolVolumesTest {
@@ -53,6 +56,7 @@ class PoolVolumesTest {
   Server server;
   ManagedChannel channel;
   ControllerGrpc.ControllerBlockingStub csi;
+  IdentityGrpc.IdentityBlockingStub identity;
 
   @BeforeEach
   void startPool() {
@@ -70,9 +74,12 @@ class PoolVolumesTest {
     stopController();
     String name = "pool-" + UUID.randomUUID();
     server = InProcessServerBuilder.forName(name).directExecutor()
-        .addService(new ControllerService(pool, config)).build().start();
+        .addService(new ControllerService(pool, config))
+        .addService(new IdentityService(new DriverInfo(config.driverName(), "test"), pool))
+        .build().start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     csi = ControllerGrpc.newBlockingStub(channel);
+    identity = IdentityGrpc.newBlockingStub(channel);
   }
 
   void stopController() throws InterruptedException {
@@ -186,7 +193,8 @@ class PoolVolumesTest {
   /**
    * An engine marked unreachable and really stopped: its volumes stay listed, abnormal with the
    * engine's status; every call that would change them is UNAVAILABLE naming it; new volumes go
-   * elsewhere; the other engines' volumes publish as before; back again, its volumes resume.
+   * elsewhere; the other engines' volumes publish as before and Probe stays ready; back again,
+   * its volumes resume.
    */
   @Test
   void anUnreachableEnginesVolumesAreAbnormalAndUnavailable() throws Exception {
@@ -244,6 +252,8 @@ class PoolVolumesTest {
       create("pvc-" + i, Map.of());
     }
     assertThat(perEngine(holders())).containsOnlyKeys("e1", "e3");
+    assertThat(identity.probe(Csi.ProbeRequest.getDefaultInstance()).getReady().getValue())
+        .isTrue();
     assertThat(publish(kept).getPublishContextOrThrow("targetIqn")).endsWith(":" + kept);
 
     pool.restart("e2");
