@@ -124,19 +124,7 @@ final class Placement {
     Map<String, PoolCapacity> pools = new HashMap<>();
     List<Engine> eligible = new ArrayList<>();
     for (Engine e : engines) {
-      Optional<String> why = unschedulable(e)
-          .or(() -> satisfies(e, demand.topology()) ? Optional.empty()
-              : Optional.of("outside the requisite topology"))
-          .or(() -> {
-            try {
-              PoolCapacity pool = survey.capacity().apply(e);
-              pools.put(e.name(), pool);
-              return shortfall(pool, demand.sizeBytes(), demand.limits(), demand.thick());
-            } catch (StatusRuntimeException failed) {
-              return Optional.of("did not report its capacity (" + failed.getStatus().getCode()
-                  + ": " + failed.getStatus().getDescription() + ")");
-            }
-          });
+      Optional<String> why = skipReason(e, demand, survey, pools);
       if (why.isPresent()) {
         skipped.put(e.name(), why.get());
       } else {
@@ -151,6 +139,30 @@ final class Placement {
     List<Engine> out = new ArrayList<>(first.stream().sorted(policy).toList());
     eligible.stream().filter(e -> !first.contains(e)).sorted(policy).forEach(out::add);
     return out;
+  }
+
+  /**
+   * Why {@code e} cannot take the volume, checked from the cheapest to the one that calls the
+   * engine; empty when it can ({@code pools} then holds its capacity).
+   */
+  private static Optional<String> skipReason(Engine e, Demand demand, Survey survey,
+      Map<String, PoolCapacity> pools) {
+    Optional<String> state = unschedulable(e);
+    if (state.isPresent()) {
+      return state;
+    }
+    if (!satisfies(e, demand.topology())) {
+      return Optional.of("outside the requisite topology");
+    }
+    PoolCapacity pool;
+    try {
+      pool = survey.capacity().apply(e);
+    } catch (StatusRuntimeException failed) {
+      return Optional.of("did not report its capacity (" + failed.getStatus().getCode() + ": "
+          + failed.getStatus().getDescription() + ")");
+    }
+    pools.put(e.name(), pool);
+    return shortfall(pool, demand.sizeBytes(), demand.limits(), demand.thick());
   }
 
   /** RESOURCE_EXHAUSTED for a volume no engine took, with each engine's reason. */

@@ -49,6 +49,11 @@ import org.slf4j.LoggerFactory;
  * {@link PoolLimits}: OUT_OF_RANGE above the largest volume, RESOURCE_EXHAUSTED when the pool's
  * promised bytes would pass the overcommit ratio (checked and made under one lock per engine, so
  * two concurrent calls cannot both take the last room).
+ *
+ * <p>In a pool ({@link Engines#pooled()}) ids are {@code pool.<local>}, {@link Placement#order}
+ * picks the engines a new volume may go to, best first, and each is tried in turn with its room
+ * checked again under its lock; volumes on an unreachable engine are answered from the
+ * {@link VolumeIndex} by the queries and are UNAVAILABLE to every change.
  */
 final class Provisioner {
 
@@ -156,14 +161,14 @@ final class Provisioner {
       }
       if (!engines.pooled()) {
         Engine engine = candidates.getFirst();
-        return make(engine, id, name, params, source, accessTypes, req.getSecretsMap(),
-            () -> admit(engine, name, size, limits), size);
+        return make(engine, id, name, size, params, source, accessTypes, req.getSecretsMap(),
+            () -> admit(engine, name, size, limits));
       }
       Map<String, String> refused = new LinkedHashMap<>();
       for (Engine engine : candidates) {
         try {
-          return make(engine, id, name, params, source, accessTypes, req.getSecretsMap(),
-              () -> admitInPool(engine, demand), size);
+          return make(engine, id, name, size, params, source, accessTypes,
+              req.getSecretsMap(), () -> admitInPool(engine, demand));
         } catch (StatusRuntimeException e) {
           if (!CsiErrors.is(e, Status.Code.RESOURCE_EXHAUSTED)) {
             throw e;
@@ -188,9 +193,9 @@ final class Provisioner {
    * Makes the volume on {@code engine}: the target, CHAP, then LUN 0, after {@code admission}
    * (which throws when the volume may not go there) under the engine's pool lock.
    */
-  private Csi.Volume make(Engine engine, VolumeId id, String name, VolumeParameters params,
-      Source source, String accessTypes, Map<String, String> secrets, Runnable admission,
-      long size) {
+  private Csi.Volume make(Engine engine, VolumeId id, String name, long size,
+      VolumeParameters params, Source source, String accessTypes, Map<String, String> secrets,
+      Runnable admission) {
     String iqn = id.iqn(config.iqnPrefix());
     Map<String, String> labels = new TreeMap<>(VolumeLabels.forVolume(config.driverName(), name,
         params, source == null ? "" : source.label(), accessTypes));

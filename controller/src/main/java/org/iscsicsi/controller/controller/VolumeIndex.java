@@ -49,7 +49,7 @@ final class VolumeIndex {
       new ConcurrentHashMap<>();
   /** Snapshot id → where it is. */
   private final ConcurrentMap<String, IndexedSnapshot> snapshots = new ConcurrentHashMap<>();
-  /** Engines read into the index, with the state they had when last looked at. */
+  /** Engines read into the index, with the state they had when last looked at (its lock). */
   private final Map<String, EngineState> seen = new HashMap<>();
 
   VolumeIndex(Engines engines, ControllerConfig config, VolumeEvents events) {
@@ -60,34 +60,40 @@ final class VolumeIndex {
 
   /**
    * Reads every reachable engine that the index has not read yet or that was unreachable when
-   * last looked at, and notes engines that became unreachable. Cheap when nothing changed; an
-   * engine that fails to answer is read again next time.
+   * last looked at, and notes engines that became unreachable. Cheap when nothing changed. The
+   * engines are read outside the index's lock, so a slow engine delays only the call that reads
+   * it (others meanwhile miss and ask the engines themselves); one that fails to answer is read
+   * again at the next call.
    */
-  synchronized void refresh() {
-    for (Engine e : engines.all()) {
-      EngineState before = seen.get(e.name());
-      if (e.state().reachable()) {
-        if (before == null || !before.reachable()) {
-          try {
-            load(e);
-            seen.put(e.name(), e.state());
-          } catch (StatusRuntimeException failed) {
-            log.warn("engine {}: could not read its volumes into the index ({}: {}); trying "
-                + "again at the next call", e.name(), failed.getStatus().getCode(),
-                failed.getStatus().getDescription());
-          }
-        } else {
-          seen.put(e.name(), e.state());
+  void refresh() {
+    List<Engine> toRead = new ArrayList<>();
+    List<Engine> lost = new ArrayList<>();
+    synchronized (seen) {
+      for (Engine e : engines.all()) {
+        EngineState before = seen.get(e.name());
+        if (e.state().reachable() && (before == null || !before.reachable())) {
+          toRead.add(e);
+        } else if (!e.state().reachable() && before != null && before.reachable()) {
+          lost.add(e);
         }
-      } else {
-        if (before != null && before.reachable()) {
-          warnUnreachable(e);
-        }
-        if (before != null) {
+        if (before != null || e.state().reachable()) {
           seen.put(e.name(), e.state());
         }
       }
     }
+    for (Engine e : toRead) {
+      try {
+        load(e);
+      } catch (StatusRuntimeException failed) {
+        synchronized (seen) {
+          seen.remove(e.name());
+        }
+        log.warn("engine {}: could not read its volumes into the index ({}: {}); trying again "
+            + "at the next call", e.name(), failed.getStatus().getCode(),
+            failed.getStatus().getDescription());
+      }
+    }
+    lost.forEach(this::warnUnreachable);
   }
 
   /** Replaces what the index holds of {@code engine} with its targets and snapshots. */
@@ -149,8 +155,8 @@ final class VolumeIndex {
 
   /** The volume's target as last read from {@code engine}. */
   Optional<Target> lastRead(String volumeId, String engine) {
-    return Optional.ofNullable(volumes.getOrDefault(volumeId, new ConcurrentHashMap<>())
-        .get(engine));
+    Map<String, Target> on = volumes.get(volumeId);
+    return on == null ? Optional.empty() : Optional.ofNullable(on.get(engine));
   }
 
   /** The volumes the index places on {@code engine}, as last read. */

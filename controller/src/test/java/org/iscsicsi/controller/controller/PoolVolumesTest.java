@@ -42,7 +42,8 @@ import org.junit.jupiter.api.io.TempDir;
  * refused naming the reason; an engine marked unreachable and really stopped leaves its volumes
  * in ListVolumes and ControllerGetVolume as abnormal, answers UNAVAILABLE naming it to publish,
  * unpublish, delete, expand and snapshot, takes no new volume, and the other engines serve on;
- * Probe stays ready; its volumes resume when it is back; a new ControllerService (a controller restart) finds
+ * Probe stays ready; its volumes resume when it is back; a new ControllerService (a controller
+ * restart) finds
  * every volume and snapshot; the embedded default refuses the pool parameters.
  */
 class PoolVolumesTest {
