@@ -112,11 +112,26 @@ final class VolumeFinder {
             new VolumeRecord(id.get(), t)));
       }
     }
+    return askEveryEngine(e -> read(e, id.get()));
+  }
+
+  /**
+   * The first answer of the reachable engines, for what the index does not know. An engine
+   * that does not answer is passed over, as an unreachable one is.
+   */
+  private <T> Optional<T> askEveryEngine(Function<Engine, Optional<T>> read) {
     for (Engine e : engines.all()) {
-      if (e.state().reachable()) {
-        Optional<Located> found = read(e, id.get());
+      if (!e.state().reachable()) {
+        continue;
+      }
+      try {
+        Optional<T> found = read.apply(e);
         if (found.isPresent()) {
           return found;
+        }
+      } catch (StatusRuntimeException failed) {
+        if (!unanswered(failed)) {
+          throw failed;
         }
       }
     }
@@ -267,15 +282,7 @@ final class VolumeFinder {
       }
       index.removeSnapshot(snapshotId);
     }
-    for (Engine e : engines.all()) {
-      if (e.state().reachable()) {
-        Optional<FoundSnapshot> found = readSnapshot(e, id.get());
-        if (found.isPresent()) {
-          return found;
-        }
-      }
-    }
-    return Optional.empty();
+    return askEveryEngine(e -> readSnapshot(e, id.get()));
   }
 
   /**

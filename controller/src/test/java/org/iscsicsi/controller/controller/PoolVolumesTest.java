@@ -92,6 +92,14 @@ class PoolVolumesTest {
     }
   }
 
+  /** Engines e1 and e2 in zone a, e3 in zone b, and a controller on them. */
+  void startTwoZones() throws IOException, InterruptedException {
+    pool.start("e1", ZONE_A);
+    pool.start("e2", ZONE_A);
+    pool.start("e3", ZONE_B);
+    startController(ControllerConfig.defaults());
+  }
+
   Csi.Volume create(String name, Map<String, String> params) {
     return csi.createVolume(createRequest(name, MIB).putAllParameters(params).build())
         .getVolume();
@@ -119,10 +127,7 @@ class PoolVolumesTest {
   /** Volume ids are pool ids, their targets {@code <prefix>:pool.<local>}, spread evenly. */
   @Test
   void thirtyVolumesSpreadOverTheLeastAllocatedEngines() throws Exception {
-    pool.start("e1", ZONE_A);
-    pool.start("e2", ZONE_A);
-    pool.start("e3", ZONE_B);
-    startController(ControllerConfig.defaults());
+    startTwoZones();
     for (int i = 0; i < 30; i++) {
       Csi.Volume v = create("pvc-" + i, Map.of());
       assertThat(v.getVolumeId()).isEqualTo("pool.pvc-" + i);
@@ -140,10 +145,7 @@ class PoolVolumesTest {
   /** spreadZones fills the zones evenly (zone a has two engines, zone b one). */
   @Test
   void spreadZonesBalancesTheZonesNotTheEngines() throws Exception {
-    pool.start("e1", ZONE_A);
-    pool.start("e2", ZONE_A);
-    pool.start("e3", ZONE_B);
-    startController(ControllerConfig.defaults());
+    startTwoZones();
     for (int i = 0; i < 30; i++) {
       create("pvc-" + i, Map.of("placement", "spreadZones"));
     }
@@ -263,7 +265,10 @@ class PoolVolumesTest {
         .setVolumeId(lost).build()).getStatus().getVolumeCondition().getAbnormal()).isFalse();
   }
 
-  /** An engine that stops answering before the directory notices: abnormal, not an error. */
+  /**
+   * An engine that stops answering before the directory notices: its volumes abnormal and
+   * UNAVAILABLE, not an error for the others, and new volumes go elsewhere.
+   */
   @Test
   void anEngineThatStopsAnsweringIsReportedNotFatal() throws Exception {
     pool.start("e1", Map.of());
@@ -281,15 +286,14 @@ class PoolVolumesTest {
     assertThat(entries.getFirst().getStatus().getVolumeCondition().getMessage())
         .contains("engine " + silent + " unreachable since").contains("did not answer");
     assertCode(() -> publish("pool.pvc-0"), Code.UNAVAILABLE, silent);
+    Csi.Volume next = create("pvc-2", Map.of());
+    assertThat(holders().get(next.getVolumeId())).isNotEqualTo(silent);
   }
 
   /** A new controller on the same engines finds every volume and snapshot through its index. */
   @Test
   void aRestartedControllerFindsEveryVolumeAndSnapshot() throws Exception {
-    pool.start("e1", ZONE_A);
-    pool.start("e2", ZONE_A);
-    pool.start("e3", ZONE_B);
-    startController(ControllerConfig.defaults());
+    startTwoZones();
     for (int i = 0; i < 9; i++) {
       create("pvc-" + i, Map.of());
       csi.createSnapshot(Csi.CreateSnapshotRequest.newBuilder().setName("snap-" + i)
