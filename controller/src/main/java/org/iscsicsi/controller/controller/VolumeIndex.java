@@ -117,12 +117,11 @@ final class VolumeIndex {
     for (Target t : targets) {
       volumeId(t).ifPresent(id -> listed.put(id.toString(), t));
     }
-    for (Map.Entry<String, ConcurrentMap<String, Target>> e : volumes.entrySet()) {
-      if (!listed.containsKey(e.getKey())) {
-        e.getValue().remove(engine);
+    for (String id : List.copyOf(volumes.keySet())) {
+      if (!listed.containsKey(id)) {
+        removeVolume(engine, id);
       }
     }
-    volumes.values().removeIf(Map::isEmpty);
     listed.forEach((id, t) -> putVolume(engine, id, t));
   }
 
@@ -137,7 +136,11 @@ final class VolumeIndex {
   }
 
   void putVolume(String engine, String volumeId, Target target) {
-    volumes.computeIfAbsent(volumeId, k -> new ConcurrentHashMap<>()).put(engine, target);
+    volumes.compute(volumeId, (k, on) -> {
+      ConcurrentMap<String, Target> holders = on == null ? new ConcurrentHashMap<>() : on;
+      holders.put(engine, target);
+      return holders;
+    });
   }
 
   void removeVolume(String engine, String volumeId) {

@@ -13,14 +13,20 @@ import csi.v1.Csi.VolumeCapability.AccessMode.Mode;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.Status.Code;
+import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.iscsicsi.controller.engine.Engine;
@@ -39,12 +45,12 @@ import org.junit.jupiter.api.io.TempDir;
  * target engines behind {@link TestPool} (the directory is a stand-in, the engines are real).
  * Pins: {@code pool.<local>} ids and IQNs; 30 volumes spread by least allocated and by zone; a
  * full engine's next volume lands elsewhere and a requisite topology with only full engines is
- * refused naming the reason; an engine marked unreachable and really stopped leaves its volumes
- * in ListVolumes and ControllerGetVolume as abnormal, answers UNAVAILABLE naming it to publish,
- * unpublish, delete, expand and snapshot, takes no new volume, and the other engines serve on;
- * Probe stays ready; its volumes resume when it is back; a new ControllerService (a controller
- * restart) finds
- * every volume and snapshot; the embedded default refuses the pool parameters.
+ * refused naming the reason; concurrent creates never over-promise an engine; an engine marked
+ * unreachable and really stopped leaves its volumes in ListVolumes and ControllerGetVolume as
+ * abnormal, answers UNAVAILABLE naming it to publish, unpublish, delete, expand and snapshot,
+ * takes no new volume, and the other engines serve on; Probe stays ready; its volumes resume
+ * when it is back; a new ControllerService (a controller restart) finds every volume and
+ * snapshot; the embedded default refuses the pool parameters.
  */
 class PoolVolumesTest {
 
@@ -187,6 +193,49 @@ class PoolVolumesTest {
     assertCode(() -> csi.createVolume(createRequest("pvc-none", 4 * MIB)
         .setAccessibilityRequirements(onlyA).build()), Code.RESOURCE_EXHAUSTED,
         "left under overcommit ratio 1.0 < 4Mi");
+  }
+
+  /**
+   * Concurrent CreateVolume calls for the last room: each engine admits what its ratio allows,
+   * calls that lose a race fall through to the next engine, and the rest are refused; no engine
+   * promises more than its pool.
+   */
+  @Test
+  void concurrentCreatesNeverOverPromiseAnEngine() throws Exception {
+    pool.start("e1", Map.of());
+    pool.start("e2", Map.of());
+    pool.start("e3", Map.of());
+    startController(ControllerConfig.defaults().withLimits(new PoolLimits(1, 0)));
+    long total = pool.get("e1").client().capacity().getTotalBytes();
+    long size = total * 2 / 5 / MIB * MIB; // two fit an engine, a third does not
+    int calls = 8;
+    ExecutorService threads = Executors.newFixedThreadPool(calls);
+    CountDownLatch go = new CountDownLatch(1);
+    List<Future<Code>> results = new ArrayList<>();
+    for (int i = 0; i < calls; i++) {
+      String name = "pvc-" + i;
+      results.add(threads.submit(() -> {
+        go.await();
+        try {
+          csi.createVolume(createRequest(name, size).build());
+          return Code.OK;
+        } catch (StatusRuntimeException e) {
+          return e.getStatus().getCode();
+        }
+      }));
+    }
+    go.countDown();
+    List<Code> codes = new ArrayList<>();
+    for (Future<Code> f : results) {
+      codes.add(f.get(60, TimeUnit.SECONDS));
+    }
+    threads.shutdown();
+    assertThat(codes).filteredOn(c -> c == Code.OK).hasSize(6);
+    assertThat(codes).filteredOn(c -> c != Code.OK).containsOnly(Code.RESOURCE_EXHAUSTED);
+    assertThat(perEngine(holders())).isEqualTo(Map.of("e1", 2L, "e2", 2L, "e3", 2L));
+    for (Engine e : pool.all()) {
+      assertThat(e.client().capacity().getProvisionedBytes()).isLessThanOrEqualTo(total);
+    }
   }
 
   static Csi.Topology topology(Map<String, String> segments) {
