@@ -36,6 +36,7 @@ import org.iscsicsi.controller.identity.IdentityService;
 import org.iscsicsi.controller.volume.PoolLimits;
 import org.iscsicsi.target.v1.Target;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -312,6 +313,37 @@ class PoolVolumesTest {
     assertThat(publish(lost).getPublishContextOrThrow("targetIqn")).endsWith(":" + lost);
     assertThat(csi.controllerGetVolume(Csi.ControllerGetVolumeRequest.newBuilder()
         .setVolumeId(lost).build()).getStatus().getVolumeCondition().getAbnormal()).isFalse();
+  }
+
+  /**
+   * While one engine is unreachable and stopped, a volume on another engine is published and
+   * reached over iSCSI with its CHAP credentials (libiscsi as the initiator).
+   */
+  @Test
+  void theOtherEnginesServeIscsiWhileOneIsUnreachable() throws Exception {
+    Assumptions.assumeTrue(Libiscsi.installed(), "libiscsi-bin (iscsi-inq) is not installed");
+    pool.start("e1", Map.of());
+    pool.start("e2", Map.of());
+    startController(ControllerConfig.defaults());
+    create("pvc-0", Map.of());
+    create("pvc-1", Map.of());
+    Map<String, String> holders = holders();
+    String kept = holders.get("pool.pvc-0").equals("e1") ? "pool.pvc-0" : "pool.pvc-1";
+    pool.status("e2", EngineState.UNREACHABLE, "lease expired");
+    pool.stop("e2");
+    Map<String, String> chap = Map.of("username", "pool-user", "password", "pool-secret-1234");
+    Csi.ControllerPublishVolumeResponse r = csi.controllerPublishVolume(
+        Csi.ControllerPublishVolumeRequest.newBuilder().setVolumeId(kept).setNodeId(NODE_A)
+            .setVolumeCapability(mount(Mode.SINGLE_NODE_WRITER)).putAllSecrets(chap).build());
+    Libiscsi.Result inq = Libiscsi.run(chap, "iscsi-inq", "-i", NODE_A, Libiscsi.url(r));
+    assertThat(inq.exit()).as(inq.output()).isZero();
+    Libiscsi.Result cap = Libiscsi.run(chap, "iscsi-readcapacity16", "-i", NODE_A,
+        Libiscsi.url(r));
+    assertThat(cap.exit()).as(cap.output()).isZero();
+    assertThat(cap.output()).containsPattern(
+        "(?i)returned logical block address:\\s*" + (MIB / 512 - 1) + "\\b");
+    assertThat(Libiscsi.run(Map.of(), "iscsi-inq", "-i", NODE_A, Libiscsi.url(r)).exit())
+        .as("no login without the credentials").isNotZero();
   }
 
   /**
