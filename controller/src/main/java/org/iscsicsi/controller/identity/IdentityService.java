@@ -11,7 +11,8 @@ import org.iscsicsi.controller.engine.Engines;
 /**
  * The CSI Identity service (CSI spec, "Identity Service RPC"): the driver's name and version, its
  * capabilities (controller service, topology constraints, online expansion) and readiness, which
- * is true only once every target engine accepts iSCSI logins.
+ * is true only once every target engine accepts iSCSI logins (in a pool, every engine not known
+ * to be unreachable: one engine away must not make the controller look dead).
  */
 public final class IdentityService extends IdentityGrpc.IdentityImplBase {
 
@@ -53,6 +54,9 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
     Calls.unary(out, () -> {
       boolean ready = !engines.all().isEmpty();
       for (Engine e : engines.all()) {
+        if (engines.pooled() && !e.state().reachable()) {
+          continue; // the pool serves on without it; its volumes report the engine's state
+        }
         ready &= e.client().info().getServing();
       }
       return Csi.ProbeResponse.newBuilder().setReady(BoolValue.of(ready)).build();
