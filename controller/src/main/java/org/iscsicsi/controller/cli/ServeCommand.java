@@ -29,6 +29,8 @@ import org.iscsicsi.controller.engine.EngineDirectory;
 import org.iscsicsi.controller.engine.EngineHealth;
 import org.iscsicsi.controller.engine.Engines;
 import org.iscsicsi.controller.kube.EngineInformer;
+import org.iscsicsi.controller.kube.EngineStatusWriter;
+import org.iscsicsi.controller.kube.EventRecorder;
 import org.iscsicsi.target.metrics.EngineMetrics;
 import java.time.Clock;
 import java.util.function.Supplier;
@@ -222,12 +224,13 @@ final class ServeCommand implements Callable<Integer> {
         kube = cluster.add(new KubernetesClientBuilder().build());
       }
       Supplier<List<EngineMetrics>> embeddedMetrics = List::of;
+      EngineInformer informer = null;
       if (pool) {
         EngineDirectory directory = new EngineDirectory(RemoteEngine.poolChannels(engineTls),
             timeout, Clock.systemUTC());
         engines = directory;
         cluster.add(EngineHealth.start(directory));
-        cluster.add(EngineInformer.start(kube, poolNamespace, directory));
+        informer = cluster.add(EngineInformer.start(kube, poolNamespace, directory));
         log.info("pool mode: engines register in IscsiEngine objects, Leases in namespace {}",
             poolNamespace);
       } else {
@@ -240,10 +243,11 @@ final class ServeCommand implements Callable<Integer> {
       ClusterObjects objects = ClusterObjects.NONE;
       String instance = System.getenv().getOrDefault("POD_NAME",
           java.net.InetAddress.getLocalHost().getHostName());
+      EventRecorder events = kube == null ? null : new EventRecorder(kube, instance);
       if (kube != null) {
         objects = new ClusterObjects(chapSecretNamespace == null
             ? ClusterObjects.NONE.chapSecrets()
-            : chapSecrets(kube, config), new PvcEvents(kube, instance));
+            : chapSecrets(kube, config), new PvcEvents(kube, events));
       }
       if (leaderElection) {
         String ns = leaseNamespace != null ? leaseNamespace
@@ -252,6 +256,10 @@ final class ServeCommand implements Callable<Integer> {
         LeaderElection election = cluster.add(LeaderElection.start(kube, ns, lease, instance,
             Duration.ofSeconds(15)));
         leading = election;
+      }
+      if (pool) {
+        cluster.add(EngineStatusWriter.start(kube, (EngineDirectory) engines, informer, events,
+            poolNamespace, leading, EngineStatusWriter.RECHECK));
       }
       if (syncCrd) {
         cluster.add(new IscsiVolumeSync(kube, engines, config).start(syncInterval, leading));

@@ -104,7 +104,7 @@ public final class EngineDirectory implements Engines {
   /** The engine's IscsiEngine object was added or changed. */
   public void observe(EngineObject object) {
     update(() -> {
-      Entry e = entries.computeIfAbsent(object.name(), Entry::new);
+      Entry e = entries.computeIfAbsent(object.name(), n -> new Entry(n, clock.instant()));
       if (e.channel == null || !e.channel.address().equals(object.adminAddress())) {
         if (e.channel != null) {
           log.info("engine {} moved its admin API from {} to {}", object.name(),
@@ -284,14 +284,17 @@ public final class EngineDirectory implements Engines {
   /** One engine's inputs; guarded by the directory's lock. */
   private static final class Entry {
     final String name;
+    /** When this controller first saw the object: a new engine gets one Lease duration. */
+    final Instant firstSeen;
     EngineObject object;
     LazyChannel channel;
     EngineClient client;
     ProbeRecord probe = ProbeRecord.NONE;
     SeenLease lease;
 
-    Entry(String name) {
+    Entry(String name, Instant firstSeen) {
       this.name = name;
+      this.firstSeen = firstSeen;
     }
 
     String expectedIncarnation() {
@@ -308,7 +311,10 @@ public final class EngineDirectory implements Engines {
       String incarnation = expectedIncarnation();
       Reachability reach;
       String why = "";
-      if (seen == null) {
+      if (seen == null && firstSeen.plus(EngineLease.DEFAULT_DURATION).isAfter(now)) {
+        reach = Reachability.JOINING; // its Lease may come just after the object
+        why = "waiting for its Lease " + LEASE_PREFIX + name;
+      } else if (seen == null) {
         reach = Reachability.LEASE_MISSING;
         why = "no Lease " + LEASE_PREFIX + name;
       } else if (!seen.seenAt.plus(seen.lease.duration()).isAfter(now)) {

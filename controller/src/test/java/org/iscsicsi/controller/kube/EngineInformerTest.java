@@ -36,14 +36,22 @@ class EngineInformerTest {
   static final Duration LEASE = Duration.ofSeconds(2);
   static final Duration WAIT = Duration.ofSeconds(20);
   static final Duration PROBE_INTERVAL = Duration.ofMillis(200);
+  static final Duration RECHECK = Duration.ofMillis(300);
 
   static KubernetesClient client;
   static KubernetesMockServer server;
+
+  static {
+    // the mock server logs every request at INFO (thousands of Lease renewals here)
+    java.util.logging.Logger.getLogger("io.fabric8.mockwebserver.MockWebServer")
+        .setLevel(java.util.logging.Level.WARNING);
+  }
 
   PoolFixture pool;
   EngineDirectory directory;
   EngineInformer informer;
   EngineHealth health;
+  EngineStatusWriter writer;
   final List<StandInEngine> engines = new ArrayList<>();
   /** The Leases renewed every 500 ms, as the running engines would: name to incarnation. */
   final Map<String, String> renewing = new ConcurrentHashMap<>();
@@ -56,6 +64,7 @@ class EngineInformerTest {
         Clock.systemUTC());
     health = EngineHealth.start(directory, PROBE_INTERVAL, Duration.ofMillis(500));
     informer = EngineInformer.start(client, NAMESPACE, directory);
+    writer = startWriter();
     renewer = Thread.ofPlatform().daemon().name("lease-renewer").start(() -> {
       while (!Thread.currentThread().isInterrupted()) {
         try {
@@ -76,6 +85,7 @@ class EngineInformerTest {
   void stop() throws InterruptedException {
     renewer.interrupt();
     renewer.join();
+    writer.close();
     informer.close();
     health.close();
     directory.close();
@@ -96,6 +106,11 @@ class EngineInformerTest {
     pool.renew(name, incarnation, LEASE);
     renewing.put(name, incarnation);
     return e;
+  }
+
+  private EngineStatusWriter startWriter() {
+    return EngineStatusWriter.start(client, directory, informer,
+        new EventRecorder(client, "controller-0"), NAMESPACE, () -> true, RECHECK);
   }
 
   private EngineState state(String name) {
@@ -256,5 +271,92 @@ class EngineInformerTest {
           return r;
         });
     await(() -> directory.all().isEmpty(), WAIT, "node-a gone after its finalizer");
+  }
+
+  /**
+   * The leader writes {@code status.state} and the Reachable condition once per transition and
+   * one event per change of reachability: none for the join, EngineUnreachable with the last
+   * error when the Lease expires, EngineReachable when it is back; a cordon changes the state
+   * only; rechecks and a second writer (a new leader) write and announce nothing again; a
+   * condition of another type is kept.
+   */
+  @Test
+  void statusAndEventsOncePerTransition() throws Exception {
+    engine("node-a", "inc-a1");
+    await(() -> "Ready".equals(statusState("node-a")), WAIT, "status.state Ready");
+    assertThat(reachable("node-a")).as(pool.get("node-a").toString())
+        .containsEntry("status", "True")
+        .containsEntry("reason", "Answering");
+    assertThat(events("node-a")).isEmpty();
+    client.genericKubernetesResources(EngineInformer.CONTEXT).withName("node-a")
+        .subresource("status").patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+            io.fabric8.kubernetes.client.dsl.base.PatchType.JSON),
+            "[{\"op\":\"add\",\"path\":\"/status/conditions/-\",\"value\":"
+                + "{\"type\":\"Drained\",\"status\":\"False\"}}]");
+
+    renewing.remove("node-a");
+    await(() -> "Unreachable".equals(statusState("node-a")), WAIT, "status.state Unreachable");
+    assertThat(reachable("node-a")).as(pool.get("node-a").toString())
+        .containsEntry("status", "False")
+        .containsEntry("reason", "LeaseExpired");
+    assertThat((String) reachable("node-a").get("message"))
+        .contains("iscsi-engine-node-a not renewed since");
+    assertThat(conditionTypes("node-a")).containsExactlyInAnyOrder("Drained", "Reachable");
+    await(() -> events("node-a").size() == 1, WAIT, "one event");
+    var unreachable = events("node-a").getFirst();
+    assertThat(unreachable.getReason()).isEqualTo(EngineStatusWriter.UNREACHABLE_EVENT);
+    assertThat(unreachable.getType()).isEqualTo("Warning");
+    assertThat(unreachable.getMessage()).contains("engine node-a unreachable: Lease");
+    assertThat(unreachable.getInvolvedObject().getKind()).isEqualTo("IscsiEngine");
+    assertThat(unreachable.getInvolvedObject().getUid())
+        .isEqualTo(pool.get("node-a").getMetadata().getUid());
+
+    try (EngineStatusWriter newLeader = startWriter()) {
+      Thread.sleep(RECHECK.multipliedBy(5).toMillis());
+      assertThat(events("node-a")).hasSize(1);
+    }
+
+    renewing.put("node-a", "inc-a1");
+    await(() -> "Ready".equals(statusState("node-a")), WAIT, "status.state Ready again");
+    await(() -> events("node-a").size() == 2, WAIT, "a second event");
+    assertThat(events("node-a")).extracting(e -> e.getReason())
+        .containsExactlyInAnyOrder(EngineStatusWriter.UNREACHABLE_EVENT,
+            EngineStatusWriter.REACHABLE_EVENT);
+
+    pool.setSpec("node-a", "unschedulable", true);
+    await(() -> "Cordoned".equals(statusState("node-a")), WAIT, "status.state Cordoned");
+    Thread.sleep(RECHECK.multipliedBy(5).toMillis());
+    assertThat(events("node-a")).hasSize(2);
+    assertThat(reachable("node-a")).containsEntry("status", "True");
+  }
+
+  @SuppressWarnings("unchecked")
+  private Map<String, Object> status(String name) {
+    Object s = pool.get(name).getAdditionalProperties().get("status");
+    return s instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
+  }
+
+  private String statusState(String name) {
+    return (String) status(name).get("state");
+  }
+
+  @SuppressWarnings("unchecked")
+  private List<Map<String, Object>> conditions(String name) {
+    Object c = status(name).get("conditions");
+    return c instanceof List<?> l ? (List<Map<String, Object>>) l : List.of();
+  }
+
+  private List<Object> conditionTypes(String name) {
+    return conditions(name).stream().map(c -> c.get("type")).toList();
+  }
+
+  private Map<String, Object> reachable(String name) {
+    return conditions(name).stream().filter(c -> "Reachable".equals(c.get("type")))
+        .findFirst().orElse(Map.of());
+  }
+
+  private List<io.fabric8.kubernetes.api.model.Event> events(String name) {
+    return client.v1().events().inNamespace(NAMESPACE).list().getItems().stream()
+        .filter(e -> name.equals(e.getInvolvedObject().getName())).toList();
   }
 }
