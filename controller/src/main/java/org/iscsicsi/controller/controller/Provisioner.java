@@ -117,6 +117,12 @@ final class Provisioner {
     if (existing.isPresent() && existing.get().volume().complete()) {
       return compatible(existing.get(), req, params, source);
     }
+    if (size > limits.largestVolume()) {
+      throw CsiErrors.outOfRange("volume \"" + name + "\": " + size + " bytes is above the "
+          + "largest volume allowed, " + limits.maxVolumeBytes() + " bytes (controller flag "
+          + "--max-volume-size or StorageClass parameter " + VolumeParameters.MAX_VOLUME_SIZE
+          + ")");
+    }
     Placement.Demand demand = new Placement.Demand(name, size, params.thick(), limits,
         req.getAccessibilityRequirements(), params.pool().policy());
     List<Engine> candidates;
@@ -152,12 +158,6 @@ final class Provisioner {
         log.info("removing the unfinished volume {} left by an earlier CreateVolume", id);
         again.get().engine().client().deleteTarget(again.get().iqn(), true);
         finder.removed(again.get().engine(), id);
-      }
-      if (size > limits.largestVolume()) {
-        throw CsiErrors.outOfRange("volume \"" + name + "\": " + size + " bytes is above the "
-            + "largest volume allowed, " + limits.maxVolumeBytes() + " bytes (controller flag "
-            + "--max-volume-size or StorageClass parameter " + VolumeParameters.MAX_VOLUME_SIZE
-            + ")");
       }
       if (!engines.pooled()) {
         Engine engine = candidates.getFirst();

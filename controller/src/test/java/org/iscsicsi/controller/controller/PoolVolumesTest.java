@@ -194,6 +194,10 @@ class PoolVolumesTest {
     assertCode(() -> csi.createVolume(createRequest("pvc-none", 4 * MIB)
         .setAccessibilityRequirements(onlyA).build()), Code.RESOURCE_EXHAUSTED,
         "left under overcommit ratio 1.0 < 4Mi");
+    // a volume above the largest allowed is OUT_OF_RANGE, whatever the engines' room
+    assertCode(() -> csi.createVolume(createRequest("pvc-none", 4 * MIB)
+        .putParameters("maxVolumeSize", "2Mi").setAccessibilityRequirements(onlyA).build()),
+        Code.OUT_OF_RANGE, "above the largest volume allowed");
   }
 
   /**
