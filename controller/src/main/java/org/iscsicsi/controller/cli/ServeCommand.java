@@ -24,6 +24,16 @@ import org.iscsicsi.controller.engine.EmbeddedEngine;
 import org.iscsicsi.controller.engine.Engine;
 import org.iscsicsi.controller.engine.EngineClient;
 import org.iscsicsi.controller.engine.EngineSet;
+import org.iscsicsi.controller.engine.Closeables;
+import org.iscsicsi.controller.engine.EngineDirectory;
+import org.iscsicsi.controller.engine.EngineHealth;
+import org.iscsicsi.controller.engine.Engines;
+import org.iscsicsi.controller.kube.EngineInformer;
+import org.iscsicsi.controller.kube.EngineStatusWriter;
+import org.iscsicsi.controller.kube.EventRecorder;
+import org.iscsicsi.target.metrics.EngineMetrics;
+import java.time.Clock;
+import java.util.function.Supplier;
 import org.iscsicsi.controller.engine.RemoteEngine;
 import org.iscsicsi.controller.identity.DriverInfo;
 import org.iscsicsi.controller.identity.IdentityService;
@@ -161,6 +171,20 @@ final class ServeCommand implements Callable<Integer> {
       description = "Serve Prometheus metrics on http://HOST:PORT/metrics")
   String metrics;
 
+  @Option(names = "--pool",
+      description = "Pool mode: target engines run as their own workload and register "
+          + "themselves in Kubernetes (IscsiEngine objects, Leases); no embedded engine")
+  boolean pool;
+
+  @Option(names = "--namespace", paramLabel = "NS",
+      description = "With --pool: the release namespace, where engines keep their Leases "
+          + "(default: $POD_NAMESPACE)")
+  String namespace;
+
+  /** The options of the embedded engine, which pool mode does not run. */
+  private static final List<String> EMBEDDED_OPTIONS = List.of("--state-dir", "--portal",
+      "--advertise", "--engine-name", "--admin", "--topology");
+
   @Override
   public Integer call() throws Exception {
     Endpoint csiEndpoint;
@@ -175,9 +199,14 @@ final class ServeCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
-    if (stateDir == null && remoteEngines.isEmpty()) {
+    String poolNamespace = pool ? checkPoolOptions(engineTls) : null;
+    if (!pool && namespace != null) {
+      throw new ParameterException(spec.commandLine(), "--namespace is for --pool (the "
+          + "Leases of pool engines); leader election takes --leader-election-namespace");
+    }
+    if (!pool && stateDir == null && remoteEngines.isEmpty()) {
       throw new ParameterException(spec.commandLine(),
-          "give --state-dir (embedded engine) or at least one --engine");
+          "give --state-dir (embedded engine), at least one --engine, or --pool");
     }
     if (System.getProperty("io.netty.leakDetection.level") == null) {
       // the embedded engine's data path: netty's sampled leak tracking costs CPU on every
@@ -185,9 +214,125 @@ final class ServeCommand implements Callable<Integer> {
       ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
     }
     Duration timeout = Duration.ofSeconds(engineTimeoutSeconds);
-    EngineSet engines = new EngineSet();
+    Engines engines = null;
+    Closeables cluster = new Closeables();
     CsiServer server = null;
     MetricsServer metricsServer = null;
+    try {
+      KubernetesClient kube = null;
+      if (pool || leaderElection || syncCrd || chapSecretNamespace != null) {
+        kube = cluster.add(new KubernetesClientBuilder().build());
+      }
+      Supplier<List<EngineMetrics>> embeddedMetrics = List::of;
+      EngineInformer informer = null;
+      if (pool) {
+        EngineDirectory directory = new EngineDirectory(RemoteEngine.poolChannels(engineTls),
+            timeout, Clock.systemUTC());
+        engines = directory;
+        cluster.add(EngineHealth.start(directory));
+        informer = cluster.add(EngineInformer.start(kube, poolNamespace, directory));
+        log.info("pool mode: engines register in IscsiEngine objects, Leases in namespace {}",
+            poolNamespace);
+      } else {
+        EngineSet set = staticEngines(timeout, engineTls);
+        engines = set;
+        embeddedMetrics = set::embeddedMetrics;
+      }
+      DriverInfo info = new DriverInfo(config.driverName(), DriverInfo.buildVersion());
+      BooleanSupplier leading = () -> true;
+      ClusterObjects objects = ClusterObjects.NONE;
+      String instance = System.getenv().getOrDefault("POD_NAME",
+          java.net.InetAddress.getLocalHost().getHostName());
+      EventRecorder events = kube == null ? null : new EventRecorder(kube, instance);
+      if (kube != null) {
+        objects = new ClusterObjects(chapSecretNamespace == null
+            ? ClusterObjects.NONE.chapSecrets()
+            : chapSecrets(kube, config), new PvcEvents(kube, events));
+      }
+      if (leaderElection) {
+        String ns = leaseNamespace != null ? leaseNamespace
+            : System.getenv().getOrDefault("POD_NAMESPACE", "default");
+        String lease = leaseName != null ? leaseName : config.driverName().replace('.', '-');
+        LeaderElection election = cluster.add(LeaderElection.start(kube, ns, lease, instance,
+            Duration.ofSeconds(15)));
+        leading = election;
+      }
+      if (pool) {
+        cluster.add(EngineStatusWriter.start(kube, (EngineDirectory) engines, informer, events,
+            poolNamespace, leading, EngineStatusWriter.RECHECK));
+      }
+      if (syncCrd) {
+        cluster.add(new IscsiVolumeSync(kube, engines, config).start(syncInterval, leading));
+      }
+      List<BindableService> services = List.of(new IdentityService(info, engines),
+          new ControllerService(engines, config, leading, objects));
+      CsiMetrics counters = new CsiMetrics();
+      if (metrics != null) {
+        metricsServer = MetricsServer.start(hostPort("--metrics", metrics), counters,
+            embeddedMetrics);
+        log.info("metrics on http://{}:{}/metrics", hostPort("--metrics", metrics).host(),
+            metricsServer.port());
+      }
+      server = CsiServer.start(csiEndpoint, services, counters);
+      log.info("{} {} serving CSI on {} with engines {}", info.name(), info.version(),
+          server.endpoint(), engines.all().stream().map(Engine::name).toList());
+      CountDownLatch stopped = new CountDownLatch(1);
+      CsiServer s = server;
+      MetricsServer m = metricsServer;
+      Engines e = engines;
+      Thread hook = new Thread(() -> {
+        log.info("stopping");
+        stop(s, m, cluster, e);
+        stopped.countDown();
+      }, "shutdown");
+      Runtime.getRuntime().addShutdownHook(hook);
+      server.awaitTermination();
+      stopped.await();
+      return 0;
+    } catch (RuntimeException | java.io.IOException e) {
+      stop(server, metricsServer, cluster, engines);
+      throw e;
+    }
+  }
+
+  /**
+   * Pool mode runs no embedded engine and no static engines, and reaches engines only over
+   * mutual TLS; returns the namespace of the engines' Leases.
+   */
+  private String checkPoolOptions(AdminTls engineTls) {
+    for (String option : EMBEDDED_OPTIONS) {
+      if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
+        throw new ParameterException(spec.commandLine(), option + " configures the embedded "
+            + "engine, which --pool does not run (pool engines are target-engine serve "
+            + "processes of their own)");
+      }
+    }
+    if (!remoteEngines.isEmpty()) {
+      throw new ParameterException(spec.commandLine(), "--engine with --pool: pool engines "
+          + "register themselves in Kubernetes; static --engine flags are for the default mode");
+    }
+    if (engineTls == null) {
+      throw new ParameterException(spec.commandLine(), "--pool reaches engines over mutual "
+          + "TLS only: give " + RemoteEngine.TLS_FLAGS);
+    }
+    try {
+      engineTls.channelCredentials(); // every channel reads them: refuse bad files now
+    } catch (java.io.IOException e) {
+      throw new ParameterException(spec.commandLine(), RemoteEngine.TLS_FLAGS + ": "
+          + e.getMessage(), e);
+    }
+    String ns = namespace != null ? namespace : System.getenv("POD_NAMESPACE");
+    if (ns == null || ns.isBlank()) {
+      throw new ParameterException(spec.commandLine(), "--pool needs the release namespace, "
+          + "where engines keep their Leases: give --namespace or set $POD_NAMESPACE");
+    }
+    return ns;
+  }
+
+  /** The embedded engine (with --state-dir) and the --engine ones. */
+  private EngineSet staticEngines(Duration timeout, AdminTls engineTls)
+      throws java.io.IOException {
+    EngineSet engines = new EngineSet();
     try {
       if (stateDir != null) {
         if (!VolumeId.isEngineName(engineName)) {
@@ -206,16 +351,9 @@ final class ServeCommand implements Callable<Integer> {
           throw new ParameterException(spec.commandLine(), "--engine " + e.getKey()
               + ": names are lowercase letters, digits and '-', at most 32");
         }
-        Endpoint ep;
-        try {
-          ep = Endpoint.parse(e.getValue());
-        } catch (IllegalArgumentException ex) {
-          throw new ParameterException(spec.commandLine(), "--engine " + e.getKey() + ": "
-              + ex.getMessage(), ex);
-        }
         RemoteEngine remote;
         try {
-          remote = RemoteEngine.connect(ep, engineTls);
+          remote = RemoteEngine.connect(Endpoint.parse(e.getValue()), engineTls);
         } catch (IllegalArgumentException ex) {
           throw new ParameterException(spec.commandLine(), "--engine " + e.getKey() + ": "
               + ex.getMessage(), ex);
@@ -223,66 +361,15 @@ final class ServeCommand implements Callable<Integer> {
         engines.add(new Engine(e.getKey(), new EngineClient(remote.channel(), timeout),
             Map.of(), List.of()), remote);
       }
-      DriverInfo info = new DriverInfo(config.driverName(), DriverInfo.buildVersion());
-      BooleanSupplier leading = () -> true;
-      KubernetesClient kube = null;
-      ClusterObjects cluster = ClusterObjects.NONE;
-      if (leaderElection || syncCrd || chapSecretNamespace != null) {
-        kube = new KubernetesClientBuilder().build();
-        KubernetesClient k = kube;
-        engines.closeWith(k::close);
-        String instance = System.getenv().getOrDefault("POD_NAME",
-            java.net.InetAddress.getLocalHost().getHostName());
-        cluster = new ClusterObjects(chapSecretNamespace == null
-            ? ClusterObjects.NONE.chapSecrets()
-            : chapSecrets(kube, config), new PvcEvents(kube, instance));
-      }
-      if (leaderElection) {
-        String ns = leaseNamespace != null ? leaseNamespace
-            : System.getenv().getOrDefault("POD_NAMESPACE", "default");
-        String lease = leaseName != null ? leaseName : config.driverName().replace('.', '-');
-        String me = System.getenv().getOrDefault("POD_NAME",
-            java.net.InetAddress.getLocalHost().getHostName());
-        LeaderElection election = LeaderElection.start(kube, ns, lease, me,
-            Duration.ofSeconds(15));
-        engines.closeWith(election);
-        leading = election;
-      }
-      if (syncCrd) {
-        engines.closeWith(new IscsiVolumeSync(kube, engines, config)
-            .start(syncInterval, leading));
-      }
-      List<BindableService> services = List.of(new IdentityService(info, engines),
-          new ControllerService(engines, config, leading, cluster));
-      CsiMetrics counters = new CsiMetrics();
-      if (metrics != null) {
-        metricsServer = MetricsServer.start(hostPort("--metrics", metrics), counters,
-            engines::embeddedMetrics);
-        log.info("metrics on http://{}:{}/metrics", hostPort("--metrics", metrics).host(),
-            metricsServer.port());
-      }
-      server = CsiServer.start(csiEndpoint, services, counters);
-      log.info("{} {} serving CSI on {} with engines {}", info.name(), info.version(),
-          server.endpoint(), engines.all().stream().map(Engine::name).toList());
-      CountDownLatch stopped = new CountDownLatch(1);
-      CsiServer s = server;
-      MetricsServer m = metricsServer;
-      Thread hook = new Thread(() -> {
-        log.info("stopping");
-        stop(s, m, engines);
-        stopped.countDown();
-      }, "shutdown");
-      Runtime.getRuntime().addShutdownHook(hook);
-      server.awaitTermination();
-      stopped.await();
-      return 0;
+      return engines;
     } catch (RuntimeException | java.io.IOException e) {
-      stop(server, metricsServer, engines);
+      engines.close();
       throw e;
     }
   }
 
-  private static void stop(CsiServer server, MetricsServer metrics, EngineSet engines) {
+  private static void stop(CsiServer server, MetricsServer metrics, Closeables cluster,
+      Engines engines) {
     try {
       if (server != null) {
         server.close();
@@ -293,7 +380,10 @@ final class ServeCommand implements Callable<Integer> {
     if (metrics != null) {
       metrics.close();
     }
-    engines.close();
+    cluster.close();
+    if (engines != null) {
+      engines.close();
+    }
   }
 
   /** The embedded engine's admin address: a unix socket or none; TCP is for remote engines. */

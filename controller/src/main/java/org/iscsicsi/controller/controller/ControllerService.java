@@ -66,7 +66,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
   public ControllerService(Engines engines, ControllerConfig config, BooleanSupplier leading,
       ClusterObjects cluster) {
     this.leading = leading;
-    VolumeFinder finder = new VolumeFinder(engines, config);
+    VolumeFinder finder = new VolumeFinder(engines, config, cluster.events());
     OperationLocks locks = new OperationLocks();
     this.provisioner = new Provisioner(engines, config, finder, locks, cluster);
     this.publisher = new Publisher(finder, locks, cluster.chapSecrets());

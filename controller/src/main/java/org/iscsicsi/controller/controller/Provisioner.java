@@ -3,7 +3,9 @@ package org.iscsicsi.controller.controller;
 import csi.v1.Csi;
 import csi.v1.Csi.VolumeCapability;
 import io.grpc.StatusRuntimeException;
+import io.grpc.Status;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -47,6 +49,11 @@ import org.slf4j.LoggerFactory;
  * {@link PoolLimits}: OUT_OF_RANGE above the largest volume, RESOURCE_EXHAUSTED when the pool's
  * promised bytes would pass the overcommit ratio (checked and made under one lock per engine, so
  * two concurrent calls cannot both take the last room).
+ *
+ * <p>In a pool ({@link Engines#pooled()}) ids are {@code pool.<local>}, {@link Placement#order}
+ * picks the engines a new volume may go to, best first, and each is tried in turn with its room
+ * checked again under its lock; volumes on an unreachable engine are answered from the
+ * {@link VolumeIndex} by the queries and are UNAVAILABLE to every change.
  */
 final class Provisioner {
 
@@ -87,6 +94,7 @@ final class Provisioner {
       throw CsiErrors.invalid("mutable_parameters are not supported (no MODIFY_VOLUME)");
     }
     VolumeParameters params = VolumeParameters.parse(req.getParametersMap());
+    params.pool().requireSupported(engines.pooled());
     PoolLimits limits = config.limits().narrowedBy(params.limits());
     req.getVolumeCapabilitiesList().forEach(AccessRules::requireWellFormed);
     params = params.withFsType(AccessRules.fsType(req.getVolumeCapabilitiesList(), params));
@@ -105,23 +113,39 @@ final class Provisioner {
     long size = Capacity.size(req.getCapacityRange(), params.blockSize(),
         source == null ? 0 : source.minimumBytes());
 
-    Optional<Located> existing = existingByName(name);
+    Optional<Located> existing = finder.byName(name);
     if (existing.isPresent() && existing.get().volume().complete()) {
       return compatible(existing.get(), req, params, source);
     }
-    Engine engine;
+    if (size > limits.largestVolume()) {
+      throw CsiErrors.outOfRange("volume \"" + name + "\": " + size + " bytes is above the "
+          + "largest volume allowed, " + limits.maxVolumeBytes() + " bytes (controller flag "
+          + "--max-volume-size or StorageClass parameter " + VolumeParameters.MAX_VOLUME_SIZE
+          + ")");
+    }
+    Placement.Demand demand = new Placement.Demand(name, size, params.thick(), limits,
+        req.getAccessibilityRequirements(), params.pool().policy());
+    List<Engine> candidates;
     if (source != null) {
-      engine = source.engine();
+      Engine engine = source.engine();
       if (!Placement.satisfies(engine, req.getAccessibilityRequirements())) {
         throw CsiErrors.exhausted("the content source lives on engine " + engine.name()
             + ", which the requisite topology does not reach");
       }
+      Placement.unschedulable(engine).ifPresent(why -> {
+        throw CsiErrors.exhausted("the content source lives on engine " + engine.name()
+            + ", which takes no new volumes: " + why + "; clones and restores are made on "
+            + "the source's engine");
+      });
+      candidates = List.of(engine);
     } else if (existing.isPresent()) {
-      engine = existing.get().engine();
+      candidates = List.of(existing.get().engine());
+    } else if (engines.pooled()) {
+      candidates = Placement.order(engines.all(), demand, survey(params));
     } else {
-      engine = Placement.choose(engines.all(), req.getAccessibilityRequirements());
+      candidates = List.of(Placement.choose(engines.all(), req.getAccessibilityRequirements()));
     }
-    VolumeId id = VolumeId.forName(engine.name(), name);
+    VolumeId id = finder.idFor(candidates.getFirst(), name);
     try (OperationLocks.Held held = locks.acquire(id.toString(), "CreateVolume")) {
       Optional<Located> again = finder.find(id.toString());
       if (again.isPresent()) {
@@ -132,22 +156,46 @@ final class Provisioner {
           return compatible(again.get(), req, params, source);
         }
         log.info("removing the unfinished volume {} left by an earlier CreateVolume", id);
-        engine.client().deleteTarget(again.get().iqn(), true);
+        again.get().engine().client().deleteTarget(again.get().iqn(), true);
+        finder.removed(again.get().engine(), id);
       }
-      if (size > limits.largestVolume()) {
-        throw CsiErrors.outOfRange("volume \"" + name + "\": " + size + " bytes is above the "
-            + "largest volume allowed, " + limits.maxVolumeBytes() + " bytes (controller flag "
-            + "--max-volume-size or StorageClass parameter " + VolumeParameters.MAX_VOLUME_SIZE
-            + ")");
+      if (!engines.pooled()) {
+        Engine engine = candidates.getFirst();
+        return make(engine, id, name, size, params, source, accessTypes, req.getSecretsMap(),
+            () -> admit(engine, name, size, limits));
       }
-      return make(engine, id, name, size, params, limits, source, accessTypes,
-          req.getSecretsMap());
+      Map<String, String> refused = new LinkedHashMap<>();
+      for (Engine engine : candidates) {
+        try {
+          return make(engine, id, name, size, params, source, accessTypes,
+              req.getSecretsMap(), () -> admitInPool(engine, demand));
+        } catch (StatusRuntimeException e) {
+          if (!CsiErrors.is(e, Status.Code.RESOURCE_EXHAUSTED)) {
+            throw e;
+          }
+          refused.put(engine.name(), e.getStatus().getDescription());
+        }
+      }
+      throw Placement.refusal(demand, refused);
     }
   }
 
+  /** What placement knows of the pool for a volume with these parameters. */
+  private Placement.Survey survey(VolumeParameters params) {
+    VolumeIndex index = finder.index();
+    index.refresh();
+    Map<String, String> volumeClass = params.canonical();
+    return new Placement.Survey(e -> e.client().capacity(), index.counts(v -> true),
+        index.counts(v -> v.parameters().canonical().equals(volumeClass)));
+  }
+
+  /**
+   * Makes the volume on {@code engine}: the target, CHAP, then LUN 0, after {@code admission}
+   * (which throws when the volume may not go there) under the engine's pool lock.
+   */
   private Csi.Volume make(Engine engine, VolumeId id, String name, long size,
-      VolumeParameters params, PoolLimits limits, Source source, String accessTypes,
-      Map<String, String> secrets) {
+      VolumeParameters params, Source source, String accessTypes, Map<String, String> secrets,
+      Runnable admission) {
     String iqn = id.iqn(config.iqnPrefix());
     Map<String, String> labels = new TreeMap<>(VolumeLabels.forVolume(config.driverName(), name,
         params, source == null ? "" : source.label(), accessTypes));
@@ -157,7 +205,7 @@ final class Provisioner {
           generated ? VolumeLabels.CHAP_GENERATED : VolumeLabels.CHAP_FROM_SECRETS);
     }
     synchronized (poolLocks.computeIfAbsent(engine.name(), k -> new Object())) {
-      admit(engine, name, size, limits);
+      admission.run();
       engine.client().createTarget(iqn,
           alias(params.kubernetes().getOrDefault("pvc/name", name)), labels);
       boolean kept = false;
@@ -189,6 +237,7 @@ final class Provisioner {
     }
     Target t = engine.client().findTarget(iqn)
         .orElseThrow(() -> CsiErrors.aborted("target " + iqn + " vanished while created"));
+    finder.updated(engine, id, t);
     log.info("created volume {} ({} bytes) for {}, CHAP {}", id, size, name,
         !params.chap() ? "off" : generated ? "with generated credentials"
             : "with the credentials of the request's secrets");
@@ -211,6 +260,14 @@ final class Provisioner {
           + pool.getProvisionedBytes() + " of the " + pool.getTotalBytes() + "-byte pool, "
           + headroom + " bytes are left under the overcommit ratio " + limits.overcommitRatio());
     }
+  }
+
+  /** RESOURCE_EXHAUSTED with the reason unless the volume fits the pool engine's room now. */
+  private static void admitInPool(Engine engine, Placement.Demand demand) {
+    Placement.shortfall(engine.client().capacity(), demand.sizeBytes(), demand.limits(),
+        demand.thick()).ifPresent(why -> {
+          throw CsiErrors.exhausted(why);
+        });
   }
 
   private void warnUnprotected(VolumeId id, String name, VolumeParameters params) {
@@ -262,16 +319,6 @@ final class Provisioner {
     return v.toCsi(found.engine().topology());
   }
 
-  private Optional<Located> existingByName(String name) {
-    for (Engine engine : engines.all()) {
-      Optional<Located> l = finder.find(VolumeId.forName(engine.name(), name).toString());
-      if (l.isPresent() && l.get().volume().name().equals(name)) {
-        return l;
-      }
-    }
-    return Optional.empty();
-  }
-
   private Source source(Csi.CreateVolumeRequest req) {
     if (!req.hasVolumeContentSource()) {
       return null;
@@ -283,16 +330,14 @@ final class Provisioner {
         if (snapshotId.isEmpty()) {
           throw CsiErrors.invalid("volume_content_source.snapshot.snapshot_id is required");
         }
-        VolumeId sid = VolumeId.parse(snapshotId).orElseThrow(
+        VolumeFinder.FoundSnapshot found = finder.findSnapshot(snapshotId).orElseThrow(
             () -> CsiErrors.notFound("snapshot " + snapshotId + " does not exist"));
-        Engine engine = engines.byName(sid.engine()).orElseThrow(
-            () -> CsiErrors.notFound("snapshot " + snapshotId + " does not exist"));
-        Snapshot snap = engine.client().findSnapshot(sid.local()).orElseThrow(
-            () -> CsiErrors.notFound("snapshot " + snapshotId + " does not exist"));
+        Engine engine = found.engine();
+        Snapshot snap = found.snapshot();
         int blockSize = Integer.parseInt(
             snap.getLabelsOrDefault(VolumeLabels.BLOCK_SIZE, "512"));
         return new Source("snapshot:" + snapshotId, engine, snap.getSizeBytes(), blockSize,
-            CreateLunRequest.newBuilder().setSnapshotId(sid.local()));
+            CreateLunRequest.newBuilder().setSnapshotId(snap.getId()));
       }
       case VOLUME -> {
         String volumeId = src.getVolume().getVolumeId();
@@ -332,7 +377,11 @@ final class Provisioner {
     if (id.isEmpty()) {
       return;
     }
-    if (engines.byName(id.get().engine()).isEmpty()) {
+    if (engines.pooled() && !id.get().pooled()) {
+      log.warn("DeleteVolume {}: not a pool volume id; nothing to delete", volumeId);
+      return;
+    }
+    if (!engines.pooled() && engines.byName(id.get().engine()).isEmpty()) {
       log.warn("DeleteVolume {}: no engine named {} is configured; nothing to delete", volumeId,
           id.get().engine());
       return;
@@ -351,6 +400,7 @@ final class Provisioner {
         chap.store().remove(found.get().volume().name(), id.get());
       }
       found.get().engine().client().deleteTarget(t.getName(), false);
+      finder.removed(found.get().engine(), id.get());
       log.info("deleted volume {}", volumeId);
     }
   }
@@ -394,6 +444,8 @@ final class Provisioner {
       if (want > size) {
         Lun lun = l.engine().client().resizeLun(l.iqn(), 0, want);
         size = lun.getSizeBytes();
+        l.engine().client().findTarget(l.iqn())
+            .ifPresent(t -> finder.updated(l.engine(), v.id(), t));
         log.info("expanded volume {} to {} bytes", volumeId, size);
       }
       boolean filesystem = req.hasVolumeCapability()
@@ -412,7 +464,7 @@ final class Provisioner {
       throw CsiErrors.invalid("volume_capabilities are required");
     }
     req.getVolumeCapabilitiesList().forEach(AccessRules::requireWellFormed);
-    Located l = finder.require(req.getVolumeId());
+    Located l = finder.requireView(req.getVolumeId());
     VolumeParameters params = l.volume().parameters();
     List<String> problems = new ArrayList<>();
     for (VolumeCapability cap : req.getVolumeCapabilitiesList()) {
@@ -456,7 +508,7 @@ final class Provisioner {
           .setVolume(l.volume().toCsi(l.engine().topology()))
           .setStatus(Csi.ListVolumesResponse.VolumeStatus.newBuilder()
               .addAllPublishedNodeIds(l.volume().publishedNodes())
-              .setVolumeCondition(l.volume().condition())));
+              .setVolumeCondition(l.condition())));
     }
     return b.build();
   }
@@ -469,54 +521,51 @@ final class Provisioner {
       throw CsiErrors.notFound("volume " + req.getVolumeId() + " is an external volume (a static"
           + " PV on another array): this controller does not track it");
     }
-    Located l = finder.require(req.getVolumeId());
+    Located l = finder.requireView(req.getVolumeId());
     return Csi.ControllerGetVolumeResponse.newBuilder()
         .setVolume(l.volume().toCsi(l.engine().topology()))
         .setStatus(Csi.ControllerGetVolumeResponse.VolumeStatus.newBuilder()
             .addAllPublishedNodeIds(l.volume().publishedNodes())
-            .setVolumeCondition(l.volume().condition()))
+            .setVolumeCondition(l.condition()))
         .build();
   }
 
+  /**
+   * GetCapacity for one segment (docs/pools.md section 4): over the schedulable engines
+   * reachable from {@code accessible_topology}, the sum of their rooms and the largest room (no
+   * more than the largest volume allowed). Capabilities the parameters cannot serve get 0.
+   */
   Csi.GetCapacityResponse capacity(Csi.GetCapacityRequest req) {
     VolumeParameters params = VolumeParameters.parse(req.getParametersMap());
+    params.pool().requireSupported(engines.pooled());
     boolean supported = true;
     for (VolumeCapability cap : req.getVolumeCapabilitiesList()) {
       AccessRules.requireWellFormed(cap);
       supported &= AccessRules.unsupported(cap, params).isEmpty();
     }
     PoolLimits limits = config.limits().narrowedBy(params.limits());
-    long total = 0;
-    long largest = 0;
-    if (supported) {
-      for (Engine e : engines.all()) {
-        if (req.hasAccessibleTopology() && !Placement.reachable(e, req.getAccessibleTopology())) {
-          continue;
-        }
-        long available = available(e.client().capacity(), limits, params.thick());
-        total = saturatedAdd(total, available);
-        largest = Math.max(largest, Math.min(available, limits.largestVolume()));
-      }
-    }
-    return Csi.GetCapacityResponse.newBuilder().setAvailableCapacity(total)
-        .setMaximumVolumeSize(com.google.protobuf.Int64Value.of(largest)).build();
+    SegmentCapacity segment = supported
+        ? SegmentCapacity.of(engines.schedulable(), req.hasAccessibleTopology()
+            ? Optional.of(req.getAccessibleTopology()) : Optional.empty(),
+            engines.pooled() ? Provisioner::capacityOrNone : e -> e.client().capacity(),
+            limits, params.thick())
+        : SegmentCapacity.NONE;
+    return Csi.GetCapacityResponse.newBuilder().setAvailableCapacity(segment.availableBytes())
+        .setMaximumVolumeSize(com.google.protobuf.Int64Value.of(segment.maximumVolumeBytes()))
+        .build();
   }
 
   /**
-   * What a new volume may still take of a pool: without an overcommit ratio the free bytes (as
-   * the engine reports them); with one, what the ratio leaves of the promised bytes, and for a
-   * thick volume no more than the free bytes either (its file is written out in full).
+   * A pool engine's capacity; none (no room) when it does not answer, so that one engine
+   * going away does not fail GetCapacity for the others.
    */
-  static long available(PoolCapacity pool, PoolLimits limits, boolean thick) {
-    if (limits.overcommitRatio() == 0) {
-      return pool.getAvailableBytes();
+  private static PoolCapacity capacityOrNone(Engine engine) {
+    try {
+      return engine.client().capacity();
+    } catch (StatusRuntimeException e) {
+      log.warn("engine {} did not report its capacity ({}: {}); counted as full", engine.name(),
+          e.getStatus().getCode(), e.getStatus().getDescription());
+      return PoolCapacity.getDefaultInstance();
     }
-    long headroom = limits.headroom(pool.getTotalBytes(), pool.getProvisionedBytes());
-    return thick ? Math.min(headroom, pool.getAvailableBytes()) : headroom;
-  }
-
-  private static long saturatedAdd(long a, long b) {
-    long sum = a + b;
-    return ((a ^ sum) & (b ^ sum)) < 0 ? Long.MAX_VALUE : sum;
   }
 }

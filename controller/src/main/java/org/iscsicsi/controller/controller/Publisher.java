@@ -111,7 +111,7 @@ final class Publisher {
       if (!labels.equals(v.target().getLabelsMap())) {
         l.engine().client().setLabels(l.iqn(), labels);
       }
-      l.engine().client().grant(l.iqn(), node, readOnly);
+      finder.updated(l.engine(), v.id(), l.engine().client().grant(l.iqn(), node, readOnly));
       log.info("published volume {} to {}{}", volumeId, node, readOnly ? " read-only" : "");
       return response(l, readOnly, params);
     }
@@ -207,7 +207,8 @@ final class Publisher {
       Located l = found.get();
       for (InitiatorGrant g : l.volume().grants()) {
         if (req.getNodeId().isEmpty() || g.getInitiator().equals(req.getNodeId())) {
-          l.engine().client().revoke(l.iqn(), g.getInitiator());
+          finder.updated(l.engine(), l.volume().id(),
+              l.engine().client().revoke(l.iqn(), g.getInitiator()));
           log.info("unpublished volume {} from {}", volumeId, g.getInitiator());
         }
       }

@@ -14,8 +14,6 @@ import org.iscsicsi.controller.volume.CsiErrors;
 import org.iscsicsi.controller.volume.VolumeId;
 import org.iscsicsi.controller.volume.VolumeLabels;
 import org.iscsicsi.controller.volume.VolumeParameters;
-import org.iscsicsi.target.v1.ListSnapshotsRequest;
-import org.iscsicsi.target.v1.LunRef;
 import org.iscsicsi.target.v1.Snapshot;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,9 +21,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Snapshots (CSI spec, CreateSnapshot, DeleteSnapshot, ListSnapshots, GetSnapshot): engine
  * snapshots of a volume's LUN 0, point-in-time and consistent with writes in flight (the engine's
- * promise), with ids {@code <engine>.<local>} derived from the CSI name like volume ids. A
- * snapshot is a file of its own: it outlives its source volume and restores into new volumes of
- * equal or larger size.
+ * promise), with ids {@code <engine>.<local>} ({@code pool.<local>} in a pool, found through
+ * the {@link VolumeIndex}) derived from the CSI name like volume ids. A snapshot stays on its
+ * volume's engine; while that engine is unreachable, creating or deleting it is UNAVAILABLE and
+ * the queries answer from the index. A snapshot is a file of its own: it outlives its source
+ * volume and restores into new volumes of equal or larger size.
  */
 final class Snapshotter {
 
@@ -58,15 +58,12 @@ final class Snapshotter {
         throw CsiErrors.invalid("unknown snapshot parameter \"" + key + "\"");
       }
     }
-    for (Engine e : engines.all()) {
-      Optional<Snapshot> same = e.client().findSnapshot(VolumeId.forName(e.name(), name).local())
-          .filter(s -> name.equals(s.getLabelsOrDefault(VolumeLabels.NAME, "")));
-      if (same.isPresent()) {
-        return existing(e, same.get(), sourceId, name);
-      }
+    Optional<VolumeFinder.FoundSnapshot> same = sameName(name);
+    if (same.isPresent()) {
+      return existing(same.get().engine(), same.get().snapshot(), sourceId, name);
     }
     Located source = finder.require(sourceId);
-    VolumeId id = VolumeId.forName(source.engine().name(), name);
+    VolumeId id = finder.idFor(source.engine(), name);
     try (OperationLocks.Held held = locks.acquire("snapshot " + id, "CreateSnapshot")) {
       Optional<Snapshot> raced = source.engine().client().findSnapshot(id.local());
       if (raced.isPresent()) {
@@ -79,9 +76,26 @@ final class Snapshotter {
       labels.put(VolumeLabels.BLOCK_SIZE,
           Integer.toString(source.volume().parameters().blockSize()));
       Snapshot snap = source.engine().client().createSnapshot(id.local(), source.iqn(), labels);
+      finder.snapshotAdded(source.engine(), snap);
       log.info("created snapshot {} of volume {}", id, sourceId);
       return toCsi(source.engine(), snap);
     }
+  }
+
+  /** A snapshot made earlier with this CSI name (a retried CreateSnapshot). */
+  private Optional<VolumeFinder.FoundSnapshot> sameName(String name) {
+    if (finder.pooled()) {
+      return finder.findSnapshot(VolumeId.forName(VolumeId.POOL, name).toString())
+          .filter(f -> name.equals(f.snapshot().getLabelsOrDefault(VolumeLabels.NAME, "")));
+    }
+    for (Engine e : engines.all()) {
+      Optional<Snapshot> same = e.client().findSnapshot(VolumeId.forName(e.name(), name).local())
+          .filter(s -> name.equals(s.getLabelsOrDefault(VolumeLabels.NAME, "")));
+      if (same.isPresent()) {
+        return Optional.of(new VolumeFinder.FoundSnapshot(e, same.get()));
+      }
+    }
+    return Optional.empty();
   }
 
   private Csi.Snapshot existing(Engine engine, Snapshot snap, String sourceId, String name) {
@@ -98,18 +112,14 @@ final class Snapshotter {
     if (snapshotId.isEmpty()) {
       throw CsiErrors.invalid("snapshot_id is required");
     }
-    Optional<VolumeId> id = VolumeId.parse(snapshotId);
-    if (id.isEmpty()) {
+    if (VolumeId.parse(snapshotId).isEmpty()) {
       return;
     }
-    Optional<Engine> engine = engines.byName(id.get().engine());
-    if (engine.isEmpty()) {
-      return;
-    }
-    try (OperationLocks.Held held = locks.acquire("snapshot " + id.get(), "DeleteSnapshot")) {
-      Optional<Snapshot> snap = engine.get().client().findSnapshot(id.get().local());
-      if (snap.isPresent() && ours(snap.get())) {
-        engine.get().client().deleteSnapshot(id.get().local());
+    try (OperationLocks.Held held = locks.acquire("snapshot " + snapshotId, "DeleteSnapshot")) {
+      Optional<VolumeFinder.FoundSnapshot> snap = finder.findSnapshot(snapshotId);
+      if (snap.isPresent()) {
+        snap.get().engine().client().deleteSnapshot(snap.get().snapshot().getId());
+        finder.snapshotRemoved(snapshotId);
         log.info("deleted snapshot {}", snapshotId);
       }
     }
@@ -122,26 +132,10 @@ final class Snapshotter {
           .filter(s -> req.getSourceVolumeId().isEmpty()
               || s.getSourceVolumeId().equals(req.getSourceVolumeId()))
           .ifPresent(all::add);
-    } else if (!req.getSourceVolumeId().isEmpty()) {
-      Optional<VolumeId> vid = VolumeId.parse(req.getSourceVolumeId());
-      Optional<Engine> engine = vid.flatMap(v -> engines.byName(v.engine()));
-      if (engine.isPresent()) {
-        ListSnapshotsRequest q = ListSnapshotsRequest.newBuilder().setSource(LunRef.newBuilder()
-            .setTarget(vid.get().iqn(config.iqnPrefix())).setLun(0)).build();
-        for (Snapshot s : engine.get().client().listSnapshots(q)) {
-          if (ours(s)) {
-            all.add(toCsi(engine.get(), s));
-          }
-        }
-      }
     } else {
-      for (Engine e : engines.all()) {
-        for (Snapshot s : e.client().listSnapshots(ListSnapshotsRequest.getDefaultInstance())) {
-          if (ours(s)) {
-            all.add(toCsi(e, s));
-          }
-        }
-      }
+      List<VolumeFinder.FoundSnapshot> found = req.getSourceVolumeId().isEmpty()
+          ? finder.allSnapshots() : finder.snapshotsOf(req.getSourceVolumeId());
+      found.forEach(f -> all.add(toCsi(f.engine(), f.snapshot())));
     }
     all.sort(Comparator.comparing(Csi.Snapshot::getSnapshotId));
     Paging<Csi.Snapshot> page = Paging.of(all, req.getMaxEntries(), req.getStartingToken());
@@ -161,23 +155,13 @@ final class Snapshotter {
   }
 
   private Optional<Csi.Snapshot> find(String snapshotId) {
-    Optional<VolumeId> id = VolumeId.parse(snapshotId);
-    Optional<Engine> engine = id.flatMap(v -> engines.byName(v.engine()));
-    if (engine.isEmpty()) {
-      return Optional.empty();
-    }
-    return engine.get().client().findSnapshot(id.get().local()).filter(this::ours)
-        .map(s -> toCsi(engine.get(), s));
+    return finder.viewSnapshot(snapshotId).map(f -> toCsi(f.engine(), f.snapshot()));
   }
 
-  private boolean ours(Snapshot s) {
-    return config.driverName().equals(s.getLabelsOrDefault(VolumeLabels.MANAGED_BY, ""));
-  }
-
-  private static Csi.Snapshot toCsi(Engine engine, Snapshot s) {
+  private Csi.Snapshot toCsi(Engine engine, Snapshot s) {
     long nanos = s.getCreatedUnixNanos();
     return Csi.Snapshot.newBuilder()
-        .setSnapshotId(engine.name() + "." + s.getId())
+        .setSnapshotId(finder.snapshotId(engine, s))
         .setSourceVolumeId(s.getLabelsOrDefault(VolumeLabels.SOURCE_VOLUME, ""))
         .setSizeBytes(s.getSizeBytes())
         .setCreationTime(Timestamp.newBuilder().setSeconds(Math.floorDiv(nanos, 1_000_000_000L))

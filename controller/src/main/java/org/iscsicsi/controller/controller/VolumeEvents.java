@@ -9,6 +9,9 @@ public interface VolumeEvents {
   /** Reason of the Event on a PVC whose volume has CHAP off. */
   String CHAP_DISABLED = "ChapDisabled";
 
+  /** Reason of the Event on a PVC whose volume's engine became unreachable (pool mode). */
+  String ENGINE_UNREACHABLE = "VolumeEngineUnreachable";
+
   /** Records a Warning on the PVC {@code namespace/name}. */
   void warn(String namespace, String name, String reason, String message);
 

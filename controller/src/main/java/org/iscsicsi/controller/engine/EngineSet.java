@@ -5,25 +5,19 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /** A fixed set of engines, and what must be closed with them (channels, an embedded engine). */
 public final class EngineSet implements Engines {
 
-  private static final Logger log = LoggerFactory.getLogger(EngineSet.class);
-
   private final Map<String, Engine> engines = new LinkedHashMap<>();
-  private final List<AutoCloseable> resources = new ArrayList<>();
+  private final Closeables resources = new Closeables();
 
   /** Adds an engine; {@code resource} (may be null) is closed with the set, in reverse order. */
   public EngineSet add(Engine engine, AutoCloseable resource) {
     if (engines.putIfAbsent(engine.name(), engine) != null) {
       throw new IllegalArgumentException("two engines are named " + engine.name());
     }
-    if (resource != null) {
-      resources.add(resource);
-    }
+    resources.add(resource);
     return this;
   }
 
@@ -46,7 +40,7 @@ public final class EngineSet implements Engines {
   /** The metrics of the engines embedded in this process (remote engines serve their own). */
   public List<org.iscsicsi.target.metrics.EngineMetrics> embeddedMetrics() {
     List<org.iscsicsi.target.metrics.EngineMetrics> out = new ArrayList<>();
-    for (AutoCloseable r : resources) {
+    for (AutoCloseable r : resources.all()) {
       if (r instanceof org.iscsicsi.target.engine.TargetEngine engine) {
         out.add(engine.metrics());
       }
@@ -56,13 +50,6 @@ public final class EngineSet implements Engines {
 
   @Override
   public void close() {
-    for (int i = resources.size() - 1; i >= 0; i--) {
-      try {
-        resources.get(i).close();
-      } catch (Exception e) {
-        log.warn("closing engine resource {} failed", resources.get(i), e);
-      }
-    }
-    resources.clear();
+    resources.close();
   }
 }

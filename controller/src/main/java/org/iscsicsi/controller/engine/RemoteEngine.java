@@ -1,5 +1,6 @@
 package org.iscsicsi.controller.engine;
 
+import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
 import java.io.IOException;
 import java.util.concurrent.TimeUnit;
@@ -7,6 +8,7 @@ import org.iscsicsi.csi.Endpoint;
 import org.iscsicsi.target.admin.AdminTls;
 import org.iscsicsi.target.engine.AdminAddress;
 import org.iscsicsi.target.engine.AdminChannel;
+import org.iscsicsi.target.engine.HostPort;
 
 /**
  * A channel to a target engine in another process ({@link AdminChannel}): a unix socket as it is;
@@ -18,6 +20,9 @@ public final class RemoteEngine implements AutoCloseable {
   /** The controller's options for the files of {@link AdminTls}. */
   public static final String TLS_FLAGS =
       "--engine-tls-cert, --engine-tls-key and --engine-tls-ca";
+
+  /** The DNS name every pool engine's certificate carries, whatever address it is dialled at. */
+  public static final String POOL_SERVER_NAME = "engine.iscsi.csi.iscsicsi.org";
 
   private final ManagedChannel channel;
   private final Endpoint endpoint;
@@ -44,6 +49,20 @@ public final class RemoteEngine implements AutoCloseable {
       case Endpoint.Tcp t -> new AdminAddress.Tcp(t.host(), t.port());
     };
     return new RemoteEngine(AdminChannel.open(address, tls, TLS_FLAGS), endpoint);
+  }
+
+  /**
+   * The channels of pool mode: mutual TLS to the address an engine reports, verifying that the
+   * engine's certificate names {@link #POOL_SERVER_NAME} (engines are dialled by node IP, which
+   * their certificate does not carry).
+   */
+  public static EngineChannels poolChannels(AdminTls tls) {
+    java.util.Objects.requireNonNull(tls, "pool mode needs " + TLS_FLAGS);
+    return adminAddress -> {
+      HostPort where = HostPort.parse(adminAddress, -1);
+      return Grpc.newChannelBuilderForAddress(where.host(), where.port(),
+          tls.channelCredentials()).overrideAuthority(POOL_SERVER_NAME).build();
+    };
   }
 
   public ManagedChannel channel() {

@@ -11,7 +11,8 @@ import org.iscsicsi.controller.engine.Engines;
 /**
  * The CSI Identity service (CSI spec, "Identity Service RPC"): the driver's name and version, its
  * capabilities (controller service, topology constraints, online expansion) and readiness, which
- * is true only once every target engine accepts iSCSI logins.
+ * is true only once every target engine accepts iSCSI logins (in a pool, every engine not known
+ * to be unreachable: one engine away must not make the controller look dead).
  */
 public final class IdentityService extends IdentityGrpc.IdentityImplBase {
 
@@ -51,8 +52,16 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
   @Override
   public void probe(Csi.ProbeRequest req, StreamObserver<Csi.ProbeResponse> out) {
     Calls.unary(out, () -> {
+      if (engines.pooled()) {
+        // pool engines come and go (their states are the directory's); no engine call here,
+        // so a silent engine cannot make the liveness probe restart the controller
+        return Csi.ProbeResponse.newBuilder().setReady(BoolValue.of(true)).build();
+      }
       boolean ready = !engines.all().isEmpty();
       for (Engine e : engines.all()) {
+        if (engines.pooled() && !e.state().reachable()) {
+          continue; // the pool serves on without it; its volumes report the engine's state
+        }
         ready &= e.client().info().getServing();
       }
       return Csi.ProbeResponse.newBuilder().setReady(BoolValue.of(ready)).build();

@@ -17,7 +17,30 @@ public final class ByteQuantity {
       "k", 1_000L, "M", 1_000_000L, "G", 1_000_000_000L, "T", 1_000_000_000_000L,
       "P", 1_000_000_000_000_000L);
 
+  private static final String[] BINARY_UNITS = {"Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+  private static final long KIB = 1L << 10;
+
   private ByteQuantity() {}
+
+  /**
+   * {@code bytes} for people, in the largest binary unit below it, with at most one decimal
+   * rounded down ({@code 12Gi}, {@code 1.5Ti}, {@code 512}), so that a shortfall never reads
+   * as more room than there is.
+   */
+  public static String format(long bytes) {
+    if (bytes < KIB) {
+      return Long.toString(bytes);
+    }
+    int unit = 0;
+    long factor = KIB;
+    while (unit + 1 < BINARY_UNITS.length && bytes / factor >= KIB) {
+      factor <<= 10;
+      unit++;
+    }
+    long whole = bytes / factor;
+    long tenth = Math.min(9, (bytes % factor) / (factor / 10)); // no overflow near Ei
+    return whole + (tenth == 0 ? "" : "." + tenth) + BINARY_UNITS[unit];
+  }
 
   /**
    * The number of bytes {@code text} stands for.

@@ -35,6 +35,10 @@ public final class CsiErrors {
     return Status.RESOURCE_EXHAUSTED.withDescription(message).asRuntimeException();
   }
 
+  public static StatusRuntimeException unavailable(String message) {
+    return Status.UNAVAILABLE.withDescription(message).asRuntimeException();
+  }
+
   public static StatusRuntimeException aborted(String message) {
     return Status.ABORTED.withDescription(message).asRuntimeException();
   }

@@ -6,6 +6,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Optional;
 import java.util.regex.Pattern;
+import org.iscsicsi.target.engine.EngineName;
 
 /**
  * A CSI volume or snapshot id: {@code <engine>.<local>}, where {@code engine} names the target
@@ -25,9 +26,9 @@ public record VolumeId(String engine, String local) {
    * The first part of every id in pool mode (docs/pools.md, section 3): such a volume may move
    * between engines or live on several, so its id names none of them. No engine may be named so.
    */
-  public static final String POOL = "pool";
+  public static final String POOL = EngineName.POOL;
 
-  private static final Pattern ENGINE = Pattern.compile("[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?");
+  private static final Pattern ENGINE = EngineName.RULE;
   private static final Pattern LOCAL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
 
   public VolumeId {
@@ -41,7 +42,7 @@ public record VolumeId(String engine, String local) {
 
   /** True when {@code name} may name a target engine ({@link #POOL} is reserved). */
   public static boolean isEngineName(String name) {
-    return ENGINE.matcher(name).matches() && !POOL.equals(name);
+    return EngineName.isValid(name);
   }
 
   /** True for a pool-mode id, which names no engine. */

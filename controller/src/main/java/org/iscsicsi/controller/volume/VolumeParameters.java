@@ -5,6 +5,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
@@ -30,6 +32,8 @@ import java.util.regex.Pattern;
  *   <li>{@code blockSize}: logical block size, 512 (default) or 4096.
  *   <li>{@code overcommitRatio}, {@code maxVolumeSize}: lower the controller's
  *       {@link PoolLimits} for this class (never raise them); not part of the volume's identity.
+ *   <li>{@code placement}, {@code backend}, {@code replicas}: pool mode only
+ *       ({@link PoolParameters}); not part of the volume's identity.
  * </ul>
  *
  * Keys starting with {@code csi.storage.k8s.io/} come from the external-provisioner (PVC/PV
@@ -45,7 +49,8 @@ public record VolumeParameters(
     boolean multiNodeMultiWriter,
     int blockSize,
     PoolLimits limits,
-    Map<String, String> kubernetes) {
+    Map<String, String> kubernetes,
+    PoolParameters pool) {
 
   public static final String FS_TYPE = "fsType";
   public static final String PROVISIONING = "provisioning";
@@ -57,6 +62,9 @@ public record VolumeParameters(
   public static final String MULTI_NODE_MULTI_WRITER = "multiNodeMultiWriter";
   public static final String BLOCK_SIZE = "blockSize";
   public static final String KUBERNETES_PREFIX = "csi.storage.k8s.io/";
+  private static final String KNOWN_KEYS = "fsType, provisioning, chap, mutualChap, portals, "
+      + "multiNodeMultiWriter, blockSize, overcommitRatio, maxVolumeSize, placement, backend, "
+      + "replicas and " + KUBERNETES_PREFIX + "*";
 
   public static final Set<String> FS_TYPES = Set.of("ext4", "xfs");
   private static final Set<String> KEPT_KUBERNETES_KEYS =
@@ -71,6 +79,15 @@ public record VolumeParameters(
     }
     portals = List.copyOf(portals);
     kubernetes = Map.copyOf(kubernetes);
+    Objects.requireNonNull(pool, "pool");
+  }
+
+  /** Parameters without pool-mode ones. */
+  public VolumeParameters(String fsType, boolean thick, boolean chap, boolean mutualChap,
+      List<String> portals, boolean multiNodeMultiWriter, int blockSize, PoolLimits limits,
+      Map<String, String> kubernetes) {
+    this(fsType, thick, chap, mutualChap, portals, multiNodeMultiWriter, blockSize, limits,
+        kubernetes, PoolParameters.DEFAULT);
   }
 
   public static VolumeParameters defaults() {
@@ -93,6 +110,9 @@ public record VolumeParameters(
     List<String> portals = List.of();
     boolean mnmw = false;
     int blockSize = 512;
+    Optional<PlacementPolicy> placement = Optional.empty();
+    Optional<String> backend = Optional.empty();
+    int replicas = 1;
     Map<String, String> kubernetes = new TreeMap<>();
     for (Map.Entry<String, String> e : new TreeMap<>(parameters).entrySet()) {
       String key = e.getKey();
@@ -131,11 +151,15 @@ public record VolumeParameters(
           }
           blockSize = Integer.parseInt(value);
         }
+        case PoolParameters.PLACEMENT ->
+            placement = Optional.of(PoolParameters.parsePlacement(value));
+        case PoolParameters.BACKEND ->
+            backend = Optional.of(PoolParameters.parseBackend(value));
+        case PoolParameters.REPLICAS -> replicas = PoolParameters.parseReplicas(value);
         default -> {
           if (!key.startsWith(KUBERNETES_PREFIX)) {
-            throw CsiErrors.invalid("unknown parameter \"" + key + "\" (known: fsType, "
-                + "provisioning, chap, mutualChap, portals, multiNodeMultiWriter, blockSize, "
-                + "overcommitRatio, maxVolumeSize and " + KUBERNETES_PREFIX + "*)");
+            throw CsiErrors.invalid("unknown parameter \"" + key + "\" (known: " + KNOWN_KEYS
+                + ")");
           }
           String sub = key.substring(KUBERNETES_PREFIX.length());
           if (KEPT_KUBERNETES_KEYS.contains(sub)) {
@@ -145,7 +169,8 @@ public record VolumeParameters(
       }
     }
     return new VolumeParameters(fsType, thick, chap, mutualChap, portals, mnmw, blockSize,
-        new PoolLimits(ratio, maxBytes), kubernetes);
+        new PoolLimits(ratio, maxBytes), kubernetes,
+        new PoolParameters(placement, backend, replicas));
   }
 
   /**
@@ -186,7 +211,7 @@ public record VolumeParameters(
   /** The same parameters with the filesystem type the capabilities asked for. */
   public VolumeParameters withFsType(String fs) {
     return new VolumeParameters(fs, thick, chap, mutualChap, portals, multiNodeMultiWriter,
-        blockSize, limits, kubernetes);
+        blockSize, limits, kubernetes, pool);
   }
 
   private static boolean bool(String key, String value, boolean whenEmpty) {

@@ -16,4 +16,14 @@ final class GrpcAssert {
         .extracting(e -> ((StatusRuntimeException) e).getStatus().getCode())
         .isEqualTo(code);
   }
+
+  /** As {@link #assertCode(ThrowingCallable, Status.Code)}, with a description containing this. */
+  static void assertCode(ThrowingCallable call, Status.Code code, String described) {
+    assertThatThrownBy(call).isInstanceOf(StatusRuntimeException.class)
+        .satisfies(e -> {
+          Status s = ((StatusRuntimeException) e).getStatus();
+          org.assertj.core.api.Assertions.assertThat(s.getCode()).isEqualTo(code);
+          org.assertj.core.api.Assertions.assertThat(s.getDescription()).contains(described);
+        });
+  }
 }

@@ -9,10 +9,15 @@ import io.grpc.Server;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.List;
 import java.util.Map;
 import org.iscsicsi.controller.engine.EmbeddedEngine;
+import org.iscsicsi.controller.engine.EngineChannels;
+import org.iscsicsi.controller.engine.EngineDirectory;
+import org.iscsicsi.controller.engine.EngineObject;
 import org.iscsicsi.controller.engine.EngineSet;
 import org.iscsicsi.target.engine.HostPort;
 import org.junit.jupiter.api.Test;
@@ -49,6 +54,35 @@ class IdentityServiceTest {
             .anyMatch(s -> s.contains("ONLINE"));
         assertThat(stub.probe(Csi.ProbeRequest.getDefaultInstance()).getReady().getValue())
             .isEqualTo(engine.client().info().getServing());
+      } finally {
+        ch.shutdownNow();
+        server.shutdownNow();
+      }
+    }
+  }
+
+  /**
+   * In pool mode Probe asks no engine (an engine that never answers must not make the liveness
+   * probe restart the controller): ready at once, with an engine whose admin address is a
+   * black hole in the directory.
+   */
+  @Test
+  void poolModeProbeAsksNoEngine() throws Exception {
+    EngineChannels blackHole = address -> {
+      throw new AssertionError("Probe opened a channel to " + address);
+    };
+    try (EngineDirectory directory = new EngineDirectory(blackHole, Duration.ofMinutes(5),
+        Clock.systemUTC())) {
+      directory.observe(new EngineObject("node-a", "192.0.2.1:3262", "i1", List.of(),
+          Map.of(), false, false, false));
+      Server server = InProcessServerBuilder.forName("identity-pool").directExecutor()
+          .addService(new IdentityService(new DriverInfo("iscsi.example.org", "9.9"),
+              directory)).build().start();
+      ManagedChannel ch = InProcessChannelBuilder.forName("identity-pool").directExecutor()
+          .build();
+      try {
+        assertThat(IdentityGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
+            .probe(Csi.ProbeRequest.getDefaultInstance()).getReady().getValue()).isTrue();
       } finally {
         ch.shutdownNow();
         server.shutdownNow();

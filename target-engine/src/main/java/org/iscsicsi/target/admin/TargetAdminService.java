@@ -6,6 +6,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 import org.iscsicsi.target.registry.LunSpec;
 import org.iscsicsi.target.registry.LunStatus;
@@ -28,6 +29,7 @@ import org.iscsicsi.target.v1.DeleteSnapshotRequest;
 import org.iscsicsi.target.v1.DeleteSnapshotResponse;
 import org.iscsicsi.target.v1.DeleteTargetRequest;
 import org.iscsicsi.target.v1.DeleteTargetResponse;
+import org.iscsicsi.target.v1.BackendCapacity;
 import org.iscsicsi.target.v1.EngineInfo;
 import org.iscsicsi.target.v1.GetEngineInfoRequest;
 import org.iscsicsi.target.v1.GetPoolCapacityRequest;
@@ -72,7 +74,21 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
     List<String> portals();
 
     boolean serving();
+
+    /** The engine's name, fixed for its state directory. */
+    String name();
+
+    /** This start's random id. */
+    String incarnation();
+
+    /** The Kubernetes node, or "". */
+    String node();
+
+    Map<String, String> topologyLabels();
   }
+
+  /** The name and type of the one backend today: LUN files in the pool directory. */
+  public static final String FILE_BACKEND = "fileio";
 
   private final TargetRegistry registry;
   private final EngineFacts facts;
@@ -90,7 +106,18 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
         .setServing(facts.serving())
         .setTargetCount(registry.targets().size())
         .setSessionCount(registry.sessions().size())
+        .setName(facts.name())
+        .setIncarnation(facts.incarnation())
+        .setNode(facts.node())
+        .putAllTopology(facts.topologyLabels())
+        .addBackends(fileBackend(registry.pool()))
         .build());
+  }
+
+  private static BackendCapacity fileBackend(PoolStatus p) {
+    return BackendCapacity.newBuilder().setName(FILE_BACKEND).setType(FILE_BACKEND)
+        .setTotalBytes(p.totalBytes()).setAvailableBytes(p.availableBytes())
+        .setProvisionedBytes(p.provisionedBytes()).setAllocatedBytes(p.allocatedBytes()).build();
   }
 
   @Override

@@ -10,9 +10,13 @@ import java.util.concurrent.Callable;
 import org.iscsicsi.target.admin.AdminTls;
 import org.iscsicsi.target.engine.AdminAddress;
 import org.iscsicsi.target.engine.AdminListener;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import org.iscsicsi.target.engine.EngineConfig;
+import org.iscsicsi.target.engine.EngineNaming;
 import org.iscsicsi.target.engine.HostPort;
 import org.iscsicsi.target.engine.TargetEngine;
+import org.iscsicsi.target.kube.EngineRegistration;
+import org.iscsicsi.target.kube.EngineView;
 import org.iscsicsi.target.metrics.MetricsServer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -21,6 +25,9 @@ import picocli.CommandLine.Option;
 /** {@code serve}: runs an engine until SIGTERM/SIGINT. */
 @Command(name = "serve", description = "Run the target engine.")
 final class ServeCommand implements Callable<Integer> {
+
+  /** How long the Kubernetes report waits for the engine's own admin API. */
+  private static final Duration ENGINE_CALL_DEADLINE = Duration.ofSeconds(10);
 
   static final String TLS_FLAGS = "--admin-tls-cert, --admin-tls-key and --admin-tls-client-ca";
 
@@ -76,6 +83,22 @@ final class ServeCommand implements Callable<Integer> {
   @Mixin
   LoginOptions login = new LoginOptions();
 
+  @Option(names = "--name", paramLabel = "NAME",
+      description = "Engine name (lowercase, digits, '-', at most 32; default: the node's, "
+          + "else the state directory's, else local).")
+  String name;
+
+  @Option(names = "--node", paramLabel = "NODE", defaultValue = "${env:NODE_NAME}",
+      description = "Kubernetes node the engine runs on (default $NODE_NAME).")
+  String node;
+
+  @Option(names = "--rename",
+      description = "Let a state directory that records another engine name take this one.")
+  boolean rename;
+
+  @Mixin
+  KubernetesOptions kubernetes = new KubernetesOptions();
+
   @Option(names = "--no-iscsi", hidden = true, description = "Serve only the admin API.")
   boolean noIscsi;
 
@@ -91,10 +114,12 @@ final class ServeCommand implements Callable<Integer> {
             adminTlsKey, adminTlsClientCa, TLS_FLAGS), adminReflection))
         .withIscsi(!noIscsi)
         .withNopInterval(Duration.ofSeconds(nopSeconds))
-        .withLogin(login.settings());
+        .withLogin(login.settings())
+        .withNaming(new EngineNaming(name, node, rename));
     if (nopSeconds <= 0) {
       throw new IllegalArgumentException("--nop-interval must be positive");
     }
+    kubernetes.check(node);
     if (System.getProperty("io.netty.leakDetection.level") == null) {
       // netty samples 1 in 128 buffers with a stack trace by default: 0.6 % of the engine's CPU
       // in docs/performance.md's profile; tests keep it on, -Dio.netty.leakDetection.level too
@@ -117,11 +142,28 @@ final class ServeCommand implements Callable<Integer> {
       }
     }
     MetricsServer m = metricsServer;
+    KubernetesClient client = null;
+    EngineRegistration registration = null;
+    if (kubernetes.enabled) {
+      client = kubernetes.client();
+      registration = EngineRegistration.start(client,
+          kubernetes.settings(engine, config.advertise()),
+          EngineView.of(engine.adminChannel(), ENGINE_CALL_DEADLINE), engine::topology);
+    }
+    KubernetesClient c = client;
+    EngineRegistration r = registration;
     Thread hook = new Thread(() -> {
+      if (r != null) {
+        r.announceShutdown(); // before the portal closes: the controller learns of the stop
+      }
       if (m != null) {
         m.close();
       }
       engine.close();
+      if (r != null) {
+        r.close();
+        c.close();
+      }
     }, "target-engine-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
     engine.awaitTermination();

@@ -20,10 +20,11 @@ import java.util.Objects;
  * @param nopInterval how long a connection may be idle before the target sends a NOP-In ping
  * @param copyTimeout the longest a snapshot or clone copy may take
  * @param login login authentication rules, per-source bounds and timeout of the portal
+ * @param naming the name the engine asks for (default: the state directory's, or "local")
  */
 public record EngineConfig(Path stateDir, Path lunDir, Path snapshotDir, HostPort portal,
     List<HostPort> advertise, AdminListener admin, boolean iscsi, Duration nopInterval,
-    Duration copyTimeout, LoginSettings login) {
+    Duration copyTimeout, LoginSettings login, EngineNaming naming) {
 
   public static final int ISCSI_PORT = 3260;
 
@@ -39,31 +40,33 @@ public record EngineConfig(Path stateDir, Path lunDir, Path snapshotDir, HostPor
     nopInterval = nopInterval == null ? Duration.ofSeconds(10) : nopInterval;
     copyTimeout = copyTimeout == null ? Duration.ofHours(1) : copyTimeout;
     login = login == null ? LoginSettings.defaults() : login;
+    naming = naming == null ? EngineNaming.DEFAULT : naming;
   }
 
   /** Defaults: pool and snapshots under the state dir, iSCSI on 0.0.0.0:3260, no admin socket. */
   public static EngineConfig of(Path stateDir) {
-    return new EngineConfig(stateDir, null, null, null, null, null, true, null, null, null);
+    return new EngineConfig(stateDir, null, null, null, null, null, true, null, null, null,
+        null);
   }
 
   public EngineConfig withLunDir(Path dir) {
     return new EngineConfig(stateDir, dir, snapshotDir, portal, advertise, admin, iscsi,
-        nopInterval, copyTimeout, login);
+        nopInterval, copyTimeout, login, naming);
   }
 
   public EngineConfig withSnapshotDir(Path dir) {
     return new EngineConfig(stateDir, lunDir, dir, portal, advertise, admin, iscsi, nopInterval,
-        copyTimeout, login);
+        copyTimeout, login, naming);
   }
 
   public EngineConfig withPortal(HostPort p) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, p, advertise, admin, iscsi,
-        nopInterval, copyTimeout, login);
+        nopInterval, copyTimeout, login, naming);
   }
 
   public EngineConfig withAdvertise(List<HostPort> a) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, portal, a, admin, iscsi, nopInterval,
-        copyTimeout, login);
+        copyTimeout, login, naming);
   }
 
   /** Plain, without reflection: a unix socket, none, or TCP on loopback. */
@@ -73,26 +76,31 @@ public record EngineConfig(Path stateDir, Path lunDir, Path snapshotDir, HostPor
 
   public EngineConfig withAdmin(AdminListener a) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, portal, advertise, a, iscsi,
-        nopInterval, copyTimeout, login);
+        nopInterval, copyTimeout, login, naming);
   }
 
   public EngineConfig withIscsi(boolean on) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, portal, advertise, admin, on,
-        nopInterval, copyTimeout, login);
+        nopInterval, copyTimeout, login, naming);
   }
 
   public EngineConfig withNopInterval(Duration d) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, portal, advertise, admin, iscsi, d,
-        copyTimeout, login);
+        copyTimeout, login, naming);
   }
 
   public EngineConfig withCopyTimeout(Duration d) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, portal, advertise, admin, iscsi,
-        nopInterval, d, login);
+        nopInterval, d, login, naming);
   }
 
   public EngineConfig withLogin(LoginSettings l) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, portal, advertise, admin, iscsi,
-        nopInterval, copyTimeout, l);
+        nopInterval, copyTimeout, l, naming);
+  }
+
+  public EngineConfig withNaming(EngineNaming n) {
+    return new EngineConfig(stateDir, lunDir, snapshotDir, portal, advertise, admin, iscsi,
+        nopInterval, copyTimeout, login, n);
   }
 }

@@ -8,7 +8,9 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.TimeUnit;
 import org.iscsicsi.target.admin.TargetAdminService;
 import org.iscsicsi.target.metrics.EngineMetrics;
@@ -44,12 +46,14 @@ public final class TargetEngine implements AutoCloseable {
   private final AdminServer adminServer;
   private final ManagedChannel channel;
   private final EngineMetrics metrics;
+  private final Facts facts;
   private boolean closed;
 
   private TargetEngine(EngineConfig config, StateStore store, TargetRegistry registry,
       IscsiTransport transport, Server inProcess, String inProcessName,
-      AdminServer adminServer) {
+      AdminServer adminServer, Facts facts) {
     this.config = config;
+    this.facts = facts;
     this.store = store;
     this.registry = registry;
     this.transport = transport;
@@ -77,6 +81,7 @@ public final class TargetEngine implements AutoCloseable {
     List<AutoCloseable> undo = new ArrayList<>();
     undo.add(store);
     try {
+      EngineIdentity identity = EngineIdentity.establish(config.stateDir(), config.naming());
       TargetRegistry registry = TargetRegistry.open(store, config.lunDir(), config.snapshotDir(),
           config.copyTimeout());
       undo.add(registry);
@@ -89,8 +94,9 @@ public final class TargetEngine implements AutoCloseable {
           registry.sessions(t::sessions);
         }
       }
+      Facts facts = new Facts(config, transport, identity, new AtomicReference<>(Map.of()));
       var service = io.grpc.ServerInterceptors.intercept(new TargetAdminService(registry,
-          new Facts(config, transport)), new org.iscsicsi.target.admin.AdminCallLog());
+          facts), new org.iscsicsi.target.admin.AdminCallLog());
       String name = "target-engine-" + UUID.randomUUID();
       Server inProcess = InProcessServerBuilder.forName(name).addService(service).build().start();
       undo.add(() -> inProcess.shutdownNow());
@@ -99,8 +105,9 @@ public final class TargetEngine implements AutoCloseable {
         undo.add(admin);
       }
       TargetEngine engine = new TargetEngine(config, store, registry, transport, inProcess, name,
-          admin);
-      log.info("target engine serving: state {}, iSCSI {}, admin {}", config.stateDir(),
+          admin, facts);
+      log.info("target engine {} (incarnation {}) serving: state {}, iSCSI {}, admin {}",
+          identity.name(), identity.incarnation(), config.stateDir(),
           transport == null ? "off" : transport.boundAddress(), engine.adminDescription());
       return engine;
     } catch (IOException | RuntimeException e) {
@@ -113,6 +120,19 @@ public final class TargetEngine implements AutoCloseable {
       }
       throw e;
     }
+  }
+
+  /** The engine's name and this start's incarnation. */
+  public EngineIdentity identity() {
+    return facts.identity();
+  }
+
+  /**
+   * Sets what GetEngineInfo reports as the engine's topology (its node's labels named by
+   * {@code --topology-keys}, read by the Kubernetes registration).
+   */
+  public void topology(Map<String, String> labels) {
+    facts.topology().set(Map.copyOf(labels));
   }
 
   /** An in-process channel to the admin API; closed with the engine. */
@@ -185,8 +205,29 @@ public final class TargetEngine implements AutoCloseable {
   }
 
   /** What GetEngineInfo reports. */
-  private record Facts(EngineConfig config, IscsiTransport transport)
+  private record Facts(EngineConfig config, IscsiTransport transport, EngineIdentity identity,
+      AtomicReference<Map<String, String>> topology)
       implements TargetAdminService.EngineFacts {
+
+    @Override
+    public Map<String, String> topologyLabels() {
+      return topology.get();
+    }
+
+    @Override
+    public String name() {
+      return identity.name();
+    }
+
+    @Override
+    public String incarnation() {
+      return identity.incarnation();
+    }
+
+    @Override
+    public String node() {
+      return identity.node();
+    }
 
     @Override
     public String version() {

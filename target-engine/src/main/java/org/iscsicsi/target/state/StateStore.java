@@ -13,7 +13,6 @@ import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.stream.Collectors;
@@ -32,7 +31,6 @@ import java.util.stream.Collectors;
 public final class StateStore implements AutoCloseable {
 
   public static final String STATE_FILE = "state.json";
-  private static final String TMP_FILE = "state.json.tmp";
   private static final String LOCK_FILE = "lock";
 
   private final Path dir;
@@ -129,28 +127,7 @@ public final class StateStore implements AutoCloseable {
 
   /** Replaces the state document atomically and durably. */
   public synchronized void save(EngineState state) throws IOException {
-    byte[] bytes = mapper.writeValueAsBytes(state);
-    Path tmp = dir.resolve(TMP_FILE);
-    Files.deleteIfExists(tmp);
-    try (FileChannel ch = FileChannel.open(tmp, java.util.Set.of(StandardOpenOption.CREATE_NEW,
-        StandardOpenOption.WRITE),
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
-      ByteBuffer buf = ByteBuffer.wrap(bytes);
-      while (buf.hasRemaining()) {
-        ch.write(buf);
-      }
-      ch.force(true);
-    }
-    Files.move(tmp, stateFile(), StandardCopyOption.ATOMIC_MOVE,
-        StandardCopyOption.REPLACE_EXISTING);
-    fsyncDirectory(dir);
-  }
-
-  /** Makes a rename or a new file in {@code directory} durable (Linux: fsync on the directory). */
-  public static void fsyncDirectory(Path directory) throws IOException {
-    try (FileChannel ch = FileChannel.open(directory, StandardOpenOption.READ)) {
-      ch.force(true);
-    }
+    AtomicFiles.replace(stateFile(), mapper.writeValueAsBytes(state));
   }
 
   @Override

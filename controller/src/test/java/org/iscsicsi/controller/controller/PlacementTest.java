@@ -1,0 +1,202 @@
+package org.iscsicsi.controller.controller;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import csi.v1.Csi;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.iscsicsi.controller.engine.Engine;
+import org.iscsicsi.controller.engine.EngineState;
+import org.iscsicsi.controller.engine.EngineStatus;
+import org.iscsicsi.controller.volume.PlacementPolicy;
+import org.iscsicsi.controller.volume.PoolLimits;
+import org.iscsicsi.target.v1.PoolCapacity;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The pool's placement policy over engines given as records (capacity, state, topology, volume
+ * counts; no engine is called): least allocated first with ties by fewer volumes then name;
+ * preferred segments before the rest of the requisite ones; zone spread by the class's volumes;
+ * cordoned, draining, unreachable and removing engines skipped without a capacity call; thick
+ * room from free bytes, thin room from the overcommit ratio; and a refusal that names every
+ * engine with its reason.
+ */
+class PlacementTest {
+
+  static final long GI = 1L << 30;
+  static final PoolLimits RATIO_1 = new PoolLimits(1, 0);
+
+  private final Map<String, PoolCapacity> pools = new HashMap<>();
+  private final Map<String, Integer> volumes = new HashMap<>();
+  private final Map<String, Integer> classVolumes = new HashMap<>();
+  private final List<String> asked = new ArrayList<>();
+
+  private Engine engine(String name, String zone, long totalGi, long freeGi, long provisionedGi) {
+    pools.put(name, PoolCapacity.newBuilder().setTotalBytes(totalGi * GI)
+        .setAvailableBytes(freeGi * GI).setProvisionedBytes(provisionedGi * GI).build());
+    return new Engine(name, null, zone == null ? Map.of() : Map.of(Placement.ZONE_KEY, zone),
+        List.of());
+  }
+
+  private static Engine in(Engine e, EngineState state) {
+    return e.withStatus(new EngineStatus(state, Instant.EPOCH, ""));
+  }
+
+  private Placement.Survey survey() {
+    return new Placement.Survey(e -> {
+      asked.add(e.name());
+      PoolCapacity p = pools.get(e.name());
+      if (p == null) {
+        throw Status.UNAVAILABLE.withDescription("connection refused").asRuntimeException();
+      }
+      return p;
+    }, volumes, classVolumes);
+  }
+
+  private static Placement.Demand demand(long sizeGi, boolean thick, PoolLimits limits,
+      Csi.TopologyRequirement topology, PlacementPolicy policy) {
+    return new Placement.Demand("pvc-x", sizeGi * GI, thick, limits, topology, policy);
+  }
+
+  private static Placement.Demand thin(long sizeGi) {
+    return demand(sizeGi, false, RATIO_1, Csi.TopologyRequirement.getDefaultInstance(),
+        PlacementPolicy.LEAST_ALLOCATED);
+  }
+
+  private List<String> order(List<Engine> engines, Placement.Demand d) {
+    return Placement.order(engines, d, survey()).stream().map(Engine::name).toList();
+  }
+
+  static Csi.Topology zone(String z) {
+    return Csi.Topology.newBuilder().putSegments(Placement.ZONE_KEY, z).build();
+  }
+
+  /** The least promised pool first; equal shares go to fewer volumes, then by name. */
+  @Test
+  void leastAllocatedFirstTiesByFewerVolumesThenName() {
+    Engine a = engine("node-a", null, 100, 90, 50);
+    Engine b = engine("node-b", null, 100, 90, 10);
+    Engine c = engine("node-c", null, 200, 190, 60);
+    assertThat(order(List.of(a, b, c), thin(1))).containsExactly("node-b", "node-c", "node-a");
+
+    Engine d = engine("node-d", null, 100, 90, 10);
+    Engine e = engine("node-e", null, 100, 90, 10);
+    volumes.put("node-b", 3);
+    volumes.put("node-d", 1);
+    volumes.put("node-e", 1);
+    assertThat(order(List.of(b, e, d), thin(1))).containsExactly("node-d", "node-e", "node-b");
+  }
+
+  /**
+   * The engines of the first preferred segment that has eligible ones come first, even when
+   * more allocated; the other requisite engines follow; engines outside every requisite segment
+   * are not candidates.
+   */
+  @Test
+  void preferredSegmentsComeBeforeTheRestOfTheRequisiteOnes() {
+    Engine a = engine("node-a", "a", 100, 90, 80);
+    Engine b = engine("node-b", "b", 100, 90, 5);
+    Engine c = in(engine("node-c", "c", 100, 90, 0), EngineState.CORDONED);
+    Engine d = engine("node-d", "d", 100, 90, 0);
+    Csi.TopologyRequirement req = Csi.TopologyRequirement.newBuilder()
+        .addRequisite(zone("a")).addRequisite(zone("b")).addRequisite(zone("c"))
+        .addPreferred(zone("c")).addPreferred(zone("a")).addPreferred(zone("b")).build();
+    assertThat(order(List.of(a, b, c, d), demand(1, false, RATIO_1, req,
+        PlacementPolicy.LEAST_ALLOCATED))).containsExactly("node-a", "node-b");
+    assertThat(asked).doesNotContain("node-c", "node-d");
+  }
+
+  /**
+   * spreadZones takes the zone holding the fewest volumes of the class first (all of its
+   * engines counted, whatever their state), least allocated inside it; other volumes do not
+   * count.
+   */
+  @Test
+  void spreadZonesFillsTheZoneWithFewestVolumesOfTheClass() {
+    Engine a1 = engine("a1", "a", 100, 90, 30);
+    Engine a2 = engine("a2", "a", 100, 90, 10);
+    Engine b1 = engine("b1", "b", 100, 90, 50);
+    Engine b2 = in(engine("b2", "b", 100, 90, 0), EngineState.CORDONED);
+    Engine c1 = engine("c1", "c", 100, 90, 20);
+    classVolumes.putAll(Map.of("a1", 1, "a2", 1, "b1", 0, "b2", 1, "c1", 0));
+    volumes.putAll(Map.of("a1", 1, "a2", 1, "b1", 40, "b2", 1, "c1", 30));
+    Placement.Demand spread = demand(1, false, RATIO_1,
+        Csi.TopologyRequirement.getDefaultInstance(), PlacementPolicy.SPREAD_ZONES);
+    // zone c: 0 of the class, zone b: 1 (the cordoned engine's), zone a: 2
+    assertThat(order(List.of(a1, a2, b1, b2, c1), spread))
+        .containsExactly("c1", "b1", "a2", "a1");
+    assertThat(order(List.of(a1, a2, b1, b2, c1), thin(1)))
+        .containsExactly("a2", "c1", "a1", "b1");
+  }
+
+  /** Engines that take no new volumes are skipped without asking them for their capacity. */
+  @Test
+  void cordonedDrainingUnreachableAndRemovingEnginesAreSkipped() {
+    Engine ready = engine("ready", null, 100, 90, 90);
+    List<Engine> engines = new ArrayList<>(List.of(ready));
+    for (EngineState s : List.of(EngineState.CORDONED, EngineState.DRAINING,
+        EngineState.UNREACHABLE, EngineState.REMOVING)) {
+      engines.add(in(engine(s.name().toLowerCase(), null, 100, 100, 0), s));
+    }
+    assertThat(order(engines, demand(1, true, PoolLimits.NONE,
+        Csi.TopologyRequirement.getDefaultInstance(), PlacementPolicy.LEAST_ALLOCATED)))
+        .containsExactly("ready");
+    assertThat(asked).containsExactly("ready");
+  }
+
+  /**
+   * Thick needs the free bytes; thin needs some free bytes and, under a ratio, room in the
+   * promise (not in the free bytes); without a ratio a thin volume fits any pool with free bytes.
+   */
+  @Test
+  void thickRoomIsFreeBytesThinRoomIsTheOvercommitRatio() {
+    Engine full = engine("full", null, 100, 12, 10);
+    Engine promised = engine("promised", null, 100, 80, 90);
+    Engine empty = engine("empty", null, 100, 0, 0);
+    Csi.TopologyRequirement any = Csi.TopologyRequirement.getDefaultInstance();
+    List<Engine> all = List.of(full, promised, empty);
+    assertThat(order(all, demand(20, false, RATIO_1, any, PlacementPolicy.LEAST_ALLOCATED)))
+        .containsExactly("full");
+    assertThat(order(all, demand(10, true, RATIO_1, any, PlacementPolicy.LEAST_ALLOCATED)))
+        .containsExactly("full", "promised");
+    assertThat(order(all, demand(500, false, PoolLimits.NONE, any,
+        PlacementPolicy.LEAST_ALLOCATED))).containsExactly("full", "promised");
+    assertThat(Placement.room(pools.get("full"), RATIO_1, true)).isEqualTo(12 * GI);
+    assertThat(Placement.room(pools.get("full"), RATIO_1, false)).isEqualTo(90 * GI);
+    assertThat(Placement.room(pools.get("empty"), RATIO_1, false)).isZero();
+  }
+
+  /** A refusal is RESOURCE_EXHAUSTED and says, engine by engine, why each was skipped. */
+  @Test
+  void theRefusalNamesEachEngineAndWhy() {
+    Engine a = in(engine("node-a", "a", 100, 90, 0), EngineState.CORDONED);
+    Engine b = engine("node-b", "a", 100, 12, 10);
+    Engine c = engine("node-c", "a", 100, 80, 90);
+    Engine d = engine("node-d", "b", 100, 90, 0);
+    Engine e = new Engine("node-e", null, Map.of(Placement.ZONE_KEY, "a"), List.of())
+        .withStatus(new EngineStatus(EngineState.UNREACHABLE, Instant.EPOCH, "lease expired"));
+    Engine f = new Engine("node-f", null, Map.of(), List.of()); // no capacity: its call fails
+    Csi.TopologyRequirement req = Csi.TopologyRequirement.newBuilder().addRequisite(zone("a"))
+        .build();
+    assertThatThrownBy(() -> order(List.of(a, b, c, d, e, f), demand(20, true, RATIO_1, req,
+        PlacementPolicy.LEAST_ALLOCATED)))
+        .isInstanceOf(StatusRuntimeException.class)
+        .satisfies(x -> {
+          Status s = ((StatusRuntimeException) x).getStatus();
+          assertThat(s.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+          assertThat(s.getDescription()).isEqualTo("no engine can take volume \"pvc-x\" (20Gi): "
+              + "node-a: cordoned; node-b: 12Gi free < 20Gi; "
+              + "node-c: 10Gi left under overcommit ratio 1.0 < 20Gi; "
+              + "node-d: outside the requisite topology; node-e: unreachable (lease expired); "
+              + "node-f: did not report its capacity (UNAVAILABLE: connection refused)");
+        });
+    assertThatThrownBy(() -> order(List.of(), thin(1)))
+        .hasMessageContaining("the pool has no engines");
+  }
+}

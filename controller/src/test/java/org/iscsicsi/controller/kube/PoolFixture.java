@@ -1,0 +1,121 @@
+package org.iscsicsi.controller.kube;
+
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.kubernetes.client.dsl.base.CustomResourceDefinitionContext;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import org.iscsicsi.controller.engine.EngineDirectory;
+
+/**
+ * What an engine writes about itself in Kubernetes (docs/pools.md section 2: its IscsiEngine
+ * with {@code status.report}, its Lease renewed), written by tests in fabric8's mock API server
+ * in place of the engine's own registration, and the operator's {@code spec} changes.
+ */
+public final class PoolFixture {
+
+  public static final String NAMESPACE = "storage";
+
+  private final KubernetesClient client;
+
+  public PoolFixture(KubernetesMockServer server, KubernetesClient client) {
+    this.client = client;
+    server.expectCustomResource(new CustomResourceDefinitionContext.Builder()
+        .withGroup("iscsi.csi.iscsicsi.org").withVersion("v1alpha1").withKind("IscsiEngine")
+        .withPlural("iscsiengines").withScope("Cluster").build());
+  }
+
+  /** Creates the IscsiEngine {@code name} with a report naming its admin address. */
+  public GenericKubernetesResource register(String name, String adminAddress,
+      String incarnation) {
+    Map<String, Object> report = new LinkedHashMap<>();
+    report.put("node", name);
+    report.put("incarnation", incarnation);
+    report.put("adminAddress", adminAddress);
+    report.put("portals", List.of("192.0.2.1:3260"));
+    report.put("topology", Map.of("topology.kubernetes.io/zone", "a"));
+    return client.genericKubernetesResources(EngineInformer.CONTEXT).resource(
+        new GenericKubernetesResourceBuilder()
+            .withApiVersion("iscsi.csi.iscsicsi.org/v1alpha1").withKind("IscsiEngine")
+            .withNewMetadata().withName(name).endMetadata()
+            .addToAdditionalProperties("spec", new LinkedHashMap<>())
+            .addToAdditionalProperties("status", new LinkedHashMap<>(Map.of("report", report)))
+            .build()).create();
+  }
+
+  /** Creates or renews the engine's Lease (renewTime now), as {@code name/incarnation}. */
+  public void renew(String name, String incarnation, Duration duration) {
+    String leaseName = EngineDirectory.LEASE_PREFIX + name;
+    for (int attempt = 0; ; attempt++) {
+      try {
+        Lease current = client.leases().inNamespace(NAMESPACE).withName(leaseName).get();
+        if (current == null) {
+          client.leases().inNamespace(NAMESPACE).resource(new LeaseBuilder()
+              .withNewMetadata().withName(leaseName).withNamespace(NAMESPACE).endMetadata()
+              .withNewSpec().withHolderIdentity(name + "/" + incarnation)
+              .withLeaseDurationSeconds((int) duration.toSeconds())
+              .withRenewTime(ZonedDateTime.now()).withAcquireTime(ZonedDateTime.now())
+              .endSpec().build()).create();
+        } else {
+          current.getSpec().setHolderIdentity(name + "/" + incarnation);
+          current.getSpec().setLeaseDurationSeconds((int) duration.toSeconds());
+          current.getSpec().setRenewTime(ZonedDateTime.now());
+          client.leases().inNamespace(NAMESPACE).resource(current).update();
+        }
+        return;
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt > 20) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  /** Sets {@code spec.<field>} of the engine's object (cordon, drain). */
+  public void setSpec(String name, String field, Object value) {
+    client.genericKubernetesResources(EngineInformer.CONTEXT).withName(name).edit(r -> {
+      @SuppressWarnings("unchecked")
+      Map<String, Object> spec = (Map<String, Object>) r.getAdditionalProperties()
+          .computeIfAbsent("spec", k -> new LinkedHashMap<>());
+      spec.put(field, value);
+      return r;
+    });
+  }
+
+  /** Adds a finalizer, so that a delete only sets the deletionTimestamp. */
+  public void addFinalizer(String name, String finalizer) {
+    client.genericKubernetesResources(EngineInformer.CONTEXT).withName(name).edit(r -> {
+      r.getMetadata().getFinalizers().add(finalizer);
+      return r;
+    });
+  }
+
+  public void delete(String name) {
+    client.genericKubernetesResources(EngineInformer.CONTEXT).withName(name).delete();
+  }
+
+  public GenericKubernetesResource get(String name) {
+    return client.genericKubernetesResources(EngineInformer.CONTEXT).withName(name).get();
+  }
+
+  /** Waits up to {@code timeout} for {@code condition}. */
+  public static void await(BooleanSupplier condition, Duration timeout, String what)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out after " + timeout + " waiting for " + what);
+      }
+      Thread.sleep(50);
+    }
+  }
+}

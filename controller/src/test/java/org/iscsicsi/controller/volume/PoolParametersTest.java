@@ -1,0 +1,70 @@
+package org.iscsicsi.controller.volume;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The pool-mode StorageClass parameters: {@code placement}, {@code backend} and
+ * {@code replicas} parsed and validated, not part of a volume's identity; without a pool each of
+ * them is INVALID_ARGUMENT naming {@code engines.mode: pool} (except {@code backend: fileio} and
+ * {@code replicas: 1}, which every controller serves); in a pool, backends and replica counts no
+ * engine offers are INVALID_ARGUMENT naming the parameter.
+ */
+class PoolParametersTest {
+
+  private static Status status(Runnable call) {
+    try {
+      call.run();
+    } catch (StatusRuntimeException e) {
+      return e.getStatus();
+    }
+    throw new AssertionError("no error");
+  }
+
+  @Test
+  void parsesThePoolKeysOutsideTheVolumesIdentity() {
+    VolumeParameters p = VolumeParameters.parse(Map.of("placement", "spreadZones",
+        "backend", "fileio", "replicas", "1"));
+    assertThat(p.pool()).isEqualTo(new PoolParameters(Optional.of(PlacementPolicy.SPREAD_ZONES),
+        Optional.of("fileio"), 1));
+    assertThat(p.canonical()).doesNotContainKeys("placement", "backend", "replicas");
+    assertThat(VolumeParameters.parse(Map.of()).pool().policy())
+        .isEqualTo(PlacementPolicy.LEAST_ALLOCATED);
+    for (Map<String, String> bad : List.of(Map.of("placement", "random"),
+        Map.of("backend", "LVM!"), Map.of("replicas", "0"), Map.of("replicas", "two"))) {
+      assertThatThrownBy(() -> VolumeParameters.parse(bad))
+          .isInstanceOf(StatusRuntimeException.class)
+          .satisfies(e -> assertThat(((StatusRuntimeException) e).getStatus().getDescription())
+              .contains(bad.keySet().iterator().next()));
+    }
+  }
+
+  @Test
+  void withoutAPoolThePoolKeysNameThePoolMode() {
+    for (Map<String, String> poolOnly : List.of(Map.of("placement", "leastAllocated"),
+        Map.of("backend", "lvm"), Map.of("replicas", "2"))) {
+      Status s = status(() -> VolumeParameters.parse(poolOnly).pool().requireSupported(false));
+      assertThat(s.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+      assertThat(s.getDescription()).contains(poolOnly.keySet().iterator().next())
+          .contains("engines.mode: pool");
+    }
+    VolumeParameters.parse(Map.of("backend", "fileio", "replicas", "1")).pool()
+        .requireSupported(false);
+  }
+
+  @Test
+  void inAPoolUnofferedBackendsAndReplicasAreRefused() {
+    VolumeParameters.parse(Map.of("placement", "spreadZones")).pool().requireSupported(true);
+    assertThat(status(() -> VolumeParameters.parse(Map.of("backend", "lvm")).pool()
+        .requireSupported(true)).getDescription()).contains("backend \"lvm\"");
+    assertThat(status(() -> VolumeParameters.parse(Map.of("replicas", "3")).pool()
+        .requireSupported(true)).getDescription()).contains("replicas");
+  }
+}
