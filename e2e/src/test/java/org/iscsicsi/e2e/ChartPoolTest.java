@@ -63,7 +63,8 @@ class ChartPoolTest {
   @Test
   void controllerHasNoEngineOrLunStoreAndTheEnginesTls() {
     assertThat(controllerArgs(pool))
-        .contains("--pool", "--engine-tls-cert=/etc/iscsi-csi/engine-tls/tls.crt",
+        .contains("--pool", "--namespace=$(POD_NAMESPACE)",
+            "--engine-tls-cert=/etc/iscsi-csi/engine-tls/tls.crt",
             "--engine-tls-key=/etc/iscsi-csi/engine-tls/tls.key",
             "--engine-tls-ca=/etc/iscsi-csi/engine-tls/ca.crt", "--leader-election")
         .noneMatch(a -> a.startsWith("--state-dir") || a.startsWith("--portal")
@@ -327,6 +328,20 @@ class ChartPoolTest {
         .hasMessageContaining("/pool/topologyKeys/0");
     assertThatThrownBy(() -> render(Map.of("engines.ports.admin", 3260)))
         .hasMessageContaining("engines.ports must differ");
+  }
+
+  @Test
+  void iscsiEngineCrdIsTheControllersWithItsPrinterColumns() throws Exception {
+    JsonNode crd = K8sObjects.get(pool, "CustomResourceDefinition",
+        "iscsiengines.iscsi.csi.iscsicsi.org");
+    JsonNode own = K8sObjects.YAML.readTree(Repo.root()
+        .resolve("controller/src/main/resources/crd/iscsiengines.yaml").toFile());
+    assertThat(crd.path("spec")).as("the chart's CRD spec is the controller's").isEqualTo(
+        own.path("spec"));
+    assertThat(crd.at("/spec/versions/0/additionalPrinterColumns").findValuesAsText("name"))
+        .containsExactly("Node", "Portal", "Capacity", "Allocated", "Volumes", "Sessions",
+            "State", "Age", "Incarnation", "Version", "Drain");
+    assertThat(crd.at("/spec/versions/0/subresources/status").isObject()).isTrue();
   }
 
   /** "apiGroup/resource" → verbs, for every rule of a role. */

@@ -70,6 +70,32 @@ final class TestCluster implements AutoCloseable {
   }
 
   /**
+   * The skip of a test class that needs build.sh's binaries when they are not built (unless
+   * {@code -Discsi.cluster=true} lets start.sh build them), then {@code target/<name>} emptied
+   * for a new run, after stopping what a run before left there.
+   */
+  static Path freshRun(String name) throws IOException, InterruptedException {
+    boolean build = Boolean.getBoolean("iscsi.cluster");
+    org.junit.jupiter.api.Assumptions.assumeTrue(build || builtBinaries().isPresent(),
+        "the Kubernetes binaries are not built: run e2e/cluster/build.sh (long when cold) or "
+            + "pass -Discsi.cluster=true");
+    Path run = Path.of("target", name).toAbsolutePath();
+    if (Files.exists(run.resolve("pids"))) {
+      exec(List.of("bash", repoRoot().resolve("e2e/cluster/stop.sh").toString(),
+          run.toString()), Duration.ofMinutes(2), List.of());
+    }
+    if (Files.exists(run)) {
+      try (var paths = Files.walk(run)) {
+        for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      }
+    }
+    Files.createDirectories(run);
+    return run;
+  }
+
+  /**
    * start.sh: with {@code withNode} false ({@code --no-node}) no node is registered (see {@link
    * #registerNode}); {@code advertise} is the portal address volumes carry.
    */

@@ -125,16 +125,7 @@ class VolumeLifecycleTest {
 
   @BeforeAll
   static void startCluster() throws Exception {
-    boolean build = Boolean.getBoolean("iscsi.cluster");
-    assumeTrue(build || TestCluster.builtBinaries().isPresent(),
-        "the Kubernetes binaries are not built: run e2e/cluster/build.sh (long when cold) or "
-            + "pass -Discsi.cluster=true");
-    Path run = Path.of("target/cluster-run").toAbsolutePath();
-    if (Files.exists(run.resolve("pids"))) {
-      TestCluster.exec(List.of("bash", TestCluster.repoRoot().resolve("e2e/cluster/stop.sh")
-          .toString(), run.toString()), Duration.ofMinutes(2), List.of());
-    }
-    deleteTree(run);
+    Path run = TestCluster.freshRun("cluster-run");
     // What build.sh recorded when it built these binaries (versions, cold build time).
     Optional<Path> built = TestCluster.builtBinaries();
     if (built.isPresent()) {
@@ -1038,16 +1029,5 @@ class VolumeLifecycleTest {
   static void step(String step, String what, Duration took) {
     System.out.printf("[lifecycle] %-26s %-6s %s%n", step,
         String.format("%.1fs", took.toMillis() / 1000.0), what);
-  }
-
-  static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (var s = Files.walk(dir)) {
-      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }
