@@ -31,7 +31,8 @@
 #       --kubernetes` process (run from the controller's jars, as the chart's engines.command
 #       runs it in the controller image) as the chart's engine ServiceAccount (portal 127.0.0.1:1352i,
 #       admin API 127.0.0.1:1353i with mutual TLS from RUN_DIR/tls/engine/), and the controller
-#       with --pool and the client certificate of RUN_DIR/tls/controller/ (no embedded engine).
+#       with --pool and the client certificate of RUN_DIR/tls/controller/ (no embedded engine);
+#       the provisioner tracks capacity (--enable-capacity, CSIStorageCapacity in the namespace).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -306,9 +307,15 @@ fi
 start_controller
 
 SC=(--kubeconfig "$RUN/sidecars.kubeconfig" --csi-address "$RUN/csi.sock" --leader-election=false)
+CAPACITY=()
+if ((POOL_ENGINES > 0)); then
+  # the chart's capacity tracking (pool.topologyKeys); no pod owns the objects here
+  CAPACITY=(--enable-capacity --capacity-ownerref-level=-1 --capacity-poll-interval=10s)
+fi
+NAMESPACE="$NAMESPACE" \
 supervise csi-provisioner "$BIN/csi-provisioner" "${SC[@]}" --timeout=300s \
   --feature-gates=Topology=true --extra-create-metadata --default-fstype=ext4 \
-  --retry-interval-start=1s --retry-interval-max=10s
+  --retry-interval-start=1s --retry-interval-max=10s "${CAPACITY[@]}"
 supervise csi-attacher "$BIN/csi-attacher" "${SC[@]}" --timeout=60s \
   --retry-interval-start=1s --retry-interval-max=10s
 supervise csi-resizer "$BIN/csi-resizer" "${SC[@]}" --timeout=120s \

@@ -357,12 +357,7 @@ class ChartContentTest {
 
   @Test
   void iscsiVolumeCrdIsTheControllersWithRbacAndFlags() throws Exception {
-    JsonNode crd = K8sObjects.get(objects, "CustomResourceDefinition",
-        "iscsivolumes.iscsi.csi.iscsicsi.org");
-    JsonNode own = K8sObjects.YAML.readTree(Repo.root()
-        .resolve("controller/src/main/resources/crd/iscsivolumes.yaml").toFile());
-    assertThat(crd.path("spec")).as("the chart's CRD spec is the controller's").isEqualTo(
-        own.path("spec"));
+    assertCrdIsTheControllers(objects, "iscsivolumes");
     JsonNode role = K8sObjects.get(objects, "ClusterRole", "iscsi-csi-iscsivolumes");
     assertThat(role.path("rules")).hasSize(1);
     assertThat(texts(role.at("/rules/0/resources"))).containsExactly("iscsivolumes");
@@ -379,6 +374,21 @@ class ChartContentTest {
     assertThat(K8sObjects.find(off, "ClusterRole", "iscsi-csi-iscsivolumes")).isEmpty();
     assertThat(texts(container(controllerPod(off), "controller").path("args")))
         .doesNotContain("--sync-crd", "--leader-election");
+  }
+
+  /**
+   * The chart's CustomResourceDefinition {@code <plural>.iscsi.csi.iscsicsi.org} has the spec of
+   * the controller's crd/{@code <plural>}.yaml; returns it.
+   */
+  static JsonNode assertCrdIsTheControllers(List<ObjectNode> objects, String plural)
+      throws java.io.IOException {
+    JsonNode crd = K8sObjects.get(objects, "CustomResourceDefinition",
+        plural + ".iscsi.csi.iscsicsi.org");
+    JsonNode own = K8sObjects.YAML.readTree(Repo.root()
+        .resolve("controller/src/main/resources/crd/" + plural + ".yaml").toFile());
+    assertThat(crd.path("spec")).as("the chart's CRD spec is the controller's").isEqualTo(
+        own.path("spec"));
+    return crd;
   }
 
   static JsonNode statefulSet(List<ObjectNode> objects) {

@@ -332,12 +332,7 @@ class ChartPoolTest {
 
   @Test
   void iscsiEngineCrdIsTheControllersWithItsPrinterColumns() throws Exception {
-    JsonNode crd = K8sObjects.get(pool, "CustomResourceDefinition",
-        "iscsiengines.iscsi.csi.iscsicsi.org");
-    JsonNode own = K8sObjects.YAML.readTree(Repo.root()
-        .resolve("controller/src/main/resources/crd/iscsiengines.yaml").toFile());
-    assertThat(crd.path("spec")).as("the chart's CRD spec is the controller's").isEqualTo(
-        own.path("spec"));
+    JsonNode crd = ChartContentTest.assertCrdIsTheControllers(pool, "iscsiengines");
     assertThat(crd.at("/spec/versions/0/additionalPrinterColumns").findValuesAsText("name"))
         .containsExactly("Node", "Portal", "Capacity", "Allocated", "Volumes", "Sessions",
             "State", "Age", "Incarnation", "Version", "Drain");

@@ -37,10 +37,14 @@ import org.junit.jupiter.api.TestMethodOrder;
  *       may not delete IscsiEngines nor write their spec;
  *   <li>{@code kubectl get iscsiengines} prints the CRD's printer columns (and {@code -o wide}
  *       the priority ones) with each engine's node and portal;
+ *   <li>the controller's leader marks every engine Ready: it reached each admin API over mutual
+ *       TLS with the chart's client certificate and verified the chart's engine certificate;
  *   <li>a PVC of a class of this driver is provisioned by the controller in pool mode on exactly
  *       one of the engines (a {@code pool.} volume id; its target and LUN file in that engine's
- *       state only, reached over the admin API's mutual TLS with the chart's certificates), and
- *       deleting the PVC removes them.
+ *       state only, the PV's node affinity that engine's zone, the engine's report counting it),
+ *       and deleting the PVC removes them;
+ *   <li>with WaitForFirstConsumer, a pod kube-scheduler places in zone b gets its volume on
+ *       node-b's engine.
  * </ul>
  *
  * <p>Needs the binaries of e2e/cluster/build.sh: skipped with a reason when they are not built,
@@ -85,7 +89,7 @@ class PoolClusterTest {
       String name = NODES.get(i);
       String portal = "127.0.0.1:" + (13520 + i);
       String zone = name.substring("node-".length());
-      VolumeLifecycleTest.await("IscsiEngine " + name + " reporting its portal", () ->
+      VolumeLifecycleTest.await(cluster, "IscsiEngine " + name + " reporting its portal", () ->
           portal.equals(cluster.k("get", "iscsiengine", name, "-o",
               "jsonpath={.status.report.portal}")) ? true : null);
       assertThat(cluster.k("get", "iscsiengine", name, "-o", "jsonpath={.status.report.node}"))
@@ -98,6 +102,10 @@ class PoolClusterTest {
       assertThat(incarnation).isNotEmpty();
       assertThat(cluster.k("get", "lease", "iscsi-engine-" + name, "-n", TestCluster.NAMESPACE,
           "-o", "jsonpath={.spec.holderIdentity}")).isEqualTo(name + "/" + incarnation);
+      // the controller's leader reached its admin API with the chart's client certificate
+      VolumeLifecycleTest.await(cluster, "IscsiEngine " + name + " Ready", () ->
+          "Ready".equals(cluster.k("get", "iscsiengine", name, "-o",
+              "jsonpath={.status.state}")) ? true : null);
     }
     String engines = "iscsiengines.iscsi.csi.iscsicsi.org";
     assertThat(canI("delete", engines)).isEqualTo("no");
@@ -128,30 +136,9 @@ class PoolClusterTest {
   @Order(3)
   void aPvcIsProvisionedOnOneEngineAndDeletedFromIt() throws Exception {
     cluster.k("create", "namespace", NS);
-    cluster.apply("""
-        apiVersion: storage.k8s.io/v1
-        kind: StorageClass
-        metadata: {name: pool-immediate}
-        provisioner: iscsi.csi.iscsicsi.org
-        volumeBindingMode: Immediate
-        parameters:
-          fsType: ext4
-          csi.storage.k8s.io/node-stage-secret-name: iscsi-csi-chap-${pv.name}
-          csi.storage.k8s.io/node-stage-secret-namespace: iscsi-csi
-        ---
-        apiVersion: v1
-        kind: PersistentVolumeClaim
-        metadata: {name: data, namespace: pool}
-        spec:
-          accessModes: [ReadWriteOnce]
-          storageClassName: pool-immediate
-          resources: {requests: {storage: 64Mi}}
-        """);
-    VolumeLifecycleTest.await("PVC data Bound", () ->
-        "Bound".equals(cluster.k("get", "pvc", "data", "-n", NS, "-o",
-            "jsonpath={.status.phase}")) ? true : null);
-    String pv = cluster.k("get", "pvc", "data", "-n", NS, "-o", "jsonpath={.spec.volumeName}");
-    String handle = cluster.k("get", "pv", pv, "-o", "jsonpath={.spec.csi.volumeHandle}");
+    cluster.apply(classAndClaim("pool-immediate", "Immediate", "data", "64Mi"));
+    String pv = boundPv("data");
+    String handle = handleOf(pv);
     assertThat(handle).startsWith("pool.");
     List<String> holders = new ArrayList<>();
     for (String node : NODES) {
@@ -167,13 +154,103 @@ class PoolClusterTest {
     }
     assertThat(holders).as("engines holding " + handle).hasSize(1);
     System.out.println("volume " + handle + " on " + holders.getFirst());
+    String holder = holders.getFirst();
+    assertThat(zoneOf(pv)).as("the PV is reachable from its engine's zone")
+        .isEqualTo(holder.substring("node-".length()));
+    VolumeLifecycleTest.await(cluster, "IscsiEngine " + holder + " reporting the volume", () ->
+        "1".equals(cluster.k("get", "iscsiengine", holder, "-o",
+            "jsonpath={.status.report.volumes}")) ? true : null);
 
-    cluster.k("delete", "pvc", "data", "-n", NS, "--wait=false");
-    VolumeLifecycleTest.await("PV " + pv + " deleted", () ->
-        cluster.kubectl("get", "pv", pv).exit() != 0 ? true : null);
+    deleteClaim("data", pv);
     EngineView after = EngineView.read(run.resolve("engines").resolve(holders.getFirst()));
     assertThat(after.target(handle)).isEmpty();
     assertThat(after.lunFiles()).isEmpty();
+  }
+
+  @Test
+  @Order(4)
+  void aWaitForFirstConsumerPvcLandsInItsPodsZone() throws Exception {
+    cluster.apply(classAndClaim("pool-wffc", "WaitForFirstConsumer", "zoned", "32Mi") + """
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: zoned, namespace: pool}
+        spec:
+          nodeSelector: {topology.kubernetes.io/zone: b}
+          containers:
+            - {name: app, image: busybox, command: [sleep, "3600"],
+               volumeMounts: [{name: data, mountPath: /data}]}
+          volumes:
+            - {name: data, persistentVolumeClaim: {claimName: zoned}}
+        """);
+    // capacity tracking (pool.topologyKeys): one CSIStorageCapacity of the class per zone,
+    // from GetCapacity per segment, which kube-scheduler checks before placing the pod
+    String zonesOfClass = "jsonpath={range .items[?(@.storageClassName==\"pool-wffc\")]}"
+        + "{.nodeTopology.matchLabels." + ZONE.replace(".", "\\.") + "} {end}";
+    VolumeLifecycleTest.await(cluster, "CSIStorageCapacity of pool-wffc in zones a, b, c", () -> {
+      List<String> zones = List.of(cluster.k("get", "csistoragecapacities", "-n",
+          TestCluster.NAMESPACE, "-o", zonesOfClass).strip().split(" "));
+      return zones.containsAll(List.of("a", "b", "c")) ? zones : null;
+    });
+    String pv = boundPv("zoned");
+    assertThat(cluster.k("get", "pod", "zoned", "-n", NS, "-o", "jsonpath={.spec.nodeName}"))
+        .isEqualTo("node-b");
+    String handle = handleOf(pv);
+    assertThat(EngineView.read(run.resolve("engines/node-b")).target(handle))
+        .as("placed on the engine of the pod's zone").isPresent();
+    assertThat(zoneOf(pv)).isEqualTo("b");
+
+    cluster.k("delete", "pod", "zoned", "-n", NS, "--grace-period=0", "--force", "--wait=true");
+    deleteClaim("zoned", pv);
+    assertThat(EngineView.read(run.resolve("engines/node-b")).target(handle)).isEmpty();
+  }
+
+  /** A StorageClass of the driver with per-volume CHAP and a PVC of it in namespace pool. */
+  static String classAndClaim(String storageClass, String bindingMode, String pvc, String size) {
+    return """
+        apiVersion: storage.k8s.io/v1
+        kind: StorageClass
+        metadata: {name: %s}
+        provisioner: iscsi.csi.iscsicsi.org
+        volumeBindingMode: %s
+        parameters:
+          fsType: ext4
+          csi.storage.k8s.io/node-stage-secret-name: iscsi-csi-chap-${pv.name}
+          csi.storage.k8s.io/node-stage-secret-namespace: iscsi-csi
+        ---
+        apiVersion: v1
+        kind: PersistentVolumeClaim
+        metadata: {name: %s, namespace: %s}
+        spec:
+          accessModes: [ReadWriteOnce]
+          storageClassName: %s
+          resources: {requests: {storage: %s}}
+        """.formatted(storageClass, bindingMode, pvc, NS, storageClass, size);
+  }
+
+  /** The PV of a PVC of namespace pool, once it is Bound. */
+  static String boundPv(String pvc) throws Exception {
+    VolumeLifecycleTest.await(cluster, "PVC " + pvc + " Bound", () ->
+        "Bound".equals(cluster.k("get", "pvc", pvc, "-n", NS, "-o",
+            "jsonpath={.status.phase}")) ? true : null);
+    return cluster.k("get", "pvc", pvc, "-n", NS, "-o", "jsonpath={.spec.volumeName}");
+  }
+
+  static String handleOf(String pv) throws Exception {
+    return cluster.k("get", "pv", pv, "-o", "jsonpath={.spec.csi.volumeHandle}");
+  }
+
+  /** Deletes a PVC of namespace pool and waits until its PV (reclaim policy Delete) is gone. */
+  static void deleteClaim(String pvc, String pv) throws Exception {
+    cluster.k("delete", "pvc", pvc, "-n", NS, "--wait=false");
+    VolumeLifecycleTest.await(cluster, "PV " + pv + " deleted", () ->
+        cluster.kubectl("get", "pv", pv).exit() != 0 ? true : null);
+  }
+
+  /** The zone a PV's node affinity requires. */
+  static String zoneOf(String pv) throws Exception {
+    return cluster.k("get", "pv", pv, "-o", "jsonpath={.spec.nodeAffinity.required"
+        + ".nodeSelectorTerms[*].matchExpressions[?(@.key==\"" + ZONE + "\")].values[*]}");
   }
 
   /** {@code kubectl auth can-i} as the engines' ServiceAccount: "yes" or "no". */

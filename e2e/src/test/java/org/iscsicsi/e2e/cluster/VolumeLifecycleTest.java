@@ -980,6 +980,11 @@ class VolumeLifecycleTest {
   }
 
   static <T> T await(String what, Callable<T> probe) throws Exception {
+    return await(cluster, what, probe);
+  }
+
+  /** {@link #await(String, Callable)} for the cluster of another test class. */
+  static <T> T await(TestCluster cluster, String what, Callable<T> probe) throws Exception {
     long deadline = System.nanoTime() + WAIT.toNanos();
     Exception last = null;
     while (System.nanoTime() < deadline) {
