@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.function.BooleanSupplier;
 import org.iscsicsi.controller.engine.Engines;
 import org.iscsicsi.controller.volume.CsiErrors;
+import org.iscsicsi.csi.OperationLocks;
 
 /**
  * The CSI Controller service (CSI spec, "Controller Service RPC"): request plumbing only; the
