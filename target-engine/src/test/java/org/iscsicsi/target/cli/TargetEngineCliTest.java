@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Set;
 import org.iscsicsi.target.admin.AdminCallLog;
 import org.iscsicsi.target.engine.AdminAddress;
 import org.iscsicsi.target.engine.AdminListener;
@@ -205,7 +206,7 @@ class TargetEngineCliTest {
     TestPki.Identity operator = clients.issue("operator");
     try (TargetEngine e = TargetEngine.start(EngineConfig.of(dir.resolve("tls")).withIscsi(false)
         .withAdmin(new AdminListener(new AdminAddress.Tcp("127.0.0.1", 0),
-            TestPki.tls(server, clients), false)))) {
+            TestPki.tls(server, clients), false).withClientCns(Set.of("operator"))))) {
       String addr = "127.0.0.1:" + e.adminTcpAddress().getPort();
       Run ok = cli("target", "create", T, "--admin", addr,
           "--admin-tls-cert", operator.certificate().toString(),
