@@ -41,10 +41,12 @@ class EngineInformerTest {
   static KubernetesClient client;
   static KubernetesMockServer server;
 
+  /** The mock server logs every request at INFO (hundreds of Lease renewals here). */
+  static final java.util.logging.Logger MOCK_LOG =
+      java.util.logging.Logger.getLogger("io.fabric8.mockwebserver.MockWebServer");
+
   static {
-    // the mock server logs every request at INFO (thousands of Lease renewals here)
-    java.util.logging.Logger.getLogger("io.fabric8.mockwebserver.MockWebServer")
-        .setLevel(java.util.logging.Level.WARNING);
+    MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
   }
 
   PoolFixture pool;
@@ -92,11 +94,7 @@ class EngineInformerTest {
     for (StandInEngine e : engines) {
       e.close();
     }
-    for (PoolMember m : directory.members()) {
-      pool.delete(m.name());
-    }
-    client.genericKubernetesResources(EngineInformer.CONTEXT).delete();
-    client.leases().inNamespace(NAMESPACE).delete();
+    pool.deleteAll();
   }
 
   private StandInEngine engine(String name, String incarnation) throws Exception {
@@ -265,11 +263,7 @@ class EngineInformerTest {
     assertThat(directory.byName("node-c")).isEqualTo(Optional.empty());
     assertThat(directory.all()).extracting(Engine::name).containsExactly("node-a");
     assertThat(pool.get("node-a").getMetadata().getDeletionTimestamp()).isNotNull();
-    client.genericKubernetesResources(EngineInformer.CONTEXT).withName("node-a")
-        .edit(r -> {
-          r.getMetadata().setFinalizers(List.of());
-          return r;
-        });
+    pool.removeFinalizers("node-a");
     await(() -> directory.all().isEmpty(), WAIT, "node-a gone after its finalizer");
   }
 
