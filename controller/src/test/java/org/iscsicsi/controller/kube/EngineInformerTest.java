@@ -12,7 +12,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.Optional;
 import org.iscsicsi.controller.engine.Engine;
 import org.iscsicsi.controller.engine.EngineDirectory;
@@ -55,9 +54,8 @@ class EngineInformerTest {
   EngineHealth health;
   EngineStatusWriter writer;
   final List<StandInEngine> engines = new ArrayList<>();
-  /** The Leases renewed every 500 ms, as the running engines would: name to incarnation. */
-  final Map<String, String> renewing = new ConcurrentHashMap<>();
-  Thread renewer;
+  /** The Leases renewed every 500 ms, as the running engines would. */
+  PoolFixture.Renewals leases;
 
   @BeforeEach
   void start() {
@@ -67,26 +65,12 @@ class EngineInformerTest {
     health = EngineHealth.start(directory, PROBE_INTERVAL, Duration.ofMillis(500));
     informer = EngineInformer.start(client, NAMESPACE, directory);
     writer = startWriter();
-    renewer = Thread.ofPlatform().daemon().name("lease-renewer").start(() -> {
-      while (!Thread.currentThread().isInterrupted()) {
-        try {
-          renewing.forEach((name, incarnation) -> pool.renew(name, incarnation, LEASE));
-        } catch (RuntimeException e) {
-          System.err.println("lease renewal failed, retried: " + e);
-        }
-        try {
-          Thread.sleep(500);
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
-    });
+    leases = pool.renewEvery(Duration.ofMillis(500), LEASE);
   }
 
   @AfterEach
   void stop() throws InterruptedException {
-    renewer.interrupt();
-    renewer.join();
+    leases.close();
     writer.close();
     informer.close();
     health.close();
@@ -101,8 +85,7 @@ class EngineInformerTest {
     StandInEngine e = new StandInEngine(name, incarnation).start();
     engines.add(e);
     pool.register(name, e.address(), incarnation);
-    pool.renew(name, incarnation, LEASE);
-    renewing.put(name, incarnation);
+    leases.keep(name, incarnation);
     return e;
   }
 
@@ -155,7 +138,7 @@ class EngineInformerTest {
     Thread.sleep(LEASE.multipliedBy(2).toMillis());
     assertThat(state("node-a")).as("renewed within its duration").isEqualTo(EngineState.READY);
 
-    renewing.remove("node-a");
+    leases.stop("node-a");
     long stopped = System.nanoTime();
     await(() -> state("node-a") == EngineState.UNREACHABLE, WAIT, "the Lease to expire");
     Duration took = Duration.ofNanos(System.nanoTime() - stopped);
@@ -166,7 +149,7 @@ class EngineInformerTest {
         .contains("iscsi-engine-node-a not renewed since");
     assertThat(directory.schedulable()).isEmpty();
 
-    renewing.put("node-a", "inc-a1");
+    leases.keep("node-a", "inc-a1");
     await(() -> state("node-a") == EngineState.READY, WAIT, "node-a to be Ready again");
   }
 
@@ -199,7 +182,7 @@ class EngineInformerTest {
     await(() -> state("node-a") == EngineState.READY, WAIT, "node-a to be Ready");
 
     a.answerAs("node-a", "inc-a1"); // still the old process answering
-    renewing.put("node-a", "inc-a2");
+    leases.keep("node-a", "inc-a2");
     await(() -> reach("node-a") != Reachability.ANSWERING, WAIT, "the restart to be seen");
     assertThat(state("node-a")).isEqualTo(EngineState.UNREACHABLE);
     Thread.sleep(PROBE_INTERVAL.multipliedBy(2).toMillis());
@@ -258,7 +241,7 @@ class EngineInformerTest {
 
     pool.delete("node-b");
     await(() -> directory.byName("node-b").isEmpty(), WAIT, "node-b gone");
-    renewing.put("node-c", "inc-c1");
+    leases.keep("node-c", "inc-c1");
     Thread.sleep(500);
     assertThat(directory.byName("node-c")).isEqualTo(Optional.empty());
     assertThat(directory.all()).extracting(Engine::name).containsExactly("node-a");
@@ -288,7 +271,7 @@ class EngineInformerTest {
             "[{\"op\":\"add\",\"path\":\"/status/conditions/-\",\"value\":"
                 + "{\"type\":\"Drained\",\"status\":\"False\"}}]");
 
-    renewing.remove("node-a");
+    leases.stop("node-a");
     await(() -> "Unreachable".equals(statusState("node-a")), WAIT, "status.state Unreachable");
     assertThat(reachable("node-a")).as(pool.get("node-a").toString())
         .containsEntry("status", "False")
@@ -310,7 +293,7 @@ class EngineInformerTest {
       assertThat(events("node-a")).hasSize(1);
     }
 
-    renewing.put("node-a", "inc-a1");
+    leases.keep("node-a", "inc-a1");
     await(() -> "Ready".equals(statusState("node-a")), WAIT, "status.state Ready again");
     await(() -> events("node-a").size() == 2, WAIT, "a second event");
     assertThat(events("node-a")).extracting(e -> e.getReason())

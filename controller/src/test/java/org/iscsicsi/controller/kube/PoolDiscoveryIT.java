@@ -18,7 +18,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.iscsicsi.controller.engine.Engine;
 import org.iscsicsi.controller.engine.EngineDirectory;
@@ -72,8 +71,6 @@ class PoolDiscoveryIT {
   TestPki controllerCa;
   TestPki.Identity engineCert;
   final Map<String, EngineProcess> engines = new LinkedHashMap<>();
-  /** The Leases renewed, as the running engines would: name to incarnation. */
-  final Map<String, String> renewing = new ConcurrentHashMap<>();
   final List<AutoCloseable> closing = new ArrayList<>();
   PoolFixture pool;
 
@@ -174,30 +171,14 @@ class PoolDiscoveryIT {
     for (EngineProcess e : engines.values()) {
       e.start();
     }
+    PoolFixture.Renewals leases = pool.renewEvery(RENEW, LEASE);
+    closing.add(leases);
     for (EngineProcess e : engines.values()) {
       e.awaitServing();
       pool.register(e.name, e.adminAddress(), e.name + "-1");
-      renewing.put(e.name, e.name + "-1");
+      leases.keep(e.name, e.name + "-1");
     }
     System.out.printf("pool: 3 engine processes serving after %d ms%n", millisSince(t0));
-    Thread renewer = Thread.ofPlatform().daemon().name("lease-renewer").start(() -> {
-      while (!Thread.currentThread().isInterrupted()) {
-        try {
-          renewing.forEach((name, incarnation) -> pool.renew(name, incarnation, LEASE));
-        } catch (RuntimeException e) {
-          System.err.println("lease renewal failed, retried: " + e);
-        }
-        try {
-          Thread.sleep(RENEW.toMillis());
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
-    });
-    closing.add(() -> {
-      renewer.interrupt();
-      renewer.join();
-    });
 
     TestPki.Identity controller = controllerCa.issue("controller");
     long joinStart = System.nanoTime();
@@ -223,7 +204,7 @@ class PoolDiscoveryIT {
 
     // SIGKILL of node-b: its Lease is no longer renewed, its admin API is gone
     EngineProcess b = engines.get("node-b");
-    renewing.remove("node-b");
+    leases.stop("node-b");
     long killed = System.nanoTime();
     b.kill();
     await(() -> state(directory, "node-b") == EngineState.UNREACHABLE,
@@ -247,8 +228,7 @@ class PoolDiscoveryIT {
     long restarted = System.nanoTime();
     b.start();
     b.awaitServing();
-    renewing.put("node-b", "node-b-2");
-    pool.renew("node-b", "node-b-2", LEASE);
+    leases.keep("node-b", "node-b-2");
     await(() -> state(directory, "node-b") == EngineState.READY, Duration.ofSeconds(60),
         "node-b Ready again");
     System.out.printf("pool: node-b Ready %d ms after its restart began%n",

@@ -148,6 +148,53 @@ public final class PoolFixture {
     return client.genericKubernetesResources(EngineInformer.CONTEXT).withName(name).get();
   }
 
+  /** Leases renewed in the background, as running engines renew theirs. */
+  public final class Renewals implements AutoCloseable {
+    private final Map<String, String> leases = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Duration duration;
+    private final Thread thread;
+
+    private Renewals(Duration period, Duration duration) {
+      this.duration = duration;
+      thread = Thread.ofPlatform().daemon().name("lease-renewer").start(() -> {
+        while (!Thread.currentThread().isInterrupted()) {
+          try {
+            leases.forEach((name, incarnation) -> renew(name, incarnation, duration));
+          } catch (RuntimeException e) {
+            System.err.println("lease renewal failed, retried: " + e);
+          }
+          try {
+            Thread.sleep(period.toMillis());
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+      });
+    }
+
+    /** Renews {@code name}'s Lease as {@code incarnation} from now on. */
+    public void keep(String name, String incarnation) {
+      renew(name, incarnation, duration);
+      leases.put(name, incarnation);
+    }
+
+    /** Stops renewing {@code name}'s Lease (its engine died). */
+    public void stop(String name) {
+      leases.remove(name);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      thread.interrupt();
+      thread.join();
+    }
+  }
+
+  /** Renews the Leases handed to it every {@code period}, each with {@code duration}. */
+  public Renewals renewEvery(Duration period, Duration duration) {
+    return new Renewals(period, duration);
+  }
+
   /** Waits up to {@code timeout} for {@code condition}. */
   public static void await(BooleanSupplier condition, Duration timeout, String what)
       throws InterruptedException {
