@@ -21,10 +21,12 @@ import org.iscsicsi.controller.volume.ExternalVolume;
 import org.iscsicsi.controller.volume.VolumeId;
 import org.iscsicsi.controller.volume.VolumeLabels;
 import org.iscsicsi.controller.volume.PoolLimits;
+import org.iscsicsi.controller.volume.QosParameters;
 import org.iscsicsi.controller.volume.VolumeParameters;
 import org.iscsicsi.controller.volume.VolumeRecord;
 import org.iscsicsi.target.v1.CreateLunRequest;
 import org.iscsicsi.target.v1.Lun;
+import org.iscsicsi.target.v1.LunQos;
 import org.iscsicsi.target.v1.LunRef;
 import org.iscsicsi.target.v1.PoolCapacity;
 import org.iscsicsi.target.v1.Snapshot;
@@ -83,9 +85,7 @@ final class Provisioner {
     if (req.getVolumeCapabilitiesCount() == 0) {
       throw CsiErrors.invalid("volume_capabilities are required");
     }
-    if (req.getMutableParamsCount() > 0) {
-      throw CsiErrors.invalid("mutable_parameters are not supported (no MODIFY_VOLUME)");
-    }
+    QosParameters qos = QosParameters.parse(req.getMutableParamsMap());
     VolumeParameters params = VolumeParameters.parse(req.getParametersMap());
     PoolLimits limits = config.limits().narrowedBy(params.limits());
     req.getVolumeCapabilitiesList().forEach(AccessRules::requireWellFormed);
@@ -141,13 +141,13 @@ final class Provisioner {
             + ")");
       }
       return make(engine, id, name, size, params, limits, source, accessTypes,
-          req.getSecretsMap());
+          req.getSecretsMap(), qos);
     }
   }
 
   private Csi.Volume make(Engine engine, VolumeId id, String name, long size,
       VolumeParameters params, PoolLimits limits, Source source, String accessTypes,
-      Map<String, String> secrets) {
+      Map<String, String> secrets, QosParameters qos) {
     String iqn = id.iqn(config.iqnPrefix());
     Map<String, String> labels = new TreeMap<>(VolumeLabels.forVolume(config.driverName(), name,
         params, source == null ? "" : source.label(), accessTypes));
@@ -172,7 +172,7 @@ final class Provisioner {
         CreateLunRequest.Builder lun = source == null
             ? CreateLunRequest.newBuilder() : source.lunSource().clone();
         lun.setTarget(iqn).setLun(0).setSizeBytes(size).setBlockSize(params.blockSize())
-            .setThick(params.thick());
+            .setThick(params.thick()).setQos(qos.applyTo(LunQos.getDefaultInstance()));
         engine.client().createLun(lun.build());
       } catch (RuntimeException e) {
         try {
@@ -432,8 +432,10 @@ final class Provisioner {
         problems.add(e.getStatus().getDescription());
       }
     }
-    if (req.getMutableParamsCount() > 0) {
-      problems.add("mutable_parameters are not supported");
+    try {
+      QosParameters.parse(req.getMutableParamsMap());
+    } catch (StatusRuntimeException e) {
+      problems.add(e.getStatus().getDescription());
     }
     if (!problems.isEmpty()) {
       return Csi.ValidateVolumeCapabilitiesResponse.newBuilder()
