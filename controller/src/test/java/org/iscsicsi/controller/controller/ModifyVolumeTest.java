@@ -164,8 +164,9 @@ class ModifyVolumeTest {
 
   /**
    * A change takes hold on a logged-in session without detaching it: libiscsi's iscsi-perf reads
-   * at the create-time limit (200 IOPS, within 10 %), then within a second of ControllerModify
-   * Volume at the new one (800 IOPS), on the same session.
+   * at the create-time limit (200 IOPS, at most 10 % above), then within a second of
+   * ControllerModifyVolume at the new one (800 IOPS), on the same session. The lower bounds are
+   * loose: on a loaded machine with a cold JIT the client may fall short of a limit.
    */
   @Test
   void liveChangeOnALoggedInSession() throws Exception {
@@ -173,22 +174,23 @@ class ModifyVolumeTest {
         "libiscsi-bin (iscsi-perf) is not installed");
     String id = f.controller.createVolume(createRequest("pvc-live", 64 << 20)
         .clearVolumeCapabilities().addVolumeCapabilities(block(Mode.SINGLE_NODE_WRITER))
-        .putParameters("chap", "false").putMutableParams("qos.readIops", "200").build())
+        .putParameters("chap", "false").putMutableParams("qos.readIops", "200")
+        .putMutableParams("qos.burstSeconds", "0.1").build())
         .getVolume().getVolumeId();
     var published = f.publish(id, NODE_A, block(Mode.SINGLE_NODE_WRITER), false);
-    Process perf = new ProcessBuilder("iscsi-perf", "-i", NODE_A, "-m", "16", "-b", "8", "-r",
+    Process perf = new ProcessBuilder("iscsi-perf", "-i", NODE_A, "-m", "64", "-b", "8", "-r",
         "-t", "30", Libiscsi.url(published)).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     try {
       awaitReads(id);
       Thread.sleep(500);
-      assertThat(readRate(id, 2000)).isBetween(180.0, 220.0);
+      assertThat(readRate(id, 2000)).isBetween(150.0, 220.0);
       String iqn = f.config.iqnPrefix() + ":" + id;
       var sessions = f.engine.client().sessions(iqn);
 
       modify(id, Map.of("qos.readIops", "800"));
       Thread.sleep(1000);
-      assertThat(readRate(id, 2000)).isBetween(720.0, 880.0);
+      assertThat(readRate(id, 2000)).isBetween(600.0, 880.0);
       assertThat(f.engine.client().sessions(iqn)).extracting(s -> s.getTsih())
           .isEqualTo(sessions.stream().map(s -> s.getTsih()).toList());
       assertThat(perf.isAlive()).isTrue();
