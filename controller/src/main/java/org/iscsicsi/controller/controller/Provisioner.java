@@ -23,11 +23,13 @@ import org.iscsicsi.controller.volume.ExternalVolume;
 import org.iscsicsi.controller.volume.PoolLimits;
 import org.iscsicsi.controller.volume.VolumeId;
 import org.iscsicsi.controller.volume.VolumeLabels;
+import org.iscsicsi.controller.volume.QosParameters;
 import org.iscsicsi.controller.volume.VolumeParameters;
 import org.iscsicsi.controller.volume.VolumeRecord;
 import org.iscsicsi.csi.OperationLocks;
 import org.iscsicsi.target.v1.CreateLunRequest;
 import org.iscsicsi.target.v1.Lun;
+import org.iscsicsi.target.v1.LunQos;
 import org.iscsicsi.target.v1.LunRef;
 import org.iscsicsi.target.v1.PoolCapacity;
 import org.iscsicsi.target.v1.Snapshot;
@@ -91,9 +93,7 @@ final class Provisioner {
     if (req.getVolumeCapabilitiesCount() == 0) {
       throw CsiErrors.invalid("volume_capabilities are required");
     }
-    if (req.getMutableParamsCount() > 0) {
-      throw CsiErrors.invalid("mutable_parameters are not supported (no MODIFY_VOLUME)");
-    }
+    QosParameters qos = QosParameters.parse(req.getMutableParamsMap());
     VolumeParameters params = VolumeParameters.parse(req.getParametersMap());
     params.pool().requireSupported(engines.pooled());
     PoolLimits limits = config.limits().narrowedBy(params.limits());
@@ -163,13 +163,13 @@ final class Provisioner {
       if (!engines.pooled()) {
         Engine engine = candidates.getFirst();
         return make(engine, id, name, size, params, source, accessTypes, req.getSecretsMap(),
-            () -> admit(engine, name, size, limits));
+            qos, () -> admit(engine, name, size, limits));
       }
       Map<String, String> refused = new LinkedHashMap<>();
       for (Engine engine : candidates) {
         try {
           return make(engine, id, name, size, params, source, accessTypes,
-              req.getSecretsMap(), () -> admitInPool(engine, demand));
+              req.getSecretsMap(), qos, () -> admitInPool(engine, demand));
         } catch (StatusRuntimeException e) {
           if (!CsiErrors.is(e, Status.Code.RESOURCE_EXHAUSTED)) {
             throw e;
@@ -196,7 +196,7 @@ final class Provisioner {
    */
   private Csi.Volume make(Engine engine, VolumeId id, String name, long size,
       VolumeParameters params, Source source, String accessTypes, Map<String, String> secrets,
-      Runnable admission) {
+      QosParameters qos, Runnable admission) {
     String iqn = id.iqn(config.iqnPrefix());
     Map<String, String> labels = new TreeMap<>(VolumeLabels.forVolume(config.driverName(), name,
         params, source == null ? "" : source.label(), accessTypes));
@@ -221,7 +221,7 @@ final class Provisioner {
         CreateLunRequest.Builder lun = source == null
             ? CreateLunRequest.newBuilder() : source.lunSource().clone();
         lun.setTarget(iqn).setLun(0).setSizeBytes(size).setBlockSize(params.blockSize())
-            .setThick(params.thick());
+            .setThick(params.thick()).setQos(qos.applyTo(LunQos.getDefaultInstance()));
         engine.client().createLun(lun.build());
       } catch (RuntimeException e) {
         try {
@@ -485,8 +485,10 @@ final class Provisioner {
         problems.add(e.getStatus().getDescription());
       }
     }
-    if (req.getMutableParamsCount() > 0) {
-      problems.add("mutable_parameters are not supported");
+    try {
+      QosParameters.parse(req.getMutableParamsMap());
+    } catch (StatusRuntimeException e) {
+      problems.add(e.getStatus().getDescription());
     }
     if (!problems.isEmpty()) {
       return Csi.ValidateVolumeCapabilitiesResponse.newBuilder()

@@ -23,9 +23,11 @@ import org.w3c.dom.NodeList;
  * snapshot specs included.
  *
  * <p>Skipped on purpose, with {@code -ginkgo.skip}: "Node Service" specs, which belong to the node
- * plugin (issue 6). Controller specs that need a node (NodeGetInfo for a node id) get it from
- * {@link NodeStandIn}. Specs csi-sanity itself skips for capabilities we do not claim (volume
- * modification, group snapshots, attach limits) are printed with csi-sanity's reason.
+ * plugin. Controller specs that need a node (NodeGetInfo for a node id) get it from
+ * {@link NodeStandIn}. The volume-modification specs create and modify volumes with the I/O
+ * limits of {@link #MUTABLE_PARAMETERS} ({@code --csi.testvolumemutableparameters}). Specs
+ * csi-sanity itself skips for capabilities we do not claim (group snapshots, attach limits) are
+ * printed with csi-sanity's reason.
  *
  * <p>csi-sanity's output and JUnit report are kept in {@code target/csi-sanity/}.
  *
@@ -36,6 +38,14 @@ class CsiSanityIT {
 
   static final String VERSION = CsiSanityBinary.VERSION;
   static final String SKIP = "Node Service";
+  /** A VolumeAttributesClass's parameters, as csi-sanity reads them (YAML). */
+  static final String MUTABLE_PARAMETERS = """
+      qos.readIops: "5000"
+      qos.writeIops: "4000"
+      qos.readBytesPerSecond: "400Mi"
+      qos.writeBytesPerSecond: "200Mi"
+      qos.burstSeconds: "1"
+      """;
 
   @TempDir Path dir;
 
@@ -69,10 +79,13 @@ class CsiSanityIT {
     Path out = reports.resolve("sanity-" + accessType + ".out");
     Path junit = reports.resolve("sanity-" + accessType + ".xml");
     Path work = Files.createDirectories(dir.resolve("work-" + accessType));
+    Path mutable = Files.writeString(dir.resolve("mutable-" + accessType + ".yaml"),
+        MUTABLE_PARAMETERS);
     List<String> cmd = List.of(sanity.toString(),
         "--csi.endpoint=unix://" + nodeSocket,
         "--csi.controllerendpoint=unix://" + socket,
         "--csi.testvolumeaccesstype=" + accessType,
+        "--csi.testvolumemutableparameters=" + mutable,
         "--csi.mountdir=" + work.resolve("mount"),
         "--csi.stagingdir=" + work.resolve("staging"),
         "-ginkgo.skip=" + SKIP,
