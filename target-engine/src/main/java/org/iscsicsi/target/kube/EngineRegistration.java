@@ -41,7 +41,8 @@ public final class EngineRegistration implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(EngineRegistration.class);
 
-  private static final Duration FIRST_RETRY = Duration.ofMillis(500);
+  // the report thread looks every second, so a shorter first delay would not be kept
+  private static final Duration FIRST_RETRY = Duration.ofSeconds(1);
   private static final Duration MAX_RETRY = Duration.ofSeconds(30);
   private static final Duration FIRST_LEASE_RETRY = Duration.ofMillis(250);
   private static final Duration SHUTDOWN_REPORT_TIMEOUT = Duration.ofSeconds(5);
@@ -296,13 +297,21 @@ public final class EngineRegistration implements AutoCloseable {
   public void close() {
     announceShutdown();
     closed = true;
-    reports.shutdownNow();
-    leases.shutdownNow();
+    // let a write in progress finish (an interrupted call would only log a failure), then stop
+    reports.shutdown();
+    leases.shutdown();
     try {
-      reports.awaitTermination(SHUTDOWN_REPORT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-      leases.awaitTermination(SHUTDOWN_REPORT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      if (!reports.awaitTermination(SHUTDOWN_REPORT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+          || !leases.awaitTermination(SHUTDOWN_REPORT_TIMEOUT.toMillis(),
+              TimeUnit.MILLISECONDS)) {
+        log.warn("IscsiEngine {}: a Kubernetes API call still runs after {} s; abandoning it",
+            settings.engine(), SHUTDOWN_REPORT_TIMEOUT.toSeconds());
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } finally {
+      reports.shutdownNow();
+      leases.shutdownNow();
     }
   }
 
