@@ -69,6 +69,8 @@ public final class EngineRegistration implements AutoCloseable {
   private final Backoff reporting;
   private final Backoff renewing;
   private volatile Phase phase = Phase.WAITING;
+  /** The IscsiEngine object as registered (owner of the Lease). */
+  private volatile GenericKubernetesResource object;
   private volatile boolean shuttingDown;
   private volatile boolean closed;
 
@@ -159,7 +161,7 @@ public final class EngineRegistration implements AutoCloseable {
     GenericKubernetesResource existing = objects.withName(settings.engine()).get();
     if (existing == null) {
       try {
-        objects.resource(new GenericKubernetesResourceBuilder()
+        existing = objects.resource(new GenericKubernetesResourceBuilder()
             .withApiVersion(IscsiEngines.GROUP + "/" + IscsiEngines.VERSION)
             .withKind(IscsiEngines.KIND)
             .withNewMetadata().withName(settings.engine()).endMetadata().build()).create();
@@ -169,12 +171,14 @@ public final class EngineRegistration implements AutoCloseable {
           throw e;
         }
         log.info("IscsiEngine {} appeared meanwhile: using it", settings.engine());
+        existing = objects.withName(settings.engine()).require();
       }
     } else {
       log.info("IscsiEngine {} exists: registering as incarnation {}", settings.engine(),
           settings.incarnation());
       noteDeletion(existing);
     }
+    object = existing;
     phase = Phase.REGISTERED;
     leases.execute(this::renewLoop);
     reportIfDue(now, true);
@@ -259,7 +263,7 @@ public final class EngineRegistration implements AutoCloseable {
     }
     Duration next = settings.renewInterval();
     try {
-      lease.renew();
+      lease.renew(object);
       renewing.succeeded();
     } catch (RuntimeException e) {
       next = renewing.failed(e);

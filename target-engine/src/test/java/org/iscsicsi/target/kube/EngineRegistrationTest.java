@@ -98,6 +98,12 @@ class EngineRegistrationTest {
     Lease lease = awaitLease();
     assertThat(lease.getSpec().getHolderIdentity()).isEqualTo(NODE + "/" + incarnation1);
     assertThat(lease.getSpec().getLeaseDurationSeconds()).isEqualTo(6);
+    assertThat(lease.getMetadata().getOwnerReferences()).as("deleted with the object")
+        .singleElement().satisfies(o -> {
+          assertThat(o.getKind()).isEqualTo("IscsiEngine");
+          assertThat(o.getName()).isEqualTo(NODE);
+          assertThat(o.getUid()).isEqualTo(uid);
+        });
     ZonedDateTime renewed = lease.getSpec().getRenewTime();
     long start = System.nanoTime();
     await().atMost(WAIT).until(() -> lease().getSpec().getRenewTime().isAfter(renewed));
