@@ -90,6 +90,9 @@ class EngineRegistrationIT {
             "KUBERNETES_AUTH_TRYSERVICEACCOUNT", "false",
             "NODE_NAME", NODE, "POD_NAMESPACE", NS));
 
+    await().atMost(WAIT).pollInterval(Duration.ofMillis(100))
+        .until(() -> Files.readString(log).contains("target engine serving"));
+    double serving = (System.nanoTime() - started) / 1e9;
     await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).until(() -> {
       assertThat(engine.isAlive()).as(Files.readString(log)).isTrue();
       return !report().isEmpty() && lease() != null;
@@ -121,6 +124,9 @@ class EngineRegistrationIT {
     ZonedDateTime renewed = lease().getSpec().getRenewTime();
     await().atMost(WAIT).until(() -> lease().getSpec().getRenewTime().isAfter(renewed));
 
+    String rss = Files.readAllLines(Path.of("/proc/" + engine.pid() + "/status")).stream()
+        .filter(l -> l.startsWith("VmRSS:")).findFirst().orElse("VmRSS: unknown").substring(6)
+        .strip();
     long stopping = System.nanoTime();
     engine.destroy(); // SIGTERM
     assertThat(engine.waitFor(60, TimeUnit.SECONDS)).as("engine exits on SIGTERM").isTrue();
@@ -129,8 +135,9 @@ class EngineRegistrationIT {
     ZonedDateTime last = lease().getSpec().getRenewTime();
     Thread.sleep(3000);
     assertThat(lease().getSpec().getRenewTime()).as("no renewal after exit").isEqualTo(last);
-    System.out.printf("registration: IscsiEngine and Lease %.1f s after the process started, "
-        + "SIGTERM to exit %.1f s%n", registered, stopped);
+    System.out.printf("registration: engine serving %.1f s after the process started, "
+        + "IscsiEngine and Lease at %.1f s, RSS %s, SIGTERM to exit %.1f s%n", serving,
+        registered, rss, stopped);
   }
 
   @SuppressWarnings("unchecked")
