@@ -25,7 +25,6 @@ import org.iscsicsi.controller.volume.QosParameters;
 import org.iscsicsi.controller.volume.VolumeParameters;
 import org.iscsicsi.controller.volume.VolumeRecord;
 import org.iscsicsi.target.v1.CreateLunRequest;
-import org.iscsicsi.target.v1.Lun;
 import org.iscsicsi.target.v1.LunQos;
 import org.iscsicsi.target.v1.LunRef;
 import org.iscsicsi.target.v1.PoolCapacity;
@@ -392,8 +391,10 @@ final class Provisioner {
             + " bytes, more than limit_bytes; volumes do not shrink");
       }
       if (want > size) {
-        Lun lun = l.engine().client().resizeLun(l.iqn(), 0, want);
-        size = lun.getSizeBytes();
+        synchronized (poolLocks.computeIfAbsent(l.engine().name(), k -> new Object())) {
+          ExpansionLimits.require(l.engine(), volumeId, size, want, config.limits());
+          size = l.engine().client().resizeLun(l.iqn(), 0, want).getSizeBytes();
+        }
         log.info("expanded volume {} to {} bytes", volumeId, size);
       }
       boolean filesystem = req.hasVolumeCapability()
