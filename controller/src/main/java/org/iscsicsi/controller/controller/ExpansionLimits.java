@@ -4,7 +4,6 @@ import org.iscsicsi.controller.engine.Engine;
 import org.iscsicsi.controller.volume.CsiErrors;
 import org.iscsicsi.controller.volume.PoolLimits;
 import org.iscsicsi.controller.volume.VolumeParameters;
-import org.iscsicsi.target.v1.PoolCapacity;
 
 /**
  * Whether a volume may grow: the final error codes of ControllerExpandVolume, so that Kubernetes
@@ -26,17 +25,6 @@ final class ExpansionLimits {
           + "flag --max-volume-size, StorageClass parameter " + VolumeParameters.MAX_VOLUME_SIZE
           + ")");
     }
-    if (limits.overcommitRatio() == 0) {
-      return;
-    }
-    long growth = wanted - size;
-    PoolCapacity pool = engine.client().capacity();
-    long headroom = limits.headroom(pool.getTotalBytes(), pool.getProvisionedBytes());
-    if (growth > headroom) {
-      throw CsiErrors.exhausted("volume " + volumeId + " cannot grow by " + growth + " bytes on "
-          + "engine " + engine.name() + ": its volumes already promise "
-          + pool.getProvisionedBytes() + " of the " + pool.getTotalBytes() + "-byte pool, "
-          + headroom + " bytes are left under the overcommit ratio " + limits.overcommitRatio());
-    }
+    Provisioner.admit(engine, "growing volume " + volumeId, wanted - size, limits);
   }
 }

@@ -156,7 +156,7 @@ final class Provisioner {
           generated ? VolumeLabels.CHAP_GENERATED : VolumeLabels.CHAP_FROM_SECRETS);
     }
     synchronized (poolLocks.computeIfAbsent(engine.name(), k -> new Object())) {
-      admit(engine, name, size, limits);
+      admit(engine, "volume \"" + name + "\"", size, limits);
       engine.client().createTarget(iqn,
           alias(params.kubernetes().getOrDefault("pvc/name", name)), labels);
       boolean kept = false;
@@ -197,15 +197,18 @@ final class Provisioner {
     return new VolumeRecord(id, t).toCsi(engine.topology());
   }
 
-  /** RESOURCE_EXHAUSTED unless {@code size} more bytes fit the engine's overcommit ratio. */
-  private static void admit(Engine engine, String name, long size, PoolLimits limits) {
+  /**
+   * RESOURCE_EXHAUSTED unless {@code size} more bytes fit the engine's overcommit ratio; the
+   * message starts with {@code what} (the new volume, or a volume's growth).
+   */
+  static void admit(Engine engine, String what, long size, PoolLimits limits) {
     if (limits.overcommitRatio() == 0) {
       return;
     }
     PoolCapacity pool = engine.client().capacity();
     long headroom = limits.headroom(pool.getTotalBytes(), pool.getProvisionedBytes());
     if (size > headroom) {
-      throw CsiErrors.exhausted("volume \"" + name + "\" (" + size + " bytes) does not fit "
+      throw CsiErrors.exhausted(what + " (" + size + " bytes) does not fit "
           + "engine " + engine.name() + ": its volumes already promise "
           + pool.getProvisionedBytes() + " of the " + pool.getTotalBytes() + "-byte pool, "
           + headroom + " bytes are left under the overcommit ratio " + limits.overcommitRatio());

@@ -133,8 +133,8 @@ class ThinPoolTest {
     StatusRuntimeException full = Assertions.catchThrowableOfType(StatusRuntimeException.class,
         () -> expand(id, 64 * MIB));
     assertThat(full.getStatus().getCode()).isEqualTo(io.grpc.Status.Code.RESOURCE_EXHAUSTED);
-    assertThat(full.getStatus().getDescription()).contains("cannot grow by",
-        "overcommit ratio 1.0");
+    assertThat(full.getStatus().getDescription()).contains("growing volume " + id,
+        "does not fit", "overcommit ratio 1.0");
     assertThat(size(id)).isEqualTo(8 * MIB);
     assertThat(expand(id, 16 * MIB).getCapacityBytes()).isEqualTo(16 * MIB);
   }

@@ -23,10 +23,15 @@ public final class IoClients {
         "-r", "-t", Integer.toString(seconds + 5), url);
   }
 
-  /** Writes until stopped: far more requests than any run takes. */
-  public static List<String> qemuWrite(String url, int depth, String size) {
+  /**
+   * Writes of {@code size} bytes until stopped (far more requests than any run takes), a stride
+   * of 7919 requests apart: qemu-img bench wraps the offset around the image, and a stride of
+   * whole requests keeps every request inside it.
+   */
+  public static List<String> qemuWrite(String url, int depth, int size) {
     return List.of("qemu-img", "bench", "-f", "raw", "-w", "-t", "none", "-c", "100000000",
-        "-d", Integer.toString(depth), "-s", size, "-S", Long.toString(4096L * 7919), url);
+        "-d", Integer.toString(depth), "-s", Integer.toString(size),
+        "-S", Long.toString(size * 7919L), url);
   }
 
   public static Process start(List<String> cmd) throws Exception {
