@@ -24,14 +24,16 @@ public final class IoClients {
   }
 
   /**
-   * Writes of {@code size} bytes until stopped (far more requests than any run takes), a stride
-   * of 7919 requests apart: qemu-img bench wraps the offset around the image, and a stride of
-   * whole requests keeps every request inside it.
+   * Writes of {@code size} bytes to a LUN of {@code lunBytes} until stopped (far more requests
+   * than any run takes), 7919 requests apart modulo the LUN's requests: qemu-img bench wraps the
+   * offset around the image and refuses a stride beyond it, and a stride of whole requests keeps
+   * every request inside it.
    */
-  public static List<String> qemuWrite(String url, int depth, int size) {
+  public static List<String> qemuWrite(String url, long lunBytes, int depth, int size) {
+    long stride = size * (7919 % (lunBytes / size));
     return List.of("qemu-img", "bench", "-f", "raw", "-w", "-t", "none", "-c", "100000000",
         "-d", Integer.toString(depth), "-s", Integer.toString(size),
-        "-S", Long.toString(size * 7919L), url);
+        "-S", Long.toString(stride), url);
   }
 
   public static Process start(List<String> cmd) throws Exception {

@@ -88,7 +88,7 @@ public final class QosBench {
       for (int i = 0; i < warmup; i++) {
         System.out.printf("warm-up round %d of %d%n", i + 1, warmup);
         runFor(List.of("iscsi-perf", "-m", "32", "-b", "8", "-r", "-t", "4", url), 3, sampler);
-        runFor(IoClients.qemuWrite(url, 32, 4096), 3, sampler);
+        runFor(IoClients.qemuWrite(url, LUN_BYTES, 32, 4096), 3, sampler);
         IoClients.latencies(url, LUN_BYTES, 500);
         setQos(admin, ENGAGED);
         IoClients.latencies(url, LUN_BYTES, 500);
@@ -99,11 +99,11 @@ public final class QosBench {
           new Case("read IOPS", limit().setReadIops(2000).build(), 2000,
               LunSampler.Rates::readIops, IoClients.perf(url, 64, 8, seconds)),
           new Case("write IOPS", limit().setWriteIops(1000).build(), 1000,
-              LunSampler.Rates::writeIops, IoClients.qemuWrite(url, 64, 4096)),
+              LunSampler.Rates::writeIops, IoClients.qemuWrite(url, LUN_BYTES, 64, 4096)),
           new Case("read MiB/s", limit().setReadBytesPerSecond(64 * MIB).build(), 64,
               r -> r.readBytesPerSecond() / MIB, IoClients.perf(url, 16, 2048, seconds)),
           new Case("write MiB/s", limit().setWriteBytesPerSecond(32 * MIB).build(), 32,
-              r -> r.writeBytesPerSecond() / MIB, IoClients.qemuWrite(url, 8, 1 << 20)));
+              r -> r.writeBytesPerSecond() / MIB, IoClients.qemuWrite(url, LUN_BYTES, 8, 1 << 20)));
       System.out.printf("%nlimits, %d runs of %d s each (engine counters; burst %d ms):%n", runs,
           seconds, BURST_MILLIS);
       System.out.println("| limit | set | unlimited client | measured (median) | "
