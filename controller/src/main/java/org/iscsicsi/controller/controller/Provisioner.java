@@ -28,7 +28,6 @@ import org.iscsicsi.controller.volume.VolumeParameters;
 import org.iscsicsi.controller.volume.VolumeRecord;
 import org.iscsicsi.csi.OperationLocks;
 import org.iscsicsi.target.v1.CreateLunRequest;
-import org.iscsicsi.target.v1.Lun;
 import org.iscsicsi.target.v1.LunQos;
 import org.iscsicsi.target.v1.LunRef;
 import org.iscsicsi.target.v1.PoolCapacity;
@@ -163,7 +162,7 @@ final class Provisioner {
       if (!engines.pooled()) {
         Engine engine = candidates.getFirst();
         return make(engine, id, name, size, params, source, accessTypes, req.getSecretsMap(),
-            qos, () -> admit(engine, name, size, limits));
+            qos, () -> admit(engine, "volume \"" + name + "\"", size, limits));
       }
       Map<String, String> refused = new LinkedHashMap<>();
       for (Engine engine : candidates) {
@@ -248,15 +247,18 @@ final class Provisioner {
     return new VolumeRecord(id, t).toCsi(engine.topology());
   }
 
-  /** RESOURCE_EXHAUSTED unless {@code size} more bytes fit the engine's overcommit ratio. */
-  private static void admit(Engine engine, String name, long size, PoolLimits limits) {
+  /**
+   * RESOURCE_EXHAUSTED unless {@code size} more bytes fit the engine's overcommit ratio; the
+   * message starts with {@code what} (the new volume, or a volume's growth).
+   */
+  static void admit(Engine engine, String what, long size, PoolLimits limits) {
     if (limits.overcommitRatio() == 0) {
       return;
     }
     PoolCapacity pool = engine.client().capacity();
     long headroom = limits.headroom(pool.getTotalBytes(), pool.getProvisionedBytes());
     if (size > headroom) {
-      throw CsiErrors.exhausted("volume \"" + name + "\" (" + size + " bytes) does not fit "
+      throw CsiErrors.exhausted(what + " (" + size + " bytes) does not fit "
           + "engine " + engine.name() + ": its volumes already promise "
           + pool.getProvisionedBytes() + " of the " + pool.getTotalBytes() + "-byte pool, "
           + headroom + " bytes are left under the overcommit ratio " + limits.overcommitRatio());
@@ -443,8 +445,10 @@ final class Provisioner {
             + " bytes, more than limit_bytes; volumes do not shrink");
       }
       if (want > size) {
-        Lun lun = l.engine().client().resizeLun(l.iqn(), 0, want);
-        size = lun.getSizeBytes();
+        synchronized (poolLocks.computeIfAbsent(l.engine().name(), k -> new Object())) {
+          ExpansionLimits.require(l.engine(), volumeId, size, want, config.limits());
+          size = l.engine().client().resizeLun(l.iqn(), 0, want).getSizeBytes();
+        }
         l.engine().client().findTarget(l.iqn())
             .ifPresent(t -> finder.updated(l.engine(), v.id(), t));
         log.info("expanded volume {} to {} bytes", volumeId, size);

@@ -25,9 +25,9 @@ import org.w3c.dom.NodeList;
  * <p>Skipped on purpose, with {@code -ginkgo.skip}: "Node Service" specs, which belong to the node
  * plugin. Controller specs that need a node (NodeGetInfo for a node id) get it from
  * {@link NodeStandIn}. The volume-modification specs create and modify volumes with the I/O
- * limits of {@link #MUTABLE_PARAMETERS} ({@code --csi.testvolumemutableparameters}). Specs
- * csi-sanity itself skips for capabilities we do not claim (group snapshots, attach limits) are
- * printed with csi-sanity's reason.
+ * limits of {@link CsiSanityBinary#MUTABLE_PARAMETERS}
+ * ({@code --csi.testvolumemutableparameters}). Specs csi-sanity itself skips for capabilities we
+ * do not claim (group snapshots, attach limits) are printed with csi-sanity's reason.
  *
  * <p>csi-sanity's output and JUnit report are kept in {@code target/csi-sanity/}.
  *
@@ -38,14 +38,6 @@ class CsiSanityIT {
 
   static final String VERSION = CsiSanityBinary.VERSION;
   static final String SKIP = "Node Service";
-  /** A VolumeAttributesClass's parameters, as csi-sanity reads them (YAML). */
-  static final String MUTABLE_PARAMETERS = """
-      qos.readIops: "5000"
-      qos.writeIops: "4000"
-      qos.readBytesPerSecond: "400Mi"
-      qos.writeBytesPerSecond: "200Mi"
-      qos.burstSeconds: "1"
-      """;
 
   @TempDir Path dir;
 
@@ -80,7 +72,7 @@ class CsiSanityIT {
     Path junit = reports.resolve("sanity-" + accessType + ".xml");
     Path work = Files.createDirectories(dir.resolve("work-" + accessType));
     Path mutable = Files.writeString(dir.resolve("mutable-" + accessType + ".yaml"),
-        MUTABLE_PARAMETERS);
+        CsiSanityBinary.MUTABLE_PARAMETERS);
     List<String> cmd = List.of(sanity.toString(),
         "--csi.endpoint=unix://" + nodeSocket,
         "--csi.controllerendpoint=unix://" + socket,

@@ -89,6 +89,8 @@ class CsiSanityVmIT {
     Files.writeString(secrets, yaml);
     Path params = tmp.resolve("parameters.yaml");
     Files.writeString(params, "chap: \"true\"\n");
+    Path mutable = Files.writeString(tmp.resolve("mutable-parameters.yaml"),
+        CsiSanityBinary.MUTABLE_PARAMETERS);
 
     Path socket = tmp.resolve("controller.sock");
     Path controllerLog = reports.resolve("controller.log");
@@ -106,7 +108,7 @@ class CsiSanityVmIT {
         assertSameDriver(socket);
         for (String accessType : List.of("mount", "block")) {
           long s = System.nanoTime();
-          Result r = run(sanity, reports, accessType, socket, shared, secrets, params);
+          Result r = run(sanity, reports, accessType, socket, shared, secrets, params, mutable);
           double seconds = (System.nanoTime() - s) / 1e9;
           String line = String.format("csi-sanity %s, node plugin in the VM, %s access type: ran"
               + " %d of %d specs: %d passed (%d Node Service), %d failed, %d pending, %d skipped"
@@ -147,7 +149,7 @@ class CsiSanityVmIT {
   record Report(int nodePassed, Map<String, String> skippedSpecs) {}
 
   private static Result run(Path sanity, Path reports, String accessType, Path socket,
-      Path shared, Path secrets, Path params) throws Exception {
+      Path shared, Path secrets, Path params, Path mutable) throws Exception {
     Path out = reports.resolve("sanity-" + accessType + ".out");
     Path junit = reports.resolve("sanity-" + accessType + ".xml");
     Path work = Files.createDirectories(shared.resolve(accessType));
@@ -159,6 +161,7 @@ class CsiSanityVmIT {
         "--csi.testvolumeexpandsize=" + 2 * VOLUME_BYTES,
         "--csi.secrets=" + secrets,
         "--csi.testvolumeparameters=" + params,
+        "--csi.testvolumemutableparameters=" + mutable,
         "--csi.mountdir=" + work.resolve("mount"),
         "--csi.stagingdir=" + work.resolve("staging"),
         "-ginkgo.no-color",

@@ -86,8 +86,19 @@ public final class LunThrottle {
       List<Waiting> held = new ArrayList<>(waiting);
       waiting.clear();
       for (Waiting w : held) {
-        if (w.timer.cancel(false)) {
-          admit(w, clock.getAsLong(), now);
+        if (!w.timer.cancel(false)) {
+          waiting.add(w); // firing now: fire() waits for the lock and then runs it
+          continue;
+        }
+        long t = clock.getAsLong();
+        long wait = reserve(w.write, w.bytes, t);
+        if (wait == 0) {
+          counted(w, t);
+          now.add(() -> w.command.run(true));
+        } else if (wait > 0) {
+          hold(w, wait);
+        } else {
+          now.add(w.refused);
         }
       }
     }
@@ -105,12 +116,19 @@ public final class LunThrottle {
       command.run(false);
       return;
     }
-    List<Runnable> now = new ArrayList<>(1);
+    long wait;
     synchronized (this) {
       long t = clock.getAsLong();
-      admit(new Waiting(write, bytes, command, refused, t), t, now);
+      wait = reserve(write, bytes, t);
+      if (wait > 0) {
+        hold(new Waiting(write, bytes, command, refused, t), wait);
+      }
     }
-    now.forEach(Runnable::run);
+    if (wait == 0) {
+      command.run(false);
+    } else if (wait < 0) {
+      refused.run();
+    }
   }
 
   public Stats stats() {
@@ -121,30 +139,34 @@ public final class LunThrottle {
     return new Stats(sums(delayedNanos), sums(delayedCommands), sums(refusedCommands), held);
   }
 
-  /** Decides about {@code w} at {@code t}, under the lock; what runs at once goes to {@code now}. */
-  private void admit(Waiting w, long t, List<Runnable> now) {
+  /**
+   * Under the lock: takes a command's cost from the buckets and returns how long it must wait (0:
+   * not at all), or -1, taking nothing, when it would wait too long or too many wait already.
+   */
+  private long reserve(boolean write, int bytes, long t) {
     Rules r = rules;
-    int d = w.write ? 1 : 0;
-    long wait = r == null ? 0 : r.delay(w.write, t);
+    if (r == null) {
+      return 0;
+    }
+    long wait = r.delay(write, t);
     if (wait > MAX_WAIT_NANOS || wait > 0 && waiting.size() >= MAX_WAITING) {
-      refusedCommands[d].increment();
-      now.add(w.refused);
-      return;
+      refusedCommands[write ? 1 : 0].increment();
+      return -1;
     }
-    if (r != null) {
-      r.take(w.write, t + wait, w.bytes);
-    }
-    if (wait == 0) {
-      boolean deferred = w.timer != null; // held under earlier limits
-      if (deferred) {
-        delayedNanos[d].add(t - w.since);
-        delayedCommands[d].increment();
-      }
-      now.add(() -> w.command.run(deferred));
-      return;
-    }
+    r.take(write, t + wait, bytes);
+    return wait;
+  }
+
+  /** Under the lock: puts {@code w} on the timer. */
+  private void hold(Waiting w, long wait) {
     waiting.add(w);
     w.timer = timer.schedule(() -> fire(w), wait);
+  }
+
+  private void counted(Waiting w, long t) {
+    int d = w.write ? 1 : 0;
+    delayedNanos[d].add(t - w.since);
+    delayedCommands[d].increment();
   }
 
   private void fire(Waiting w) {
@@ -152,9 +174,7 @@ public final class LunThrottle {
       if (!waiting.remove(w)) {
         return; // admitted again under new limits
       }
-      int d = w.write ? 1 : 0;
-      delayedNanos[d].add(clock.getAsLong() - w.since);
-      delayedCommands[d].increment();
+      counted(w, clock.getAsLong());
     }
     w.command.run(true);
   }

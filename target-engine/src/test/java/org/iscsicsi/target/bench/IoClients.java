@@ -23,10 +23,17 @@ public final class IoClients {
         "-r", "-t", Integer.toString(seconds + 5), url);
   }
 
-  /** Writes until stopped: far more requests than any run takes. */
-  public static List<String> qemuWrite(String url, int depth, String size) {
+  /**
+   * Writes of {@code size} bytes to a LUN of {@code lunBytes} until stopped (far more requests
+   * than any run takes), 7919 requests apart modulo the LUN's requests: qemu-img bench wraps the
+   * offset around the image and refuses a stride beyond it, and a stride of whole requests keeps
+   * every request inside it.
+   */
+  public static List<String> qemuWrite(String url, long lunBytes, int depth, int size) {
+    long stride = size * (7919 % (lunBytes / size));
     return List.of("qemu-img", "bench", "-f", "raw", "-w", "-t", "none", "-c", "100000000",
-        "-d", Integer.toString(depth), "-s", size, "-S", Long.toString(4096L * 7919), url);
+        "-d", Integer.toString(depth), "-s", Integer.toString(size),
+        "-S", Long.toString(stride), url);
   }
 
   public static Process start(List<String> cmd) throws Exception {

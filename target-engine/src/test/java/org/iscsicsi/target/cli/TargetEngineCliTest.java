@@ -16,6 +16,7 @@ import org.iscsicsi.target.engine.AdminListener;
 import org.iscsicsi.target.engine.EngineConfig;
 import org.iscsicsi.target.engine.EngineNaming;
 import org.iscsicsi.target.engine.TargetEngine;
+import org.iscsicsi.target.qos.QosLimits;
 import org.iscsicsi.target.testing.TestPki;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -125,6 +126,25 @@ class TargetEngineCliTest {
     assertThat(client("lun", "delete", T, "--lun", "3").exit()).isZero();
     assertThat(client("target", "delete", T).out()).isEqualTo("deleted " + T + "\n");
     assertThat(client("ls").out()).isEqualTo("no targets\n");
+  }
+
+  /**
+   * {@code lun create} takes I/O limits, {@code lun qos} replaces them live (figures left out: no
+   * limit) and both print them; an out-of-range figure is a one-line refusal.
+   */
+  @Test
+  void lunQosSetsAndShowsLimits() {
+    client("target", "create", T);
+    assertThat(client("lun", "create", T, "--lun", "0", "--size", "8M", "--read-iops", "500",
+        "--write-bps", "10M", "--burst-ms", "250").out())
+        .contains("read 500 IOPS, write 10 MiB/s, burst 250 ms");
+    assertThat(engine.registry().getTarget(T).lun(0).orElseThrow().qosLimits())
+        .isEqualTo(new QosLimits(500, 0, 0, 10 << 20, 250));
+    assertThat(client("lun", "qos", T, "--lun", "0", "--write-iops", "100").out())
+        .contains("write 100 IOPS, burst 0 ms");
+    assertThat(client("lun", "qos", T, "--lun", "0").out()).contains("no I/O limits");
+    oneLineError(client("lun", "qos", T, "--lun", "0", "--read-bps", "1K"), 1,
+        "read bytes per second must be 0 (no limit) or 65536");
   }
 
   @Test

@@ -121,7 +121,7 @@ class QosEnforcementTest {
   @Test
   void writeBytesLimitHolds() throws Exception {
     setQos(limit().setWriteBytesPerSecond(8 << 20).build());
-    List<String> writer = IoClients.qemuWrite(url, 32, "256k");
+    List<String> writer = IoClients.qemuWrite(url, 64 << 20, 32, 256 << 10);
     Process w = IoClients.start(writer);
     try {
       assertThat(sampler.awaitTraffic(10_000)).as("qemu-img bench writes").isTrue();
