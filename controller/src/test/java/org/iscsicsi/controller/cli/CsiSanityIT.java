@@ -20,7 +20,7 @@ import org.w3c.dom.NodeList;
  * Runs csi-sanity v5.4.0 (kubernetes-csi/csi-test, the CSI conformance suite) against
  * {@code bin/controller serve} with its embedded target engine on a temporary state directory,
  * once with mount and once with block access type. Every Identity and Controller spec must pass,
- * snapshot specs included.
+ * snapshot specs included, and the counts are exact (README's table).
  *
  * <p>Skipped on purpose, with {@code -ginkgo.skip}: "Node Service" specs, which belong to the node
  * plugin. Controller specs that need a node (NodeGetInfo for a node id) get it from
@@ -38,6 +38,9 @@ class CsiSanityIT {
 
   static final String VERSION = CsiSanityBinary.VERSION;
   static final String SKIP = "Node Service";
+  /** Specs run and passed per access type, and those skipped (README's table). */
+  static final int EXPECTED_RAN = 61;
+  static final int EXPECTED_SKIPPED = 30;
 
   @TempDir Path dir;
 
@@ -57,7 +60,10 @@ class CsiSanityIT {
         r.skippedSpecs.forEach((name, why) -> System.out.printf("  skipped: %s (%s)%n", name,
             why));
         assertThat(r.failed).as("failed specs, see %s", r.output).isZero();
-        assertThat(r.passed).as("passed specs, see %s", r.output).isGreaterThanOrEqualTo(50);
+        // exact, as README states them: a spec that passed and now skips fails here
+        assertThat(r.ran).as("specs run, see %s", r.output).isEqualTo(EXPECTED_RAN);
+        assertThat(r.passed).as("passed specs, see %s", r.output).isEqualTo(EXPECTED_RAN);
+        assertThat(r.skipped).as("skipped specs, see %s", r.output).isEqualTo(EXPECTED_SKIPPED);
       }
     }
   }
