@@ -16,6 +16,18 @@ public final class CsiSanityBinary {
 
   /** csi-test's release, pinned. */
   public static final String VERSION = "v5.4.0";
+  /**
+   * A VolumeAttributesClass's parameters (the driver's I/O limits), as csi-sanity's
+   * {@code --csi.testvolumemutableparameters} file reads them (YAML): its volume-modification
+   * specs create and modify volumes with these.
+   */
+  public static final String MUTABLE_PARAMETERS = """
+      qos.readIops: "5000"
+      qos.writeIops: "4000"
+      qos.readBytesPerSecond: "400Mi"
+      qos.writeBytesPerSecond: "200Mi"
+      qos.burstSeconds: "1"
+      """;
 
   private CsiSanityBinary() {}
 

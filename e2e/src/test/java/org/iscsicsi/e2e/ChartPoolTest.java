@@ -190,8 +190,7 @@ class ChartPoolTest {
     JsonNode engineRole = K8sObjects.get(pool, "Role", ENGINE);
     assertThat(engineRole.at("/metadata/namespace").asText()).isEqualTo("iscsi-csi");
     assertThat(rules(engineRole)).containsExactlyInAnyOrderEntriesOf(Map.of(
-        "coordination.k8s.io/leases", List.of("get", "create", "update"),
-        "/events", List.of("create", "patch")));
+        "coordination.k8s.io/leases", List.of("get", "create", "update")));
     assertThat(rules(K8sObjects.get(pool, "ClusterRole", "iscsi-csi-iscsiengines")))
         .containsExactlyInAnyOrderEntriesOf(Map.of(
             "iscsi.csi.iscsicsi.org/iscsiengines",

@@ -7,12 +7,12 @@ import io.grpc.stub.StreamObserver;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 import org.iscsicsi.controller.engine.Engines;
-import org.iscsicsi.controller.volume.CsiErrors;
+import org.iscsicsi.csi.OperationLocks;
 
 /**
  * The CSI Controller service (CSI spec, "Controller Service RPC"): request plumbing only; the
  * work is done by {@link Provisioner}, {@link Publisher} and {@link Snapshotter} on the engines.
- * ControllerModifyVolume is not offered (no MODIFY_VOLUME capability): it answers UNIMPLEMENTED.
+ * ControllerModifyVolume ({@link Modifier}) changes a volume's I/O limits.
  * GetSnapshot is served but not advertised: GET_SNAPSHOT is newer than csi-sanity v5.4.0, which
  * fails on capabilities it does not know.
  */
@@ -31,11 +31,13 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
       Type.LIST_VOLUMES_PUBLISHED_NODES,
       Type.VOLUME_CONDITION,
       Type.GET_VOLUME,
-      Type.SINGLE_NODE_MULTI_WRITER);
+      Type.SINGLE_NODE_MULTI_WRITER,
+      Type.MODIFY_VOLUME);
 
   private final Provisioner provisioner;
   private final Publisher publisher;
   private final Snapshotter snapshotter;
+  private final Modifier modifier;
   private final BooleanSupplier leading;
 
   private <T> void serve(StreamObserver<T> out, java.util.function.Supplier<T> body) {
@@ -71,6 +73,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     this.provisioner = new Provisioner(engines, config, finder, locks, cluster);
     this.publisher = new Publisher(finder, locks, cluster.chapSecrets());
     this.snapshotter = new Snapshotter(engines, config, finder, locks);
+    this.modifier = new Modifier(finder, locks);
   }
 
   @Override
@@ -180,13 +183,6 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
   @Override
   public void controllerModifyVolume(Csi.ControllerModifyVolumeRequest req,
       StreamObserver<Csi.ControllerModifyVolumeResponse> out) {
-    Calls.unary(out, () -> {
-      if (req.getVolumeId().isEmpty()) {
-        throw CsiErrors.invalid("volume_id is required");
-      }
-      throw io.grpc.Status.UNIMPLEMENTED
-          .withDescription("ControllerModifyVolume is not supported (no MODIFY_VOLUME)")
-          .asRuntimeException();
-    });
+    serve(out, () -> modifier.modify(req));
   }
 }

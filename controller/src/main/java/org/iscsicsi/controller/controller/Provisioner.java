@@ -2,8 +2,8 @@ package org.iscsicsi.controller.controller;
 
 import csi.v1.Csi;
 import csi.v1.Csi.VolumeCapability;
-import io.grpc.StatusRuntimeException;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,13 +20,15 @@ import org.iscsicsi.controller.volume.Capacity;
 import org.iscsicsi.controller.volume.ChapCredentials;
 import org.iscsicsi.controller.volume.CsiErrors;
 import org.iscsicsi.controller.volume.ExternalVolume;
+import org.iscsicsi.controller.volume.PoolLimits;
 import org.iscsicsi.controller.volume.VolumeId;
 import org.iscsicsi.controller.volume.VolumeLabels;
-import org.iscsicsi.controller.volume.PoolLimits;
+import org.iscsicsi.controller.volume.QosParameters;
 import org.iscsicsi.controller.volume.VolumeParameters;
 import org.iscsicsi.controller.volume.VolumeRecord;
+import org.iscsicsi.csi.OperationLocks;
 import org.iscsicsi.target.v1.CreateLunRequest;
-import org.iscsicsi.target.v1.Lun;
+import org.iscsicsi.target.v1.LunQos;
 import org.iscsicsi.target.v1.LunRef;
 import org.iscsicsi.target.v1.PoolCapacity;
 import org.iscsicsi.target.v1.Snapshot;
@@ -90,9 +92,7 @@ final class Provisioner {
     if (req.getVolumeCapabilitiesCount() == 0) {
       throw CsiErrors.invalid("volume_capabilities are required");
     }
-    if (req.getMutableParamsCount() > 0) {
-      throw CsiErrors.invalid("mutable_parameters are not supported (no MODIFY_VOLUME)");
-    }
+    QosParameters qos = QosParameters.parse(req.getMutableParamsMap());
     VolumeParameters params = VolumeParameters.parse(req.getParametersMap());
     params.pool().requireSupported(engines.pooled());
     PoolLimits limits = config.limits().narrowedBy(params.limits());
@@ -162,13 +162,13 @@ final class Provisioner {
       if (!engines.pooled()) {
         Engine engine = candidates.getFirst();
         return make(engine, id, name, size, params, source, accessTypes, req.getSecretsMap(),
-            () -> admit(engine, name, size, limits));
+            qos, () -> admit(engine, "volume \"" + name + "\"", size, limits));
       }
       Map<String, String> refused = new LinkedHashMap<>();
       for (Engine engine : candidates) {
         try {
           return make(engine, id, name, size, params, source, accessTypes,
-              req.getSecretsMap(), () -> admitInPool(engine, demand));
+              req.getSecretsMap(), qos, () -> admitInPool(engine, demand));
         } catch (StatusRuntimeException e) {
           if (!CsiErrors.is(e, Status.Code.RESOURCE_EXHAUSTED)) {
             throw e;
@@ -195,7 +195,7 @@ final class Provisioner {
    */
   private Csi.Volume make(Engine engine, VolumeId id, String name, long size,
       VolumeParameters params, Source source, String accessTypes, Map<String, String> secrets,
-      Runnable admission) {
+      QosParameters qos, Runnable admission) {
     String iqn = id.iqn(config.iqnPrefix());
     Map<String, String> labels = new TreeMap<>(VolumeLabels.forVolume(config.driverName(), name,
         params, source == null ? "" : source.label(), accessTypes));
@@ -220,7 +220,7 @@ final class Provisioner {
         CreateLunRequest.Builder lun = source == null
             ? CreateLunRequest.newBuilder() : source.lunSource().clone();
         lun.setTarget(iqn).setLun(0).setSizeBytes(size).setBlockSize(params.blockSize())
-            .setThick(params.thick());
+            .setThick(params.thick()).setQos(qos.applyTo(LunQos.getDefaultInstance()));
         engine.client().createLun(lun.build());
       } catch (RuntimeException e) {
         try {
@@ -247,15 +247,18 @@ final class Provisioner {
     return new VolumeRecord(id, t).toCsi(engine.topology());
   }
 
-  /** RESOURCE_EXHAUSTED unless {@code size} more bytes fit the engine's overcommit ratio. */
-  private static void admit(Engine engine, String name, long size, PoolLimits limits) {
+  /**
+   * RESOURCE_EXHAUSTED unless {@code size} more bytes fit the engine's overcommit ratio; the
+   * message starts with {@code what} (the new volume, or a volume's growth).
+   */
+  static void admit(Engine engine, String what, long size, PoolLimits limits) {
     if (limits.overcommitRatio() == 0) {
       return;
     }
     PoolCapacity pool = engine.client().capacity();
     long headroom = limits.headroom(pool.getTotalBytes(), pool.getProvisionedBytes());
     if (size > headroom) {
-      throw CsiErrors.exhausted("volume \"" + name + "\" (" + size + " bytes) does not fit "
+      throw CsiErrors.exhausted(what + " (" + size + " bytes) does not fit "
           + "engine " + engine.name() + ": its volumes already promise "
           + pool.getProvisionedBytes() + " of the " + pool.getTotalBytes() + "-byte pool, "
           + headroom + " bytes are left under the overcommit ratio " + limits.overcommitRatio());
@@ -442,8 +445,10 @@ final class Provisioner {
             + " bytes, more than limit_bytes; volumes do not shrink");
       }
       if (want > size) {
-        Lun lun = l.engine().client().resizeLun(l.iqn(), 0, want);
-        size = lun.getSizeBytes();
+        synchronized (poolLocks.computeIfAbsent(l.engine().name(), k -> new Object())) {
+          ExpansionLimits.require(l.engine(), volumeId, size, want, config.limits());
+          size = l.engine().client().resizeLun(l.iqn(), 0, want).getSizeBytes();
+        }
         l.engine().client().findTarget(l.iqn())
             .ifPresent(t -> finder.updated(l.engine(), v.id(), t));
         log.info("expanded volume {} to {} bytes", volumeId, size);
@@ -484,8 +489,10 @@ final class Provisioner {
         problems.add(e.getStatus().getDescription());
       }
     }
-    if (req.getMutableParamsCount() > 0) {
-      problems.add("mutable_parameters are not supported");
+    try {
+      QosParameters.parse(req.getMutableParamsMap());
+    } catch (StatusRuntimeException e) {
+      problems.add(e.getStatus().getDescription());
     }
     if (!problems.isEmpty()) {
       return Csi.ValidateVolumeCapabilitiesResponse.newBuilder()

@@ -15,6 +15,7 @@ import org.iscsicsi.controller.volume.VolumeId;
 import org.iscsicsi.controller.volume.VolumeLabels;
 import org.iscsicsi.controller.volume.VolumeParameters;
 import org.iscsicsi.controller.volume.VolumeRecord;
+import org.iscsicsi.csi.OperationLocks;
 import org.iscsicsi.csi.contract.PublishContext;
 import org.iscsicsi.target.v1.InitiatorGrant;
 import org.iscsicsi.target.v1.Lun;

@@ -14,6 +14,7 @@ import org.iscsicsi.controller.volume.CsiErrors;
 import org.iscsicsi.controller.volume.VolumeId;
 import org.iscsicsi.controller.volume.VolumeLabels;
 import org.iscsicsi.controller.volume.VolumeParameters;
+import org.iscsicsi.csi.OperationLocks;
 import org.iscsicsi.target.v1.Snapshot;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

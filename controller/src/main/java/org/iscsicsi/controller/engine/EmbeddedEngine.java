@@ -9,6 +9,7 @@ import org.iscsicsi.target.admin.SocketDirectory;
 import org.iscsicsi.target.engine.AdminAddress;
 import org.iscsicsi.target.engine.AdminListener;
 import org.iscsicsi.target.engine.EngineConfig;
+import org.iscsicsi.target.engine.EngineNaming;
 import org.iscsicsi.target.engine.HostPort;
 import org.iscsicsi.target.engine.TargetEngine;
 
@@ -53,8 +54,10 @@ public final class EmbeddedEngine {
   public static Engine start(EngineSet engines, String name, Path stateDir, HostPort portal,
       List<HostPort> advertise, Map<String, String> topology, Duration timeout,
       AdminListener admin) throws IOException {
+    // the engine records the name in its state directory and reports it in GetEngineInfo
     TargetEngine engine = TargetEngine.start(EngineConfig.of(stateDir).withPortal(portal)
-        .withAdvertise(advertise).withAdmin(admin));
+        .withAdvertise(advertise).withAdmin(admin)
+        .withNaming(new EngineNaming(name, null, false)));
     Engine e = new Engine(name, new EngineClient(engine.adminChannel(), timeout), topology,
         List.of());
     engines.add(e, engine);

@@ -23,9 +23,11 @@ import org.iscsicsi.target.v1.ListSessionsRequest;
 import org.iscsicsi.target.v1.ListSnapshotsRequest;
 import org.iscsicsi.target.v1.ListTargetsRequest;
 import org.iscsicsi.target.v1.Lun;
+import org.iscsicsi.target.v1.LunQos;
 import org.iscsicsi.target.v1.LunRef;
 import org.iscsicsi.target.v1.PoolCapacity;
 import org.iscsicsi.target.v1.ResizeLunRequest;
+import org.iscsicsi.target.v1.SetLunQosRequest;
 import org.iscsicsi.target.v1.RevokeInitiatorRequest;
 import org.iscsicsi.target.v1.Session;
 import org.iscsicsi.target.v1.SetChapRequest;
@@ -108,6 +110,12 @@ public final class EngineClient {
   public Lun resizeLun(String iqn, int lun, long sizeBytes) {
     return stub().resizeLun(ResizeLunRequest.newBuilder().setTarget(iqn).setLun(lun)
         .setSizeBytes(sizeBytes).build());
+  }
+
+  /** Replaces a LUN's I/O limits, live (target.v1 SetLunQos). */
+  public Lun setLunQos(String iqn, int lun, LunQos qos) {
+    return stub().setLunQos(SetLunQosRequest.newBuilder().setTarget(iqn).setLun(lun)
+        .setQos(qos).build());
   }
 
   public Target grant(String iqn, String initiator, boolean readOnly) {

@@ -1,12 +1,9 @@
 package org.iscsicsi.controller.volume;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Optional;
 import java.util.regex.Pattern;
 import org.iscsicsi.target.engine.EngineName;
+import org.iscsicsi.target.names.ShortHash;
 
 /**
  * A CSI volume or snapshot id: {@code <engine>.<local>}, where {@code engine} names the target
@@ -55,7 +52,7 @@ public record VolumeId(String engine, String local) {
     if (LOCAL.matcher(csiName).matches() && !csiName.startsWith("h-")) {
       return new VolumeId(engine, csiName);
     }
-    return new VolumeId(engine, "h-" + sha256Hex(csiName).substring(0, 24));
+    return new VolumeId(engine, "h-" + ShortHash.of(csiName));
   }
 
   /** Parses an id from a request; empty when it cannot be one of ours. */
@@ -80,14 +77,5 @@ public record VolumeId(String engine, String local) {
   @Override
   public String toString() {
     return engine + "." + local;
-  }
-
-  private static String sha256Hex(String s) {
-    try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      return HexFormat.of().formatHex(md.digest(s.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is missing from this JDK", e);
-    }
   }
 }

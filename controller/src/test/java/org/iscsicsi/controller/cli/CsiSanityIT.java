@@ -20,12 +20,14 @@ import org.w3c.dom.NodeList;
  * Runs csi-sanity v5.4.0 (kubernetes-csi/csi-test, the CSI conformance suite) against
  * {@code bin/controller serve} with its embedded target engine on a temporary state directory,
  * once with mount and once with block access type. Every Identity and Controller spec must pass,
- * snapshot specs included.
+ * snapshot specs included, and the counts are exact (README's table).
  *
  * <p>Skipped on purpose, with {@code -ginkgo.skip}: "Node Service" specs, which belong to the node
- * plugin (issue 6). Controller specs that need a node (NodeGetInfo for a node id) get it from
- * {@link NodeStandIn}. Specs csi-sanity itself skips for capabilities we do not claim (volume
- * modification, group snapshots, attach limits) are printed with csi-sanity's reason.
+ * plugin. Controller specs that need a node (NodeGetInfo for a node id) get it from
+ * {@link NodeStandIn}. The volume-modification specs create and modify volumes with the I/O
+ * limits of {@link CsiSanityBinary#MUTABLE_PARAMETERS}
+ * ({@code --csi.testvolumemutableparameters}). Specs csi-sanity itself skips for capabilities we
+ * do not claim (group snapshots, attach limits) are printed with csi-sanity's reason.
  *
  * <p>csi-sanity's output and JUnit report are kept in {@code target/csi-sanity/}.
  *
@@ -36,6 +38,9 @@ class CsiSanityIT {
 
   static final String VERSION = CsiSanityBinary.VERSION;
   static final String SKIP = "Node Service";
+  /** Specs run and passed per access type, and those skipped (README's table). */
+  static final int EXPECTED_RAN = 61;
+  static final int EXPECTED_SKIPPED = 30;
 
   @TempDir Path dir;
 
@@ -55,7 +60,10 @@ class CsiSanityIT {
         r.skippedSpecs.forEach((name, why) -> System.out.printf("  skipped: %s (%s)%n", name,
             why));
         assertThat(r.failed).as("failed specs, see %s", r.output).isZero();
-        assertThat(r.passed).as("passed specs, see %s", r.output).isGreaterThanOrEqualTo(50);
+        // exact, as README states them: a spec that passed and now skips fails here
+        assertThat(r.ran).as("specs run, see %s", r.output).isEqualTo(EXPECTED_RAN);
+        assertThat(r.passed).as("passed specs, see %s", r.output).isEqualTo(EXPECTED_RAN);
+        assertThat(r.skipped).as("skipped specs, see %s", r.output).isEqualTo(EXPECTED_SKIPPED);
       }
     }
   }
@@ -69,10 +77,13 @@ class CsiSanityIT {
     Path out = reports.resolve("sanity-" + accessType + ".out");
     Path junit = reports.resolve("sanity-" + accessType + ".xml");
     Path work = Files.createDirectories(dir.resolve("work-" + accessType));
+    Path mutable = Files.writeString(dir.resolve("mutable-" + accessType + ".yaml"),
+        CsiSanityBinary.MUTABLE_PARAMETERS);
     List<String> cmd = List.of(sanity.toString(),
         "--csi.endpoint=unix://" + nodeSocket,
         "--csi.controllerendpoint=unix://" + socket,
         "--csi.testvolumeaccesstype=" + accessType,
+        "--csi.testvolumemutableparameters=" + mutable,
         "--csi.mountdir=" + work.resolve("mount"),
         "--csi.stagingdir=" + work.resolve("staging"),
         "-ginkgo.skip=" + SKIP,

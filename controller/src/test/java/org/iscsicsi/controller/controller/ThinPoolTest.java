@@ -91,4 +91,56 @@ class ThinPoolTest {
     assertThat(capacity(Map.of("maxVolumeSize", "4Mi")).getMaximumVolumeSize().getValue())
         .isEqualTo(4 * MIB);
   }
+
+  private Csi.ControllerExpandVolumeResponse expand(String volumeId, long bytes) {
+    return f.controller.controllerExpandVolume(Csi.ControllerExpandVolumeRequest.newBuilder()
+        .setVolumeId(volumeId).setCapacityRange(Csi.CapacityRange.newBuilder()
+            .setRequiredBytes(bytes)).build());
+  }
+
+  /**
+   * Growing past the largest volume is OUT_OF_RANGE, a final code (Kubernetes lets the user lower
+   * the request), naming the limit; the volume keeps its size and a smaller request succeeds.
+   */
+  @Test
+  void expansionPastTheLargestVolumeIsOutOfRange() throws Exception {
+    f = new ControllerFixture(dir, Map.of(), ControllerConfig.defaults()
+        .withLimits(new PoolLimits(0, 64 * MIB)), ClusterObjects.NONE);
+    String id = f.controller.createVolume(createRequest("pvc-grow", 8 * MIB).build())
+        .getVolume().getVolumeId();
+    StatusRuntimeException big = Assertions.catchThrowableOfType(StatusRuntimeException.class,
+        () -> expand(id, 128 * MIB));
+    assertThat(big.getStatus().getCode()).isEqualTo(io.grpc.Status.Code.OUT_OF_RANGE);
+    assertThat(big.getStatus().getDescription()).contains(Long.toString(64 * MIB),
+        "--max-volume-size");
+    assertThat(size(id)).isEqualTo(8 * MIB);
+    assertThat(expand(id, 64 * MIB).getCapacityBytes()).isEqualTo(64 * MIB);
+  }
+
+  /**
+   * Growing past what the overcommit ratio leaves is RESOURCE_EXHAUSTED, a final code, naming the
+   * ratio; the volume keeps its size and a growth that fits succeeds.
+   */
+  @Test
+  void expansionPastThePoolIsResourceExhausted() throws Exception {
+    f = new ControllerFixture(dir, Map.of(), ControllerConfig.defaults()
+        .withLimits(new PoolLimits(1, 0)), ClusterObjects.NONE);
+    String id = f.controller.createVolume(createRequest("pvc-grow", 8 * MIB).build())
+        .getVolume().getVolumeId();
+    long total = f.engine.client().capacity().getTotalBytes();
+    f.controller.createVolume(createRequest("pvc-filler", (total - 40 * MIB) / MIB * MIB)
+        .build());
+    StatusRuntimeException full = Assertions.catchThrowableOfType(StatusRuntimeException.class,
+        () -> expand(id, 64 * MIB));
+    assertThat(full.getStatus().getCode()).isEqualTo(io.grpc.Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(full.getStatus().getDescription()).contains("growing volume " + id,
+        "does not fit", "overcommit ratio 1.0");
+    assertThat(size(id)).isEqualTo(8 * MIB);
+    assertThat(expand(id, 16 * MIB).getCapacityBytes()).isEqualTo(16 * MIB);
+  }
+
+  private long size(String volumeId) {
+    return f.engine.client().findTarget(f.config.iqnPrefix() + ":" + volumeId).orElseThrow()
+        .getLuns(0).getSizeBytes();
+  }
 }

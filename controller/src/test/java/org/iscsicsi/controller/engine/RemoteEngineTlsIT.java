@@ -63,7 +63,8 @@ class RemoteEngineTlsIT {
         "--no-iscsi", "--admin", "127.0.0.1:" + port,
         "--admin-tls-cert", server.certificate().toString(),
         "--admin-tls-key", server.key().toString(),
-        "--admin-tls-client-ca", controllers.caCertificate().toString())
+        "--admin-tls-client-ca", controllers.caCertificate().toString(),
+        "--admin-client-cn", "controller", "--admin-client-cn", "operator")
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
     while (!Files.readString(log).contains("target engine serving")) {

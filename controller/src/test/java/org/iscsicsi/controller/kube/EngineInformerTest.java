@@ -12,7 +12,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.Optional;
 import org.iscsicsi.controller.engine.Engine;
 import org.iscsicsi.controller.engine.EngineDirectory;
@@ -41,10 +40,12 @@ class EngineInformerTest {
   static KubernetesClient client;
   static KubernetesMockServer server;
 
+  /** The mock server logs every request at INFO (hundreds of Lease renewals here). */
+  static final java.util.logging.Logger MOCK_LOG =
+      java.util.logging.Logger.getLogger("io.fabric8.mockwebserver.MockWebServer");
+
   static {
-    // the mock server logs every request at INFO (thousands of Lease renewals here)
-    java.util.logging.Logger.getLogger("io.fabric8.mockwebserver.MockWebServer")
-        .setLevel(java.util.logging.Level.WARNING);
+    MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
   }
 
   PoolFixture pool;
@@ -53,9 +54,8 @@ class EngineInformerTest {
   EngineHealth health;
   EngineStatusWriter writer;
   final List<StandInEngine> engines = new ArrayList<>();
-  /** The Leases renewed every 500 ms, as the running engines would: name to incarnation. */
-  final Map<String, String> renewing = new ConcurrentHashMap<>();
-  Thread renewer;
+  /** The Leases renewed every 500 ms, as the running engines would. */
+  PoolFixture.Renewals leases;
 
   @BeforeEach
   void start() {
@@ -65,26 +65,12 @@ class EngineInformerTest {
     health = EngineHealth.start(directory, PROBE_INTERVAL, Duration.ofMillis(500));
     informer = EngineInformer.start(client, NAMESPACE, directory);
     writer = startWriter();
-    renewer = Thread.ofPlatform().daemon().name("lease-renewer").start(() -> {
-      while (!Thread.currentThread().isInterrupted()) {
-        try {
-          renewing.forEach((name, incarnation) -> pool.renew(name, incarnation, LEASE));
-        } catch (RuntimeException e) {
-          System.err.println("lease renewal failed, retried: " + e);
-        }
-        try {
-          Thread.sleep(500);
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
-    });
+    leases = pool.renewEvery(Duration.ofMillis(500), LEASE);
   }
 
   @AfterEach
   void stop() throws InterruptedException {
-    renewer.interrupt();
-    renewer.join();
+    leases.close();
     writer.close();
     informer.close();
     health.close();
@@ -92,19 +78,14 @@ class EngineInformerTest {
     for (StandInEngine e : engines) {
       e.close();
     }
-    for (PoolMember m : directory.members()) {
-      pool.delete(m.name());
-    }
-    client.genericKubernetesResources(EngineInformer.CONTEXT).delete();
-    client.leases().inNamespace(NAMESPACE).delete();
+    pool.deleteAll();
   }
 
   private StandInEngine engine(String name, String incarnation) throws Exception {
     StandInEngine e = new StandInEngine(name, incarnation).start();
     engines.add(e);
     pool.register(name, e.address(), incarnation);
-    pool.renew(name, incarnation, LEASE);
-    renewing.put(name, incarnation);
+    leases.keep(name, incarnation);
     return e;
   }
 
@@ -157,7 +138,7 @@ class EngineInformerTest {
     Thread.sleep(LEASE.multipliedBy(2).toMillis());
     assertThat(state("node-a")).as("renewed within its duration").isEqualTo(EngineState.READY);
 
-    renewing.remove("node-a");
+    leases.stop("node-a");
     long stopped = System.nanoTime();
     await(() -> state("node-a") == EngineState.UNREACHABLE, WAIT, "the Lease to expire");
     Duration took = Duration.ofNanos(System.nanoTime() - stopped);
@@ -168,7 +149,7 @@ class EngineInformerTest {
         .contains("iscsi-engine-node-a not renewed since");
     assertThat(directory.schedulable()).isEmpty();
 
-    renewing.put("node-a", "inc-a1");
+    leases.keep("node-a", "inc-a1");
     await(() -> state("node-a") == EngineState.READY, WAIT, "node-a to be Ready again");
   }
 
@@ -201,7 +182,7 @@ class EngineInformerTest {
     await(() -> state("node-a") == EngineState.READY, WAIT, "node-a to be Ready");
 
     a.answerAs("node-a", "inc-a1"); // still the old process answering
-    renewing.put("node-a", "inc-a2");
+    leases.keep("node-a", "inc-a2");
     await(() -> reach("node-a") != Reachability.ANSWERING, WAIT, "the restart to be seen");
     assertThat(state("node-a")).isEqualTo(EngineState.UNREACHABLE);
     Thread.sleep(PROBE_INTERVAL.multipliedBy(2).toMillis());
@@ -260,16 +241,12 @@ class EngineInformerTest {
 
     pool.delete("node-b");
     await(() -> directory.byName("node-b").isEmpty(), WAIT, "node-b gone");
-    renewing.put("node-c", "inc-c1");
+    leases.keep("node-c", "inc-c1");
     Thread.sleep(500);
     assertThat(directory.byName("node-c")).isEqualTo(Optional.empty());
     assertThat(directory.all()).extracting(Engine::name).containsExactly("node-a");
     assertThat(pool.get("node-a").getMetadata().getDeletionTimestamp()).isNotNull();
-    client.genericKubernetesResources(EngineInformer.CONTEXT).withName("node-a")
-        .edit(r -> {
-          r.getMetadata().setFinalizers(List.of());
-          return r;
-        });
+    pool.removeFinalizers("node-a");
     await(() -> directory.all().isEmpty(), WAIT, "node-a gone after its finalizer");
   }
 
@@ -294,7 +271,7 @@ class EngineInformerTest {
             "[{\"op\":\"add\",\"path\":\"/status/conditions/-\",\"value\":"
                 + "{\"type\":\"Drained\",\"status\":\"False\"}}]");
 
-    renewing.remove("node-a");
+    leases.stop("node-a");
     await(() -> "Unreachable".equals(statusState("node-a")), WAIT, "status.state Unreachable");
     assertThat(reachable("node-a")).as(pool.get("node-a").toString())
         .containsEntry("status", "False")
@@ -316,7 +293,7 @@ class EngineInformerTest {
       assertThat(events("node-a")).hasSize(1);
     }
 
-    renewing.put("node-a", "inc-a1");
+    leases.keep("node-a", "inc-a1");
     await(() -> "Ready".equals(statusState("node-a")), WAIT, "status.state Ready again");
     await(() -> events("node-a").size() == 2, WAIT, "a second event");
     assertThat(events("node-a")).extracting(e -> e.getReason())

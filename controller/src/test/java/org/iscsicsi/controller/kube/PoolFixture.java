@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
 import org.iscsicsi.controller.engine.EngineDirectory;
 
 /**
@@ -26,6 +27,7 @@ public final class PoolFixture {
   public static final String NAMESPACE = "storage";
 
   private final KubernetesClient client;
+  private final java.util.Set<String> written = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   public PoolFixture(KubernetesMockServer server, KubernetesClient client) {
     this.client = client;
@@ -37,6 +39,7 @@ public final class PoolFixture {
   /** Creates the IscsiEngine {@code name} with a report naming its admin address. */
   public GenericKubernetesResource register(String name, String adminAddress,
       String incarnation) {
+    written.add(name);
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("node", name);
     report.put("incarnation", incarnation);
@@ -54,6 +57,7 @@ public final class PoolFixture {
 
   /** Creates or renews the engine's Lease (renewTime now), as {@code name/incarnation}. */
   public void renew(String name, String incarnation, Duration duration) {
+    written.add(name);
     String leaseName = EngineDirectory.LEASE_PREFIX + name;
     for (int attempt = 0; ; attempt++) {
       try {
@@ -82,7 +86,7 @@ public final class PoolFixture {
 
   /** Sets {@code spec.<field>} of the engine's object (cordon, drain). */
   public void setSpec(String name, String field, Object value) {
-    client.genericKubernetesResources(EngineInformer.CONTEXT).withName(name).edit(r -> {
+    edit(name, r -> {
       @SuppressWarnings("unchecked")
       Map<String, Object> spec = (Map<String, Object>) r.getAdditionalProperties()
           .computeIfAbsent("spec", k -> new LinkedHashMap<>());
@@ -93,18 +97,102 @@ public final class PoolFixture {
 
   /** Adds a finalizer, so that a delete only sets the deletionTimestamp. */
   public void addFinalizer(String name, String finalizer) {
-    client.genericKubernetesResources(EngineInformer.CONTEXT).withName(name).edit(r -> {
+    edit(name, r -> {
       r.getMetadata().getFinalizers().add(finalizer);
       return r;
     });
+  }
+
+  public void removeFinalizers(String name) {
+    edit(name, r -> {
+      r.getMetadata().setFinalizers(List.of());
+      return r;
+    });
+  }
+
+  /** Edits the object as an operator would: again on a conflict with the controller's writes. */
+  private void edit(String name, UnaryOperator<GenericKubernetesResource> change) {
+    for (int attempt = 0; ; attempt++) {
+      try {
+        client.genericKubernetesResources(EngineInformer.CONTEXT).withName(name).edit(change);
+        return;
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt > 20) {
+          throw e;
+        }
+      }
+    }
   }
 
   public void delete(String name) {
     client.genericKubernetesResources(EngineInformer.CONTEXT).withName(name).delete();
   }
 
+  /**
+   * Deletes every object and Lease this fixture wrote, one by one (finalizers first), for the
+   * next test.
+   */
+  public void deleteAll() {
+    for (String name : written) {
+      if (get(name) != null) {
+        removeFinalizers(name);
+        delete(name);
+      }
+      client.leases().inNamespace(NAMESPACE).withName(EngineDirectory.LEASE_PREFIX + name)
+          .delete();
+    }
+    written.clear();
+  }
+
   public GenericKubernetesResource get(String name) {
     return client.genericKubernetesResources(EngineInformer.CONTEXT).withName(name).get();
+  }
+
+  /** Leases renewed in the background, as running engines renew theirs. */
+  public final class Renewals implements AutoCloseable {
+    private final Map<String, String> leases = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Duration duration;
+    private final Thread thread;
+
+    private Renewals(Duration period, Duration duration) {
+      this.duration = duration;
+      thread = Thread.ofPlatform().daemon().name("lease-renewer").start(() -> {
+        while (!Thread.currentThread().isInterrupted()) {
+          try {
+            leases.forEach((name, incarnation) -> renew(name, incarnation, duration));
+          } catch (RuntimeException e) {
+            System.err.println("lease renewal failed, retried: " + e);
+          }
+          try {
+            Thread.sleep(period.toMillis());
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+      });
+    }
+
+    /** Renews {@code name}'s Lease as {@code incarnation} from now on. */
+    public void keep(String name, String incarnation) {
+      renew(name, incarnation, duration);
+      leases.put(name, incarnation);
+    }
+
+    /** Stops renewing {@code name}'s Lease (its engine died). */
+    public void stop(String name) {
+      leases.remove(name);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      thread.interrupt();
+      thread.join();
+    }
+  }
+
+  /** Renews the Leases handed to it every {@code period}, each with {@code duration}. */
+  public Renewals renewEvery(Duration period, Duration duration) {
+    return new Renewals(period, duration);
   }
 
   /** Waits up to {@code timeout} for {@code condition}. */

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.iscsicsi.csi.OperationLocks;
 import org.iscsicsi.csi.UnaryCall;
 import org.iscsicsi.csi.contract.PublishContext;
 import org.iscsicsi.node.exec.Args;
@@ -42,7 +43,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
   private final InitiatorName initiatorName;
   private final Preflight preflight;
   private final Info info;
-  private final VolumeLocks locks = new VolumeLocks();
+  private final OperationLocks locks = new OperationLocks();
   private final KubeletDir kubeletDir;
 
   public NodeService(VolumeStager stager, VolumePublisher publisher, InitiatorName initiatorName,

@@ -50,6 +50,11 @@ import org.w3c.dom.NodeList;
  */
 class CsiSanityVmIT {
 
+  /** Specs run and passed per access type, Node Service among them, and skipped (README). */
+  static final int EXPECTED_RAN = 84;
+  static final int EXPECTED_NODE_PASSED = 23;
+  static final int EXPECTED_SKIPPED = 7;
+
   static final String VERSION = CsiSanityBinary.VERSION;
   private static final int CSI_PORT = 13700;
   private static final int ISCSI_PORT = 13701;
@@ -89,6 +94,8 @@ class CsiSanityVmIT {
     Files.writeString(secrets, yaml);
     Path params = tmp.resolve("parameters.yaml");
     Files.writeString(params, "chap: \"true\"\n");
+    Path mutable = Files.writeString(tmp.resolve("mutable-parameters.yaml"),
+        CsiSanityBinary.MUTABLE_PARAMETERS);
 
     Path socket = tmp.resolve("controller.sock");
     Path controllerLog = reports.resolve("controller.log");
@@ -106,7 +113,7 @@ class CsiSanityVmIT {
         assertSameDriver(socket);
         for (String accessType : List.of("mount", "block")) {
           long s = System.nanoTime();
-          Result r = run(sanity, reports, accessType, socket, shared, secrets, params);
+          Result r = run(sanity, reports, accessType, socket, shared, secrets, params, mutable);
           double seconds = (System.nanoTime() - s) / 1e9;
           String line = String.format("csi-sanity %s, node plugin in the VM, %s access type: ran"
               + " %d of %d specs: %d passed (%d Node Service), %d failed, %d pending, %d skipped"
@@ -116,9 +123,13 @@ class CsiSanityVmIT {
           r.skippedSpecs.forEach((name, why) -> System.out.printf("  skipped: %s (%s)%n", name,
               why));
           assertThat(r.failed).as("failed specs, see %s", r.output).isZero();
-          assertThat(r.passed).as("passed specs, see %s", r.output).isGreaterThanOrEqualTo(70);
+          // exact, as README states them: a spec that passed and now skips fails here
+          assertThat(r.ran).as("specs run, see %s", r.output).isEqualTo(EXPECTED_RAN);
+          assertThat(r.passed).as("passed specs, see %s", r.output).isEqualTo(EXPECTED_RAN);
           assertThat(r.nodePassed).as("passed Node Service specs, see %s", r.output)
-              .isGreaterThanOrEqualTo(20);
+              .isEqualTo(EXPECTED_NODE_PASSED);
+          assertThat(r.skipped).as("skipped specs, see %s", r.output)
+              .isEqualTo(EXPECTED_SKIPPED);
           assertThat(r.skippedSpecs.keySet()).noneMatch(n -> n.contains("Node Service"));
         }
         System.out.printf("VM start to node plugin listening %.0f s; whole run %d s%n",
@@ -147,7 +158,7 @@ class CsiSanityVmIT {
   record Report(int nodePassed, Map<String, String> skippedSpecs) {}
 
   private static Result run(Path sanity, Path reports, String accessType, Path socket,
-      Path shared, Path secrets, Path params) throws Exception {
+      Path shared, Path secrets, Path params, Path mutable) throws Exception {
     Path out = reports.resolve("sanity-" + accessType + ".out");
     Path junit = reports.resolve("sanity-" + accessType + ".xml");
     Path work = Files.createDirectories(shared.resolve(accessType));
@@ -159,6 +170,7 @@ class CsiSanityVmIT {
         "--csi.testvolumeexpandsize=" + 2 * VOLUME_BYTES,
         "--csi.secrets=" + secrets,
         "--csi.testvolumeparameters=" + params,
+        "--csi.testvolumemutableparameters=" + mutable,
         "--csi.mountdir=" + work.resolve("mount"),
         "--csi.stagingdir=" + work.resolve("staging"),
         "-ginkgo.no-color",

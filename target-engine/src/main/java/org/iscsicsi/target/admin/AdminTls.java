@@ -1,9 +1,7 @@
 package org.iscsicsi.target.admin;
 
 import io.grpc.ChannelCredentials;
-import io.grpc.ServerCredentials;
 import io.grpc.TlsChannelCredentials;
-import io.grpc.TlsServerCredentials;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,9 +12,9 @@ import java.util.Set;
 /**
  * One side of a mutually authenticated TLS link to the target.v1 admin API: its own certificate
  * chain and private key, and the CA the other side's certificate must chain to (PEM files). The
- * engine uses it with the CA of its clients; a client (the CLI, the controller) with the CA of the
- * engines. The files are read when a server or channel is built, so replacing them and restarting
- * (or reconnecting) rotates the certificates.
+ * engine uses it with the CA of its clients ({@link ReloadingTls}, which follows changes of the
+ * files); a client (the CLI, the controller) with the CA of the engines, read when the channel is
+ * built.
  *
  * @param certificate the certificate chain, leaf first
  * @param privateKey its PKCS#8 private key; must not be readable by other users
@@ -47,16 +45,6 @@ public record AdminTls(Path certificate, Path privateKey, Path trustedCa) {
       throw new IllegalArgumentException("TLS needs all of " + flags);
     }
     return new AdminTls(certificate, privateKey, trustedCa);
-  }
-
-  /** Credentials of an admin server that accepts only clients with a certificate of the CA. */
-  public ServerCredentials serverCredentials() throws IOException {
-    checkFiles();
-    return TlsServerCredentials.newBuilder()
-        .keyManager(certificate.toFile(), privateKey.toFile())
-        .trustManager(trustedCa.toFile())
-        .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE)
-        .build();
   }
 
   /** Credentials of a client that presents its certificate and trusts only engines of the CA. */

@@ -51,6 +51,7 @@ import org.iscsicsi.target.v1.RevokeInitiatorRequest;
 import org.iscsicsi.target.v1.Session;
 import org.iscsicsi.target.v1.SessionStatistics;
 import org.iscsicsi.target.v1.SetChapRequest;
+import org.iscsicsi.target.v1.SetLunQosRequest;
 import org.iscsicsi.target.v1.SetTargetLabelsRequest;
 import org.iscsicsi.target.v1.Snapshot;
 import org.iscsicsi.target.v1.Target;
@@ -182,7 +183,8 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
         case SOURCE_NOT_SET -> new LunSpec.Empty();
       };
       var rec = registry.createLun(new LunSpec(req.getTarget(), req.getLun(), req.getSizeBytes(),
-          req.getBlockSize(), req.getThick(), req.getReadOnly(), source));
+          req.getBlockSize(), req.getThick(), req.getReadOnly(), source,
+          QosMessages.limits(req.getQos())));
       return toProto(registry.lunStatus(req.getTarget(), rec.lun()));
     });
   }
@@ -191,6 +193,14 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
   public void resizeLun(ResizeLunRequest req, StreamObserver<Lun> out) {
     call(out, () -> {
       registry.resizeLun(req.getTarget(), req.getLun(), req.getSizeBytes());
+      return toProto(registry.lunStatus(req.getTarget(), req.getLun()));
+    });
+  }
+
+  @Override
+  public void setLunQos(SetLunQosRequest req, StreamObserver<Lun> out) {
+    call(out, () -> {
+      registry.setLunQos(req.getTarget(), req.getLun(), QosMessages.limits(req.getQos()));
       return toProto(registry.lunStatus(req.getTarget(), req.getLun()));
     });
   }
@@ -292,7 +302,14 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
   private static Lun toProto(LunStatus s) {
     var d = s.definition();
     var c = s.counters();
-    return Lun.newBuilder()
+    var b = Lun.newBuilder();
+    if (d.qos() != null) {
+      b.setQos(QosMessages.toProto(d.qos()));
+    }
+    if (s.throttled() != null) {
+      b.setQosStatistics(QosMessages.toProto(s.throttled()));
+    }
+    return b
         .setTarget(s.target())
         .setLun(d.lun())
         .setSizeBytes(d.sizeBytes())

@@ -1,6 +1,7 @@
 package org.iscsicsi.target.cli;
 
 import java.io.PrintWriter;
+import java.util.TreeMap;
 import org.iscsicsi.target.v1.EngineInfo;
 import org.iscsicsi.target.v1.GetEngineInfoRequest;
 import org.iscsicsi.target.v1.GetPoolCapacityRequest;
@@ -8,7 +9,7 @@ import org.iscsicsi.target.v1.PoolCapacity;
 import org.iscsicsi.target.v1.TargetAdminGrpc.TargetAdminBlockingStub;
 import picocli.CommandLine.Command;
 
-/** {@code info}: the engine's version, portals, counts and pool space. */
+/** {@code info}: the engine's name, version, portals, counts and pool space. */
 @Command(name = "info", description = "Show the engine's portals, counts and pool capacity.")
 final class InfoCommand extends ClientCommand {
 
@@ -16,6 +17,9 @@ final class InfoCommand extends ClientCommand {
   void run(TargetAdminBlockingStub admin, PrintWriter out) {
     EngineInfo i = admin.getEngineInfo(GetEngineInfoRequest.getDefaultInstance());
     PoolCapacity p = admin.getPoolCapacity(GetPoolCapacityRequest.getDefaultInstance());
+    out.println("engine " + i.getName() + " (incarnation " + i.getIncarnation() + ")"
+        + (i.getNode().isEmpty() ? "" : " on node " + i.getNode())
+        + (i.getTopologyMap().isEmpty() ? "" : ", topology " + new TreeMap<>(i.getTopologyMap())));
     out.println("version " + i.getVersion() + ", " + (i.getServing() ? "serving" : "not serving")
         + " on " + String.join(", ", i.getPortalsList()));
     out.println(i.getTargetCount() + " target(s), " + i.getSessionCount() + " session(s)");

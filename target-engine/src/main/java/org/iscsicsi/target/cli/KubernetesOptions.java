@@ -41,14 +41,7 @@ final class KubernetesOptions {
     if (!enabled) {
       return;
     }
-    if (node == null || node.isBlank()) {
-      throw new IllegalArgumentException("--kubernetes needs the node's name: --node or "
-          + "$NODE_NAME");
-    }
-    if (namespace == null || namespace.isBlank()) {
-      throw new IllegalArgumentException("--kubernetes needs the namespace of the engine's "
-          + "Lease: --namespace or $POD_NAMESPACE");
-    }
+    RegistrationSettings.requireNodeAndNamespace(node, namespace);
     if (adminAdvertise != null) {
       HostPort.parse(adminAdvertise, -1);
     }

@@ -6,15 +6,18 @@ import org.iscsicsi.target.v1.DeleteLunRequest;
 import org.iscsicsi.target.v1.Lun;
 import org.iscsicsi.target.v1.LunRef;
 import org.iscsicsi.target.v1.ResizeLunRequest;
+import org.iscsicsi.target.v1.SetLunQosRequest;
 import org.iscsicsi.target.v1.TargetAdminGrpc.TargetAdminBlockingStub;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code lun create|resize|delete}. */
 @Command(name = "lun", description = "Create, grow and delete LUNs.",
-    subcommands = {LunCommands.Create.class, LunCommands.Resize.class, LunCommands.Delete.class})
+    subcommands = {LunCommands.Create.class, LunCommands.Resize.class, LunCommands.Qos.class,
+        LunCommands.Delete.class})
 final class LunCommands {
 
   @Command(name = "create", description = "Create a LUN backed by a new file.")
@@ -41,6 +44,9 @@ final class LunCommands {
     @ArgGroup(exclusive = true)
     Source source;
 
+    @Mixin
+    QosOptions qos;
+
     static final class Source {
       @Option(names = "--from-snapshot", paramLabel = "ID", description = "Copy a snapshot.")
       String snapshot;
@@ -53,7 +59,7 @@ final class LunCommands {
     void run(TargetAdminBlockingStub admin, PrintWriter out) {
       var b = CreateLunRequest.newBuilder().setTarget(target).setLun(lun)
           .setSizeBytes(Sizes.parse(size)).setThick(thick).setReadOnly(readOnly)
-          .setBlockSize(blockSize);
+          .setBlockSize(blockSize).setQos(qos.toProto());
       if (source != null && source.snapshot != null) {
         b.setSnapshotId(source.snapshot);
       } else if (source != null && source.cloneOf != null) {
@@ -81,6 +87,25 @@ final class LunCommands {
     }
   }
 
+  @Command(name = "qos", description = "Set a LUN's I/O limits, live (figures left out: no "
+      + "limit).")
+  static final class Qos extends ClientCommand {
+    @Parameters(paramLabel = "IQN")
+    String target;
+
+    @Option(names = "--lun", required = true, paramLabel = "N")
+    int lun;
+
+    @Mixin
+    QosOptions qos;
+
+    @Override
+    void run(TargetAdminBlockingStub admin, PrintWriter out) {
+      print(out, admin.setLunQos(SetLunQosRequest.newBuilder().setTarget(target).setLun(lun)
+          .setQos(qos.toProto()).build()));
+    }
+  }
+
   @Command(name = "delete", description = "Delete a LUN and its file.")
   static final class Delete extends ClientCommand {
     @Parameters(paramLabel = "IQN")
@@ -100,7 +125,7 @@ final class LunCommands {
     out.println("LUN " + l.getLun() + " of " + l.getTarget() + ": " + Sizes.format(l.getSizeBytes())
         + ", " + l.getBlockSize() + "-byte blocks, " + (l.getThin() ? "thin" : "thick")
         + (l.getReadOnly() ? ", read-only" : "") + ", serial " + l.getSerial() + ", naa "
-        + l.getNaa());
+        + l.getNaa() + ", " + QosOptions.describe(l.getQos()));
   }
 
   /** Parses IQN/LUN (the LUN number after the last slash). */

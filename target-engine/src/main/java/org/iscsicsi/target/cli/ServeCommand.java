@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import org.iscsicsi.target.admin.AdminTls;
 import org.iscsicsi.target.engine.AdminAddress;
@@ -68,6 +69,11 @@ final class ServeCommand implements Callable<Integer> {
       description = "PEM CA that admin clients' certificates must chain to.")
   Path adminTlsClientCa;
 
+  @Option(names = "--admin-client-cn", paramLabel = "CN",
+      description = "Subject common name an admin client certificate must carry (repeatable; "
+          + "default " + AdminListener.CONTROLLER_CN + ").")
+  List<String> adminClientCns = new ArrayList<>();
+
   @Option(names = "--admin-reflection",
       description = "Serve gRPC server reflection on the admin API (default: off).")
   boolean adminReflection;
@@ -111,7 +117,8 @@ final class ServeCommand implements Callable<Integer> {
         .withAdvertise(advertise.stream().map(a -> HostPort.parse(a, EngineConfig.ISCSI_PORT))
             .toList())
         .withAdmin(new AdminListener(AdminAddress.parse(admin), AdminTls.ofOptional(adminTlsCert,
-            adminTlsKey, adminTlsClientCa, TLS_FLAGS), adminReflection))
+            adminTlsKey, adminTlsClientCa, TLS_FLAGS), adminReflection)
+            .withClientCns(Set.copyOf(adminClientCns)))
         .withIscsi(!noIscsi)
         .withNopInterval(Duration.ofSeconds(nopSeconds))
         .withLogin(login.settings())

@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.util.concurrent.TimeUnit;
+import org.iscsicsi.target.admin.ReloadingTls;
 import org.iscsicsi.target.admin.SocketDirectory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,11 +31,14 @@ final class AdminServer implements AutoCloseable {
   private final AdminListener listener;
   private final Server server;
   private final EventLoopGroup group;
+  private final ReloadingTls tls;
 
-  private AdminServer(AdminListener listener, Server server, EventLoopGroup group) {
+  private AdminServer(AdminListener listener, Server server, EventLoopGroup group,
+      ReloadingTls tls) {
     this.listener = listener;
     this.server = server;
     this.group = group;
+    this.tls = tls;
   }
 
   /** Starts listening; null for {@link AdminAddress.None}. */
@@ -57,7 +61,7 @@ final class AdminServer implements AutoCloseable {
           .channelType(EpollServerDomainSocketChannel.class)
           .bossEventLoopGroup(group).workerEventLoopGroup(group);
       Server server = withServices(b, listener, service).build().start();
-      AdminServer admin = new AdminServer(listener, server, group);
+      AdminServer admin = new AdminServer(listener, server, group, null);
       try {
         SocketDirectory.restrict(u.path());
       } catch (IOException e) {
@@ -75,8 +79,10 @@ final class AdminServer implements AutoCloseable {
       ServerServiceDefinition service) throws IOException {
     HostPort where = new HostPort(t.host(), t.port());
     ServerCredentials credentials;
+    ReloadingTls tls = null;
     if (listener.tls() != null) {
-      credentials = listener.tls().serverCredentials();
+      tls = ReloadingTls.forServer(listener.tls(), listener.clientCns(), listener.tlsReload());
+      credentials = tls.serverCredentials();
     } else if (where.isLoopback()) {
       log.warn("admin API on {} without TLS: every local process can administer this engine; "
           + "prefer a unix socket (--admin unix:/path) or mutual TLS (--admin-tls-*)", where);
@@ -89,10 +95,17 @@ final class AdminServer implements AutoCloseable {
     NettyServerBuilder b = NettyServerBuilder.forAddress(
         new InetSocketAddress(t.host(), t.port()), credentials);
     try {
-      return new AdminServer(listener, withServices(b, listener, service).build().start(), null);
-    } catch (IOException e) {
-      throw new IOException("cannot listen for the admin API on " + where + ": "
-          + e.getMessage(), e);
+      return new AdminServer(listener, withServices(b, listener, service).build().start(), null,
+          tls);
+    } catch (IOException | RuntimeException e) {
+      if (tls != null) {
+        tls.close();
+      }
+      if (e instanceof IOException) {
+        throw new IOException("cannot listen for the admin API on " + where + ": "
+            + e.getMessage(), e);
+      }
+      throw e;
     }
   }
 
@@ -114,7 +127,8 @@ final class AdminServer implements AutoCloseable {
   String description() {
     return switch (listener.address()) {
       case AdminAddress.Tcp t -> new HostPort(t.host(), tcpAddress().getPort())
-          + (listener.tls() != null ? " (mutual TLS)" : " (plain, loopback)");
+          + (listener.tls() != null ? " (mutual TLS, client CN " + String.join(" or ",
+              new java.util.TreeSet<>(listener.clientCns())) + ")" : " (plain, loopback)");
       default -> listener.address() + " (mode 0600)";
     };
   }
@@ -129,6 +143,9 @@ final class AdminServer implements AutoCloseable {
     }
     if (group != null) {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+    if (tls != null) {
+      tls.close();
     }
     if (listener.address() instanceof AdminAddress.Unix u) {
       try {

@@ -1,10 +1,7 @@
 package org.iscsicsi.target.engine;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.regex.Pattern;
+import org.iscsicsi.target.names.ShortHash;
 
 /**
  * The name of a target engine: the engine part of the controller's volume ids
@@ -26,7 +23,6 @@ public final class EngineName {
   public static final Pattern RULE = Pattern.compile("[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?");
 
   private static final String HASHED_PREFIX = "n-";
-  private static final int HASHED_HEX_DIGITS = 24;
 
   private EngineName() {
   }
@@ -57,15 +53,6 @@ public final class EngineName {
     if (isValid(node)) {
       return node;
     }
-    return HASHED_PREFIX + sha256Hex(node).substring(0, HASHED_HEX_DIGITS);
-  }
-
-  private static String sha256Hex(String s) {
-    try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      return HexFormat.of().formatHex(md.digest(s.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is missing from this JDK", e);
-    }
+    return HASHED_PREFIX + ShortHash.of(node);
   }
 }

@@ -106,7 +106,7 @@ public final class TargetEngine implements AutoCloseable {
       }
       TargetEngine engine = new TargetEngine(config, store, registry, transport, inProcess, name,
           admin, facts);
-      log.info("target engine {} (incarnation {}) serving: state {}, iSCSI {}, admin {}",
+      log.info("target engine serving as {} (incarnation {}): state {}, iSCSI {}, admin {}",
           identity.name(), identity.incarnation(), config.stateDir(),
           transport == null ? "off" : transport.boundAddress(), engine.adminDescription());
       return engine;

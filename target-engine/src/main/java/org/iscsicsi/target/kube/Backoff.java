@@ -28,7 +28,7 @@ final class Backoff {
   /** Records a failure; returns how long to wait before trying again. */
   Duration failed(Exception e) {
     failures++;
-    String error = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    String error = describe(e);
     Duration wait = delay();
     if (failures == 1 || !error.equals(lastError)) {
       log.warn("{} failed (attempt {}), retrying in {} ms: {}", activity, failures,
@@ -49,8 +49,19 @@ final class Backoff {
     lastError = "";
   }
 
-  int failures() {
-    return failures;
+  /** The exception's message and, when it says something else, its root cause's. */
+  static String describe(Throwable e) {
+    String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    if (root == e) {
+      return message;
+    }
+    String cause = root.getMessage() == null ? root.getClass().getSimpleName()
+        : root.getClass().getSimpleName() + ": " + root.getMessage();
+    return message.contains(cause) ? message : message + " (" + cause + ")";
   }
 
   private Duration delay() {

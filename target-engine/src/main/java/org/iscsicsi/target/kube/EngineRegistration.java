@@ -41,7 +41,8 @@ public final class EngineRegistration implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(EngineRegistration.class);
 
-  private static final Duration FIRST_RETRY = Duration.ofMillis(500);
+  // the report thread looks every second, so a shorter first delay would not be kept
+  private static final Duration FIRST_RETRY = Duration.ofSeconds(1);
   private static final Duration MAX_RETRY = Duration.ofSeconds(30);
   private static final Duration FIRST_LEASE_RETRY = Duration.ofMillis(250);
   private static final Duration SHUTDOWN_REPORT_TIMEOUT = Duration.ofSeconds(5);
@@ -68,6 +69,8 @@ public final class EngineRegistration implements AutoCloseable {
   private final Backoff reporting;
   private final Backoff renewing;
   private volatile Phase phase = Phase.WAITING;
+  /** The IscsiEngine object as registered (owner of the Lease). */
+  private volatile GenericKubernetesResource object;
   private volatile boolean shuttingDown;
   private volatile boolean closed;
 
@@ -158,7 +161,7 @@ public final class EngineRegistration implements AutoCloseable {
     GenericKubernetesResource existing = objects.withName(settings.engine()).get();
     if (existing == null) {
       try {
-        objects.resource(new GenericKubernetesResourceBuilder()
+        existing = objects.resource(new GenericKubernetesResourceBuilder()
             .withApiVersion(IscsiEngines.GROUP + "/" + IscsiEngines.VERSION)
             .withKind(IscsiEngines.KIND)
             .withNewMetadata().withName(settings.engine()).endMetadata().build()).create();
@@ -168,12 +171,14 @@ public final class EngineRegistration implements AutoCloseable {
           throw e;
         }
         log.info("IscsiEngine {} appeared meanwhile: using it", settings.engine());
+        existing = objects.withName(settings.engine()).require();
       }
     } else {
       log.info("IscsiEngine {} exists: registering as incarnation {}", settings.engine(),
           settings.incarnation());
       noteDeletion(existing);
     }
+    object = existing;
     phase = Phase.REGISTERED;
     leases.execute(this::renewLoop);
     reportIfDue(now, true);
@@ -258,7 +263,7 @@ public final class EngineRegistration implements AutoCloseable {
     }
     Duration next = settings.renewInterval();
     try {
-      lease.renew();
+      lease.renew(object);
       renewing.succeeded();
     } catch (RuntimeException e) {
       next = renewing.failed(e);
@@ -296,13 +301,21 @@ public final class EngineRegistration implements AutoCloseable {
   public void close() {
     announceShutdown();
     closed = true;
-    reports.shutdownNow();
-    leases.shutdownNow();
+    // let a write in progress finish (an interrupted call would only log a failure), then stop
+    reports.shutdown();
+    leases.shutdown();
     try {
-      reports.awaitTermination(SHUTDOWN_REPORT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-      leases.awaitTermination(SHUTDOWN_REPORT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      if (!reports.awaitTermination(SHUTDOWN_REPORT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+          || !leases.awaitTermination(SHUTDOWN_REPORT_TIMEOUT.toMillis(),
+              TimeUnit.MILLISECONDS)) {
+        log.warn("IscsiEngine {}: a Kubernetes API call still runs after {} s; abandoning it",
+            settings.engine(), SHUTDOWN_REPORT_TIMEOUT.toSeconds());
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } finally {
+      reports.shutdownNow();
+      leases.shutdownNow();
     }
   }
 

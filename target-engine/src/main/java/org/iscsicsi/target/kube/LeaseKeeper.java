@@ -1,5 +1,8 @@
 package org.iscsicsi.target.kube;
 
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -15,6 +18,7 @@ import org.slf4j.LoggerFactory;
  * Keeps {@code Lease/iscsi-engine-<engine>} held by {@code <engine>/<incarnation>}: each renewal
  * is an update carrying the resourceVersion last seen, so a write that raced another is refused
  * (409) and re-read rather than overwritten blind. Liveness only: the Lease never carries status.
+ * It is owned by the IscsiEngine object, so it goes when the object is deleted.
  */
 final class LeaseKeeper {
 
@@ -35,8 +39,16 @@ final class LeaseKeeper {
     this.holder = IscsiEngines.holder(settings.engine(), settings.incarnation());
   }
 
-  /** One renewal (creating the Lease if it is missing); throws what the API server answered. */
-  void renew() {
+  /**
+   * One renewal (creating the Lease if it is missing); throws what the API server answered.
+   *
+   * @param owner the IscsiEngine object: the Lease's owner reference, so Kubernetes' garbage
+   *     collector deletes the Lease with the object
+   */
+  void renew(GenericKubernetesResource owner) {
+    OwnerReference ownedBy = new OwnerReferenceBuilder().withApiVersion(owner.getApiVersion())
+        .withKind(owner.getKind()).withName(owner.getMetadata().getName())
+        .withUid(owner.getMetadata().getUid()).build();
     var leases = client.leases().inNamespace(settings.namespace());
     if (last == null) {
       last = leases.withName(name).get();
@@ -46,7 +58,7 @@ final class LeaseKeeper {
     int seconds = (int) settings.leaseDuration().toSeconds();
     if (last == null) {
       last = leases.resource(new LeaseBuilder().withNewMetadata().withName(name)
-          .withNamespace(settings.namespace()).endMetadata()
+          .withNamespace(settings.namespace()).withOwnerReferences(ownedBy).endMetadata()
           .withNewSpec().withHolderIdentity(holder).withLeaseDurationSeconds(seconds)
           .withAcquireTime(now).withRenewTime(now).withLeaseTransitions(0).endSpec()
           .build()).create();
@@ -63,7 +75,8 @@ final class LeaseKeeper {
     }
     int transitions = spec == null || spec.getLeaseTransitions() == null ? 0
         : spec.getLeaseTransitions();
-    LeaseBuilder next = new LeaseBuilder(last).editOrNewSpec().withHolderIdentity(holder)
+    LeaseBuilder next = new LeaseBuilder(last).editMetadata().withOwnerReferences(ownedBy)
+        .endMetadata().editOrNewSpec().withHolderIdentity(holder)
         .withLeaseDurationSeconds(seconds).withRenewTime(now)
         .withAcquireTime(taking ? now : spec.getAcquireTime())
         .withLeaseTransitions(taking ? transitions + 1 : transitions).endSpec();

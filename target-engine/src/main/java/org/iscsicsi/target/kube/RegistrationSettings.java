@@ -32,19 +32,24 @@ public record RegistrationSettings(String engine, String incarnation, String nod
   public RegistrationSettings {
     Objects.requireNonNull(engine, "engine");
     Objects.requireNonNull(incarnation, "incarnation");
-    if (node == null || node.isBlank()) {
-      throw new IllegalArgumentException("registration in Kubernetes needs the node's name "
-          + "(--node or $NODE_NAME)");
-    }
-    if (namespace == null || namespace.isBlank()) {
-      throw new IllegalArgumentException("registration in Kubernetes needs the namespace of "
-          + "the engine Leases (--namespace or $POD_NAMESPACE)");
-    }
+    requireNodeAndNamespace(node, namespace);
     topologyKeys = List.copyOf(topologyKeys == null ? List.of() : topologyKeys);
     adminAddress = adminAddress == null ? "" : adminAddress;
     replicationAddress = replicationAddress == null ? "" : replicationAddress;
     if (renewInterval.compareTo(leaseDuration) >= 0) {
       throw new IllegalArgumentException("the Lease must be renewed more often than it lasts");
+    }
+  }
+
+  /** Registration needs the node's name and the Lease's namespace; says which flag is missing. */
+  public static void requireNodeAndNamespace(String node, String namespace) {
+    if (node == null || node.isBlank()) {
+      throw new IllegalArgumentException("--kubernetes needs the node's name: --node or "
+          + "$NODE_NAME");
+    }
+    if (namespace == null || namespace.isBlank()) {
+      throw new IllegalArgumentException("--kubernetes needs the namespace of the engine's "
+          + "Lease: --namespace or $POD_NAMESPACE");
     }
   }
 

@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.StampedLock;
+import org.iscsicsi.target.qos.LunThrottle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,6 +55,7 @@ public final class LogicalUnit implements AutoCloseable {
   private final LongAdder writeBytes = new LongAdder();
   private final IoLatency readLatency = new IoLatency();
   private final IoLatency writeLatency = new IoLatency();
+  private final LunThrottle throttle = new LunThrottle();
   /** The unit's own reference plus one per outstanding {@link LunFileRegion} or cached read. */
   private final AtomicInteger refs = new AtomicInteger(1);
   private volatile long sizeBytes;
@@ -199,6 +201,11 @@ public final class LogicalUnit implements AutoCloseable {
   /** How long writes took, including the flush of a FUA write, for metrics. */
   public IoLatency writeLatency() {
     return writeLatency;
+  }
+
+  /** The unit's I/O limits, enforced by the SCSI layer on READ and WRITE commands. */
+  public LunThrottle throttle() {
+    return throttle;
   }
 
   public LunCounters counters() {

@@ -24,6 +24,7 @@ import org.iscsicsi.target.login.LoginStatus;
 import org.iscsicsi.target.lun.IoLatency;
 import org.iscsicsi.target.lun.LogicalUnit;
 import org.iscsicsi.target.lun.LunCounters;
+import org.iscsicsi.target.qos.LunThrottle;
 import org.iscsicsi.target.registry.ExportedTarget;
 import org.iscsicsi.target.registry.TargetDirectory;
 import org.iscsicsi.target.scsi.TargetScsiPort;
@@ -71,7 +72,8 @@ public final class EngineMetrics implements MultiCollector {
   public List<String> getPrometheusNames() {
     return List.of("iscsi_lun_read_ops", "iscsi_lun_write_ops", "iscsi_lun_read_bytes",
         "iscsi_lun_write_bytes", "iscsi_lun_io_latency_seconds", "iscsi_lun_provisioned_bytes",
-        "iscsi_lun_allocated_bytes", "iscsi_targets", "iscsi_sessions_active", "iscsi_logins",
+        "iscsi_lun_allocated_bytes", "iscsi_lun_throttled_seconds",
+        "iscsi_lun_throttled_commands", "iscsi_lun_qos_refused_commands", "iscsi_targets", "iscsi_sessions_active", "iscsi_logins",
         "iscsi_session_txdata_octets", "iscsi_session_rxdata_octets",
         "iscsi_session_scsicmd_pdus", "iscsi_session_dataout_pdus", "iscsi_session_r2t_pdus",
         "iscsi_session_digest_errors", "iscsi_session_timeouts");
@@ -126,6 +128,7 @@ public final class EngineMetrics implements MultiCollector {
           l.labels().add("op", "write")));
     }
     out.metricSnapshot(latency.build());
+    collectThrottling(out, luns);
 
     GaugeSnapshot.Builder provisioned = GaugeSnapshot.builder()
         .name("iscsi_lun_provisioned_bytes").help("Size of the LUN as initiators see it.");
@@ -149,6 +152,35 @@ public final class EngineMetrics implements MultiCollector {
     out.metricSnapshot(GaugeSnapshot.builder().name("iscsi_targets")
         .help("Targets the engine exports.")
         .dataPoint(gauge(directory.targets().size(), Labels.EMPTY)).build());
+  }
+
+  /** What each LUN's I/O limits held back, by direction ({@code op} as for the latency). */
+  private static void collectThrottling(MetricSnapshots.Builder out, List<Lun> luns) {
+    CounterSnapshot.Builder seconds = CounterSnapshot.builder().name("iscsi_lun_throttled_seconds")
+        .help("Time READ and WRITE commands waited for the LUN's I/O limits, summed.");
+    CounterSnapshot.Builder commands = CounterSnapshot.builder()
+        .name("iscsi_lun_throttled_commands")
+        .help("READ and WRITE commands the LUN's I/O limits held back.");
+    CounterSnapshot.Builder refused = CounterSnapshot.builder()
+        .name("iscsi_lun_qos_refused_commands")
+        .help("Commands answered TASK SET FULL: the LUN's I/O limits would have held them too "
+            + "long.");
+    String[] ops = {"read", "write"};
+    for (Lun l : luns) {
+      LunThrottle.Stats s = l.unit().throttle().stats();
+      for (int d = 0; d < ops.length; d++) {
+        Labels labels = l.labels().add("op", ops[d]);
+        seconds.dataPoint(CounterDataPointSnapshot.builder().value(s.delayedNanos()[d] / 1e9)
+            .labels(labels).build());
+        commands.dataPoint(CounterDataPointSnapshot.builder().value(s.delayedCommands()[d])
+            .labels(labels).build());
+        refused.dataPoint(CounterDataPointSnapshot.builder().value(s.refusedCommands()[d])
+            .labels(labels).build());
+      }
+    }
+    out.metricSnapshot(seconds.build());
+    out.metricSnapshot(commands.build());
+    out.metricSnapshot(refused.build());
   }
 
   private static HistogramDataPointSnapshot histogram(IoLatency.Snapshot s, Labels labels) {

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.iscsicsi.target.lun.LogicalUnit;
+import org.iscsicsi.target.qos.QosLimits;
 import org.iscsicsi.target.registry.RegistryException.Reason;
 import org.iscsicsi.target.state.LunRecord;
 import org.iscsicsi.target.state.SnapshotRecord;
@@ -63,6 +64,7 @@ final class LunLifecycle {
     }
     try {
       LogicalUnit unit = files.materialize(p.rec(), p.src().file(), p.src().unit());
+      unit.throttle().setLimits(p.rec().qosLimits()); // before an initiator can see it
       synchronized (state.lock) {
         TargetRecord t = state.target(p.target());
         try {
@@ -118,7 +120,7 @@ final class LunLifecycle {
     pool.requireRoom(need, "LUN " + spec.lun() + " needs " + need);
     LunIdentity.Identity id = LunIdentity.next(state.serials(), state.naas());
     LunRecord rec = new LunRecord(spec.lun(), files.lunFile(id.naa()).toString(),
-        spec.sizeBytes(), bs, !spec.thick(), spec.readOnly(), id.serial(), id.naa());
+        spec.sizeBytes(), bs, !spec.thick(), spec.readOnly(), id.serial(), id.naa(), spec.qos());
     state.copies.start(key, src.busy());
     state.copies.reserve(id);
     return new PendingLun(key, t.name(), rec, src, null);
@@ -177,6 +179,29 @@ final class LunLifecycle {
       state.commitTarget(t.withLun(next));
       state.publish();
       log.info("resized LUN {} of {} to {} bytes", lun, t.name(), sizeBytes);
+      return next;
+    }
+  }
+
+  /**
+   * Replaces a LUN's I/O limits: saved first, then applied to the open unit, where they hold
+   * from the next command on (commands already held back are admitted again under them).
+   */
+  LunRecord setQos(String target, int lun, QosLimits limits) {
+    synchronized (state.lock) {
+      TargetRecord t = state.require(target);
+      LunRecord l = RegistryState.requireLun(t, lun);
+      if (l.qosLimits().equals(limits)) {
+        return l;
+      }
+      LunRecord next = l.withQos(limits);
+      state.commitTarget(t.withLun(next));
+      LogicalUnit unit = state.units.unit(t.name(), lun);
+      if (unit != null) {
+        unit.throttle().setLimits(limits);
+      }
+      state.publish();
+      log.info("LUN {} of {}: I/O limits {}", lun, t.name(), limits);
       return next;
     }
   }

@@ -1,13 +1,27 @@
 package org.iscsicsi.target.registry;
 
+import org.iscsicsi.target.qos.QosLimits;
+
 /**
  * What CreateLun asks for.
  *
  * @param blockSize 512, 4096, or 0 for the default (512, or the source's block size)
  * @param source where the initial content comes from
+ * @param qos the new LUN's I/O limits (not part of its definition: a repeated CreateLun of an
+ *     existing LUN keeps the limits it has)
  */
 public record LunSpec(String target, int lun, long sizeBytes, int blockSize, boolean thick,
-    boolean readOnly, Source source) {
+    boolean readOnly, Source source, QosLimits qos) {
+
+  public LunSpec {
+    qos = qos == null ? QosLimits.NONE : qos;
+  }
+
+  /** A LUN without I/O limits. */
+  public LunSpec(String target, int lun, long sizeBytes, int blockSize, boolean thick,
+      boolean readOnly, Source source) {
+    this(target, lun, sizeBytes, blockSize, thick, readOnly, source, QosLimits.NONE);
+  }
 
   /** The initial content of a new LUN. */
   public sealed interface Source {

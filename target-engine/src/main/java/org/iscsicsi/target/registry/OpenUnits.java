@@ -43,6 +43,7 @@ final class OpenUnits {
     LogicalUnit unit = null;
     try {
       unit = LogicalUnit.open(l.toConfig());
+      unit.throttle().setLimits(l.qosLimits());
       attach(target, l.lun(), unit);
     } catch (IOException | RuntimeException e) {
       if (unit != null) {
@@ -108,7 +109,7 @@ final class OpenUnits {
     LunKey key = new LunKey(target, l.lun());
     LogicalUnit u = units.get(key);
     if (u == null) {
-      return new LunStatus(target, l, 0, new LunCounters(0, 0, 0, 0),
+      return new LunStatus(target, l, 0, new LunCounters(0, 0, 0, 0), null,
           openFailures.getOrDefault(key, "not open"));
     }
     String condition;
@@ -118,7 +119,7 @@ final class OpenUnits {
       condition = "condition unknown: " + e.getMessage();
     }
     return new LunStatus(target, l, condition.isEmpty() ? PoolAccounting.allocated(u) : 0,
-        u.counters(), condition);
+        u.counters(), u.throttle().stats(), condition);
   }
 
   /** Detaches and closes every LUN (engine shutdown); a failure is logged and the rest go on. */

@@ -13,6 +13,7 @@ import java.util.function.Supplier;
 import org.iscsicsi.target.acl.ChapPolicy;
 import org.iscsicsi.target.acl.ChapSecret;
 import org.iscsicsi.target.acl.InitiatorGrant;
+import org.iscsicsi.target.qos.QosLimits;
 import org.iscsicsi.target.registry.RegistryException.Reason;
 import org.iscsicsi.target.session.SessionInfo;
 import org.iscsicsi.target.session.SessionRegistry;
@@ -268,6 +269,11 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
 
   public LunRecord resizeLun(String target, int lun, long sizeBytes) {
     return luns.resize(target, lun, sizeBytes);
+  }
+
+  /** Replaces a LUN's I/O limits, live; idempotent. */
+  public LunRecord setLunQos(String target, int lun, QosLimits limits) {
+    return luns.setQos(target, lun, limits);
   }
 
   public void deleteLun(String target, int lun) {

@@ -9,6 +9,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import org.iscsicsi.target.lun.LogicalUnit;
 import org.iscsicsi.target.lun.SpaceExhaustedException;
+import org.iscsicsi.target.qos.LunThrottle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -147,6 +148,43 @@ final class CommandContext {
     }
     ScsiResponse done = call(writing, attempt);
     return done != null ? CompletableFuture.completedFuture(done) : io(writing, task);
+  }
+
+  /**
+   * A READ or WRITE of {@code bytes} under the LUN's I/O limits: without limits exactly
+   * {@link #io(boolean, IoTask, IoTask)} ({@code attempt} may be null). A command the limits hold
+   * back waits on the throttle's timer and then runs {@code attempt} and, if that declines,
+   * {@code task} on the I/O executor; one the throttle refuses gets TASK SET FULL (SAM-5 5.3.1),
+   * which initiators retry.
+   */
+  CompletionStage<ScsiResponse> limitedIo(boolean writing, int bytes, IoTask attempt,
+      IoTask task) {
+    LunThrottle throttle = lu.unit.throttle();
+    if (!throttle.limited()) {
+      return attempt == null ? io(writing, task) : io(writing, attempt, task);
+    }
+    CompletableFuture<ScsiResponse> result = new CompletableFuture<>();
+    throttle.submit(writing, bytes, deferred -> {
+      CompletionStage<ScsiResponse> stage;
+      if (attempt == null) {
+        stage = io(writing, task);
+      } else if (deferred) {
+        stage = io(writing, () -> {
+          ScsiResponse r = attempt.call();
+          return r != null ? r : task.call();
+        });
+      } else {
+        stage = io(writing, attempt, task);
+      }
+      stage.whenComplete((r, e) -> {
+        if (e != null) {
+          result.completeExceptionally(e);
+        } else {
+          result.complete(r);
+        }
+      });
+    }, () -> result.complete(new ScsiResponse(ScsiResponse.TASK_SET_FULL, new byte[0], null)));
+    return result;
   }
 
   private ScsiResponse call(boolean writing, IoTask task) {

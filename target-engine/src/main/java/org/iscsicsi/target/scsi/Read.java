@@ -47,16 +47,16 @@ final class Read implements ScsiCommand {
       return true;
     });
     if (c.request.dataInByFile() && length >= FILE_REGION_MIN) {
-      return c.io(false, () -> {
+      return c.limitedIo(false, length, () -> {
         LunFileRegion region = c.unit().region(offset, length);
         return region == null ? null : ScsiResponse.good(region);
       }, blocking);
     }
     if (length <= CACHED_READ_MAX) {
-      return c.io(false,
+      return c.limitedIo(false, length,
           () -> intoPooledBuffer(length, dst -> c.unit().readCached(offset, dst)), blocking);
     }
-    return c.io(false, blocking);
+    return c.limitedIo(false, length, null, blocking);
   }
 
   /** Fills {@code dst} completely, or returns false having declined (nothing is recorded). */

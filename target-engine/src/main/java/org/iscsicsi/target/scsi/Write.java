@@ -68,9 +68,9 @@ final class Write implements ScsiCommand {
       return ScsiResponse.good();
     };
     if (force || length > INLINE_MAX) {
-      return c.io(true, blocking);
+      return c.limitedIo(true, length, null, blocking);
     }
-    return c.io(true, () -> {
+    return c.limitedIo(true, length, () -> {
       long stamp = c.lu.atomicity.tryReadLock();
       if (stamp == 0) {
         return null; // a COMPARE AND WRITE holds the LUN

@@ -1,24 +1,50 @@
 package org.iscsicsi.target.state;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.nio.file.Path;
 import java.util.HexFormat;
 import org.iscsicsi.target.lun.LunConfig;
+import org.iscsicsi.target.qos.QosLimits;
 
 /**
  * The persisted definition of one LUN. Serial and NAA are chosen at creation and never change.
  *
  * @param file absolute path of the backing file
  * @param naa 32 hex digits of the NAA IEEE Registered Extended designator
+ * @param qos the LUN's I/O limits; null (and left out of the document) when it has none, so a
+ *     state without limits reads as before
  */
 public record LunRecord(int lun, String file, long sizeBytes, int blockSize, boolean thin,
-    boolean readOnly, String serial, String naa) {
+    boolean readOnly, String serial, String naa,
+    @JsonInclude(JsonInclude.Include.NON_NULL) QosLimits qos) {
+
+  public LunRecord {
+    if (qos != null && !qos.limited()) {
+      qos = null;
+    }
+  }
+
+  /** A LUN without I/O limits. */
+  public LunRecord(int lun, String file, long sizeBytes, int blockSize, boolean thin,
+      boolean readOnly, String serial, String naa) {
+    this(lun, file, sizeBytes, blockSize, thin, readOnly, serial, naa, null);
+  }
 
   public LunConfig toConfig() {
     return new LunConfig(Path.of(file), sizeBytes, blockSize, thin, readOnly, serial,
         HexFormat.of().parseHex(naa));
   }
 
+  /** The LUN's I/O limits, {@link QosLimits#NONE} when it has none. */
+  public QosLimits qosLimits() {
+    return qos == null ? QosLimits.NONE : qos;
+  }
+
   public LunRecord withSize(long newSize) {
-    return new LunRecord(lun, file, newSize, blockSize, thin, readOnly, serial, naa);
+    return new LunRecord(lun, file, newSize, blockSize, thin, readOnly, serial, naa, qos);
+  }
+
+  public LunRecord withQos(QosLimits limits) {
+    return new LunRecord(lun, file, sizeBytes, blockSize, thin, readOnly, serial, naa, limits);
   }
 }

@@ -32,10 +32,12 @@ import org.iscsicsi.target.v1.ListSessionsRequest;
 import org.iscsicsi.target.v1.ListSnapshotsRequest;
 import org.iscsicsi.target.v1.ListTargetsRequest;
 import org.iscsicsi.target.v1.Lun;
+import org.iscsicsi.target.v1.LunQos;
 import org.iscsicsi.target.v1.LunRef;
 import org.iscsicsi.target.v1.ResizeLunRequest;
 import org.iscsicsi.target.v1.RevokeInitiatorRequest;
 import org.iscsicsi.target.v1.SetChapRequest;
+import org.iscsicsi.target.v1.SetLunQosRequest;
 import org.iscsicsi.target.v1.SetTargetLabelsRequest;
 import org.iscsicsi.target.v1.Target;
 import org.iscsicsi.target.v1.TargetAdminGrpc;
@@ -166,6 +168,44 @@ class TargetAdminServiceTest {
     assertThat(Path.of(l.getPath())).doesNotExist();
     expect(Status.Code.NOT_FOUND, "does not exist", () -> admin.deleteLun(
         DeleteLunRequest.newBuilder().setTarget(T1).setLun(0).build()));
+  }
+
+  /**
+   * CreateLun takes I/O limits and SetLunQos replaces them; both show in the Lun message (with
+   * the throttling statistics), out-of-range figures are INVALID_ARGUMENT naming the figure, an
+   * unknown LUN NOT_FOUND, and a repeated CreateLun keeps the limits the LUN has.
+   */
+  @Test
+  void lunQosCalls() {
+    create(T1);
+    LunQos gold = LunQos.newBuilder().setReadIops(2000).setWriteIops(1000)
+        .setReadBytesPerSecond(100 << 20).setBurstMillis(500).build();
+    Lun l = admin.createLun(CreateLunRequest.newBuilder().setTarget(T1).setLun(0)
+        .setSizeBytes(4 << 20).setQos(gold).build());
+    assertThat(l.getQos()).isEqualTo(gold);
+    assertThat(l.getQosStatistics().getRefusedCommands()).isZero();
+    assertThat(admin.createLun(CreateLunRequest.newBuilder().setTarget(T1).setLun(0)
+        .setSizeBytes(4 << 20).build()).getQos()).isEqualTo(gold);
+
+    LunQos silver = LunQos.newBuilder().setWriteIops(300).build();
+    Lun changed = admin.setLunQos(SetLunQosRequest.newBuilder().setTarget(T1).setLun(0)
+        .setQos(silver).build());
+    assertThat(changed.getQos()).isEqualTo(silver);
+    assertThat(admin.setLunQos(SetLunQosRequest.newBuilder().setTarget(T1).setLun(0)
+        .setQos(silver).build())).isEqualTo(changed);
+    assertThat(admin.getTarget(GetTargetRequest.newBuilder().setName(T1).build()).getLuns(0)
+        .getQos()).isEqualTo(silver);
+    assertThat(admin.setLunQos(SetLunQosRequest.newBuilder().setTarget(T1).setLun(0).build())
+        .hasQos()).isFalse();
+
+    expect(Status.Code.INVALID_ARGUMENT, "write bytes per second must be 0 (no limit) or 65536",
+        () -> admin.setLunQos(SetLunQosRequest.newBuilder().setTarget(T1).setLun(0)
+            .setQos(LunQos.newBuilder().setWriteBytesPerSecond(1000)).build()));
+    expect(Status.Code.INVALID_ARGUMENT, "read IOPS", () -> admin.createLun(
+        CreateLunRequest.newBuilder().setTarget(T1).setLun(1).setSizeBytes(1 << 20)
+            .setQos(LunQos.newBuilder().setReadIops(-1)).build()));
+    expect(Status.Code.NOT_FOUND, "LUN 3", () -> admin.setLunQos(SetLunQosRequest.newBuilder()
+        .setTarget(T1).setLun(3).setQos(silver).build()));
   }
 
   @Test

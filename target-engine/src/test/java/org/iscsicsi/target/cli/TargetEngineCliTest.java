@@ -9,11 +9,14 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Set;
 import org.iscsicsi.target.admin.AdminCallLog;
 import org.iscsicsi.target.engine.AdminAddress;
 import org.iscsicsi.target.engine.AdminListener;
 import org.iscsicsi.target.engine.EngineConfig;
+import org.iscsicsi.target.engine.EngineNaming;
 import org.iscsicsi.target.engine.TargetEngine;
+import org.iscsicsi.target.qos.QosLimits;
 import org.iscsicsi.target.testing.TestPki;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -114,7 +117,8 @@ class TargetEngineCliTest {
         .doesNotContain(SECRET).doesNotContain("mutual-secret");
     assertThat(chap.out() + chap.err()).doesNotContain(SECRET);
     assertThat(client("sessions").out()).isEqualTo("no sessions\n");
-    assertThat(client("info").out()).contains("1 target(s), 0 session(s)").contains("pool: ");
+    assertThat(client("info").out()).contains("1 target(s), 0 session(s)").contains("pool: ")
+        .containsPattern("engine local \\(incarnation [0-9a-f]{32}\\)");
 
     assertThat(client("snapshot", "delete", "snap1").exit()).isZero();
     assertThat(client("chap", "clear", T).exit()).isZero();
@@ -122,6 +126,25 @@ class TargetEngineCliTest {
     assertThat(client("lun", "delete", T, "--lun", "3").exit()).isZero();
     assertThat(client("target", "delete", T).out()).isEqualTo("deleted " + T + "\n");
     assertThat(client("ls").out()).isEqualTo("no targets\n");
+  }
+
+  /**
+   * {@code lun create} takes I/O limits, {@code lun qos} replaces them live (figures left out: no
+   * limit) and both print them; an out-of-range figure is a one-line refusal.
+   */
+  @Test
+  void lunQosSetsAndShowsLimits() {
+    client("target", "create", T);
+    assertThat(client("lun", "create", T, "--lun", "0", "--size", "8M", "--read-iops", "500",
+        "--write-bps", "10M", "--burst-ms", "250").out())
+        .contains("read 500 IOPS, write 10 MiB/s, burst 250 ms");
+    assertThat(engine.registry().getTarget(T).lun(0).orElseThrow().qosLimits())
+        .isEqualTo(new QosLimits(500, 0, 0, 10 << 20, 250));
+    assertThat(client("lun", "qos", T, "--lun", "0", "--write-iops", "100").out())
+        .contains("write 100 IOPS, burst 0 ms");
+    assertThat(client("lun", "qos", T, "--lun", "0").out()).contains("no I/O limits");
+    oneLineError(client("lun", "qos", T, "--lun", "0", "--read-bps", "1K"), 1,
+        "read bytes per second must be 0 (no limit) or 65536");
   }
 
   @Test
@@ -205,7 +228,7 @@ class TargetEngineCliTest {
     TestPki.Identity operator = clients.issue("operator");
     try (TargetEngine e = TargetEngine.start(EngineConfig.of(dir.resolve("tls")).withIscsi(false)
         .withAdmin(new AdminListener(new AdminAddress.Tcp("127.0.0.1", 0),
-            TestPki.tls(server, clients), false)))) {
+            TestPki.tls(server, clients), false).withClientCns(Set.of("operator"))))) {
       String addr = "127.0.0.1:" + e.adminTcpAddress().getPort();
       Run ok = cli("target", "create", T, "--admin", addr,
           "--admin-tls-cert", operator.certificate().toString(),
@@ -231,5 +254,27 @@ class TargetEngineCliTest {
           operator.certificate().toString()), 2, "TLS needs all of");
     }
     oneLineError(cli("ls", "--admin", "192.0.2.1:3262"), 2, "is not loopback");
+  }
+
+  /**
+   * serve checks its naming and Kubernetes flags before anything starts: a reserved or invalid
+   * name, --kubernetes without a node or a namespace; and refuses a state directory of another
+   * engine without --rename.
+   */
+  @Test
+  void serveChecksNamingAndKubernetesFlags() throws Exception {
+    String state = dir.resolve("serve-state").toString();
+    oneLineError(cli("serve", "--state-dir", state, "--name", "pool"), 2, "not 'pool'");
+    oneLineError(cli("serve", "--state-dir", state, "--name", "Node_1"), 2,
+        "engine name 'Node_1' is not valid");
+    oneLineError(cli("serve", "--state-dir", state, "--kubernetes", "--node="), 2,
+        "--kubernetes needs the node's name: --node or $NODE_NAME");
+    oneLineError(cli("serve", "--state-dir", state, "--kubernetes", "--node", "node-a",
+        "--namespace="), 2, "--namespace or $POD_NAMESPACE");
+    Path named = dir.resolve("named");
+    TargetEngine.start(EngineConfig.of(named).withIscsi(false)
+        .withNaming(new EngineNaming("node-a", null, false))).close();
+    oneLineError(cli("serve", "--state-dir", named.toString(), "--node", "node-b", "--no-iscsi",
+        "--admin", "none"), 1, "belongs to engine 'node-a' (engine.json), not 'node-b'");
   }
 }

@@ -8,11 +8,18 @@ import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,14 +41,16 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * A real engine (in process, iSCSI on a free port) registering with fabric8's mock API server in
  * CRUD mode, which serves the project's own IscsiEngine CRD (status subresource): the object is
  * created once and adopted after a restart, the Lease is renewed every 2 s with a new holder per
  * incarnation, the report carries the CRD's fields and a change within a second or two, close
- * reports shuttingDown, nothing is written while the Node lacks the storage-node label, and an
- * object being deleted is adopted but never recreated once it is gone.
+ * reports shuttingDown, nothing is written while the Node lacks the storage-node label, an
+ * object being deleted is adopted but never recreated once it is gone, and an unreachable API
+ * server is retried without holding up the engine.
  */
 @EnableKubernetesMockClient(crud = true)
 class EngineRegistrationTest {
@@ -89,6 +98,12 @@ class EngineRegistrationTest {
     Lease lease = awaitLease();
     assertThat(lease.getSpec().getHolderIdentity()).isEqualTo(NODE + "/" + incarnation1);
     assertThat(lease.getSpec().getLeaseDurationSeconds()).isEqualTo(6);
+    assertThat(lease.getMetadata().getOwnerReferences()).as("deleted with the object")
+        .singleElement().satisfies(o -> {
+          assertThat(o.getKind()).isEqualTo("IscsiEngine");
+          assertThat(o.getName()).isEqualTo(NODE);
+          assertThat(o.getUid()).isEqualTo(uid);
+        });
     ZonedDateTime renewed = lease.getSpec().getRenewTime();
     long start = System.nanoTime();
     await().atMost(WAIT).until(() -> lease().getSpec().getRenewTime().isAfter(renewed));
@@ -206,6 +221,51 @@ class EngineRegistrationTest {
     await().atMost(WAIT).until(() -> r.phase() == EngineRegistration.Phase.REMOVED);
     Thread.sleep(2500);
     assertThat(objects.withName(NODE).get()).as("a removed engine does not come back").isNull();
+  }
+
+  /**
+   * An API server that does not answer leaves the engine serving: registration stays WAITING,
+   * says what failed (the object, the node and the error) and retries with growing delays,
+   * while the engine's own admin API answers at once.
+   */
+  @Test
+  void unreachableApiServerIsRetriedAndNeverBlocksTheEngine() throws Exception {
+    Logger registrationLog = (Logger) LoggerFactory.getLogger(EngineRegistration.class);
+    ListAppender<ILoggingEvent> lines = new ListAppender<>();
+    lines.start();
+    registrationLog.addAppender(lines);
+    Level level = registrationLog.getLevel();
+    registrationLog.setLevel(Level.DEBUG); // repeated failures are logged at DEBUG
+    Config config = Config.empty();
+    config.setMasterUrl("http://127.0.0.1:" + closedPort());
+    config.setRequestRetryBackoffLimit(0);
+    config.setRequestTimeout(1000);
+    try (KubernetesClient unreachable = new KubernetesClientBuilder().withConfig(config).build()) {
+      TargetEngine e = startEngine();
+      EngineRegistration r = EngineRegistration.start(unreachable, RegistrationSettings.of(NODE,
+          e.identity().incarnation(), NODE, NS, List.of(), ""),
+          EngineView.of(e.adminChannel(), Duration.ofSeconds(10)), e::topology);
+      open.add(r);
+      await().atMost(WAIT).until(() -> lines.list.stream().map(ILoggingEvent::getFormattedMessage)
+          .anyMatch(m -> m.startsWith("registering IscsiEngine/" + NODE + " (Node " + NODE
+              + ") failed (attempt 1), retrying in 1000 ms") && m.contains("Connection refused")));
+      await().atMost(WAIT).until(() -> lines.list.stream().map(ILoggingEvent::getFormattedMessage)
+          .anyMatch(m -> m.contains("failed again (attempt 3)")));
+      long t = System.nanoTime();
+      assertThat(TargetAdminGrpc.newBlockingStub(e.adminChannel())
+          .getEngineInfo(GetEngineInfoRequest.getDefaultInstance()).getName()).isEqualTo(NODE);
+      assertThat((System.nanoTime() - t) / 1e9).as("admin API not held up").isLessThan(2);
+      assertThat(r.phase()).isEqualTo(EngineRegistration.Phase.WAITING);
+    } finally {
+      registrationLog.detachAppender(lines);
+      registrationLog.setLevel(level);
+    }
+  }
+
+  private static int closedPort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
   }
 
   private TargetEngine startEngine() throws IOException {

@@ -23,6 +23,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.iscsicsi.target.acl.AccessLevel;
 import org.iscsicsi.target.lun.LogicalUnit;
+import org.iscsicsi.target.qos.QosLimits;
 import org.iscsicsi.target.registry.RegistryException.Reason;
 import org.iscsicsi.target.scsi.TargetScsiPort;
 import org.iscsicsi.target.state.LunRecord;
@@ -334,6 +335,38 @@ class TargetRegistryTest {
     assertThat(new String(buf.array(), UTF_8)).isEqualTo("hello");
     assertThat(unit(T1, 7).blockSize()).isEqualTo(4096);
     assertThat(reg.lunStatus(T1, 7).condition()).isEmpty();
+  }
+
+  /**
+   * I/O limits given at creation or set later reach the open unit, are saved (only when set) and
+   * come back after a restart; setting the same limits again changes nothing.
+   */
+  @Test
+  void qosLimitsApplyLiveAndSurviveRestart() throws Exception {
+    reg.createTarget(T1, "", Map.of(), Map.of());
+    QosLimits gold = new QosLimits(500, 400, 64 << 20, 32 << 20, 1000);
+    reg.createLun(new LunSpec(T1, 0, 4 << 20, 0, false, false, new LunSpec.Empty(), gold));
+    reg.createLun(lun(T1, 1, 4 << 20));
+    assertThat(unit(T1, 0).throttle().limits()).isEqualTo(gold);
+    assertThat(unit(T1, 1).throttle().limited()).isFalse();
+    assertThat(Files.readString(store.stateFile())).containsOnlyOnce("\"qos\"");
+
+    QosLimits silver = new QosLimits(100, 100, 0, 0, 0);
+    LunRecord changed = reg.setLunQos(T1, 1, silver);
+    assertThat(changed.qosLimits()).isEqualTo(silver);
+    assertThat(unit(T1, 1).throttle().limits()).isEqualTo(silver);
+    var saved = Files.getLastModifiedTime(store.stateFile());
+    assertThat(reg.setLunQos(T1, 1, silver)).isEqualTo(changed);
+    assertThat(Files.getLastModifiedTime(store.stateFile())).isEqualTo(saved);
+
+    restart();
+
+    assertThat(unit(T1, 0).throttle().limits()).isEqualTo(gold);
+    assertThat(unit(T1, 1).throttle().limits()).isEqualTo(silver);
+    reg.setLunQos(T1, 0, QosLimits.NONE);
+    assertThat(unit(T1, 0).throttle().limited()).isFalse();
+    assertThat(reg.getTarget(T1).lun(0).orElseThrow().qos()).isNull();
+    expect(Reason.NOT_FOUND, "LUN 5", () -> reg.setLunQos(T1, 5, silver));
   }
 
   @Test

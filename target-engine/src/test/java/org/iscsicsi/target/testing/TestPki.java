@@ -21,7 +21,7 @@ public final class TestPki {
       basicConstraints = critical, CA:FALSE
       keyUsage = critical, digitalSignature
       extendedKeyUsage = serverAuth, clientAuth
-      subjectAltName = IP:127.0.0.1, DNS:localhost
+      subjectAltName = IP:127.0.0.1, DNS:localhost%s
       """;
 
   /** A certificate and its private key. */
@@ -63,11 +63,20 @@ public final class TestPki {
 
   /** A leaf certificate valid from now for a day. */
   public Identity issue(String name) throws IOException, InterruptedException {
+    return issue(name, List.of());
+  }
+
+  /**
+   * A leaf certificate valid from now for a day that also names {@code dnsNames} (a fixed
+   * server name clients verify whatever address they dial, as pool engines' certificates do).
+   */
+  public Identity issue(String name, List<String> dnsNames) throws IOException,
+      InterruptedException {
     Path csr = request(name);
     Path cert = dir.resolve(name + ".crt");
     openssl("x509", "-req", "-in", csr.toString(), "-CA", caCertificate.toString(),
         "-CAkey", caKey.toString(), "-CAcreateserial", "-out", cert.toString(), "-days", "1",
-        "-extfile", extensions().toString());
+        "-extfile", extensions(dnsNames).toString());
     return new Identity(cert, dir.resolve(name + ".key"));
   }
 
@@ -94,7 +103,8 @@ public final class TestPki {
         """.formatted(db));
     openssl("ca", "-batch", "-notext", "-config", config.toString(),
         "-cert", caCertificate.toString(), "-keyfile", caKey.toString(),
-        "-in", csr.toString(), "-out", cert.toString(), "-extfile", extensions().toString(),
+        "-in", csr.toString(), "-out", cert.toString(),
+        "-extfile", extensions(List.of()).toString(),
         "-startdate", "20200101000000Z", "-enddate", "20200102000000Z");
     return new Identity(cert, dir.resolve(name + ".key"));
   }
@@ -113,10 +123,17 @@ public final class TestPki {
     return csr;
   }
 
-  private Path extensions() throws IOException {
-    Path ext = dir.resolve("leaf.ext");
+  private Path extensions(List<String> dnsNames) throws IOException {
+    for (String n : dnsNames) {
+      if (!n.matches("[a-z0-9.-]+")) {
+        throw new IllegalArgumentException("not a DNS name: " + n);
+      }
+    }
+    Path ext = dir.resolve("leaf" + (dnsNames.isEmpty() ? "" : "-" + String.join("_", dnsNames))
+        + ".ext");
     if (!Files.exists(ext)) {
-      Files.writeString(ext, LEAF_EXTENSIONS);
+      Files.writeString(ext, LEAF_EXTENSIONS.formatted(dnsNames.stream()
+          .map(n -> ", DNS:" + n).reduce("", String::concat)));
     }
     return ext;
   }
