@@ -74,21 +74,11 @@ work=$(mktemp -d "$BENCH_DIR/iscsi-bench.XXXXXX")
 engine_pid=
 tgtd_pid=
 iperf_pid=
+. "$here/targets.sh"
 cleanup() {
   set +e
-  if [ -n "$tgtd_pid" ]; then
-    # tgtd ignores SIGTERM: remove its target, then ask it to exit
-    timeout 20 tgtadm -C "$TGT_CONTROL" --lld iscsi --mode target --op delete --force --tid 1 \
-      >/dev/null 2>&1
-    timeout 20 tgtadm -C "$TGT_CONTROL" --op delete --mode system >/dev/null 2>&1
-    for _ in $(seq 50); do kill -0 "$tgtd_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$tgtd_pid" 2>/dev/null
-  fi
-  if [ -n "$engine_pid" ]; then
-    kill "$engine_pid" 2>/dev/null
-    for _ in $(seq 100); do kill -0 "$engine_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$engine_pid" 2>/dev/null
-  fi
+  stop_tgtd
+  stop_engine
   [ -n "$iperf_pid" ] && kill "$iperf_pid" 2>/dev/null
   wait 2>/dev/null
   rm -rf "$work"
@@ -105,12 +95,7 @@ fallocate -l "$LUN_SIZE" "$work/tgtd.img"
 size_bytes=$(stat -c %s "$work/tgtd.img")
 
 log "starting tgtd (portal 127.0.0.1:$TGT_PORT, control port index $TGT_CONTROL)"
-tgtd -f -C "$TGT_CONTROL" --iscsi "portal=127.0.0.1:$TGT_PORT" >"$work/tgtd.log" 2>&1 &
-tgtd_pid=$!
-for _ in $(seq 100); do
-  tgtadm -C "$TGT_CONTROL" --op show --mode system >/dev/null 2>&1 && break
-  sleep 0.1
-done
+start_tgtd "$TGT_PORT"
 tgtadm -C "$TGT_CONTROL" --lld iscsi --mode target --op new --tid 1 --targetname "$TGT_IQN"
 tgtadm -C "$TGT_CONTROL" --lld iscsi --mode logicalunit --op new --tid 1 --lun 1 \
   --backing-store "$work/tgtd.img"

@@ -52,21 +52,11 @@ done
 work=$(mktemp -d /var/tmp/iscsi-conformance.XXXXXX)
 engine_pid=
 tgtd_pid=
+. "$here/targets.sh"
 cleanup() {
   set +e
-  if [ -n "$tgtd_pid" ]; then
-    # tgtd ignores SIGTERM: remove its target, then ask it to exit
-    timeout 20 tgtadm -C "$TGT_CONTROL" --lld iscsi --mode target --op delete --force --tid 1 \
-      >/dev/null 2>&1
-    timeout 20 tgtadm -C "$TGT_CONTROL" --op delete --mode system >/dev/null 2>&1
-    for _ in $(seq 50); do kill -0 "$tgtd_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$tgtd_pid" 2>/dev/null
-  fi
-  if [ -n "$engine_pid" ]; then
-    kill "$engine_pid" 2>/dev/null
-    for _ in $(seq 100); do kill -0 "$engine_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$engine_pid" 2>/dev/null
-  fi
+  stop_tgtd
+  stop_engine
   wait 2>/dev/null
   if [ "$KEEP" = 1 ]; then echo "outputs kept in $work" >&2; else rm -rf "$work"; fi
 }
@@ -95,12 +85,7 @@ engine acl add "$IQN" "$INIT2"
 # ------------------------------------------------------------------ tgtd
 log "starting tgtd (portal 127.0.0.1:$TGT_PORT, control port index $TGT_CONTROL)"
 truncate -s "$LUN_BYTES" "$work/tgtd-data.img" "$work/tgtd-ro.img"
-tgtd -f -C "$TGT_CONTROL" --iscsi "portal=127.0.0.1:$TGT_PORT" >"$work/tgtd.log" 2>&1 &
-tgtd_pid=$!
-for _ in $(seq 100); do
-  tgtadm -C "$TGT_CONTROL" --op show --mode system >/dev/null 2>&1 && break
-  sleep 0.1
-done
+start_tgtd "$TGT_PORT"
 tgt() { tgtadm -C "$TGT_CONTROL" --lld iscsi "$@"; }
 tgt --mode target --op new --tid 1 --targetname "$IQN"
 tgt --mode logicalunit --op new --tid 1 --lun 1 --backing-store "$work/tgtd-data.img"
