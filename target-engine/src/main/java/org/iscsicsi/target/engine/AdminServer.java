@@ -38,17 +38,17 @@ final class AdminServer implements AutoCloseable {
   }
 
   /** Starts listening; null for {@link AdminAddress.None}. */
-  static AdminServer start(AdminListener listener, ServerServiceDefinition service)
+  static AdminServer start(AdminListener listener, ServerServiceDefinition... services)
       throws IOException {
     return switch (listener.address()) {
       case AdminAddress.None n -> null;
-      case AdminAddress.Unix u -> startUnix(listener, u, service);
-      case AdminAddress.Tcp t -> startTcp(listener, t, service);
+      case AdminAddress.Unix u -> startUnix(listener, u, services);
+      case AdminAddress.Tcp t -> startTcp(listener, t, services);
     };
   }
 
   private static AdminServer startUnix(AdminListener listener, AdminAddress.Unix u,
-      ServerServiceDefinition service) throws IOException {
+      ServerServiceDefinition... services) throws IOException {
     SocketDirectory.prepare(u.path());
     EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     try {
@@ -56,7 +56,7 @@ final class AdminServer implements AutoCloseable {
           new DomainSocketAddress(u.path().toString()), InsecureServerCredentials.create())
           .channelType(EpollServerDomainSocketChannel.class)
           .bossEventLoopGroup(group).workerEventLoopGroup(group);
-      Server server = withServices(b, listener, service).build().start();
+      Server server = withServices(b, listener, services).build().start();
       AdminServer admin = new AdminServer(listener, server, group);
       try {
         SocketDirectory.restrict(u.path());
@@ -72,7 +72,7 @@ final class AdminServer implements AutoCloseable {
   }
 
   private static AdminServer startTcp(AdminListener listener, AdminAddress.Tcp t,
-      ServerServiceDefinition service) throws IOException {
+      ServerServiceDefinition... services) throws IOException {
     HostPort where = new HostPort(t.host(), t.port());
     ServerCredentials credentials;
     if (listener.tls() != null) {
@@ -89,7 +89,7 @@ final class AdminServer implements AutoCloseable {
     NettyServerBuilder b = NettyServerBuilder.forAddress(
         new InetSocketAddress(t.host(), t.port()), credentials);
     try {
-      return new AdminServer(listener, withServices(b, listener, service).build().start(), null);
+      return new AdminServer(listener, withServices(b, listener, services).build().start(), null);
     } catch (IOException e) {
       throw new IOException("cannot listen for the admin API on " + where + ": "
           + e.getMessage(), e);
@@ -97,8 +97,10 @@ final class AdminServer implements AutoCloseable {
   }
 
   private static NettyServerBuilder withServices(NettyServerBuilder b, AdminListener listener,
-      ServerServiceDefinition service) {
-    b.addService(service);
+      ServerServiceDefinition... services) {
+    for (ServerServiceDefinition service : services) {
+      b.addService(service);
+    }
     if (listener.reflection()) {
       b.addService(ProtoReflectionServiceV1.newInstance());
     }
