@@ -49,6 +49,11 @@ public final class ImageFile implements AutoCloseable {
 
   /** Fills {@code dst} from {@code offset}; bytes past the end of the file read as zeros. */
   public void read(long offset, ByteBuffer dst) throws IOException {
+    readFully(channel, offset, dst);
+  }
+
+  /** Fills {@code dst} from {@code channel} at {@code offset}, zeros past the end of the file. */
+  static void readFully(FileChannel channel, long offset, ByteBuffer dst) throws IOException {
     long pos = offset;
     while (dst.hasRemaining()) {
       int n = channel.read(dst, pos);

@@ -1,0 +1,161 @@
+package org.iscsicsi.controller.controller;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+import static org.iscsicsi.controller.controller.ControllerFixture.createRequest;
+
+import csi.v1.ControllerGrpc;
+import csi.v1.Csi;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.iscsicsi.controller.engine.EngineState;
+import org.iscsicsi.target.testing.TestPki;
+import org.iscsicsi.target.v1.ListSnapshotsRequest;
+import org.iscsicsi.target.v1.Lun;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Clones and restores across engines in pool mode, the CSI Controller service over two real
+ * engines with replication ports (mutual TLS from a test CA) behind {@link TestPool}: when the
+ * source's engine takes no new volumes, CreateVolume places the clone (or the restored snapshot)
+ * on another engine and returns only once the bytes are there; the copy reads the same as its
+ * source, gets its own NAA, and the clone's temporary snapshot is gone from the source engine.
+ */
+class CloneAcrossEnginesTest {
+
+  private static final long MIB = 1 << 20;
+
+  @TempDir Path dir;
+  private TestPool pool;
+  private Server server;
+  private ManagedChannel channel;
+  private ControllerGrpc.ControllerBlockingStub csi;
+
+  @BeforeEach
+  void start() throws Exception {
+    assumeThat(TestPki.available()).as("openssl installed").isTrue();
+    TestPki ca = TestPki.create(dir, "engines");
+    pool = new TestPool(dir, TestPki.tls(ca.issue("engine"), ca));
+    pool.start("e1", Map.of());
+    pool.start("e2", Map.of());
+    String name = "clone-" + UUID.randomUUID();
+    server = InProcessServerBuilder.forName(name).directExecutor()
+        .addService(new ControllerService(pool, ControllerConfig.defaults())).build().start();
+    channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+    csi = ControllerGrpc.newBlockingStub(channel);
+  }
+
+  @AfterEach
+  void stop() throws InterruptedException {
+    if (channel != null) {
+      channel.shutdownNow();
+      server.shutdownNow();
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    }
+    if (pool != null) {
+      pool.close();
+    }
+  }
+
+  /** The clone of a volume on a cordoned engine lands on the other one, byte for byte. */
+  @Test
+  void aCloneGoesToAnotherEngineWhenTheSourcesTakesNoNewVolumes() throws Exception {
+    Csi.Volume source = csi.createVolume(createRequest("pvc-src", 16 * MIB).build())
+        .getVolume();
+    assertThat(holder(source.getVolumeId())).isEqualTo("e1");
+    Lun sourceLun = lun("e1", source.getVolumeId());
+    fill(Path.of(sourceLun.getPath()), 0, 9 * MIB + 512);
+    pool.status("e1", EngineState.CORDONED, "cordoned by the test");
+
+    Csi.Volume clone = csi.createVolume(createRequest("pvc-clone", 16 * MIB)
+        .setVolumeContentSource(Csi.VolumeContentSource.newBuilder().setVolume(
+            Csi.VolumeContentSource.VolumeSource.newBuilder()
+                .setVolumeId(source.getVolumeId()))).build()).getVolume();
+
+    assertThat(holder(clone.getVolumeId())).isEqualTo("e2");
+    assertThat(clone.getContentSource().getVolume().getVolumeId())
+        .isEqualTo(source.getVolumeId());
+    Lun cloned = lun("e2", clone.getVolumeId());
+    assertThat(cloned.getNaa()).isNotEqualTo(sourceLun.getNaa());
+    assertThat(sha256(Path.of(cloned.getPath()))).isEqualTo(sha256(Path.of(sourceLun.getPath())));
+    assertThat(pool.get("e1").client().listSnapshots(ListSnapshotsRequest.getDefaultInstance()))
+        .as("the clone's temporary snapshot is deleted").isEmpty();
+    // a retry is the same volume
+    assertThat(csi.createVolume(createRequest("pvc-clone", 16 * MIB)
+        .setVolumeContentSource(clone.getContentSource()).build()).getVolume().getVolumeId())
+        .isEqualTo(clone.getVolumeId());
+  }
+
+  /** A snapshot of a volume on a cordoned engine is restored on the other one. */
+  @Test
+  void aRestoreGoesToAnotherEngine() throws Exception {
+    Csi.Volume source = csi.createVolume(createRequest("pvc-src", 8 * MIB).build())
+        .getVolume();
+    Lun sourceLun = lun("e1", source.getVolumeId());
+    fill(Path.of(sourceLun.getPath()), 4 * MIB, 6 * MIB);
+    String before = sha256(Path.of(sourceLun.getPath()));
+    Csi.Snapshot snap = csi.createSnapshot(Csi.CreateSnapshotRequest.newBuilder()
+        .setName("snap-1").setSourceVolumeId(source.getVolumeId()).build()).getSnapshot();
+    fill(Path.of(sourceLun.getPath()), 0, MIB); // after the snapshot: not in the restore
+    pool.status("e1", EngineState.CORDONED, "cordoned by the test");
+
+    Csi.Volume restored = csi.createVolume(createRequest("pvc-restored", 8 * MIB)
+        .setVolumeContentSource(Csi.VolumeContentSource.newBuilder().setSnapshot(
+            Csi.VolumeContentSource.SnapshotSource.newBuilder()
+                .setSnapshotId(snap.getSnapshotId()))).build()).getVolume();
+
+    assertThat(holder(restored.getVolumeId())).isEqualTo("e2");
+    assertThat(sha256(Path.of(lun("e2", restored.getVolumeId()).getPath()))).isEqualTo(before);
+  }
+
+  private String holder(String volumeId) {
+    for (String e : new String[] {"e1", "e2"}) {
+      if (pool.engine(e).registry().listTargets(Map.of()).stream()
+          .anyMatch(t -> t.name().endsWith(":" + volumeId))) {
+        return e;
+      }
+    }
+    return "";
+  }
+
+  private Lun lun(String engine, String volumeId) {
+    return pool.get(engine).client().findTarget("iqn.2026-11.org.iscsicsi:" + volumeId)
+        .orElseThrow().getLuns(0);
+  }
+
+  private static void fill(Path file, long from, long to) throws IOException {
+    byte[] bytes = new byte[(int) (to - from)];
+    new Random(from).nextBytes(bytes);
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      ch.write(ByteBuffer.wrap(bytes), from);
+      ch.force(true);
+    }
+  }
+
+  private static String sha256(Path file) throws Exception {
+    MessageDigest d = MessageDigest.getInstance("SHA-256");
+    try (FileChannel ch = FileChannel.open(file)) {
+      ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+      while (ch.read(buf.clear()) > 0) {
+        d.update(buf.flip());
+      }
+    }
+    return HexFormat.of().formatHex(d.digest());
+  }
+}
