@@ -79,7 +79,8 @@ final class CloneTransfer {
     }
   }
 
-  private Transfer await(Engine source, Transfer t) {
+  /** Polls the transfer until it ends, cancelling it when it outlives the timeout. */
+  Transfer await(Engine source, Transfer t) {
     long until = System.nanoTime() + timeout.toNanos();
     while (t.getState().equals("PENDING") || t.getState().equals("RUNNING")) {
       if (System.nanoTime() > until) {

@@ -36,6 +36,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
   private final Provisioner provisioner;
   private final Publisher publisher;
   private final Snapshotter snapshotter;
+  private final Drainer drainer;
   private final BooleanSupplier leading;
 
   private <T> void serve(StreamObserver<T> out, java.util.function.Supplier<T> body) {
@@ -71,6 +72,13 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     this.provisioner = new Provisioner(engines, config, finder, locks, cluster);
     this.publisher = new Publisher(finder, locks, cluster.chapSecrets());
     this.snapshotter = new Snapshotter(engines, config, finder, locks);
+    this.drainer = new Drainer(engines, config, finder, locks,
+        new CloneTransfer(Provisioner.CLONE_TRANSFER_TIMEOUT));
+  }
+
+  /** Moves detached volumes off draining engines, one pass per call (pool mode). */
+  public Drainer drainer() {
+    return drainer;
   }
 
   @Override

@@ -201,7 +201,11 @@ final class Provisioner {
 
   /** What placement knows of the pool for a volume with these parameters. */
   private Placement.Survey survey(VolumeParameters params) {
-    VolumeIndex index = finder.index();
+    return survey(finder.index(), params);
+  }
+
+  /** What placement knows of the pool, from the index, for a volume with these parameters. */
+  static Placement.Survey survey(VolumeIndex index, VolumeParameters params) {
     index.refresh();
     Map<String, String> volumeClass = params.canonical();
     return new Placement.Survey(e -> e.client().capacity(), index.counts(v -> true),
