@@ -33,6 +33,8 @@ public final class Drainer {
 
   private static final Logger log = LoggerFactory.getLogger(Drainer.class);
   static final String MOVE_PREFIX = "move.";
+  /** How often the serving controller looks for volumes to move off draining engines. */
+  public static final java.time.Duration INTERVAL = java.time.Duration.ofSeconds(30);
 
   private final Engines engines;
   private final ControllerConfig config;
@@ -54,6 +56,32 @@ public final class Drainer {
 
   /** @param detail the destination engine when moved, else why not */
   public record Result(String engine, String volumeId, Outcome outcome, String detail) {
+  }
+
+  /**
+   * Runs a pass every {@code interval} while {@code leading} (only the leader changes the pool);
+   * closing the handle stops it.
+   */
+  public AutoCloseable every(java.time.Duration interval,
+      java.util.function.BooleanSupplier leading) {
+    var worker = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+        r -> Thread.ofVirtual().name("drainer").unstarted(r));
+    worker.scheduleWithFixedDelay(() -> {
+      if (!leading.getAsBoolean()) {
+        return;
+      }
+      try {
+        for (Result r : pass()) {
+          if (r.outcome() == Outcome.ATTACHED) {
+            log.info("draining engine {}: volume {} is attached ({}), it stays", r.engine(),
+                r.volumeId(), r.detail());
+          }
+        }
+      } catch (RuntimeException e) {
+        log.warn("drain pass failed; the next one retries", e);
+      }
+    }, interval.toMillis(), interval.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    return worker::shutdownNow;
   }
 
   /** One pass over every draining engine's volumes. */

@@ -6,21 +6,8 @@ import static org.iscsicsi.controller.controller.ControllerFixture.createRequest
 
 import csi.v1.ControllerGrpc;
 import csi.v1.Csi;
-import io.grpc.ManagedChannel;
-import io.grpc.Server;
-import io.grpc.inprocess.InProcessChannelBuilder;
-import io.grpc.inprocess.InProcessServerBuilder;
-import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.Map;
-import java.util.Random;
-import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import org.iscsicsi.controller.engine.EngineState;
 import org.iscsicsi.target.testing.TestPki;
 import org.iscsicsi.target.v1.ListSnapshotsRequest;
@@ -42,34 +29,24 @@ class CloneAcrossEnginesTest {
   private static final long MIB = 1 << 20;
 
   @TempDir Path dir;
+  private ReplicatingPool fixture;
   private TestPool pool;
-  private Server server;
-  private ManagedChannel channel;
+  private ControllerService service;
   private ControllerGrpc.ControllerBlockingStub csi;
 
   @BeforeEach
   void start() throws Exception {
     assumeThat(TestPki.available()).as("openssl installed").isTrue();
-    TestPki ca = TestPki.create(dir, "engines");
-    pool = new TestPool(dir, TestPki.tls(ca.issue("engine"), ca));
-    pool.start("e1", Map.of());
-    pool.start("e2", Map.of());
-    String name = "clone-" + UUID.randomUUID();
-    server = InProcessServerBuilder.forName(name).directExecutor()
-        .addService(new ControllerService(pool, ControllerConfig.defaults())).build().start();
-    channel = InProcessChannelBuilder.forName(name).directExecutor().build();
-    csi = ControllerGrpc.newBlockingStub(channel);
+    fixture = new ReplicatingPool(dir);
+    pool = fixture.pool;
+    service = fixture.service;
+    csi = fixture.csi;
   }
 
   @AfterEach
   void stop() throws InterruptedException {
-    if (channel != null) {
-      channel.shutdownNow();
-      server.shutdownNow();
-      server.awaitTermination(5, TimeUnit.SECONDS);
-    }
-    if (pool != null) {
-      pool.close();
+    if (fixture != null) {
+      fixture.close();
     }
   }
 
@@ -79,8 +56,8 @@ class CloneAcrossEnginesTest {
     Csi.Volume source = csi.createVolume(createRequest("pvc-src", 16 * MIB).build())
         .getVolume();
     assertThat(holder(source.getVolumeId())).isEqualTo("e1");
-    Lun sourceLun = lun("e1", source.getVolumeId());
-    fill(Path.of(sourceLun.getPath()), 0, 9 * MIB + 512);
+    Lun sourceLun = fixture.lun("e1", source.getVolumeId());
+    ReplicatingPool.write(Path.of(sourceLun.getPath()), 0, 9 * MIB + 512);
     pool.status("e1", EngineState.CORDONED, "cordoned by the test");
 
     Csi.Volume clone = csi.createVolume(createRequest("pvc-clone", 16 * MIB)
@@ -91,9 +68,9 @@ class CloneAcrossEnginesTest {
     assertThat(holder(clone.getVolumeId())).isEqualTo("e2");
     assertThat(clone.getContentSource().getVolume().getVolumeId())
         .isEqualTo(source.getVolumeId());
-    Lun cloned = lun("e2", clone.getVolumeId());
+    Lun cloned = fixture.lun("e2", clone.getVolumeId());
     assertThat(cloned.getNaa()).isNotEqualTo(sourceLun.getNaa());
-    assertThat(sha256(Path.of(cloned.getPath()))).isEqualTo(sha256(Path.of(sourceLun.getPath())));
+    assertThat(ReplicatingPool.sha256(Path.of(cloned.getPath()))).isEqualTo(ReplicatingPool.sha256(Path.of(sourceLun.getPath())));
     assertThat(pool.get("e1").client().listSnapshots(ListSnapshotsRequest.getDefaultInstance()))
         .as("the clone's temporary snapshot is deleted").isEmpty();
     // a retry is the same volume
@@ -107,12 +84,13 @@ class CloneAcrossEnginesTest {
   void aRestoreGoesToAnotherEngine() throws Exception {
     Csi.Volume source = csi.createVolume(createRequest("pvc-src", 8 * MIB).build())
         .getVolume();
-    Lun sourceLun = lun("e1", source.getVolumeId());
-    fill(Path.of(sourceLun.getPath()), 4 * MIB, 6 * MIB);
-    String before = sha256(Path.of(sourceLun.getPath()));
+    Lun sourceLun = fixture.lun("e1", source.getVolumeId());
+    ReplicatingPool.write(Path.of(sourceLun.getPath()), 4 * MIB, 2 * MIB);
+    String before = ReplicatingPool.sha256(Path.of(sourceLun.getPath()));
     Csi.Snapshot snap = csi.createSnapshot(Csi.CreateSnapshotRequest.newBuilder()
         .setName("snap-1").setSourceVolumeId(source.getVolumeId()).build()).getSnapshot();
-    fill(Path.of(sourceLun.getPath()), 0, MIB); // after the snapshot: not in the restore
+    // after the snapshot: not in the restore
+    ReplicatingPool.write(Path.of(sourceLun.getPath()), 0, MIB);
     pool.status("e1", EngineState.CORDONED, "cordoned by the test");
 
     Csi.Volume restored = csi.createVolume(createRequest("pvc-restored", 8 * MIB)
@@ -121,7 +99,7 @@ class CloneAcrossEnginesTest {
                 .setSnapshotId(snap.getSnapshotId()))).build()).getVolume();
 
     assertThat(holder(restored.getVolumeId())).isEqualTo("e2");
-    assertThat(sha256(Path.of(lun("e2", restored.getVolumeId()).getPath()))).isEqualTo(before);
+    assertThat(ReplicatingPool.sha256(Path.of(fixture.lun("e2", restored.getVolumeId()).getPath()))).isEqualTo(before);
   }
 
   private String holder(String volumeId) {
@@ -132,30 +110,5 @@ class CloneAcrossEnginesTest {
       }
     }
     return "";
-  }
-
-  private Lun lun(String engine, String volumeId) {
-    return pool.get(engine).client().findTarget("iqn.2026-11.org.iscsicsi:" + volumeId)
-        .orElseThrow().getLuns(0);
-  }
-
-  private static void fill(Path file, long from, long to) throws IOException {
-    byte[] bytes = new byte[(int) (to - from)];
-    new Random(from).nextBytes(bytes);
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-      ch.write(ByteBuffer.wrap(bytes), from);
-      ch.force(true);
-    }
-  }
-
-  private static String sha256(Path file) throws Exception {
-    MessageDigest d = MessageDigest.getInstance("SHA-256");
-    try (FileChannel ch = FileChannel.open(file)) {
-      ByteBuffer buf = ByteBuffer.allocate(1 << 20);
-      while (ch.read(buf.clear()) > 0) {
-        d.update(buf.flip());
-      }
-    }
-    return HexFormat.of().formatHex(d.digest());
   }
 }
