@@ -30,6 +30,7 @@ import org.iscsicsi.controller.engine.EngineHealth;
 import org.iscsicsi.controller.engine.Engines;
 import org.iscsicsi.controller.kube.EngineInformer;
 import org.iscsicsi.controller.kube.EngineStatusWriter;
+import org.iscsicsi.controller.controller.Drainer;
 import org.iscsicsi.controller.kube.EventRecorder;
 import org.iscsicsi.target.metrics.EngineMetrics;
 import java.time.Clock;
@@ -264,8 +265,11 @@ final class ServeCommand implements Callable<Integer> {
       if (syncCrd) {
         cluster.add(new IscsiVolumeSync(kube, engines, config).start(syncInterval, leading));
       }
-      List<BindableService> services = List.of(new IdentityService(info, engines),
-          new ControllerService(engines, config, leading, objects));
+      ControllerService controller = new ControllerService(engines, config, leading, objects);
+      if (pool) {
+        cluster.add(controller.drainer().every(Drainer.INTERVAL, leading));
+      }
+      List<BindableService> services = List.of(new IdentityService(info, engines), controller);
       CsiMetrics counters = new CsiMetrics();
       if (metrics != null) {
         metricsServer = MetricsServer.start(hostPort("--metrics", metrics), counters,

@@ -38,6 +38,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
   private final Publisher publisher;
   private final Snapshotter snapshotter;
   private final Modifier modifier;
+  private final Drainer drainer;
   private final BooleanSupplier leading;
 
   private <T> void serve(StreamObserver<T> out, java.util.function.Supplier<T> body) {
@@ -74,6 +75,13 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     this.publisher = new Publisher(finder, locks, cluster.chapSecrets());
     this.snapshotter = new Snapshotter(engines, config, finder, locks);
     this.modifier = new Modifier(finder, locks);
+    this.drainer = new Drainer(engines, config, finder, locks,
+        new CloneTransfer(Provisioner.CLONE_TRANSFER_TIMEOUT));
+  }
+
+  /** Moves detached volumes off draining engines, one pass per call (pool mode). */
+  public Drainer drainer() {
+    return drainer;
   }
 
   @Override

@@ -55,11 +55,15 @@ import org.slf4j.LoggerFactory;
  * <p>In a pool ({@link Engines#pooled()}) ids are {@code pool.<local>}, {@link Placement#order}
  * picks the engines a new volume may go to, best first, and each is tried in turn with its room
  * checked again under its lock; volumes on an unreachable engine are answered from the
- * {@link VolumeIndex} by the queries and are UNAVAILABLE to every change.
+ * {@link VolumeIndex} by the queries and are UNAVAILABLE to every change. A clone or restore
+ * goes to the source's engine when placement allows it, else to the next engine placement
+ * orders, filled there by a {@link CloneTransfer} before CreateVolume returns.
  */
 final class Provisioner {
 
   private static final Logger log = LoggerFactory.getLogger(Provisioner.class);
+  /** The longest CreateVolume waits for a clone's or restore's copy from another engine. */
+  static final java.time.Duration CLONE_TRANSFER_TIMEOUT = java.time.Duration.ofHours(1);
 
   private final Engines engines;
   private final ControllerConfig config;
@@ -67,6 +71,7 @@ final class Provisioner {
   private final OperationLocks locks;
   private final ClusterObjects cluster;
   private final GeneratedChap chap;
+  private final CloneTransfer transfers = new CloneTransfer(CLONE_TRANSFER_TIMEOUT);
   /** One lock per engine: a pool check and the LUN it admits are one step. */
   private final ConcurrentMap<String, Object> poolLocks = new ConcurrentHashMap<>();
 
@@ -126,7 +131,10 @@ final class Provisioner {
     Placement.Demand demand = new Placement.Demand(name, size, params.thick(), limits,
         req.getAccessibilityRequirements(), params.pool().policy());
     List<Engine> candidates;
-    if (source != null) {
+    if (source != null && engines.pooled()) {
+      candidates = sourceFirst(source.engine(), Placement.order(engines.all(), demand,
+          survey(params)));
+    } else if (source != null) {
       Engine engine = source.engine();
       if (!Placement.satisfies(engine, req.getAccessibilityRequirements())) {
         throw CsiErrors.exhausted("the content source lives on engine " + engine.name()
@@ -180,9 +188,24 @@ final class Provisioner {
     }
   }
 
+  /**
+   * The source's engine first when placement allows it (a local copy), then the others, which
+   * get the content by a transfer.
+   */
+  private static List<Engine> sourceFirst(Engine source, List<Engine> ordered) {
+    List<Engine> out = new ArrayList<>();
+    ordered.stream().filter(e -> e.name().equals(source.name())).forEach(out::add);
+    ordered.stream().filter(e -> !e.name().equals(source.name())).forEach(out::add);
+    return out;
+  }
+
   /** What placement knows of the pool for a volume with these parameters. */
   private Placement.Survey survey(VolumeParameters params) {
-    VolumeIndex index = finder.index();
+    return survey(finder.index(), params);
+  }
+
+  /** What placement knows of the pool, from the index, for a volume with these parameters. */
+  static Placement.Survey survey(VolumeIndex index, VolumeParameters params) {
     index.refresh();
     Map<String, String> volumeClass = params.canonical();
     return new Placement.Survey(e -> e.client().capacity(), index.counts(v -> true),
@@ -217,11 +240,22 @@ final class Provisioner {
           kept = generated;
           engine.client().setChap(credentials.toRequest(iqn));
         }
-        CreateLunRequest.Builder lun = source == null
-            ? CreateLunRequest.newBuilder() : source.lunSource().clone();
-        lun.setTarget(iqn).setLun(0).setSizeBytes(size).setBlockSize(params.blockSize())
-            .setThick(params.thick()).setQos(qos.applyTo(LunQos.getDefaultInstance()));
-        engine.client().createLun(lun.build());
+        LunQos limits = qos.applyTo(LunQos.getDefaultInstance());
+        if (source != null && !source.engine().name().equals(engine.name())) {
+          CreateLunRequest from = source.lunSource().build();
+          transfers.fill(source.engine(), from.hasCloneOf() ? null : from.getSnapshotId(),
+              from.hasCloneOf() ? from.getCloneOf().getTarget() : null, engine, id, iqn, size,
+              params.thick());
+          if (!limits.equals(LunQos.getDefaultInstance())) {
+            engine.client().setLunQos(iqn, 0, limits);
+          }
+        } else {
+          CreateLunRequest.Builder lun = source == null
+              ? CreateLunRequest.newBuilder() : source.lunSource().clone();
+          lun.setTarget(iqn).setLun(0).setSizeBytes(size).setBlockSize(params.blockSize())
+              .setThick(params.thick()).setQos(limits);
+          engine.client().createLun(lun.build());
+        }
       } catch (RuntimeException e) {
         try {
           engine.client().deleteTarget(iqn, true);

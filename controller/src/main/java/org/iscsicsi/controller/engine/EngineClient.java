@@ -35,6 +35,11 @@ import org.iscsicsi.target.v1.SetTargetLabelsRequest;
 import org.iscsicsi.target.v1.Snapshot;
 import org.iscsicsi.target.v1.Target;
 import org.iscsicsi.target.v1.TargetAdminGrpc;
+import org.iscsicsi.target.v1.TargetTransferGrpc;
+import org.iscsicsi.target.v1.Transfer;
+import org.iscsicsi.target.v1.StartTransferRequest;
+import org.iscsicsi.target.v1.GetTransferRequest;
+import org.iscsicsi.target.v1.CancelTransferRequest;
 import org.iscsicsi.target.v1.TargetAdminGrpc.TargetAdminBlockingStub;
 
 /**
@@ -51,6 +56,24 @@ public final class EngineClient {
   public EngineClient(Channel channel, Duration timeout) {
     this.channel = channel;
     this.timeout = timeout;
+  }
+
+  private TargetTransferGrpc.TargetTransferBlockingStub transfers() {
+    return TargetTransferGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Starts (or finds, same id and request) a transfer this engine sends. */
+  public Transfer startTransfer(StartTransferRequest request) {
+    return transfers().startTransfer(request);
+  }
+
+  public Transfer transfer(String id) {
+    return transfers().getTransfer(GetTransferRequest.newBuilder().setId(id).build());
+  }
+
+  public Transfer cancelTransfer(String id) {
+    return transfers().cancelTransfer(CancelTransferRequest.newBuilder().setId(id).build());
   }
 
   private TargetAdminBlockingStub stub() {

@@ -14,7 +14,10 @@ import org.iscsicsi.controller.engine.EngineClient;
 import org.iscsicsi.controller.engine.EngineState;
 import org.iscsicsi.controller.engine.EngineStatus;
 import org.iscsicsi.controller.engine.Engines;
+import org.iscsicsi.target.admin.AdminTls;
 import org.iscsicsi.target.engine.EngineConfig;
+import org.iscsicsi.target.engine.EngineNaming;
+import org.iscsicsi.target.transfer.ReplicationSettings;
 import org.iscsicsi.target.engine.HostPort;
 import org.iscsicsi.target.engine.TargetEngine;
 
@@ -30,17 +33,29 @@ final class TestPool implements Engines {
   private static final Duration CALL_TIMEOUT = Duration.ofSeconds(10);
 
   private final Path dir;
+  private final AdminTls replicationTls;
   private final Map<String, Engine> engines = new LinkedHashMap<>();
   private final Map<String, TargetEngine> running = new LinkedHashMap<>();
 
   TestPool(Path dir) {
+    this(dir, null);
+  }
+
+  /**
+   * @param replicationTls the engines' certificate (CN engine) and CA: each engine gets a
+   *     replication port on 127.0.0.1 and takes part in transfers; null for none
+   */
+  TestPool(Path dir, AdminTls replicationTls) {
     this.dir = dir;
+    this.replicationTls = replicationTls;
   }
 
   /** Starts (or restarts, on its state directory) engine {@code name}, Ready. */
   synchronized Engine start(String name, Map<String, String> topology) throws IOException {
     TargetEngine engine = TargetEngine.start(EngineConfig.of(dir.resolve(name))
-        .withPortal(new HostPort("127.0.0.1", 0)));
+        .withPortal(new HostPort("127.0.0.1", 0))
+        .withNaming(new EngineNaming(name, null, false)), replicationTls == null ? null
+            : ReplicationSettings.of(new HostPort("127.0.0.1", 0), replicationTls));
     running.put(name, engine);
     Engine e = new Engine(name, new EngineClient(engine.adminChannel(), CALL_TIMEOUT), topology,
         List.of());

@@ -57,7 +57,7 @@ public record AdminTls(Path certificate, Path privateKey, Path trustedCa) {
   }
 
   /** Every file is readable, and the private key is not open to other users. */
-  void checkFiles() throws IOException {
+  public void checkFiles() throws IOException {
     for (Path p : new Path[] {certificate, privateKey, trustedCa}) {
       if (!Files.isRegularFile(p) || !Files.isReadable(p)) {
         throw new IOException("TLS file " + p + " does not exist or is not readable");

@@ -8,6 +8,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import org.iscsicsi.target.registry.LunIdentity;
 import org.iscsicsi.target.registry.LunSpec;
 import org.iscsicsi.target.registry.LunStatus;
 import org.iscsicsi.target.registry.PoolStatus;
@@ -86,6 +87,11 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
     String node();
 
     Map<String, String> topologyLabels();
+
+    /** host:port of the replication listener, "" when there is none. */
+    default String replicationAddress() {
+      return "";
+    }
   }
 
   /** The name and type of the one backend today: LUN files in the pool directory. */
@@ -111,6 +117,7 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
         .setIncarnation(facts.incarnation())
         .setNode(facts.node())
         .putAllTopology(facts.topologyLabels())
+        .setReplicationAddress(facts.replicationAddress())
         .addBackends(fileBackend(registry.pool()))
         .build());
   }
@@ -184,7 +191,9 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
       };
       var rec = registry.createLun(new LunSpec(req.getTarget(), req.getLun(), req.getSizeBytes(),
           req.getBlockSize(), req.getThick(), req.getReadOnly(), source,
-          QosMessages.limits(req.getQos())));
+          QosMessages.limits(req.getQos()), req.hasIdentity()
+              ? new LunIdentity.Identity(req.getIdentity().getSerial(), req.getIdentity().getNaa())
+              : null));
       return toProto(registry.lunStatus(req.getTarget(), rec.lun()));
     });
   }
@@ -388,6 +397,11 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
     }
     out.onNext(result);
     out.onCompleted();
+  }
+
+  /** The status a registry refusal answers with, for the engine's other gRPC services. */
+  public static StatusRuntimeException status(RegistryException e) {
+    return toStatus(e);
   }
 
   static StatusRuntimeException toStatus(RegistryException e) {

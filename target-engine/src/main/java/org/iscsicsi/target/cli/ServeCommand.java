@@ -19,6 +19,7 @@ import org.iscsicsi.target.engine.TargetEngine;
 import org.iscsicsi.target.kube.EngineRegistration;
 import org.iscsicsi.target.kube.EngineView;
 import org.iscsicsi.target.metrics.MetricsServer;
+import org.iscsicsi.target.transfer.ReplicationSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -78,6 +79,30 @@ final class ServeCommand implements Callable<Integer> {
       description = "Serve gRPC server reflection on the admin API (default: off).")
   boolean adminReflection;
 
+  @Option(names = "--replication", paramLabel = "HOST:PORT",
+      description = "Listen for transfers from other engines here (mutual TLS 1.3, client "
+          + "certificates with CN engine only; default: off).")
+  String replication;
+
+  @Option(names = "--replication-tls-cert", paramLabel = "FILE",
+      description = "PEM certificate (CN engine) for the replication port and for dialling "
+          + "other engines (default: --admin-tls-cert).")
+  Path replicationTlsCert;
+
+  @Option(names = "--replication-tls-key", paramLabel = "FILE",
+      description = "Its PKCS#8 PEM private key, mode 0600 or 0400 (default: --admin-tls-key).")
+  Path replicationTlsKey;
+
+  @Option(names = "--replication-tls-ca", paramLabel = "FILE",
+      description = "PEM CA other engines' certificates must chain to. Needed to send or "
+          + "receive transfers.")
+  Path replicationTlsCa;
+
+  @Option(names = "--transfer-bandwidth", paramLabel = "BYTES",
+      description = "Most bytes per second this engine sends over all its transfers, K/M/G "
+          + "suffixes (default 100M).")
+  String transferBandwidth = "100M";
+
   @Option(names = "--nop-interval", paramLabel = "SECONDS",
       description = "Ping idle initiators after this many seconds (default 10).")
   int nopSeconds = 10;
@@ -108,6 +133,26 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--no-iscsi", hidden = true, description = "Serve only the admin API.")
   boolean noIscsi;
 
+  /** Null unless a replication CA is given (the engine then neither sends nor receives). */
+  private ReplicationSettings replicationSettings() {
+    long bandwidth = Sizes.parse(transferBandwidth);
+    if (replicationTlsCa == null) {
+      if (replication != null) {
+        throw new IllegalArgumentException("--replication needs --replication-tls-ca (and a "
+            + "certificate: --replication-tls-cert/--replication-tls-key or the admin's)");
+      }
+      return null;
+    }
+    Path cert = replicationTlsCert != null ? replicationTlsCert : adminTlsCert;
+    Path key = replicationTlsKey != null ? replicationTlsKey : adminTlsKey;
+    AdminTls tls = AdminTls.ofOptional(cert, key, replicationTlsCa,
+        "--replication-tls-cert (or --admin-tls-cert), --replication-tls-key (or "
+            + "--admin-tls-key) and --replication-tls-ca");
+    HostPort listen = replication == null ? null
+        : HostPort.parse(replication, ReplicationSettings.PORT);
+    return new ReplicationSettings(listen, tls, bandwidth, ReplicationSettings.MAX_TRANSFERS);
+  }
+
   @Override
   public Integer call() throws IOException, InterruptedException {
     EngineConfig config = EngineConfig.of(stateDir)
@@ -134,7 +179,7 @@ final class ServeCommand implements Callable<Integer> {
     }
     TargetEngine engine;
     try {
-      engine = TargetEngine.start(config);
+      engine = TargetEngine.start(config, replicationSettings());
     } catch (IOException e) {
       throw new TargetEngineCli.CliException("cannot start: " + e.getMessage());
     }

@@ -42,17 +42,17 @@ final class AdminServer implements AutoCloseable {
   }
 
   /** Starts listening; null for {@link AdminAddress.None}. */
-  static AdminServer start(AdminListener listener, ServerServiceDefinition service)
+  static AdminServer start(AdminListener listener, ServerServiceDefinition... services)
       throws IOException {
     return switch (listener.address()) {
       case AdminAddress.None n -> null;
-      case AdminAddress.Unix u -> startUnix(listener, u, service);
-      case AdminAddress.Tcp t -> startTcp(listener, t, service);
+      case AdminAddress.Unix u -> startUnix(listener, u, services);
+      case AdminAddress.Tcp t -> startTcp(listener, t, services);
     };
   }
 
   private static AdminServer startUnix(AdminListener listener, AdminAddress.Unix u,
-      ServerServiceDefinition service) throws IOException {
+      ServerServiceDefinition... services) throws IOException {
     SocketDirectory.prepare(u.path());
     EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     try {
@@ -60,7 +60,7 @@ final class AdminServer implements AutoCloseable {
           new DomainSocketAddress(u.path().toString()), InsecureServerCredentials.create())
           .channelType(EpollServerDomainSocketChannel.class)
           .bossEventLoopGroup(group).workerEventLoopGroup(group);
-      Server server = withServices(b, listener, service).build().start();
+      Server server = withServices(b, listener, services).build().start();
       AdminServer admin = new AdminServer(listener, server, group, null);
       try {
         SocketDirectory.restrict(u.path());
@@ -76,7 +76,7 @@ final class AdminServer implements AutoCloseable {
   }
 
   private static AdminServer startTcp(AdminListener listener, AdminAddress.Tcp t,
-      ServerServiceDefinition service) throws IOException {
+      ServerServiceDefinition... services) throws IOException {
     HostPort where = new HostPort(t.host(), t.port());
     ServerCredentials credentials;
     ReloadingTls tls = null;
@@ -95,7 +95,7 @@ final class AdminServer implements AutoCloseable {
     NettyServerBuilder b = NettyServerBuilder.forAddress(
         new InetSocketAddress(t.host(), t.port()), credentials);
     try {
-      return new AdminServer(listener, withServices(b, listener, service).build().start(), null,
+      return new AdminServer(listener, withServices(b, listener, services).build().start(), null,
           tls);
     } catch (IOException | RuntimeException e) {
       if (tls != null) {
@@ -110,8 +110,10 @@ final class AdminServer implements AutoCloseable {
   }
 
   private static NettyServerBuilder withServices(NettyServerBuilder b, AdminListener listener,
-      ServerServiceDefinition service) {
-    b.addService(service);
+      ServerServiceDefinition... services) {
+    for (ServerServiceDefinition service : services) {
+      b.addService(service);
+    }
     if (listener.reflection()) {
       b.addService(ProtoReflectionServiceV1.newInstance());
     }

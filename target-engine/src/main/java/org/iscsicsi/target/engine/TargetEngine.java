@@ -17,6 +17,8 @@ import org.iscsicsi.target.metrics.EngineMetrics;
 import org.iscsicsi.target.registry.TargetDirectory;
 import org.iscsicsi.target.registry.TargetRegistry;
 import org.iscsicsi.target.state.StateStore;
+import org.iscsicsi.target.transfer.ReplicationSettings;
+import org.iscsicsi.target.transfer.TransferService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,12 +49,14 @@ public final class TargetEngine implements AutoCloseable {
   private final ManagedChannel channel;
   private final EngineMetrics metrics;
   private final Facts facts;
+  private final TransferService transfers;
   private boolean closed;
 
   private TargetEngine(EngineConfig config, StateStore store, TargetRegistry registry,
       IscsiTransport transport, Server inProcess, String inProcessName,
-      AdminServer adminServer, Facts facts) {
+      AdminServer adminServer, Facts facts, TransferService transfers) {
     this.config = config;
+    this.transfers = transfers;
     this.facts = facts;
     this.store = store;
     this.registry = registry;
@@ -70,13 +74,27 @@ public final class TargetEngine implements AutoCloseable {
     return metrics;
   }
 
-  /** Starts an engine with the iSCSI transport of this build. */
+  /** Starts an engine with the iSCSI transport of this build, without transfers. */
   public static TargetEngine start(EngineConfig config) throws IOException {
-    return start(config, Transports.DEFAULT);
+    return start(config, Transports.DEFAULT, null);
+  }
+
+  /**
+   * Starts an engine that also takes part in transfers (docs/pools.md section 7): the
+   * replication listener when {@code replication} names one, and the TargetTransfer service.
+   */
+  public static TargetEngine start(EngineConfig config, ReplicationSettings replication)
+      throws IOException {
+    return start(config, Transports.DEFAULT, replication);
   }
 
   static TargetEngine start(EngineConfig config, IscsiTransport.Factory transports)
       throws IOException {
+    return start(config, transports, null);
+  }
+
+  private static TargetEngine start(EngineConfig config, IscsiTransport.Factory transports,
+      ReplicationSettings replication) throws IOException {
     StateStore store = StateStore.open(config.stateDir());
     List<AutoCloseable> undo = new ArrayList<>();
     undo.add(store);
@@ -94,18 +112,24 @@ public final class TargetEngine implements AutoCloseable {
           registry.sessions(t::sessions);
         }
       }
-      Facts facts = new Facts(config, transport, identity, new AtomicReference<>(Map.of()));
+      TransferService transfers = TransferService.start(registry, identity, replication);
+      undo.add(transfers);
+      Facts facts = new Facts(config, transport, identity, new AtomicReference<>(Map.of()),
+          dialable(transfers.address(), config.advertise()));
       var service = io.grpc.ServerInterceptors.intercept(new TargetAdminService(registry,
           facts), new org.iscsicsi.target.admin.AdminCallLog());
+      var transferService = io.grpc.ServerInterceptors.intercept(transfers.grpc(),
+          new org.iscsicsi.target.admin.AdminCallLog());
       String name = "target-engine-" + UUID.randomUUID();
-      Server inProcess = InProcessServerBuilder.forName(name).addService(service).build().start();
+      Server inProcess = InProcessServerBuilder.forName(name).addService(service)
+          .addService(transferService).build().start();
       undo.add(() -> inProcess.shutdownNow());
-      AdminServer admin = AdminServer.start(config.admin(), service);
+      AdminServer admin = AdminServer.start(config.admin(), service, transferService);
       if (admin != null) {
         undo.add(admin);
       }
       TargetEngine engine = new TargetEngine(config, store, registry, transport, inProcess, name,
-          admin, facts);
+          admin, facts, transfers);
       log.info("target engine serving as {} (incarnation {}): state {}, iSCSI {}, admin {}",
           identity.name(), identity.incarnation(), config.stateDir(),
           transport == null ? "off" : transport.boundAddress(), engine.adminDescription());
@@ -120,6 +144,25 @@ public final class TargetEngine implements AutoCloseable {
       }
       throw e;
     }
+  }
+
+  /**
+   * host:port other engines dial for transfers (port 0 resolved; a wildcard bind named by the
+   * first advertised portal's host), "" when there is no replication listener.
+   */
+  public String replicationAddress() {
+    return facts.replicationAddress();
+  }
+
+  private static String dialable(String bound, List<HostPort> advertise) {
+    if (bound.isEmpty()) {
+      return bound;
+    }
+    HostPort b = HostPort.parse(bound, -1);
+    boolean wildcard = b.host().equals("0.0.0.0") || b.host().equals("::")
+        || b.host().equals("0:0:0:0:0:0:0:0");
+    return wildcard && !advertise.isEmpty()
+        ? new HostPort(advertise.getFirst().host(), b.port()).toString() : bound;
   }
 
   /** The engine's name and this start's incarnation. */
@@ -182,6 +225,7 @@ public final class TargetEngine implements AutoCloseable {
     if (adminServer != null) {
       adminServer.close();
     }
+    transfers.close();
     if (transport != null) {
       transport.close();
     }
@@ -206,7 +250,7 @@ public final class TargetEngine implements AutoCloseable {
 
   /** What GetEngineInfo reports. */
   private record Facts(EngineConfig config, IscsiTransport transport, EngineIdentity identity,
-      AtomicReference<Map<String, String>> topology)
+      AtomicReference<Map<String, String>> topology, String replicationAddress)
       implements TargetAdminService.EngineFacts {
 
     @Override

@@ -258,17 +258,7 @@ public final class LogicalUnit implements AutoCloseable {
     requireUsable();
     long started = System.nanoTime();
     int length = dst.remaining();
-    long pos = offset;
-    while (dst.hasRemaining()) {
-      int n = channel.read(dst, pos);
-      if (n < 0) {
-        while (dst.hasRemaining()) {
-          dst.put((byte) 0);
-        }
-        break;
-      }
-      pos += n;
-    }
+    ImageFile.readFully(channel, offset, dst);
     recordRead(started, length);
   }
 

@@ -23,6 +23,10 @@ public final class LunIdentity {
   static final String COMPANY_ID_HEX = "0x0A4953";
 
   private static final SecureRandom RANDOM = new SecureRandom();
+  private static final java.util.regex.Pattern NAA =
+      java.util.regex.Pattern.compile("6[0-9a-f]{31}");
+  private static final java.util.regex.Pattern SERIAL =
+      java.util.regex.Pattern.compile("[\\x21-\\x7e]{1,64}");
 
   private LunIdentity() {
   }
@@ -35,6 +39,34 @@ public final class LunIdentity {
         return id;
       }
     }
+  }
+
+  /**
+   * {@code wanted}, checked: a 32-hex-digit NAA 6 designator and a serial of 1 to 64 printable
+   * characters (INVALID_ARGUMENT otherwise), used by no LUN of this engine (ALREADY_EXISTS).
+   */
+  public static Identity requireUnused(Identity wanted, Set<String> usedSerials,
+      Set<String> usedNaas) {
+    Identity id = checked(wanted);
+    if (usedSerials.contains(id.serial()) || usedNaas.contains(id.naa())) {
+      throw new RegistryException(RegistryException.Reason.ALREADY_EXISTS, "a LUN of this "
+          + "engine already has NAA " + id.naa() + " or serial " + id.serial());
+    }
+    return id;
+  }
+
+  /** The identity in canonical form (lower-case NAA), INVALID_ARGUMENT when malformed. */
+  public static Identity checked(Identity wanted) {
+    String naa = wanted.naa() == null ? "" : wanted.naa().toLowerCase(java.util.Locale.ROOT);
+    String serial = wanted.serial() == null ? "" : wanted.serial();
+    if (!NAA.matcher(naa).matches()) {
+      throw RegistryException.invalid("NAA must be 32 hex digits starting with 6 (NAA IEEE "
+          + "Registered Extended): " + naa);
+    }
+    if (!SERIAL.matcher(serial).matches()) {
+      throw RegistryException.invalid("serial must be 1 to 64 printable ASCII characters");
+    }
+    return new Identity(serial, naa);
   }
 
   static Identity random() {

@@ -118,7 +118,9 @@ final class LunLifecycle {
         : src.unit() != null ? PoolAccounting.allocated(src.unit())
         : src.file() != null ? PoolAccounting.allocated(src.file()) : 0;
     pool.requireRoom(need, "LUN " + spec.lun() + " needs " + need);
-    LunIdentity.Identity id = LunIdentity.next(state.serials(), state.naas());
+    LunIdentity.Identity id = spec.identity() == null
+        ? LunIdentity.next(state.serials(), state.naas())
+        : LunIdentity.requireUnused(spec.identity(), state.serials(), state.naas());
     LunRecord rec = new LunRecord(spec.lun(), files.lunFile(id.naa()).toString(),
         spec.sizeBytes(), bs, !spec.thick(), spec.readOnly(), id.serial(), id.naa(), spec.qos());
     state.copies.start(key, src.busy());

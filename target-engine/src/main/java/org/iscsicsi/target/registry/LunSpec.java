@@ -9,18 +9,32 @@ import org.iscsicsi.target.qos.QosLimits;
  * @param source where the initial content comes from
  * @param qos the new LUN's I/O limits (not part of its definition: a repeated CreateLun of an
  *     existing LUN keeps the limits it has)
+ * @param identity the NAA and serial to reuse (a moved or replicated volume keeps its identity),
+ *     or null for new ones
  */
 public record LunSpec(String target, int lun, long sizeBytes, int blockSize, boolean thick,
-    boolean readOnly, Source source, QosLimits qos) {
+    boolean readOnly, Source source, QosLimits qos, LunIdentity.Identity identity) {
 
   public LunSpec {
     qos = qos == null ? QosLimits.NONE : qos;
   }
 
-  /** A LUN without I/O limits. */
+  /** A LUN without I/O limits, with a new identity. */
   public LunSpec(String target, int lun, long sizeBytes, int blockSize, boolean thick,
       boolean readOnly, Source source) {
-    this(target, lun, sizeBytes, blockSize, thick, readOnly, source, QosLimits.NONE);
+    this(target, lun, sizeBytes, blockSize, thick, readOnly, source, QosLimits.NONE, null);
+  }
+
+  /** A LUN with I/O limits and a new identity. */
+  public LunSpec(String target, int lun, long sizeBytes, int blockSize, boolean thick,
+      boolean readOnly, Source source, QosLimits qos) {
+    this(target, lun, sizeBytes, blockSize, thick, readOnly, source, qos, null);
+  }
+
+  /** A LUN without I/O limits that reuses {@code identity}. */
+  public LunSpec(String target, int lun, long sizeBytes, int blockSize, boolean thick,
+      boolean readOnly, Source source, LunIdentity.Identity identity) {
+    this(target, lun, sizeBytes, blockSize, thick, readOnly, source, QosLimits.NONE, identity);
   }
 
   /** The initial content of a new LUN. */

@@ -27,11 +27,11 @@ public final class RegistryException extends RuntimeException {
     return reason;
   }
 
-  static RegistryException invalid(String message) {
+  public static RegistryException invalid(String message) {
     return new RegistryException(Reason.INVALID_ARGUMENT, message);
   }
 
-  static RegistryException notFound(String message) {
+  public static RegistryException notFound(String message) {
     return new RegistryException(Reason.NOT_FOUND, message);
   }
 }

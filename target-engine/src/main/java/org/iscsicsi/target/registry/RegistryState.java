@@ -105,6 +105,13 @@ final class RegistryState {
     adopt(targets, with(snapshots, s.id(), s));
   }
 
+  /** Saves the state with a received target and its snapshots in one write, then adopts them. */
+  void commitReceived(TargetRecord t, List<SnapshotRecord> received) {
+    TreeMap<String, SnapshotRecord> ss = new TreeMap<>(snapshots);
+    received.forEach(s -> ss.put(s.id(), s));
+    adopt(with(targets, t.name(), t), ss);
+  }
+
   /** Saves the state without the snapshot, then forgets it. */
   void commitSnapshotRemoval(String id) {
     adopt(targets, with(snapshots, id, null));

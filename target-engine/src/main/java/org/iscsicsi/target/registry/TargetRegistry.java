@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
 public final class TargetRegistry implements TargetDirectory, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(TargetRegistry.class);
-  private static final int DEFAULT_PORTAL_GROUP_TAG = 1;
+  static final int DEFAULT_PORTAL_GROUP_TAG = 1;
 
   private final RegistryState state;
   private final LunFiles files;
@@ -51,6 +51,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
   private final LunLifecycle luns;
   private final SnapshotLifecycle snapshots;
   private final SessionControl sessionControl = new SessionControl();
+  private final ReceivedImages received;
 
   private TargetRegistry(StateStore store, Path lunDir, Path snapshotDir, Duration copyTimeout) {
     this.state = new RegistryState(store);
@@ -58,6 +59,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
     this.pool = new PoolAccounting(files.lunDir());
     this.luns = new LunLifecycle(state, pool, files);
     this.snapshots = new SnapshotLifecycle(state, pool, files);
+    this.received = new ReceivedImages(state, files);
   }
 
   /**
@@ -311,6 +313,29 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
 
   public long snapshotAllocatedBytes(SnapshotRecord s) {
     return PoolAccounting.allocated(Path.of(s.file()));
+  }
+
+  // ---- images received from another engine (transfers) ----
+
+  /**
+   * Adopts a target another engine sent: {@code target} (its one LUN's identity kept, grants
+   * dropped) with the LUN's staged, synced image and its snapshots, all in one state commit.
+   * ALREADY_EXISTS when the target, the LUN's NAA or serial, or a snapshot id is taken here.
+   */
+  public TargetRecord adoptTarget(TargetRecord target, Path lunImage,
+      List<ReceivedSnapshot> snapshotImages) {
+    return received.adoptTarget(target, lunImage, snapshotImages);
+  }
+
+  /** Adopts a staged, synced image as a new LUN (new identity) of an existing target. */
+  public LunRecord adoptLun(String target, int lun, Path image, long sizeBytes, int blockSize,
+      boolean thin) {
+    return received.adoptLun(target, lun, image, sizeBytes, blockSize, thin);
+  }
+
+  /** RESOURCE_EXHAUSTED naming {@code what} unless {@code need} bytes are free in the pool. */
+  public void requireRoom(long need, String what) {
+    pool.requireRoom(need, what);
   }
 
   // ---- sessions and capacity ----

@@ -1,0 +1,185 @@
+package org.iscsicsi.controller.controller;
+
+import csi.v1.Csi;
+import io.grpc.StatusRuntimeException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.iscsicsi.controller.engine.Engine;
+import org.iscsicsi.controller.engine.EngineState;
+import org.iscsicsi.controller.engine.Engines;
+import org.iscsicsi.controller.volume.PoolLimits;
+import org.iscsicsi.controller.volume.VolumeParameters;
+import org.iscsicsi.controller.volume.VolumeRecord;
+import org.iscsicsi.csi.OperationLocks;
+import org.iscsicsi.target.v1.LunRef;
+import org.iscsicsi.target.v1.Snapshot;
+import org.iscsicsi.target.v1.StartTransferRequest;
+import org.iscsicsi.target.v1.Target;
+import org.iscsicsi.target.v1.Transfer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Moves the detached volumes of draining engines to other engines (docs/pools.md section 7):
+ * for each volume with no grant and no session, placement (the same policy, inside the source
+ * engine's segment) picks the destination, the source engine moves the target with its
+ * snapshots (IQN, NAA, serial, CHAP, snapshot ids unchanged), the index switches to the copy and
+ * the source's target and snapshots are deleted. The volume's operation lock is held for the
+ * whole move, so a ControllerPublishVolume or CreateSnapshot meanwhile gets ABORTED and is
+ * retried by its sidecar after the move. Attached volumes stay and are reported; a failed move
+ * leaves the volume where it was (the destination deleted its copy) for the next pass.
+ */
+public final class Drainer {
+
+  private static final Logger log = LoggerFactory.getLogger(Drainer.class);
+  static final String MOVE_PREFIX = "move.";
+  /** How often the serving controller looks for volumes to move off draining engines. */
+  public static final java.time.Duration INTERVAL = java.time.Duration.ofSeconds(30);
+
+  private final Engines engines;
+  private final ControllerConfig config;
+  private final VolumeFinder finder;
+  private final OperationLocks locks;
+  private final CloneTransfer transfers;
+
+  Drainer(Engines engines, ControllerConfig config, VolumeFinder finder, OperationLocks locks,
+      CloneTransfer transfers) {
+    this.engines = engines;
+    this.config = config;
+    this.finder = finder;
+    this.locks = locks;
+    this.transfers = transfers;
+  }
+
+  /** What a pass did with one volume of a draining engine. */
+  public enum Outcome { MOVED, ATTACHED, FAILED }
+
+  /** @param detail the destination engine when moved, else why not */
+  public record Result(String engine, String volumeId, Outcome outcome, String detail) {
+  }
+
+  /**
+   * Runs a pass every {@code interval} while {@code leading} (only the leader changes the pool);
+   * closing the handle stops it.
+   */
+  public AutoCloseable every(java.time.Duration interval,
+      java.util.function.BooleanSupplier leading) {
+    var worker = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+        r -> Thread.ofVirtual().name("drainer").unstarted(r));
+    worker.scheduleWithFixedDelay(() -> {
+      if (!leading.getAsBoolean()) {
+        return;
+      }
+      try {
+        for (Result r : pass()) {
+          if (r.outcome() == Outcome.ATTACHED) {
+            log.info("draining engine {}: volume {} is attached ({}), it stays", r.engine(),
+                r.volumeId(), r.detail());
+          }
+        }
+      } catch (RuntimeException e) {
+        log.warn("drain pass failed; the next one retries", e);
+      }
+    }, interval.toMillis(), interval.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    return worker::shutdownNow;
+  }
+
+  /** One pass over every draining engine's volumes. */
+  public List<Result> pass() {
+    List<Result> out = new ArrayList<>();
+    if (!engines.pooled()) {
+      return out;
+    }
+    for (Engine source : engines.all()) {
+      if (source.state() != EngineState.DRAINING) {
+        continue;
+      }
+      for (Located l : finder.all()) {
+        if (l.engine().name().equals(source.name())) {
+          out.add(drain(source, l.volume()));
+        }
+      }
+    }
+    return out;
+  }
+
+  private Result drain(Engine source, VolumeRecord v) {
+    String id = v.id().toString();
+    if (attached(v.target())) {
+      return new Result(source.name(), id, Outcome.ATTACHED, attachment(v.target()));
+    }
+    try (OperationLocks.Held held = locks.acquire(id, "drain of engine " + source.name())) {
+      Optional<Target> now = source.client().findTarget(v.target().getName());
+      if (now.isEmpty()) {
+        return new Result(source.name(), id, Outcome.FAILED, "gone from the engine");
+      }
+      if (attached(now.get())) {
+        return new Result(source.name(), id, Outcome.ATTACHED, attachment(now.get()));
+      }
+      Engine destination = destination(source, v);
+      String address = destination.client().info().getReplicationAddress();
+      Transfer t = transfers.await(source, source.client().startTransfer(
+          StartTransferRequest.newBuilder().setId(MOVE_PREFIX + v.id().local())
+              .setSource(LunRef.newBuilder().setTarget(now.get().getName()).setLun(0))
+              .setDestinationEngine(destination.name()).setDestinationAddress(address)
+              .setIncludeSnapshots(true).build()));
+      if (!t.getState().equals("DONE")) {
+        return failed(source, id, "moving to " + destination.name() + " "
+            + t.getState().toLowerCase() + ": " + t.getError());
+      }
+      switchOver(source, destination, v, now.get());
+      log.info("volume {} moved from draining engine {} to {} ({} bytes)", id, source.name(),
+          destination.name(), t.getDoneBytes());
+      return new Result(source.name(), id, Outcome.MOVED, destination.name());
+    } catch (StatusRuntimeException e) {
+      return failed(source, id, e.getStatus().getCode() + ": " + e.getStatus().getDescription());
+    }
+  }
+
+  private static Result failed(Engine source, String id, String why) {
+    log.warn("volume {} of draining engine {} not moved: {}", id, source.name(), why);
+    return new Result(source.name(), id, Outcome.FAILED, why);
+  }
+
+  /** The first engine placement picks, inside the source engine's segment. */
+  private Engine destination(Engine source, VolumeRecord v) {
+    VolumeParameters params = v.parameters();
+    Csi.TopologyRequirement.Builder inside = Csi.TopologyRequirement.newBuilder();
+    if (!source.topology().isEmpty()) {
+      inside.addRequisite(Csi.Topology.newBuilder().putAllSegments(source.topology()));
+    }
+    PoolLimits limits = config.limits().narrowedBy(params.limits());
+    Placement.Demand demand = new Placement.Demand(v.name(), v.sizeBytes(), params.thick(),
+        limits, inside.build(), params.pool().policy());
+    return Placement.order(engines.all(), demand,
+        Provisioner.survey(finder.index(), params)).getFirst();
+  }
+
+  /** The index to the copy, then the source's snapshots and target deleted. */
+  private void switchOver(Engine source, Engine destination, VolumeRecord v, Target old) {
+    Target moved = destination.client().findTarget(old.getName()).orElseThrow(() ->
+        new IllegalStateException("the moved target " + old.getName() + " is not on "
+            + destination.name()));
+    finder.updated(destination, v.id(), moved);
+    finder.removed(source, v.id());
+    for (VolumeFinder.FoundSnapshot f : finder.snapshotsOf(v.id().toString())) {
+      if (!f.engine().name().equals(source.name())) {
+        continue;
+      }
+      Snapshot s = f.snapshot();
+      destination.client().findSnapshot(s.getId())
+          .ifPresent(copy -> finder.snapshotAdded(destination, copy));
+      source.client().deleteSnapshot(s.getId());
+    }
+    source.client().deleteTarget(old.getName(), false);
+  }
+
+  private static boolean attached(Target t) {
+    return t.getGrantsCount() > 0 || t.getSessionCount() > 0;
+  }
+
+  private static String attachment(Target t) {
+    return t.getGrantsCount() + " grant(s), " + t.getSessionCount() + " session(s)";
+  }
+}
