@@ -261,11 +261,16 @@ final class ServeCommand implements Callable<Integer> {
         cluster.add(EngineStatusWriter.start(kube, (EngineDirectory) engines, informer, events,
             poolNamespace, leading, EngineStatusWriter.RECHECK));
       }
+      ControllerService controller = new ControllerService(engines, config, leading, objects);
       if (syncCrd) {
-        cluster.add(new IscsiVolumeSync(kube, engines, config).start(syncInterval, leading));
+        Engines fixed = engines;
+        KubernetesClient api = kube;
+        IscsiVolumeSync sync = controller.inventory()
+            .map(pool -> new IscsiVolumeSync(api, pool, config))
+            .orElseGet(() -> new IscsiVolumeSync(api, fixed, config));
+        cluster.add(sync.start(syncInterval, leading));
       }
-      List<BindableService> services = List.of(new IdentityService(info, engines),
-          new ControllerService(engines, config, leading, objects));
+      List<BindableService> services = List.of(new IdentityService(info, engines), controller);
       CsiMetrics counters = new CsiMetrics();
       if (metrics != null) {
         metricsServer = MetricsServer.start(hostPort("--metrics", metrics), counters,
