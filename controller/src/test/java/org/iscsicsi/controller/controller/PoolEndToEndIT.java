@@ -14,6 +14,7 @@ import csi.v1.Csi.VolumeCapability.AccessMode.Mode;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.CustomResourceDefinitionContext;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.grpc.ManagedChannel;
@@ -38,6 +39,7 @@ import org.iscsicsi.controller.engine.EngineLease;
 import org.iscsicsi.controller.engine.EngineState;
 import org.iscsicsi.controller.engine.RemoteEngine;
 import org.iscsicsi.controller.kube.EventRecorder;
+import org.iscsicsi.controller.kube.IscsiVolumeSync;
 import org.iscsicsi.controller.kube.PoolEngineProcess;
 import org.iscsicsi.controller.kube.PoolFixture;
 import org.iscsicsi.controller.kube.PvcEvents;
@@ -58,7 +60,9 @@ import org.junit.jupiter.api.io.TempDir;
  * VolumeEngineUnreachable event lands on the PVC of each of its volumes with no CSI call, and
  * within Lease + probe time its volumes are abnormal in ListVolumes, publish is UNAVAILABLE,
  * GetCapacity drops to two engines' and new volumes go to the other two; restarted, the
- * conditions clear and its volumes are published and reached again.
+ * conditions clear and its volumes are published and reached again. The IscsiVolume sync over
+ * the same controller names each volume's engine, keeps node-b's objects while it is down and
+ * finishes its pass without waiting on it.
  */
 @EnableKubernetesMockClient(crud = true)
 class PoolEndToEndIT {
@@ -88,6 +92,7 @@ class PoolEndToEndIT {
   ManagedChannel channel;
   ControllerGrpc.ControllerBlockingStub csi;
   EngineDirectory directory;
+  ControllerService controller;
 
   @AfterEach
   void stop() throws Exception {
@@ -152,6 +157,17 @@ class PoolEndToEndIT {
     assertThat(r.getPublishContextOrThrow("portals")).isEqualTo("127.0.0.1:" + engines.get("node-b").portal);
     assertInquiry(r);
 
+    server.expectCustomResource(new CustomResourceDefinitionContext.Builder()
+        .withGroup(IscsiVolumeSync.CONTEXT.getGroup())
+        .withVersion(IscsiVolumeSync.CONTEXT.getVersion())
+        .withKind(IscsiVolumeSync.CONTEXT.getKind())
+        .withPlural(IscsiVolumeSync.CONTEXT.getPlural()).withScope("Cluster").build());
+    IscsiVolumeSync sync = new IscsiVolumeSync(client, controller.inventory().orElseThrow(),
+        ControllerConfig.defaults());
+    assertThat(sync.syncOnce()).isEqualTo(9);
+    assertThat(placements()).isEqualTo(holders.entrySet().stream().collect(
+        Collectors.toMap(Map.Entry::getKey, e -> List.of(e.getValue()))));
+
     // SIGKILL node-b: events at the transition, with no CSI call
     engines.get("node-b").kill();
     long killed = System.nanoTime();
@@ -178,6 +194,13 @@ class PoolEndToEndIT {
         + "SIGKILL (bound %d ms)%n", lostPvcs.size(), eventsMs, UNREACHABLE_BOUND.toMillis());
     assertThat(Duration.ofMillis(eventsMs)).isLessThan(UNREACHABLE_BOUND.plus(SLACK));
     assertCode(() -> publish(onB), Code.UNAVAILABLE, "engine node-b unreachable");
+    long syncStart = System.nanoTime();
+    sync.syncOnce();
+    long syncMs = millisSince(syncStart);
+    System.out.printf("pool e2e: IscsiVolume pass with node-b down took %d ms%n", syncMs);
+    assertThat(Duration.ofMillis(syncMs)).isLessThan(IscsiVolumeSync.POOL_DEADLINE);
+    assertThat(placements()).as("node-b's volumes kept").hasSize(9)
+        .containsEntry(onB, List.of("node-b"));
     assertThat(capacity()).isCloseTo(2 * one,
         org.assertj.core.data.Percentage.withPercentage(1));
     for (int i = 9; i < 13; i++) {
@@ -200,6 +223,8 @@ class PoolEndToEndIT {
         .hasSize(13).allSatisfy(e -> assertThat(e.getStatus().getVolumeCondition()
             .getAbnormal()).as(e.getVolume().getVolumeId()).isFalse());
     assertInquiry(publish(onB));
+    sync.syncOnce();
+    assertThat(placements()).hasSize(13).containsEntry(onB, List.of("node-b"));
     assertThat(capacity()).isCloseTo(3 * one,
         org.assertj.core.data.Percentage.withPercentage(1));
   }
@@ -208,9 +233,9 @@ class PoolEndToEndIT {
     String name = "pool-e2e-" + UUID.randomUUID();
     ClusterObjects objects = new ClusterObjects(ChapSecretStore.ENGINE_ONLY,
         new PvcEvents(client, new EventRecorder(client, "pool-e2e")));
-    csiServer = InProcessServerBuilder.forName(name).directExecutor()
-        .addService(new ControllerService(directory, ControllerConfig.defaults(), () -> true,
-            objects))
+    controller = new ControllerService(directory, ControllerConfig.defaults(), () -> true,
+        objects);
+    csiServer = InProcessServerBuilder.forName(name).directExecutor().addService(controller)
         .build().start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     csi = ControllerGrpc.newBlockingStub(channel);
@@ -253,6 +278,16 @@ class PoolEndToEndIT {
   private static String volumeOn(Map<String, String> holders, String engine) {
     return holders.entrySet().stream().filter(e -> e.getValue().equals(engine))
         .map(Map.Entry::getKey).sorted().findFirst().orElseThrow();
+  }
+
+  /** IscsiVolume name → its status.placement. */
+  private static Map<String, Object> placements() {
+    Map<String, Object> out = new HashMap<>();
+    for (var r : client.genericKubernetesResources(IscsiVolumeSync.CONTEXT).list().getItems()) {
+      Map<String, Object> status = r.get("status");
+      out.put(r.getMetadata().getName(), status.get("placement"));
+    }
+    return out;
   }
 
   private long capacity() {
