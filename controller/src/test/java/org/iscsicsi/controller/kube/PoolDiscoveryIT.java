@@ -105,9 +105,9 @@ class PoolDiscoveryIT {
     PoolFixture.Renewals leases = pool.renewEvery(RENEW, LEASE);
     closing.add(leases);
     for (PoolEngineProcess e : engines.values()) {
-      e.awaitServing();
-      pool.register(e.name, e.adminAddress(), e.name + "-1");
-      leases.keep(e.name, e.name + "-1");
+      String incarnation = e.awaitServing();
+      pool.register(e.name, e.adminAddress(), incarnation);
+      leases.keep(e.name, incarnation);
     }
     System.out.printf("pool: 3 engine processes serving after %d ms%n", millisSince(t0));
 
@@ -158,13 +158,13 @@ class PoolDiscoveryIT {
     // restarted: a new incarnation in its Lease, Ready after it answered
     long restarted = System.nanoTime();
     b.start();
-    b.awaitServing();
-    leases.keep("node-b", "node-b-2");
+    String second = b.awaitServing();
+    leases.keep("node-b", second);
     await(() -> state(directory, "node-b") == EngineState.READY, Duration.ofSeconds(60),
         "node-b Ready again");
     System.out.printf("pool: node-b Ready %d ms after its restart began%n",
         millisSince(restarted));
-    assertThat(directory.member("node-b").orElseThrow().incarnation()).isEqualTo("node-b-2");
+    assertThat(directory.member("node-b").orElseThrow().incarnation()).isEqualTo(second);
     assertThat(directory.byName("node-b").orElseThrow().client().info().getServing()).isTrue();
     assertThat(directory.schedulable()).hasSize(3);
   }

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.iscsicsi.controller.testing.TargetEngineLauncher;
 import org.iscsicsi.target.testing.TestPki;
@@ -23,7 +24,7 @@ public final class PoolEngineProcess {
 
   /** What the engine logs once it serves ("target engine NAME (incarnation ...) serving"). */
   private static final Pattern SERVING =
-      Pattern.compile("target engine (\\S+ \\(incarnation \\S+\\) )?serving");
+      Pattern.compile("target engine \\S+ \\(incarnation (\\S+)\\) serving");
 
   /** Time a cold JVM on a loaded machine may take to serve. */
   static final Duration START = Duration.ofSeconds(120);
@@ -59,7 +60,8 @@ public final class PoolEngineProcess {
 
   public void start() throws IOException {
     log = dir.resolve(name + "-" + (++starts) + ".log");
-    List<String> args = new ArrayList<>(List.of("serve", "--state-dir", stateDir.toString(),
+    List<String> args = new ArrayList<>(List.of("serve", "--name", name,
+        "--state-dir", stateDir.toString(),
         "--portal", "127.0.0.1:" + portal, "--admin", adminAddress(),
         "--admin-tls-cert", engineCert.certificate().toString(),
         "--admin-tls-key", engineCert.key().toString(),
@@ -76,9 +78,14 @@ public final class PoolEngineProcess {
     process = pb.start();
   }
 
-  public void awaitServing() throws IOException, InterruptedException {
+  /** Waits until the engine serves; returns its incarnation (new at every start). */
+  public String awaitServing() throws IOException, InterruptedException {
     long deadline = System.nanoTime() + START.toNanos();
-    while (!SERVING.matcher(Files.readString(log)).find()) {
+    while (true) {
+      Matcher serving = SERVING.matcher(Files.readString(log));
+      if (serving.find()) {
+        return serving.group(1);
+      }
       if (!process.isAlive() || System.nanoTime() > deadline) {
         throw new IOException("engine " + name + " did not start: " + Files.readString(log));
       }
