@@ -9,7 +9,9 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.iscsicsi.controller.engine.Engine;
 import org.iscsicsi.controller.engine.PoolMember;
@@ -43,6 +45,8 @@ import org.slf4j.LoggerFactory;
 final class VolumeIndex {
 
   private static final Logger log = LoggerFactory.getLogger(VolumeIndex.class);
+  /** How long the index's threads wait for work before they end. */
+  private static final long IDLE_SECONDS = 30;
 
   /** A snapshot and the engine holding it. */
   record IndexedSnapshot(String engine, Snapshot snapshot) {}
@@ -74,12 +78,16 @@ final class VolumeIndex {
     this.events = events;
   }
 
+  /** One daemon thread, in order, that ends when idle (an index has no close). */
   private static ExecutorService daemon(String name) {
-    return Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, name);
-      t.setDaemon(true);
-      return t;
-    });
+    ThreadPoolExecutor pool = new ThreadPoolExecutor(1, 1, IDLE_SECONDS, TimeUnit.SECONDS,
+        new LinkedBlockingQueue<>(), r -> {
+          Thread t = new Thread(r, name);
+          t.setDaemon(true);
+          return t;
+        });
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
   }
 
   /**
