@@ -262,10 +262,15 @@ final class ServeCommand implements Callable<Integer> {
         cluster.add(EngineStatusWriter.start(kube, (EngineDirectory) engines, informer, events,
             poolNamespace, leading, EngineStatusWriter.RECHECK));
       }
-      if (syncCrd) {
-        cluster.add(new IscsiVolumeSync(kube, engines, config).start(syncInterval, leading));
-      }
       ControllerService controller = new ControllerService(engines, config, leading, objects);
+      if (syncCrd) {
+        Engines fixed = engines;
+        KubernetesClient api = kube;
+        IscsiVolumeSync sync = controller.inventory()
+            .map(pool -> new IscsiVolumeSync(api, pool, config))
+            .orElseGet(() -> new IscsiVolumeSync(api, fixed, config));
+        cluster.add(sync.start(syncInterval, leading));
+      }
       if (pool) {
         cluster.add(controller.drainer().every(Drainer.INTERVAL, leading));
       }

@@ -5,7 +5,9 @@ import csi.v1.Csi;
 import csi.v1.Csi.ControllerServiceCapability.RPC.Type;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.BooleanSupplier;
+import org.iscsicsi.controller.engine.EngineDirectory;
 import org.iscsicsi.controller.engine.Engines;
 import org.iscsicsi.csi.OperationLocks;
 
@@ -40,6 +42,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
   private final Modifier modifier;
   private final Drainer drainer;
   private final BooleanSupplier leading;
+  private final Optional<PoolInventory> inventory;
 
   private <T> void serve(StreamObserver<T> out, java.util.function.Supplier<T> body) {
     Calls.unary(out, () -> {
@@ -70,6 +73,13 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
       ClusterObjects cluster) {
     this.leading = leading;
     VolumeFinder finder = new VolumeFinder(engines, config, cluster.events());
+    this.inventory = engines.pooled()
+        ? Optional.of(new PoolInventory(engines, config, finder.index())) : Optional.empty();
+    if (engines instanceof EngineDirectory directory) {
+      // the index hears joins, returns, restarts and losses as the directory sees them
+      directory.addListener(finder.index()::engineChanged);
+      directory.members().forEach(m -> finder.index().engineChanged(null, m));
+    }
     OperationLocks locks = new OperationLocks();
     this.provisioner = new Provisioner(engines, config, finder, locks, cluster);
     this.publisher = new Publisher(finder, locks, cluster.chapSecrets());
@@ -82,6 +92,11 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
   /** Moves detached volumes off draining engines, one pass per call (pool mode). */
   public Drainer drainer() {
     return drainer;
+  }
+
+  /** The pool's volumes for background passes; empty unless the engines are a pool. */
+  public Optional<PoolInventory> inventory() {
+    return inventory;
   }
 
   @Override

@@ -8,9 +8,13 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.iscsicsi.controller.engine.Engine;
-import org.iscsicsi.controller.engine.EngineState;
+import org.iscsicsi.controller.engine.PoolMember;
 import org.iscsicsi.controller.engine.Engines;
 import org.iscsicsi.controller.volume.VolumeId;
 import org.iscsicsi.controller.volume.VolumeLabels;
@@ -31,12 +35,18 @@ import org.slf4j.LoggerFactory;
  * into it. What it remembers of an unreachable engine is what ListVolumes and
  * ControllerGetVolume answer with while the engine is away.
  *
- * <p>When an engine that was reachable is found unreachable, the index records a Warning
- * {@link VolumeEvents#ENGINE_UNREACHABLE} on the PVC of each of its volumes, once per transition.
+ * <p>In a pool fed by the engine directory, {@link #engineChanged} hears every change: an engine
+ * that joins, becomes reachable again or answers as a new incarnation is read again, and one
+ * that was reachable and is not any more gets a Warning {@link VolumeEvents#ENGINE_UNREACHABLE}
+ * on the PVC of each of its volumes, once per transition. Both run on the index's own threads
+ * (one reads engines, one records events), never on the directory's or a CSI call's. Without a
+ * directory ({@link #refresh} alone) the same transitions are noticed at the next call.
  */
 final class VolumeIndex {
 
   private static final Logger log = LoggerFactory.getLogger(VolumeIndex.class);
+  /** How long the index's threads wait for work before they end. */
+  private static final long IDLE_SECONDS = 30;
 
   /** A snapshot and the engine holding it. */
   record IndexedSnapshot(String engine, Snapshot snapshot) {}
@@ -49,13 +59,79 @@ final class VolumeIndex {
       new ConcurrentHashMap<>();
   /** Snapshot id → where it is. */
   private final ConcurrentMap<String, IndexedSnapshot> snapshots = new ConcurrentHashMap<>();
-  /** Engines read into the index, with the state they had when last looked at (its lock). */
-  private final Map<String, EngineState> seen = new HashMap<>();
+  /** Engines read into the index, as they were when last looked at (its lock). */
+  private final Map<String, Seen> seen = new HashMap<>();
+  /** Reads engines the directory announced; one at a time, each call with its deadline. */
+  private final ExecutorService reader = daemon("volume-index-reader");
+  /** Records the PVC events of engines that became unreachable. */
+  private final ExecutorService announcer = daemon("volume-index-events");
+
+  /** An engine's reachability and incarnation (null: not known to the caller) when looked at. */
+  private record Seen(boolean reachable, String incarnation) {}
+
+  /** What a look at an engine found changed since the last. */
+  private enum Transition { NONE, READ, LOST }
 
   VolumeIndex(Engines engines, ControllerConfig config, VolumeEvents events) {
     this.engines = engines;
     this.config = config;
     this.events = events;
+  }
+
+  /** One daemon thread, in order, that ends when idle (an index has no close). */
+  private static ExecutorService daemon(String name) {
+    ThreadPoolExecutor pool = new ThreadPoolExecutor(1, 1, IDLE_SECONDS, TimeUnit.SECONDS,
+        new LinkedBlockingQueue<>(), r -> {
+          Thread t = new Thread(r, name);
+          t.setDaemon(true);
+          return t;
+        });
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
+  }
+
+  /**
+   * A change the engine directory announced ({@code before} or {@code after} null at join or
+   * leave). Returns at once: reading the engine and recording events happen on the index's
+   * threads.
+   */
+  void engineChanged(PoolMember before, PoolMember after) {
+    if (after == null) {
+      return; // left the pool: what the index holds of it stays until a volume call resolves it
+    }
+    Engine e = after.engine();
+    switch (look(e, after.incarnation())) {
+      case READ -> reader.execute(() -> read(e));
+      case LOST -> announcer.execute(() -> warnUnreachable(e));
+      case NONE -> { }
+    }
+  }
+
+  /**
+   * Compares the engine with the last look and remembers this one: READ when it is reachable
+   * and was not (or never looked at, or answers as another incarnation), LOST when it was
+   * reachable and is not.
+   */
+  private Transition look(Engine e, String incarnation) {
+    synchronized (seen) {
+      Seen before = seen.get(e.name());
+      boolean reachable = e.state().reachable();
+      String known = incarnation != null ? incarnation
+          : before != null ? before.incarnation() : null;
+      Transition t;
+      if (reachable && (before == null || !before.reachable()
+          || (incarnation != null && !incarnation.equals(before.incarnation())))) {
+        t = Transition.READ;
+      } else if (!reachable && before != null && before.reachable()) {
+        t = Transition.LOST;
+      } else {
+        t = Transition.NONE;
+      }
+      if (before != null || reachable) {
+        seen.put(e.name(), new Seen(reachable, known));
+      }
+      return t;
+    }
   }
 
   /**
@@ -67,33 +143,28 @@ final class VolumeIndex {
    */
   void refresh() {
     List<Engine> toRead = new ArrayList<>();
-    List<Engine> lost = new ArrayList<>();
-    synchronized (seen) {
-      for (Engine e : engines.all()) {
-        EngineState before = seen.get(e.name());
-        if (e.state().reachable() && (before == null || !before.reachable())) {
-          toRead.add(e);
-        } else if (!e.state().reachable() && before != null && before.reachable()) {
-          lost.add(e);
-        }
-        if (before != null || e.state().reachable()) {
-          seen.put(e.name(), e.state());
-        }
+    for (Engine e : engines.all()) {
+      switch (look(e, null)) {
+        case READ -> toRead.add(e);
+        case LOST -> announcer.execute(() -> warnUnreachable(e));
+        case NONE -> { }
       }
     }
-    for (Engine e : toRead) {
-      try {
-        load(e);
-      } catch (StatusRuntimeException failed) {
-        synchronized (seen) {
-          seen.remove(e.name());
-        }
-        log.warn("engine {}: could not read its volumes into the index ({}: {}); trying again "
-            + "at the next call", e.name(), failed.getStatus().getCode(),
-            failed.getStatus().getDescription());
+    toRead.forEach(this::read);
+  }
+
+  /** Reads one engine into the index; one that fails is read again at the next look. */
+  private void read(Engine e) {
+    try {
+      load(e);
+    } catch (StatusRuntimeException failed) {
+      synchronized (seen) {
+        seen.remove(e.name());
       }
+      log.warn("engine {}: could not read its volumes into the index ({}: {}); trying again "
+          + "at the next call", e.name(), failed.getStatus().getCode(),
+          failed.getStatus().getDescription());
     }
-    lost.forEach(this::warnUnreachable);
   }
 
   /** Replaces what the index holds of {@code engine} with its targets and snapshots. */
@@ -154,6 +225,13 @@ final class VolumeIndex {
   List<String> enginesOf(String volumeId) {
     Map<String, Target> on = volumes.get(volumeId);
     return on == null ? List.of() : List.copyOf(on.keySet());
+  }
+
+  /** Every volume the index holds: id → engine name → target as last read. */
+  Map<String, Map<String, Target>> placements() {
+    Map<String, Map<String, Target>> out = new java.util.TreeMap<>();
+    volumes.forEach((id, on) -> out.put(id, Map.copyOf(on)));
+    return out;
   }
 
   /** The volume's target as last read from {@code engine}. */

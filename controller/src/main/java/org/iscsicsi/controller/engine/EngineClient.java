@@ -76,6 +76,11 @@ public final class EngineClient {
     return transfers().cancelTransfer(CancelTransferRequest.newBuilder().setId(id).build());
   }
 
+  /** The same engine with another deadline per call (a short one for background passes). */
+  public EngineClient withTimeout(Duration callTimeout) {
+    return new EngineClient(channel, callTimeout);
+  }
+
   private TargetAdminBlockingStub stub() {
     return TargetAdminGrpc.newBlockingStub(channel)
         .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS);

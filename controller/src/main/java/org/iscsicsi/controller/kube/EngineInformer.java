@@ -87,8 +87,10 @@ public final class EngineInformer implements AutoCloseable {
         topology.put(k, s);
       }
     });
+    // a portal listed twice is one portal (fabric8's mock API server appends arrays on a merge
+    // patch of status.report); initiators are told each once
     List<String> portals = report.get("portals") instanceof List<?> l
-        ? l.stream().filter(String.class::isInstance).map(String.class::cast).toList()
+        ? l.stream().filter(String.class::isInstance).map(String.class::cast).distinct().toList()
         : List.of();
     return new EngineObject(r.getMetadata().getName(), string(report.get("adminAddress")),
         string(report.get("incarnation")), portals, topology,

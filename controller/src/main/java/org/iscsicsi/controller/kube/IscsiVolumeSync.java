@@ -4,7 +4,9 @@ import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -12,7 +14,9 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.iscsicsi.controller.controller.ControllerConfig;
+import org.iscsicsi.controller.controller.PoolInventory;
 import org.iscsicsi.controller.engine.Engine;
 import org.iscsicsi.controller.engine.Engines;
 import org.iscsicsi.controller.volume.VolumeId;
@@ -29,6 +33,12 @@ import org.slf4j.LoggerFactory;
  * {@code kubectl get iscsivolumes} shows each volume's size, target IQN, granted initiators, live
  * sessions and bytes read and written. The engines stay the source of truth: objects are
  * rewritten from them on every pass, and objects of volumes that are gone are deleted.
+ *
+ * <p>In a pool the pass works from the controller's {@link PoolInventory}: each reachable engine
+ * is listed with {@link #POOL_DEADLINE} (an unreachable one is not called, its volumes are as the
+ * index last read them), {@code status.placement} names the engines holding the volume, and an
+ * object is deleted only when its volume is gone from the index after every engine it names
+ * answered in this pass, never because an engine was silent.
  */
 public final class IscsiVolumeSync implements AutoCloseable {
 
@@ -38,16 +48,34 @@ public final class IscsiVolumeSync implements AutoCloseable {
       .withGroup("iscsi.csi.iscsicsi.org").withVersion("v1alpha1").withKind("IscsiVolume")
       .withPlural("iscsivolumes").withNamespaced(false).build();
   static final String MANAGED_BY = "app.kubernetes.io/managed-by";
+  /** Deadline of each engine call of a pool pass: a slow engine must not stall the loop. */
+  public static final Duration POOL_DEADLINE = Duration.ofSeconds(5);
 
   private final KubernetesClient client;
   private final Engines engines;
+  private final PoolInventory pool;
   private final ControllerConfig config;
   private ScheduledExecutorService timer;
 
+  /** Syncs the volumes of fixed engines (the embedded default, static engines). */
   public IscsiVolumeSync(KubernetesClient client, Engines engines, ControllerConfig config) {
     this.client = client;
     this.engines = engines;
+    this.pool = null;
     this.config = config;
+  }
+
+  /** Syncs the volumes of a pool, from the controller's index. */
+  public IscsiVolumeSync(KubernetesClient client, PoolInventory pool, ControllerConfig config) {
+    this.client = client;
+    this.engines = null;
+    this.pool = pool;
+    this.config = config;
+  }
+
+  /** The objects a pass wants, and which of the others it may delete. */
+  private record Desired(Map<String, GenericKubernetesResource> objects,
+      Predicate<GenericKubernetesResource> deletable) {
   }
 
   /**
@@ -74,17 +102,8 @@ public final class IscsiVolumeSync implements AutoCloseable {
 
   /** One pass: creates, updates and deletes IscsiVolume objects; returns how many it wrote. */
   public int syncOnce() {
-    Map<String, GenericKubernetesResource> want = new LinkedHashMap<>();
-    for (Engine e : engines.all()) {
-      String prefix = config.iqnPrefix() + ":";
-      for (Target t : e.client().listTargets(VolumeLabels.selector(config.driverName()))) {
-        if (!t.getName().startsWith(prefix) || t.getLunsCount() == 0) {
-          continue;
-        }
-        VolumeId.parse(t.getName().substring(prefix.length()))
-            .ifPresent(id -> want.put(id.toString(), desired(id, t)));
-      }
-    }
+    Desired desired = pool != null ? fromPool() : fromEngines();
+    Map<String, GenericKubernetesResource> want = desired.objects();
     var api = client.genericKubernetesResources(CONTEXT);
     Map<String, GenericKubernetesResource> have = new HashMap<>();
     for (GenericKubernetesResource r : api.withLabel(MANAGED_BY, config.driverName()).list()
@@ -105,10 +124,58 @@ public final class IscsiVolumeSync implements AutoCloseable {
       }
     }
     for (GenericKubernetesResource stale : have.values()) {
-      api.withName(stale.getMetadata().getName()).delete();
-      writes++;
+      if (desired.deletable().test(stale)) {
+        api.withName(stale.getMetadata().getName()).delete();
+        writes++;
+      }
     }
     return writes;
+  }
+
+  private Desired fromEngines() {
+    Map<String, GenericKubernetesResource> want = new LinkedHashMap<>();
+    String prefix = config.iqnPrefix() + ":";
+    for (Engine e : engines.all()) {
+      for (Target t : e.client().listTargets(VolumeLabels.selector(config.driverName()))) {
+        if (!t.getName().startsWith(prefix) || t.getLunsCount() == 0) {
+          continue;
+        }
+        VolumeId.parse(t.getName().substring(prefix.length()))
+            .ifPresent(id -> want.put(id.toString(), desired(id, t, List.of())));
+      }
+    }
+    return new Desired(want, stale -> true);
+  }
+
+  private Desired fromPool() {
+    PoolInventory.Listing listing = pool.read(POOL_DEADLINE);
+    Map<String, GenericKubernetesResource> want = new LinkedHashMap<>();
+    listing.volumes().forEach((volumeId, placement) -> {
+      // the copy of an engine read in this pass, else the last read of one
+      Target t = placement.entrySet().stream()
+          .sorted(Comparator.comparing(e -> !listing.read().contains(e.getKey())))
+          .map(Map.Entry::getValue).findFirst().orElseThrow();
+      if (t.getLunsCount() > 0) {
+        VolumeId.parse(volumeId).ifPresent(id -> want.put(volumeId,
+            desired(id, t, List.copyOf(new java.util.TreeSet<>(placement.keySet())))));
+      }
+    });
+    return new Desired(want, stale -> {
+      if (listing.volumes().containsKey(stale.getMetadata().getName())) {
+        return false; // still in the index (being created or deleted)
+      }
+      List<String> named = placement(stale);
+      return named.isEmpty() ? listing.complete() : listing.read().containsAll(named);
+    });
+  }
+
+  /** The engines an object's {@code status.placement} names. */
+  private static List<String> placement(GenericKubernetesResource r) {
+    if (r.getAdditionalProperties().get("status") instanceof Map<?, ?> status
+        && status.get("placement") instanceof List<?> names) {
+      return names.stream().map(String::valueOf).toList();
+    }
+    return List.of();
   }
 
   /** JSON values compared by content: numbers as longs, maps without order. */
@@ -126,7 +193,7 @@ public final class IscsiVolumeSync implements AutoCloseable {
     };
   }
 
-  private GenericKubernetesResource desired(VolumeId id, Target t) {
+  private GenericKubernetesResource desired(VolumeId id, Target t, List<String> placement) {
     Lun lun = t.getLunsList().stream().filter(l -> l.getLun() == 0).findFirst()
         .orElse(t.getLuns(0));
     Map<String, Object> spec = new LinkedHashMap<>();
@@ -147,6 +214,9 @@ public final class IscsiVolumeSync implements AutoCloseable {
     status.put("readBytes", lun.getStatistics().getReadBytes());
     status.put("writtenBytes", lun.getStatistics().getWriteBytes());
     status.put("condition", lun.getCondition().isEmpty() ? "Healthy" : lun.getCondition());
+    if (!placement.isEmpty()) {
+      status.put("placement", placement);
+    }
     return new GenericKubernetesResourceBuilder()
         .withApiVersion(CONTEXT.getGroup() + "/" + CONTEXT.getVersion())
         .withKind(CONTEXT.getKind())

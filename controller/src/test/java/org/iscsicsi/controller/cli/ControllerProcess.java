@@ -44,13 +44,34 @@ final class ControllerProcess implements AutoCloseable {
 
   static ControllerProcess start(Path socket, Path stateDir, Path log, String... extra)
       throws IOException, InterruptedException {
-    List<String> cmd = new ArrayList<>(List.of(launcher().toString(), "serve",
-        "--endpoint", "unix://" + socket, "--state-dir", stateDir.toString(),
+    List<String> cmd = new ArrayList<>(List.of("--state-dir", stateDir.toString(),
         "--portal", "127.0.0.1:0", "--advertise", "127.0.0.1:3260"));
     cmd.addAll(List.of(extra));
+    return launch(socket, log, null, cmd);
+  }
+
+  /**
+   * {@code bin/controller serve --pool} with {@code args} (TLS, namespace), reaching the API
+   * server of {@code kubeconfig}.
+   */
+  static ControllerProcess startPool(Path socket, Path log, Path kubeconfig, String... args)
+      throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of("--pool"));
+    cmd.addAll(List.of(args));
+    return launch(socket, log, kubeconfig, cmd);
+  }
+
+  private static ControllerProcess launch(Path socket, Path log, Path kubeconfig,
+      List<String> args) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of(launcher().toString(), "serve",
+        "--endpoint", "unix://" + socket));
+    cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+    if (kubeconfig != null) {
+      pb.environment().put("KUBECONFIG", kubeconfig.toString());
+    }
     Process p = pb.start();
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     // Connect only once the socket exists: a channel that failed early sits in reconnect backoff.

@@ -73,9 +73,18 @@ class CsiSanityIT {
 
   private Result run(Path sanity, String accessType, Path socket, Path nodeSocket)
       throws Exception {
+    return run(sanity, accessType, socket, nodeSocket, dir, "sanity-");
+  }
+
+  /**
+   * Runs csi-sanity's Identity and Controller specs once; output and JUnit report in
+   * {@code target/csi-sanity/<prefix><accessType>.*}.
+   */
+  static Result run(Path sanity, String accessType, Path socket, Path nodeSocket, Path dir,
+      String prefix) throws Exception {
     Path reports = Files.createDirectories(Path.of("target", "csi-sanity").toAbsolutePath());
-    Path out = reports.resolve("sanity-" + accessType + ".out");
-    Path junit = reports.resolve("sanity-" + accessType + ".xml");
+    Path out = reports.resolve(prefix + accessType + ".out");
+    Path junit = reports.resolve(prefix + accessType + ".xml");
     Path work = Files.createDirectories(dir.resolve("work-" + accessType));
     Path mutable = Files.writeString(dir.resolve("mutable-" + accessType + ".yaml"),
         CsiSanityBinary.MUTABLE_PARAMETERS);

@@ -27,7 +27,7 @@ import org.iscsicsi.target.engine.TargetEngine;
  * directory is a stand-in: until the pool's engine directory (fed from Kubernetes) is available
  * to these tests, a test sets each engine's status here, and stops or restarts engines for real.
  */
-final class TestPool implements Engines {
+public final class TestPool implements Engines {
 
   static final String ZONE = Placement.ZONE_KEY;
   private static final Duration CALL_TIMEOUT = Duration.ofSeconds(10);
@@ -37,7 +37,7 @@ final class TestPool implements Engines {
   private final Map<String, Engine> engines = new LinkedHashMap<>();
   private final Map<String, TargetEngine> running = new LinkedHashMap<>();
 
-  TestPool(Path dir) {
+  public TestPool(Path dir) {
     this(dir, null);
   }
 
@@ -45,13 +45,13 @@ final class TestPool implements Engines {
    * @param replicationTls the engines' certificate (CN engine) and CA: each engine gets a
    *     replication port on 127.0.0.1 and takes part in transfers; null for none
    */
-  TestPool(Path dir, AdminTls replicationTls) {
+  public TestPool(Path dir, AdminTls replicationTls) {
     this.dir = dir;
     this.replicationTls = replicationTls;
   }
 
   /** Starts (or restarts, on its state directory) engine {@code name}, Ready. */
-  synchronized Engine start(String name, Map<String, String> topology) throws IOException {
+  public synchronized Engine start(String name, Map<String, String> topology) throws IOException {
     TargetEngine engine = TargetEngine.start(EngineConfig.of(dir.resolve(name))
         .withPortal(new HostPort("127.0.0.1", 0))
         .withNaming(new EngineNaming(name, null, false)), replicationTls == null ? null
@@ -64,18 +64,18 @@ final class TestPool implements Engines {
   }
 
   /** Restarts a stopped engine with its topology, Ready again. */
-  synchronized Engine restart(String name) throws IOException {
+  public synchronized Engine restart(String name) throws IOException {
     return start(name, engines.get(name).topology());
   }
 
   /** Sets an engine's status, as the directory would on a Lease, probe or spec change. */
-  synchronized void status(String name, EngineState state, String message) {
+  public synchronized void status(String name, EngineState state, String message) {
     engines.put(name, engines.get(name).withStatus(
         new EngineStatus(state, Instant.now(), message)));
   }
 
   /** Stops an engine's process part for real: its calls fail from now on. */
-  synchronized void stop(String name) {
+  public synchronized void stop(String name) {
     TargetEngine engine = running.remove(name);
     if (engine != null) {
       engine.close();
@@ -87,7 +87,7 @@ final class TestPool implements Engines {
     return running.get(name);
   }
 
-  Engine get(String name) {
+  public Engine get(String name) {
     return byName(name).orElseThrow();
   }
 

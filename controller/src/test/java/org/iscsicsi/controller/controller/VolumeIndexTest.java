@@ -1,15 +1,20 @@
 package org.iscsicsi.controller.controller;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.iscsicsi.controller.controller.GrpcAssert.assertCode;
 
 import io.grpc.Status;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.iscsicsi.controller.engine.Engine;
+import org.iscsicsi.controller.engine.EngineObject;
 import org.iscsicsi.controller.engine.EngineState;
+import org.iscsicsi.controller.engine.PoolMember;
+import org.iscsicsi.controller.engine.Reachability;
 import org.iscsicsi.controller.volume.VolumeLabels;
 import org.iscsicsi.controller.volume.VolumeParameters;
 import org.iscsicsi.controller.volume.VolumeRecord;
@@ -39,7 +44,7 @@ class VolumeIndexTest {
 
   record Warning(String namespace, String name, String reason, String message) {}
 
-  final List<Warning> warnings = new ArrayList<>();
+  final List<Warning> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
   final VolumeEvents events = (ns, name, reason, message) ->
       warnings.add(new Warning(ns, name, reason, message));
 
@@ -163,7 +168,7 @@ class VolumeIndexTest {
     pool.status("e1", EngineState.UNREACHABLE, "3 probes failed");
     index.refresh();
     index.refresh();
-    assertThat(warnings).hasSize(1);
+    await().atMost(WAIT).until(() -> warnings.size() == 1);
     Warning w = warnings.getFirst();
     assertThat(List.of(w.namespace(), w.name(), w.reason()))
         .containsExactly("ns", "data", VolumeEvents.ENGINE_UNREACHABLE);
@@ -173,7 +178,51 @@ class VolumeIndexTest {
     index.refresh();
     pool.status("e1", EngineState.UNREACHABLE, "lease expired");
     index.refresh();
-    assertThat(warnings).hasSize(2);
+    await().atMost(WAIT).until(() -> warnings.size() == 2);
     assertThat(index.volumesOn("e1")).extracting(VolumeRecord::name).containsExactly("pool.v1");
+  }
+
+  /**
+   * Fed by the directory's changes, with no CSI call: a join is read into the index, a loss
+   * warns on the PVC once (a repeated change of the same loss does not), a return is read
+   * again, and a new incarnation while reachable is read again too. The listener returns at
+   * once even while the engine it announces does not answer.
+   */
+  @Test
+  void directoryChangesReadEnginesAndWarnAtTheTransition() throws Exception {
+    make(e1, "pool.v1", VolumeParameters.parse(Map.of("csi.storage.k8s.io/pvc/name", "data",
+        "csi.storage.k8s.io/pvc/namespace", "ns")), CONFIG.driverName());
+    VolumeIndex index = new VolumeIndex(pool, CONFIG, events);
+    index.engineChanged(null, member(e1, "i1"));
+    await().atMost(WAIT).until(() -> index.enginesOf("pool.v1").equals(List.of("e1")));
+
+    pool.status("e1", EngineState.UNREACHABLE, "lease expired");
+    pool.stop("e1");
+    long start = System.nanoTime();
+    index.engineChanged(member(e1, "i1"), member(pool.get("e1"), "i1"));
+    index.engineChanged(member(e1, "i1"), member(pool.get("e1"), "i1"));
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(1));
+    await().atMost(WAIT).until(() -> warnings.size() == 1);
+    assertThat(warnings.getFirst().reason()).isEqualTo(VolumeEvents.ENGINE_UNREACHABLE);
+    assertThat(index.volumesOn("e1")).hasSize(1); // kept while away
+
+    Engine back = pool.restart("e1");
+    make(back, "pool.v2");
+    index.engineChanged(member(pool.get("e1"), "i1"), member(back, "i2"));
+    await().atMost(WAIT).until(() -> index.enginesOf("pool.v2").equals(List.of("e1")));
+    make(back, "pool.v3");
+    index.engineChanged(member(back, "i2"), member(back, "i3"));
+    await().atMost(WAIT).until(() -> index.enginesOf("pool.v3").equals(List.of("e1")));
+    Thread.sleep(200);
+    assertThat(warnings).hasSize(1);
+  }
+
+  static final Duration WAIT = Duration.ofSeconds(10);
+
+  /** The directory's view of an engine, as its listener gets it. */
+  static PoolMember member(Engine e, String incarnation) {
+    Reachability r = e.state().reachable() ? Reachability.ANSWERING : Reachability.LEASE_EXPIRED;
+    return new PoolMember(e, new EngineObject(e.name(), "127.0.0.1:1", incarnation, List.of(),
+        Map.of(), false, false, false), null, r, incarnation);
   }
 }

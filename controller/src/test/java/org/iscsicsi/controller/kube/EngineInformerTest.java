@@ -41,8 +41,7 @@ class EngineInformerTest {
   static KubernetesMockServer server;
 
   /** The mock server logs every request at INFO (hundreds of Lease renewals here). */
-  static final java.util.logging.Logger MOCK_LOG =
-      java.util.logging.Logger.getLogger("io.fabric8.mockwebserver.MockWebServer");
+  static final java.util.logging.Logger MOCK_LOG = PoolFixture.MOCK_LOG;
 
   static {
     MOCK_LOG.setLevel(java.util.logging.Level.WARNING);

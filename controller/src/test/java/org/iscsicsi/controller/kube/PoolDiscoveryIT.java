@@ -8,11 +8,7 @@ import static org.iscsicsi.controller.kube.PoolFixture.await;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import java.io.IOException;
-import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -52,7 +48,6 @@ class PoolDiscoveryIT {
   static final List<String> NAMES = List.of("node-a", "node-b", "node-c");
   static final Duration LEASE = EngineLease.DEFAULT_DURATION;
   static final Duration RENEW = Duration.ofSeconds(2);
-  static final Duration START = Duration.ofSeconds(120);
   static final Duration UNREACHABLE_BOUND = LEASE.plus(EngineHealth.PROBE_INTERVAL)
       .plus(EngineHealth.PROBE_DEADLINE);
   /** Time the informer and a loaded machine may add to the bound. */
@@ -70,86 +65,22 @@ class PoolDiscoveryIT {
   TestPki engineCa;
   TestPki controllerCa;
   TestPki.Identity engineCert;
-  final Map<String, EngineProcess> engines = new LinkedHashMap<>();
+  final Map<String, PoolEngineProcess> engines = new LinkedHashMap<>();
   final List<AutoCloseable> closing = new ArrayList<>();
   PoolFixture pool;
-
-  /** One engine process and the ports it keeps across a restart. */
-  final class EngineProcess {
-    final String name;
-    final Path stateDir;
-    final int portal = freePort();
-    final int admin = freePort();
-    Process process;
-    Path log;
-    int starts;
-
-    EngineProcess(String name) throws IOException {
-      this.name = name;
-      this.stateDir = Files.createDirectories(dir.resolve(name));
-    }
-
-    String adminAddress() {
-      return "127.0.0.1:" + admin;
-    }
-
-    void start() throws IOException {
-      log = dir.resolve(name + "-" + (++starts) + ".log");
-      process = TargetEngineLauncher.builder("serve", "--state-dir", stateDir.toString(),
-          "--portal", "127.0.0.1:" + portal, "--admin", adminAddress(),
-          "--admin-tls-cert", engineCert.certificate().toString(),
-          "--admin-tls-key", engineCert.key().toString(),
-          "--admin-tls-client-ca", controllerCa.caCertificate().toString())
-          .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    }
-
-    void awaitServing() throws IOException, InterruptedException {
-      long deadline = System.nanoTime() + START.toNanos();
-      while (!Files.readString(log).contains("target engine serving")) {
-        if (!process.isAlive() || System.nanoTime() > deadline) {
-          throw new IOException("engine " + name + " did not start: " + Files.readString(log));
-        }
-        Thread.sleep(100);
-      }
-    }
-
-    void kill() throws InterruptedException {
-      process.destroyForcibly(); // SIGKILL: no shutdown hook, no goodbye
-      process.waitFor(30, TimeUnit.SECONDS);
-    }
-  }
-
-  static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
-  }
 
   @AfterEach
   void stop() throws Exception {
     for (AutoCloseable c : closing.reversed()) {
       c.close();
     }
-    for (EngineProcess e : engines.values()) {
-      if (e.process != null && e.process.isAlive()) {
-        e.process.destroy();
-        if (!e.process.waitFor(30, TimeUnit.SECONDS)) {
-          e.kill();
-        }
-      }
+    for (PoolEngineProcess e : engines.values()) {
+      e.stop();
     }
   }
 
-  /** A directory, its probe loop and informers, closed after the test. */
   private EngineDirectory directory(AdminTls tls) {
-    EngineDirectory d = new EngineDirectory(RemoteEngine.poolChannels(tls),
-        Duration.ofSeconds(30), Clock.systemUTC());
-    closing.add(d);
-    closing.add(EngineHealth.start(d));
-    closing.add(EngineInformer.start(client, NAMESPACE, d));
-    return d;
+    return pool.directory(tls, closing);
   }
 
   private static EngineState state(EngineDirectory d, String name) {
@@ -165,18 +96,18 @@ class PoolDiscoveryIT {
     engineCert = engineCa.issue("engine", List.of(RemoteEngine.POOL_SERVER_NAME));
     pool = new PoolFixture(server, client);
     for (String name : NAMES) {
-      engines.put(name, new EngineProcess(name));
+      engines.put(name, new PoolEngineProcess(name, dir, engineCert, controllerCa, null));
     }
     long t0 = System.nanoTime();
-    for (EngineProcess e : engines.values()) {
+    for (PoolEngineProcess e : engines.values()) {
       e.start();
     }
     PoolFixture.Renewals leases = pool.renewEvery(RENEW, LEASE);
     closing.add(leases);
-    for (EngineProcess e : engines.values()) {
-      e.awaitServing();
-      pool.register(e.name, e.adminAddress(), e.name + "-1");
-      leases.keep(e.name, e.name + "-1");
+    for (PoolEngineProcess e : engines.values()) {
+      String incarnation = e.awaitServing();
+      pool.register(e.name, e.adminAddress(), incarnation);
+      leases.keep(e.name, incarnation);
     }
     System.out.printf("pool: 3 engine processes serving after %d ms%n", millisSince(t0));
 
@@ -203,7 +134,7 @@ class PoolDiscoveryIT {
     assertThat(stranger.schedulable()).isEmpty();
 
     // SIGKILL of node-b: its Lease is no longer renewed, its admin API is gone
-    EngineProcess b = engines.get("node-b");
+    PoolEngineProcess b = engines.get("node-b");
     leases.stop("node-b");
     long killed = System.nanoTime();
     b.kill();
@@ -227,13 +158,13 @@ class PoolDiscoveryIT {
     // restarted: a new incarnation in its Lease, Ready after it answered
     long restarted = System.nanoTime();
     b.start();
-    b.awaitServing();
-    leases.keep("node-b", "node-b-2");
+    String second = b.awaitServing();
+    leases.keep("node-b", second);
     await(() -> state(directory, "node-b") == EngineState.READY, Duration.ofSeconds(60),
         "node-b Ready again");
     System.out.printf("pool: node-b Ready %d ms after its restart began%n",
         millisSince(restarted));
-    assertThat(directory.member("node-b").orElseThrow().incarnation()).isEqualTo("node-b-2");
+    assertThat(directory.member("node-b").orElseThrow().incarnation()).isEqualTo(second);
     assertThat(directory.byName("node-b").orElseThrow().client().info().getServing()).isTrue();
     assertThat(directory.schedulable()).hasSize(3);
   }

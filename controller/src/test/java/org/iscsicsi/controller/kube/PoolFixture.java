@@ -2,12 +2,20 @@ package org.iscsicsi.controller.kube;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.dsl.base.CustomResourceDefinitionContext;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.util.LinkedHashMap;
@@ -16,15 +24,24 @@ import java.util.Map;
 import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
 import org.iscsicsi.controller.engine.EngineDirectory;
+import org.iscsicsi.controller.engine.EngineHealth;
+import org.iscsicsi.controller.engine.RemoteEngine;
+import org.iscsicsi.target.admin.AdminTls;
+import org.iscsicsi.target.kube.IscsiEngines;
 
 /**
  * What an engine writes about itself in Kubernetes (docs/pools.md section 2: its IscsiEngine
  * with {@code status.report}, its Lease renewed), written by tests in fabric8's mock API server
- * in place of the engine's own registration, and the operator's {@code spec} changes.
+ * in place of the engine's own registration, and the operator's {@code spec} changes; or what
+ * engines need to register themselves there ({@link #installCrd}, {@link #storageNode},
+ * {@link #kubeconfig}).
  */
 public final class PoolFixture {
 
   public static final String NAMESPACE = "storage";
+  /** The mock server logs every request at INFO (hundreds of Lease renewals in a pool test). */
+  public static final java.util.logging.Logger MOCK_LOG =
+      java.util.logging.Logger.getLogger("io.fabric8.mockwebserver.MockWebServer");
 
   private final KubernetesClient client;
   private final java.util.Set<String> written = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -34,6 +51,54 @@ public final class PoolFixture {
     server.expectCustomResource(new CustomResourceDefinitionContext.Builder()
         .withGroup("iscsi.csi.iscsicsi.org").withVersion("v1alpha1").withKind("IscsiEngine")
         .withPlural("iscsiengines").withScope("Cluster").build());
+  }
+
+  /** Installs the IscsiEngine CRD (with its status subresource), as the chart does. */
+  public void installCrd() throws IOException {
+    try (InputStream in = PoolFixture.class.getResourceAsStream("/crd/iscsiengines.yaml")) {
+      CustomResourceDefinition crd = client.apiextensions().v1().customResourceDefinitions()
+          .load(in).item();
+      client.apiextensions().v1().customResourceDefinitions().resource(crd).create();
+    }
+  }
+
+  /** A Node labelled as a storage node: an engine on it registers. */
+  public void storageNode(String name) {
+    client.nodes().resource(new NodeBuilder().withNewMetadata().withName(name)
+        .withLabels(Map.of(IscsiEngines.STORAGE_NODE_LABEL, "true")).endMetadata().build()).create();
+  }
+
+  /**
+   * A kubeconfig (owner-only) for processes to reach the mock API server, whose certificate is
+   * self-signed.
+   */
+  public Path kubeconfig(Path dir) throws IOException {
+    String yaml = """
+        apiVersion: v1
+        kind: Config
+        clusters: [{name: mock, cluster: {server: "%s", insecure-skip-tls-verify: true}}]
+        users: [{name: mock, user: {token: mock}}]
+        contexts: [{name: mock, context: {cluster: mock, user: mock}}]
+        current-context: mock
+        """.formatted(client.getMasterUrl());
+    Path file = dir.resolve("kubeconfig");
+    Files.createFile(file, PosixFilePermissions.asFileAttribute(
+        PosixFilePermissions.fromString("rw-------")));
+    Files.writeString(file, yaml);
+    return file;
+  }
+
+  /**
+   * The controller's side of a pool as {@code serve --pool} runs it: a directory over mutual
+   * TLS, its probe loop and informers with the production timings; closed by {@code closing}.
+   */
+  public EngineDirectory directory(AdminTls tls, List<AutoCloseable> closing) {
+    EngineDirectory d = new EngineDirectory(RemoteEngine.poolChannels(tls),
+        Duration.ofSeconds(30), Clock.systemUTC());
+    closing.add(d);
+    closing.add(EngineHealth.start(d));
+    closing.add(EngineInformer.start(client, NAMESPACE, d));
+    return d;
   }
 
   /** Creates the IscsiEngine {@code name} with a report naming its admin address. */

@@ -1,0 +1,124 @@
+package org.iscsicsi.controller.kube;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.iscsicsi.controller.testing.TargetEngineLauncher;
+import org.iscsicsi.target.testing.TestPki;
+
+/**
+ * One pool engine as its own {@code target-engine serve} process: its own state directory,
+ * iSCSI portal and admin API on free TCP ports of 127.0.0.1 (kept across a restart), mutual TLS
+ * with the engines' certificate and the controllers' CA. With a kubeconfig it registers itself
+ * ({@code --kubernetes}: its IscsiEngine and Lease, named after its node, Lease in
+ * {@link PoolFixture#NAMESPACE}); without, a test writes them with {@link PoolFixture}.
+ */
+public final class PoolEngineProcess {
+
+  /** What the engine logs once it serves ("target engine NAME (incarnation ...) serving"). */
+  private static final Pattern SERVING =
+      Pattern.compile("target engine \\S+ \\(incarnation (\\S+)\\) serving");
+
+  /** Time a cold JVM on a loaded machine may take to serve. */
+  static final Duration START = Duration.ofSeconds(120);
+
+  public final String name;
+  private final Path dir;
+  private final TestPki.Identity engineCert;
+  private final TestPki controllerCa;
+  private final Path kubeconfig;
+  private final Path stateDir;
+  public final int portal = freePort();
+  public final int admin = freePort();
+  private Process process;
+  private Path log;
+  private int starts;
+
+  /**
+   * @param kubeconfig the API server to register in, or null for no registration
+   */
+  public PoolEngineProcess(String name, Path dir, TestPki.Identity engineCert,
+      TestPki controllerCa, Path kubeconfig) throws IOException {
+    this.name = name;
+    this.dir = dir;
+    this.engineCert = engineCert;
+    this.controllerCa = controllerCa;
+    this.kubeconfig = kubeconfig;
+    this.stateDir = Files.createDirectories(dir.resolve(name));
+  }
+
+  public String adminAddress() {
+    return "127.0.0.1:" + admin;
+  }
+
+  public void start() throws IOException {
+    log = dir.resolve(name + "-" + (++starts) + ".log");
+    List<String> args = new ArrayList<>(List.of("serve", "--name", name,
+        "--state-dir", stateDir.toString(),
+        "--portal", "127.0.0.1:" + portal, "--admin", adminAddress(),
+        "--admin-tls-cert", engineCert.certificate().toString(),
+        "--admin-tls-key", engineCert.key().toString(),
+        "--admin-tls-client-ca", controllerCa.caCertificate().toString()));
+    if (kubeconfig != null) {
+      args.addAll(List.of("--kubernetes", "--node", name, "--namespace", PoolFixture.NAMESPACE,
+          "--advertise", "127.0.0.1:" + portal));
+    }
+    ProcessBuilder pb = TargetEngineLauncher.builder(args.toArray(String[]::new))
+        .redirectErrorStream(true).redirectOutput(log.toFile());
+    if (kubeconfig != null) {
+      pb.environment().put("KUBECONFIG", kubeconfig.toString());
+    }
+    process = pb.start();
+  }
+
+  /** Waits until the engine serves; returns its incarnation (new at every start). */
+  public String awaitServing() throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + START.toNanos();
+    while (true) {
+      Matcher serving = SERVING.matcher(Files.readString(log));
+      if (serving.find()) {
+        return serving.group(1);
+      }
+      if (!process.isAlive() || System.nanoTime() > deadline) {
+        throw new IOException("engine " + name + " did not start: " + Files.readString(log));
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  /** The log of the current (or last) run. */
+  public String log() throws IOException {
+    return Files.readString(log);
+  }
+
+  /** SIGKILL: no shutdown hook, no goodbye. */
+  public void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  /** SIGTERM, then SIGKILL after 30 s. */
+  public void stop() throws InterruptedException {
+    if (process != null && process.isAlive()) {
+      process.destroy();
+      if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        kill();
+      }
+    }
+  }
+
+  static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
