@@ -94,7 +94,8 @@ class PoolCsiSanityIT {
             why));
         assertThat(r.failed()).as("failed specs, see %s", r.output()).isZero();
         // the pool passes exactly what the embedded default passes (README's table)
-        assertThat(r.ran()).as("specs run, see %s", r.output()).isEqualTo(CsiSanityIT.EXPECTED_RAN);
+        assertThat(r.ran()).as("specs run, see %s", r.output())
+            .isEqualTo(CsiSanityIT.EXPECTED_RAN);
         assertThat(r.passed()).as("passed specs, see %s", r.output())
             .isEqualTo(CsiSanityIT.EXPECTED_RAN);
         assertThat(r.skipped()).as("skipped specs, see %s", r.output())
