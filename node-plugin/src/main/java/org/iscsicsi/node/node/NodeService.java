@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class NodeService extends NodeGrpc.NodeImplBase {
 
-  private static final Logger LOG = LoggerFactory.getLogger(NodeService.class);
+  private static final Logger log = LoggerFactory.getLogger(NodeService.class);
 
   /** What NodeGetInfo reports. */
   public record Info(Map<String, String> topology, long maxVolumes, String defaultFsType) {
@@ -287,9 +287,9 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
   private static <T> void call(StreamObserver<T> out, UnaryCall.Body<T, CsiException> call) {
     UnaryCall.answer(out, call, e -> {
       if (e.code() == Status.Code.INTERNAL || e.code() == Status.Code.UNAVAILABLE) {
-        LOG.warn("{}", e.getMessage(), e.getCause());
+        log.warn("{}", e.getMessage(), e.getCause());
       } else {
-        LOG.info("{}: {}", e.code(), e.getMessage());
+        log.info("{}: {}", e.code(), e.getMessage());
       }
       return e.toStatus();
     });
