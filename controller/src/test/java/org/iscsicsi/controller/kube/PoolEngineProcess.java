@@ -22,9 +22,9 @@ import org.iscsicsi.target.testing.TestPki;
  */
 public final class PoolEngineProcess {
 
-  /** What the engine logs once it serves ("target engine NAME (incarnation ...) serving"). */
+  /** What the engine logs once it serves ("target engine serving as NAME (incarnation ...)"). */
   private static final Pattern SERVING =
-      Pattern.compile("target engine \\S+ \\(incarnation (\\S+)\\) serving");
+      Pattern.compile("target engine serving as \\S+ \\(incarnation (\\S+)\\)");
 
   /** Time a cold JVM on a loaded machine may take to serve. */
   static final Duration START = Duration.ofSeconds(120);
