@@ -242,8 +242,8 @@ final class ServeCommand implements Callable<Integer> {
       DriverInfo info = new DriverInfo(config.driverName(), DriverInfo.buildVersion());
       BooleanSupplier leading = () -> true;
       ClusterObjects objects = ClusterObjects.NONE;
-      String instance = System.getenv().getOrDefault("POD_NAME",
-          java.net.InetAddress.getLocalHost().getHostName());
+      // only with Kubernetes: a container's host name need not resolve (the image test's does not)
+      String instance = kube == null ? "" : instanceName();
       EventRecorder events = kube == null ? null : new EventRecorder(kube, instance);
       if (kube != null) {
         objects = new ClusterObjects(chapSecretNamespace == null
@@ -430,5 +430,11 @@ final class ServeCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), option + " " + value + ": "
           + e.getMessage(), e);
     }
+  }
+
+  /** This controller's name in Leases and events: $POD_NAME, else the host's name. */
+  private static String instanceName() throws java.net.UnknownHostException {
+    String pod = System.getenv("POD_NAME");
+    return pod != null && !pod.isEmpty() ? pod : java.net.InetAddress.getLocalHost().getHostName();
   }
 }
