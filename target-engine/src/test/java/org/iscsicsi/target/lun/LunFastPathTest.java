@@ -40,6 +40,9 @@ class LunFastPathTest {
   }
 
   /** GNU dd's iflag=nocache with count=0 drops the (clean) cached pages of the whole file. */
+  /** How often a test asks the kernel to drop a file's pages before it gives up (skips). */
+  private static final int DROP_ATTEMPTS = 5;
+
   private static void dropFromPageCache(Path file) throws Exception {
     Process dd = new ProcessBuilder("dd", "if=" + file, "iflag=nocache", "count=0")
         .redirectErrorStream(true).start();
@@ -114,10 +117,14 @@ class LunFastPathTest {
     try (LogicalUnit unit = LogicalUnit.create(config)) {
       unit.write(0, directPattern(1 << 20, 11), false);
       unit.flush();
-      dropFromPageCache(config.file());
+      // the kernel may keep pages a first drop asked it to evict (writeback, a busy machine)
+      for (int i = 0; i < DROP_ATTEMPTS
+          && (i == 0 || unit.readCached(0, ByteBuffer.allocateDirect(512))); i++) {
+        dropFromPageCache(config.file());
+      }
       org.junit.jupiter.api.Assumptions.assumeTrue(
           !unit.readCached(0, ByteBuffer.allocateDirect(512)),
-          "dd iflag=nocache did not drop the page cache here");
+          "dd iflag=nocache did not drop the page cache here in " + DROP_ATTEMPTS + " attempts");
       assertThat(unit.region(0, 1 << 20)).as("cold: the blocking path reads it").isNull();
       ByteBuffer warm = ByteBuffer.allocateDirect(1 << 20);
       unit.read(0, warm);
