@@ -30,6 +30,8 @@ class ChartContentTest {
     assertThat(spec.path("attachRequired").asBoolean()).isTrue();
     assertThat(spec.path("podInfoOnMount").asBoolean()).isTrue();
     assertThat(spec.path("fsGroupPolicy").asText()).isEqualTo("File");
+    // Each volume is its own filesystem, so kubelet may mount it with the pod's SELinux label.
+    assertThat(spec.path("seLinuxMount").asBoolean()).isTrue();
     assertThat(texts(spec.path("volumeLifecycleModes"))).containsExactly("Persistent");
   }
 

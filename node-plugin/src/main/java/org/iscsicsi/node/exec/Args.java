@@ -18,6 +18,15 @@ public final class Args {
       "[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\\[[0-9A-Fa-f:.]+\\]");
   private static final Pattern FS_OPTION = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_=.:/,+-]*");
   private static final Pattern SETTING = Pattern.compile("[a-z][a-z0-9_.\\[\\]]*");
+  /** An SELinux level: a sensitivity and an optional category set (s0:c1,c7 or s0:c0.c1023). */
+  private static final String SELINUX_LEVEL = "s[0-9]{1,4}(:c[0-9]{1,4}([.,]c[0-9]{1,4})*)?";
+  /**
+   * SELinux's mount options with a label user:role:type[:level[-level]], double-quoted as kubelet
+   * passes them (seLinuxMount), because an MLS category set holds commas.
+   */
+  private static final Pattern SELINUX_OPTION = Pattern.compile(
+      "(context|fscontext|defcontext|rootcontext)=\"[A-Za-z0-9_.]+:[A-Za-z0-9_.]+:[A-Za-z0-9_.]+"
+          + "(:" + SELINUX_LEVEL + "(-" + SELINUX_LEVEL + ")?)?\"");
 
   private Args() {}
 
@@ -66,10 +75,13 @@ public final class Args {
     return p;
   }
 
-  /** One mount option or a comma-separated list of them. */
+  /**
+   * One mount option or a comma-separated list of them, or one SELinux context option with its
+   * label in double quotes ({@code context="system_u:object_r:container_file_t:s0:c1,c7"}).
+   */
   public static String mountOption(String value) {
     noControlChars("mount option", value);
-    if (!FS_OPTION.matcher(value).matches()) {
+    if (!FS_OPTION.matcher(value).matches() && !SELINUX_OPTION.matcher(value).matches()) {
       throw new IllegalArgumentException("invalid mount option: '" + value + "'");
     }
     return value;

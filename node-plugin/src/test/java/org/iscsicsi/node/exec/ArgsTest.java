@@ -46,6 +46,25 @@ class ArgsTest {
     }
   }
 
+  /** kubelet's SELinux option: the label double-quoted, MLS levels and ranges with categories. */
+  @Test
+  void seLinuxContextOptionsAreAcceptedOnlyAsLabels() {
+    for (String ok : new String[] {
+        "context=\"system_u:object_r:container_file_t:s0:c1,c7\"",
+        "context=\"system_u:object_r:container_file_t:s0\"",
+        "fscontext=\"system_u:object_r:svirt_sandbox_file_t:s0-s0:c0.c1023\"",
+        "defcontext=\"user_u:role_r:type_t\"", "rootcontext=\"a:b:c:s0:c0,c3.c5\"",
+        "context=system_u:object_r:container_file_t:s0"}) {
+      assertThat(Args.mountOption(ok)).isEqualTo(ok);
+    }
+    for (String bad : new String[] {"context=\"x\"", "context=\"a:b:c:s0\",suid",
+        "context=\"a:b:c:s0", "context=\"a:b:c;d\"", "context=\"a:b:c:s0:c1 c2\"",
+        "label=\"a:b:c\"", "context=\"-a:b:c\""}) {
+      assertThatThrownBy(() -> Args.mountOption(bad), bad)
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
   @Test
   void plainValuesMustNotLookLikeOptions() {
     assertThatThrownBy(() -> Args.plain("user", "--login"))

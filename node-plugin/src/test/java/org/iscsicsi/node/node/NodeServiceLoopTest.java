@@ -262,6 +262,44 @@ class NodeServiceLoopTest {
     }
   }
 
+  /**
+   * With seLinuxMount on the CSIDriver, kubelet adds {@code context="<pod label>"} (double-quoted:
+   * the category set holds a comma) to the stage and publish mount flags. The staging mount takes
+   * it (libmount drops it where SELinux is off, as on this host; the kernel applies it where it is
+   * on), the publish bind cannot take it and leaves it to the staging mount, and a label that is
+   * not one is refused before anything is mounted.
+   */
+  @Test
+  void seLinuxContextFlagsFromKubeletAreMountedAndMalformedOnesRefused() throws Exception {
+    attacher.serve(IQN, image("a", 64 * MB));
+    Path staging = Files.createDirectories(tmp.resolve("staging"));
+    Csi.VolumeCapability labelled = Csi.VolumeCapability.newBuilder()
+        .setMount(Csi.VolumeCapability.MountVolume.newBuilder().setFsType("ext4")
+            .addMountFlags("noatime")
+            .addMountFlags("context=\"system_u:object_r:container_file_t:s0:c1,c7\""))
+        .setAccessMode(Csi.VolumeCapability.AccessMode.newBuilder()
+            .setMode(Csi.VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER)).build();
+    stage("vol-a", IQN, staging, labelled);
+    Path target = tmp.resolve("pods/p1/mount");
+    publish("vol-a", staging, target, labelled, false);
+    Files.writeString(target.resolve("labelled"), "data");
+    assertThat(Files.readString(staging.resolve("labelled"))).isEqualTo("data");
+    unpublish("vol-a", target);
+    unstage("vol-a", staging);
+
+    for (String bad : new String[] {"context=\"x;y\"", "context=\"a:b:c:s0\",suid",
+        "context=\"user_u:role_r:type_t:s0:c1,c7", "seclabel=\"a:b:c\""}) {
+      Csi.VolumeCapability cap = Csi.VolumeCapability.newBuilder()
+          .setMount(Csi.VolumeCapability.MountVolume.newBuilder().setFsType("ext4")
+              .addMountFlags(bad))
+          .setAccessMode(Csi.VolumeCapability.AccessMode.newBuilder()
+              .setMode(Csi.VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER)).build();
+      assertThat(code(() -> stage("vol-a", IQN, staging, cap))).as(bad)
+          .isEqualTo(Status.Code.INVALID_ARGUMENT);
+      assertThat(mounts().at(staging)).as(bad).isEmpty();
+    }
+  }
+
   @Test
   void readOnlyAccessModeStagesReadOnly() throws Exception {
     attacher.serve(IQN, image("a", 64 * MB));
