@@ -332,6 +332,26 @@ class ChartContentTest {
     assertThat(K8sObjects.find(off, "ClusterRole", "iscsi-csi-snapshotter")).isEmpty();
   }
 
+  /** Group snapshots are opt-in: the gate on csi-snapshotter, its RBAC and the class. */
+  @Test
+  void groupSnapshotsAreOptIn() {
+    assertThat(K8sObjects.ofKind(objects, "VolumeGroupSnapshotClass")).isEmpty();
+    assertThat(texts(container(controllerPod(objects), "csi-snapshotter").path("args")))
+        .noneMatch(a -> a.contains("CSIVolumeGroupSnapshot"));
+    List<ObjectNode> on = ChartRenderer.render("group-snapshots");
+    JsonNode vgsc = K8sObjects.get(on, "VolumeGroupSnapshotClass", "iscsi-csi-group-snapshot");
+    assertThat(vgsc.path("apiVersion").asText()).isEqualTo("groupsnapshot.storage.k8s.io/v1");
+    assertThat(vgsc.path("driver").asText()).isEqualTo(DRIVER);
+    assertThat(vgsc.path("deletionPolicy").asText()).isEqualTo("Delete");
+    assertThat(texts(container(controllerPod(on), "csi-snapshotter").path("args")))
+        .contains("--feature-gates=CSIVolumeGroupSnapshot=true");
+    JsonNode role = K8sObjects.get(on, "ClusterRole", "iscsi-csi-snapshotter");
+    List<String> resources = new java.util.ArrayList<>();
+    role.path("rules").forEach(r -> resources.addAll(texts(r.path("resources"))));
+    assertThat(resources).contains("volumegroupsnapshotclasses", "volumegroupsnapshotcontents",
+        "volumegroupsnapshotcontents/status");
+  }
+
   @Test
   void serviceMonitorSelectsTheMetricsService() {
     List<ObjectNode> rendered = ChartRenderer.render("monitoring");

@@ -31,7 +31,8 @@ final class OpenApiValidator {
   private static final String[] CRDS = {
     "snapshot.storage.k8s.io_volumesnapshotclasses.yaml",
     "snapshot.storage.k8s.io_volumesnapshotcontents.yaml",
-    "snapshot.storage.k8s.io_volumesnapshots.yaml"
+    "snapshot.storage.k8s.io_volumesnapshots.yaml",
+    "groupsnapshot.storage.k8s.io_volumegroupsnapshotclasses.yaml"
   };
   private static final String OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
   private static final Pattern DNS_SUBDOMAIN =

@@ -274,7 +274,8 @@ final class ServeCommand implements Callable<Integer> {
       if (pool) {
         cluster.add(controller.drainer().every(Drainer.INTERVAL, leading));
       }
-      List<BindableService> services = List.of(new IdentityService(info, engines), controller);
+      List<BindableService> services = List.of(new IdentityService(info, engines), controller,
+          controller.groupController());
       CsiMetrics counters = new CsiMetrics();
       if (metrics != null) {
         metricsServer = MetricsServer.start(hostPort("--metrics", metrics), counters,

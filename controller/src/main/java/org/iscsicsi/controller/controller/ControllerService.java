@@ -14,7 +14,8 @@ import org.iscsicsi.csi.OperationLocks;
 /**
  * The CSI Controller service (CSI spec, "Controller Service RPC"): request plumbing only; the
  * work is done by {@link Provisioner}, {@link Publisher} and {@link Snapshotter} on the engines.
- * ControllerModifyVolume ({@link Modifier}) changes a volume's I/O limits.
+ * ControllerModifyVolume ({@link Modifier}) changes a volume's I/O limits; group snapshots are
+ * the {@link #groupController()} service's.
  * GetSnapshot is served but not advertised: GET_SNAPSHOT is newer than csi-sanity v5.4.0, which
  * fails on capabilities it does not know.
  */
@@ -41,6 +42,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
   private final Snapshotter snapshotter;
   private final Modifier modifier;
   private final Drainer drainer;
+  private final GroupControllerService groupController;
   private final BooleanSupplier leading;
   private final Optional<PoolInventory> inventory;
 
@@ -85,8 +87,15 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     this.publisher = new Publisher(finder, locks, cluster.chapSecrets());
     this.snapshotter = new Snapshotter(engines, config, finder, locks);
     this.modifier = new Modifier(finder, locks);
+    this.groupController = new GroupControllerService(
+        new GroupSnapshotter(config, finder, locks, snapshotter), leading);
     this.drainer = new Drainer(engines, config, finder, locks,
         new CloneTransfer(Provisioner.CLONE_TRANSFER_TIMEOUT));
+  }
+
+  /** The GroupController service on the same volumes (group snapshots). */
+  public GroupControllerService groupController() {
+    return groupController;
   }
 
   /** Moves detached volumes off draining engines, one pass per call (pool mode). */

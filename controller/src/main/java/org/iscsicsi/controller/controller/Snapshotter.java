@@ -159,9 +159,11 @@ final class Snapshotter {
     return finder.viewSnapshot(snapshotId).map(f -> toCsi(f.engine(), f.snapshot()));
   }
 
-  private Csi.Snapshot toCsi(Engine engine, Snapshot s) {
+  /** The CSI view of an engine snapshot (with its group's id when a group snapshot took it). */
+  Csi.Snapshot toCsi(Engine engine, Snapshot s) {
     long nanos = s.getCreatedUnixNanos();
     return Csi.Snapshot.newBuilder()
+        .setGroupSnapshotId(s.getLabelsOrDefault(VolumeLabels.GROUP_SNAPSHOT, ""))
         .setSnapshotId(finder.snapshotId(engine, s))
         .setSourceVolumeId(s.getLabelsOrDefault(VolumeLabels.SOURCE_VOLUME, ""))
         .setSizeBytes(s.getSizeBytes())

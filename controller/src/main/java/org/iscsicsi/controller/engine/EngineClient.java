@@ -10,6 +10,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.iscsicsi.target.v1.CloseSessionsRequest;
 import org.iscsicsi.target.v1.CreateLunRequest;
+import org.iscsicsi.target.v1.CreateSnapshotGroupRequest;
 import org.iscsicsi.target.v1.CreateSnapshotRequest;
 import org.iscsicsi.target.v1.CreateTargetRequest;
 import org.iscsicsi.target.v1.DeleteSnapshotRequest;
@@ -175,6 +176,23 @@ public final class EngineClient {
         .setSource(LunRef.newBuilder().setTarget(sourceIqn).setLun(0)).putAllLabels(labels)
         .build());
   }
+
+  /**
+   * Snapshots LUN 0 of each target at one instant (the engine holds every member's writes until
+   * the last copy); the snapshots come back in the order of {@code members}.
+   */
+  public List<Snapshot> createSnapshotGroup(List<SnapshotMember> members) {
+    CreateSnapshotGroupRequest.Builder b = CreateSnapshotGroupRequest.newBuilder();
+    for (SnapshotMember m : members) {
+      b.addMembers(CreateSnapshotRequest.newBuilder().setId(m.id())
+          .setSource(LunRef.newBuilder().setTarget(m.sourceIqn()).setLun(0))
+          .putAllLabels(m.labels()));
+    }
+    return stub().createSnapshotGroup(b.build()).getSnapshotsList();
+  }
+
+  /** One member of a snapshot group: the snapshot's id and labels, the target it copies. */
+  public record SnapshotMember(String id, String sourceIqn, Map<String, String> labels) {}
 
   /** Deletes a snapshot; one that is already gone counts as deleted. */
   public void deleteSnapshot(String id) {

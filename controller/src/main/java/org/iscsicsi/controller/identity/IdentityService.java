@@ -36,6 +36,7 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
       StreamObserver<Csi.GetPluginCapabilitiesResponse> out) {
     Calls.unary(out, () -> Csi.GetPluginCapabilitiesResponse.newBuilder()
         .addCapabilities(service(Csi.PluginCapability.Service.Type.CONTROLLER_SERVICE))
+        .addCapabilities(service(Csi.PluginCapability.Service.Type.GROUP_CONTROLLER_SERVICE))
         .addCapabilities(
             service(Csi.PluginCapability.Service.Type.VOLUME_ACCESSIBILITY_CONSTRAINTS))
         .addCapabilities(Csi.PluginCapability.newBuilder().setVolumeExpansion(

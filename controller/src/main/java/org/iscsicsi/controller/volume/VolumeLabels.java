@@ -35,6 +35,10 @@ public final class VolumeLabels {
   public static final String BLOCK_SIZE = PREFIX + "block-size";
   /** A snapshot's source volume id. */
   public static final String SOURCE_VOLUME = PREFIX + "source-volume";
+  /** The id of the group snapshot a snapshot was taken in (CSI group_snapshot_id). */
+  public static final String GROUP_SNAPSHOT = PREFIX + "group-snapshot";
+  /** The CSI name of that group snapshot. */
+  public static final String GROUP_NAME = PREFIX + "group-name";
   private static final String PARAM = PREFIX + "param.";
   private static final String KUBERNETES = PREFIX + "k8s.";
 

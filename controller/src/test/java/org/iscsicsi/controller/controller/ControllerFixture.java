@@ -1,6 +1,7 @@
 package org.iscsicsi.controller.controller;
 
 import csi.v1.ControllerGrpc;
+import csi.v1.GroupControllerGrpc;
 import csi.v1.Csi;
 import csi.v1.IdentityGrpc;
 import io.grpc.ManagedChannel;
@@ -41,6 +42,7 @@ final class ControllerFixture implements AutoCloseable {
   private final ManagedChannel channel;
   final ControllerGrpc.ControllerBlockingStub controller;
   final IdentityGrpc.IdentityBlockingStub identity;
+  final GroupControllerGrpc.GroupControllerBlockingStub groups;
 
   ControllerFixture(Path stateDir) throws IOException {
     this(stateDir, Map.of());
@@ -59,9 +61,10 @@ final class ControllerFixture implements AutoCloseable {
         List.of(), topology, Duration.ofSeconds(30));
     String name = "controller-" + UUID.randomUUID();
     CallLogger logger = new CallLogger();
+    ControllerService service = new ControllerService(engines, config, () -> true, cluster);
     this.server = InProcessServerBuilder.forName(name).directExecutor()
-        .addService(ServerInterceptors.intercept(new ControllerService(engines, config, () -> true,
-            cluster), logger))
+        .addService(ServerInterceptors.intercept(service, logger))
+        .addService(ServerInterceptors.intercept(service.groupController(), logger))
         .addService(ServerInterceptors.intercept(
             new IdentityService(new DriverInfo(config.driverName(), DriverInfo.buildVersion()),
                 engines), logger))
@@ -69,6 +72,7 @@ final class ControllerFixture implements AutoCloseable {
     this.channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     this.controller = ControllerGrpc.newBlockingStub(channel);
     this.identity = IdentityGrpc.newBlockingStub(channel);
+    this.groups = GroupControllerGrpc.newBlockingStub(channel);
   }
 
   static Csi.VolumeCapability mount(Csi.VolumeCapability.AccessMode.Mode mode) {

@@ -1,12 +1,14 @@
 package org.iscsicsi.controller.controller;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.iscsicsi.controller.controller.ControllerFixture.NODE_A;
 import static org.iscsicsi.controller.controller.ControllerFixture.createRequest;
 import static org.iscsicsi.controller.controller.ControllerFixture.mount;
 import static org.iscsicsi.controller.controller.GrpcAssert.assertCode;
 
 import csi.v1.ControllerGrpc;
+import csi.v1.GroupControllerGrpc;
 import csi.v1.IdentityGrpc;
 import csi.v1.Csi;
 import csi.v1.Csi.VolumeCapability.AccessMode.Mode;
@@ -65,6 +67,7 @@ class PoolVolumesTest {
   ManagedChannel channel;
   ControllerGrpc.ControllerBlockingStub csi;
   IdentityGrpc.IdentityBlockingStub identity;
+  GroupControllerGrpc.GroupControllerBlockingStub groups;
 
   @BeforeEach
   void startPool() {
@@ -81,13 +84,16 @@ class PoolVolumesTest {
   void startController(ControllerConfig config) throws IOException, InterruptedException {
     stopController();
     String name = "pool-" + UUID.randomUUID();
+    ControllerService service = new ControllerService(pool, config);
     server = InProcessServerBuilder.forName(name).directExecutor()
-        .addService(new ControllerService(pool, config))
+        .addService(service)
+        .addService(service.groupController())
         .addService(new IdentityService(new DriverInfo(config.driverName(), "test"), pool))
         .build().start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     csi = ControllerGrpc.newBlockingStub(channel);
     identity = IdentityGrpc.newBlockingStub(channel);
+    groups = GroupControllerGrpc.newBlockingStub(channel);
   }
 
   void stopController() throws InterruptedException {
@@ -414,6 +420,37 @@ class PoolVolumesTest {
   }
 
   /** The embedded default refuses placement, backends and replicas, naming the pool mode. */
+  /**
+   * A group snapshot is one instant because one engine holds its members' writes: volumes on one
+   * engine group (with pool ids), volumes on two are FAILED_PRECONDITION, naming the engines.
+   */
+  @Test
+  void aGroupSnapshotNeedsItsVolumesOnOneEngine() throws Exception {
+    pool.start("e1", ZONE_A);
+    startController(ControllerConfig.defaults());
+    Csi.Volume one = create("pvc-one", Map.of());
+    Csi.Volume two = create("pvc-two", Map.of());
+    Csi.VolumeGroupSnapshot g = groups.createVolumeGroupSnapshot(
+        Csi.CreateVolumeGroupSnapshotRequest.newBuilder().setName("groupsnapshot-1")
+            .addSourceVolumeIds(one.getVolumeId()).addSourceVolumeIds(two.getVolumeId())
+            .build()).getGroupSnapshot();
+    assertThat(g.getGroupSnapshotId()).startsWith("pool.");
+    assertThat(g.getSnapshotsList()).allSatisfy(s -> assertThat(s.getSnapshotId())
+        .startsWith("pool."));
+
+    pool.start("e2", ZONE_A);
+    startController(ControllerConfig.defaults());
+    Csi.Volume three = create("pvc-three", Map.of()); // least allocated: e2
+    assertThat(holders().get(three.getVolumeId())).isEqualTo("e2");
+    assertThatThrownBy(() -> groups.createVolumeGroupSnapshot(
+        Csi.CreateVolumeGroupSnapshotRequest.newBuilder().setName("groupsnapshot-2")
+            .addSourceVolumeIds(one.getVolumeId()).addSourceVolumeIds(three.getVolumeId())
+            .build()))
+        .isInstanceOfSatisfying(io.grpc.StatusRuntimeException.class, e -> assertThat(
+            e.getStatus().getCode()).isEqualTo(io.grpc.Status.Code.FAILED_PRECONDITION))
+        .hasMessageContaining("[e1, e2]");
+  }
+
   @Test
   void theEmbeddedDefaultRefusesPoolParameters() throws Exception {
     try (ControllerFixture f = new ControllerFixture(dir.resolve("embedded"))) {

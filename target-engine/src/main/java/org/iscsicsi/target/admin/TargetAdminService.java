@@ -13,6 +13,7 @@ import org.iscsicsi.target.registry.LunSpec;
 import org.iscsicsi.target.registry.LunStatus;
 import org.iscsicsi.target.registry.PoolStatus;
 import org.iscsicsi.target.registry.RegistryException;
+import org.iscsicsi.target.registry.SnapshotRequest;
 import org.iscsicsi.target.registry.TargetRegistry;
 import org.iscsicsi.target.session.SessionInfo;
 import org.iscsicsi.target.state.SnapshotRecord;
@@ -22,6 +23,7 @@ import org.iscsicsi.target.v1.CloseSessionsRequest;
 import org.iscsicsi.target.v1.CloseSessionsResponse;
 import org.iscsicsi.target.v1.Connection;
 import org.iscsicsi.target.v1.CreateLunRequest;
+import org.iscsicsi.target.v1.CreateSnapshotGroupRequest;
 import org.iscsicsi.target.v1.CreateSnapshotRequest;
 import org.iscsicsi.target.v1.CreateTargetRequest;
 import org.iscsicsi.target.v1.DeleteLunRequest;
@@ -53,6 +55,7 @@ import org.iscsicsi.target.v1.Session;
 import org.iscsicsi.target.v1.SessionStatistics;
 import org.iscsicsi.target.v1.SetChapRequest;
 import org.iscsicsi.target.v1.SetLunQosRequest;
+import org.iscsicsi.target.v1.SnapshotGroup;
 import org.iscsicsi.target.v1.SetTargetLabelsRequest;
 import org.iscsicsi.target.v1.Snapshot;
 import org.iscsicsi.target.v1.Target;
@@ -260,6 +263,20 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
   public void createSnapshot(CreateSnapshotRequest req, StreamObserver<Snapshot> out) {
     call(out, () -> toProto(registry.createSnapshot(req.getId(), req.getSource().getTarget(),
         req.getSource().getLun(), req.getLabelsMap())));
+  }
+
+  @Override
+  public void createSnapshotGroup(CreateSnapshotGroupRequest req,
+      StreamObserver<SnapshotGroup> out) {
+    call(out, () -> {
+      List<SnapshotRequest> members = req.getMembersList().stream()
+          .map(m -> new SnapshotRequest(m.getId(), m.getSource().getTarget(),
+              m.getSource().getLun(), m.getLabelsMap()))
+          .toList();
+      SnapshotGroup.Builder b = SnapshotGroup.newBuilder();
+      registry.createSnapshotGroup(members).forEach(s -> b.addSnapshots(toProto(s)));
+      return b.build();
+    });
   }
 
   @Override

@@ -86,9 +86,14 @@ final class LunFiles {
   long copyHeld(LogicalUnit unit, Path from, Path to) throws IOException {
     try (LogicalUnit.Quiesce _ = unit.quiesce()) {
       long size = unit.sizeBytes();
-      SparseCopy.copy(from, to, copyTimeout);
+      copyWhileHeld(from, to);
       return size;
     }
+  }
+
+  /** Copies a LUN's file whose writes the caller holds (see {@link LogicalUnit#quiesce}). */
+  void copyWhileHeld(Path from, Path to) throws IOException {
+    SparseCopy.copy(from, to, copyTimeout);
   }
 
   /**

@@ -105,6 +105,13 @@ final class RegistryState {
     adopt(targets, with(snapshots, s.id(), s));
   }
 
+  /** Saves the state with all of {@code ss} in one write, then adopts them. */
+  void commitSnapshots(List<SnapshotRecord> ss) {
+    TreeMap<String, SnapshotRecord> next = new TreeMap<>(snapshots);
+    ss.forEach(s -> next.put(s.id(), s));
+    adopt(targets, next);
+  }
+
   /** Saves the state with a received target and its snapshots in one write, then adopts them. */
   void commitReceived(TargetRecord t, List<SnapshotRecord> received) {
     TreeMap<String, SnapshotRecord> ss = new TreeMap<>(snapshots);

@@ -50,6 +50,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
   private final PoolAccounting pool;
   private final LunLifecycle luns;
   private final SnapshotLifecycle snapshots;
+  private final SnapshotGroup snapshotGroup;
   private final SessionControl sessionControl = new SessionControl();
   private final ReceivedImages received;
 
@@ -59,6 +60,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
     this.pool = new PoolAccounting(files.lunDir());
     this.luns = new LunLifecycle(state, pool, files);
     this.snapshots = new SnapshotLifecycle(state, pool, files);
+    this.snapshotGroup = new SnapshotGroup(state, pool, files);
     this.received = new ReceivedImages(state, files);
   }
 
@@ -300,6 +302,15 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
   public SnapshotRecord createSnapshot(String id, String target, int lun,
       Map<String, String> labels) {
     return snapshots.create(id, target, lun, labels);
+  }
+
+  /**
+   * Snapshots several LUNs at one instant: every member's writes are held before the first copy
+   * and released after the last; all snapshots are recorded in one state write. Idempotent when
+   * every member exists with its source; ALREADY_EXISTS when only some do.
+   */
+  public List<SnapshotRecord> createSnapshotGroup(List<SnapshotRequest> members) {
+    return snapshotGroup.create(members);
   }
 
   public void deleteSnapshot(String id) {
