@@ -275,7 +275,7 @@ final class ServeCommand implements Callable<Integer> {
         cluster.add(controller.drainer().every(Drainer.INTERVAL, leading));
       }
       List<BindableService> services = List.of(new IdentityService(info, engines), controller,
-          controller.groupController());
+          controller.groupController(), controller.snapshotMetadata());
       CsiMetrics counters = new CsiMetrics();
       if (metrics != null) {
         metricsServer = MetricsServer.start(hostPort("--metrics", metrics), counters,

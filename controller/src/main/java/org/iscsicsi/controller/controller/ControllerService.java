@@ -15,7 +15,8 @@ import org.iscsicsi.csi.OperationLocks;
  * The CSI Controller service (CSI spec, "Controller Service RPC"): request plumbing only; the
  * work is done by {@link Provisioner}, {@link Publisher} and {@link Snapshotter} on the engines.
  * ControllerModifyVolume ({@link Modifier}) changes a volume's I/O limits; group snapshots are
- * the {@link #groupController()} service's.
+ * the {@link #groupController()} service's, snapshots' block metadata the
+ * {@link #snapshotMetadata()} service's.
  * GetSnapshot is served but not advertised: GET_SNAPSHOT is newer than csi-sanity v5.4.0, which
  * fails on capabilities it does not know.
  */
@@ -43,6 +44,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
   private final Modifier modifier;
   private final Drainer drainer;
   private final GroupControllerService groupController;
+  private final SnapshotMetadataService snapshotMetadata;
   private final BooleanSupplier leading;
   private final Optional<PoolInventory> inventory;
 
@@ -89,6 +91,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     this.modifier = new Modifier(finder, locks);
     this.groupController = new GroupControllerService(
         new GroupSnapshotter(config, finder, locks, snapshotter), leading);
+    this.snapshotMetadata = new SnapshotMetadataService(finder, leading);
     this.drainer = new Drainer(engines, config, finder, locks,
         new CloneTransfer(Provisioner.CLONE_TRANSFER_TIMEOUT));
   }
@@ -96,6 +99,11 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
   /** The GroupController service on the same volumes (group snapshots). */
   public GroupControllerService groupController() {
     return groupController;
+  }
+
+  /** The SnapshotMetadata service on the same snapshots (changed-block tracking). */
+  public SnapshotMetadataService snapshotMetadata() {
+    return snapshotMetadata;
   }
 
   /** Moves detached volumes off draining engines, one pass per call (pool mode). */

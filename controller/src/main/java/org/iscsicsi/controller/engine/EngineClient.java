@@ -18,6 +18,7 @@ import org.iscsicsi.target.v1.DeleteTargetRequest;
 import org.iscsicsi.target.v1.EngineInfo;
 import org.iscsicsi.target.v1.GetEngineInfoRequest;
 import org.iscsicsi.target.v1.GetPoolCapacityRequest;
+import org.iscsicsi.target.v1.GetSnapshotBlocksRequest;
 import org.iscsicsi.target.v1.GetTargetRequest;
 import org.iscsicsi.target.v1.GrantInitiatorRequest;
 import org.iscsicsi.target.v1.ListSessionsRequest;
@@ -34,6 +35,7 @@ import org.iscsicsi.target.v1.Session;
 import org.iscsicsi.target.v1.SetChapRequest;
 import org.iscsicsi.target.v1.SetTargetLabelsRequest;
 import org.iscsicsi.target.v1.Snapshot;
+import org.iscsicsi.target.v1.SnapshotBlocks;
 import org.iscsicsi.target.v1.Target;
 import org.iscsicsi.target.v1.TargetAdminGrpc;
 import org.iscsicsi.target.v1.TargetTransferGrpc;
@@ -189,6 +191,15 @@ public final class EngineClient {
           .putAllLabels(m.labels()));
     }
     return stub().createSnapshotGroup(b.build()).getSnapshotsList();
+  }
+
+  /**
+   * Up to {@code maxRanges} block ranges of snapshot {@code id} from {@code start}: those holding
+   * data, or with a {@code baseId} those differing from that snapshot.
+   */
+  public SnapshotBlocks snapshotBlocks(String baseId, String id, long start, int maxRanges) {
+    return stub().getSnapshotBlocks(GetSnapshotBlocksRequest.newBuilder().setSnapshotId(id)
+        .setBaseSnapshotId(baseId).setStartingOffset(start).setMaxRanges(maxRanges).build());
   }
 
   /** One member of a snapshot group: the snapshot's id and labels, the target it copies. */

@@ -37,6 +37,7 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
     Calls.unary(out, () -> Csi.GetPluginCapabilitiesResponse.newBuilder()
         .addCapabilities(service(Csi.PluginCapability.Service.Type.CONTROLLER_SERVICE))
         .addCapabilities(service(Csi.PluginCapability.Service.Type.GROUP_CONTROLLER_SERVICE))
+        .addCapabilities(service(Csi.PluginCapability.Service.Type.SNAPSHOT_METADATA_SERVICE))
         .addCapabilities(
             service(Csi.PluginCapability.Service.Type.VOLUME_ACCESSIBILITY_CONSTRAINTS))
         .addCapabilities(Csi.PluginCapability.newBuilder().setVolumeExpansion(

@@ -4,6 +4,7 @@ import csi.v1.ControllerGrpc;
 import csi.v1.GroupControllerGrpc;
 import csi.v1.Csi;
 import csi.v1.IdentityGrpc;
+import csi.v1.SnapshotMetadataGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
@@ -43,6 +44,7 @@ final class ControllerFixture implements AutoCloseable {
   final ControllerGrpc.ControllerBlockingStub controller;
   final IdentityGrpc.IdentityBlockingStub identity;
   final GroupControllerGrpc.GroupControllerBlockingStub groups;
+  final SnapshotMetadataGrpc.SnapshotMetadataBlockingStub snapshotMetadata;
 
   ControllerFixture(Path stateDir) throws IOException {
     this(stateDir, Map.of());
@@ -65,6 +67,7 @@ final class ControllerFixture implements AutoCloseable {
     this.server = InProcessServerBuilder.forName(name).directExecutor()
         .addService(ServerInterceptors.intercept(service, logger))
         .addService(ServerInterceptors.intercept(service.groupController(), logger))
+        .addService(ServerInterceptors.intercept(service.snapshotMetadata(), logger))
         .addService(ServerInterceptors.intercept(
             new IdentityService(new DriverInfo(config.driverName(), DriverInfo.buildVersion()),
                 engines), logger))
@@ -73,6 +76,7 @@ final class ControllerFixture implements AutoCloseable {
     this.controller = ControllerGrpc.newBlockingStub(channel);
     this.identity = IdentityGrpc.newBlockingStub(channel);
     this.groups = GroupControllerGrpc.newBlockingStub(channel);
+    this.snapshotMetadata = SnapshotMetadataGrpc.newBlockingStub(channel);
   }
 
   static Csi.VolumeCapability mount(Csi.VolumeCapability.AccessMode.Mode mode) {

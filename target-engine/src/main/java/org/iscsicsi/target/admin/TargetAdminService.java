@@ -33,9 +33,11 @@ import org.iscsicsi.target.v1.DeleteSnapshotResponse;
 import org.iscsicsi.target.v1.DeleteTargetRequest;
 import org.iscsicsi.target.v1.DeleteTargetResponse;
 import org.iscsicsi.target.v1.BackendCapacity;
+import org.iscsicsi.target.v1.BlockRange;
 import org.iscsicsi.target.v1.EngineInfo;
 import org.iscsicsi.target.v1.GetEngineInfoRequest;
 import org.iscsicsi.target.v1.GetPoolCapacityRequest;
+import org.iscsicsi.target.v1.GetSnapshotBlocksRequest;
 import org.iscsicsi.target.v1.GetTargetRequest;
 import org.iscsicsi.target.v1.GrantInitiatorRequest;
 import org.iscsicsi.target.v1.InitiatorGrant;
@@ -55,6 +57,7 @@ import org.iscsicsi.target.v1.Session;
 import org.iscsicsi.target.v1.SessionStatistics;
 import org.iscsicsi.target.v1.SetChapRequest;
 import org.iscsicsi.target.v1.SetLunQosRequest;
+import org.iscsicsi.target.v1.SnapshotBlocks;
 import org.iscsicsi.target.v1.SnapshotGroup;
 import org.iscsicsi.target.v1.SetTargetLabelsRequest;
 import org.iscsicsi.target.v1.Snapshot;
@@ -280,6 +283,19 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
   }
 
   @Override
+  public void getSnapshotBlocks(GetSnapshotBlocksRequest req, StreamObserver<SnapshotBlocks> out) {
+    call(out, () -> {
+      TargetRegistry.SnapshotBlockList list = registry.snapshotBlocks(req.getBaseSnapshotId(),
+          req.getSnapshotId(), req.getStartingOffset(), req.getMaxRanges());
+      SnapshotBlocks.Builder b = SnapshotBlocks.newBuilder().setSizeBytes(list.sizeBytes())
+          .setBlockSize(list.blockSize());
+      list.ranges().forEach(r -> b.addRanges(BlockRange.newBuilder().setOffset(r[0])
+          .setLength(r[1])));
+      return b.build();
+    });
+  }
+
+  @Override
   public void deleteSnapshot(DeleteSnapshotRequest req,
       StreamObserver<DeleteSnapshotResponse> out) {
     call(out, () -> {
@@ -429,6 +445,7 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
       case ALREADY_EXISTS -> Status.ALREADY_EXISTS;
       case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
       case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
+      case OUT_OF_RANGE -> Status.OUT_OF_RANGE;
       case INTERNAL -> Status.INTERNAL;
     };
     if (e.reason() == RegistryException.Reason.INTERNAL) {

@@ -47,6 +47,20 @@ public final class ImageFile implements AutoCloseable {
     return data >= 0 && data < offset + length;
   }
 
+  /**
+   * The first byte of data at or after {@code offset}, or -1 when only holes follow (a filesystem
+   * without SEEK_DATA reports every byte as data).
+   */
+  public long nextData(long offset) throws IOException {
+    return nativeFile.seek(offset, true);
+  }
+
+  /** The first byte of a hole at or after {@code offset} (the end of the file counts as one). */
+  public long nextHole(long offset) throws IOException {
+    long hole = nativeFile.seek(offset, false);
+    return hole < 0 ? sizeBytes() : hole;
+  }
+
   /** Fills {@code dst} from {@code offset}; bytes past the end of the file read as zeros. */
   public void read(long offset, ByteBuffer dst) throws IOException {
     readFully(channel, offset, dst);

@@ -322,6 +322,68 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
     return snapshots.list(id, sourceTarget, sourceLun);
   }
 
+  /**
+   * Up to {@code maxRanges} block ranges of snapshot {@code id} that hold data, from
+   * {@code start}; with a {@code baseId}, the ranges whose contents differ from that snapshot of
+   * the same LUN instead. The snapshots cannot be deleted while this reads them.
+   */
+  public SnapshotBlockList snapshotBlocks(String baseId, String id, long start, int maxRanges) {
+    SnapshotRecord target;
+    SnapshotRecord base = null;
+    String reader = "blocks-" + java.util.UUID.randomUUID();
+    String baseReader = reader + "-base";
+    synchronized (state.lock) {
+      target = requireSnapshot(id);
+      if (baseId != null && !baseId.isEmpty()) {
+        base = requireSnapshot(baseId);
+        if (!base.sourceTarget().equals(target.sourceTarget())
+            || base.sourceLun() != target.sourceLun()) {
+          throw RegistryException.invalid("snapshots " + baseId + " and " + id
+              + " are of different LUNs; a delta compares two snapshots of one LUN");
+        }
+      }
+      if (start < 0 || start >= target.sizeBytes()) {
+        throw new RegistryException(Reason.OUT_OF_RANGE, "starting offset " + start
+            + " is outside snapshot " + id + " (" + target.sizeBytes() + " bytes)");
+      }
+      if (maxRanges <= 0) {
+        throw RegistryException.invalid("the number of ranges must be positive");
+      }
+      state.copies.start(reader, CopyTracker.snapshotFile(id));
+      if (base != null) {
+        state.copies.start(baseReader, CopyTracker.snapshotFile(base.id()));
+      }
+    }
+    try {
+      List<SnapshotBlocks.Range> ranges = base == null
+          ? SnapshotBlocks.allocated(target, start, maxRanges)
+          : SnapshotBlocks.delta(base, target, start, maxRanges);
+      return new SnapshotBlockList(target.sizeBytes(), target.blockSize(),
+          ranges.stream().map(r -> new long[] {r.offset(), r.length()}).toList());
+    } catch (IOException e) {
+      throw new RegistryException(Reason.INTERNAL, "reading the blocks of snapshot " + id
+          + " failed: " + e.getMessage(), e);
+    } finally {
+      synchronized (state.lock) {
+        state.copies.end(reader, CopyTracker.snapshotFile(id), null);
+        if (base != null) {
+          state.copies.end(baseReader, CopyTracker.snapshotFile(base.id()), null);
+        }
+      }
+    }
+  }
+
+  /** A snapshot's size, block size and {offset, length} ranges (see {@link #snapshotBlocks}). */
+  public record SnapshotBlockList(long sizeBytes, int blockSize, List<long[]> ranges) {}
+
+  private SnapshotRecord requireSnapshot(String id) {
+    SnapshotRecord s = state.snapshot(id);
+    if (s == null) {
+      throw RegistryException.notFound("snapshot " + id + " does not exist");
+    }
+    return s;
+  }
+
   public long snapshotAllocatedBytes(SnapshotRecord s) {
     return PoolAccounting.allocated(Path.of(s.file()));
   }
