@@ -1,11 +1,8 @@
 package org.iscsicsi.csi;
 
-import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.util.function.Consumer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Answers one server-streaming gRPC call from a body that sends its messages as it makes them,
@@ -13,8 +10,6 @@ import org.slf4j.LoggerFactory;
  * status (also after messages were sent), any other exception a bug answered INTERNAL and logged.
  */
 public final class StreamCall {
-
-  private static final Logger log = LoggerFactory.getLogger(StreamCall.class);
 
   /** A call body that sends each message to {@code send}. */
   @FunctionalInterface
@@ -31,9 +26,7 @@ public final class StreamCall {
       out.onError(e);
       return;
     } catch (RuntimeException e) {
-      log.error("unexpected failure", e);
-      out.onError(Status.INTERNAL.withDescription("unexpected failure: " + e).withCause(e)
-          .asRuntimeException());
+      out.onError(UnaryCall.unexpected(e));
       return;
     }
     out.onCompleted();

@@ -52,9 +52,7 @@ public final class UnaryCall {
       out.onError(e);
       return;
     } catch (RuntimeException e) {
-      log.error("unexpected failure", e);
-      out.onError(Status.INTERNAL.withDescription("unexpected failure: " + e).withCause(e)
-          .asRuntimeException());
+      out.onError(unexpected(e));
       return;
     } catch (Exception e) {
       // Body<T, E> declares only E, so every checked exception here is an E
@@ -65,5 +63,12 @@ public final class UnaryCall {
     }
     out.onNext(result);
     out.onCompleted();
+  }
+
+  /** The INTERNAL answer to a failure no refusal explains (a bug), logged with its stack. */
+  static StatusRuntimeException unexpected(RuntimeException e) {
+    log.error("unexpected failure", e);
+    return Status.INTERNAL.withDescription("unexpected failure: " + e).withCause(e)
+        .asRuntimeException();
   }
 }

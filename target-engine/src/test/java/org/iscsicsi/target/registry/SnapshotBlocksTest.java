@@ -7,14 +7,11 @@ import static org.iscsicsi.target.registry.TargetRegistryTest.lun;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.iscsicsi.target.lun.LogicalUnit;
 import org.iscsicsi.target.registry.RegistryException.Reason;
-import org.iscsicsi.target.scsi.TargetScsiPort;
-import org.iscsicsi.target.state.StateStore;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -37,26 +34,24 @@ class SnapshotBlocksTest {
   @TempDir
   Path dir;
 
-  StateStore store;
+  OpenRegistry opened;
   TargetRegistry reg;
 
   @BeforeEach
   void open() throws IOException {
-    store = StateStore.open(dir.resolve("state"));
-    reg = TargetRegistry.open(store, dir.resolve("state/luns"), dir.resolve("state/snapshots"),
-        Duration.ofMinutes(1));
+    opened = OpenRegistry.in(dir);
+    reg = opened.registry();
     reg.createTarget(T, "", Map.of(), Map.of());
     reg.createLun(lun(T, 0, 8 * MB));
   }
 
   @AfterEach
   void close() throws IOException {
-    reg.close();
-    store.close();
+    opened.close();
   }
 
   private LogicalUnit unit() {
-    return ((TargetScsiPort) reg.target(T).orElseThrow().scsi()).luns().get(0L);
+    return opened.unit(T, 0);
   }
 
   private void write(long offset, int length, int value) throws IOException {

@@ -10,7 +10,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -20,9 +19,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.iscsicsi.target.lun.LogicalUnit;
 import org.iscsicsi.target.registry.RegistryException.Reason;
-import org.iscsicsi.target.scsi.TargetScsiPort;
 import org.iscsicsi.target.state.SnapshotRecord;
-import org.iscsicsi.target.state.StateStore;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -43,25 +40,22 @@ class SnapshotGroupTest {
   @TempDir
   Path dir;
 
-  StateStore store;
+  OpenRegistry opened;
   TargetRegistry reg;
 
   @BeforeEach
   void open() throws IOException {
-    store = StateStore.open(dir.resolve("state"));
-    reg = TargetRegistry.open(store, dir.resolve("state/luns"), dir.resolve("state/snapshots"),
-        Duration.ofMinutes(1));
+    opened = OpenRegistry.in(dir);
+    reg = opened.registry();
   }
 
   @AfterEach
   void close() throws IOException {
-    reg.close();
-    store.close();
+    opened.close();
   }
 
   private LogicalUnit unit(String target, int lun) {
-    var port = (TargetScsiPort) reg.target(target).orElseThrow().scsi();
-    return port.luns().get((long) lun);
+    return opened.unit(target, lun);
   }
 
   private void twoLuns() {
