@@ -243,8 +243,12 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
       List<Ack> acks = new ArrayList<>();
       for (String member : membership.ackingReplicas()) {
         ReplicaLink link = links.get(member);
-        if (link != null) {
+        if (link != null && link.alive()) {
           acks.add(new Ack(member, link.heartbeat(id)));
+        } else {
+          // a lost link is taken out now, not at the next write: before the lease lapses
+          Thread.ofVirtual().start(() -> takeOutQuietly(member, link == null ? "no link"
+              : "link lost"));
         }
       }
       if (acks.size() == membership.ackingReplicas().size() && !acks.isEmpty()) {
@@ -253,6 +257,14 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
       }
     } catch (RuntimeException e) {
       log.warn("{}: heartbeat failed: {}", volume, e.toString());
+    }
+  }
+
+  private void takeOutQuietly(String member, String reason) {
+    try {
+      takeOut(member, reason);
+    } catch (IOException e) {
+      log.warn("{}: taking out {} failed: {}", volume, member, e.getMessage());
     }
   }
 

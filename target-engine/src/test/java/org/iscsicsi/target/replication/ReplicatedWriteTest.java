@@ -237,6 +237,22 @@ class ReplicatedWriteTest {
     assertThat(unit.lease().valid()).isTrue();
   }
 
+  /** Without writes, a member whose link is lost is taken out before the lease could lapse. */
+  @Test
+  void aSilentMemberIsTakenOutWithinTheSilenceLimitWithoutWrites() throws Exception {
+    ReplicationNetwork c = members.get("node-c").network();
+    open.remove(c);
+    long t0 = System.nanoTime();
+    c.close();
+    await().atMost(Duration.ofSeconds(ServeLease.SERVE_LEASE.toSeconds()))
+        .until(() -> state("node-c") == State.OutOfSync);
+    long tookMillis = (System.nanoTime() - t0) / 1_000_000;
+    assertThat(tookMillis).as("within the silence limit and a heartbeat")
+        .isLessThan(ReplicaSession.MEMBER_SILENCE_LIMIT.toMillis() + 1000);
+    assertThat(unit.lease().valid()).as("the lease never lapsed").isTrue();
+    unit.write(0, ByteBuffer.wrap(random(4096, 9)), false);
+  }
+
   @Test
   void aDeposedPrimaryCannotCompleteAWrite() throws Exception {
     unit.write(0, ByteBuffer.wrap(random(4096, 7)), false);
