@@ -237,6 +237,45 @@ class ReplicatedWriteTest {
     assertThat(unit.lease().valid()).isTrue();
   }
 
+  /**
+   * A HELLO the member's fence refuses never opens a stream: an epoch the object does not show
+   * (NOT_MEMBER), a sender that is not the epoch's primary (NOT_MEMBER), a volume the member does
+   * not hold (NOT_MEMBER), an older epoch once a newer one was accepted (STALE_EPOCH, with the
+   * member's epoch).
+   */
+  @Test
+  void helloRefusalsCarryTheReasonAndTheMembersEpoch() throws Exception {
+    ReplicationNetwork network = new ReplicationNetwork(new ReplicationTls(tls));
+    open.add(network);
+    Member b = members.get("node-b");
+    HostPort at = new HostPort("127.0.0.1", b.address().getPort());
+    assertThatThrownBy(() -> ReplicaLink.open(network, "node-b", at, 2,
+        new ReplicaHello(VOLUME, "node-a", 1)))
+        .isInstanceOfSatisfying(ReplicaLink.LinkFailure.class, e -> {
+          assertThat(e.reason()).isEqualTo(NackReason.NOT_MEMBER);
+          assertThat(e.memberEpoch()).isEqualTo(1);
+        });
+    assertThatThrownBy(() -> ReplicaLink.open(network, "node-b", at, 1,
+        new ReplicaHello(VOLUME, "node-c", 1)))
+        .isInstanceOfSatisfying(ReplicaLink.LinkFailure.class,
+            e -> assertThat(e.reason()).isEqualTo(NackReason.NOT_MEMBER));
+    assertThatThrownBy(() -> ReplicaLink.open(network, "node-b", at, 1,
+        new ReplicaHello("pool.other", "node-a", 1)))
+        .isInstanceOfSatisfying(ReplicaLink.LinkFailure.class,
+            e -> assertThat(e.reason()).isEqualTo(NackReason.NOT_MEMBER));
+    Membership promoted = writer.change(VOLUME, m -> MembershipTransitions.promote(m,
+        "controller-1", 1, "node-c", Instant.now())).membership();
+    assertThat(b.fence().observe(promoted)).isTrue();
+    assertThatThrownBy(() -> ReplicaLink.open(network, "node-b", at, 1,
+        new ReplicaHello(VOLUME, "node-a", 1)))
+        .isInstanceOfSatisfying(ReplicaLink.LinkFailure.class, e -> {
+          assertThat(e.reason()).isEqualTo(NackReason.STALE_EPOCH);
+          assertThat(e.memberEpoch()).isEqualTo(2);
+        });
+    // the new primary's HELLO opens a stream
+    ReplicaLink.open(network, "node-b", at, 2, new ReplicaHello(VOLUME, "node-c", 2)).close();
+  }
+
   /** Without writes, a member whose link is lost is taken out before the lease could lapse. */
   @Test
   void aSilentMemberIsTakenOutWithinTheSilenceLimitWithoutWrites() throws Exception {
