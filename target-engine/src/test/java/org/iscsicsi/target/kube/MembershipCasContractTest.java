@@ -47,25 +47,33 @@ class MembershipCasContractTest {
 
     private RealApiServer server;
     private KubernetesClient client;
+    private Path dir;
 
     @BeforeAll
     void start() throws Exception {
       Optional<Path> built = RealApiServer.built();
       Assumptions.assumeTrue(built.isPresent(), "kube-apiserver is not built: run "
           + "e2e/cluster/build.sh (or set ISCSI_CSI_K8S_DIR)");
-      Path dir = Files.createTempDirectory("membership-cas-");
+      dir = Files.createTempDirectory("membership-cas-");
       server = RealApiServer.start(built.get(), dir);
       client = server.client();
       installCrd(client);
     }
 
     @AfterAll
-    void stop() {
+    void stop() throws IOException {
       if (client != null) {
         client.close();
       }
       if (server != null) {
         server.close();
+      }
+      if (dir != null) {
+        try (var paths = Files.walk(dir)) {
+          for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            Files.deleteIfExists(p);
+          }
+        }
       }
     }
 
