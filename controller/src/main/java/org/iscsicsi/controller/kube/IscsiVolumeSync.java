@@ -48,6 +48,10 @@ public final class IscsiVolumeSync implements AutoCloseable {
       .withGroup("iscsi.csi.iscsicsi.org").withVersion("v1alpha1").withKind("IscsiVolume")
       .withPlural("iscsivolumes").withNamespaced(false).build();
   static final String MANAGED_BY = "app.kubernetes.io/managed-by";
+  /** The parts of a replicated volume's object that its membership writers own. */
+  static final String REPLICATION = "replication";
+  static final String REPLICAS = "replicas";
+  static final String MEMBER_LABEL_PREFIX = "member.iscsi.csi.iscsicsi.org/";
   /** Deadline of each engine call of a pool pass: a slow engine must not stall the loop. */
   public static final Duration POOL_DEADLINE = Duration.ofSeconds(5);
 
@@ -113,6 +117,9 @@ public final class IscsiVolumeSync implements AutoCloseable {
     int writes = 0;
     for (GenericKubernetesResource w : want.values()) {
       GenericKubernetesResource h = have.remove(w.getMetadata().getName());
+      if (h != null) {
+        keepReplication(h, w);
+      }
       if (h == null) {
         api.resource(w).create();
         writes++;
@@ -167,6 +174,35 @@ public final class IscsiVolumeSync implements AutoCloseable {
       List<String> named = placement(stale);
       return named.isEmpty() ? listing.complete() : listing.read().containsAll(named);
     });
+  }
+
+  /**
+   * Carries a replicated volume's membership over from the object read ({@code
+   * status.replication}, {@code spec.replicas}, the member labels): the engines and the leader
+   * change it by compare-and-swap (docs/replication.md section 5), and this pass's update, which
+   * carries the resourceVersion read, must neither drop it nor write an older one (a 409 leaves
+   * it for the next pass).
+   */
+  @SuppressWarnings("unchecked")
+  static void keepReplication(GenericKubernetesResource have, GenericKubernetesResource want) {
+    Map<String, Object> had = have.getAdditionalProperties();
+    Map<String, Object> wanted = want.getAdditionalProperties();
+    if (had.get("status") instanceof Map<?, ?> status && status.get(REPLICATION) != null
+        && wanted.get("status") instanceof Map<?, ?> into) {
+      ((Map<String, Object>) into).put(REPLICATION, status.get(REPLICATION));
+    }
+    if (had.get("spec") instanceof Map<?, ?> spec && spec.get(REPLICAS) != null
+        && wanted.get("spec") instanceof Map<?, ?> into) {
+      ((Map<String, Object>) into).put(REPLICAS, spec.get(REPLICAS));
+    }
+    Map<String, String> labels = have.getMetadata().getLabels();
+    if (labels != null) {
+      labels.forEach((k, v) -> {
+        if (k.startsWith(MEMBER_LABEL_PREFIX)) {
+          want.getMetadata().getLabels().put(k, v);
+        }
+      });
+    }
   }
 
   /** The engines an object's {@code status.placement} names. */

@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * writes stay fast). The backing file stays open until {@link #close} and the last outstanding
  * {@link LunFileRegion} are both done.
  */
-public final class LogicalUnit implements AutoCloseable {
+public final class LogicalUnit implements AutoCloseable, UnitIo {
 
   private static final Logger log = LoggerFactory.getLogger(LogicalUnit.class);
   /** An inline write slower than this sends writes to I/O threads for a while. */
@@ -346,6 +346,7 @@ public final class LogicalUnit implements AutoCloseable {
    * {@link #write} on a thread that may block. Linux has no RWF_NOWAIT for buffered writes on
    * ext4, hence the heuristic.
    */
+  @Override
   public boolean writeInline(long offset, ByteBuffer... srcs) throws IOException {
     long started = System.nanoTime();
     if (started - inlinePausedUntil < 0) {
@@ -378,6 +379,7 @@ public final class LogicalUnit implements AutoCloseable {
    *
    * @throws SpaceExhaustedException when the backing filesystem is full
    */
+  @Override
   public void write(long offset, ByteBuffer src, boolean forceUnitAccess) throws IOException {
     write(offset, new ByteBuffer[] {src}, forceUnitAccess);
   }
@@ -390,6 +392,7 @@ public final class LogicalUnit implements AutoCloseable {
    *
    * @throws SpaceExhaustedException when the backing filesystem is full
    */
+  @Override
   public void write(long offset, ByteBuffer[] srcs, boolean forceUnitAccess) throws IOException {
     requireWritable();
     long started = System.nanoTime();
@@ -453,6 +456,7 @@ public final class LogicalUnit implements AutoCloseable {
   }
 
   /** Forces written data to stable storage (SYNCHRONIZE CACHE). */
+  @Override
   public void flush() throws IOException {
     requireUsable();
     try {
@@ -466,6 +470,7 @@ public final class LogicalUnit implements AutoCloseable {
    * Deallocates a range: a thin LUN punches a hole (reads then return zeros and the filesystem gets
    * the blocks back); a thick LUN zeroes the range and keeps it allocated.
    */
+  @Override
   public void unmap(long offset, long length) throws IOException {
     requireWritable();
     if (length == 0) {

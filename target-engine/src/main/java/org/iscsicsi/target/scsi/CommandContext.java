@@ -9,6 +9,8 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import org.iscsicsi.target.lun.LogicalUnit;
 import org.iscsicsi.target.lun.SpaceExhaustedException;
+import org.iscsicsi.target.lun.UnitIo;
+import org.iscsicsi.target.lun.UnitNotReadyException;
 import org.iscsicsi.target.qos.LunThrottle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,6 +44,11 @@ final class CommandContext {
 
   LogicalUnit unit() {
     return lu.unit;
+  }
+
+  /** Where writes, flushes and unmaps go (the unit, or a replicated unit in front of it). */
+  UnitIo io() {
+    return lu.io();
   }
 
   int blockSize() {
@@ -192,6 +199,9 @@ final class CommandContext {
       return task.call();
     } catch (CheckCondition c) {
       return c.toResponse();
+    } catch (UnitNotReadyException e) {
+      log.info("{} LUN {}: not ready: {}", port.targetName(), lu.lun, e.getMessage());
+      return new CheckCondition(Sense.of(Sense.NOT_READY, e.asc(), e.ascq())).toResponse();
     } catch (SpaceExhaustedException e) {
       log.warn("{}: {}", port.targetName(), e.getMessage());
       return new CheckCondition(Sense.SPACE_ALLOCATION_FAILED).toResponse();

@@ -47,7 +47,7 @@ final class CompareAndWrite implements ScsiCommand {
             return new CheckCondition(Sense.miscompare(i)).toResponse();
           }
         }
-        c.unit().write(offset, c.dataOut().nioBuffer(base + length, length), force);
+        c.io().write(offset, c.dataOut().nioBuffer(base + length, length), force);
         return ScsiResponse.good();
       } finally {
         c.lu.atomicity.unlockWrite(stamp);

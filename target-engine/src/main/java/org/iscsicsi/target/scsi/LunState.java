@@ -5,6 +5,7 @@ import java.util.Set;
 import java.util.concurrent.locks.StampedLock;
 import java.util.function.BiConsumer;
 import org.iscsicsi.target.lun.LogicalUnit;
+import org.iscsicsi.target.lun.UnitIo;
 
 /**
  * The SCSI state of one attached logical unit: mode pages, persistent and SPC-2 reservations,
@@ -14,6 +15,11 @@ final class LunState {
 
   final long lun;
   final LogicalUnit unit;
+  /**
+   * What the commands that change the LU call: the unit itself, or a replicated unit in front of
+   * it (docs/replication.md section 2).
+   */
+  private volatile UnitIo io;
   final ModePages modePages = new ModePages();
   final TaskOrdering ordering = new TaskOrdering();
   final PersistentReservations persistentReservations;
@@ -25,7 +31,17 @@ final class LunState {
   LunState(long lun, LogicalUnit unit, BiConsumer<NexusId, Sense> attention) {
     this.lun = lun;
     this.unit = unit;
+    this.io = unit;
     this.persistentReservations = new PersistentReservations(attention);
+  }
+
+  UnitIo io() {
+    return io;
+  }
+
+  /** Routes the LU's writes, flushes and unmaps through {@code next}. */
+  void io(UnitIo next) {
+    this.io = next;
   }
 
   /** The SPC-2 RESERVE(6/10) holder, or null. */

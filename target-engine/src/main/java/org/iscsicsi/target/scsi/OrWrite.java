@@ -40,7 +40,7 @@ final class OrWrite implements ScsiCommand {
         for (int i = 0; i < n; i++) {
           medium.put(i, (byte) (medium.get(i) | c.dataOut().getByte(base + i)));
         }
-        c.unit().write(offset, medium.clear(), force);
+        c.io().write(offset, medium.clear(), force);
         return ScsiResponse.good();
       } finally {
         c.lu.atomicity.unlockWrite(stamp);

@@ -14,7 +14,7 @@ final class SynchronizeCache implements ScsiCommand {
     BlockRange range = BlockRange.of(c.cdb);
     c.checkRange(range.lba(), range.blocks());
     return c.io(true, () -> {
-      c.unit().flush();
+      c.io().flush();
       return ScsiResponse.good();
     });
   }

@@ -46,7 +46,7 @@ final class Unmap implements ScsiCommand {
       long stamp = c.lu.atomicity.readLock();
       try {
         for (BlockRange r : ranges) {
-          c.unit().unmap(r.lba() * bs, r.blocks() * bs);
+          c.io().unmap(r.lba() * bs, r.blocks() * bs);
         }
       } finally {
         c.lu.atomicity.unlockRead(stamp);

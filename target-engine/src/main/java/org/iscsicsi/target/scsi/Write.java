@@ -61,7 +61,7 @@ final class Write implements ScsiCommand {
       long stamp = c.lu.atomicity.readLock();
       try {
         // the received segments (components of a composite) go to the file as they are
-        c.unit().write(offset, data.nioBuffers(data.readerIndex(), length), force);
+        c.io().write(offset, data.nioBuffers(data.readerIndex(), length), force);
       } finally {
         c.lu.atomicity.unlockRead(stamp);
       }
@@ -76,7 +76,7 @@ final class Write implements ScsiCommand {
         return null; // a COMPARE AND WRITE holds the LUN
       }
       try {
-        return c.unit().writeInline(offset, data.nioBuffers(data.readerIndex(), length))
+        return c.io().writeInline(offset, data.nioBuffers(data.readerIndex(), length))
             ? ScsiResponse.good() : null;
       } finally {
         c.lu.atomicity.unlockRead(stamp);

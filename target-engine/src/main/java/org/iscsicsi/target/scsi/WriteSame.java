@@ -55,7 +55,7 @@ final class WriteSame implements ScsiCommand {
       long stamp = c.lu.atomicity.readLock();
       try {
         if (deallocate) {
-          c.unit().unmap(offset, length);
+          c.io().unmap(offset, length);
         } else {
           int chunk = (int) Math.min(CHUNK / bs * bs, length);
           ByteBuffer pattern = ByteBuffer.allocateDirect(chunk);
@@ -65,7 +65,7 @@ final class WriteSame implements ScsiCommand {
           boolean force = !c.lu.modePages.writeCacheEnabled();
           for (long done = 0; done < length; done += chunk) {
             int n = (int) Math.min(chunk, length - done);
-            c.unit().write(offset + done, pattern.clear().limit(n), force);
+            c.io().write(offset + done, pattern.clear().limit(n), force);
           }
         }
       } finally {

@@ -83,6 +83,46 @@ public final class FrameChannel extends ChannelInboundHandlerAdapter implements 
     };
   }
 
+  /**
+   * The next frame, NACKs included (a replica stream's NACK carries a reason code and the seq it
+   * refuses); a bad frame, a close or {@code timeout} of silence throws.
+   */
+  public Frame receiveReply(Duration timeout) throws TransferException, InterruptedException {
+    Object next = inbox.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    Channel ch = channel;
+    if (ch != null && inbox.size() < HIGH_WATER && !ch.config().isAutoRead()) {
+      ch.config().setAutoRead(true);
+    }
+    if (next instanceof Frame f) {
+      return f;
+    }
+    if (next == null) {
+      throw new TransferException(peer + " sent nothing for " + timeout);
+    }
+    inbox.add(next); // receive turns it into the exception that says why
+    return receive(Duration.ZERO);
+  }
+
+  /** Sends a frame without waiting for the socket write; failures reach {@code onFailure}. */
+  public void sendAsync(Frame f, java.util.function.Consumer<Throwable> onFailure) {
+    Channel ch = channel;
+    if (ch == null || !ch.isActive()) {
+      onFailure.accept(new TransferException("connection to " + peer + " is closed"));
+      return;
+    }
+    ch.writeAndFlush(f).addListener(done -> {
+      if (!done.isSuccess()) {
+        onFailure.accept(done.cause());
+      }
+    });
+  }
+
+  /** Whether the connection is open. */
+  public boolean isOpen() {
+    Channel ch = channel;
+    return ch != null && ch.isActive();
+  }
+
   /** The next frame, which must be of {@code type}. */
   public Frame expect(FrameType type, Duration timeout)
       throws TransferException, InterruptedException {

@@ -137,4 +137,78 @@ class FrameCodecTest {
     assertThat((Object) ch.readInbound()).isNull();
     return ((FrameDecoder.BadFrame) o).reason();
   }
+
+  /**
+   * The replica stream's frames: a FUA WRITE of epoch 7, seq 812 with the commit point, as the
+   * header table lays it out byte by byte; then every replica-stream type round-trips with its
+   * fields, and a NACK carries the member's epoch, the refused seq and the reason's code.
+   */
+  @Test
+  void replicaStreamFramesHaveTheDocumentedLayoutAndRoundTrip() {
+    ByteBuf out = Unpooled.buffer();
+    byte[] data = {1, 2, 3, 4, 5, 6, 7, 8};
+    FrameEncoder.write(new Frame(FrameType.WRITE, 0x0001, 7, 812, 800, 4096, data), out);
+    ByteBuffer want = ByteBuffer.allocate(48 + data.length + 4);
+    want.putInt(0x49534352).put((byte) 1).put((byte) 0x03).putShort((short) 1);
+    want.putLong(7).putLong(812).putLong(800).putLong(4096).putInt(data.length);
+    want.putInt(crc(want.array(), 0, 44));
+    want.put(data);
+    want.putInt(crc(want.array(), 48, data.length));
+    byte[] bytes = new byte[out.readableBytes()];
+    out.getBytes(0, bytes);
+    assertThat(HexFormat.of().formatHex(bytes)).isEqualTo(HexFormat.of().formatHex(want.array()));
+
+    assertThat(FrameType.of(0x03)).contains(FrameType.WRITE);
+    assertThat(FrameType.of(0x04)).contains(FrameType.UNMAP);
+    assertThat(FrameType.of(0x06)).contains(FrameType.FLUSH);
+    assertThat(FrameType.of(0x09)).contains(FrameType.HEARTBEAT);
+    EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder());
+    ch.writeInbound(out);
+    Frame w = ch.readInbound();
+    assertThat(w.type()).isEqualTo(FrameType.WRITE);
+    assertThat(w.flags()).isEqualTo(1);
+    assertThat(w.epoch()).isEqualTo(7);
+    assertThat(w.seq()).isEqualTo(812);
+    assertThat(w.commit()).isEqualTo(800);
+    assertThat(w.offset()).isEqualTo(4096);
+    assertThat(w.payload()).isEqualTo(data);
+
+    byte[] pair = ByteBuffer.allocate(16).putLong(8192).putLong(65536).array();
+    Frame[] frames = {
+        new Frame(FrameType.UNMAP, 0, 7, 813, 812, 8192, pair),
+        new Frame(FrameType.FLUSH, 0, 7, 814, 812, 0, null),
+        new Frame(FrameType.HEARTBEAT, 0, 7, 0, 813, 42, null),
+        new Frame(FrameType.ACK, 0, 7, 0, 813, 42, null),
+        new Frame(FrameType.NACK, 0, 8, 812, 0, 1, "epoch 7 is older".getBytes()),
+        new Frame(FrameType.HELLO, 0, 7, 0, 0, 0, new byte[] {0, 1, 'v', 0, 1, 'p',
+            0, 0, 0, 0, 0, 0, 0, 19}),
+    };
+    ByteBuf many = Unpooled.buffer();
+    for (Frame f : frames) {
+      FrameEncoder.write(f, many);
+    }
+    ch.writeInbound(many);
+    for (Frame f : frames) {
+      Frame back = ch.readInbound();
+      assertThat(back.type()).isEqualTo(f.type());
+      assertThat(back.epoch()).isEqualTo(f.epoch());
+      assertThat(back.seq()).isEqualTo(f.seq());
+      assertThat(back.commit()).isEqualTo(f.commit());
+      assertThat(back.offset()).isEqualTo(f.offset());
+      assertThat(back.payload()).isEqualTo(f.payload());
+    }
+    assertThat((Object) ch.readInbound()).isNull();
+  }
+
+  /** FLUSH and HEARTBEAT carry no payload; one that declares any breaks the connection. */
+  @Test
+  void aFlushWithPayloadIsABadFrame() {
+    ByteBuffer b = ByteBuffer.allocate(48);
+    b.putInt(0x49534352).put((byte) 1).put((byte) 0x06).putShort((short) 0);
+    b.putLong(7).putLong(1).putLong(0).putLong(0).putInt(1);
+    b.putInt(crc(b.array(), 0, 44));
+    EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder());
+    ch.writeInbound(Unpooled.wrappedBuffer(b.array()));
+    assertThat((Object) ch.readInbound()).isInstanceOf(FrameDecoder.BadFrame.class);
+  }
 }

@@ -1,0 +1,305 @@
+package org.iscsicsi.target.replication;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.iscsicsi.target.kube.Membership;
+import org.iscsicsi.target.kube.MembershipRefused;
+import org.iscsicsi.target.kube.MembershipTransitions;
+import org.iscsicsi.target.kube.MembershipWriter;
+import org.iscsicsi.target.kube.ReplicatedVolume;
+import org.iscsicsi.target.lun.LogicalUnit;
+import org.iscsicsi.target.lun.UnitIo;
+import org.iscsicsi.target.lun.UnitNotReadyException;
+import org.iscsicsi.target.transfer.Frame;
+import org.iscsicsi.target.transfer.FrameType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The primary's I/O contract for a replicated LUN (docs/replication.md section 2): a change
+ * checks the serve lease (else NOT READY 04h/0Bh), locks its range, takes the next seq, starts
+ * the local write and one frame per acking member (InSync and Joining) together, and returns
+ * (GOOD) only when the local write is done and every one of them acked. A member that NACKs,
+ * loses its link or does not ack within {@link ReplicaLink#ACK_TIMEOUT} is first marked
+ * OutOfSync in the IscsiVolume by compare-and-swap, and only then does the change return; if
+ * that swap is refused because the epoch moved, this engine is no longer primary and the change
+ * fails with NOT READY 04h/0Ch (dm-multipath retries it on the new primary). SYNCHRONIZE CACHE
+ * and FUA follow the same rule with FLUSH frames and forced writes on every member.
+ * {@link #writeInline} always declines: the wait for acks belongs on an I/O thread.
+ */
+public final class ReplicatedUnit implements UnitIo, AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(ReplicatedUnit.class);
+
+  public static final long HEARTBEAT_MILLIS = 500;
+
+  private final String self;
+  private final String volume;
+  private final LogicalUnit local;
+  private final MembershipWriter writer;
+  private final ServeLease lease;
+  private final Clock clock;
+  private final Map<String, ReplicaLink> links = new ConcurrentHashMap<>();
+  private final RangeLocks locks = new RangeLocks();
+  private final AtomicLong seq = new AtomicLong();
+  private final AtomicLong heartbeatIds = new AtomicLong();
+  private final ScheduledExecutorService heartbeats;
+  private final long epoch;
+  private volatile Membership membership;
+  private volatile String deposed;
+
+  /**
+   * @param membership the membership read fresh, with this engine its primary
+   * @param links an open link to every acking member
+   */
+  public ReplicatedUnit(String self, String volume, LogicalUnit local, MembershipWriter writer,
+      Membership membership, Map<String, ReplicaLink> links, ServeLease lease, Clock clock) {
+    if (!membership.primary().equals(self)) {
+      throw new IllegalArgumentException(self + " is not the primary of " + volume);
+    }
+    this.self = self;
+    this.volume = volume;
+    this.local = local;
+    this.writer = writer;
+    this.lease = lease;
+    this.clock = clock;
+    this.epoch = membership.epoch();
+    this.membership = membership;
+    this.links.putAll(links);
+    this.heartbeats = Executors.newSingleThreadScheduledExecutor(
+        Thread.ofPlatform().daemon().name("heartbeat-" + volume).factory());
+    heartbeats.scheduleWithFixedDelay(this::heartbeat, 0, HEARTBEAT_MILLIS,
+        TimeUnit.MILLISECONDS);
+  }
+
+  /** The membership as this primary last wrote or read it. */
+  public Membership membership() {
+    return membership;
+  }
+
+  public ServeLease lease() {
+    return lease;
+  }
+
+  @Override
+  public void write(long offset, ByteBuffer[] srcs, boolean force) throws IOException {
+    requireServing();
+    byte[] data = gather(srcs);
+    try (RangeLocks.Range r = locks.lock(offset, Math.max(data.length, 1))) {
+      long sent = System.nanoTime();
+      List<Ack> acks = new ArrayList<>();
+      for (int at = 0; at < data.length; at += Frame.REGION_BYTES) {
+        int n = Math.min(Frame.REGION_BYTES, data.length - at);
+        byte[] chunk = at == 0 && n == data.length ? data
+            : java.util.Arrays.copyOfRange(data, at, at + n);
+        acks.addAll(fanOut(FrameType.WRITE, force ? ReplicaLink.FLAG_FUA : 0, offset + at,
+            chunk));
+      }
+      local.write(offset, srcs, force);
+      settle(acks, sent);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while replicating a write", e);
+    }
+  }
+
+  @Override
+  public boolean writeInline(long offset, ByteBuffer... srcs) {
+    return false;
+  }
+
+  @Override
+  public void flush() throws IOException {
+    requireServing();
+    try {
+      long sent = System.nanoTime();
+      List<Ack> acks = fanOut(FrameType.FLUSH, 0, 0, null);
+      local.flush();
+      settle(acks, sent);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while replicating a flush", e);
+    }
+  }
+
+  @Override
+  public void unmap(long offset, long length) throws IOException {
+    requireServing();
+    if (length == 0) {
+      return;
+    }
+    try (RangeLocks.Range r = locks.lock(offset, length)) {
+      long sent = System.nanoTime();
+      byte[] pair = ByteBuffer.allocate(2 * Long.BYTES).putLong(offset).putLong(length).array();
+      List<Ack> acks = fanOut(FrameType.UNMAP, 0, offset, pair);
+      local.unmap(offset, length);
+      settle(acks, sent);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while replicating an unmap", e);
+    }
+  }
+
+  private record Ack(String member, CompletableFuture<Void> done) {
+  }
+
+  private List<Ack> fanOut(FrameType type, int flags, long offset, byte[] payload)
+      throws InterruptedException {
+    long s = seq.incrementAndGet();
+    List<Ack> acks = new ArrayList<>();
+    for (String member : membership.ackingReplicas()) {
+      ReplicaLink link = links.get(member);
+      CompletableFuture<Void> done = link == null
+          ? CompletableFuture.failedFuture(new ReplicaLink.LinkFailure(member
+              + ": no link", null, 0))
+          : link.send(type, flags, s, offset, payload);
+      acks.add(new Ack(member, done));
+    }
+    return acks;
+  }
+
+  /**
+   * Waits for every ack; each member that failed is taken out of the in-sync set in Kubernetes
+   * before this returns. Renews the lease when every acking member acked.
+   */
+  private void settle(List<Ack> acks, long sentNanos) throws IOException,
+      InterruptedException {
+    Map<String, String> failed = new LinkedHashMap<>();
+    for (Ack a : acks) {
+      try {
+        a.done().get();
+      } catch (ExecutionException e) {
+        Throwable cause = e.getCause();
+        failed.put(a.member(), cause instanceof java.util.concurrent.TimeoutException
+            ? "no ack within " + ReplicaLink.ACK_TIMEOUT : String.valueOf(cause.getMessage()));
+      }
+    }
+    if (failed.isEmpty()) {
+      if (!acks.isEmpty()) {
+        lease.ackedByAll(sentNanos);
+      }
+      return;
+    }
+    for (Map.Entry<String, String> f : failed.entrySet()) {
+      takeOut(f.getKey(), f.getValue());
+    }
+  }
+
+  /** Marks {@code member} OutOfSync by compare-and-swap (once), closing its link. */
+  private synchronized void takeOut(String member, String reason) throws IOException {
+    requireNotDeposed();
+    if (!membership.ackingReplicas().contains(member)) {
+      return; // another change took it out already
+    }
+    try {
+      // outOfSync checks the primacy first, so a moved epoch refuses even a member already out
+      membership = writer.change(volume, m -> MembershipTransitions.outOfSync(m, self, epoch,
+          member, reason, clock.instant())).membership();
+      log.warn("{}: member {} taken out of the in-sync set: {}", volume, member, reason);
+    } catch (MembershipRefused e) {
+      switch (e.reason()) {
+        case NOT_ALLOWED -> // still primary (checked first): the member is out already
+            membership = writer.read(volume).map(ReplicatedVolume::membership).orElseThrow(
+                () -> new IOException(volume + ": the IscsiVolume is gone"));
+        case NOT_PRIMARY -> {
+          deposed = e.getMessage();
+          lease.revoke();
+          throw UnitNotReadyException.unavailable(volume + ": no longer primary: "
+              + e.getMessage());
+        }
+        default -> throw new IOException(volume + ": member " + member
+            + " could not be taken out: " + e.getMessage(), e);
+      }
+    } catch (RuntimeException e) {
+      // the API server cannot be written: nothing may be acknowledged without the member
+      throw new IOException(volume + ": member " + member + " failed and the IscsiVolume "
+          + "could not be written: " + e.getMessage(), e);
+    }
+    ReplicaLink link = links.remove(member);
+    if (link != null) {
+      link.close();
+    }
+  }
+
+  private void heartbeat() {
+    try {
+      if (deposed != null) {
+        return;
+      }
+      long id = heartbeatIds.incrementAndGet();
+      long sent = System.nanoTime();
+      List<Ack> acks = new ArrayList<>();
+      for (String member : membership.ackingReplicas()) {
+        ReplicaLink link = links.get(member);
+        if (link != null && link.alive()) {
+          acks.add(new Ack(member, link.heartbeat(id)));
+        } else {
+          // a lost link is taken out now, not at the next write: before the lease lapses
+          Thread.ofVirtual().start(() -> takeOutQuietly(member, link == null ? "no link"
+              : "link lost"));
+        }
+      }
+      if (acks.size() == membership.ackingReplicas().size() && !acks.isEmpty()) {
+        CompletableFuture.allOf(acks.stream().map(Ack::done)
+            .toArray(CompletableFuture[]::new)).thenRun(() -> lease.ackedByAll(sent));
+      }
+    } catch (RuntimeException e) {
+      log.warn("{}: heartbeat failed: {}", volume, e.toString());
+    }
+  }
+
+  private void takeOutQuietly(String member, String reason) {
+    try {
+      takeOut(member, reason);
+    } catch (IOException e) {
+      log.warn("{}: taking out {} failed: {}", volume, member, e.getMessage());
+    }
+  }
+
+  private void requireServing() throws UnitNotReadyException {
+    requireNotDeposed();
+    if (!lease.valid()) {
+      throw UnitNotReadyException.standby(volume + ": serve lease lapsed");
+    }
+  }
+
+  private void requireNotDeposed() throws UnitNotReadyException {
+    if (deposed != null) {
+      throw UnitNotReadyException.unavailable(volume + ": no longer primary: " + deposed);
+    }
+  }
+
+  private static byte[] gather(ByteBuffer[] srcs) {
+    int total = 0;
+    for (ByteBuffer b : srcs) {
+      total += b.remaining();
+    }
+    byte[] out = new byte[total];
+    int at = 0;
+    for (ByteBuffer b : srcs) {
+      int n = b.remaining();
+      b.duplicate().get(out, at, n);
+      at += n;
+    }
+    return out;
+  }
+
+  @Override
+  public void close() {
+    heartbeats.shutdownNow();
+    links.values().forEach(ReplicaLink::close);
+    links.clear();
+  }
+}
