@@ -101,6 +101,18 @@ public final class LvmCommands {
             LvmName.vg(vg) + "/" + LvmName.lv(origin)));
   }
 
+  /**
+   * A thin pool {@code vg/pool} over {@code percent}% of the group's free extents (the rest
+   * stays free for lvm's metadata spare and growth of the pool's metadata).
+   */
+  public Command createThinPool(String vg, String pool, int percent) {
+    if (percent < 1 || percent > 100) {
+      throw new IllegalArgumentException("percent must be 1-100: " + percent);
+    }
+    return command("lvcreate", List.of("--yes", "--type", "thin-pool", "--activate", "y"),
+        List.of("--extents", percent + "%FREE", "--name", LvmName.lv(pool), LvmName.vg(vg)));
+  }
+
   /** Grows {@code vg/lv} to at least {@code sizeBytes}. */
   public Command extend(String vg, String lv, long sizeBytes) {
     return command("lvextend", List.of("--yes"),

@@ -54,7 +54,10 @@ final class LunFiles {
    * (grown sparsely to the LUN's size) taken while {@code sourceUnit}'s writes are held, if the
    * source is a live LUN. On failure the partial file is removed. Slow: run it outside the lock.
    */
-  LogicalUnit materialize(LunRecord rec, Path source, LogicalUnit sourceUnit) {
+  LogicalUnit materialize(Backend backend, LunRecord rec, Path source, LogicalUnit sourceUnit) {
+    if (!(backend instanceof FileBackend)) {
+      return onDevice(backend, rec, source, sourceUnit);
+    }
     Path file = Path.of(rec.file());
     try {
       if (source == null) {
@@ -76,6 +79,41 @@ final class LunFiles {
       delete(file);
       throw new RegistryException(Reason.INTERNAL, "creating the file of LUN " + rec.lun()
           + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Makes a LUN on a block-device backend: the backend's new volume, zeros, then the source's
+   * bytes copied in ({@link BlockCopy}, writes of a live source held meanwhile). On failure the
+   * volume is removed.
+   */
+  private LogicalUnit onDevice(Backend backend, LunRecord rec, Path source,
+      LogicalUnit sourceUnit) {
+    LogicalUnit unit = null;
+    try {
+      unit = backend.createEmpty(rec);
+      if (source != null) {
+        if (sourceUnit != null) {
+          try (LogicalUnit.Quiesce _ = sourceUnit.quiesce()) {
+            BlockCopy.copy(source, sourceUnit.sizeBytes(), unit);
+          }
+        } else {
+          try (var image = org.iscsicsi.target.lun.ImageFile.open(source)) {
+            BlockCopy.copy(source, Math.min(image.sizeBytes(), rec.sizeBytes()), unit);
+          }
+        }
+      }
+      return unit;
+    } catch (IOException | RuntimeException e) {
+      if (unit != null) {
+        OpenUnits.closeQuietly(unit);
+        backend.delete(Path.of(rec.file()));
+      }
+      if (e instanceof RegistryException r) {
+        throw r;
+      }
+      throw new RegistryException(Reason.INTERNAL, "creating LUN " + rec.lun() + " on backend "
+          + backend.name() + " failed: " + e.getMessage(), e);
     }
   }
 
