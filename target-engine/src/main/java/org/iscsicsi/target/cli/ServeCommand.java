@@ -134,7 +134,8 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--backend", paramLabel = "NAME=TYPE:ARGS",
       description = "A store of LUN bytes besides --pool-dir (repeatable; the first is the "
           + "default): NAME=fileio, NAME=lvm:VG (thick volumes), NAME=lvm-thin:VG/POOL (thin "
-          + "volumes), NAME=disk:/dev/disk/by-id/...[,thin] (an empty disk made the volume group "
+          + "volumes), NAME=blockio:/dev/... (one LUN on the whole device), "
+          + "NAME=disk:/dev/disk/by-id/...[,thin] (an empty disk made the volume group "
           + "isc-<engine>). Without any: fileio only.")
   List<String> backends = new ArrayList<>();
 

@@ -6,7 +6,7 @@ import org.iscsicsi.target.registry.BackendSpec;
 
 /**
  * One {@code --backend NAME=TYPE:ARGS}: {@code NAME=fileio}, {@code NAME=lvm:VG},
- * {@code NAME=lvm-thin:VG/POOL}, or a whole disk {@code NAME=disk:/dev/disk/by-id/...[,thin]}
+ * {@code NAME=lvm-thin:VG/POOL}, one LUN on a device {@code NAME=blockio:/dev/...}, or a whole disk {@code NAME=disk:/dev/disk/by-id/...[,thin]}
  * on which the engine makes the volume group {@code isc-<engine>} (and the thin pool
  * {@code pool} with {@code ,thin}) at its first start.
  */
@@ -31,7 +31,7 @@ public sealed interface BackendOption {
     int eq = value.indexOf('=');
     if (eq <= 0) {
       throw new IllegalArgumentException("--backend " + value + ": expected NAME=TYPE:ARGS "
-          + "(fileio, lvm:VG, lvm-thin:VG/POOL, disk:/dev/...[,thin])");
+          + "(fileio, lvm:VG, lvm-thin:VG/POOL, blockio:/dev/..., disk:/dev/...[,thin])");
     }
     String name = value.substring(0, eq);
     String rest = value.substring(eq + 1);
@@ -46,13 +46,15 @@ public sealed interface BackendOption {
         }
         yield new Given(BackendSpec.fileio(name));
       }
-      case "lvm" -> new Given(new BackendSpec(name, "lvm", args, null));
+      case "lvm" -> new Given(BackendSpec.lvm(name, args));
+      case "blockio" -> new Given(BackendSpec.blockio(name,
+          Args.absolutePath("--backend blockio device", args)));
       case "lvm-thin" -> {
         int slash = args.indexOf('/');
         if (slash < 0) {
           throw new IllegalArgumentException("--backend " + value + ": lvm-thin needs VG/POOL");
         }
-        yield new Given(new BackendSpec(name, "lvm-thin", args.substring(0, slash),
+        yield new Given(BackendSpec.lvmThin(name, args.substring(0, slash),
             args.substring(slash + 1)));
       }
       case "disk" -> {
@@ -62,7 +64,7 @@ public sealed interface BackendOption {
         yield new Disk(name, Args.absolutePath("--backend disk device", device), thin);
       }
       default -> throw new IllegalArgumentException("--backend " + value + ": type \"" + type
-          + "\" is none of fileio, lvm, lvm-thin, disk");
+          + "\" is none of fileio, lvm, lvm-thin, blockio, disk");
     };
   }
 }

@@ -36,8 +36,8 @@ final class EngineBackends {
         case BackendOption.Given g -> g.spec();
         case BackendOption.Disk d -> {
           String vg = disks.ensure(engineName, d.device(), d.thin());
-          yield d.thin() ? new BackendSpec(d.name(), "lvm-thin", vg, DiskSetup.THIN_POOL)
-              : new BackendSpec(d.name(), "lvm", vg, null);
+          yield d.thin() ? BackendSpec.lvmThin(d.name(), vg, DiskSetup.THIN_POOL)
+              : BackendSpec.lvm(d.name(), vg);
         }
       });
     }

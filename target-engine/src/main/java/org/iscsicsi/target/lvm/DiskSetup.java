@@ -70,7 +70,11 @@ public final class DiskSetup {
     }
   }
 
-  private void requireUnused(Path device, Path real) throws IOException {
+  /**
+   * Refuses {@code device} (its resolved node {@code real}) when it is not a block device, is
+   * mounted (or a partition of it is), is held by another device, or carries a signature.
+   */
+  public void requireUnused(Path device, Path real) throws IOException {
     if (!isBlockDevice(real)) {
       throw new IOException("disk " + device + " is not a block device");
     }

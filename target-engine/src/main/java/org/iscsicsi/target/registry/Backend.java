@@ -8,7 +8,8 @@ import org.iscsicsi.target.state.LunRecord;
 
 /**
  * Where a LUN's bytes come from: files in a directory ({@link FileBackend}) or volumes of an LVM
- * volume group, thick or in a thin pool ({@link LvmBackend}). A backend names the storage of a
+ * volume group, thick or in a thin pool ({@link LvmBackend}), or one LUN on a whole device
+ * ({@link DeviceBackend}). A backend names the storage of a
  * new LUN or snapshot, makes and removes it, grows it before the {@link LogicalUnit} grows, and
  * reports its space; the LUN's I/O is the {@link LogicalUnit}'s on the path it names (a file or a
  * device node), so the SCSI layer never sees which backend it is.
@@ -17,7 +18,7 @@ import org.iscsicsi.target.state.LunRecord;
  * found by {@link #owns} ({@link Backends#of}), so a state written before LVM backends reads as
  * before.
  */
-public sealed interface Backend permits FileBackend, LvmBackend {
+public sealed interface Backend permits FileBackend, LvmBackend, DeviceBackend {
 
   /** The name operators and StorageClasses use ({@code fileio}, {@code vg0}, ...). */
   String name();
@@ -30,6 +31,10 @@ public sealed interface Backend permits FileBackend, LvmBackend {
 
   /** Refuses a LUN this backend cannot provide (INVALID_ARGUMENT naming the backend). */
   void requireSupported(boolean thin);
+
+  /** Refuses snapshots (FAILED_PRECONDITION) where the backend has nowhere to keep them. */
+  default void requireSnapshots() {
+  }
 
   /** Where a new LUN with this NAA goes. */
   Path lunPath(String naa);

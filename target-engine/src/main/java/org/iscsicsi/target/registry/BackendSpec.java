@@ -1,17 +1,20 @@
 package org.iscsicsi.target.registry;
 
+import java.nio.file.Path;
 import java.util.regex.Pattern;
 import org.iscsicsi.target.lvm.LvmName;
 
 /**
  * A backend as the engine is told to serve it ({@code serve --backend NAME=TYPE:ARGS}): files in
- * the pool directory ({@code fileio}), a volume group ({@code lvm:VG}) or a thin pool
- * ({@code lvm-thin:VG/POOL}). A whole disk arrives here as the volume group made on it.
+ * the pool directory ({@code fileio}), a volume group ({@code lvm:VG}), a thin pool
+ * ({@code lvm-thin:VG/POOL}) or one LUN on a whole device ({@code blockio:/dev/...}). A disk
+ * given whole to LVM arrives here as the volume group made on it.
  *
  * @param vg the volume group ({@code lvm}, {@code lvm-thin}), else null
  * @param pool the thin pool ({@code lvm-thin}), else null
+ * @param device the block device ({@code blockio}), else null
  */
-public record BackendSpec(String name, String type, String vg, String pool) {
+public record BackendSpec(String name, String type, String vg, String pool, Path device) {
 
   /** Backend names as StorageClasses and CreateLun carry them (the controller's rule). */
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?");
@@ -23,8 +26,14 @@ public record BackendSpec(String name, String type, String vg, String pool) {
     }
     switch (type) {
       case FileBackend.TYPE -> {
-        if (vg != null || pool != null) {
-          throw new IllegalArgumentException("backend " + name + ": fileio takes no volume group");
+        if (vg != null || pool != null || device != null) {
+          throw new IllegalArgumentException("backend " + name + ": fileio takes no arguments");
+        }
+      }
+      case DeviceBackend.TYPE -> {
+        if (device == null || !device.isAbsolute() || vg != null || pool != null) {
+          throw new IllegalArgumentException("backend " + name + ": blockio takes one absolute "
+              + "device path");
         }
       }
       case LvmBackend.THICK -> {
@@ -39,11 +48,29 @@ public record BackendSpec(String name, String type, String vg, String pool) {
         LvmName.lv(pool);
       }
       case null, default -> throw new IllegalArgumentException("backend " + name + ": type \""
-          + type + "\" is none of fileio, lvm, lvm-thin");
+          + type + "\" is none of fileio, lvm, lvm-thin, blockio");
+    }
+    if (device != null && !type.equals(DeviceBackend.TYPE)) {
+      throw new IllegalArgumentException("backend " + name + ": only blockio takes a device");
     }
   }
 
   public static BackendSpec fileio(String name) {
-    return new BackendSpec(name, FileBackend.TYPE, null, null);
+    return new BackendSpec(name, FileBackend.TYPE, null, null, null);
+  }
+
+  /** Thick volumes of {@code vg}. */
+  public static BackendSpec lvm(String name, String vg) {
+    return new BackendSpec(name, LvmBackend.THICK, vg, null, null);
+  }
+
+  /** Thin volumes of {@code vg/pool}. */
+  public static BackendSpec lvmThin(String name, String vg, String pool) {
+    return new BackendSpec(name, LvmBackend.THIN, vg, pool, null);
+  }
+
+  /** One LUN on {@code device}. */
+  public static BackendSpec blockio(String name, Path device) {
+    return new BackendSpec(name, DeviceBackend.TYPE, null, null, device);
   }
 }

@@ -1,9 +1,13 @@
 package org.iscsicsi.target.registry;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
+import org.iscsicsi.csi.exec.ProcessCommandRunner;
+import org.iscsicsi.target.lvm.DiskSetup;
+import org.iscsicsi.target.lvm.LvmCommands;
 
 /**
  * The engine's backends, the default first: which one a CreateLun names (none: the default),
@@ -11,6 +15,10 @@ import java.util.stream.Collectors;
  * backends lie).
  */
 final class Backends {
+
+  /** Runs blkid for the device checks of {@code blockio} backends. */
+  private static final ProcessCommandRunner CHECKS = new ProcessCommandRunner();
+  private static final Duration CHECK_TIMEOUT = Duration.ofSeconds(30);
 
   private final List<Backend> all;
   private final FileBackend files;
@@ -53,13 +61,14 @@ final class Backends {
     return all.stream().map(Backend::name).collect(Collectors.joining(", "));
   }
 
-  static Backends of(List<BackendSpec> specs, LunFiles lunFiles,
-      org.iscsicsi.target.lvm.LvmCommands lvm) {
+  static Backends of(List<BackendSpec> specs, LunFiles lunFiles, LvmCommands lvm) {
     List<Backend> out = new ArrayList<>();
     for (BackendSpec s : specs) {
       out.add(switch (s.type()) {
         case FileBackend.TYPE -> new FileBackend(s.name(), lunFiles);
         case LvmBackend.THICK -> new LvmBackend(s.name(), s.vg(), null, lvm);
+        case DeviceBackend.TYPE -> new DeviceBackend(s.name(), s.device(),
+            new DiskSetup(lvm, CHECKS, CHECK_TIMEOUT));
         default -> new LvmBackend(s.name(), s.vg(), s.pool(), lvm);
       });
     }

@@ -126,7 +126,12 @@ final class LunLifecycle {
     LunIdentity.Identity id = spec.identity() == null
         ? LunIdentity.next(state.serials(), state.naas())
         : LunIdentity.requireUnused(spec.identity(), state.serials(), state.naas());
-    LunRecord rec = new LunRecord(spec.lun(), backend.lunPath(id.naa()).toString(),
+    Path where = backend.lunPath(id.naa());
+    if (state.knownFiles().contains(where)) {
+      throw new RegistryException(Reason.RESOURCE_EXHAUSTED, "backend " + backend.name()
+          + " holds one LUN, and " + where + " is in use");
+    }
+    LunRecord rec = new LunRecord(spec.lun(), where.toString(),
         spec.sizeBytes(), bs, !spec.thick(), spec.readOnly(), id.serial(), id.naa(), spec.qos());
     state.copies.start(key, src.busy());
     state.copies.reserve(id);

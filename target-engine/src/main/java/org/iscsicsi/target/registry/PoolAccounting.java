@@ -110,8 +110,10 @@ final class PoolAccounting {
         log.warn("space of backend {}: {}", b.name(), e.getMessage());
         space = new Backend.Space(0, 0);
       }
-      out.add(new BackendStatus(b.name(), b.type(), space.totalBytes(), space.availableBytes(),
-          provisioned, b.allocated(sizes)));
+      // a device backend's one LUN takes it all
+      long free = b instanceof DeviceBackend && !sizes.isEmpty() ? 0 : space.availableBytes();
+      out.add(new BackendStatus(b.name(), b.type(), space.totalBytes(), free, provisioned,
+          b.allocated(sizes)));
     }
     return out;
   }

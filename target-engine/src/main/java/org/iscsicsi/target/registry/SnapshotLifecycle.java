@@ -61,6 +61,7 @@ final class SnapshotLifecycle {
           }
           unit = state.units.require(t.name(), src);
           backend = backends.of(Path.of(src.file()));
+          backend.requireSnapshots();
           // a thin volume's snapshot shares its blocks; a copy needs the LUN's
           long need = backend instanceof LvmBackend lv && lv.thin() ? 0
               : PoolAccounting.allocated(unit);

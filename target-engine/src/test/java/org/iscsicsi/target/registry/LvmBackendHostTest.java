@@ -53,8 +53,7 @@ class LvmBackendHostTest {
     lvm("vgcreate", vg, loop.device.toString());
     store = StateStore.open(dir.resolve("state"));
     reg = TargetRegistry.open(store, dir.resolve("state/luns"), dir.resolve("state/snapshots"),
-        T, List.of(new BackendSpec("thick", "lvm", vg, null),
-            new BackendSpec("thin", "lvm-thin", vg, "tpool")),
+        T, List.of(BackendSpec.lvm("thick", vg), BackendSpec.lvmThin("thin", vg, "tpool")),
         new LvmCommands(new ProcessCommandRunner(), T, true));
     reg.createTarget(T1, "", Map.of(), Map.of());
   }
