@@ -12,6 +12,7 @@ import org.iscsicsi.target.lvm.LogicalVolume;
 import org.iscsicsi.target.lvm.LvmCommands;
 import org.iscsicsi.target.lvm.LvmException;
 import org.iscsicsi.target.lvm.LvmName;
+import org.iscsicsi.target.lvm.VolumeGroup;
 import org.iscsicsi.target.state.LunRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,11 +31,19 @@ final class LvmBackend implements Backend {
   static final String THIN = "lvm-thin";
   static final String LUN_PREFIX = "isc-";
   static final String SNAPSHOT_PREFIX = "isc-snap-";
+  /** How long a report of lvm's is reused when nothing changed here. */
+  static final long REPORT_TTL_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
 
   private final String name;
   private final String vg;
   private final String pool;
   private final LvmCommands lvm;
+  /** The last {@code lvs} and {@code vgs} read, so that capacity reports do not run lvm each time. */
+  private volatile Report last;
+
+  /** What lvm reported, and when ({@link System#nanoTime}). */
+  private record Report(long at, VolumeGroup group, List<LogicalVolume> volumes) {
+  }
 
   /** A thick backend when {@code pool} is null, else thin volumes in {@code vg/pool}. */
   LvmBackend(String name, String vg, String pool, LvmCommands lvm) {
@@ -94,6 +103,7 @@ final class LvmBackend implements Backend {
   @Override
   public LogicalUnit createEmpty(LunRecord rec) throws IOException {
     String lv = volume(Path.of(rec.file()));
+    last = null;
     lvm.run(thin() ? lvm.createThin(vg, pool, lv, rec.sizeBytes())
         : lvm.createLinear(vg, lv, rec.sizeBytes()));
     LogicalUnit unit = null;
@@ -118,6 +128,7 @@ final class LvmBackend implements Backend {
 
   @Override
   public void grow(LunRecord rec, long newSize) throws IOException {
+    last = null;
     lvm.run(lvm.extend(vg, volume(Path.of(rec.file())), newSize));
   }
 
@@ -128,6 +139,7 @@ final class LvmBackend implements Backend {
   @Override
   public long snapshot(LogicalUnit unit, Path lun, Path snapshot) throws IOException {
     String snap = volume(snapshot);
+    last = null;
     try (LogicalUnit.Quiesce _ = unit.quiesce()) {
       long size = unit.sizeBytes();
       if (thin()) {
@@ -157,6 +169,7 @@ final class LvmBackend implements Backend {
 
   @Override
   public void delete(Path path) {
+    last = null;
     try {
       lvm.run(lvm.remove(vg, volume(path)));
     } catch (LvmException | IllegalArgumentException e) {
@@ -171,7 +184,7 @@ final class LvmBackend implements Backend {
     }
     try {
       Map<Path, Long> taken = new HashMap<>();
-      for (LogicalVolume v : lvm.logicalVolumes(vg)) {
+      for (LogicalVolume v : report().volumes()) {
         taken.put(Path.of("/dev", vg, v.name()), v.allocatedBytes());
       }
       return sizes.keySet().stream().mapToLong(p -> taken.getOrDefault(p, 0L)).sum();
@@ -183,15 +196,29 @@ final class LvmBackend implements Backend {
 
   @Override
   public Space space() throws IOException {
+    Report r = report();
     if (!thin()) {
-      var g = lvm.volumeGroup(vg);
-      return new Space(g.sizeBytes(), g.freeBytes());
+      return new Space(r.group().sizeBytes(), r.group().freeBytes());
     }
-    List<LogicalVolume> lvs = lvm.logicalVolumes(vg);
+    List<LogicalVolume> lvs = r.volumes();
     LogicalVolume p = lvs.stream().filter(v -> v.name().equals(pool) && v.thinPool())
         .findFirst().orElseThrow(() -> new IOException("volume group " + vg
             + " has no thin pool " + pool));
     return new Space(p.sizeBytes(), p.sizeBytes() - p.allocatedBytes());
+  }
+
+  /**
+   * What lvm reports of the group and its volumes, read again after {@link #REPORT_TTL_NANOS} or
+   * a change this backend made (the engine's report and placement ask every few seconds).
+   */
+  private Report report() throws LvmException {
+    Report r = last;
+    long now = System.nanoTime();
+    if (r == null || now - r.at() > REPORT_TTL_NANOS) {
+      r = new Report(now, lvm.volumeGroup(vg), lvm.logicalVolumes(vg));
+      last = r;
+    }
+    return r;
   }
 
   /** The volume name of a path this backend owns. */
