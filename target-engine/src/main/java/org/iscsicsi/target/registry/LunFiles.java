@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import org.iscsicsi.target.lun.ImageFile;
 import org.iscsicsi.target.lun.LogicalUnit;
 import org.iscsicsi.target.registry.RegistryException.Reason;
 import org.iscsicsi.target.state.LunRecord;
@@ -55,8 +56,8 @@ final class LunFiles {
    * source is a live LUN. On failure the partial file is removed. Slow: run it outside the lock.
    */
   LogicalUnit materialize(Backend backend, LunRecord rec, Path source, LogicalUnit sourceUnit) {
-    if (!(backend instanceof FileBackend)) {
-      return onDevice(backend, rec, source, sourceUnit);
+    if (!(backend instanceof FileBackend) || source != null && !Files.isRegularFile(source)) {
+      return byBlockCopy(backend, rec, source, sourceUnit); // a device is not cp's to copy
     }
     Path file = Path.of(rec.file());
     try {
@@ -83,11 +84,11 @@ final class LunFiles {
   }
 
   /**
-   * Makes a LUN on a block-device backend: the backend's new volume, zeros, then the source's
-   * bytes copied in ({@link BlockCopy}, writes of a live source held meanwhile). On failure the
-   * volume is removed.
+   * Makes a LUN on a block-device backend, or from a source on one: the backend's new volume or
+   * file, zeros, then the source's bytes copied in ({@link BlockCopy}, writes of a live source
+   * held meanwhile). On failure what was made is removed.
    */
-  private LogicalUnit onDevice(Backend backend, LunRecord rec, Path source,
+  private LogicalUnit byBlockCopy(Backend backend, LunRecord rec, Path source,
       LogicalUnit sourceUnit) {
     LogicalUnit unit = null;
     try {
@@ -98,7 +99,7 @@ final class LunFiles {
             BlockCopy.copy(source, sourceUnit.sizeBytes(), unit);
           }
         } else {
-          try (var image = org.iscsicsi.target.lun.ImageFile.open(source)) {
+          try (ImageFile image = ImageFile.open(source)) {
             BlockCopy.copy(source, Math.min(image.sizeBytes(), rec.sizeBytes()), unit);
           }
         }

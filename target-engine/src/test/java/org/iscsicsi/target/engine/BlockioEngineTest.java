@@ -36,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * A LUN on a whole block device ({@code --backend disk0=blockio:/dev/loopN}, a real loop device)
  * served to libiscsi's tools: READ CAPACITY(16) gives the LUN's size, iscsi-test-cu's WRITE(16),
  * READ(16) with DPO/FUA, WRITE SAME(16), SYNCHRONIZE CACHE(16) and UNMAP cases pass on it and
- * the data lands on the device; the backend's capacity in GetEngineInfo (the whole device, none
+ * the data lands on the device; a clone onto the file backend has the device's bytes; the backend's capacity in GetEngineInfo (the whole device, none
  * free once its LUN is made); a second LUN, a thin LUN, a snapshot and growing past the device
  * refused with their reasons; a device with a filesystem on it refused; an engine restarted on
  * the same state serves the same bytes.
@@ -44,6 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
 class BlockioEngineTest {
 
   static final String T = "iqn.2026-11.org.example:blockio";
+  static final String T2 = "iqn.2026-11.org.example:files";
   static final String INI = "iqn.2026-11.org.example:libiscsi";
   static final String INI2 = "iqn.2026-11.org.example:libiscsi2";
   static final Duration TOOL = Duration.ofMinutes(2);
@@ -114,6 +115,13 @@ class BlockioEngineTest {
 
       assertThat(code(() -> admin.createLun(lun(1, 8 * MIB).build())))
           .isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+      // a clone onto the files: the same bytes, copied from the device (cp cannot)
+      admin.createTarget(CreateTargetRequest.newBuilder().setName(T2).build());
+      var clone = admin.createLun(CreateLunRequest.newBuilder().setTarget(T2).setLun(0)
+          .setSizeBytes(32 * MIB).setBackend("fileio")
+          .setCloneOf(LunRef.newBuilder().setTarget(T).setLun(0)).build());
+      assertThat(digest(dir.resolve("state/luns/" + clone.getNaa() + ".img"), 32 * MIB))
+          .isEqualTo(digest(loop.device, 32 * MIB));
       assertThat(code(() -> admin.createSnapshot(CreateSnapshotRequest.newBuilder().setId("s1")
           .setSource(LunRef.newBuilder().setTarget(T).setLun(0)).build())))
           .isEqualTo(Status.Code.FAILED_PRECONDITION);
@@ -121,12 +129,12 @@ class BlockioEngineTest {
           .setSizeBytes(64 * MIB).build());
       assertThat(code(() -> admin.resizeLun(ResizeLunRequest.newBuilder().setTarget(T).setLun(0)
           .setSizeBytes(128 * MIB).build()))).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
-      digest = deviceDigest();
+      digest = digest(loop.device, 64 * MIB);
     }
     try (TargetEngine e = start(loop.device)) {
       var cap = Exec.run(TOOL, "iscsi-readcapacity16", "-i", INI, url(e, 0));
       assertThat(cap.output()).contains("Total size:" + 64 * MIB);
-      assertThat(deviceDigest()).isEqualTo(digest);
+      assertThat(digest(loop.device, 64 * MIB)).isEqualTo(digest);
     }
   }
 
@@ -177,13 +185,17 @@ class BlockioEngineTest {
     }
   }
 
-  private String deviceDigest() throws Exception {
+  /** SHA-256 of the first {@code length} bytes of a file or device. */
+  private static String digest(Path path, long length) throws Exception {
     MessageDigest sha = MessageDigest.getInstance("SHA-256");
-    try (FileChannel ch = FileChannel.open(loop.device, StandardOpenOption.READ)) {
+    try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
       var b = java.nio.ByteBuffer.allocate((int) MIB);
-      while (ch.read(b) > 0) {
-        sha.update(b.flip());
+      for (long at = 0; at < length; at += MIB) {
         b.clear();
+        while (b.hasRemaining() && ch.read(b, at + b.position()) > 0) {
+          // fill the piece
+        }
+        sha.update(b.flip());
       }
     }
     return HexFormat.of().formatHex(sha.digest());
