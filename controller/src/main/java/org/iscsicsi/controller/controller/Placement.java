@@ -49,9 +49,17 @@ final class Placement {
    * @param limits how much of a pool volumes may promise
    * @param topology the request's accessibility requirements
    * @param policy how eligible engines are ordered
+   * @param backend the backend the volume's bytes come from, empty for each engine's default
    */
   record Demand(String name, long sizeBytes, boolean thick, PoolLimits limits,
-      Csi.TopologyRequirement topology, PlacementPolicy policy) {}
+      Csi.TopologyRequirement topology, PlacementPolicy policy, String backend) {
+
+    /** On each engine's default backend. */
+    Demand(String name, long sizeBytes, boolean thick, PoolLimits limits,
+        Csi.TopologyRequirement topology, PlacementPolicy policy) {
+      this(name, sizeBytes, thick, limits, topology, policy, "");
+    }
+  }
 
   /**
    * What placement reads about engines: the pool capacity (asked only of schedulable engines in
@@ -154,13 +162,18 @@ final class Placement {
     if (!satisfies(e, demand.topology())) {
       return Optional.of("outside the requisite topology");
     }
-    PoolCapacity pool;
+    PoolCapacity reported;
     try {
-      pool = survey.capacity().apply(e);
+      reported = survey.capacity().apply(e);
     } catch (StatusRuntimeException failed) {
       return Optional.of("did not report its capacity (" + failed.getStatus().getCode() + ": "
           + failed.getStatus().getDescription() + ")");
     }
+    Optional<PoolCapacity> backend = BackendShare.of(reported, demand.backend());
+    if (backend.isEmpty()) {
+      return Optional.of(BackendShare.missing(reported, demand.backend()));
+    }
+    PoolCapacity pool = backend.get();
     pools.put(e.name(), pool);
     return shortfall(pool, demand.sizeBytes(), demand.limits(), demand.thick());
   }

@@ -13,6 +13,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.function.Function;
 import org.iscsicsi.controller.engine.Engine;
 import org.iscsicsi.controller.engine.Engines;
 import org.iscsicsi.controller.volume.AccessRules;
@@ -129,7 +130,8 @@ final class Provisioner {
           + ")");
     }
     Placement.Demand demand = new Placement.Demand(name, size, params.thick(), limits,
-        req.getAccessibilityRequirements(), params.pool().policy());
+        req.getAccessibilityRequirements(), params.pool().policy(),
+        params.pool().backend().orElse(""));
     List<Engine> candidates;
     if (source != null && engines.pooled()) {
       candidates = sourceFirst(source.engine(), Placement.order(engines.all(), demand,
@@ -253,7 +255,8 @@ final class Provisioner {
           CreateLunRequest.Builder lun = source == null
               ? CreateLunRequest.newBuilder() : source.lunSource().clone();
           lun.setTarget(iqn).setLun(0).setSizeBytes(size).setBlockSize(params.blockSize())
-              .setThick(params.thick()).setQos(limits);
+              .setThick(params.thick()).setQos(limits)
+              .setBackend(params.pool().backend().orElse(""));
           engine.client().createLun(lun.build());
         }
       } catch (RuntimeException e) {
@@ -301,8 +304,12 @@ final class Provisioner {
 
   /** RESOURCE_EXHAUSTED with the reason unless the volume fits the pool engine's room now. */
   private static void admitInPool(Engine engine, Placement.Demand demand) {
-    Placement.shortfall(engine.client().capacity(), demand.sizeBytes(), demand.limits(),
-        demand.thick()).ifPresent(why -> {
+    PoolCapacity reported = engine.client().capacity();
+    PoolCapacity pool = BackendShare.of(reported, demand.backend()).orElseThrow(() ->
+        CsiErrors.exhausted("engine " + engine.name() + " "
+            + BackendShare.missing(reported, demand.backend())));
+    Placement.shortfall(pool, demand.sizeBytes(), demand.limits(), demand.thick())
+        .ifPresent(why -> {
           throw CsiErrors.exhausted(why);
         });
   }
@@ -585,10 +592,15 @@ final class Provisioner {
       supported &= AccessRules.unsupported(cap, params).isEmpty();
     }
     PoolLimits limits = config.limits().narrowedBy(params.limits());
+    Function<Engine, PoolCapacity> reported =
+        engines.pooled() ? Provisioner::capacityOrNone : e -> e.client().capacity();
+    String backend = params.pool().backend().orElse("");
     SegmentCapacity segment = supported
         ? SegmentCapacity.of(engines.schedulable(), req.hasAccessibleTopology()
             ? Optional.of(req.getAccessibleTopology()) : Optional.empty(),
-            engines.pooled() ? Provisioner::capacityOrNone : e -> e.client().capacity(),
+            // an engine without the backend has no room for such volumes
+            e -> BackendShare.of(reported.apply(e), backend)
+                .orElse(PoolCapacity.getDefaultInstance()),
             limits, params.thick())
         : SegmentCapacity.NONE;
     return Csi.GetCapacityResponse.newBuilder().setAvailableCapacity(segment.availableBytes())

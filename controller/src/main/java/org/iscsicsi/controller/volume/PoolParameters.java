@@ -82,10 +82,7 @@ public record PoolParameters(Optional<PlacementPolicy> placement, Optional<Strin
       }
       return;
     }
-    if (backend.isPresent() && !backend.get().equals(FILEIO)) {
-      throw CsiErrors.invalid("parameter " + BACKEND + ": no engine offers backend \""
-          + backend.get() + "\"; engines serve " + FILEIO);
-    }
+    // a backend is the engines' to offer: placement skips those without it, saying so
     if (replicas > 1) {
       throw CsiErrors.invalid("parameter " + REPLICAS + ": " + replicas + " copies need "
           + "replication, which this controller does not offer; use 1");

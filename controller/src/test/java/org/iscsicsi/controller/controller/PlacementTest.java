@@ -24,8 +24,9 @@ import org.junit.jupiter.api.Test;
  * counts; no engine is called): least allocated first with ties by fewer volumes then name;
  * preferred segments before the rest of the requisite ones; zone spread by the class's volumes;
  * cordoned, draining, unreachable and removing engines skipped without a capacity call; thick
- * room from free bytes, thin room from the overcommit ratio; and a refusal that names every
- * engine with its reason.
+ * room from free bytes, thin room from the overcommit ratio; a StorageClass backend read from
+ * each engine's backends (engines without it skipped, naming what they have); and a refusal that
+ * names every engine with its reason.
  */
 class PlacementTest {
 
@@ -198,5 +199,45 @@ class PlacementTest {
         });
     assertThatThrownBy(() -> order(List.of(), thin(1)))
         .hasMessageContaining("the pool has no engines");
+  }
+
+  /**
+   * A volume of backend {@code lvm-thin} goes by that backend's room and allocation, not the
+   * engine's files; an engine without it (or listing no backends: fileio only) is skipped with
+   * the backends it has; no backend asked is each engine's first.
+   */
+  @Test
+  void aBackendIsPlacedByItsOwnCapacityAndEnginesWithoutItAreNamed() {
+    Engine a = engine("node-a", null, 100, 90, 0);
+    pools.put("node-a", pools.get("node-a").toBuilder()
+        .addBackends(backend("fileio", "fileio", 100, 90, 0))
+        .addBackends(backend("lvm-thin", "lvm-thin", 500, 400, 300)).build());
+    Engine b = engine("node-b", null, 100, 90, 50);
+    pools.put("node-b", pools.get("node-b").toBuilder()
+        .addBackends(backend("lvm-thin", "lvm-thin", 500, 450, 10))
+        .addBackends(backend("fileio", "fileio", 100, 90, 50)).build());
+    Engine c = engine("node-c", null, 100, 90, 0); // an engine that lists no backends
+    Placement.Demand onThin = new Placement.Demand("pvc-x", GI, false, RATIO_1,
+        Csi.TopologyRequirement.getDefaultInstance(), PlacementPolicy.LEAST_ALLOCATED,
+        "lvm-thin");
+    assertThat(order(List.of(a, b, c), onThin)).containsExactly("node-b", "node-a");
+    // node-a's thin pool promises 300 of 500 Gi: under ratio 1 a 250 Gi volume does not fit
+    Placement.Demand big = new Placement.Demand("pvc-x", 250 * GI, false, RATIO_1,
+        Csi.TopologyRequirement.getDefaultInstance(), PlacementPolicy.LEAST_ALLOCATED,
+        "lvm-thin");
+    assertThatThrownBy(() -> order(List.of(a, c), big))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(
+            e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED))
+        .hasMessageContaining("node-a: 200Gi left under overcommit ratio")
+        .hasMessageContaining("node-c: has no backend \"lvm-thin\" (it has fileio)");
+    // no backend asked: node-b's default is its thin pool (2 % promised), node-a's its files
+    assertThat(order(List.of(a, b, c), thin(1))).containsExactly("node-a", "node-c", "node-b");
+  }
+
+  private static org.iscsicsi.target.v1.BackendCapacity backend(String name, String type,
+      long totalGi, long freeGi, long provisionedGi) {
+    return org.iscsicsi.target.v1.BackendCapacity.newBuilder().setName(name).setType(type)
+        .setTotalBytes(totalGi * GI).setAvailableBytes(freeGi * GI)
+        .setProvisionedBytes(provisionedGi * GI).build();
   }
 }

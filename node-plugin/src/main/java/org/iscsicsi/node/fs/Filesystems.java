@@ -8,11 +8,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
-import org.iscsicsi.node.exec.Args;
-import org.iscsicsi.node.exec.Command;
-import org.iscsicsi.node.exec.CommandException;
-import org.iscsicsi.node.exec.CommandResult;
-import org.iscsicsi.node.exec.CommandRunner;
+import org.iscsicsi.csi.exec.Args;
+import org.iscsicsi.csi.exec.Command;
+import org.iscsicsi.csi.exec.CommandException;
+import org.iscsicsi.csi.exec.CommandResult;
+import org.iscsicsi.csi.exec.CommandRunner;
 
 /**
  * The filesystem tools the node plugin drives: blkid, mkfs.ext4/mkfs.xfs, e2fsck, mount/umount,

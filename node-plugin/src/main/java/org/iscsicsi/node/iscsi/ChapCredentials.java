@@ -1,6 +1,6 @@
 package org.iscsicsi.node.iscsi;
 
-import org.iscsicsi.node.exec.Args;
+import org.iscsicsi.csi.exec.Args;
 
 /**
  * CHAP credentials for a session (RFC 7143 section 12.1.3): the initiator's name and secret, and

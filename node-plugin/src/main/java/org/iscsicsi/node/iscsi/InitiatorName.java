@@ -9,7 +9,7 @@ import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.Optional;
-import org.iscsicsi.node.exec.Args;
+import org.iscsicsi.csi.exec.Args;
 
 /**
  * The node's initiator name, open-iscsi's {@code /etc/iscsi/initiatorname.iscsi}

@@ -2,7 +2,7 @@ package org.iscsicsi.node.iscsi;
 
 import java.util.List;
 import java.util.Objects;
-import org.iscsicsi.node.exec.Args;
+import org.iscsicsi.csi.exec.Args;
 
 /**
  * Where one volume lives: the target's IQN, the portals that serve it, and the LUN. The node logs

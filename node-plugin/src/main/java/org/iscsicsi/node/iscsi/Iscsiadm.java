@@ -5,10 +5,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
-import org.iscsicsi.node.exec.Command;
-import org.iscsicsi.node.exec.CommandException;
-import org.iscsicsi.node.exec.CommandResult;
-import org.iscsicsi.node.exec.CommandRunner;
+import org.iscsicsi.csi.exec.Command;
+import org.iscsicsi.csi.exec.CommandException;
+import org.iscsicsi.csi.exec.CommandResult;
+import org.iscsicsi.csi.exec.CommandRunner;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -175,7 +175,7 @@ public final class Iscsiadm {
   }
 
   private Command.Builder node(Duration t, String iqn, Portal portal) {
-    org.iscsicsi.node.exec.Args.iscsiName("target IQN", iqn);
+    org.iscsicsi.csi.exec.Args.iscsiName("target IQN", iqn);
     return Command.builder(program, t).arg("-m", "node", "-T", iqn, "-p", portal.toString());
   }
 

@@ -1,6 +1,6 @@
 package org.iscsicsi.node.iscsi;
 
-import org.iscsicsi.node.exec.Args;
+import org.iscsicsi.csi.exec.Args;
 
 /**
  * An iSCSI portal: host (name, IPv4 or bracketed IPv6) and TCP port, in open-iscsi's

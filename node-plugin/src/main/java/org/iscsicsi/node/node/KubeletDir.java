@@ -8,7 +8,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Optional;
-import org.iscsicsi.node.exec.Args;
+import org.iscsicsi.csi.exec.Args;
 
 /**
  * The only directory tree the node plugin mounts in: kubelet's ({@code --kubelet-dir}, default

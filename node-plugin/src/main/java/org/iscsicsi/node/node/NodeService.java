@@ -13,7 +13,7 @@ import java.util.Map;
 import org.iscsicsi.csi.OperationLocks;
 import org.iscsicsi.csi.UnaryCall;
 import org.iscsicsi.csi.contract.PublishContext;
-import org.iscsicsi.node.exec.Args;
+import org.iscsicsi.csi.exec.Args;
 import org.iscsicsi.node.fs.Filesystems;
 import org.iscsicsi.node.iscsi.InitiatorName;
 import org.iscsicsi.node.preflight.Preflight;

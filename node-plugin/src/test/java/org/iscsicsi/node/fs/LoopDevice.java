@@ -4,10 +4,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.iscsicsi.node.exec.Command;
-import org.iscsicsi.node.exec.CommandException;
-import org.iscsicsi.node.exec.CommandRunner;
-import org.iscsicsi.node.exec.ProcessCommandRunner;
+import org.iscsicsi.csi.exec.Command;
+import org.iscsicsi.csi.exec.CommandException;
+import org.iscsicsi.csi.exec.CommandRunner;
+import org.iscsicsi.csi.exec.ProcessCommandRunner;
 import org.junit.jupiter.api.Assumptions;
 
 /**

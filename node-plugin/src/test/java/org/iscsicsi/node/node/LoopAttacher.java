@@ -8,10 +8,10 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.iscsicsi.node.exec.Command;
-import org.iscsicsi.node.exec.CommandException;
-import org.iscsicsi.node.exec.CommandRunner;
-import org.iscsicsi.node.exec.ProcessCommandRunner;
+import org.iscsicsi.csi.exec.Command;
+import org.iscsicsi.csi.exec.CommandException;
+import org.iscsicsi.csi.exec.CommandRunner;
+import org.iscsicsi.csi.exec.ProcessCommandRunner;
 
 /**
  * A {@link VolumeAttacher} over real loop devices: "logging in" to a target attaches its backing

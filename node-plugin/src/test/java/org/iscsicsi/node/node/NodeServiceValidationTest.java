@@ -15,7 +15,7 @@ import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
 import org.iscsicsi.node.device.Sysfs;
-import org.iscsicsi.node.exec.CommandResult;
+import org.iscsicsi.csi.exec.CommandResult;
 import org.iscsicsi.node.fs.Filesystems;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

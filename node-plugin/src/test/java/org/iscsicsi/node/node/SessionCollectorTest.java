@@ -7,7 +7,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.iscsicsi.node.exec.CommandResult;
+import org.iscsicsi.csi.exec.CommandResult;
 import org.iscsicsi.node.iscsi.Iscsiadm;
 import org.iscsicsi.node.iscsi.NodeDatabase;
 import org.junit.jupiter.api.Test;

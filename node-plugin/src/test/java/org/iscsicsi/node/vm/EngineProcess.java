@@ -11,7 +11,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.iscsicsi.node.exec.CommandResult;
+import org.iscsicsi.csi.exec.CommandResult;
 
 /**
  * This project's target engine as a separate process ({@code target-engine/bin/target-engine

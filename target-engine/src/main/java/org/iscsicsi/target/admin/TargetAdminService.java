@@ -100,9 +100,6 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
     }
   }
 
-  /** The name and type of the one backend today: LUN files in the pool directory. */
-  public static final String FILE_BACKEND = "fileio";
-
   private final TargetRegistry registry;
   private final EngineFacts facts;
 
@@ -124,14 +121,15 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
         .setNode(facts.node())
         .putAllTopology(facts.topologyLabels())
         .setReplicationAddress(facts.replicationAddress())
-        .addBackends(fileBackend(registry.pool()))
+        .addAllBackends(backends())
         .build());
   }
 
-  private static BackendCapacity fileBackend(PoolStatus p) {
-    return BackendCapacity.newBuilder().setName(FILE_BACKEND).setType(FILE_BACKEND)
-        .setTotalBytes(p.totalBytes()).setAvailableBytes(p.availableBytes())
-        .setProvisionedBytes(p.provisionedBytes()).setAllocatedBytes(p.allocatedBytes()).build();
+  private List<BackendCapacity> backends() {
+    return registry.backends().stream().map(b -> BackendCapacity.newBuilder().setName(b.name())
+        .setType(b.type()).setTotalBytes(b.totalBytes()).setAvailableBytes(b.availableBytes())
+        .setProvisionedBytes(b.provisionedBytes()).setAllocatedBytes(b.allocatedBytes()).build())
+        .toList();
   }
 
   @Override
@@ -140,7 +138,7 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
       PoolStatus p = registry.pool();
       return PoolCapacity.newBuilder().setAvailableBytes(p.availableBytes())
           .setTotalBytes(p.totalBytes()).setProvisionedBytes(p.provisionedBytes())
-          .setAllocatedBytes(p.allocatedBytes()).build();
+          .setAllocatedBytes(p.allocatedBytes()).addAllBackends(backends()).build();
     });
   }
 
@@ -199,7 +197,7 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
           req.getBlockSize(), req.getThick(), req.getReadOnly(), source,
           QosMessages.limits(req.getQos()), req.hasIdentity()
               ? new LunIdentity.Identity(req.getIdentity().getSerial(), req.getIdentity().getNaa())
-              : null));
+              : null, req.getBackend()));
       return toProto(registry.lunStatus(req.getTarget(), rec.lun()));
     });
   }

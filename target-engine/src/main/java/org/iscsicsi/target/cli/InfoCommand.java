@@ -2,6 +2,7 @@ package org.iscsicsi.target.cli;
 
 import java.io.PrintWriter;
 import java.util.TreeMap;
+import org.iscsicsi.target.v1.BackendCapacity;
 import org.iscsicsi.target.v1.EngineInfo;
 import org.iscsicsi.target.v1.GetEngineInfoRequest;
 import org.iscsicsi.target.v1.GetPoolCapacityRequest;
@@ -9,7 +10,7 @@ import org.iscsicsi.target.v1.PoolCapacity;
 import org.iscsicsi.target.v1.TargetAdminGrpc.TargetAdminBlockingStub;
 import picocli.CommandLine.Command;
 
-/** {@code info}: the engine's name, version, portals, counts and pool space. */
+/** {@code info}: the engine's name, version, portals, counts, pool space and backends. */
 @Command(name = "info", description = "Show the engine's portals, counts and pool capacity.")
 final class InfoCommand extends ClientCommand {
 
@@ -26,5 +27,11 @@ final class InfoCommand extends ClientCommand {
     out.println("pool: " + Sizes.format(p.getAvailableBytes()) + " free of "
         + Sizes.format(p.getTotalBytes()) + ", provisioned " + Sizes.format(p.getProvisionedBytes())
         + ", allocated " + Sizes.format(p.getAllocatedBytes()));
+    for (BackendCapacity b : i.getBackendsList()) {
+      out.println("backend " + b.getName() + " (" + b.getType() + "): "
+          + Sizes.format(b.getAvailableBytes()) + " free of " + Sizes.format(b.getTotalBytes())
+          + ", provisioned " + Sizes.format(b.getProvisionedBytes()) + ", allocated "
+          + Sizes.format(b.getAllocatedBytes()));
+    }
   }
 }

@@ -35,6 +35,10 @@ final class LunCommands {
     @Option(names = "--thick", description = "Preallocate the file instead of a sparse one.")
     boolean thick;
 
+    @Option(names = "--backend", paramLabel = "NAME",
+        description = "The backend the LUN's bytes come from (default: the engine's first).")
+    String backend = "";
+
     @Option(names = "--read-only")
     boolean readOnly;
 
@@ -59,6 +63,7 @@ final class LunCommands {
     void run(TargetAdminBlockingStub admin, PrintWriter out) {
       var b = CreateLunRequest.newBuilder().setTarget(target).setLun(lun)
           .setSizeBytes(Sizes.parse(size)).setThick(thick).setReadOnly(readOnly)
+          .setBackend(backend)
           .setBlockSize(blockSize).setQos(qos.toProto());
       if (source != null && source.snapshot != null) {
         b.setSnapshotId(source.snapshot);

@@ -11,6 +11,7 @@ import java.util.concurrent.Callable;
 import org.iscsicsi.target.admin.AdminTls;
 import org.iscsicsi.target.engine.AdminAddress;
 import org.iscsicsi.target.engine.AdminListener;
+import org.iscsicsi.target.engine.BackendOption;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import org.iscsicsi.target.engine.EngineConfig;
 import org.iscsicsi.target.engine.EngineNaming;
@@ -130,6 +131,14 @@ final class ServeCommand implements Callable<Integer> {
   @Mixin
   KubernetesOptions kubernetes = new KubernetesOptions();
 
+  @Option(names = "--backend", paramLabel = "NAME=TYPE:ARGS",
+      description = "A store of LUN bytes besides --pool-dir (repeatable; the first is the "
+          + "default): NAME=fileio, NAME=lvm:VG (thick volumes), NAME=lvm-thin:VG/POOL (thin "
+          + "volumes), NAME=blockio:/dev/... (one LUN on the whole device), "
+          + "NAME=disk:/dev/disk/by-id/...[,thin] (an empty disk made the volume group "
+          + "isc-<engine>). Without any: fileio only.")
+  List<String> backends = new ArrayList<>();
+
   @Option(names = "--no-iscsi", hidden = true, description = "Serve only the admin API.")
   boolean noIscsi;
 
@@ -167,7 +176,8 @@ final class ServeCommand implements Callable<Integer> {
         .withIscsi(!noIscsi)
         .withNopInterval(Duration.ofSeconds(nopSeconds))
         .withLogin(login.settings())
-        .withNaming(new EngineNaming(name, node, rename));
+        .withNaming(new EngineNaming(name, node, rename))
+        .withBackends(backends.stream().map(BackendOption::parse).toList());
     if (nopSeconds <= 0) {
       throw new IllegalArgumentException("--nop-interval must be positive");
     }

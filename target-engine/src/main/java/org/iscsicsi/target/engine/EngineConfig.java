@@ -21,10 +21,13 @@ import java.util.Objects;
  * @param copyTimeout the longest a snapshot or clone copy may take
  * @param login login authentication rules, per-source bounds and timeout of the portal
  * @param naming the name the engine asks for (default: the state directory's, or "local")
+ * @param backends where LUN bytes come from besides the pool directory, the default first
+ *     (none: {@code fileio} only)
  */
 public record EngineConfig(Path stateDir, Path lunDir, Path snapshotDir, HostPort portal,
     List<HostPort> advertise, AdminListener admin, boolean iscsi, Duration nopInterval,
-    Duration copyTimeout, LoginSettings login, EngineNaming naming) {
+    Duration copyTimeout, LoginSettings login, EngineNaming naming,
+    List<BackendOption> backends) {
 
   public static final int ISCSI_PORT = 3260;
 
@@ -41,32 +44,36 @@ public record EngineConfig(Path stateDir, Path lunDir, Path snapshotDir, HostPor
     copyTimeout = copyTimeout == null ? Duration.ofHours(1) : copyTimeout;
     login = login == null ? LoginSettings.defaults() : login;
     naming = naming == null ? EngineNaming.DEFAULT : naming;
+    backends = backends == null ? List.of() : List.copyOf(backends);
+    if (backends.stream().map(BackendOption::name).distinct().count() != backends.size()) {
+      throw new IllegalArgumentException("--backend names repeat");
+    }
   }
 
   /** Defaults: pool and snapshots under the state dir, iSCSI on 0.0.0.0:3260, no admin socket. */
   public static EngineConfig of(Path stateDir) {
     return new EngineConfig(stateDir, null, null, null, null, null, true, null, null, null,
-        null);
+        null, null);
   }
 
   public EngineConfig withLunDir(Path dir) {
     return new EngineConfig(stateDir, dir, snapshotDir, portal, advertise, admin, iscsi,
-        nopInterval, copyTimeout, login, naming);
+        nopInterval, copyTimeout, login, naming, backends);
   }
 
   public EngineConfig withSnapshotDir(Path dir) {
     return new EngineConfig(stateDir, lunDir, dir, portal, advertise, admin, iscsi, nopInterval,
-        copyTimeout, login, naming);
+        copyTimeout, login, naming, backends);
   }
 
   public EngineConfig withPortal(HostPort p) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, p, advertise, admin, iscsi,
-        nopInterval, copyTimeout, login, naming);
+        nopInterval, copyTimeout, login, naming, backends);
   }
 
   public EngineConfig withAdvertise(List<HostPort> a) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, portal, a, admin, iscsi, nopInterval,
-        copyTimeout, login, naming);
+        copyTimeout, login, naming, backends);
   }
 
   /** Plain, without reflection: a unix socket, none, or TCP on loopback. */
@@ -76,31 +83,36 @@ public record EngineConfig(Path stateDir, Path lunDir, Path snapshotDir, HostPor
 
   public EngineConfig withAdmin(AdminListener a) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, portal, advertise, a, iscsi,
-        nopInterval, copyTimeout, login, naming);
+        nopInterval, copyTimeout, login, naming, backends);
   }
 
   public EngineConfig withIscsi(boolean on) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, portal, advertise, admin, on,
-        nopInterval, copyTimeout, login, naming);
+        nopInterval, copyTimeout, login, naming, backends);
   }
 
   public EngineConfig withNopInterval(Duration d) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, portal, advertise, admin, iscsi, d,
-        copyTimeout, login, naming);
+        copyTimeout, login, naming, backends);
   }
 
   public EngineConfig withCopyTimeout(Duration d) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, portal, advertise, admin, iscsi,
-        nopInterval, d, login, naming);
+        nopInterval, d, login, naming, backends);
   }
 
   public EngineConfig withLogin(LoginSettings l) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, portal, advertise, admin, iscsi,
-        nopInterval, copyTimeout, l, naming);
+        nopInterval, copyTimeout, l, naming, backends);
   }
 
   public EngineConfig withNaming(EngineNaming n) {
     return new EngineConfig(stateDir, lunDir, snapshotDir, portal, advertise, admin, iscsi,
-        nopInterval, copyTimeout, login, n);
+        nopInterval, copyTimeout, login, n, backends);
+  }
+
+  public EngineConfig withBackends(List<BackendOption> b) {
+    return new EngineConfig(stateDir, lunDir, snapshotDir, portal, advertise, admin, iscsi,
+        nopInterval, copyTimeout, login, naming, b);
   }
 }

@@ -101,7 +101,8 @@ public final class TargetEngine implements AutoCloseable {
     try {
       EngineIdentity identity = EngineIdentity.establish(config.stateDir(), config.naming());
       TargetRegistry registry = TargetRegistry.open(store, config.lunDir(), config.snapshotDir(),
-          config.copyTimeout());
+          config.copyTimeout(), EngineBackends.resolve(config.backends(), identity.name()),
+          EngineBackends.LVM);
       undo.add(registry);
       IscsiTransport transport = null;
       if (config.iscsi()) {

@@ -19,7 +19,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A file-backed logical unit: positional I/O on a (sparse by default) file.
+ * A logical unit: positional I/O on a (sparse by default) file or on a block device (a disk,
+ * a partition, an LVM volume), the differences kept in its {@link UnitMedium}.
  *
  * <p>Contract shared by the SCSI layer (which implements it) and the registry/admin layer (which
  * creates, resizes, snapshots and deletes LUNs). Every I/O method blocks: callers run them on an
@@ -46,6 +47,7 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
   private final LunConfig initialConfig;
   private final FileChannel channel;
   private final NativeFile nativeFile;
+  private final UnitMedium medium;
   private final String failure;
   private final StampedLock writeGate = new StampedLock();
   private final List<Runnable> capacityListeners = new CopyOnWriteArrayList<>();
@@ -63,11 +65,12 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
   /** {@link #writeInline} declines until this {@link System#nanoTime} after a slow write. */
   private volatile long inlinePausedUntil = System.nanoTime();
 
-  private LogicalUnit(LunConfig config, FileChannel channel, NativeFile nativeFile, long size,
-      String failure) {
+  private LogicalUnit(LunConfig config, FileChannel channel, NativeFile nativeFile,
+      UnitMedium medium, long size, String failure) {
     this.initialConfig = config;
     this.channel = channel;
     this.nativeFile = nativeFile;
+    this.medium = medium;
     this.sizeBytes = size;
     this.failure = failure;
   }
@@ -96,28 +99,26 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
   }
 
   /**
-   * Opens an existing backing file, as after an engine restart. A missing or unreadable file does
+   * Opens an existing backing file or block device, as after an engine restart (a device is made
+   * by its backend, then opened here). A missing or unreadable file does
    * not throw: the unit then reports it in {@link #condition()} and fails every I/O, so that the
    * LUN stays visible and the operator can see why it is broken.
    */
   public static LogicalUnit open(LunConfig config) throws IOException {
     FileChannel channel = null;
     NativeFile nf = null;
+    UnitMedium medium = UnitMedium.of(config.file());
     try {
       channel = config.readOnly()
           ? FileChannel.open(config.file(), StandardOpenOption.READ)
           : FileChannel.open(config.file(), StandardOpenOption.READ, StandardOpenOption.WRITE);
       nf = NativeFile.open(config.file(), config.readOnly());
-      long fileSize = channel.size();
-      long size = Math.max(config.sizeBytes(), fileSize - fileSize % config.blockSize());
-      if (fileSize < size && !config.readOnly()) {
-        nf.truncate(size); // an externally shortened file: restore the LUN's recorded size
-      }
-      return new LogicalUnit(config, channel, nf, size, null);
+      long size = medium.sizeAtOpen(config, channel, nf);
+      return new LogicalUnit(config, channel, nf, medium, size, null);
     } catch (IOException e) {
       closeQuietly(channel, nf);
       log.warn("LUN backing file {} is unusable: {}", config.file(), e.toString());
-      return new LogicalUnit(config, null, null, config.sizeBytes(),
+      return new LogicalUnit(config, null, null, medium, config.sizeBytes(),
           "backing file " + config.file() + " unusable: " + e);
     }
   }
@@ -167,17 +168,8 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
         return;
       }
       try {
-        nativeFile.truncate(newSizeBytes);
-        if (!initialConfig.thin()) {
-          preallocate(nativeFile, channel, old, newSizeBytes - old);
-        }
-        channel.force(true);
+        medium.grow(initialConfig, channel, nativeFile, old, newSizeBytes);
       } catch (IOException e) {
-        try {
-          nativeFile.truncate(old);
-        } catch (IOException rollback) {
-          e.addSuppressed(rollback);
-        }
         throw translate(e, "resize " + initialConfig.file());
       }
       sizeBytes = newSizeBytes;
@@ -187,10 +179,10 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
     }
   }
 
-  /** Bytes the backing file really occupies on disk. */
+  /** Bytes the backing file really occupies on disk (a block device: its size). */
   public long allocatedBytes() throws IOException {
     requireUsable();
-    return nativeFile.allocatedBytes();
+    return medium.allocatedBytes(nativeFile, sizeBytes);
   }
 
   /** How long reads (positional reads of the backing file) took, for metrics. */
@@ -495,7 +487,7 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
   public Extent extentAt(long offset) throws IOException {
     requireUsable();
     long size = sizeBytes;
-    if (!initialConfig.thin()) {
+    if (!initialConfig.thin() || !medium.findsHoles()) {
       return new Extent(true, size - offset);
     }
     long data = nativeFile.seek(offset, true);
@@ -651,7 +643,7 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
     }
   }
 
-  private static void preallocate(NativeFile nf, FileChannel channel, long offset, long length)
+  static void preallocate(NativeFile nf, FileChannel channel, long offset, long length)
       throws IOException {
     try {
       nf.fallocate(0, offset, length);

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import org.iscsicsi.target.lun.ImageFile;
 import org.iscsicsi.target.lun.LogicalUnit;
 import org.iscsicsi.target.registry.RegistryException.Reason;
 import org.iscsicsi.target.state.LunRecord;
@@ -54,7 +55,10 @@ final class LunFiles {
    * (grown sparsely to the LUN's size) taken while {@code sourceUnit}'s writes are held, if the
    * source is a live LUN. On failure the partial file is removed. Slow: run it outside the lock.
    */
-  LogicalUnit materialize(LunRecord rec, Path source, LogicalUnit sourceUnit) {
+  LogicalUnit materialize(Backend backend, LunRecord rec, Path source, LogicalUnit sourceUnit) {
+    if (!(backend instanceof FileBackend) || source != null && !Files.isRegularFile(source)) {
+      return byBlockCopy(backend, rec, source, sourceUnit); // a device is not cp's to copy
+    }
     Path file = Path.of(rec.file());
     try {
       if (source == null) {
@@ -76,6 +80,41 @@ final class LunFiles {
       delete(file);
       throw new RegistryException(Reason.INTERNAL, "creating the file of LUN " + rec.lun()
           + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Makes a LUN on a block-device backend, or from a source on one: the backend's new volume or
+   * file, zeros, then the source's bytes copied in ({@link BlockCopy}, writes of a live source
+   * held meanwhile). On failure what was made is removed.
+   */
+  private LogicalUnit byBlockCopy(Backend backend, LunRecord rec, Path source,
+      LogicalUnit sourceUnit) {
+    LogicalUnit unit = null;
+    try {
+      unit = backend.createEmpty(rec);
+      if (source != null) {
+        if (sourceUnit != null) {
+          try (LogicalUnit.Quiesce _ = sourceUnit.quiesce()) {
+            BlockCopy.copy(source, sourceUnit.sizeBytes(), unit);
+          }
+        } else {
+          try (ImageFile image = ImageFile.open(source)) {
+            BlockCopy.copy(source, Math.min(image.sizeBytes(), rec.sizeBytes()), unit);
+          }
+        }
+      }
+      return unit;
+    } catch (IOException | RuntimeException e) {
+      if (unit != null) {
+        OpenUnits.closeQuietly(unit);
+        backend.delete(Path.of(rec.file()));
+      }
+      if (e instanceof RegistryException r) {
+        throw r;
+      }
+      throw new RegistryException(Reason.INTERNAL, "creating LUN " + rec.lun() + " on backend "
+          + backend.name() + " failed: " + e.getMessage(), e);
     }
   }
 

@@ -26,11 +26,13 @@ final class LunLifecycle {
   private final RegistryState state;
   private final PoolAccounting pool;
   private final LunFiles files;
+  private final Backends backends;
 
-  LunLifecycle(RegistryState state, PoolAccounting pool, LunFiles files) {
+  LunLifecycle(RegistryState state, PoolAccounting pool, LunFiles files, Backends backends) {
     this.state = state;
     this.pool = pool;
     this.files = files;
+    this.backends = backends;
   }
 
   /** A new LUN's initial content; {@code busy} names the source a copy reads, if any. */
@@ -39,7 +41,7 @@ final class LunLifecycle {
   }
 
   private record PendingLun(String key, String target, LunRecord rec, SourceInfo src,
-      LunRecord existing) {
+      LunRecord existing, Backend backend) {
   }
 
   /** See {@link TargetRegistry#createLun}. */
@@ -63,7 +65,8 @@ final class LunLifecycle {
       CopyTracker.awaitEnd(running);
     }
     try {
-      LogicalUnit unit = files.materialize(p.rec(), p.src().file(), p.src().unit());
+      LogicalUnit unit = files.materialize(p.backend(), p.rec(), p.src().file(),
+          p.src().unit());
       unit.throttle().setLimits(p.rec().qosLimits()); // before an initiator can see it
       synchronized (state.lock) {
         TargetRecord t = state.target(p.target());
@@ -71,16 +74,16 @@ final class LunLifecycle {
           state.commitTarget(t.withLun(p.rec()));
         } catch (RuntimeException e) {
           OpenUnits.closeQuietly(unit);
-          LunFiles.delete(Path.of(p.rec().file()));
+          p.backend().delete(Path.of(p.rec().file()));
           throw e;
         }
         state.units.attach(t.name(), p.rec().lun(), unit);
         state.publish();
       }
       LunRecord rec = p.rec();
-      log.info("created LUN {} of {}: {} bytes, {}-byte blocks, {}, serial {}", rec.lun(),
-          p.target(), rec.sizeBytes(), rec.blockSize(), rec.thin() ? "thin" : "thick",
-          rec.serial());
+      log.info("created LUN {} of {}: {} bytes, {}-byte blocks, {}, serial {}, backend {}",
+          rec.lun(), p.target(), rec.sizeBytes(), rec.blockSize(), rec.thin() ? "thin" : "thick",
+          rec.serial(), p.backend().name());
       return rec;
     } finally {
       synchronized (state.lock) {
@@ -109,23 +112,30 @@ final class LunLifecycle {
       LunRecord e = existing.get();
       if (e.sizeBytes() == spec.sizeBytes() && e.blockSize() == bs
           && e.thin() == !spec.thick() && e.readOnly() == spec.readOnly()) {
-        return new PendingLun(key, t.name(), null, src, e);
+        return new PendingLun(key, t.name(), null, src, e, backends.of(Path.of(e.file())));
       }
       throw new RegistryException(Reason.ALREADY_EXISTS, "LUN " + spec.lun() + " of "
           + t.name() + " already exists with a different definition");
     }
+    Backend backend = backends.named(spec.backend());
+    backend.requireSupported(!spec.thick());
     long need = spec.thick() ? spec.sizeBytes()
         : src.unit() != null ? PoolAccounting.allocated(src.unit())
         : src.file() != null ? PoolAccounting.allocated(src.file()) : 0;
-    pool.requireRoom(need, "LUN " + spec.lun() + " needs " + need);
+    pool.requireRoom(backend, need, "LUN " + spec.lun() + " needs " + need);
     LunIdentity.Identity id = spec.identity() == null
         ? LunIdentity.next(state.serials(), state.naas())
         : LunIdentity.requireUnused(spec.identity(), state.serials(), state.naas());
-    LunRecord rec = new LunRecord(spec.lun(), files.lunFile(id.naa()).toString(),
+    Path where = backend.lunPath(id.naa());
+    if (state.knownFiles().contains(where)) {
+      throw new RegistryException(Reason.RESOURCE_EXHAUSTED, "backend " + backend.name()
+          + " holds one LUN, and " + where + " is in use");
+    }
+    LunRecord rec = new LunRecord(spec.lun(), where.toString(),
         spec.sizeBytes(), bs, !spec.thick(), spec.readOnly(), id.serial(), id.naa(), spec.qos());
     state.copies.start(key, src.busy());
     state.copies.reserve(id);
-    return new PendingLun(key, t.name(), rec, src, null);
+    return new PendingLun(key, t.name(), rec, src, null, backend);
   }
 
   private SourceInfo source(LunSpec spec) {
@@ -168,10 +178,12 @@ final class LunLifecycle {
       }
       LogicalUnit unit = state.units.require(t.name(), l);
       long growth = sizeBytes - l.sizeBytes();
+      Backend backend = backends.of(Path.of(l.file()));
       // a thin LUN takes space only as it is written
-      pool.requireRoom(l.thin() ? 0 : growth, "growing LUN " + lun + " by " + growth
+      pool.requireRoom(backend, l.thin() ? 0 : growth, "growing LUN " + lun + " by " + growth
           + " needs more");
       try {
+        backend.grow(l, sizeBytes);
         unit.resize(sizeBytes);
       } catch (IOException e) {
         throw new RegistryException(Reason.INTERNAL, "resizing LUN " + lun + " of " + t.name()
@@ -215,7 +227,7 @@ final class LunLifecycle {
       state.copies.requireIdle(CopyTracker.lun(t.name(), lun), "LUN " + lun + " of " + t.name());
       state.commitTarget(t.withoutLun(lun));
       state.units.remove(t.name(), lun);
-      LunFiles.delete(Path.of(l.file()));
+      backends.of(Path.of(l.file())).delete(Path.of(l.file()));
       state.publish();
       log.info("deleted LUN {} of {}", lun, t.name());
     }

@@ -11,12 +11,21 @@ import org.iscsicsi.target.qos.QosLimits;
  *     existing LUN keeps the limits it has)
  * @param identity the NAA and serial to reuse (a moved or replicated volume keeps its identity),
  *     or null for new ones
+ * @param backend the backend the LUN's bytes come from, null or empty for the engine's default
  */
 public record LunSpec(String target, int lun, long sizeBytes, int blockSize, boolean thick,
-    boolean readOnly, Source source, QosLimits qos, LunIdentity.Identity identity) {
+    boolean readOnly, Source source, QosLimits qos, LunIdentity.Identity identity,
+    String backend) {
 
   public LunSpec {
     qos = qos == null ? QosLimits.NONE : qos;
+    backend = backend == null ? "" : backend;
+  }
+
+  /** A LUN on the default backend. */
+  public LunSpec(String target, int lun, long sizeBytes, int blockSize, boolean thick,
+      boolean readOnly, Source source, QosLimits qos, LunIdentity.Identity identity) {
+    this(target, lun, sizeBytes, blockSize, thick, readOnly, source, qos, identity, null);
   }
 
   /** A LUN without I/O limits, with a new identity. */

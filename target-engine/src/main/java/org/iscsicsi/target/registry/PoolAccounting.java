@@ -4,7 +4,12 @@ import java.io.IOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
 import org.iscsicsi.target.lun.LogicalUnit;
 import org.iscsicsi.target.registry.RegistryException.Reason;
 import org.iscsicsi.target.state.LunRecord;
@@ -51,12 +56,80 @@ final class PoolAccounting {
     }
   }
 
-  /** Provisioned and allocated bytes of every LUN (a LUN not open allocates 0), and the space. */
-  PoolStatus status(Collection<TargetRecord> targets, OpenUnits units) {
+  /**
+   * Throws RESOURCE_EXHAUSTED ("backend B has N bytes free, " + {@code what}) when {@code need}
+   * exceeds what {@code backend} has free; the file backend as {@link #requireRoom(long, String)}.
+   */
+  void requireRoom(Backend backend, long need, String what) {
+    if (backend instanceof FileBackend) {
+      requireRoom(need, what);
+      return;
+    }
+    long free;
+    try {
+      free = backend.space().availableBytes();
+    } catch (IOException e) {
+      throw new RegistryException(Reason.INTERNAL, "cannot read the space of backend "
+          + backend.name() + ": " + e.getMessage(), e);
+    }
+    if (need > free) {
+      throw new RegistryException(Reason.RESOURCE_EXHAUSTED, "backend " + backend.name()
+          + " has " + free + " bytes free, " + what);
+    }
+  }
+
+  /**
+   * Each backend's space and what its LUNs promise and take, the default first. A backend whose
+   * space cannot be read reports 0 total and free (logged), so one missing volume group does not
+   * hide the others.
+   */
+  List<BackendStatus> backends(Backends backends, Collection<TargetRecord> targets,
+      OpenUnits units) {
+    List<BackendStatus> out = new ArrayList<>();
+    for (Backend b : backends.all()) {
+      if (b instanceof FileBackend) {
+        PoolStatus p = status(targets, units, f -> backends.of(f) == b);
+        out.add(new BackendStatus(b.name(), b.type(), p.totalBytes(), p.availableBytes(),
+            p.provisionedBytes(), p.allocatedBytes()));
+        continue;
+      }
+      Map<Path, Long> sizes = new HashMap<>();
+      for (TargetRecord t : targets) {
+        for (LunRecord l : t.luns()) {
+          Path f = Path.of(l.file());
+          if (b.owns(f)) {
+            sizes.put(f, l.sizeBytes());
+          }
+        }
+      }
+      long provisioned = sizes.values().stream().mapToLong(Long::longValue).sum();
+      Backend.Space space;
+      try {
+        space = b.space();
+      } catch (IOException e) {
+        log.warn("space of backend {}: {}", b.name(), e.getMessage());
+        space = new Backend.Space(0, 0);
+      }
+      // a device backend's one LUN takes it all
+      long free = b instanceof DeviceBackend && !sizes.isEmpty() ? 0 : space.availableBytes();
+      out.add(new BackendStatus(b.name(), b.type(), space.totalBytes(), free, provisioned,
+          b.allocated(sizes)));
+    }
+    return out;
+  }
+
+  /**
+   * Provisioned and allocated bytes of the LUNs whose files {@code counted} accepts (a LUN not
+   * open allocates 0), and the space of the LUN directory's filesystem.
+   */
+  PoolStatus status(Collection<TargetRecord> targets, OpenUnits units, Predicate<Path> counted) {
     long provisioned = 0;
     long allocated = 0;
     for (TargetRecord t : targets) {
       for (LunRecord l : t.luns()) {
+        if (!counted.test(Path.of(l.file()))) {
+          continue;
+        }
         provisioned += l.sizeBytes();
         LogicalUnit u = units.unit(t.name(), l.lun());
         allocated += u == null ? 0 : allocated(u);

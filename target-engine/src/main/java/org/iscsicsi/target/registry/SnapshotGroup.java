@@ -1,6 +1,7 @@
 package org.iscsicsi.target.registry;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -28,16 +29,16 @@ final class SnapshotGroup {
   private static final Logger log = LoggerFactory.getLogger(SnapshotGroup.class);
 
   private record Resolved(SnapshotRequest member, String target, LunRecord lun, LogicalUnit unit,
-      Map<String, String> labels) {}
+      Backend backend, Map<String, String> labels) {}
 
   private final RegistryState state;
   private final PoolAccounting pool;
-  private final LunFiles files;
+  private final Backends backends;
 
-  SnapshotGroup(RegistryState state, PoolAccounting pool, LunFiles files) {
+  SnapshotGroup(RegistryState state, PoolAccounting pool, Backends backends) {
     this.state = state;
     this.pool = pool;
-    this.files = files;
+    this.backends = backends;
   }
 
   /** See {@link TargetRegistry#createSnapshotGroup}. */
@@ -69,8 +70,7 @@ final class SnapshotGroup {
           }
         }
         if (running == null) {
-          long need = resolved.stream().mapToLong(r -> PoolAccounting.allocated(r.unit())).sum();
-          pool.requireRoom(need, "the group's " + resolved.size() + " snapshots need " + need);
+          requireRoom(resolved);
           for (Resolved r : resolved) {
             String key = CopyTracker.snapshot(r.member().id());
             state.copies.start(key, CopyTracker.lun(r.target(), r.lun().lun()));
@@ -104,10 +104,24 @@ final class SnapshotGroup {
         throw RegistryException.invalid("LUN " + m.lun() + " of " + t.name()
             + " appears twice in the group");
       }
-      out.add(new Resolved(m, t.name(), lun, state.units.require(t.name(), lun),
+      Backend backend = backends.of(Path.of(lun.file()));
+      backend.requireSnapshots();
+      out.add(new Resolved(m, t.name(), lun, state.units.require(t.name(), lun), backend,
           Validation.labels(m.labels())));
     }
     return out;
+  }
+
+  /** Room for every member's copy on its backend (a thin LVM snapshot shares its blocks). */
+  private void requireRoom(List<Resolved> members) {
+    Map<Backend, Long> need = new java.util.HashMap<>();
+    for (Resolved r : members) {
+      long bytes = r.backend() instanceof LvmBackend lv && lv.thin() ? 0
+          : PoolAccounting.allocated(r.unit());
+      need.merge(r.backend(), bytes, Long::sum);
+    }
+    need.forEach((backend, bytes) -> pool.requireRoom(backend, bytes, "the group's snapshots"
+        + " need " + bytes));
   }
 
   /**
@@ -143,7 +157,7 @@ final class SnapshotGroup {
         .sorted(Comparator.comparing(Resolved::target).thenComparingInt(r -> r.lun().lun()))
         .toList();
     List<LogicalUnit.Quiesce> holds = new ArrayList<>();
-    List<Path> written = new ArrayList<>();
+    List<Resolved> written = new ArrayList<>();
     List<SnapshotRecord> records = new ArrayList<>();
     try {
       for (Resolved r : order) {
@@ -152,15 +166,17 @@ final class SnapshotGroup {
       // Every member's writes are held now: this is the group's instant.
       long created = System.currentTimeMillis() * 1_000_000L;
       for (Resolved r : members) {
-        Path file = files.snapshotFile(r.member().id());
-        LunFiles.delete(file); // an orphan of a crash between copy and state write
-        written.add(file);
-        files.copyWhileHeld(Path.of(r.lun().file()), file);
-        records.add(new SnapshotRecord(r.member().id(), r.target(), r.lun().lun(),
-            r.unit().sizeBytes(), r.lun().blockSize(), created, file.toString(), r.labels()));
+        Path file = r.backend().snapshotPath(r.member().id());
+        if (Files.exists(file)) {
+          r.backend().delete(file); // an orphan of a crash between copy and state write
+        }
+        long size = r.backend().snapshotHeld(r.unit(), Path.of(r.lun().file()), file);
+        written.add(r);
+        records.add(new SnapshotRecord(r.member().id(), r.target(), r.lun().lun(), size,
+            r.lun().blockSize(), created, file.toString(), r.labels()));
       }
     } catch (IOException | RuntimeException e) {
-      written.forEach(LunFiles::delete);
+      deleteSnapshots(written);
       throw new RegistryException(Reason.INTERNAL, "snapshot group of " + members.size()
           + " LUNs failed: " + e.getMessage(), e);
     } finally {
@@ -170,11 +186,21 @@ final class SnapshotGroup {
       try {
         state.commitSnapshots(records);
       } catch (RuntimeException e) {
-        written.forEach(LunFiles::delete);
+        deleteSnapshots(written);
         throw e;
       }
     }
     log.info("snapshot group {} taken", records.stream().map(SnapshotRecord::id).toList());
     return records;
+  }
+
+  /** Removes the snapshots taken of {@code members} so far (a group is all or nothing). */
+  private static void deleteSnapshots(List<Resolved> members) {
+    for (Resolved r : members) {
+      Path file = r.backend().snapshotPath(r.member().id());
+      if (Files.exists(file)) {
+        r.backend().delete(file);
+      }
+    }
   }
 }

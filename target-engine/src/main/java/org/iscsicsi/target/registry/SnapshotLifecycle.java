@@ -1,6 +1,7 @@
 package org.iscsicsi.target.registry;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -25,12 +26,12 @@ final class SnapshotLifecycle {
 
   private final RegistryState state;
   private final PoolAccounting pool;
-  private final LunFiles files;
+  private final Backends backends;
 
-  SnapshotLifecycle(RegistryState state, PoolAccounting pool, LunFiles files) {
+  SnapshotLifecycle(RegistryState state, PoolAccounting pool, Backends backends) {
     this.state = state;
     this.pool = pool;
-    this.files = files;
+    this.backends = backends;
   }
 
   /** See {@link TargetRegistry#createSnapshot}. */
@@ -41,6 +42,7 @@ final class SnapshotLifecycle {
     String busyKey;
     LogicalUnit unit;
     LunRecord src;
+    Backend backend;
     String targetName;
     while (true) {
       CompletableFuture<Void> running;
@@ -58,8 +60,12 @@ final class SnapshotLifecycle {
                 + " already exists for another LUN");
           }
           unit = state.units.require(t.name(), src);
-          long need = PoolAccounting.allocated(unit);
-          pool.requireRoom(need, "the snapshot needs " + need);
+          backend = backends.of(Path.of(src.file()));
+          backend.requireSnapshots();
+          // a thin volume's snapshot shares its blocks; a copy needs the LUN's
+          long need = backend instanceof LvmBackend lv && lv.thin() ? 0
+              : PoolAccounting.allocated(unit);
+          pool.requireRoom(backend, need, "the snapshot needs " + need);
           targetName = t.name();
           busyKey = CopyTracker.lun(t.name(), lun);
           state.copies.start(key, busyKey);
@@ -69,13 +75,17 @@ final class SnapshotLifecycle {
       CopyTracker.awaitEnd(running);
     }
     try {
-      Path file = files.snapshotFile(id);
-      LunFiles.delete(file); // an orphan of a crash between copy and state write
+      Path file = backend.snapshotPath(id);
+      if (Files.exists(file)) {
+        backend.delete(file); // an orphan of a crash between copy and state write
+      }
       long size;
       try {
-        size = files.copyHeld(unit, Path.of(src.file()), file);
+        size = backend.snapshot(unit, Path.of(src.file()), file);
       } catch (IOException e) {
-        LunFiles.delete(file);
+        if (Files.exists(file)) {
+          backend.delete(file);
+        }
         throw new RegistryException(Reason.INTERNAL, "snapshot of LUN " + lun + " of "
             + targetName + " failed: " + e.getMessage(), e);
       }
@@ -85,7 +95,7 @@ final class SnapshotLifecycle {
         try {
           state.commitSnapshot(rec);
         } catch (RuntimeException e) {
-          LunFiles.delete(file);
+          backend.delete(file);
           throw e;
         }
       }
@@ -106,7 +116,7 @@ final class SnapshotLifecycle {
       }
       state.copies.requireIdle(CopyTracker.snapshotFile(id), "snapshot " + id);
       state.commitSnapshotRemoval(id);
-      LunFiles.delete(Path.of(s.file()));
+      backends.of(Path.of(s.file())).delete(Path.of(s.file()));
       log.info("deleted snapshot {}", id);
     }
   }

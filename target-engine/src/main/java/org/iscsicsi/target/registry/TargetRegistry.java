@@ -13,6 +13,7 @@ import java.util.function.Supplier;
 import org.iscsicsi.target.acl.ChapPolicy;
 import org.iscsicsi.target.acl.ChapSecret;
 import org.iscsicsi.target.acl.InitiatorGrant;
+import org.iscsicsi.target.lvm.LvmCommands;
 import org.iscsicsi.target.qos.QosLimits;
 import org.iscsicsi.target.registry.RegistryException.Reason;
 import org.iscsicsi.target.session.SessionInfo;
@@ -53,14 +54,17 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
   private final SnapshotGroup snapshotGroup;
   private final SessionControl sessionControl = new SessionControl();
   private final ReceivedImages received;
+  private final Backends backends;
 
-  private TargetRegistry(StateStore store, Path lunDir, Path snapshotDir, Duration copyTimeout) {
+  private TargetRegistry(StateStore store, Path lunDir, Path snapshotDir, Duration copyTimeout,
+      List<BackendSpec> backendSpecs, LvmCommands lvm) {
     this.state = new RegistryState(store);
     this.files = new LunFiles(lunDir, snapshotDir, copyTimeout);
+    this.backends = Backends.of(backendSpecs, files, lvm);
     this.pool = new PoolAccounting(files.lunDir());
-    this.luns = new LunLifecycle(state, pool, files);
-    this.snapshots = new SnapshotLifecycle(state, pool, files);
-    this.snapshotGroup = new SnapshotGroup(state, pool, files);
+    this.luns = new LunLifecycle(state, pool, files, backends);
+    this.snapshots = new SnapshotLifecycle(state, pool, backends);
+    this.snapshotGroup = new SnapshotGroup(state, pool, backends);
     this.received = new ReceivedImages(state, files);
   }
 
@@ -70,10 +74,24 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
    */
   public static TargetRegistry open(StateStore store, Path lunDir, Path snapshotDir,
       Duration copyTimeout) throws IOException {
+    return open(store, lunDir, snapshotDir, copyTimeout, List.of(), null);
+  }
+
+  /**
+   * As {@link #open(StateStore, Path, Path, Duration)} with the given backends, the first the
+   * default ({@code fileio} on {@code lunDir} is added when none is named); {@code lvm} runs the
+   * LVM backends' commands. Before the LUNs open, each backend makes its volumes usable (LVM:
+   * activates an inactive one); a failure there leaves the LUN with its condition.
+   */
+  public static TargetRegistry open(StateStore store, Path lunDir, Path snapshotDir,
+      Duration copyTimeout, List<BackendSpec> backendSpecs, LvmCommands lvm) throws IOException {
     Files.createDirectories(lunDir);
     Files.createDirectories(snapshotDir);
-    TargetRegistry r = new TargetRegistry(store, lunDir, snapshotDir, copyTimeout);
+    TargetRegistry r = new TargetRegistry(store, lunDir, snapshotDir, copyTimeout, backendSpecs,
+        lvm);
     EngineState loaded = store.load();
+    loaded.targets().forEach(t -> t.luns().forEach(l -> r.prepare(Path.of(l.file()))));
+    loaded.snapshots().forEach(s -> r.prepare(Path.of(s.file())));
     synchronized (r.state.lock) {
       r.state.load(loaded);
       r.state.publish();
@@ -82,6 +100,14 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
     log.info("restored {} target(s), {} snapshot(s) from {}", loaded.targets().size(),
         loaded.snapshots().size(), store.stateFile());
     return r;
+  }
+
+  private void prepare(Path path) {
+    try {
+      backends.of(path).prepare(path);
+    } catch (IOException | RuntimeException e) {
+      log.warn("cannot prepare {} for use: {}", path, e.getMessage());
+    }
   }
 
   /** Lets the registry see and close sessions (the transport starts after the registry). */
@@ -161,7 +187,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
       // Unpublished first so that no new login finds it; then drop whoever is still in.
       closeSessions(t.name(), null);
       state.units.removeTarget(t);
-      t.luns().forEach(l -> LunFiles.delete(Path.of(l.file())));
+      t.luns().forEach(l -> backends.of(Path.of(l.file())).delete(Path.of(l.file())));
       log.info("deleted target {} and its {} LUN(s)", t.name(), t.luns().size());
     }
   }
@@ -349,6 +375,12 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
       if (maxRanges <= 0) {
         throw RegistryException.invalid("the number of ranges must be positive");
       }
+      for (SnapshotRecord s : base == null ? List.of(target) : List.of(base, target)) {
+        if (!(backends.of(Path.of(s.file())) instanceof FileBackend)) {
+          throw new RegistryException(Reason.FAILED_PRECONDITION, "snapshot " + s.id()
+              + " lies on a block device; block metadata is read from snapshot files only");
+        }
+      }
       state.copies.start(reader, CopyTracker.snapshotFile(id));
       if (base != null) {
         state.copies.start(baseReader, CopyTracker.snapshotFile(base.id()));
@@ -385,7 +417,7 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
   }
 
   public long snapshotAllocatedBytes(SnapshotRecord s) {
-    return PoolAccounting.allocated(Path.of(s.file()));
+    return backends.of(Path.of(s.file())).allocated(Map.of(Path.of(s.file()), s.sizeBytes()));
   }
 
   // ---- images received from another engine (transfers) ----
@@ -434,9 +466,18 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
     }
   }
 
+  /** The file backend's filesystem and its LUNs. */
   public PoolStatus pool() {
     synchronized (state.lock) {
-      return pool.status(state.targets(), state.units);
+      return pool.status(state.targets(), state.units,
+          f -> backends.of(f) instanceof FileBackend);
+    }
+  }
+
+  /** Every backend's space and use, the default first. */
+  public List<BackendStatus> backends() {
+    synchronized (state.lock) {
+      return pool.backends(backends, state.targets(), state.units);
     }
   }
 

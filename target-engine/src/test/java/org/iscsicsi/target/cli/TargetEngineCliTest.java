@@ -118,6 +118,7 @@ class TargetEngineCliTest {
     assertThat(chap.out() + chap.err()).doesNotContain(SECRET);
     assertThat(client("sessions").out()).isEqualTo("no sessions\n");
     assertThat(client("info").out()).contains("1 target(s), 0 session(s)").contains("pool: ")
+        .contains("backend fileio (fileio): ")
         .containsPattern("engine local \\(incarnation [0-9a-f]{32}\\)");
 
     assertThat(client("snapshot", "delete", "snap1").exit()).isZero();

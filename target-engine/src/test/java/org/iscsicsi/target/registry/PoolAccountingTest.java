@@ -61,7 +61,7 @@ class PoolAccountingTest {
     units.attach(T, 1, LogicalUnit.create(thin.toConfig()));
 
     PoolStatus status = new PoolAccounting(dir).status(List.of(target(List.of(thick, thin,
-        missing))), units);
+        missing))), units, f -> true);
 
     assertThat(status.provisionedBytes()).isEqualTo(74 * MIB);
     // the thick LUN's blocks are allocated; the empty thin one and the missing one add nothing
@@ -88,7 +88,7 @@ class PoolAccountingTest {
         .isInstanceOfSatisfying(RegistryException.class,
             e -> assertThat(e.reason()).isEqualTo(Reason.INTERNAL))
         .hasMessageContaining("cannot read the pool's filesystem");
-    assertThatThrownBy(() -> gone.status(List.of(), units))
+    assertThatThrownBy(() -> gone.status(List.of(), units, f -> true))
         .isInstanceOfSatisfying(RegistryException.class,
             e -> assertThat(e.reason()).isEqualTo(Reason.INTERNAL));
   }

@@ -1,4 +1,4 @@
-package org.iscsicsi.node.exec;
+package org.iscsicsi.csi.exec;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

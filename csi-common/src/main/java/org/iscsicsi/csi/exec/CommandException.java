@@ -1,4 +1,4 @@
-package org.iscsicsi.node.exec;
+package org.iscsicsi.csi.exec;
 
 /**
  * A host command that failed, timed out, or could not start. The message names the command

@@ -1,4 +1,4 @@
-package org.iscsicsi.node.exec;
+package org.iscsicsi.csi.exec;
 
 /**
  * Runs host commands. The only production implementation is {@link ProcessCommandRunner}; unit

@@ -1,4 +1,4 @@
-package org.iscsicsi.node.exec;
+package org.iscsicsi.csi.exec;
 
 /** What a finished host command returned: its exit code and captured output. */
 public record CommandResult(int exitCode, String stdout, String stderr) {

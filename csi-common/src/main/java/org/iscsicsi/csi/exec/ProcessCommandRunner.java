@@ -1,4 +1,4 @@
-package org.iscsicsi.node.exec;
+package org.iscsicsi.csi.exec;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
