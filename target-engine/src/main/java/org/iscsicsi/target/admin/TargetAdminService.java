@@ -21,6 +21,7 @@ import org.iscsicsi.target.v1.ChapSettings;
 import org.iscsicsi.target.v1.CloseSessionsRequest;
 import org.iscsicsi.target.v1.CloseSessionsResponse;
 import org.iscsicsi.target.v1.Connection;
+import org.iscsicsi.target.v1.SetAluaStatesRequest;
 import org.iscsicsi.target.v1.CreateLunRequest;
 import org.iscsicsi.target.v1.CreateSnapshotRequest;
 import org.iscsicsi.target.v1.CreateTargetRequest;
@@ -141,7 +142,7 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
   @Override
   public void createTarget(CreateTargetRequest req, StreamObserver<Target> out) {
     call(out, () -> toProto(registry.createTarget(req.getName(), req.getAlias(),
-        req.getLabelsMap(), req.getParametersMap())));
+        req.getLabelsMap(), req.getParametersMap(), req.getPortalGroupTag())));
   }
 
   @Override
@@ -193,7 +194,7 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
           req.getBlockSize(), req.getThick(), req.getReadOnly(), source,
           QosMessages.limits(req.getQos()), req.hasIdentity()
               ? new LunIdentity.Identity(req.getIdentity().getSerial(), req.getIdentity().getNaa())
-              : null));
+              : null, req.getPortSlot()));
       return toProto(registry.lunStatus(req.getTarget(), rec.lun()));
     });
   }
@@ -210,6 +211,15 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
   public void setLunQos(SetLunQosRequest req, StreamObserver<Lun> out) {
     call(out, () -> {
       registry.setLunQos(req.getTarget(), req.getLun(), QosMessages.limits(req.getQos()));
+      return toProto(registry.lunStatus(req.getTarget(), req.getLun()));
+    });
+  }
+
+  @Override
+  public void setAluaStates(SetAluaStatesRequest req, StreamObserver<Lun> out) {
+    call(out, () -> {
+      registry.setAluaStates(req.getTarget(), req.getLun(),
+          AluaMessages.states(req.getStatesMap()));
       return toProto(registry.lunStatus(req.getTarget(), req.getLun()));
     });
   }
@@ -317,6 +327,9 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
     }
     if (s.throttled() != null) {
       b.setQosStatistics(QosMessages.toProto(s.throttled()));
+    }
+    if (d.alua() != null) {
+      b.setPortSlot(d.alua().slot()).putAllAluaStates(AluaMessages.toProto(d.alua().states()));
     }
     return b
         .setTarget(s.target())

@@ -11,12 +11,20 @@ import org.iscsicsi.target.qos.QosLimits;
  *     existing LUN keeps the limits it has)
  * @param identity the NAA and serial to reuse (a moved or replicated volume keeps its identity),
  *     or null for new ones
+ * @param portSlot the ALUA port slot (1-65535; the LUN starts active/optimized), 0 for none
  */
 public record LunSpec(String target, int lun, long sizeBytes, int blockSize, boolean thick,
-    boolean readOnly, Source source, QosLimits qos, LunIdentity.Identity identity) {
+    boolean readOnly, Source source, QosLimits qos, LunIdentity.Identity identity,
+    int portSlot) {
 
   public LunSpec {
     qos = qos == null ? QosLimits.NONE : qos;
+  }
+
+  /** A LUN without a port slot. */
+  public LunSpec(String target, int lun, long sizeBytes, int blockSize, boolean thick,
+      boolean readOnly, Source source, QosLimits qos, LunIdentity.Identity identity) {
+    this(target, lun, sizeBytes, blockSize, thick, readOnly, source, qos, identity, 0);
   }
 
   /** A LUN without I/O limits, with a new identity. */
