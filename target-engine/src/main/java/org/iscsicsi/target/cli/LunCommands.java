@@ -56,6 +56,20 @@ final class LunCommands {
             + "and relative target port (active/optimized until `lun alua`). Default: no ALUA.")
     int portSlot;
 
+    @ArgGroup(exclusive = false)
+    Identity identity;
+
+    /** The NAA and serial of a LUN that another engine exports too (one identity, two ports). */
+    static final class Identity {
+      @Option(names = "--naa", required = true, paramLabel = "HEX",
+          description = "Reuse this NAA (32 hex digits) instead of a new one; needs --serial.")
+      String naa;
+
+      @Option(names = "--serial", required = true, paramLabel = "SERIAL",
+          description = "Reuse this unit serial number; needs --naa.")
+      String serial;
+    }
+
     static final class Source {
       @Option(names = "--from-snapshot", paramLabel = "ID", description = "Copy a snapshot.")
       String snapshot;
@@ -69,6 +83,10 @@ final class LunCommands {
       var b = CreateLunRequest.newBuilder().setTarget(target).setLun(lun)
           .setSizeBytes(Sizes.parse(size)).setThick(thick).setReadOnly(readOnly)
           .setBlockSize(blockSize).setQos(qos.toProto()).setPortSlot(portSlot);
+      if (identity != null) {
+        b.setIdentity(org.iscsicsi.target.v1.LunIdentity.newBuilder().setNaa(identity.naa)
+            .setSerial(identity.serial));
+      }
       if (source != null && source.snapshot != null) {
         b.setSnapshotId(source.snapshot);
       } else if (source != null && source.cloneOf != null) {

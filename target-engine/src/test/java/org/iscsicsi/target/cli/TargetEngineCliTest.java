@@ -150,6 +150,15 @@ class TargetEngineCliTest {
     oneLineError(client("lun", "alua", T, "--lun", "0", "two=standby"), 2, "not a number");
     assertThat(client("lun", "create", T, "--lun", "1", "--size", "8M").exit()).isZero();
     oneLineError(client("lun", "alua", T, "--lun", "1", "2=standby"), 1, "has no ALUA port slot");
+    var first = engine.registry().getTarget(T).lun(0).orElseThrow();
+    assertThat(client("target", "create", "iqn.2026-11.org.example:other").exit()).isZero();
+    oneLineError(client("lun", "create", "iqn.2026-11.org.example:other", "--lun", "0", "--size",
+        "8M", "--naa", first.naa(), "--serial", first.serial()), 1, "already has NAA");
+    assertThat(client("lun", "create", "iqn.2026-11.org.example:other", "--lun", "0", "--size",
+        "8M", "--naa", "6" + "0".repeat(30) + "7", "--serial", "SHARED1").out())
+        .contains("serial SHARED1, naa 6" + "0".repeat(30) + "7");
+    oneLineError(client("lun", "create", "iqn.2026-11.org.example:other", "--lun", "2", "--size",
+        "8M", "--naa", "6" + "0".repeat(31)), 2, "--serial");
     oneLineError(client("lun", "create", T, "--lun", "0", "--size", "8M", "--port-slot", "3"), 1,
         "different definition");
     oneLineError(client("target", "create", T, "--portal-group-tag", "3"), 1,
