@@ -141,6 +141,8 @@ class TargetEngineCliTest {
         .contains("port slot 2, ALUA 2=active-optimized");
     assertThat(client("lun", "alua", T, "--lun", "0", "1=active-optimized", "2=standby").out())
         .contains("port slot 2, ALUA 1=active-optimized 2=standby");
+    assertThat(client("ls").out()).contains(T + "  tpgt 2")
+        .contains("port slot 2, ALUA 1=active-optimized 2=standby");
     org.iscsicsi.target.scsi.TargetScsiPort port = (org.iscsicsi.target.scsi.TargetScsiPort)
         engine.registry().target(T).orElseThrow().scsi();
     assertThat(port.alua(0).own()).isEqualTo(org.iscsicsi.target.scsi.AccessState.STANDBY);
