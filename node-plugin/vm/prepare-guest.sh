@@ -209,11 +209,13 @@ rm -f "$root/usr/bin/kmod"; cp "$pkgroot/bin/kmod" "$root/usr/sbin/kmod"
 
 # multipath-tools' checkers and prioritizers are plugins it dlopens: copy the whole directory
 # with the libraries they need.
-for plugdir in "$pkgroot/lib/$MULTIARCH/multipath" "$pkgroot/usr/lib/$MULTIARCH/multipath"; do
-  [[ -d "$plugdir" ]] || continue
-  mkdir -p "$root/usr/lib/$MULTIARCH/multipath"
-  for so in "$plugdir"/*.so; do
-    cp -L "$so" "$root/usr/lib/$MULTIARCH/multipath/"
+# Bookworm's are in /lib/multipath (its compiled-in multipath_dir), /usr/lib/multipath here.
+for rel in lib/multipath usr/lib/multipath lib/$MULTIARCH/multipath usr/lib/$MULTIARCH/multipath; do
+  [[ -d "$pkgroot/$rel" ]] || continue
+  dst="$root/usr/${rel#usr/}"
+  mkdir -p "$dst"
+  for so in "$pkgroot/$rel"/*.so; do
+    cp -L "$so" "$dst/"
     copy_elf_deps "$so"
   done
 done
