@@ -153,7 +153,14 @@ class MultipathAluaVmIT {
         String console = vm.console();
         assertThat(console).doesNotContain("MPATH-FAIL");
         String after = section(console, "=== topology after");
-        assertThat(after).contains("prio=50").contains("prio=1");
+        String optimized = pathIn(before, 50);
+        String ghost = pathIn(before, 1);
+        assertThat(optimized).as("two distinct paths").isNotEqualTo(ghost);
+        assertThat(pathIn(after, 50)).as("the standby path became the optimized one")
+            .isEqualTo(ghost);
+        assertThat(pathIn(after, 1)).as("and the optimized one standby").isEqualTo(optimized);
+        assertThat(after).containsPattern("prio=50 status=active\\S*\\s+\\S+ \\S+ " + ghost
+            + " \\S+\\s+active ready").containsPattern(optimized + " \\S+\\s+active ghost");
         String rtpg = console.substring(console.indexOf("=== rtpg"));
         assertThat(rtpg).contains("target port group id : 0x1")
             .contains("target port group id : 0x2").contains("(standby)")
@@ -181,6 +188,14 @@ class MultipathAluaVmIT {
     assertThat(at).as(marker + " in the console:\n" + console).isNotNegative();
     int end = console.indexOf("=== end", at);
     return console.substring(at, end < 0 ? console.length() : end);
+  }
+
+  /** The path disk (sdX) of the path group with {@code prio} in a {@code multipath -ll} section. */
+  static String pathIn(String topology, int prio) {
+    var m = java.util.regex.Pattern.compile("prio=" + prio + " status=\\S+\\s+[^\\n]*? (sd[a-z]+) ")
+        .matcher(topology);
+    assertThat(m.find()).as("a path group with prio " + prio + " in\n" + topology).isTrue();
+    return m.group(1);
   }
 
   static byte[] read(Path file, long offset) throws IOException {
