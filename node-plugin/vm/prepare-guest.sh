@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares (once) and caches the guest for the qemu test tier: Debian bookworm's kernel and a small
-# initramfs with busybox, open-iscsi, e2fsprogs, xfsprogs and util-linux. Nothing is installed on
+# initramfs with busybox, open-iscsi, e2fsprogs, xfsprogs, util-linux, multipath-tools and
+# sg3-utils. Nothing is installed on
 # the host: packages are fetched with `apt-get download` and unpacked with `dpkg-deb -x`.
 #
 # Usage: prepare-guest.sh        prints the guest directory (vmlinuz, initramfs.cpio.gz) on stdout
@@ -19,17 +20,22 @@ MULTIARCH=x86_64-linux-gnu
 # Tools copied into the guest; each is searched in the unpacked packages' bin/sbin directories.
 TOOL_PACKAGES=(busybox-static dash open-iscsi e2fsprogs xfsprogs util-linux mount kmod libc6 zlib1g
   libgcc-s1 libstdc++6)
+# dm-multipath with ALUA (the replication tests): multipathd and its plugins, sg_rtpg and friends.
+TOOL_PACKAGES+=(multipath-tools sg3-utils)
 TOOLS=(dash iscsid iscsiadm iscsi-iname
   mke2fs mkfs.ext4 mkfs.ext3 e2fsck fsck.ext4 resize2fs tune2fs dumpe2fs e2label
   mkfs.xfs xfs_growfs xfs_admin xfs_db xfs_repair xfs_info xfs_io
   blkid mount umount findmnt lsblk blockdev wipefs fsck losetup nsenter flock
   kmod)
+TOOLS+=(multipath multipathd sg_rtpg sg_inq sg_turs)
 # Kernel modules (with their dependencies from modules.dep): PRELOAD at boot, ON_DEMAND left to
 # the kernel's autoloading through kmod's modprobe (mount -t xfs asks for fs-xfs), because loading
 # the large file-system modules under emulation costs seconds.
 PRELOAD=(virtio_pci virtio_net 9p 9pnet_virtio crc32c_generic libcrc32c
   scsi_mod sd_mod sg scsi_transport_iscsi libiscsi libiscsi_tcp iscsi_tcp loop)
 ON_DEMAND=(virtio_blk ext4 xfs)
+# Loaded by the multipath tests themselves (modprobe), so other runs boot as fast as before.
+ON_DEMAND+=(dm_mod dm_multipath dm_service_time dm_round_robin scsi_dh_alua)
 
 log() { printf '[prepare-guest] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -200,6 +206,19 @@ ln -sf kmod "$root/usr/sbin/lsmod"
 ln -sf kmod "$root/usr/sbin/rmmod"
 ln -sf kmod "$root/usr/sbin/depmod"
 rm -f "$root/usr/bin/kmod"; cp "$pkgroot/bin/kmod" "$root/usr/sbin/kmod"
+
+# multipath-tools' checkers and prioritizers are plugins it dlopens: copy the whole directory
+# with the libraries they need.
+# Bookworm's are in /lib/multipath (its compiled-in multipath_dir), /usr/lib/multipath here.
+for rel in lib/multipath usr/lib/multipath lib/$MULTIARCH/multipath usr/lib/$MULTIARCH/multipath; do
+  [[ -d "$pkgroot/$rel" ]] || continue
+  dst="$root/usr/${rel#usr/}"
+  mkdir -p "$dst"
+  for so in "$pkgroot/$rel"/*.so; do
+    cp -L "$so" "$dst/"
+    copy_elf_deps "$so"
+  done
+done
 
 # glibc in full (the shared JDK needs libm, librt, libdl, libpthread), plus its loader.
 for f in "$pkgroot"/lib/$MULTIARCH/lib{c,m,dl,pthread,rt,resolv,util,anl}.so.* \

@@ -113,6 +113,40 @@ final class EngineProcess implements AutoCloseable {
     return new Lun(m.group(1), m.group(2));
   }
 
+  /**
+   * Creates a target with portal group tag {@code slot} and LUN 0 served through ALUA port slot
+   * {@code slot} (active/optimized until {@link #setAlua}), with {@code identity} when another
+   * engine exports it already (null: a new one), granted to {@code initiator} without CHAP.
+   */
+  Lun createAluaVolume(String iqn, int slot, long bytes, String initiator, Lun identity)
+      throws IOException {
+    cli(true, "target", "create", iqn, "--portal-group-tag", Integer.toString(slot));
+    List<String> args = new ArrayList<>(List.of("lun", "create", iqn, "--lun", "0", "--size",
+        (bytes >> 20) + "M", "--port-slot", Integer.toString(slot)));
+    if (identity != null) {
+      args.addAll(List.of("--naa", identity.naa(), "--serial", identity.serial()));
+    }
+    CommandResult r = cli(true, args.toArray(String[]::new));
+    Matcher m = LUN.matcher(r.stdout());
+    if (!m.find()) {
+      throw new IOException("unexpected lun create output: " + r.stdout());
+    }
+    cli(true, "acl", "add", iqn, initiator);
+    return new Lun(m.group(1), m.group(2));
+  }
+
+  /** Sets the ALUA states of LUN 0's port groups ({@code "1=standby"}, ...). */
+  String setAlua(String iqn, String... slotStates) throws IOException {
+    List<String> args = new ArrayList<>(List.of("lun", "alua", iqn, "--lun", "0"));
+    args.addAll(List.of(slotStates));
+    return cli(true, args.toArray(String[]::new)).stdout();
+  }
+
+  /** The file that holds LUN 0's bytes (the default pool directory, named by its NAA). */
+  Path lunFile(Lun lun) {
+    return stateDir.resolve("luns").resolve(lun.naa() + ".img");
+  }
+
   /** Grows LUN 0 online (initiators get a capacity-changed unit attention). */
   void resize(String iqn, long bytes) throws IOException {
     cli(true, "lun", "resize", iqn, "--lun", "0", "--size", (bytes >> 20) + "M");

@@ -22,6 +22,7 @@ import org.iscsicsi.target.v1.ChapSettings;
 import org.iscsicsi.target.v1.CloseSessionsRequest;
 import org.iscsicsi.target.v1.CloseSessionsResponse;
 import org.iscsicsi.target.v1.Connection;
+import org.iscsicsi.target.v1.SetAluaStatesRequest;
 import org.iscsicsi.target.v1.CreateLunRequest;
 import org.iscsicsi.target.v1.CreateSnapshotGroupRequest;
 import org.iscsicsi.target.v1.CreateSnapshotRequest;
@@ -145,7 +146,7 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
   @Override
   public void createTarget(CreateTargetRequest req, StreamObserver<Target> out) {
     call(out, () -> toProto(registry.createTarget(req.getName(), req.getAlias(),
-        req.getLabelsMap(), req.getParametersMap())));
+        req.getLabelsMap(), req.getParametersMap(), req.getPortalGroupTag())));
   }
 
   @Override
@@ -197,7 +198,7 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
           req.getBlockSize(), req.getThick(), req.getReadOnly(), source,
           QosMessages.limits(req.getQos()), req.hasIdentity()
               ? new LunIdentity.Identity(req.getIdentity().getSerial(), req.getIdentity().getNaa())
-              : null, req.getBackend()));
+              : null, req.getBackend(), req.getPortSlot()));
       return toProto(registry.lunStatus(req.getTarget(), rec.lun()));
     });
   }
@@ -214,6 +215,15 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
   public void setLunQos(SetLunQosRequest req, StreamObserver<Lun> out) {
     call(out, () -> {
       registry.setLunQos(req.getTarget(), req.getLun(), QosMessages.limits(req.getQos()));
+      return toProto(registry.lunStatus(req.getTarget(), req.getLun()));
+    });
+  }
+
+  @Override
+  public void setAluaStates(SetAluaStatesRequest req, StreamObserver<Lun> out) {
+    call(out, () -> {
+      registry.setAluaStates(req.getTarget(), req.getLun(),
+          AluaMessages.states(req.getStatesMap()));
       return toProto(registry.lunStatus(req.getTarget(), req.getLun()));
     });
   }
@@ -348,6 +358,9 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
     }
     if (s.throttled() != null) {
       b.setQosStatistics(QosMessages.toProto(s.throttled()));
+    }
+    if (d.alua() != null) {
+      b.setPortSlot(d.alua().slot()).putAllAluaStates(AluaMessages.toProto(d.alua().states()));
     }
     return b
         .setTarget(s.target())

@@ -26,7 +26,8 @@ final class ListCommand extends ClientCommand {
             + l.getBlockSize() + "-byte blocks, " + (l.getThin() ? "thin" : "thick")
             + (l.getReadOnly() ? ", read-only" : "") + ", allocated "
             + Sizes.format(l.getAllocatedBytes()) + ", serial " + l.getSerial() + ", naa "
-            + l.getNaa() + (l.getCondition().isEmpty() ? "" : ", PROBLEM: " + l.getCondition()));
+            + l.getNaa() + LunCommands.alua(l)
+            + (l.getCondition().isEmpty() ? "" : ", PROBLEM: " + l.getCondition()));
         out.println("         " + l.getPath());
       }
       StringBuilder acl = new StringBuilder();

@@ -32,10 +32,16 @@ final class TargetCommands {
         description = "Login key default, e.g. MaxRecvDataSegmentLength=262144 (repeatable).")
     Map<String, String> params = Map.of();
 
+    @Option(names = "--portal-group-tag", paramLabel = "N",
+        description = "Target portal group tag, 1-65535 (default 1); engines exporting one LUN "
+            + "identity use their port slot.")
+    int portalGroupTag;
+
     @Override
     void run(TargetAdminBlockingStub admin, PrintWriter out) {
       Target t = admin.createTarget(CreateTargetRequest.newBuilder().setName(name)
-          .setAlias(alias).putAllLabels(labels).putAllParameters(params).build());
+          .setAlias(alias).putAllLabels(labels).putAllParameters(params)
+          .setPortalGroupTag(portalGroupTag).build());
       out.println(t.getName());
     }
   }

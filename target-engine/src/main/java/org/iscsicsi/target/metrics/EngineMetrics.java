@@ -25,6 +25,7 @@ import org.iscsicsi.target.lun.IoLatency;
 import org.iscsicsi.target.lun.LogicalUnit;
 import org.iscsicsi.target.lun.LunCounters;
 import org.iscsicsi.target.qos.LunThrottle;
+import org.iscsicsi.target.scsi.AluaGroups;
 import org.iscsicsi.target.registry.ExportedTarget;
 import org.iscsicsi.target.registry.TargetDirectory;
 import org.iscsicsi.target.scsi.TargetScsiPort;
@@ -73,7 +74,8 @@ public final class EngineMetrics implements MultiCollector {
     return List.of("iscsi_lun_read_ops", "iscsi_lun_write_ops", "iscsi_lun_read_bytes",
         "iscsi_lun_write_bytes", "iscsi_lun_io_latency_seconds", "iscsi_lun_provisioned_bytes",
         "iscsi_lun_allocated_bytes", "iscsi_lun_throttled_seconds",
-        "iscsi_lun_throttled_commands", "iscsi_lun_qos_refused_commands", "iscsi_targets", "iscsi_sessions_active", "iscsi_logins",
+        "iscsi_lun_throttled_commands", "iscsi_lun_qos_refused_commands",
+        "iscsi_lun_alua_state", "iscsi_targets", "iscsi_sessions_active", "iscsi_logins",
         "iscsi_session_txdata_octets", "iscsi_session_rxdata_octets",
         "iscsi_session_scsicmd_pdus", "iscsi_session_dataout_pdus", "iscsi_session_r2t_pdus",
         "iscsi_session_digest_errors", "iscsi_session_timeouts");
@@ -89,7 +91,7 @@ public final class EngineMetrics implements MultiCollector {
 
   // ---------------------------------------------------------------- LUNs
 
-  private record Lun(String target, long number, LogicalUnit unit) {
+  private record Lun(String target, long number, LogicalUnit unit, AluaGroups alua) {
     Labels labels() {
       return Labels.of("target", target, "lun", Long.toString(number));
     }
@@ -99,7 +101,7 @@ public final class EngineMetrics implements MultiCollector {
     List<Lun> out = new ArrayList<>();
     for (ExportedTarget t : directory.targets()) {
       if (t.scsi() instanceof TargetScsiPort port) {
-        port.luns().forEach((n, unit) -> out.add(new Lun(t.name(), n, unit)));
+        port.luns().forEach((n, unit) -> out.add(new Lun(t.name(), n, unit, port.alua(n))));
       }
     }
     return out;
@@ -149,6 +151,16 @@ public final class EngineMetrics implements MultiCollector {
     }
     out.metricSnapshot(provisioned.build());
     out.metricSnapshot(allocated.build());
+    GaugeSnapshot.Builder alua = GaugeSnapshot.builder().name("iscsi_lun_alua_state")
+        .help("1 for the ALUA access state of this engine's port group of the LUN (LUNs with a "
+            + "port slot only).");
+    for (Lun l : luns) {
+      if (l.alua() != null) {
+        alua.dataPoint(gauge(1, l.labels().add("slot", Integer.toString(l.alua().slot()))
+            .add("state", l.alua().own().label())));
+      }
+    }
+    out.metricSnapshot(alua.build());
     out.metricSnapshot(GaugeSnapshot.builder().name("iscsi_targets")
         .help("Targets the engine exports.")
         .dataPoint(gauge(directory.targets().size(), Labels.EMPTY)).build());

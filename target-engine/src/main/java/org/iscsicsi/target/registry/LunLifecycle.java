@@ -3,11 +3,14 @@ package org.iscsicsi.target.registry;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.iscsicsi.target.lun.LogicalUnit;
 import org.iscsicsi.target.qos.QosLimits;
 import org.iscsicsi.target.registry.RegistryException.Reason;
+import org.iscsicsi.target.scsi.AccessState;
+import org.iscsicsi.target.scsi.AluaGroups;
 import org.iscsicsi.target.state.LunRecord;
 import org.iscsicsi.target.state.SnapshotRecord;
 import org.iscsicsi.target.state.TargetRecord;
@@ -47,6 +50,7 @@ final class LunLifecycle {
   /** See {@link TargetRegistry#createLun}. */
   LunRecord create(LunSpec spec) {
     Validation.lun(spec.lun());
+    Validation.portSlot(spec.portSlot());
     PendingLun p;
     while (true) {
       CompletableFuture<Void> running;
@@ -77,7 +81,7 @@ final class LunLifecycle {
           p.backend().delete(Path.of(p.rec().file()));
           throw e;
         }
-        state.units.attach(t.name(), p.rec().lun(), unit);
+        state.units.attach(t.name(), p.rec().lun(), unit, p.rec().alua());
         state.publish();
       }
       LunRecord rec = p.rec();
@@ -111,7 +115,8 @@ final class LunLifecycle {
     if (existing.isPresent()) {
       LunRecord e = existing.get();
       if (e.sizeBytes() == spec.sizeBytes() && e.blockSize() == bs
-          && e.thin() == !spec.thick() && e.readOnly() == spec.readOnly()) {
+          && e.thin() == !spec.thick() && e.readOnly() == spec.readOnly()
+          && e.portSlot() == spec.portSlot()) {
         return new PendingLun(key, t.name(), null, src, e, backends.of(Path.of(e.file())));
       }
       throw new RegistryException(Reason.ALREADY_EXISTS, "LUN " + spec.lun() + " of "
@@ -132,7 +137,8 @@ final class LunLifecycle {
           + " holds one LUN, and " + where + " is in use");
     }
     LunRecord rec = new LunRecord(spec.lun(), where.toString(),
-        spec.sizeBytes(), bs, !spec.thick(), spec.readOnly(), id.serial(), id.naa(), spec.qos());
+        spec.sizeBytes(), bs, !spec.thick(), spec.readOnly(), id.serial(), id.naa(), spec.qos(),
+        spec.portSlot() == 0 ? null : AluaGroups.single(spec.portSlot()));
     state.copies.start(key, src.busy());
     state.copies.reserve(id);
     return new PendingLun(key, t.name(), rec, src, null, backend);
@@ -216,6 +222,38 @@ final class LunLifecycle {
       }
       state.publish();
       log.info("LUN {} of {}: I/O limits {}", lun, t.name(), limits);
+      return next;
+    }
+  }
+
+  /**
+   * Replaces the access states of a LUN's port groups: saved first, then applied to the attached
+   * LUN, whose initiators get ASYMMETRIC ACCESS STATE CHANGED when a state changed. Idempotent.
+   */
+  LunRecord setAlua(String target, int lun, Map<Integer, AccessState> states) {
+    synchronized (state.lock) {
+      TargetRecord t = state.require(target);
+      LunRecord l = RegistryState.requireLun(t, lun);
+      if (l.alua() == null) {
+        throw new RegistryException(Reason.FAILED_PRECONDITION, "LUN " + lun + " of " + t.name()
+            + " has no ALUA port slot (create it with a port slot)");
+      }
+      AluaGroups groups;
+      try {
+        groups = l.alua().withStates(states);
+      } catch (IllegalArgumentException e) {
+        throw RegistryException.invalid("LUN " + lun + " of " + t.name() + ": " + e.getMessage());
+      }
+      if (groups.equals(l.alua())) {
+        return l;
+      }
+      LunRecord next = l.withAlua(groups);
+      state.commitTarget(t.withLun(next));
+      if (state.units.unit(t.name(), lun) != null) {
+        state.units.port(t.name()).setAlua(lun, groups);
+      }
+      state.publish();
+      log.info("LUN {} of {}: ALUA states {}", lun, t.name(), groups.states());
       return next;
     }
   }

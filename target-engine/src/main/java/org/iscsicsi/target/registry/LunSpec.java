@@ -12,20 +12,36 @@ import org.iscsicsi.target.qos.QosLimits;
  * @param identity the NAA and serial to reuse (a moved or replicated volume keeps its identity),
  *     or null for new ones
  * @param backend the backend the LUN's bytes come from, null or empty for the engine's default
+ * @param portSlot the ALUA port slot (1-65535; the LUN starts active/optimized), 0 for none
  */
 public record LunSpec(String target, int lun, long sizeBytes, int blockSize, boolean thick,
     boolean readOnly, Source source, QosLimits qos, LunIdentity.Identity identity,
-    String backend) {
+    String backend, int portSlot) {
 
   public LunSpec {
     qos = qos == null ? QosLimits.NONE : qos;
     backend = backend == null ? "" : backend;
   }
 
-  /** A LUN on the default backend. */
+  /** A LUN on the default backend without a port slot. */
   public LunSpec(String target, int lun, long sizeBytes, int blockSize, boolean thick,
       boolean readOnly, Source source, QosLimits qos, LunIdentity.Identity identity) {
-    this(target, lun, sizeBytes, blockSize, thick, readOnly, source, qos, identity, null);
+    this(target, lun, sizeBytes, blockSize, thick, readOnly, source, qos, identity, null, 0);
+  }
+
+  /** A LUN on {@code backend} without a port slot. */
+  public LunSpec(String target, int lun, long sizeBytes, int blockSize, boolean thick,
+      boolean readOnly, Source source, QosLimits qos, LunIdentity.Identity identity,
+      String backend) {
+    this(target, lun, sizeBytes, blockSize, thick, readOnly, source, qos, identity, backend, 0);
+  }
+
+  /** A LUN on the default backend with a port slot. */
+  public LunSpec(String target, int lun, long sizeBytes, int blockSize, boolean thick,
+      boolean readOnly, Source source, QosLimits qos, LunIdentity.Identity identity,
+      int portSlot) {
+    this(target, lun, sizeBytes, blockSize, thick, readOnly, source, qos, identity, null,
+        portSlot);
   }
 
   /** A LUN without I/O limits, with a new identity. */

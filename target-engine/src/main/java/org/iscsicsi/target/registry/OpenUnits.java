@@ -6,6 +6,7 @@ import java.util.Map;
 import org.iscsicsi.target.lun.LogicalUnit;
 import org.iscsicsi.target.lun.LunCounters;
 import org.iscsicsi.target.registry.RegistryException.Reason;
+import org.iscsicsi.target.scsi.AluaGroups;
 import org.iscsicsi.target.scsi.TargetScsiPort;
 import org.iscsicsi.target.state.LunRecord;
 import org.iscsicsi.target.state.TargetRecord;
@@ -44,7 +45,7 @@ final class OpenUnits {
     try {
       unit = LogicalUnit.open(l.toConfig());
       unit.throttle().setLimits(l.qosLimits());
-      attach(target, l.lun(), unit);
+      attach(target, l.lun(), unit, l.alua());
     } catch (IOException | RuntimeException e) {
       if (unit != null) {
         closeQuietly(unit); // opened but not attached: nothing else would close it
@@ -60,10 +61,15 @@ final class OpenUnits {
    * it, the LUN is not recorded as open either (the caller still owns {@code unit}).
    */
   void attach(String target, int lun, LogicalUnit unit) {
+    attach(target, lun, unit, null);
+  }
+
+  /** As {@link #attach(String, int, LogicalUnit)}, with the LUN's ALUA groups (null: none). */
+  void attach(String target, int lun, LogicalUnit unit, AluaGroups alua) {
     LunKey key = new LunKey(target, lun);
     units.put(key, unit);
     try {
-      ports.get(target).attach(lun, unit);
+      ports.get(target).attach(lun, unit, alua);
     } catch (RuntimeException e) {
       units.remove(key);
       throw e;

@@ -16,6 +16,7 @@ import org.iscsicsi.target.acl.InitiatorGrant;
 import org.iscsicsi.target.lvm.LvmCommands;
 import org.iscsicsi.target.qos.QosLimits;
 import org.iscsicsi.target.registry.RegistryException.Reason;
+import org.iscsicsi.target.scsi.AccessState;
 import org.iscsicsi.target.session.SessionInfo;
 import org.iscsicsi.target.session.SessionRegistry;
 import org.iscsicsi.target.state.EngineState;
@@ -131,6 +132,17 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
 
   public TargetRecord createTarget(String name, String alias, Map<String, String> labels,
       Map<String, String> parameters) {
+    return createTarget(name, alias, labels, parameters, 0);
+  }
+
+  /**
+   * Creates a target whose portal group tag is {@code portalGroupTag} (1-65535; 0 for the
+   * default, 1). Idempotent: an existing target with the same alias, labels, parameters and tag
+   * is returned as it is.
+   */
+  public TargetRecord createTarget(String name, String alias, Map<String, String> labels,
+      Map<String, String> parameters, int portalGroupTag) {
+    int tag = Validation.portalGroupTag(portalGroupTag, DEFAULT_PORTAL_GROUP_TAG);
     String n = Validation.targetName(name);
     String a = Validation.alias(alias);
     Map<String, String> l = Validation.labels(labels);
@@ -139,13 +151,14 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
       TargetRecord existing = state.target(n);
       if (existing != null) {
         if (existing.alias().equals(a) && existing.labels().equals(new TreeMap<>(l))
-            && existing.parameters().equals(new TreeMap<>(p))) {
+            && existing.parameters().equals(new TreeMap<>(p))
+            && existing.portalGroupTag() == tag) {
           return existing;
         }
         throw new RegistryException(Reason.ALREADY_EXISTS, "target " + n
-            + " already exists with a different alias, labels or parameters");
+            + " already exists with a different alias, labels, parameters or portal group tag");
       }
-      TargetRecord t = new TargetRecord(n, a, DEFAULT_PORTAL_GROUP_TAG, l, p, List.of(), null,
+      TargetRecord t = new TargetRecord(n, a, tag, l, p, List.of(), null,
           null, List.of());
       state.commitTarget(t);
       state.units.addPort(n);
@@ -304,6 +317,14 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
   /** Replaces a LUN's I/O limits, live; idempotent. */
   public LunRecord setLunQos(String target, int lun, QosLimits limits) {
     return luns.setQos(target, lun, limits);
+  }
+
+  /**
+   * Replaces the ALUA access states of a LUN with a port slot ({@code states}: slot to state for
+   * every port group, its own slot included), live and persisted; idempotent.
+   */
+  public LunRecord setAluaStates(String target, int lun, Map<Integer, AccessState> states) {
+    return luns.setAlua(target, lun, states);
   }
 
   public void deleteLun(String target, int lun) {

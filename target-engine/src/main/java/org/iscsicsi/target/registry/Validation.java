@@ -26,6 +26,26 @@ final class Validation {
     }
   }
 
+  /** A portal group tag: 1-65535, or 0 for {@code fallback}. */
+  static int portalGroupTag(int tag, int fallback) {
+    if (tag == 0) {
+      return fallback;
+    }
+    if (tag < 1 || tag > 0xffff) {
+      throw RegistryException.invalid("portal group tag " + tag + " is outside 1..65535");
+    }
+    return tag;
+  }
+
+  /** An ALUA port slot: 1-65535, or 0 for none. */
+  static int portSlot(int slot) {
+    if (slot < 0 || slot > org.iscsicsi.target.scsi.AluaGroups.MAX_SLOT) {
+      throw RegistryException.invalid("port slot " + slot + " is outside 0.."
+          + org.iscsicsi.target.scsi.AluaGroups.MAX_SLOT);
+    }
+    return slot;
+  }
+
   static int lun(int lun) {
     if (lun < 0 || lun > MAX_LUN) {
       throw RegistryException.invalid("LUN " + lun + " is outside 0.." + MAX_LUN);

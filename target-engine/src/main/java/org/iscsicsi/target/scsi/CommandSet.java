@@ -106,6 +106,9 @@ final class CommandSet {
         0x9e, 0x1f, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, 0, 0));
     l.add(of("REPORT LUNS", 0xa0, -1, Access.ALWAYS, ReportLuns.INSTANCE,
         0xa0, 0, FF, 0, 0, 0, FF, FF, FF, FF, 0, 0).anyLun());
+    l.add(of("REPORT TARGET PORT GROUPS", 0xa3, ReportTargetPortGroups.SERVICE_ACTION,
+        Access.ALWAYS, new ReportTargetPortGroups(),
+        0xa3, 0xff, 0, 0, 0, 0, FF, FF, FF, FF, 0, 0));
     l.add(of("REPORT SUPPORTED OPERATION CODES", 0xa3, 0x0c, Access.ALWAYS,
         new ReportSupportedOperationCodes(), 0xa3, 0x1f, 0x87, FF, FF, FF, FF, FF, FF, FF, 0, 0));
     l.add(of("REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS", 0xa3, 0x0d, Access.ALWAYS,

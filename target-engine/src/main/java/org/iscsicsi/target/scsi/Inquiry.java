@@ -13,6 +13,8 @@ final class Inquiry implements ScsiCommand {
   static final String VENDOR = "ISCSICSI";
   static final String PRODUCT = "iscsi-csi disk";
   static final String REVISION = "0001";
+  /** TPGS 01b in byte 5 bits 5-4: implicit ALUA, no SET TARGET PORT GROUPS. */
+  static final int TPGS_IMPLICIT = 0x10;
 
   @Override
   public CompletionStage<ScsiResponse> run(CommandContext c) throws CheckCondition {
@@ -27,7 +29,8 @@ final class Inquiry implements ScsiCommand {
       if (pageCode != 0) {
         throw CheckCondition.invalidCdbField(2, -1);
       }
-      return CommandContext.data(standard(c.lu != null), allocation);
+      return CommandContext.data(standard(c.lu != null, c.lu != null && c.lu.alua() != null),
+          allocation);
     }
     if (c.lu == null) {
       byte[] none = new byte[4];
@@ -46,13 +49,18 @@ final class Inquiry implements ScsiCommand {
   }
 
   static byte[] standard(boolean present) {
+    return standard(present, false);
+  }
+
+  /** With {@code implicitAlua}, TPGS 01b: implicit asymmetric access only (SPC-4 6.6.2). */
+  static byte[] standard(boolean present, boolean implicitAlua) {
     byte[] d = new byte[96];
     d[0] = (byte) (present ? 0x00 : 0x7f);
     d[1] = 0x00; // RMB 0: not removable
     d[2] = 0x06; // SPC-4
     d[3] = 0x12; // HISUP, response data format 2
     d[4] = (byte) (d.length - 5);
-    d[5] = 0x00; // no TPGS, no 3PC, no PROTECT
+    d[5] = (byte) (implicitAlua ? TPGS_IMPLICIT : 0x00); // no 3PC, no PROTECT
     d[6] = 0x00;
     d[7] = 0x02; // CMDQUE
     ascii(d, 8, VENDOR, 8);

@@ -27,6 +27,19 @@ final class LunState {
   final StampedLock atomicity = new StampedLock();
   private final Set<NexusId> preventing = new HashSet<>();
   private NexusId legacyHolder;
+  /** Null for a logical unit without port slots (TPGS 00b). */
+  private volatile AluaView alua;
+
+  /**
+   * The LU's port groups and the slots whose state was changed since it was attached (their
+   * REPORT TARGET PORT GROUPS status code is 02h), swapped as one so readers see a consistent
+   * pair.
+   */
+  record AluaView(AluaGroups groups, Set<Integer> altered) {
+    AluaView {
+      altered = Set.copyOf(altered);
+    }
+  }
 
   LunState(long lun, LogicalUnit unit, BiConsumer<NexusId, Sense> attention) {
     this.lun = lun;
@@ -84,6 +97,52 @@ final class LunState {
   synchronized void reset() {
     legacyHolder = null;
     preventing.clear();
+  }
+
+  /** The ALUA groups and altered slots, or null when the LU has no port slot. */
+  AluaView alua() {
+    return alua;
+  }
+
+  /** The ALUA state of this engine's port, or null when the LU has no port slot. */
+  AccessState accessState() {
+    AluaView v = alua;
+    return v == null ? null : v.groups().own();
+  }
+
+  /** The relative target port identifier: the port slot, or 1 without ALUA. */
+  int relativeTargetPort() {
+    AluaView v = alua;
+    return v == null ? VpdPages.RELATIVE_TARGET_PORT : v.groups().slot();
+  }
+
+  /**
+   * Replaces the port groups; returns whether what initiators see changed: a group's state, the
+   * set of groups, or ALUA itself appearing or going (the caller raises ASYMMETRIC ACCESS STATE
+   * CHANGED on an attached LU). A slot whose state changed is marked altered; the groups of a
+   * first assignment are not.
+   */
+  synchronized boolean setAlua(AluaGroups groups) {
+    AluaView before = alua;
+    if (groups == null) {
+      alua = null;
+      return before != null;
+    }
+    if (before == null) {
+      alua = new AluaView(groups, Set.of());
+      return true;
+    }
+    Set<Integer> altered = new HashSet<>(before.altered());
+    boolean changed = !before.groups().states().keySet().equals(groups.states().keySet());
+    for (var e : groups.states().entrySet()) {
+      if (before.groups().states().get(e.getKey()) != e.getValue()) {
+        altered.add(e.getKey());
+        changed = true;
+      }
+    }
+    altered.retainAll(groups.states().keySet());
+    alua = new AluaView(groups, altered);
+    return changed;
   }
 
   boolean readOnly(ItNexus nexus) {

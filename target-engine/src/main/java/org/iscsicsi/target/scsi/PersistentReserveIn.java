@@ -17,7 +17,7 @@ final class PersistentReserveIn implements ScsiCommand {
       case 0 -> pr.readKeys();
       case 1 -> pr.readReservation();
       case 2 -> PersistentReservations.reportCapabilities();
-      case 3 -> pr.readFullStatus(VpdPages.RELATIVE_TARGET_PORT);
+      case 3 -> pr.readFullStatus(c.lu.relativeTargetPort());
       default -> throw CheckCondition.invalidCdbField(1, 4);
     };
     return CommandContext.data(data, allocation);

@@ -53,6 +53,12 @@ public record Sense(int key, int asc, int ascq, long information, int fieldPoint
   public static final Sense INTERNAL_TARGET_FAILURE = of(HARDWARE_ERROR, 0x44, 0x00);
   public static final Sense NOT_READY_MANUAL_INTERVENTION = of(NOT_READY, 0x04, 0x03);
   public static final Sense NOT_READY_START_REQUIRED = of(NOT_READY, 0x04, 0x02);
+  /** LOGICAL UNIT NOT ACCESSIBLE, ASYMMETRIC ACCESS STATE TRANSITION (SPC-4 5.16.2.4.6). */
+  public static final Sense ALUA_TRANSITIONING = of(NOT_READY, 0x04, 0x0a);
+  /** LOGICAL UNIT NOT ACCESSIBLE, TARGET PORT IN STANDBY STATE (SPC-4 5.16.2.4.4). */
+  public static final Sense ALUA_STANDBY = of(NOT_READY, 0x04, 0x0b);
+  /** LOGICAL UNIT NOT ACCESSIBLE, TARGET PORT IN UNAVAILABLE STATE (SPC-4 5.16.2.4.5). */
+  public static final Sense ALUA_UNAVAILABLE = of(NOT_READY, 0x04, 0x0c);
   public static final Sense POWER_ON_RESET = of(UNIT_ATTENTION, 0x29, 0x00);
   public static final Sense LUN_RESET_OCCURRED = of(UNIT_ATTENTION, 0x29, 0x03);
   public static final Sense I_T_NEXUS_LOSS = of(UNIT_ATTENTION, 0x29, 0x07);
@@ -60,6 +66,7 @@ public record Sense(int key, int asc, int ascq, long information, int fieldPoint
   public static final Sense RESERVATIONS_PREEMPTED = of(UNIT_ATTENTION, 0x2a, 0x03);
   public static final Sense RESERVATIONS_RELEASED = of(UNIT_ATTENTION, 0x2a, 0x04);
   public static final Sense REGISTRATIONS_PREEMPTED = of(UNIT_ATTENTION, 0x2a, 0x05);
+  public static final Sense ASYMMETRIC_ACCESS_STATE_CHANGED = of(UNIT_ATTENTION, 0x2a, 0x06);
   public static final Sense CAPACITY_DATA_CHANGED = of(UNIT_ATTENTION, 0x2a, 0x09);
   public static final Sense REPORTED_LUNS_DATA_CHANGED = of(UNIT_ATTENTION, 0x3f, 0x0e);
 

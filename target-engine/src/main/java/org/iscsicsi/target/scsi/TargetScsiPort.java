@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * <p>Every command is checked here, in arrival order and on the caller's thread, for the things
  * SAM-5/SPC-4 put before execution: LUN present (else LOGICAL UNIT NOT SUPPORTED), pending
  * unit attention (SAM-5 5.14, with the INQUIRY / REPORT LUNS / REQUEST SENSE exemptions), supported
- * opcode, reservation conflicts. Commands that touch the backing file then run on a virtual-thread
+ * opcode, the port's asymmetric access state ({@link Alua}), reservation conflicts. Commands that touch the backing file then run on a virtual-thread
  * executor, so several commands per LUN are in flight and no blocking file I/O runs on a netty
  * event loop; what cannot block (a read the page cache holds, a file range for sendfile, a small
  * buffered write while such writes stay quick) runs on the caller's thread, saving two thread
@@ -72,12 +72,21 @@ public final class TargetScsiPort implements ScsiTargetPort {
     return targetName;
   }
 
-  /** Adds a LUN; other nexuses get REPORTED LUNS DATA HAS CHANGED. */
+  /** Adds a LUN without port slots (TPGS 00b); other nexuses get REPORTED LUNS DATA HAS CHANGED. */
   public void attach(long lun, LogicalUnit unit) {
+    attach(lun, unit, null);
+  }
+
+  /**
+   * Adds a LUN, served through the port slot and with the access states of {@code alua} (null:
+   * no ALUA, TPGS 00b); other nexuses get REPORTED LUNS DATA HAS CHANGED.
+   */
+  public void attach(long lun, LogicalUnit unit, AluaGroups alua) {
     if (lun < 0 || lun > 16383) {
       throw new IllegalArgumentException("LUN must be 0-16383 (flat space addressing): " + lun);
     }
     LunState state = new LunState(lun, unit, (n, s) -> attentions.add(n, lun, s));
+    state.setAlua(alua);
     if (luns.putIfAbsent(lun, state) != null) {
       throw new IllegalArgumentException("LUN " + lun + " of " + targetName + " is in use");
     }
@@ -114,6 +123,34 @@ public final class TargetScsiPort implements ScsiTargetPort {
     }
     log.info("{}: detached LUN {}", targetName, lun);
     return state.unit;
+  }
+
+  /**
+   * Replaces a LUN's port groups and access states (SPC-4 5.16.2.2, implicit transitions: the
+   * engine's control decides). When any state changed, every I_T nexus gets ASYMMETRIC ACCESS
+   * STATE CHANGED for the LUN, so initiators read REPORT TARGET PORT GROUPS again.
+   *
+   * @throws IllegalArgumentException when no LUN has that number
+   */
+  public void setAlua(long lun, AluaGroups alua) {
+    LunState state = luns.get(lun);
+    if (state == null) {
+      throw new IllegalArgumentException("no LUN " + lun + " on " + targetName);
+    }
+    if (state.setAlua(alua)) {
+      for (NexusId n : nexuses) {
+        attentions.add(n, lun, Sense.ASYMMETRIC_ACCESS_STATE_CHANGED);
+      }
+      log.info("{}: LUN {} ALUA states {}", targetName, lun,
+          alua == null ? "none" : alua.states());
+    }
+  }
+
+  /** A LUN's port groups and access states, or null (absent LUN, or none). */
+  public AluaGroups alua(long lun) {
+    LunState state = luns.get(lun);
+    LunState.AluaView view = state == null ? null : state.alua();
+    return view == null ? null : view.groups();
   }
 
   public Map<Long, LogicalUnit> luns() {
@@ -202,6 +239,13 @@ public final class TargetScsiPort implements ScsiTargetPort {
     CommandDescriptor descriptor = CommandSet.find(cdb);
     if (cdb.length < descriptor.cdbLength()) {
       throw new CheckCondition(Sense.INVALID_OPCODE);
+    }
+    AccessState access = lu.accessState();
+    if (access != null) {
+      Optional<Sense> refused = Alua.refusal(access, descriptor);
+      if (refused.isPresent()) {
+        throw new CheckCondition(refused.get());
+      }
     }
     if (conflicts(lu, nexus, opcode, descriptor.access())) {
       throw CheckCondition.reservationConflict();

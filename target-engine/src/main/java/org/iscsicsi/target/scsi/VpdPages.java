@@ -65,7 +65,8 @@ final class VpdPages {
   /**
    * NAA (6h, from the LUN's config) and T10 vendor ID designators of the logical unit; relative
    * target port, target port group and SCSI name string designators of the target port and
-   * target device.
+   * target device. With a port slot, the relative target port and the target port group are the
+   * slot; without, 1 and the portal group tag.
    */
   private static byte[] identification(CommandContext c) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -73,11 +74,12 @@ final class VpdPages {
     designator(out, 0x01, 0x03, config.naa());
     byte[] t10 = (pad(Inquiry.VENDOR, 8) + config.serial()).getBytes(StandardCharsets.US_ASCII);
     designator(out, 0x02, 0x01, t10);
+    LunState.AluaView alua = c.lu.alua();
     byte[] port = new byte[4];
-    Cdb.put16(port, 2, RELATIVE_TARGET_PORT);
+    Cdb.put16(port, 2, c.lu.relativeTargetPort());
     designator(out, 0x51, 0x94, port);
     byte[] group = new byte[4];
-    Cdb.put16(group, 2, c.nexus.portalGroupTag());
+    Cdb.put16(group, 2, alua == null ? c.nexus.portalGroupTag() : alua.groups().slot());
     designator(out, 0x51, 0x95, group);
     designator(out, 0x53, 0x98, scsiName(c.nexus.targetPortName()));
     designator(out, 0x53, 0xa8, scsiName(c.nexus.targetName()));

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.HexFormat;
 import org.iscsicsi.target.lun.LunConfig;
 import org.iscsicsi.target.qos.QosLimits;
+import org.iscsicsi.target.scsi.AluaGroups;
 
 /**
  * The persisted definition of one LUN. Serial and NAA are chosen at creation and never change.
@@ -13,10 +14,13 @@ import org.iscsicsi.target.qos.QosLimits;
  * @param naa 32 hex digits of the NAA IEEE Registered Extended designator
  * @param qos the LUN's I/O limits; null (and left out of the document) when it has none, so a
  *     state without limits reads as before
+ * @param alua the LUN's ALUA port slot and the access state of every slot's port group; null
+ *     (and left out) for a LUN without a port slot
  */
 public record LunRecord(int lun, String file, long sizeBytes, int blockSize, boolean thin,
     boolean readOnly, String serial, String naa,
-    @JsonInclude(JsonInclude.Include.NON_NULL) QosLimits qos) {
+    @JsonInclude(JsonInclude.Include.NON_NULL) QosLimits qos,
+    @JsonInclude(JsonInclude.Include.NON_NULL) AluaGroups alua) {
 
   public LunRecord {
     if (qos != null && !qos.limited()) {
@@ -24,10 +28,21 @@ public record LunRecord(int lun, String file, long sizeBytes, int blockSize, boo
     }
   }
 
+  /** A LUN without a port slot. */
+  public LunRecord(int lun, String file, long sizeBytes, int blockSize, boolean thin,
+      boolean readOnly, String serial, String naa, QosLimits qos) {
+    this(lun, file, sizeBytes, blockSize, thin, readOnly, serial, naa, qos, null);
+  }
+
   /** A LUN without I/O limits. */
   public LunRecord(int lun, String file, long sizeBytes, int blockSize, boolean thin,
       boolean readOnly, String serial, String naa) {
-    this(lun, file, sizeBytes, blockSize, thin, readOnly, serial, naa, null);
+    this(lun, file, sizeBytes, blockSize, thin, readOnly, serial, naa, null, null);
+  }
+
+  /** The port slot, 0 for none. */
+  public int portSlot() {
+    return alua == null ? 0 : alua.slot();
   }
 
   public LunConfig toConfig() {
@@ -41,10 +56,16 @@ public record LunRecord(int lun, String file, long sizeBytes, int blockSize, boo
   }
 
   public LunRecord withSize(long newSize) {
-    return new LunRecord(lun, file, newSize, blockSize, thin, readOnly, serial, naa, qos);
+    return new LunRecord(lun, file, newSize, blockSize, thin, readOnly, serial, naa, qos, alua);
   }
 
   public LunRecord withQos(QosLimits limits) {
-    return new LunRecord(lun, file, sizeBytes, blockSize, thin, readOnly, serial, naa, limits);
+    return new LunRecord(lun, file, sizeBytes, blockSize, thin, readOnly, serial, naa, limits,
+        alua);
+  }
+
+  public LunRecord withAlua(AluaGroups groups) {
+    return new LunRecord(lun, file, sizeBytes, blockSize, thin, readOnly, serial, naa, qos,
+        groups);
   }
 }

@@ -130,6 +130,57 @@ class TargetEngineCliTest {
   }
 
   /**
+   * ALUA through the CLI: {@code target create --portal-group-tag}, {@code lun create --port-slot}
+   * (active/optimized at first), {@code lun alua SLOT=STATE...} live on the SCSI port, kept across
+   * an engine restart; refusals (no slot, own slot missing, unknown state) are one line.
+   */
+  @Test
+  void aluaStatesSetShownAndKeptAcrossRestart() throws Exception {
+    assertThat(client("target", "create", T, "--portal-group-tag", "2").exit()).isZero();
+    assertThat(engine.registry().getTarget(T).portalGroupTag()).isEqualTo(2);
+    assertThat(client("lun", "create", T, "--lun", "0", "--size", "8M", "--port-slot", "2").out())
+        .contains("port slot 2, ALUA 2=active-optimized");
+    assertThat(client("lun", "alua", T, "--lun", "0", "1=active-optimized", "2=standby").out())
+        .contains("port slot 2, ALUA 1=active-optimized 2=standby");
+    assertThat(client("ls").out()).contains(T + "  tpgt 2")
+        .contains("port slot 2, ALUA 1=active-optimized 2=standby");
+    org.iscsicsi.target.scsi.TargetScsiPort port = (org.iscsicsi.target.scsi.TargetScsiPort)
+        engine.registry().target(T).orElseThrow().scsi();
+    assertThat(port.alua(0).own()).isEqualTo(org.iscsicsi.target.scsi.AccessState.STANDBY);
+    oneLineError(client("lun", "alua", T, "--lun", "0", "1=standby"), 1,
+        "must include this port's slot 2");
+    oneLineError(client("lun", "alua", T, "--lun", "0", "2=offline"), 2, "unknown ALUA state");
+    oneLineError(client("lun", "alua", T, "--lun", "0", "two=standby"), 2, "not a number");
+    assertThat(client("lun", "create", T, "--lun", "1", "--size", "8M").exit()).isZero();
+    oneLineError(client("lun", "alua", T, "--lun", "1", "2=standby"), 1, "has no ALUA port slot");
+    var first = engine.registry().getTarget(T).lun(0).orElseThrow();
+    assertThat(client("target", "create", "iqn.2026-11.org.example:other").exit()).isZero();
+    oneLineError(client("lun", "create", "iqn.2026-11.org.example:other", "--lun", "0", "--size",
+        "8M", "--naa", first.naa(), "--serial", first.serial()), 1, "already has NAA");
+    assertThat(client("lun", "create", "iqn.2026-11.org.example:other", "--lun", "0", "--size",
+        "8M", "--naa", "6" + "0".repeat(30) + "7", "--serial", "SHARED1").out())
+        .contains("serial SHARED1, naa 6" + "0".repeat(30) + "7");
+    oneLineError(client("lun", "create", "iqn.2026-11.org.example:other", "--lun", "2", "--size",
+        "8M", "--naa", "6" + "0".repeat(31)), 2, "--serial");
+    oneLineError(client("lun", "create", T, "--lun", "0", "--size", "8M", "--port-slot", "3"), 1,
+        "different definition");
+    oneLineError(client("target", "create", T, "--portal-group-tag", "3"), 1,
+        "portal group tag");
+    oneLineError(client("target", "create", "iqn.2026-11.org.example:big",
+        "--portal-group-tag", "70000"), 1, "outside 1..65535");
+    engine.close();
+    start();
+    assertThat(client("target", "create", T, "--portal-group-tag", "2").exit())
+        .as("idempotent after the restart").isZero();
+    org.iscsicsi.target.scsi.TargetScsiPort again = (org.iscsicsi.target.scsi.TargetScsiPort)
+        engine.registry().target(T).orElseThrow().scsi();
+    assertThat(again.alua(0).states()).as("states kept by the restart").containsExactly(
+        java.util.Map.entry(1, org.iscsicsi.target.scsi.AccessState.ACTIVE_OPTIMIZED),
+        java.util.Map.entry(2, org.iscsicsi.target.scsi.AccessState.STANDBY));
+    assertThat(again.alua(1)).as("a LUN without slot stays without").isNull();
+  }
+
+  /**
    * {@code lun create} takes I/O limits, {@code lun qos} replaces them live (figures left out: no
    * limit) and both print them; an out-of-range figure is a one-line refusal.
    */

@@ -163,6 +163,24 @@ class EngineMetricsTest {
     }
   }
 
+  /** A LUN with a port slot shows the state of this engine's port group; one without, none. */
+  @Test
+  void aluaStateOfLunsWithAPortSlot() throws Exception {
+    try (TargetEngine engine = engineWithLun("ALL");
+        MetricsServer server = MetricsServer.start("127.0.0.1", 0, engine.metrics())) {
+      var admin = TargetAdminGrpc.newBlockingStub(engine.adminChannel());
+      admin.createLun(CreateLunRequest.newBuilder().setTarget(T).setLun(1)
+          .setSizeBytes(MIB).setPortSlot(2).build());
+      admin.setAluaStates(org.iscsicsi.target.v1.SetAluaStatesRequest.newBuilder().setTarget(T)
+          .setLun(1).putStates(1, org.iscsicsi.target.v1.AluaState.ALUA_ACTIVE_OPTIMIZED)
+          .putStates(2, org.iscsicsi.target.v1.AluaState.ALUA_STANDBY).build());
+      String text = scrape(server).text();
+      assertThat(text).contains("iscsi_lun_alua_state{lun=\"1\",slot=\"2\",state=\"standby\","
+          + "target=\"" + T + "\"} 1");
+      assertThat(text.lines().filter(l -> l.startsWith("iscsi_lun_alua_state{"))).hasSize(1);
+    }
+  }
+
   /** An engine on 127.0.0.1 exporting T with a 16 MiB thin LUN 0, granted to {@code initiator}. */
   TargetEngine engineWithLun(String initiator) throws java.io.IOException {
     TargetEngine engine = TargetEngine.start(EngineConfig.of(dir.resolve("state"))
