@@ -86,7 +86,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     this.snapshotter = new Snapshotter(engines, config, finder, locks);
     this.modifier = new Modifier(finder, locks);
     this.drainer = new Drainer(engines, config, finder, locks,
-        new CloneTransfer(Provisioner.CLONE_TRANSFER_TIMEOUT));
+        new CloneTransfer(Provisioner.CLONE_TRANSFER_TIMEOUT), cluster.events());
   }
 
   /** Moves detached volumes off draining engines, one pass per call (pool mode). */

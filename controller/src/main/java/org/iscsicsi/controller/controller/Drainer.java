@@ -3,8 +3,14 @@ package org.iscsicsi.controller.controller;
 import csi.v1.Csi;
 import io.grpc.StatusRuntimeException;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import org.iscsicsi.controller.engine.Engine;
 import org.iscsicsi.controller.engine.EngineState;
 import org.iscsicsi.controller.engine.Engines;
@@ -28,7 +34,10 @@ import org.slf4j.LoggerFactory;
  * the source's target and snapshots are deleted. The volume's operation lock is held for the
  * whole move, so a ControllerPublishVolume or CreateSnapshot meanwhile gets ABORTED and is
  * retried by its sidecar after the move. Attached volumes stay and are reported; a failed move
- * leaves the volume where it was (the destination deleted its copy) for the next pass.
+ * leaves the volume where it was (the destination deleted its copy) for the next pass. An
+ * engine being removed (its IscsiEngine deleted, held by its finalizer) is drained the same way.
+ * Each step reaches the {@link DrainListener} (status.drain and events on the IscsiEngine) and
+ * the PVC of a moved volume gets {@code VolumeMoved} (a failed move {@code VolumeMoveFailed}).
  */
 public final class Drainer {
 
@@ -42,21 +51,46 @@ public final class Drainer {
   private final VolumeFinder finder;
   private final OperationLocks locks;
   private final CloneTransfer transfers;
+  private final VolumeEvents pvcEvents;
+  private final Map<String, Tally> tallies = new ConcurrentHashMap<>();
+  private volatile DrainListener listener = DrainListener.NONE;
+
+  /** What this controller counted of one engine's drain since it began. */
+  private static final class Tally {
+    int moved;
+    List<String> attached = List.of();
+    boolean drained;
+    final Map<String, String> errors = new LinkedHashMap<>();
+  }
 
   Drainer(Engines engines, ControllerConfig config, VolumeFinder finder, OperationLocks locks,
-      CloneTransfer transfers) {
+      CloneTransfer transfers, VolumeEvents pvcEvents) {
     this.engines = engines;
     this.config = config;
     this.finder = finder;
     this.locks = locks;
     this.transfers = transfers;
+    this.pvcEvents = pvcEvents;
+  }
+
+  /** Where progress and steps go from now on (status.drain and events on the IscsiEngine). */
+  public void listen(DrainListener listener) {
+    this.listener = listener;
   }
 
   /** What a pass did with one volume of a draining engine. */
   public enum Outcome { MOVED, ATTACHED, FAILED }
 
-  /** @param detail the destination engine when moved, else why not */
-  public record Result(String engine, String volumeId, Outcome outcome, String detail) {
+  /**
+   * @param detail the destination engine when moved, else why not
+   * @param bytes what the transfer sent (0 unless moved)
+   */
+  public record Result(String engine, String volumeId, Outcome outcome, String detail,
+      long bytes) {
+
+    public Result(String engine, String volumeId, Outcome outcome, String detail) {
+      this(engine, volumeId, outcome, detail, 0);
+    }
   }
 
   /**
@@ -85,26 +119,112 @@ public final class Drainer {
     return worker::shutdownNow;
   }
 
-  /** One pass over every draining engine's volumes. */
-  public List<Result> pass() {
+  /** One pass over the volumes of every draining engine and every engine being removed. */
+  public synchronized List<Result> pass() {
     List<Result> out = new ArrayList<>();
     if (!engines.pooled()) {
       return out;
     }
+    Set<String> draining = new HashSet<>();
     for (Engine source : engines.all()) {
-      if (source.state() != EngineState.DRAINING) {
-        continue;
+      if (source.state() == EngineState.DRAINING || source.state() == EngineState.REMOVING) {
+        draining.add(source.name());
+        out.addAll(drainEngine(source));
       }
-      for (Located l : finder.all()) {
-        if (l.engine().name().equals(source.name())) {
-          out.add(drain(source, l.volume()));
-        }
+    }
+    for (String gone : List.copyOf(tallies.keySet())) {
+      if (!draining.contains(gone)) {
+        tallies.remove(gone);
+        listener.event(new DrainEvent.Stopped(gone));
       }
     }
     return out;
   }
 
-  private Result drain(Engine source, VolumeRecord v) {
+  private List<Result> drainEngine(Engine source) {
+    String name = source.name();
+    List<VolumeRecord> on = finder.all().stream()
+        .filter(l -> l.engine().name().equals(name)).map(Located::volume)
+        .sorted(java.util.Comparator.comparing(v -> v.id().toString())).toList();
+    Tally tally = tallies.get(name);
+    if (tally == null) {
+      tally = new Tally();
+      tallies.put(name, tally);
+      log.info("engine {}: drain begins with {} volume(s)", name, on.size());
+      listener.event(new DrainEvent.Started(name, on.size(),
+          source.state() == EngineState.REMOVING));
+    }
+    List<Result> out = new ArrayList<>();
+    List<String> attached = new ArrayList<>();
+    List<String> detached = new ArrayList<>();
+    for (VolumeRecord v : on) {
+      (attached(v.target()) ? attached : detached).add(v.id().toString());
+    }
+    int left = on.size();
+    for (VolumeRecord v : on) {
+      String id = v.id().toString();
+      if (attached.contains(id)) {
+        out.add(new Result(name, id, Outcome.ATTACHED, attachment(v.target())));
+        continue;
+      }
+      detached.remove(id);
+      Tally t = tally;
+      int remaining = left;
+      Result r = drain(source, v, current -> listener.progress(progress(name, t, remaining,
+          detached.size() + 1, attached, current)));
+      out.add(r);
+      switch (r.outcome()) {
+        case MOVED -> {
+          tally.moved++;
+          left--;
+          tally.errors.remove(id);
+          listener.event(new DrainEvent.Moved(name, id, r.detail(), r.bytes()));
+          pvcEvent(v, false, "volume " + id + " moved from engine " + name + " to engine "
+              + r.detail() + " (drain)");
+        }
+        case ATTACHED -> attached.add(id);
+        case FAILED -> {
+          tally.errors.put(id, r.detail());
+          listener.event(new DrainEvent.MoveFailed(name, id, r.detail()));
+          pvcEvent(v, true, "volume " + id + " not moved off draining engine " + name + ": "
+              + r.detail() + "; the next pass retries");
+        }
+      }
+    }
+    if (!attached.isEmpty() && !attached.equals(tally.attached)) {
+      listener.event(new DrainEvent.Blocked(name, attached));
+    }
+    tally.attached = List.copyOf(attached);
+    listener.progress(progress(name, tally, left, left - attached.size(), attached, null));
+    if (left == 0 && !tally.drained) {
+      log.info("engine {} drained: {} volume(s) moved", name, tally.moved);
+      listener.event(new DrainEvent.Drained(name, tally.moved));
+    }
+    tally.drained = left == 0;
+    return out;
+  }
+
+  private static DrainProgress progress(String engine, Tally t, int remaining, int pending,
+      List<String> attached, DrainProgress.Current current) {
+    return new DrainProgress(engine, t.moved + remaining, t.moved, remaining, pending, attached,
+        t.errors, current);
+  }
+
+  private void pvcEvent(VolumeRecord v, boolean warning, String message) {
+    String pvc = v.parameters().kubernetes().get("pvc/name");
+    String namespace = v.parameters().kubernetes().get("pvc/namespace");
+    if (pvc == null || namespace == null) {
+      return;
+    }
+    if (warning) {
+      pvcEvents.warn(namespace, pvc, VolumeEvents.MOVE_FAILED, message);
+    } else {
+      pvcEvents.note(namespace, pvc, VolumeEvents.MOVED, message);
+    }
+  }
+
+  private Result drain(Engine source, VolumeRecord v,
+      Consumer<DrainProgress.Current> moving) {
     String id = v.id().toString();
     if (attached(v.target())) {
       return new Result(source.name(), id, Outcome.ATTACHED, attachment(v.target()));
@@ -119,7 +239,9 @@ public final class Drainer {
       }
       Engine destination = destination(source, v);
       String address = destination.client().info().getReplicationAddress();
-      Transfer t = transfers.await(source, source.client().startTransfer(
+      moving.accept(new DrainProgress.Current(id, destination.name(), 0, v.sizeBytes()));
+      Transfer t = transfers.await(source, p -> moving.accept(new DrainProgress.Current(id,
+          destination.name(), p.getDoneBytes(), p.getTotalBytes())), source.client().startTransfer(
           StartTransferRequest.newBuilder().setId(MOVE_PREFIX + v.id().local())
               .setSource(LunRef.newBuilder().setTarget(now.get().getName()).setLun(0))
               .setDestinationEngine(destination.name()).setDestinationAddress(address)
@@ -131,7 +253,7 @@ public final class Drainer {
       switchOver(source, destination, v, now.get());
       log.info("volume {} moved from draining engine {} to {} ({} bytes)", id, source.name(),
           destination.name(), t.getDoneBytes());
-      return new Result(source.name(), id, Outcome.MOVED, destination.name());
+      return new Result(source.name(), id, Outcome.MOVED, destination.name(), t.getDoneBytes());
     } catch (StatusRuntimeException e) {
       return failed(source, id, e.getStatus().getCode() + ": " + e.getStatus().getDescription());
     }
