@@ -78,7 +78,10 @@ public final class EngineDrainStatus implements DrainListener, AutoCloseable {
     for (String engine : List.copyOf(latest.keySet())) {
       DrainProgress p = latest.remove(engine);
       if (p != null) {
-        patch(engine, List.of(Map.of("op", "add", "path", "/status/drain", "value", drain(p))));
+        // an object without status yet (no report written) gets the whole member
+        patch(engine, List.of(status(engine).isEmpty()
+            ? Map.of("op", "add", "path", "/status", "value", Map.of("drain", drain(p)))
+            : Map.of("op", "add", "path", "/status/drain", "value", drain(p))));
       }
     }
   }
@@ -106,11 +109,17 @@ public final class EngineDrainStatus implements DrainListener, AutoCloseable {
       }
       case DrainEvent.Stopped s -> {
         latest.remove(e);
-        if (informer.object(e).isPresent()) {
+        if (status(e).containsKey("drain")) {
           patch(e, List.of(Map.of("op", "remove", "path", "/status/drain")));
         }
       }
     }
+  }
+
+  /** The object's status as the informer last saw it; empty when it has none (or no object). */
+  private Map<?, ?> status(String engine) {
+    return informer.object(engine).map(o -> o.getAdditionalProperties().get("status"))
+        .filter(Map.class::isInstance).map(Map.class::cast).orElse(Map.of());
   }
 
   private void record(String engine, EventRecorder.Type type, String reason, String message) {
