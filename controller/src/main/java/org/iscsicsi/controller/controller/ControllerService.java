@@ -82,11 +82,11 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     }
     OperationLocks locks = new OperationLocks();
     this.provisioner = new Provisioner(engines, config, finder, locks, cluster);
-    this.publisher = new Publisher(finder, locks, cluster.chapSecrets());
-    this.snapshotter = new Snapshotter(engines, config, finder, locks);
-    this.modifier = new Modifier(finder, locks);
     this.drainer = new Drainer(engines, config, finder, locks,
         new CloneTransfer(Provisioner.CLONE_TRANSFER_TIMEOUT), cluster.events());
+    this.publisher = new Publisher(finder, locks, cluster.chapSecrets(), drainer);
+    this.snapshotter = new Snapshotter(engines, config, finder, locks, drainer);
+    this.modifier = new Modifier(finder, locks);
   }
 
   /** Moves detached volumes off draining engines, one pass per call (pool mode). */

@@ -55,7 +55,7 @@ class DrainerTest {
   };
 
   /** What the drainer told its listener, in order. */
-  private static final class Heard implements DrainListener {
+  private static class Heard implements DrainListener {
     final List<DrainProgress> progress = new CopyOnWriteArrayList<>();
     final List<DrainEvent> events = new CopyOnWriteArrayList<>();
 
@@ -213,5 +213,54 @@ class DrainerTest {
     pool.status("e1", EngineState.READY, "");
     service.drainer().pass();
     assertThat(heard.events.getLast()).isEqualTo(new DrainEvent.Stopped("e1"));
+  }
+
+  /**
+   * A publish while the bytes move cancels the move: it succeeds on the source engine, the
+   * destination keeps no copy, the volume stays where it was (and its failed move is reported),
+   * and a later pass leaves the now attached volume alone.
+   */
+  @Test
+  void publishDuringTheMoveCancelsItAndWinsOnTheSource() throws Exception {
+    pool.status("e2", EngineState.CORDONED, "so the volume lands on e1");
+    String id = csi.createVolume(createRequest("pvc-busy", 32 * MIB).build()).getVolume()
+        .getVolumeId();
+    ReplicatingPool.write(Path.of(fixture.lun("e1", id).getPath()), 0, 32 * MIB);
+    pool.status("e2", EngineState.READY, "");
+    pool.status("e1", EngineState.DRAINING, "drained by the test");
+    Csi.ControllerPublishVolumeRequest publish = Csi.ControllerPublishVolumeRequest.newBuilder()
+        .setVolumeId(id).setNodeId(NODE_A).setVolumeCapability(mount(Mode.SINGLE_NODE_WRITER))
+        .build();
+    List<Csi.ControllerPublishVolumeResponse> published = new CopyOnWriteArrayList<>();
+    Heard heard = new Heard() {
+      @Override
+      public void progress(DrainProgress p) {
+        super.progress(p);
+        // the first report of the current volume is made under its lock, the later ones while
+        // the bytes move (the drainer polls the transfer), when a publish may come
+        long moving = progress.stream().filter(q -> q.current() != null).count();
+        if (p.current() != null && moving == 2) {
+          published.add(csi.controllerPublishVolume(publish));
+        }
+      }
+    };
+    service.drainer().listen(heard);
+
+    List<Drainer.Result> results = service.drainer().pass();
+
+    assertThat(published).as("the publish ran while the bytes moved").hasSize(1);
+    assertThat(results).singleElement().satisfies(r -> {
+      assertThat(r.outcome()).isEqualTo(Drainer.Outcome.FAILED);
+      assertThat(r.detail()).startsWith("cancelled by ControllerPublishVolume");
+    });
+    assertThat(pool.get("e2").client().findTarget(ReplicatingPool.iqn(id)))
+        .as("no copy left on the destination").isEmpty();
+    assertThat(pool.get("e1").client().findTarget(ReplicatingPool.iqn(id)).orElseThrow()
+        .getGrantsCount()).as("granted on the source").isEqualTo(1);
+    assertThat(heard.events).anySatisfy(e -> assertThat(e)
+        .isInstanceOf(DrainEvent.MoveFailed.class));
+    assertThat(service.drainer().pass()).extracting(Drainer.Result::outcome)
+        .containsExactly(Drainer.Outcome.ATTACHED);
+    assertThat(heard.last().errors()).as("a volume that stays attached is no error").isEmpty();
   }
 }
