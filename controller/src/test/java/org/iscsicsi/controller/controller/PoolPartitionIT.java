@@ -105,11 +105,14 @@ class PoolPartitionIT {
       csiServer.shutdownNow();
       csiServer.awaitTermination(5, TimeUnit.SECONDS);
     }
-    for (AutoCloseable c : closing.reversed()) {
-      c.close();
-    }
+    // the engines first, while the link and the relay still carry node-b's goodbye to the API
+    // server; then the controller's side, the relay (none of its connections left) and the
+    // namespace
     for (PoolEngineProcess e : engines.values()) {
       e.stop();
+    }
+    for (AutoCloseable c : closing.reversed()) {
+      c.close();
     }
   }
 
