@@ -29,6 +29,8 @@ import org.iscsicsi.controller.engine.EngineDirectory;
 import org.iscsicsi.controller.engine.EngineHealth;
 import org.iscsicsi.controller.engine.Engines;
 import org.iscsicsi.controller.kube.EngineInformer;
+import org.iscsicsi.controller.kube.EngineDrainStatus;
+import org.iscsicsi.controller.kube.EngineRemoval;
 import org.iscsicsi.controller.kube.EngineStatusWriter;
 import org.iscsicsi.controller.controller.Drainer;
 import org.iscsicsi.controller.kube.EventRecorder;
@@ -272,7 +274,11 @@ final class ServeCommand implements Callable<Integer> {
         cluster.add(sync.start(syncInterval, leading));
       }
       if (pool) {
+        controller.drainer().listen(cluster.add(new EngineDrainStatus(kube, informer, events,
+            poolNamespace, EngineDrainStatus.FLUSH)));
         cluster.add(controller.drainer().every(Drainer.INTERVAL, leading));
+        cluster.add(new EngineRemoval(kube, informer, controller.inventory().orElseThrow(),
+            events, poolNamespace, leading).every(EngineRemoval.INTERVAL));
       }
       List<BindableService> services = List.of(new IdentityService(info, engines), controller,
           controller.groupController(), controller.snapshotMetadata());

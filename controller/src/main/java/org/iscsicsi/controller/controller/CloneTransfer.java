@@ -81,6 +81,11 @@ final class CloneTransfer {
 
   /** Polls the transfer until it ends, cancelling it when it outlives the timeout. */
   Transfer await(Engine source, Transfer t) {
+    return await(source, polled -> { }, t);
+  }
+
+  /** As {@link #await(Engine, Transfer)}, handing every state polled to {@code polled}. */
+  Transfer await(Engine source, java.util.function.Consumer<Transfer> polled, Transfer t) {
     long until = System.nanoTime() + timeout.toNanos();
     while (t.getState().equals("PENDING") || t.getState().equals("RUNNING")) {
       if (System.nanoTime() > until) {
@@ -96,6 +101,7 @@ final class CloneTransfer {
         throw Status.ABORTED.withDescription("interrupted while copying").asRuntimeException();
       }
       t = source.client().transfer(t.getId());
+      polled.accept(t);
     }
     return t;
   }

@@ -86,14 +86,14 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     }
     OperationLocks locks = new OperationLocks();
     this.provisioner = new Provisioner(engines, config, finder, locks, cluster);
-    this.publisher = new Publisher(finder, locks, cluster.chapSecrets());
-    this.snapshotter = new Snapshotter(engines, config, finder, locks);
+    this.drainer = new Drainer(engines, config, finder, locks,
+        new CloneTransfer(Provisioner.CLONE_TRANSFER_TIMEOUT), cluster.events());
+    this.publisher = new Publisher(finder, locks, cluster.chapSecrets(), drainer);
+    this.snapshotter = new Snapshotter(engines, config, finder, locks, drainer);
     this.modifier = new Modifier(finder, locks);
     this.groupController = new GroupControllerService(
-        new GroupSnapshotter(config, finder, locks, snapshotter), leading);
+        new GroupSnapshotter(config, finder, locks, snapshotter, drainer), leading);
     this.snapshotMetadata = new SnapshotMetadataService(finder, leading);
-    this.drainer = new Drainer(engines, config, finder, locks,
-        new CloneTransfer(Provisioner.CLONE_TRANSFER_TIMEOUT));
   }
 
   /** The GroupController service on the same volumes (group snapshots). */

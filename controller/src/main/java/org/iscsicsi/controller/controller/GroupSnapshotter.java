@@ -39,13 +39,15 @@ final class GroupSnapshotter {
   private final VolumeFinder finder;
   private final OperationLocks locks;
   private final Snapshotter snapshots;
+  private final Drainer drainer;
 
   GroupSnapshotter(ControllerConfig config, VolumeFinder finder, OperationLocks locks,
-      Snapshotter snapshots) {
+      Snapshotter snapshots, Drainer drainer) {
     this.config = config;
     this.finder = finder;
     this.locks = locks;
     this.snapshots = snapshots;
+    this.drainer = drainer;
   }
 
   Csi.VolumeGroupSnapshot create(Csi.CreateVolumeGroupSnapshotRequest req) {
@@ -67,6 +69,8 @@ final class GroupSnapshotter {
     }
     List<Located> members = new ArrayList<>();
     for (String id : sources) {
+      // a member on its way off a draining engine is snapshotted where it is
+      drainer.cancelMove(id, "CreateVolumeGroupSnapshot");
       members.add(finder.require(id));
     }
     Set<String> engines = members.stream().map(l -> l.engine().name())

@@ -39,6 +39,24 @@ public final class PoolInventory {
     }
   }
 
+  /**
+   * What the index places on one engine: what its removal waits for.
+   *
+   * @param volumes the volume ids, sorted
+   * @param attached those of them with a grant or a session, as last read
+   */
+  public record Holdings(List<String> volumes, List<String> attached, int snapshots) {
+
+    public Holdings {
+      volumes = List.copyOf(volumes);
+      attached = List.copyOf(attached);
+    }
+
+    public boolean empty() {
+      return volumes.isEmpty() && snapshots == 0;
+    }
+  }
+
   private final Engines engines;
   private final ControllerConfig config;
   private final VolumeIndex index;
@@ -70,5 +88,32 @@ public final class PoolInventory {
       }
     }
     return new Listing(index.placements(), read, all);
+  }
+
+  /** The volumes and snapshots the index places on {@code engine} (read first if it is not). */
+  public Holdings holdings(String engine) {
+    index.refresh();
+    List<String> volumes = new java.util.ArrayList<>();
+    List<String> attached = new java.util.ArrayList<>();
+    for (var v : index.volumesOn(engine)) {
+      volumes.add(v.id().toString());
+      if (v.target().getGrantsCount() > 0 || v.target().getSessionCount() > 0) {
+        attached.add(v.id().toString());
+      }
+    }
+    volumes.sort(null);
+    attached.sort(null);
+    return new Holdings(volumes, attached, index.snapshotsOn(engine).size());
+  }
+
+  /**
+   * Forgets every volume and snapshot of {@code engine} (removed by force): DeleteVolume of them
+   * then succeeds (nothing left to delete) and the other calls answer NOT_FOUND.
+   */
+  public void forget(String engine) {
+    Holdings lost = holdings(engine);
+    index.forgetEngine(engine);
+    log.warn("engine {} removed by force: {} volume(s) and {} snapshot(s) forgotten: {}", engine,
+        lost.volumes().size(), lost.snapshots(), lost.volumes());
   }
 }

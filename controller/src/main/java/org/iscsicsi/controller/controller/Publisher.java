@@ -45,9 +45,12 @@ final class Publisher {
 
   private final VolumeFinder finder;
   private final OperationLocks locks;
+  private final Drainer drainer;
   private final GeneratedChap chap;
 
-  Publisher(VolumeFinder finder, OperationLocks locks, ChapSecretStore chapSecrets) {
+  Publisher(VolumeFinder finder, OperationLocks locks, ChapSecretStore chapSecrets,
+      Drainer drainer) {
+    this.drainer = drainer;
     this.finder = finder;
     this.locks = locks;
     this.chap = new GeneratedChap(chapSecrets);
@@ -70,6 +73,8 @@ final class Publisher {
       return publishExternal(req);
     }
     try (OperationLocks.Held held = locks.acquire(volumeId, "ControllerPublishVolume")) {
+      // a volume on its way off a draining engine stays there: the attach wins over the move
+      drainer.cancelMove(volumeId, "ControllerPublishVolume");
       Located l = finder.require(volumeId);
       if (!IscsiNames.valid(node)) {
         throw CsiErrors.notFound("node " + node + " does not exist: node ids are iSCSI "

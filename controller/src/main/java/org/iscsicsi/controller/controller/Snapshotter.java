@@ -36,9 +36,11 @@ final class Snapshotter {
   private final ControllerConfig config;
   private final VolumeFinder finder;
   private final OperationLocks locks;
+  private final Drainer drainer;
 
   Snapshotter(Engines engines, ControllerConfig config, VolumeFinder finder,
-      OperationLocks locks) {
+      OperationLocks locks, Drainer drainer) {
+    this.drainer = drainer;
     this.engines = engines;
     this.config = config;
     this.finder = finder;
@@ -63,6 +65,8 @@ final class Snapshotter {
     if (same.isPresent()) {
       return existing(same.get().engine(), same.get().snapshot(), sourceId, name);
     }
+    // a snapshot of a volume on its way off a draining engine is taken where it is
+    drainer.cancelMove(sourceId, "CreateSnapshot");
     Located source = finder.require(sourceId);
     VolumeId id = finder.idFor(source.engine(), name);
     try (OperationLocks.Held held = locks.acquire("snapshot " + id, "CreateSnapshot")) {

@@ -12,9 +12,26 @@ public interface VolumeEvents {
   /** Reason of the Event on a PVC whose volume's engine became unreachable (pool mode). */
   String ENGINE_UNREACHABLE = "VolumeEngineUnreachable";
 
+  /** Reason of the Event on a PVC whose volume moved to another engine (a drain). */
+  String MOVED = "VolumeMoved";
+
+  /** Reason of the Warning on a PVC whose volume could not be moved off a draining engine. */
+  String MOVE_FAILED = "VolumeMoveFailed";
+
   /** Records a Warning on the PVC {@code namespace/name}. */
   void warn(String namespace, String name, String reason, String message);
 
+  /** Records a Normal event on the PVC {@code namespace/name}. */
+  void note(String namespace, String name, String reason, String message);
+
   /** No event sink (no Kubernetes API): the controller's log has the warning. */
-  VolumeEvents NONE = (namespace, name, reason, message) -> {};
+  VolumeEvents NONE = new VolumeEvents() {
+    @Override
+    public void warn(String namespace, String name, String reason, String message) {
+    }
+
+    @Override
+    public void note(String namespace, String name, String reason, String message) {
+    }
+  };
 }

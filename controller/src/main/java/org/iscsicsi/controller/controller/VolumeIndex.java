@@ -261,6 +261,18 @@ final class VolumeIndex {
     return out;
   }
 
+  /**
+   * Drops everything the index places on {@code engine} (an engine removed by force: its
+   * volumes and snapshots are gone for the pool). It stays seen, so it is not read again
+   * unless it joins anew (a new incarnation).
+   */
+  void forgetEngine(String engine) {
+    for (String id : List.copyOf(volumes.keySet())) {
+      removeVolume(engine, id);
+    }
+    snapshots.values().removeIf(s -> s.engine().equals(engine));
+  }
+
   void putSnapshot(String engine, Snapshot s) {
     snapshots.put(VolumeId.POOL + "." + s.getId(), new IndexedSnapshot(engine, s));
   }

@@ -70,6 +70,18 @@ public final class EngineInformer implements AutoCloseable {
     return Optional.ofNullable(objects.getIndexer().getByKey(name));
   }
 
+  /** Every IscsiEngine object as the informer last saw it. */
+  public List<GenericKubernetesResource> objects() {
+    return objects.getIndexer().list();
+  }
+
+  /** The event subject for the IscsiEngine {@code name} (cluster-scoped; uid when known). */
+  public EventRecorder.About about(String name) {
+    return new EventRecorder.About(CONTEXT.getGroup() + "/" + CONTEXT.getVersion(),
+        CONTEXT.getKind(), "", name,
+        object(name).map(o -> o.getMetadata().getUid()).orElse(null));
+  }
+
   @Override
   public void close() {
     objects.close();

@@ -8,7 +8,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Warnings as core/v1 Events on a PVC (what {@code kubectl describe pvc} lists), with the PVC's
+ * Warnings and notes as core/v1 Events on a PVC (what {@code kubectl describe pvc} lists), with the PVC's
  * uid so that they match the object. The PVC's name and namespace come from the
  * external-provisioner's {@code --extra-create-metadata}. Needs get on persistentvolumeclaims and
  * create on events in the PVC's namespace (the provisioner's ClusterRole has both); a failure is
@@ -32,6 +32,16 @@ public final class PvcEvents implements VolumeEvents {
 
   @Override
   public void warn(String namespace, String name, String reason, String message) {
+    record(namespace, name, EventRecorder.Type.Warning, reason, message);
+  }
+
+  @Override
+  public void note(String namespace, String name, String reason, String message) {
+    record(namespace, name, EventRecorder.Type.Normal, reason, message);
+  }
+
+  private void record(String namespace, String name, EventRecorder.Type type, String reason,
+      String message) {
     String uid = null;
     try {
       PersistentVolumeClaim pvc = client.persistentVolumeClaims().inNamespace(namespace)
@@ -42,6 +52,6 @@ public final class PvcEvents implements VolumeEvents {
           e.getCode(), e.getMessage());
     }
     events.record(namespace, new EventRecorder.About("v1", "PersistentVolumeClaim", namespace,
-        name, uid), EventRecorder.Type.Warning, reason, message);
+        name, uid), type, reason, message);
   }
 }

@@ -30,9 +30,9 @@ import org.iscsicsi.target.engine.HostPort;
  * {@code TargetEngine} on a temporary state directory (iSCSI on 127.0.0.1, port 0, advertised as
  * bound).
  */
-final class ControllerFixture implements AutoCloseable {
+public final class ControllerFixture implements AutoCloseable {
 
-  static final String NODE_A = "iqn.2026-11.org.example:node-a";
+  public static final String NODE_A = "iqn.2026-11.org.example:node-a";
   static final String NODE_B = "iqn.2026-11.org.example:node-b";
 
   final Path stateDir;
@@ -79,7 +79,7 @@ final class ControllerFixture implements AutoCloseable {
     this.snapshotMetadata = SnapshotMetadataGrpc.newBlockingStub(channel);
   }
 
-  static Csi.VolumeCapability mount(Csi.VolumeCapability.AccessMode.Mode mode) {
+  public static Csi.VolumeCapability mount(Csi.VolumeCapability.AccessMode.Mode mode) {
     return Csi.VolumeCapability.newBuilder()
         .setMount(Csi.VolumeCapability.MountVolume.getDefaultInstance())
         .setAccessMode(Csi.VolumeCapability.AccessMode.newBuilder().setMode(mode)).build();
@@ -91,7 +91,7 @@ final class ControllerFixture implements AutoCloseable {
         .setAccessMode(Csi.VolumeCapability.AccessMode.newBuilder().setMode(mode)).build();
   }
 
-  static Csi.CreateVolumeRequest.Builder createRequest(String name, long bytes) {
+  public static Csi.CreateVolumeRequest.Builder createRequest(String name, long bytes) {
     return Csi.CreateVolumeRequest.newBuilder().setName(name)
         .setCapacityRange(Csi.CapacityRange.newBuilder().setRequiredBytes(bytes))
         .addVolumeCapabilities(mount(Csi.VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER));

@@ -7,18 +7,18 @@ import io.grpc.StatusRuntimeException;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 
 /** Asserts that a call fails with a given gRPC status code. */
-final class GrpcAssert {
+public final class GrpcAssert {
 
   private GrpcAssert() {}
 
-  static void assertCode(ThrowingCallable call, Status.Code code) {
+  public static void assertCode(ThrowingCallable call, Status.Code code) {
     assertThatThrownBy(call).isInstanceOf(StatusRuntimeException.class)
         .extracting(e -> ((StatusRuntimeException) e).getStatus().getCode())
         .isEqualTo(code);
   }
 
   /** As {@link #assertCode(ThrowingCallable, Status.Code)}, with a description containing this. */
-  static void assertCode(ThrowingCallable call, Status.Code code, String described) {
+  public static void assertCode(ThrowingCallable call, Status.Code code, String described) {
     assertThatThrownBy(call).isInstanceOf(StatusRuntimeException.class)
         .satisfies(e -> {
           Status s = ((StatusRuntimeException) e).getStatus();

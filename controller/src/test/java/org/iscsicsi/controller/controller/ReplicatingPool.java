@@ -23,28 +23,33 @@ import org.iscsicsi.target.v1.Lun;
  * the CSI Controller service on them in process, and the file helpers transfer tests compare
  * LUNs with.
  */
-final class ReplicatingPool implements AutoCloseable {
+public final class ReplicatingPool implements AutoCloseable {
 
-  final TestPool pool;
-  final ControllerService service;
-  final ControllerGrpc.ControllerBlockingStub csi;
+  public final TestPool pool;
+  public final ControllerService service;
+  public final ControllerGrpc.ControllerBlockingStub csi;
   private final Server server;
   private final ManagedChannel channel;
 
-  ReplicatingPool(Path dir) throws Exception {
+  public ReplicatingPool(Path dir) throws Exception {
+    this(dir, ClusterObjects.NONE);
+  }
+
+  /** With {@code cluster} for PVC events (and CHAP Secrets). */
+  public ReplicatingPool(Path dir, ClusterObjects cluster) throws Exception {
     TestPki ca = TestPki.create(dir, "engines");
     pool = new TestPool(dir, TestPki.tls(ca.issue("engine"), ca));
     pool.start("e1", Map.of());
     pool.start("e2", Map.of());
     String name = "replicating-" + UUID.randomUUID();
-    service = new ControllerService(pool, ControllerConfig.defaults());
+    service = new ControllerService(pool, ControllerConfig.defaults(), () -> true, cluster);
     server = InProcessServerBuilder.forName(name).directExecutor().addService(service)
         .build().start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     csi = ControllerGrpc.newBlockingStub(channel);
   }
 
-  static String iqn(String volumeId) {
+  public static String iqn(String volumeId) {
     return "iqn.2026-11.org.iscsicsi:" + volumeId;
   }
 

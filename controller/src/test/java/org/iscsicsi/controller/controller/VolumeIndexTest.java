@@ -45,8 +45,17 @@ class VolumeIndexTest {
   record Warning(String namespace, String name, String reason, String message) {}
 
   final List<Warning> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
-  final VolumeEvents events = (ns, name, reason, message) ->
+  final VolumeEvents events = new VolumeEvents() {
+    @Override
+    public void warn(String ns, String name, String reason, String message) {
       warnings.add(new Warning(ns, name, reason, message));
+    }
+
+    @Override
+    public void note(String ns, String name, String reason, String message) {
+      throw new AssertionError("the index records warnings only: " + reason);
+    }
+  };
 
   @BeforeEach
   void start() throws Exception {

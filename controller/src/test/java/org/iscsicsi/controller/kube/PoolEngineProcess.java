@@ -15,7 +15,8 @@ import org.iscsicsi.target.testing.TestPki;
 
 /**
  * One pool engine as its own {@code target-engine serve} process: its own state directory,
- * iSCSI portal and admin API on free TCP ports of 127.0.0.1 (kept across a restart), mutual TLS
+ * iSCSI portal and admin API on free TCP ports of 127.0.0.1 (kept across a restart), or of its
+ * own address in a network namespace ({@link #inNamespace}), mutual TLS
  * with the engines' certificate and the controllers' CA. With a kubeconfig it registers itself
  * ({@code --kubernetes}: its IscsiEngine and Lease, named after its node, Lease in
  * {@link PoolFixture#NAMESPACE}); without, a test writes them with {@link PoolFixture}.
@@ -40,6 +41,10 @@ public final class PoolEngineProcess {
   private Process process;
   private Path log;
   private int starts;
+  /** The address its portal and admin API listen on; in a network namespace, its own. */
+  private String host = "127.0.0.1";
+  /** The network namespace it runs in ({@code ip netns exec}), or null for the test's own. */
+  private String netns;
 
   /**
    * @param kubeconfig the API server to register in, or null for no registration
@@ -54,24 +59,46 @@ public final class PoolEngineProcess {
     this.stateDir = Files.createDirectories(dir.resolve(name));
   }
 
+  /**
+   * Runs the engine in network namespace {@code netns} (see {@link NetworkNamespace}), listening
+   * on {@code host}, the namespace's address; call before {@link #start}.
+   */
+  public PoolEngineProcess inNamespace(String netns, String host) {
+    this.netns = netns;
+    this.host = host;
+    return this;
+  }
+
   public String adminAddress() {
-    return "127.0.0.1:" + admin;
+    return host + ":" + admin;
+  }
+
+  public String portalAddress() {
+    return host + ":" + portal;
+  }
+
+  public boolean alive() {
+    return process != null && process.isAlive();
   }
 
   public void start() throws IOException {
     log = dir.resolve(name + "-" + (++starts) + ".log");
     List<String> args = new ArrayList<>(List.of("serve", "--name", name,
         "--state-dir", stateDir.toString(),
-        "--portal", "127.0.0.1:" + portal, "--admin", adminAddress(),
+        "--portal", portalAddress(), "--admin", adminAddress(),
         "--admin-tls-cert", engineCert.certificate().toString(),
         "--admin-tls-key", engineCert.key().toString(),
         "--admin-tls-client-ca", controllerCa.caCertificate().toString()));
     if (kubeconfig != null) {
       args.addAll(List.of("--kubernetes", "--node", name, "--namespace", PoolFixture.NAMESPACE,
-          "--advertise", "127.0.0.1:" + portal));
+          "--advertise", portalAddress()));
     }
     ProcessBuilder pb = TargetEngineLauncher.builder(args.toArray(String[]::new))
         .redirectErrorStream(true).redirectOutput(log.toFile());
+    if (netns != null) {
+      // ip execs the launcher, which execs java: the process stays the engine's JVM
+      pb.command().addAll(0, List.of(NetworkNamespace.IP, "netns", "exec", netns));
+    }
     if (kubeconfig != null) {
       pb.environment().put("KUBECONFIG", kubeconfig.toString());
     }

@@ -73,6 +73,11 @@ public final class PoolFixture {
    * self-signed.
    */
   public Path kubeconfig(Path dir) throws IOException {
+    return kubeconfig(dir.resolve("kubeconfig"), client.getMasterUrl().toString());
+  }
+
+  /** A kubeconfig at {@code file} naming {@code server} (a relay to the mock API server). */
+  public static Path kubeconfig(Path file, String server) throws IOException {
     String yaml = """
         apiVersion: v1
         kind: Config
@@ -80,8 +85,7 @@ public final class PoolFixture {
         users: [{name: mock, user: {token: mock}}]
         contexts: [{name: mock, context: {cluster: mock, user: mock}}]
         current-context: mock
-        """.formatted(client.getMasterUrl());
-    Path file = dir.resolve("kubeconfig");
+        """.formatted(server);
     Files.createFile(file, PosixFilePermissions.asFileAttribute(
         PosixFilePermissions.fromString("rw-------")));
     Files.writeString(file, yaml);
