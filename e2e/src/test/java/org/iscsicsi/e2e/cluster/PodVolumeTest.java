@@ -1,0 +1,209 @@
+package org.iscsicsi.e2e.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import org.iscsicsi.node.vm.QemuVm;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Pods that really run, on a real node: the control plane of e2e/cluster/start.sh
+ * ({@code --kubelet}) and the VM node of {@link VmNode}, with kubelet and containerd (built from
+ * source through the Go module proxy) and the node plugin, which registers itself with kubelet
+ * through the plugin registration protocol. Pins:
+ *
+ * <ul>
+ *   <li>the node becomes Ready, and kubelet's registration of the plugin gives its CSINode the
+ *       driver with the VM's initiator IQN as node id, the topology key, and the Node its
+ *       topology label and node id annotation;
+ *   <li>a busybox pod writes a file on an ext4 PVC (a CHAP target, the generated node-stage
+ *       Secret) and exits; a second pod on the node reads the same bytes (checksums compared),
+ *       and {@code kubectl logs} reaches kubelet through the apiserver's tunnel;
+ *   <li>deleting the pods and the PVC leaves no iSCSI session in the VM and no VolumeAttachment.
+ * </ul>
+ *
+ * <p>Needs qemu and the binaries of build.sh, build-node.sh and vm-node.sh (cached; cold builds
+ * take long): skipped with a reason when they are not there.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PodVolumeTest {
+  static final String NS = "pods";
+  /** Pod start-up under software emulation: tens of seconds, more while the JIT warms up. */
+  static final Duration POD_WAIT = Duration.ofMinutes(5);
+
+  static TestCluster cluster;
+  static VmNode node;
+
+  @BeforeAll
+  static void startClusterAndNode() throws Exception {
+    Path run = TestCluster.freshRun("pod-run");
+    Optional<String> noVm = VmNode.unavailableReason(TestCluster.repoRoot());
+    assumeTrue(noVm.isEmpty(), () -> "no VM node: " + noVm.orElse(""));
+    Path nodeDir = VmNode.nodeDir(TestCluster.repoRoot());
+    long t0 = System.nanoTime();
+    node = VmNode.boot(nodeDir); // boots while the control plane starts
+    cluster = TestCluster.startForKubelet(run,
+        QemuVm.HOST_ADDRESS + ":" + TestCluster.PORTAL_PORT);
+    VolumeLifecycleTest.step("cluster start-up", "control plane (with node controllers)",
+        cluster.startUp);
+    node.join(cluster);
+    String nodeId = node.awaitReady(cluster, Duration.ofMinutes(10));
+    assertThat(nodeId).isEqualTo(VmNode.INITIATOR);
+    VolumeLifecycleTest.step("node Ready", "VM launch to Node Ready with its CSINode (kubelet, "
+        + "containerd, plugin registration)", VolumeLifecycleTest.since(t0));
+    cluster.apply("""
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: pods}
+        """);
+    cluster.apply(VolumeLifecycleTest.storageClass("pod-ext4", "Delete", "fsType: ext4"));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    try {
+      if (node != null) {
+        if (cluster != null) {
+          node.keepLogs(cluster.run().resolve("logs"));
+        }
+        node.close();
+      }
+    } finally {
+      if (cluster != null) {
+        cluster.close();
+      }
+    }
+  }
+
+  @Test
+  @Order(1)
+  void kubeletRegistersTheNodePluginThroughPluginRegistration() throws Exception {
+    String csiNode = cluster.k("get", "csinode", VmNode.NODE, "-o",
+        "jsonpath={.spec.drivers[0].name} {.spec.drivers[0].nodeID} "
+            + "{.spec.drivers[0].topologyKeys}");
+    assertThat(csiNode).isEqualTo(TestCluster.DRIVER + " " + VmNode.INITIATOR + " [\""
+        + TestCluster.DRIVER + "/node\"]");
+    assertThat(cluster.k("get", "node", VmNode.NODE, "-o",
+        "jsonpath={.metadata.labels.iscsi\\.csi\\.iscsicsi\\.org/node}")).isEqualTo(VmNode.NODE);
+    assertThat(cluster.k("get", "node", VmNode.NODE, "-o",
+        "jsonpath={.metadata.annotations.csi\\.volume\\.kubernetes\\.io/nodeid}"))
+        .isEqualTo("{\"" + TestCluster.DRIVER + "\":\"" + VmNode.INITIATOR + "\"}");
+    // the verdict kubelet sent back over the registration socket
+    assertThat(node.shell("cat /ctl/logs/node-plugin.log"))
+        .contains("kubelet registered driver " + TestCluster.DRIVER);
+  }
+
+  @Test
+  @Order(2)
+  void aPodWritesAFileOnAnExt4VolumeAndASecondPodReadsTheSameBytes() throws Exception {
+    cluster.apply(VolumeLifecycleTest.pvc("data", "pod-ext4", "64Mi", "Filesystem", "")
+        .replace("namespace: lifecycle", "namespace: " + NS));
+    long t0 = System.nanoTime();
+    cluster.apply(pod("writer", "data",
+        "head -c 4194304 /dev/urandom > /data/file && sync && md5sum /data/file | cut -c1-32"));
+    String written = awaitSucceeded("writer");
+    VolumeLifecycleTest.step("pod writes ext4", "pod creation to Succeeded, md5 " + written,
+        VolumeLifecycleTest.since(t0));
+    assertThat(written).matches("[0-9a-f]{32}");
+    cluster.k("delete", "pod", "writer", "-n", NS, "--wait=true", "--timeout=300s");
+
+    t0 = System.nanoTime();
+    cluster.apply(pod("reader", "data", "md5sum /data/file | cut -c1-32"));
+    String read = awaitSucceeded("reader");
+    VolumeLifecycleTest.step("pod reads ext4", "pod creation to Succeeded, same md5",
+        VolumeLifecycleTest.since(t0));
+    assertThat(read).isEqualTo(written);
+    // kubectl logs: apiserver -> KubeletTunnel -> qemu's forward -> kubelet
+    assertThat(cluster.k("logs", "reader", "-n", NS).strip()).isEqualTo(written);
+  }
+
+  @Test
+  @Order(3)
+  void deletingPodsAndClaimLeavesNoSessionAndNoAttachment() throws Exception {
+    String pv = cluster.k("get", "pvc", "data", "-n", NS, "-o", "jsonpath={.spec.volumeName}");
+    cluster.k("delete", "pod", "reader", "-n", NS, "--wait=true", "--timeout=300s");
+    cluster.k("delete", "pvc", "data", "-n", NS, "--wait=true", "--timeout=300s");
+    await("no VolumeAttachment of " + pv, () -> cluster.k("get", "volumeattachments", "-o",
+        "jsonpath={.items[*].spec.source.persistentVolumeName}").contains(pv) ? null : "gone");
+    await("no iSCSI session in the VM", () -> {
+      String s = node.shell("iscsiadm -m session 2>&1 || true");
+      return s.contains("No active sessions") ? s : null;
+    });
+    await("PV " + pv + " deleted", () -> cluster.kubectl("get", "pv", pv).exit() != 0
+        ? "deleted" : null);
+  }
+
+  /**
+   * A busybox pod on the VM node running {@code script} with the PVC at /data; its output is
+   * also its termination message (kubelet's, read from the pod status).
+   */
+  static String pod(String name, String claim, String script) {
+    return """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: %s, namespace: %s}
+        spec:
+          nodeName: %s
+          restartPolicy: Never
+          automountServiceAccountToken: false
+          terminationGracePeriodSeconds: 5
+          containers:
+          - name: app
+            image: docker.io/library/busybox:1.35
+            imagePullPolicy: Never
+            command: [/bin/sh, -c, '%s']
+            terminationMessagePolicy: FallbackToLogsOnError
+            volumeMounts: [{name: data, mountPath: /data}]
+          volumes:
+          - name: data
+            persistentVolumeClaim: {claimName: %s}
+        """.formatted(name, NS, VmNode.NODE, script.replace("'", "''"), claim);
+  }
+
+  /** Waits for the pod to succeed; returns its output (the termination message). */
+  static String awaitSucceeded(String pod) throws Exception {
+    return await("pod " + pod + " Succeeded", () -> {
+      String phase = cluster.k("get", "pod", pod, "-n", NS, "-o", "jsonpath={.status.phase}");
+      if (phase.equals("Failed")) {
+        throw new IllegalStateException("pod " + pod + " failed: " + cluster.k("get", "pod", pod,
+            "-n", NS, "-o", "yaml"));
+      }
+      return phase.equals("Succeeded") ? cluster.k("get", "pod", pod, "-n", NS, "-o",
+          "jsonpath={.status.containerStatuses[0].state.terminated.message}").strip() : null;
+    });
+  }
+
+  static <T> T await(String what, Callable<T> probe) throws Exception {
+    long deadline = System.nanoTime() + POD_WAIT.toNanos();
+    Throwable last = null;
+    while (System.nanoTime() < deadline) {
+      try {
+        T v = probe.call();
+        if (v != null) {
+          return v;
+        }
+      } catch (IllegalStateException e) {
+        throw new AssertionError(e.getMessage() + "\n" + node.logs(), e);
+      } catch (Exception | AssertionError e) {
+        last = e;
+      }
+      Thread.sleep(1000);
+    }
+    AssertionError err = new AssertionError("timed out after " + POD_WAIT + " waiting for "
+        + what + "; events:\n" + cluster.kubectl("get", "events", "-A").out() + "\n"
+        + node.logs());
+    if (last != null) {
+      err.addSuppressed(last);
+    }
+    throw err;
+  }
+}
