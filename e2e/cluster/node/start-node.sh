@@ -52,6 +52,8 @@ cp /node/bin/runc /usr/sbin/runc
 mkdir -p /etc/cni/net.d /etc/containerd /opt/cni
 cp "$CFG/cni.conflist" /etc/cni/net.d/10-pods.conflist
 : >/etc/resolv.conf
+# cadvisor names the machine by its id
+echo 6973637369637369637369637369637a >/etc/machine-id
 grep -q "$NODE_NAME" /etc/hosts || echo "10.0.2.15 $NODE_NAME" >>/etc/hosts
 say "cgroups: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.iscsicsi.node.vm.QemuVm;
@@ -105,8 +106,7 @@ class PodVolumeTest {
   @Test
   @Order(2)
   void aPodWritesAFileOnAnExt4VolumeAndASecondPodReadsTheSameBytes() throws Exception {
-    cluster.apply(VolumeLifecycleTest.pvc("data", "pod-ext4", "64Mi", "Filesystem", "")
-        .replace("namespace: lifecycle", "namespace: " + NS));
+    cluster.apply(claim("data", "pod-ext4", "64Mi", "Filesystem", ""));
     long t0 = System.nanoTime();
     cluster.apply(pod("writer", "data",
         "head -c 4194304 /dev/urandom > /data/file && sync && md5sum /data/file | cut -c1-32"));
@@ -114,6 +114,7 @@ class PodVolumeTest {
     VolumeLifecycleTest.step("pod writes ext4", "pod creation to Succeeded, md5 " + written,
         VolumeLifecycleTest.since(t0));
     assertThat(written).matches("[0-9a-f]{32}");
+    // the volume is unpublished and unstaged before the next pod stages it again
     cluster.k("delete", "pod", "writer", "-n", NS, "--wait=true", "--timeout=300s");
 
     t0 = System.nanoTime();
@@ -128,30 +129,125 @@ class PodVolumeTest {
 
   @Test
   @Order(3)
-  void deletingPodsAndClaimLeavesNoSessionAndNoAttachment() throws Exception {
-    String pv = cluster.k("get", "pvc", "data", "-n", NS, "-o", "jsonpath={.spec.volumeName}");
-    cluster.k("delete", "pod", "reader", "-n", NS, "--wait=true", "--timeout=300s");
-    cluster.k("delete", "pvc", "data", "-n", NS, "--wait=true", "--timeout=300s");
-    await("no VolumeAttachment of " + pv, () -> cluster.k("get", "volumeattachments", "-o",
-        "jsonpath={.items[*].spec.source.persistentVolumeName}").contains(pv) ? null : "gone");
+  void snapshotRestoreAndCloneHoldTheBytesAPodWrote() throws Exception {
+    String written = cluster.k("get", "pod", "reader", "-n", NS, "-o",
+        "jsonpath={.status.containerStatuses[0].state.terminated.message}").strip();
+    cluster.apply("""
+        apiVersion: snapshot.storage.k8s.io/v1
+        kind: VolumeSnapshot
+        metadata: {name: snap, namespace: pods}
+        spec:
+          volumeSnapshotClassName: iscsi-csi-snapshot
+          source: {persistentVolumeClaimName: data}
+        """);
+    await("VolumeSnapshot snap readyToUse", () -> "true".equals(cluster.k("get",
+        "volumesnapshot", "snap", "-n", NS, "-o", "jsonpath={.status.readyToUse}")) ? "ok" : null);
+    cluster.apply(claim("restored", "pod-ext4", "64Mi", "Filesystem", """
+          dataSource: {apiGroup: snapshot.storage.k8s.io, kind: VolumeSnapshot, name: snap}
+        """));
+    cluster.apply(claim("cloned", "pod-ext4", "64Mi", "Filesystem", """
+          dataSource: {kind: PersistentVolumeClaim, name: data}
+        """));
+    long t0 = System.nanoTime();
+    // one pod, both volumes: each pod start costs tens of seconds under emulation
+    cluster.apply(pod("copies", "restored", "md5sum /data/file /clone/file | cut -c1-32 | "
+        + "tr \"\\n\" \" \"", "",
+        "  - name: clone\n    persistentVolumeClaim: {claimName: cloned}\n",
+        "\n      - {name: clone, mountPath: /clone}"));
+    String sums = awaitSucceeded("copies");
+    VolumeLifecycleTest.step("restore + clone", "a pod reads the written file on both",
+        VolumeLifecycleTest.since(t0));
+    assertThat(sums.strip()).isEqualTo(written + " " + written);
+  }
+
+  @Test
+  @Order(4)
+  void aBlockVolumeCarriesTheBytesDdWroteToTheDeviceIntoTheNextPod() throws Exception {
+    cluster.apply(claim("raw", "pod-ext4", "32Mi", "Block", ""));
+    long t0 = System.nanoTime();
+    cluster.apply(blockPod("raw-writer", "head -c 4194304 /dev/urandom > /tmp/b && "
+        + "dd if=/tmp/b of=/dev/xvda bs=1M conv=fsync 2>/dev/null && md5sum /tmp/b | cut -c1-32"));
+    String written = awaitSucceeded("raw-writer");
+    cluster.k("delete", "pod", "raw-writer", "-n", NS, "--wait=true", "--timeout=300s");
+    cluster.apply(blockPod("raw-reader",
+        "dd if=/dev/xvda bs=1M count=4 2>/dev/null | md5sum | cut -c1-32"));
+    String read = awaitSucceeded("raw-reader");
+    VolumeLifecycleTest.step("block volumeDevices", "dd into the device in one pod, the same "
+        + "md5 read by the next", VolumeLifecycleTest.since(t0));
+    assertThat(written).matches("[0-9a-f]{32}");
+    assertThat(read).isEqualTo(written);
+  }
+
+  @Test
+  @Order(5)
+  void anXfsVolumeGetsThePodsFsGroupAndGrowsOnlineAsDfInThePodSees() throws Exception {
+    cluster.apply(VolumeLifecycleTest.storageClass("pod-xfs", "Delete", "fsType: xfs"));
+    cluster.apply(claim("grow", "pod-xfs", "512Mi", "Filesystem", ""));
+    long t0 = System.nanoTime();
+    // prints the file system type, the group of the volume's root and of a new file (fsGroup,
+    // applied by kubelet), then waits until df sees more than 900 MiB and prints that size
+    cluster.apply(pod("grower", "grow", "grep \" /data \" /proc/mounts | cut -d\" \" -f3 && "
+        + "stat -c %g /data && touch /data/owned && stat -c %g /data/owned && "
+        + "while [ $(df -k /data | tail -1 | tr -s \" \" | cut -d\" \" -f2) -lt 921600 ]; "
+        + "do sleep 1; done && df -k /data | tail -1 | tr -s \" \" | cut -d\" \" -f2",
+        "securityContext: {runAsUser: 1000, runAsGroup: 1000, fsGroup: 2000}", "", ""));
+    await("pod grower Running", () -> "Running".equals(cluster.k("get", "pod", "grower", "-n",
+        NS, "-o", "jsonpath={.status.phase}")) ? "ok" : null);
+    cluster.k("patch", "pvc", "grow", "-n", NS, "--type=merge", "-p",
+        "{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"1Gi\"}}}}");
+    List<String> out = awaitSucceeded("grower").lines().toList();
+    VolumeLifecycleTest.step("xfs + fsGroup + grow", "fsGroup applied, online expansion seen by "
+        + "df in the pod (" + out.getLast() + " KiB)", VolumeLifecycleTest.since(t0));
+    assertThat(out).hasSize(4);
+    assertThat(out.get(0)).isEqualTo("xfs");
+    assertThat(out.get(1)).isEqualTo("2000");
+    assertThat(out.get(2)).isEqualTo("2000");
+    assertThat(Long.parseLong(out.get(3))).isGreaterThanOrEqualTo(921600);
+  }
+
+  @Test
+  @Order(10)
+  void deletingPodsAndClaimsLeavesNoSessionAndNoAttachment() throws Exception {
+    cluster.k("delete", "pods", "--all", "-n", NS, "--wait=true", "--timeout=300s");
+    cluster.k("delete", "volumesnapshots", "--all", "-n", NS, "--wait=true", "--timeout=300s");
+    cluster.k("delete", "pvc", "--all", "-n", NS, "--wait=true", "--timeout=300s");
+    await("no VolumeAttachment", () -> cluster.k("get", "volumeattachments", "-o",
+        "name").isBlank() ? "none" : null);
     await("no iSCSI session in the VM", () -> {
       String s = node.shell("iscsiadm -m session 2>&1 || true");
       return s.contains("No active sessions") ? s : null;
     });
-    await("PV " + pv + " deleted", () -> cluster.kubectl("get", "pv", pv).exit() != 0
-        ? "deleted" : null);
+    await("no PV", () -> cluster.k("get", "pv", "-o", "name").isBlank() ? "none" : null);
+  }
+
+  static String claim(String name, String sc, String size, String mode, String extra) {
+    return VolumeLifecycleTest.pvc(name, sc, size, mode, extra)
+        .replace("namespace: lifecycle", "namespace: " + NS);
+  }
+
+  static String pod(String name, String claim, String script) {
+    return pod(name, claim, script, "", "", "");
+  }
+
+  /** A pod whose container uses the claim as a raw device at /dev/xvda (volumeDevices). */
+  static String blockPod(String name, String script) {
+    return pod(name, "raw", script, "", "", "").replace(
+        "    volumeMounts:\n      - {name: data, mountPath: /data}",
+        "    volumeDevices:\n      - {name: data, devicePath: /dev/xvda}");
   }
 
   /**
    * A busybox pod on the VM node running {@code script} with the PVC at /data; its output is
-   * also its termination message (kubelet's, read from the pod status).
+   * also its termination message, which kubelet puts into the pod's status.
    */
-  static String pod(String name, String claim, String script) {
+  static String pod(String name, String claim, String script, String podSecurity,
+      String moreVolumes, String moreMounts) {
     return """
         apiVersion: v1
         kind: Pod
         metadata: {name: %s, namespace: %s}
         spec:
+          %s
           nodeName: %s
           restartPolicy: Never
           automountServiceAccountToken: false
@@ -160,13 +256,15 @@ class PodVolumeTest {
           - name: app
             image: docker.io/library/busybox:1.35
             imagePullPolicy: Never
-            command: [/bin/sh, -c, '%s']
+            command: [/bin/sh, -c, 'set -e; out=$(%s); echo "$out" | tee /dev/termination-log']
             terminationMessagePolicy: FallbackToLogsOnError
-            volumeMounts: [{name: data, mountPath: /data}]
+            volumeMounts:
+              - {name: data, mountPath: /data}%s
           volumes:
           - name: data
             persistentVolumeClaim: {claimName: %s}
-        """.formatted(name, NS, VmNode.NODE, script.replace("'", "''"), claim);
+        %s""".formatted(name, NS, podSecurity, VmNode.NODE, script.replace("'", "''"), moreMounts,
+        claim, moreVolumes);
   }
 
   /** Waits for the pod to succeed; returns its output (the termination message). */
