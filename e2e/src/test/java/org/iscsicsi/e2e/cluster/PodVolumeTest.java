@@ -29,7 +29,18 @@ import org.junit.jupiter.api.TestMethodOrder;
  *   <li>a busybox pod writes a file on an ext4 PVC (a CHAP target, the generated node-stage
  *       Secret) and exits; a second pod on the node reads the same bytes (checksums compared),
  *       and {@code kubectl logs} reaches kubelet through the apiserver's tunnel;
- *   <li>deleting the pods and the PVC leaves no iSCSI session in the VM and no VolumeAttachment.
+ *   <li>a snapshot restore and a clone of that PVC, mounted by one pod, hold the same bytes;
+ *   <li>a block PVC through volumeDevices: bytes dd wrote to the device in one pod have the same
+ *       checksum when the next pod reads the device;
+ *   <li>an xfs PVC gets the pod's fsGroup (the volume's root and a new file), and growing the PVC
+ *       while the pod runs is seen by df in the pod (online expansion through kubelet);
+ *   <li>a PVC used with {@code readOnly: true} is mounted ro in the pod, data readable, writes
+ *       refused;
+ *   <li>kubelet restarted while a pod uses a volume: the pod keeps running (no container restart),
+ *       its data verifies and takes new writes through the same mount, and deleting it afterwards
+ *       unmounts the volume kubelet reconstructed;
+ *   <li>deleting the pods, snapshot and PVCs leaves no iSCSI session in the VM, no
+ *       VolumeAttachment and no PV.
  * </ul>
  *
  * <p>Needs qemu and the binaries of build.sh, build-node.sh and vm-node.sh (cached; cold builds
@@ -203,6 +214,69 @@ class PodVolumeTest {
     assertThat(out.get(1)).isEqualTo("2000");
     assertThat(out.get(2)).isEqualTo("2000");
     assertThat(Long.parseLong(out.get(3))).isGreaterThanOrEqualTo(921600);
+  }
+
+  @Test
+  @Order(6)
+  void aReadOnlyClaimIsMountedReadOnlyInThePodWithItsData() throws Exception {
+    String written = cluster.k("get", "pod", "reader", "-n", NS, "-o",
+        "jsonpath={.status.containerStatuses[0].state.terminated.message}").strip();
+    long t0 = System.nanoTime();
+    cluster.apply(pod("ro-reader", "data", "md5sum /data/file | cut -c1-32 && "
+        + "grep \" /data \" /proc/mounts | cut -d\" \" -f4 | cut -d, -f1 && "
+        + "if touch /data/new 2>/dev/null; then echo writable; else echo refused; fi", "", "", "")
+        .replace("persistentVolumeClaim: {claimName: data}",
+            "persistentVolumeClaim: {claimName: data, readOnly: true}"));
+    List<String> out = awaitSucceeded("ro-reader").lines().toList();
+    VolumeLifecycleTest.step("read-only claim", "published read-only, data readable, writes "
+        + "refused", VolumeLifecycleTest.since(t0));
+    assertThat(out).containsExactly(written, "ro", "refused");
+  }
+
+  @Test
+  @Order(7)
+  void aKubeletRestartKeepsThePodsVolumeAndKubeletReconstructsItsMount() throws Exception {
+    cluster.apply(claim("keep", "pod-ext4", "64Mi", "Filesystem", ""));
+    cluster.apply(pod("survivor", "keep", "x", "", "", "").replace(
+        "'set -e; out=$(x); echo \"$out\" | tee /dev/termination-log'",
+        "'head -c 2097152 /dev/urandom > /data/f && md5sum /data/f > /data/sum && "
+            + "touch /tmp/ready && exec sleep 3600'"));
+    await("pod survivor Running with its file written", () -> {
+      TestCluster.Result r = cluster.kubectl("exec", "survivor", "-n", NS, "--", "cat",
+          "/tmp/ready");
+      return r.exit() == 0 ? "ok" : null;
+    });
+    String uid = cluster.k("get", "pod", "survivor", "-n", NS, "-o", "jsonpath={.metadata.uid}");
+    String pv = cluster.k("get", "pvc", "keep", "-n", NS, "-o", "jsonpath={.spec.volumeName}");
+    String mount = "/var/lib/kubelet/pods/" + uid + "/volumes/kubernetes.io~csi/" + pv + "/mount";
+    assertThat(node.shell("grep -c ' " + mount + " ' /proc/mounts").strip()).isEqualTo("1");
+
+    long t0 = System.nanoTime();
+    node.restartKubelet();
+    // the new kubelet reads the pod back from the runtime and reconstructs its volume from the
+    // mount table and the CSI plugin's vol_data.json; the node reports Ready again
+    await("node Ready after the kubelet restart", () -> {
+      String hb = cluster.k("get", "node", VmNode.NODE, "-o", "jsonpath={.status.conditions[?(@"
+          + ".type==\"Ready\")].lastHeartbeatTime}");
+      return java.time.Instant.parse(hb).isAfter(java.time.Instant.now().minusSeconds(20))
+          ? hb : null;
+    });
+    String check = "cd /data && md5sum -c sum && echo after-restart > later && cat later";
+    String out = await("the pod's volume usable after the restart", () -> {
+      TestCluster.Result r = cluster.kubectl("exec", "survivor", "-n", NS, "--", "sh", "-c",
+          check);
+      return r.exit() == 0 ? r.out() : null;
+    });
+    VolumeLifecycleTest.step("kubelet restart", "pod kept running, data verified and written "
+        + "through the same mount", VolumeLifecycleTest.since(t0));
+    assertThat(out).contains("f: OK").contains("after-restart");
+    assertThat(cluster.k("get", "pod", "survivor", "-n", NS, "-o",
+        "jsonpath={.status.containerStatuses[0].restartCount}")).isEqualTo("0");
+    assertThat(node.shell("grep -c ' " + mount + " ' /proc/mounts").strip()).isEqualTo("1");
+    // tearing the pod down needs the reconstructed volume: unpublished, unstaged, session gone
+    cluster.k("delete", "pod", "survivor", "-n", NS, "--wait=true", "--timeout=300s");
+    await("the pod's mount gone", () -> node.shell("grep -c ' " + mount + " ' /proc/mounts "
+        + "|| true").strip().equals("0") ? "gone" : null);
   }
 
   @Test
