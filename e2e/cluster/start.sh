@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts a Kubernetes control plane on loopback with the iscsi-csi controller and the CSI
-# sidecars, no kubelet and no containers. Usage: start.sh RUN_DIR
+# sidecars (no kubelet runs here: with --kubelet, the VM node's joins). Usage: start.sh RUN_DIR
 #
 #   etcd :13500 (peer :13501), kube-apiserver :13502, kube-controller-manager :13503,
 #   kube-scheduler :13504, the controller's iSCSI portal 127.0.0.1:13510.
