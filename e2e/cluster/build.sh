@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the test cluster's Kubernetes binaries from source through the Go module proxy:
-# etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and the CSI sidecars
+# etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet (the VM node's,
+# beside build-node.sh's containerd) and the CSI sidecars
 # (external-provisioner, external-attacher, external-resizer, csi-snapshotter,
 # snapshot-controller), plus the snapshot CRDs from the external-snapshotter client module.
 #
 # Idempotent: the result lives in ${ISCSI_CSI_CACHE:-$HOME/.cache/iscsi-csi}/k8s/<key>, where
-# <key> names every pinned version; a complete cache entry is reused in milliseconds.
+# <key> names every pinned version and the set of binaries; a complete cache entry is reused in milliseconds.
 # Prints the directory holding bin/ and crds/ on its last stdout line. With
 # ISCSI_CSI_BUILD_CHECK_ONLY=1 it only answers: exit 0 (and the directory) when built, else 3.
 #
@@ -37,12 +38,6 @@ if [[ "$(printf '%s\n' "go$GO_MIN" "$gover" | sort -V | head -1)" != "go$GO_MIN"
   gover=$(GOPROXY=${GOPROXY:-https://proxy.golang.org} "$GO" env GOVERSION) ||
     { echo "build.sh: could not fetch $GO_FALLBACK" >&2; exit 1; }
 fi
-KEY="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_prov-${PROVISIONER_VERSION}_att-${ATTACHER_VERSION}_rsz-${RESIZER_VERSION}_snap-${SNAPSHOTTER_VERSION}_${gover}"
-ROOT="${ISCSI_CSI_CACHE:-$HOME/.cache/iscsi-csi}/k8s"
-OUT="$ROOT/$KEY"
-BIN="$OUT/bin"
-MOD="$ROOT/work/$KEY"
-TIMES="$OUT/build-times.txt"
 
 P=github.com/kubernetes-csi
 # binary name = package
@@ -51,6 +46,7 @@ PACKAGES=(
   kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager
   kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler
   kubectl=k8s.io/kubernetes/cmd/kubectl
+  kubelet=k8s.io/kubernetes/cmd/kubelet
   etcd=go.etcd.io/etcd/server/v3
   csi-provisioner=$P/external-provisioner/v6/cmd/csi-provisioner
   csi-attacher=$P/external-attacher/v4/cmd/csi-attacher
@@ -67,6 +63,16 @@ MODULES=(
   "$P/external-resizer/v2@v$RESIZER_VERSION"
   "$P/external-snapshotter/v8@v$SNAPSHOTTER_VERSION"
 )
+
+# The set of binaries is part of the key: adding one builds a new entry (the Go build cache keeps
+# the packages already compiled for the old one).
+BINS=$(printf '%s\n' "${PACKAGES[@]}" | sha256sum | cut -c1-8)
+KEY="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_prov-${PROVISIONER_VERSION}_att-${ATTACHER_VERSION}_rsz-${RESIZER_VERSION}_snap-${SNAPSHOTTER_VERSION}_${gover}_bins-${BINS}"
+ROOT="${ISCSI_CSI_CACHE:-$HOME/.cache/iscsi-csi}/k8s"
+OUT="$ROOT/$KEY"
+BIN="$OUT/bin"
+MOD="$ROOT/work/$KEY"
+TIMES="$OUT/build-times.txt"
 
 log() { echo "[build.sh $(date -u +%T)] $*" >&2; }
 

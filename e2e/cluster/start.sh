@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts a Kubernetes control plane on loopback with the iscsi-csi controller and the CSI
-# sidecars, no kubelet and no containers. Usage: start.sh RUN_DIR
+# sidecars (no kubelet runs here: with --kubelet, the VM node's joins). Usage: start.sh RUN_DIR
 #
 #   etcd :13500 (peer :13501), kube-apiserver :13502, kube-controller-manager :13503,
 #   kube-scheduler :13504, the controller's iSCSI portal 127.0.0.1:13510.
@@ -22,6 +22,13 @@
 # so the chart's RBAC is what it gets, like the sidecars.
 #
 #   start.sh RUN_DIR --no-node           everything but the node (the test registers its VM).
+#   start.sh RUN_DIR --kubelet           no node either: a real kubelet registers the VM node
+#       "$VM_NODE_NAME" (e2e/cluster/node/start-node.sh) with the credentials written to
+#       RUN_DIR/node/ (ca.crt, node.crt/key as system:node:$VM_NODE_NAME, kubelet.kubeconfig for
+#       the guest, which reaches the apiserver as 10.0.2.2), and kube-controller-manager also
+#       runs what a node with a kubelet needs: node lifecycle (Ready, the not-ready taints), taint
+#       eviction, the root CA publisher (kube-root-ca.crt for projected service account
+#       volumes), generic ephemeral volumes, pod garbage collection and the TTL controller.
 #   start.sh RUN_DIR --controller-only   (re)starts only the controller (after a kill).
 #   start.sh RUN_DIR --pool N            pool mode (docs/pools.md) without the node-1 node: the
 #       cluster objects of the chart rendered with engines.mode=pool from RUN_DIR/chart-pool.yaml
@@ -37,7 +44,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
-RUN="${1:?usage: start.sh RUN_DIR [--controller-only|--no-node|--pool N]}"
+RUN="${1:?usage: start.sh RUN_DIR [--controller-only|--no-node|--kubelet|--pool N]}"
 mkdir -p "$RUN"
 RUN="$(cd "$RUN" && pwd)"
 MODE="${2:-all}"
@@ -62,6 +69,8 @@ DRIVER=iscsi.csi.iscsicsi.org
 NAMESPACE=iscsi-csi
 NODE_NAME=${NODE_NAME:-node-1}
 NODE_IQN=${NODE_IQN:-iqn.2026-11.org.iscsicsi.test:node-1}
+VM_NODE_NAME=${VM_NODE_NAME:-vm-node-1}
+[[ "$VM_NODE_NAME" =~ ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$ ]] || { echo "bad VM_NODE_NAME" >&2; exit 2; }
 # The portal address volumes carry: a guest behind qemu's user networking reaches the host's
 # loopback as 10.0.2.2 (ISCSI_CSI_ADVERTISE=10.0.2.2:13510).
 ADVERTISE=${ISCSI_CSI_ADVERTISE:-127.0.0.1:$PORTAL_PORT}
@@ -150,7 +159,7 @@ KUBECTL=("$BIN/kubectl" --kubeconfig "$RUN/kubeconfig")
 # --- certificates (openssl): a CA, the API server's serving cert, an admin client cert, and the
 # service-account signing key pair. Regenerated per run dir, kept when present.
 PKI="$RUN/pki"
-if [[ ! -f "$PKI/admin.crt" ]]; then
+if [[ ! -f "$PKI/admin.crt" || ! -f "$PKI/node.crt" ]]; then
   mkdir -p "$PKI"; (
   cd "$PKI"
   openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 \
@@ -165,6 +174,15 @@ if [[ ! -f "$PKI/admin.crt" ]]; then
   printf 'extendedKeyUsage=clientAuth\n' >client.ext
   openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
     -out admin.crt -days 2 -extfile client.ext 2>/dev/null
+  # the apiserver's client certificate towards kubelet (logs, exec), and the VM node's kubelet
+  openssl req -newkey rsa:2048 -nodes -keyout kubelet-client.key -out kubelet-client.csr \
+    -subj "/O=system:masters/CN=kube-apiserver-kubelet-client" 2>/dev/null
+  openssl x509 -req -in kubelet-client.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+    -out kubelet-client.crt -days 2 -extfile client.ext 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout node.key -out node.csr \
+    -subj "/O=system:nodes/CN=system:node:$VM_NODE_NAME" 2>/dev/null
+  openssl x509 -req -in node.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+    -out node.crt -days 2 -extfile client.ext 2>/dev/null
   openssl genrsa -out sa.key 2048 2>/dev/null
   openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
   chmod 600 ./*.key)
@@ -190,6 +208,30 @@ current-context: test
 KC
 chmod 600 "$RUN/kubeconfig"
 
+# The VM node's kubelet: the guest reaches the host's loopback as 10.0.2.2 (qemu's user
+# network), which the serving certificate does not name, so it checks the name "kubernetes".
+mkdir -p "$RUN/node"
+cp "$PKI/ca.crt" "$PKI/node.crt" "$PKI/node.key" "$RUN/node/"
+cat >"$RUN/node/kubelet.kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster:
+    server: https://10.0.2.2:$API_PORT
+    certificate-authority: /ctl/cluster/ca.crt
+    tls-server-name: kubernetes
+users:
+- name: node
+  user:
+    client-certificate: /ctl/cluster/node.crt
+    client-key: /ctl/cluster/node.key
+contexts:
+- name: test
+  context: {cluster: test, user: node}
+current-context: test
+KC
+
 # --- etcd
 spawn etcd "$BIN/etcd" --name test --data-dir "$RUN/etcd" \
   --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
@@ -199,6 +241,26 @@ spawn etcd "$BIN/etcd" --name test --data-dir "$RUN/etcd" \
   --initial-cluster "test=http://127.0.0.1:$ETCD_PEER_PORT" \
   --unsafe-no-fsync --quota-backend-bytes 1073741824
 wait_for etcd 60 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
+
+# With --kubelet the apiserver reaches kubelet (logs, exec) through the test's tunnel
+# (KubeletTunnel): an HTTP CONNECT proxy on the unix socket RUN_DIR/kubelet-tunnel.sock that
+# opens only the node's kubelet port, forwarded into the VM; the node's address (10.0.2.15)
+# exists only inside the VM. (The apiserver's TCP transport to a proxy always speaks TLS.)
+EGRESS=()
+if [[ "$MODE" == --kubelet ]]; then
+  cat >"$RUN/egress.yaml" <<EG
+apiVersion: apiserver.k8s.io/v1beta1
+kind: EgressSelectorConfiguration
+egressSelections:
+- name: cluster
+  connection:
+    proxyProtocol: HTTPConnect
+    transport:
+      uds:
+        udsName: $RUN/kubelet-tunnel.sock
+EG
+  EGRESS=(--egress-selector-config-file "$RUN/egress.yaml")
+fi
 
 # --- kube-apiserver. No endpoint reconciler: it publishes the advertise address as the
 # "kubernetes" Service's endpoint, which 1.37 refuses for loopback, and nothing runs in-cluster.
@@ -214,16 +276,22 @@ spawn kube-apiserver "$BIN/kube-apiserver" \
   --authorization-mode Node,RBAC --allow-privileged=true \
   --enable-priority-and-fairness=false \
   --endpoint-reconciler-type none \
+  --kubelet-client-certificate "$PKI/kubelet-client.crt" --kubelet-client-key "$PKI/kubelet-client.key" \
+  "${EGRESS[@]}" \
   --profiling=false
 wait_for kube-apiserver 120 "${KUBECTL[@]}" get --raw /readyz
 
 # --- kube-controller-manager: PV binding, attach/detach, expansion, protection finalizers,
-# namespaces and garbage collection. No node lifecycle: no kubelet sends heartbeats.
+# namespaces and garbage collection. No node lifecycle unless a kubelet sends heartbeats.
+CONTROLLERS=namespace-controller,serviceaccount-controller,garbage-collector-controller,persistentvolume-binder-controller,persistentvolume-attach-detach-controller,persistentvolume-expander-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller
+if [[ "$MODE" == --kubelet ]]; then
+  CONTROLLERS+=,node-lifecycle-controller,taint-eviction-controller,root-ca-certificate-publisher-controller,ephemeral-volume-controller,pod-garbage-collector-controller,ttl-controller
+fi
 spawn kube-controller-manager "$BIN/kube-controller-manager" \
   --kubeconfig "$RUN/kubeconfig" \
   --authentication-kubeconfig "$RUN/kubeconfig" --authorization-kubeconfig "$RUN/kubeconfig" \
   --bind-address 127.0.0.1 --secure-port "$KCM_PORT" --leader-elect=false \
-  --controllers namespace-controller,serviceaccount-controller,garbage-collector-controller,persistentvolume-binder-controller,persistentvolume-attach-detach-controller,persistentvolume-expander-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller \
+  --controllers "$CONTROLLERS" \
   --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
   --profiling=false
 # --- kube-scheduler

@@ -105,6 +105,16 @@ final class TestCluster implements AutoCloseable {
   }
 
   /**
+   * start.sh {@code --kubelet}: no node registered; the VM node's kubelet registers itself with
+   * the credentials in RUN/node ({@link VmNode#join}), and kube-controller-manager runs the node
+   * controllers a kubelet needs.
+   */
+  static TestCluster startForKubelet(Path run, String advertise)
+      throws IOException, InterruptedException {
+    return launch(run, List.of("--kubelet"), advertise);
+  }
+
+  /**
    * start.sh {@code --pool engines}: the chart's pool-mode objects from RUN/chart-pool.yaml, the
    * storage nodes node-a, node-b, ... with an engine process each, the controller with --pool.
    */

@@ -33,9 +33,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Plays kubelet's volume part for the cluster's one node, which is the real node plugin
  * ({@code node-plugin/bin/node-plugin serve}) in a qemu VM with Debian's kernel and open-iscsi
- * (node-plugin's VM tier, {@link QemuVm} and {@link NodePluginGuest} from its test jar). No kubelet
- * can run here (it needs a container runtime), so this class makes the CSI calls kubelet makes, with
- * what kubelet takes from the API objects:
+ * (node-plugin's VM tier, {@link QemuVm} and {@link NodePluginGuest} from its test jar), for
+ * VolumeLifecycleTest, which looks between kubelet's steps (the real kubelet runs in {@link VmNode}
+ * for {@link PodVolumeTest}). It makes the CSI calls kubelet makes, with what kubelet takes from
+ * the API objects:
  *
  * <ul>
  *   <li>registration: NodeGetInfo's node id, topology and volume limit become the Node's labels

@@ -82,8 +82,10 @@ import org.junit.jupiter.api.TestMethodOrder;
  *       uninstall} removes every object it made.
  * </ul>
  *
- * <p>What stands in for kubelet, and why: kubelet cannot run here (it needs a container runtime).
- * {@link VmKubelet} makes kubelet's CSI calls against the node plugin in the VM, with the volume
+ * <p>What stands in for kubelet, and why: {@link PodVolumeTest} runs these steps with pods on a
+ * real kubelet; this test keeps a stand-in so it can look between kubelet's calls (the LUN file
+ * and the engine's state after each one, the exact request kubelet would send) and still run
+ * host-only where qemu is missing. {@link VmKubelet} makes kubelet's CSI calls against the node plugin in the VM, with the volume
  * handle and attributes of the PV, the VolumeAttachment's attachment metadata as publish context,
  * the node-stage Secret, kubelet's staging and target paths and the pod info the CSIDriver asks
  * for; register-node.sh writes the Node, its Ready status and CSINode as kubelet's registration

@@ -4,7 +4,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.iscsicsi.csi.Endpoint;
 import org.iscsicsi.node.kube.LabelKeys;
+import org.iscsicsi.node.registration.KubeletRegistration;
 import org.iscsicsi.node.server.NodePlugin;
 import org.iscsicsi.node.server.NodePluginConfig;
 import picocli.CommandLine;
@@ -156,6 +158,15 @@ public final class Main implements Runnable {
         description = "unix:///path/csi.sock or tcp://host:port")
     String endpoint;
 
+    @Option(names = "--kubelet-registration-dir", paramLabel = "DIR",
+        description = "register with kubelet through its plugin registration protocol: a "
+            + "socket in DIR (kubelet's plugins_registry), instead of node-driver-registrar")
+    Path registrationDir;
+
+    @Option(names = "--kubelet-registration-path", paramLabel = "PATH",
+        description = "the CSI socket as kubelet sees it (default: the --endpoint socket)")
+    Path registrationPath;
+
     @Override
     public Integer call() throws Exception {
       if (nodeName == null || nodeName.isBlank()) {
@@ -169,9 +180,32 @@ public final class Main implements Runnable {
         throw new CommandLine.ParameterException(spec.commandLine(),
             "--topology-keys: " + e.getMessage(), e);
       }
+      KubeletRegistration registration = null;
+      if (registrationDir != null) {
+        Path csiSocket = registrationPath;
+        if (csiSocket == null) {
+          if (!(Endpoint.parse(endpoint) instanceof Endpoint.Unix u)) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                "--kubelet-registration-dir: kubelet needs a unix:// --endpoint (or give "
+                    + "--kubelet-registration-path)");
+          }
+          csiSocket = u.path();
+        }
+        try {
+          registration = new KubeletRegistration(config.driverName(), csiSocket);
+        } catch (IllegalArgumentException e) {
+          throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+        }
+      }
       NodePlugin plugin = NodePlugin.start(config);
+      // registered only once the CSI socket serves: kubelet calls NodeGetInfo right away
+      KubeletRegistration registered = registration == null ? null
+          : registration.serve(registrationDir);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         try {
+          if (registered != null) {
+            registered.close();
+          }
           plugin.close();
         } catch (Exception e) {
           System.err.println("shutdown: " + e);
