@@ -7,6 +7,7 @@ import io.grpc.stub.StreamObserver;
 import org.iscsicsi.controller.controller.Calls;
 import org.iscsicsi.controller.engine.Engine;
 import org.iscsicsi.controller.engine.Engines;
+import org.iscsicsi.csi.contract.PluginCapabilities;
 
 /**
  * The CSI Identity service (CSI spec, "Identity Service RPC"): the driver's name and version, its
@@ -34,21 +35,7 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
   @Override
   public void getPluginCapabilities(Csi.GetPluginCapabilitiesRequest req,
       StreamObserver<Csi.GetPluginCapabilitiesResponse> out) {
-    Calls.unary(out, () -> Csi.GetPluginCapabilitiesResponse.newBuilder()
-        .addCapabilities(service(Csi.PluginCapability.Service.Type.CONTROLLER_SERVICE))
-        .addCapabilities(service(Csi.PluginCapability.Service.Type.GROUP_CONTROLLER_SERVICE))
-        .addCapabilities(service(Csi.PluginCapability.Service.Type.SNAPSHOT_METADATA_SERVICE))
-        .addCapabilities(
-            service(Csi.PluginCapability.Service.Type.VOLUME_ACCESSIBILITY_CONSTRAINTS))
-        .addCapabilities(Csi.PluginCapability.newBuilder().setVolumeExpansion(
-            Csi.PluginCapability.VolumeExpansion.newBuilder()
-                .setType(Csi.PluginCapability.VolumeExpansion.Type.ONLINE)))
-        .build());
-  }
-
-  private static Csi.PluginCapability service(Csi.PluginCapability.Service.Type type) {
-    return Csi.PluginCapability.newBuilder()
-        .setService(Csi.PluginCapability.Service.newBuilder().setType(type)).build();
+    Calls.unary(out, () -> PluginCapabilities.ALL);
   }
 
   @Override

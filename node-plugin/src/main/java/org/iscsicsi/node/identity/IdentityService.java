@@ -5,6 +5,7 @@ import csi.v1.Csi;
 import csi.v1.IdentityGrpc;
 import io.grpc.stub.StreamObserver;
 import java.util.function.BooleanSupplier;
+import org.iscsicsi.csi.contract.PluginCapabilities;
 
 /**
  * The CSI Identity service of the node plugin (CSI spec, "Identity Service RPC"): the driver name
@@ -13,9 +14,8 @@ import java.util.function.BooleanSupplier;
  *
  * <p>GetPluginCapabilities answers for the plugin "as a whole": the spec (GetPluginCapabilities)
  * requires every instance of one version to return the same set, "regardless of which RPCs an
- * instance is serving". So the node plugin reports the controller's set (Controller service,
- * topology, online expansion) although it serves no Controller RPC itself; COs and csi-sanity
- * decide from it, for instance, whether ControllerPublishVolume precedes NodeStageVolume.
+ * instance is serving". So the node plugin reports the driver's one set
+ * ({@link PluginCapabilities}) although it serves no Controller RPC itself.
  */
 public final class IdentityService extends IdentityGrpc.IdentityImplBase {
 
@@ -45,20 +45,7 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
   }
 
   /** The driver's plugin capabilities, the same as the controller's IdentityService reports. */
-  public static final Csi.GetPluginCapabilitiesResponse CAPABILITIES =
-      Csi.GetPluginCapabilitiesResponse.newBuilder()
-          .addCapabilities(service(Csi.PluginCapability.Service.Type.CONTROLLER_SERVICE))
-          .addCapabilities(
-              service(Csi.PluginCapability.Service.Type.VOLUME_ACCESSIBILITY_CONSTRAINTS))
-          .addCapabilities(Csi.PluginCapability.newBuilder().setVolumeExpansion(
-              Csi.PluginCapability.VolumeExpansion.newBuilder()
-                  .setType(Csi.PluginCapability.VolumeExpansion.Type.ONLINE)))
-          .build();
-
-  private static Csi.PluginCapability service(Csi.PluginCapability.Service.Type type) {
-    return Csi.PluginCapability.newBuilder()
-        .setService(Csi.PluginCapability.Service.newBuilder().setType(type)).build();
-  }
+  public static final Csi.GetPluginCapabilitiesResponse CAPABILITIES = PluginCapabilities.ALL;
 
   @Override
   public void probe(Csi.ProbeRequest req, StreamObserver<Csi.ProbeResponse> out) {

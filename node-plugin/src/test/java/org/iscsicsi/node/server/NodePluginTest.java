@@ -52,8 +52,11 @@ class NodePluginTest {
             .isTrue();
         var caps = id.getPluginCapabilities(Csi.GetPluginCapabilitiesRequest.getDefaultInstance())
             .getCapabilitiesList();
+        // the driver's one set: the controller's services too (CSI spec, GetPluginCapabilities)
         assertThat(caps).extracting(c -> c.getService().getType()).contains(
             Csi.PluginCapability.Service.Type.CONTROLLER_SERVICE,
+            Csi.PluginCapability.Service.Type.GROUP_CONTROLLER_SERVICE,
+            Csi.PluginCapability.Service.Type.SNAPSHOT_METADATA_SERVICE,
             Csi.PluginCapability.Service.Type.VOLUME_ACCESSIBILITY_CONSTRAINTS);
         assertThat(caps).extracting(c -> c.getVolumeExpansion().getType())
             .contains(Csi.PluginCapability.VolumeExpansion.Type.ONLINE);
