@@ -118,7 +118,12 @@ public final class AttackHarness implements AutoCloseable {
         InsecureChannelCredentials.create()).build();
     AttackHarness h = new AttackHarness(dir, engine, iscsi, metrics, channel);
     try {
-      ServeProcess.awaitServing(h.admin, engine);
+      try {
+        ServeProcess.awaitServing(h.admin, engine);
+      } catch (AssertionError e) {
+        throw new AssertionError(e.getMessage() + "; its log ends: " + tail(dir.resolve(
+            "engine.log")), e);
+      }
       h.admin.createTarget(CreateTargetRequest.newBuilder().setName(TARGET).build());
       h.admin.createLun(CreateLunRequest.newBuilder().setTarget(TARGET).setLun(0)
           .setSizeBytes(LUN_BYTES).build());
@@ -250,6 +255,16 @@ public final class AttackHarness implements AutoCloseable {
     engine.destroy();
     if (!engine.waitFor(20, TimeUnit.SECONDS)) {
       engine.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /** The last lines of a process's log, for a failure message. */
+  private static String tail(java.nio.file.Path log) {
+    try {
+      List<String> lines = java.nio.file.Files.readAllLines(log);
+      return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
+    } catch (java.io.IOException e) {
+      return "(unreadable: " + e + ")";
     }
   }
 }

@@ -46,12 +46,22 @@ public final class ServeProcess {
 
   /** A port free on the loopback interface right now. */
   public static int freePort() {
-    try (var socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException("no free loopback port", e);
+    // Never the same port twice in one JVM: a test that asks for three ports at once, or a port
+    // an earlier test's process may still hold, would otherwise get a taken one now and then.
+    while (true) {
+      try (var socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+        int port = socket.getLocalPort();
+        if (HANDED_OUT.add(port)) {
+          return port;
+        }
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException("no free loopback port", e);
+      }
     }
   }
+
+  private static final java.util.Set<Integer> HANDED_OUT =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /**
    * Starts {@code target-engine serve ARGS}, stdout and stderr appended to {@code log}, on this
