@@ -15,13 +15,15 @@ import org.iscsicsi.target.v1.SnapshotBlocks;
  * The CSI SnapshotMetadata service (changed-block tracking, KEP-3314): the allocated ranges of a
  * snapshot and the ranges that changed between two snapshots of one volume, as the engine
  * computes them from the snapshots' files (exact, block-aligned, variable length). Each answer
- * carries up to max_results ranges (a default when 0) and the stream goes on from the end of the
- * last range until the snapshot's end. Served by the leader only.
+ * carries up to max_results ranges (256 when 0, at most 4096) and the stream goes on from the end
+ * of the last range until the snapshot's end. Served by the leader only.
  */
 public final class SnapshotMetadataService extends SnapshotMetadataGrpc.SnapshotMetadataImplBase {
 
   /** Ranges per message when the caller leaves max_results at 0. */
   static final int DEFAULT_RANGES = 256;
+  /** The most ranges per message, what the engine answers at most (TargetRegistry's cap). */
+  static final int MAX_RANGES = 4096;
 
   private final VolumeFinder finder;
   private final BooleanSupplier leading;
@@ -81,7 +83,7 @@ public final class SnapshotMetadataService extends SnapshotMetadataGrpc.Snapshot
     if (start < 0) {
       throw CsiErrors.outOfRange("starting_offset " + start + " is negative");
     }
-    int max = maxResults == 0 ? DEFAULT_RANGES : maxResults;
+    int max = maxResults == 0 ? DEFAULT_RANGES : Math.min(maxResults, MAX_RANGES);
     VolumeFinder.FoundSnapshot target = finder.findSnapshot(id)
         .orElseThrow(() -> CsiErrors.notFound("snapshot " + id + " does not exist"));
     String baseLocal = "";

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.UUID;
 import java.util.function.Supplier;
 import org.iscsicsi.target.acl.ChapPolicy;
 import org.iscsicsi.target.acl.ChapSecret;
@@ -374,10 +375,13 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
    * {@code start}; with a {@code baseId}, the ranges whose contents differ from that snapshot of
    * the same LUN instead. The snapshots cannot be deleted while this reads them.
    */
-  public SnapshotBlockList snapshotBlocks(String baseId, String id, long start, int maxRanges) {
+  public SnapshotBlockList snapshotBlocks(String baseId, String id, long start,
+      int requestedRanges) {
+    // one answer stays small whatever the caller asks for; the caller goes on from its end
+    int maxRanges = Math.min(requestedRanges, MAX_BLOCK_RANGES);
     SnapshotRecord target;
     SnapshotRecord base = null;
-    String reader = "blocks-" + java.util.UUID.randomUUID();
+    String reader = "blocks-" + UUID.randomUUID();
     String baseReader = reader + "-base";
     synchronized (state.lock) {
       target = requireSnapshot(id);
@@ -425,6 +429,9 @@ public final class TargetRegistry implements TargetDirectory, AutoCloseable {
       }
     }
   }
+
+  /** The most block ranges one {@link #snapshotBlocks} answer carries. */
+  public static final int MAX_BLOCK_RANGES = 4096;
 
   /** A snapshot's size, block size and {offset, length} ranges (see {@link #snapshotBlocks}). */
   public record SnapshotBlockList(long sizeBytes, int blockSize, List<long[]> ranges) {}

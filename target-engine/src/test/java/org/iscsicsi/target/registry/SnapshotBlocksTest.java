@@ -80,6 +80,8 @@ class SnapshotBlocksTest {
     assertThat(ranges(reg.snapshotBlocks("", "s1", 4096, 1))).containsExactly(MB + "+12288");
     assertThat(ranges(reg.snapshotBlocks("", "s1", MB + 12288, 5)))
         .containsExactly(5 * MB + "+4096");
+    // A caller asking for more ranges than an answer carries gets the capped answer.
+    assertThat(ranges(reg.snapshotBlocks("", "s1", 0, Integer.MAX_VALUE))).hasSize(3);
   }
 
   @Test
