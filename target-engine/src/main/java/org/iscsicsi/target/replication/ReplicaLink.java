@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * The primary's connection to one member for one volume (docs/replication.md sections 2-3): it
  * dials, says HELLO at its epoch, then pipelines frames, each answered by the member's ACK or
  * NACK matched by seq, with at most {@link #WINDOW_BYTES} unacked (beyond it, senders wait). An
- * ack not back within {@link #ACK_TIMEOUT}, a NACK, a closed connection or
+ * ack not back within its ack timeout ({@link #ACK_TIMEOUT} unless the opener gives another), a
+ * NACK, a closed connection or
  * {@link ReplicaSession#MEMBER_SILENCE_LIMIT} of silence fails the frame's future with a
  * {@link LinkFailure}; after the connection is lost every later frame fails at once.
  */
@@ -60,16 +61,18 @@ public final class ReplicaLink implements AutoCloseable {
   private final String member;
   private final long epoch;
   private final FrameChannel ch;
+  private final Duration ackTimeout;
   private final Semaphore window = new Semaphore(WINDOW_BYTES);
   private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
   private final Map<Long, CompletableFuture<Void>> heartbeats = new ConcurrentHashMap<>();
   private volatile LinkFailure lost;
   private final Thread reader;
 
-  private ReplicaLink(String member, long epoch, FrameChannel ch) {
+  private ReplicaLink(String member, long epoch, FrameChannel ch, Duration ackTimeout) {
     this.member = member;
     this.epoch = epoch;
     this.ch = ch;
+    this.ackTimeout = ackTimeout;
     this.reader = Thread.ofVirtual().name("replica-link-" + member).start(this::read);
   }
 
@@ -81,6 +84,19 @@ public final class ReplicaLink implements AutoCloseable {
    */
   public static ReplicaLink open(ReplicationNetwork network, String member, HostPort where,
       long epoch, ReplicaHello hello) throws LinkFailure, InterruptedException {
+    return open(network, member, where, epoch, hello, ACK_TIMEOUT);
+  }
+
+  /**
+   * As {@link #open(ReplicationNetwork, String, HostPort, long, ReplicaHello)}, with the time a
+   * frame or heartbeat may wait for its ack before the member counts as failed.
+   */
+  public static ReplicaLink open(ReplicationNetwork network, String member, HostPort where,
+      long epoch, ReplicaHello hello, Duration ackTimeout)
+      throws LinkFailure, InterruptedException {
+    if (ackTimeout.isNegative() || ackTimeout.isZero()) {
+      throw new IllegalArgumentException("ack timeout must be positive: " + ackTimeout);
+    }
     FrameChannel ch;
     try {
       ch = network.dial(where, DIAL_TIMEOUT);
@@ -103,11 +119,16 @@ public final class ReplicaLink implements AutoCloseable {
       ch.close();
       throw new LinkFailure(member + ": " + e.getMessage(), null, 0);
     }
-    return new ReplicaLink(member, epoch, ch);
+    return new ReplicaLink(member, epoch, ch, ackTimeout);
   }
 
   public String member() {
     return member;
+  }
+
+  /** How long a frame or heartbeat waits for its ack before the member counts as failed. */
+  public Duration ackTimeout() {
+    return ackTimeout;
   }
 
   /** Whether the connection is still usable. */
@@ -128,8 +149,8 @@ public final class ReplicaLink implements AutoCloseable {
       return done;
     }
     int bytes = Math.max(payload == null ? 0 : payload.length, 1);
-    if (!window.tryAcquire(bytes, ACK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-      done.completeExceptionally(new LinkFailure(member + ": window full for " + ACK_TIMEOUT,
+    if (!window.tryAcquire(bytes, ackTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      done.completeExceptionally(new LinkFailure(member + ": window full for " + ackTimeout,
           null, 0));
       return done;
     }
@@ -139,7 +160,7 @@ public final class ReplicaLink implements AutoCloseable {
         window.release(bytes);
       }
     });
-    done.orTimeout(ACK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    done.orTimeout(ackTimeout.toMillis(), TimeUnit.MILLISECONDS);
     ch.sendAsync(new Frame(type, flags, epoch, seq, 0, offset, payload),
         e -> fail(new LinkFailure(member + ": sending failed: " + e, null, 0)));
     return done;
@@ -155,7 +176,7 @@ public final class ReplicaLink implements AutoCloseable {
     }
     heartbeats.put(id, done);
     done.whenComplete((ok, e) -> heartbeats.remove(id));
-    done.orTimeout(ACK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    done.orTimeout(ackTimeout.toMillis(), TimeUnit.MILLISECONDS);
     ch.sendAsync(new Frame(FrameType.HEARTBEAT, 0, epoch, 0, 0, id, null),
         e -> fail(new LinkFailure(member + ": sending failed: " + e, null, 0)));
     return done;

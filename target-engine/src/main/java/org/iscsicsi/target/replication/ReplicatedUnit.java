@@ -3,6 +3,7 @@ package org.iscsicsi.target.replication;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * checks the serve lease (else NOT READY 04h/0Bh), locks its range, takes the next seq, starts
  * the local write and one frame per acking member (InSync and Joining) together, and returns
  * (GOOD) only when the local write is done and every one of them acked. A member that NACKs,
- * loses its link or does not ack within {@link ReplicaLink#ACK_TIMEOUT} is first marked
+ * loses its link or does not ack within its link's ack timeout is first marked
  * OutOfSync in the IscsiVolume by compare-and-swap, and only then does the change return; if
  * that swap is refused because the epoch moved, this engine is no longer primary and the change
  * fails with NOT READY 04h/0Ch (dm-multipath retries it on the new primary). SYNCHRONIZE CACHE
@@ -152,7 +153,8 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
     }
   }
 
-  private record Ack(String member, CompletableFuture<Void> done) {
+  /** One member's answer to a frame, and how long its link waits for it. */
+  private record Ack(String member, CompletableFuture<Void> done, Duration timeout) {
   }
 
   private List<Ack> fanOut(FrameType type, int flags, long offset, byte[] payload)
@@ -161,11 +163,12 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
     List<Ack> acks = new ArrayList<>();
     for (String member : membership.ackingReplicas()) {
       ReplicaLink link = links.get(member);
+      Duration timeout = link == null ? ReplicaLink.ACK_TIMEOUT : link.ackTimeout();
       CompletableFuture<Void> done = link == null
           ? CompletableFuture.failedFuture(new ReplicaLink.LinkFailure(member
               + ": no link", null, 0))
           : link.send(type, flags, s, offset, payload);
-      acks.add(new Ack(member, done));
+      acks.add(new Ack(member, done, timeout));
     }
     return acks;
   }
@@ -183,7 +186,7 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
       } catch (ExecutionException e) {
         Throwable cause = e.getCause();
         failed.put(a.member(), cause instanceof java.util.concurrent.TimeoutException
-            ? "no ack within " + ReplicaLink.ACK_TIMEOUT : String.valueOf(cause.getMessage()));
+            ? "no ack within " + a.timeout() : String.valueOf(cause.getMessage()));
       }
     }
     if (failed.isEmpty()) {
@@ -244,7 +247,7 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
       for (String member : membership.ackingReplicas()) {
         ReplicaLink link = links.get(member);
         if (link != null && link.alive()) {
-          acks.add(new Ack(member, link.heartbeat(id)));
+          acks.add(new Ack(member, link.heartbeat(id), link.ackTimeout()));
         } else {
           // a lost link is taken out now, not at the next write: before the lease lapses
           Thread.ofVirtual().start(() -> takeOutQuietly(member, link == null ? "no link"

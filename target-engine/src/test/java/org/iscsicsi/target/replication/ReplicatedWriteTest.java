@@ -36,6 +36,8 @@ import org.iscsicsi.target.lun.LogicalUnit;
 import org.iscsicsi.target.lun.LunConfig;
 import org.iscsicsi.target.lun.UnitNotReadyException;
 import org.iscsicsi.target.testing.TestPki;
+import org.iscsicsi.target.transfer.Frame;
+import org.iscsicsi.target.transfer.FrameType;
 import org.iscsicsi.target.transfer.ReplicationNetwork;
 import org.iscsicsi.target.transfer.ReplicationTls;
 import org.junit.jupiter.api.AfterEach;
@@ -50,7 +52,8 @@ import org.junit.jupiter.api.io.TempDir;
  * contract test shows it keeps resourceVersions as kube-apiserver does): a write returns (GOOD)
  * only once both members applied it; FUA is forced on each member; a FLUSH returns after every
  * earlier write is on every member; a killed member is OutOfSync in the IscsiVolume before the
- * next write returns, and writes go on without it; once the leader promoted B and B accepted
+ * next write returns, and writes go on without it; a member that stops acking writes is out
+ * after the link's ack timeout; once the leader promoted B and B accepted
  * the new epoch, A's next write is refused by B (STALE_EPOCH), A's compare-and-swap is refused,
  * and the write fails NOT READY 04h/0Ch without being acknowledged.
  */
@@ -61,6 +64,11 @@ class ReplicatedWriteTest {
   static final String VOLUME = "pool.replicated";
   static final long LUN_BYTES = 32L << 20;
   static final Duration WAIT = Duration.ofSeconds(20);
+  /**
+   * The primary's ack timeout here: none of these tests is about a slow member, and on a loaded
+   * machine a fsync can outlast the production 4 s and take a healthy member out.
+   */
+  static final Duration TOLERANT_ACK_TIMEOUT = Duration.ofSeconds(60);
 
   KubernetesClient client;
 
@@ -142,7 +150,7 @@ class ReplicatedWriteTest {
     for (Member x : members.values()) {
       links.put(x.name(), ReplicaLink.open(network, x.name(),
           new HostPort("127.0.0.1", x.address().getPort()), m.epoch(),
-          new ReplicaHello(VOLUME, "node-a", m.generation())));
+          new ReplicaHello(VOLUME, "node-a", m.generation()), TOLERANT_ACK_TIMEOUT));
     }
     return new ReplicatedUnit("node-a", VOLUME, primaryLun, writer, m, links,
         new ServeLease(), Clock.systemUTC());
@@ -211,6 +219,8 @@ class ReplicatedWriteTest {
     pool.shutdown();
     unit.flush();
     for (Member m : members.values()) {
+      assertThat(state(m.name())).as("%s stayed in sync: %s", m.name(),
+          writer.read(VOLUME).orElseThrow().membership()).isEqualTo(State.InSync);
       assertThat(m.session().applied()).isEqualTo(17);
       for (int i = 0; i < 16; i++) {
         assertThat(read(m.lun(), (long) i * 65536, 65536)).isEqualTo(random(65536, 10 + i));
@@ -235,6 +245,61 @@ class ReplicatedWriteTest {
     assertThat(members.get("node-b").session().forcedWrites()).isEqualTo(1);
     assertThat(unit.membership().ackingReplicas()).containsExactly("node-b");
     assertThat(unit.lease().valid()).isTrue();
+  }
+
+  /**
+   * A member that acks heartbeats but never a write (a hung disk behind a live process) is
+   * taken out after the link's ack timeout: the write returns GOOD once the IscsiVolume shows it
+   * OutOfSync with the reason, and later writes no longer wait for it.
+   */
+  @Test
+  void aMemberThatNeverAcksIsTakenOutAfterTheAckTimeout() throws Exception {
+    unit.close();
+    unit = null;
+    ReplicationNetwork silentNet = new ReplicationNetwork(new ReplicationTls(tls));
+    open.add(silentNet);
+    InetSocketAddress silent = silentNet.listen(new HostPort("127.0.0.1", 0), (ch, subject) -> {
+      try {
+        ch.receive(WAIT); // the HELLO
+        ch.send(new Frame(FrameType.HELLO_ACK, 0, 1, 0, 0, 0, null));
+        while (ch.isOpen()) {
+          Frame f = ch.receive(WAIT);
+          if (f.type() == FrameType.HEARTBEAT) { // alive, but its disk never completes a write
+            ch.send(new Frame(FrameType.ACK, 0, 1, 0, 0, f.offset(), null));
+          }
+        }
+      } catch (Exception e) {
+        ch.close();
+      }
+    });
+    ReplicationNetwork network = new ReplicationNetwork(new ReplicationTls(tls));
+    open.add(network);
+    Membership m = writer.read(VOLUME).orElseThrow().membership();
+    Duration ackTimeout = Duration.ofSeconds(1);
+    Map<String, ReplicaLink> links = new LinkedHashMap<>();
+    links.put("node-b", ReplicaLink.open(network, "node-b",
+        new HostPort("127.0.0.1", members.get("node-b").address().getPort()), m.epoch(),
+        new ReplicaHello(VOLUME, "node-a", m.generation()), TOLERANT_ACK_TIMEOUT));
+    links.put("node-c", ReplicaLink.open(network, "node-c",
+        new HostPort("127.0.0.1", silent.getPort()), m.epoch(),
+        new ReplicaHello(VOLUME, "node-a", m.generation()), ackTimeout));
+    unit = new ReplicatedUnit("node-a", VOLUME, primaryLun, writer, m, links, new ServeLease(),
+        Clock.systemUTC());
+    await().atMost(WAIT).until(() -> unit.lease().valid());
+
+    long start = System.nanoTime();
+    byte[] data = random(4096, 8);
+    unit.write(0, ByteBuffer.wrap(data), false);
+    Duration took = Duration.ofNanos(System.nanoTime() - start);
+    assertThat(state("node-c")).as("OutOfSync before GOOD").isEqualTo(State.OutOfSync);
+    assertThat(took).as("the write waited at most about one ack timeout")
+        .isLessThan(ackTimeout.plus(WAIT));
+    assertThat(read(members.get("node-b").lun(), 0, 4096)).isEqualTo(data);
+    assertThat(unit.membership().ackingReplicas()).containsExactly("node-b");
+    long next = System.nanoTime();
+    unit.write(4096, ByteBuffer.wrap(data), true);
+    assertThat(Duration.ofNanos(System.nanoTime() - next)).as("no longer waits for node-c")
+        .isLessThan(ackTimeout);
   }
 
   /**
