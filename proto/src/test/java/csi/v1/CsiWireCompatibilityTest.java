@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Pins csi.v1's wire format to the CSI v1.12.0 spec: three messages the sidecars exchange with us
  * encode to bytes written by hand from the spec's field numbers and types, and those bytes parse
- * back to the same messages. A renumbered or retyped field in csi.proto fails here, and so does
- * the renamed {@code mutable_params} (spec: {@code mutable_parameters}) if its number drifts from 8.
+ * back to the same messages. A renumbered or retyped field in csi.proto fails here, and so does the
+ * renamed {@code mutable_params} (spec: {@code mutable_parameters}) if its number drifts from 8.
  *
  * <p>Encoding reminders: a tag byte is {@code (field << 3) | wire type}, with wire type 0 for
  * varints (int64, bool, enum) and 2 for length-delimited values (string, message, map entry); a
@@ -32,7 +32,8 @@ class CsiWireCompatibilityTest {
       //   2 mount: tag 0x12, length 6; inside, 1 fs_type = "ext4"
       //   3 access_mode: tag 0x1a, length 2; inside, 1 mode = SINGLE_NODE_WRITER (1)
       + "1a0c" + "1206" + "0a04" + "65787434" + "1a02" + "0801"
-      // 4 parameters {"fsType": "xfs"}: tag 0x22, entry length 13 (key 0x0a len 6, value 0x12 len 3)
+      // 4 parameters {"fsType": "xfs"}: tag 0x22, entry length 13 (key 0x0a len 6, value 0x12 len
+      // 3)
       + "220d" + "0a06" + "667354797065" + "1203" + "786673"
       // 5 secrets {"username": "u"}: tag 0x2a, entry length 13
       + "2a0d" + "0a08" + "757365726e616d65" + "1201" + "75"

@@ -21,13 +21,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * libiscsi's conformance suite {@code iscsi-test-cu} (Debian package libiscsi-bin) against the
- * real engine ({@link ConformanceTarget}: a {@link org.iscsicsi.target.engine.TargetEngine} on an
- * ephemeral port with a thin, file-backed 16 MiB LUN, and a read-only one for the ReadOnly suite). Pins that the families SCSI and iSCSI finish with 0 failed tests
- * and prints the passed / failed / skipped counts and every test libiscsi skipped, with its reason.
- * The results are exact: each family runs the number of tests README states, and the tests
- * libiscsi skips by itself are exactly those of {@code libiscsi-expected-skips.txt}, so a test
- * that starts skipping (a feature lost) or starts running fails here.
+ * libiscsi's conformance suite {@code iscsi-test-cu} (Debian package libiscsi-bin) against the real
+ * engine ({@link ConformanceTarget}: a {@link org.iscsicsi.target.engine.TargetEngine} on an
+ * ephemeral port with a thin, file-backed 16 MiB LUN, and a read-only one for the ReadOnly suite).
+ * Pins that the families SCSI and iSCSI finish with 0 failed tests and prints the passed / failed /
+ * skipped counts and every test libiscsi skipped, with its reason. The results are exact: each
+ * family runs the number of tests README states, and the tests libiscsi skips by itself are exactly
+ * those of {@code libiscsi-expected-skips.txt}, so a test that starts skipping (a feature lost) or
+ * starts running fails here.
  *
  * <p>The LUN is kept below 65536 blocks: WriteSame16.Unmap writes 65536 blocks in one WRITE(16)
  * on bigger LUNs, ignoring the Block Limits page's MAXIMUM TRANSFER LENGTH (8 MiB here).

@@ -8,8 +8,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Warnings and notes as core/v1 Events on a PVC (what {@code kubectl describe pvc} lists), with the PVC's
- * uid so that they match the object. The PVC's name and namespace come from the
+ * Warnings and notes as core/v1 Events on a PVC (what {@code kubectl describe pvc} lists), with the
+ * PVC's uid so that they match the object. The PVC's name and namespace come from the
  * external-provisioner's {@code --extra-create-metadata}. Needs get on persistentvolumeclaims and
  * create on events in the PVC's namespace (the provisioner's ClusterRole has both); a failure is
  * logged and never fails the call.

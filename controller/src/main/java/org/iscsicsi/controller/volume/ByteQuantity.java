@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
  */
 public final class ByteQuantity {
 
-  private static final Pattern QUANTITY = Pattern.compile("([0-9]{1,19})(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?");
+  private static final Pattern QUANTITY =
+      Pattern.compile("([0-9]{1,19})(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?");
   private static final Map<String, Long> FACTORS = Map.of(
       "Ki", 1L << 10, "Mi", 1L << 20, "Gi", 1L << 30, "Ti", 1L << 40, "Pi", 1L << 50,
       "k", 1_000L, "M", 1_000_000L, "G", 1_000_000_000L, "T", 1_000_000_000_000L,

@@ -13,11 +13,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code controller serve} offers its embedded engine's admin API on
- * {@code <state-dir>/admin/admin.sock} (mode 0600, its directory narrowed to 0700 even when it was
- * left group-writable, as Kubernetes' fsGroup leaves a volume), so the real {@code target-engine} CLI administers the controller's engine as
- * tgtadm does tgtd: {@code ls} shows the volume the controller created, {@code lun}, {@code acl}
- * and {@code sessions} work on it, and the socket is gone once the controller stops.
+ * {@code controller serve} offers its embedded engine's admin API on {@code
+ * <state-dir>/admin/admin.sock} (mode 0600, its directory narrowed to 0700 even when it was left
+ * group-writable, as Kubernetes' fsGroup leaves a volume), so the real {@code target-engine} CLI
+ * administers the controller's engine as tgtadm does tgtd: {@code ls} shows the volume the
+ * controller created, {@code lun}, {@code acl} and {@code sessions} work on it, and the socket is
+ * gone once the controller stops.
  */
 class EmbeddedAdminSocketIT {
 

@@ -50,7 +50,8 @@ class QuickStartIT {
       long t0 = System.nanoTime();
       awaitSocket(state.resolve("csi.sock"), serve, serveLog);
       long ready = System.nanoTime();
-      Exec.Result use = bash(root, script("use", ReadmeQuickStart.block("quickstart"), state, portal));
+      Exec.Result use = bash(root, script("use", ReadmeQuickStart.block("quickstart"), state,
+          portal));
       long used = System.nanoTime();
       assertThat(use.exit()).as(use.output()).isZero();
       assertThat(use.output())
@@ -69,7 +70,8 @@ class QuickStartIT {
       assertThat(password).hasSize(16);
       assertThat(Files.readString(serveLog)).doesNotContain(password);
 
-      Exec.Result cleanup = bash(root, script("cleanup", ReadmeQuickStart.block("quickstart-cleanup"),
+      Exec.Result cleanup = bash(root, script("cleanup",
+          ReadmeQuickStart.block("quickstart-cleanup"),
           state, portal));
       long cleaned = System.nanoTime();
       assertThat(cleanup.exit()).as(cleanup.output()).isZero();

@@ -38,13 +38,14 @@ import org.slf4j.LoggerFactory;
  * VolumeLifecycleTest runs the same against a real one). Pins: a volume without a {@code chap}
  * parameter gets a target that requires CHAP with credentials generated for it (16 letters and
  * digits, the user its volume id) and one Secret in the controller's namespace that holds them
- * under the node-stage keys, with which (and only with which) a granted initiator logs in; a
- * retry keeps them, a lost Secret is made again and set on the target; new values written into
- * the Secret replace the old at the next ControllerPublishVolume; mutual CHAP generates the target's credentials too; credentials of the request's secrets
- * take precedence and make no Secret; {@code chap: "false"} leaves the target open and records a
- * Warning on the PVC; a Secret of that name that is not the volume's is never used, and one
- * without usable credentials is FAILED_PRECONDITION; DeleteVolume
- * deletes the Secret, idempotently; no password reaches the log at any level.
+ * under the node-stage keys, with which (and only with which) a granted initiator logs in; a retry
+ * keeps them, a lost Secret is made again and set on the target; new values written into the Secret
+ * replace the old at the next ControllerPublishVolume; mutual CHAP generates the target's
+ * credentials too; credentials of the request's secrets take precedence and make no Secret; {@code
+ * chap: "false"} leaves the target open and records a Warning on the PVC; a Secret of that name
+ * that is not the volume's is never used, and one without usable credentials is
+ * FAILED_PRECONDITION; DeleteVolume deletes the Secret, idempotently; no password reaches the log
+ * at any level.
  */
 @EnableKubernetesMockClient(crud = true)
 class ChapByDefaultTest {
@@ -59,7 +60,8 @@ class ChapByDefaultTest {
   @BeforeEach
   void start() throws Exception {
     f = new ControllerFixture(dir, Map.of(), ControllerConfig.defaults(), new ClusterObjects(
-        new ChapSecrets(client, NS, ChapSecrets.DEFAULT_PREFIX, ControllerConfig.DEFAULT_DRIVER_NAME),
+        new ChapSecrets(client, NS, ChapSecrets.DEFAULT_PREFIX,
+            ControllerConfig.DEFAULT_DRIVER_NAME),
         new PvcEvents(client, "controller-0")));
   }
 

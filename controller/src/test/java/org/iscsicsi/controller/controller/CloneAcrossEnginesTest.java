@@ -70,7 +70,8 @@ class CloneAcrossEnginesTest {
         .isEqualTo(source.getVolumeId());
     Lun cloned = fixture.lun("e2", clone.getVolumeId());
     assertThat(cloned.getNaa()).isNotEqualTo(sourceLun.getNaa());
-    assertThat(ReplicatingPool.sha256(Path.of(cloned.getPath()))).isEqualTo(ReplicatingPool.sha256(Path.of(sourceLun.getPath())));
+    assertThat(ReplicatingPool.sha256(Path.of(cloned.getPath())))
+        .isEqualTo(ReplicatingPool.sha256(Path.of(sourceLun.getPath())));
     assertThat(pool.get("e1").client().listSnapshots(ListSnapshotsRequest.getDefaultInstance()))
         .as("the clone's temporary snapshot is deleted").isEmpty();
     // a retry is the same volume
@@ -99,7 +100,8 @@ class CloneAcrossEnginesTest {
                 .setSnapshotId(snap.getSnapshotId()))).build()).getVolume();
 
     assertThat(holder(restored.getVolumeId())).isEqualTo("e2");
-    assertThat(ReplicatingPool.sha256(Path.of(fixture.lun("e2", restored.getVolumeId()).getPath()))).isEqualTo(before);
+    assertThat(ReplicatingPool.sha256(Path.of(fixture.lun("e2", restored.getVolumeId()).getPath())))
+        .isEqualTo(before);
   }
 
   private String holder(String volumeId) {

@@ -157,7 +157,8 @@ class PoolEndToEndIT {
     // publish and a CHAP login on the engine holding the volume
     String onB = volumeOn(holders, "node-b");
     Csi.ControllerPublishVolumeResponse r = publish(onB);
-    assertThat(r.getPublishContextOrThrow("portals")).isEqualTo("127.0.0.1:" + engines.get("node-b").portal);
+    assertThat(r.getPublishContextOrThrow("portals"))
+        .isEqualTo("127.0.0.1:" + engines.get("node-b").portal);
     assertInquiry(r);
 
     server.expectCustomResource(new CustomResourceDefinitionContext.Builder()

@@ -7,7 +7,6 @@ import static org.iscsicsi.controller.controller.GrpcAssert.assertCode;
 import io.grpc.Status;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.iscsicsi.controller.engine.Engine;

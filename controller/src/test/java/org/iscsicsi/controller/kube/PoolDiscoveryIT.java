@@ -2,7 +2,6 @@ package org.iscsicsi.controller.kube;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
-import static org.iscsicsi.controller.kube.PoolFixture.NAMESPACE;
 import static org.iscsicsi.controller.kube.PoolFixture.await;
 
 import io.fabric8.kubernetes.client.KubernetesClient;

@@ -65,7 +65,8 @@ public final class PoolFixture {
   /** A Node labelled as a storage node: an engine on it registers. */
   public void storageNode(String name) {
     client.nodes().resource(new NodeBuilder().withNewMetadata().withName(name)
-        .withLabels(Map.of(IscsiEngines.STORAGE_NODE_LABEL, "true")).endMetadata().build()).create();
+        .withLabels(Map.of(IscsiEngines.STORAGE_NODE_LABEL, "true")).endMetadata().build())
+        .create();
   }
 
   /**

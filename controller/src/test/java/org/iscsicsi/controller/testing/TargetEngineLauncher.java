@@ -25,7 +25,9 @@ public final class TargetEngineLauncher {
     return Path.of("../target-engine/bin/target-engine").toAbsolutePath().normalize();
   }
 
-  /** Why the launcher cannot run here, if it cannot (its jar is built by target-engine's package). */
+  /**
+   * Why the launcher cannot run here, if it cannot (its jar is built by target-engine's package).
+   */
   public static Optional<String> missing() {
     Path jar = path().getParent().resolveSibling("target/target-engine.jar");
     return Files.exists(jar) ? Optional.empty()

@@ -66,7 +66,8 @@ class ProcessCommandRunnerTest {
   @Test
   void aMissingProgramIsAClearError() {
     assertThatThrownBy(() -> runner.run(Command.of(T, "/nonexistent/tool", "x")))
-        .isInstanceOf(CommandException.class).hasMessageContaining("cannot run '/nonexistent/tool x'");
+        .isInstanceOf(CommandException.class)
+        .hasMessageContaining("cannot run '/nonexistent/tool x'");
   }
 
   @Test

@@ -63,7 +63,7 @@ final class VmKubelet implements AutoCloseable {
   static final String INITIATOR = "iqn.2026-11.org.iscsicsi.e2e:vm-node-1";
   static final String ROOT = "/var/lib/kubelet";
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Logger LOG = LoggerFactory.getLogger(VmKubelet.class);
+  private static final Logger log = LoggerFactory.getLogger(VmKubelet.class);
 
   private final QemuVm vm;
   private final NodePluginGuest guest;
@@ -363,7 +363,7 @@ final class VmKubelet implements AutoCloseable {
       guest.stop();
       vm.awaitExit(Duration.ofMinutes(1));
     } catch (TimeoutException e) {
-      LOG.warn("the VM did not power off within a minute; killing it", e);
+      log.warn("the VM did not power off within a minute; killing it", e);
     } finally {
       vm.close();
     }

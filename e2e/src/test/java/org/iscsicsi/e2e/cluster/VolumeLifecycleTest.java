@@ -83,16 +83,16 @@ import org.junit.jupiter.api.TestMethodOrder;
  * </ul>
  *
  * <p>What stands in for kubelet, and why: {@link PodVolumeTest} runs these steps with pods on a
- * real kubelet; this test keeps a stand-in so it can look between kubelet's calls (the LUN file
- * and the engine's state after each one, the exact request kubelet would send) and still run
- * host-only where qemu is missing. {@link VmKubelet} makes kubelet's CSI calls against the node plugin in the VM, with the volume
- * handle and attributes of the PV, the VolumeAttachment's attachment metadata as publish context,
- * the node-stage Secret, kubelet's staging and target paths and the pod info the CSIDriver asks
- * for; register-node.sh writes the Node, its Ready status and CSINode as kubelet's registration
- * would; this test writes the node's {@code status.volumesInUse} as kubelet reports it (before
- * mounting, and cleared after unstaging), which the attach/detach controller waits for; when a
- * PVC waits for node expansion, the next mount calls NodeExpandVolume and writes the PVC's status
- * back as kubelet does. Pod containers never run.
+ * real kubelet; this test keeps a stand-in so it can look between kubelet's calls (the LUN file and
+ * the engine's state after each one, the exact request kubelet would send) and still run host-only
+ * where qemu is missing. {@link VmKubelet} makes kubelet's CSI calls against the node plugin in the
+ * VM, with the volume handle and attributes of the PV, the VolumeAttachment's attachment metadata
+ * as publish context, the node-stage Secret, kubelet's staging and target paths and the pod info
+ * the CSIDriver asks for; register-node.sh writes the Node, its Ready status and CSINode as
+ * kubelet's registration would; this test writes the node's {@code status.volumesInUse} as kubelet
+ * reports it (before mounting, and cleared after unstaging), which the attach/detach controller
+ * waits for; when a PVC waits for node expansion, the next mount calls NodeExpandVolume and writes
+ * the PVC's status back as kubelet does. Pod containers never run.
  *
  * <p>Without qemu (or with {@code -Discsi.cluster.vm=false}) the test says so and keeps a
  * host-only path: start.sh registers a node with a made-up IQN, no initiator logs in, and data is

@@ -49,7 +49,8 @@ public final class Main implements Runnable {
         description = "Kubernetes node name, reported as topology (default: $NODE_NAME)")
     String nodeName;
 
-    @Option(names = "--state-dir", defaultValue = "/var/lib/kubelet/plugins/iscsi.csi.iscsicsi.org/state",
+    @Option(names = "--state-dir",
+        defaultValue = "/var/lib/kubelet/plugins/iscsi.csi.iscsicsi.org/state",
         description = "where staged volumes are recorded (must survive restarts)")
     Path stateDir;
 

@@ -10,7 +10,9 @@ import java.util.List;
 public record MountEntry(int id, int parentId, String majorMinor, String root, Path mountPoint,
     List<String> options, String fsType, String source, List<String> superOptions) {
 
-  /** Read-only for this mount, or because the filesystem itself went read-only (errors=remount-ro). */
+  /**
+   * Read-only for this mount, or because the filesystem itself went read-only (errors=remount-ro).
+   */
   public boolean readOnly() {
     return options.contains("ro") || superOptions.contains("ro");
   }

@@ -27,10 +27,11 @@ import org.iscsicsi.csi.exec.Args;
  * wrote and replaces settings in it. iscsiadm reads the file again at login and discovery.
  *
  * <p>Layout of open-iscsi 2.x under the database root (default {@code /etc/iscsi}):
- * {@code nodes/IQN/ADDRESS,PORT,TPGT/IFACE}, or the flat file {@code nodes/IQN/ADDRESS,PORT}
- * (older releases, and 2.1 when it wrote the record without iscsid) and {@code send_targets/ADDRESS,PORT/st_config}. Each holds {@code name = value} lines;
- * the value runs to the end of the line, so a value must not begin or end with white space or
- * hold a control character (a newline would inject another setting).
+ * {@code nodes/IQN/ADDRESS,PORT,TPGT/IFACE}, or the flat file {@code nodes/IQN/ADDRESS,PORT} (older
+ * releases, and 2.1 when it wrote the record without iscsid) and {@code
+ * send_targets/ADDRESS,PORT/st_config}. Each holds {@code name = value} lines; the value runs to
+ * the end of the line, so a value must not begin or end with white space or hold a control
+ * character (a newline would inject another setting).
  *
  * <p>A file is replaced atomically (a temporary file in the same directory, fsync, rename) with
  * mode 0600, and the directories from the record up to the database's own directory get 0700:

@@ -310,7 +310,9 @@ public final class IscsiAttacher implements VolumeAttacher {
     }
   }
 
-  /** The node-stage secret's credentials, read as the controller reads them ({@link ChapSecret}). */
+  /**
+   * The node-stage secret's credentials, read as the controller reads them ({@link ChapSecret}).
+   */
   static Optional<ChapCredentials> chap(VolumeSource source, Map<String, String> secrets)
       throws CsiException {
     if (!source.chap()) {

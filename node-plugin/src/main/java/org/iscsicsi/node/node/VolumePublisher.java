@@ -45,8 +45,8 @@ public final class VolumePublisher {
   }
 
   /**
-   * @param requestedReadOnly asked for by the request; a volume staged read-only (write-protected by its
-   *     target, or read-only in publish_context) is published read-only in any case
+   * @param requestedReadOnly asked for by the request; a volume staged read-only (write-protected
+   * by its target, or read-only in publish_context) is published read-only in any case
    * @param mountFlags the publish capability's mount flags (already validated)
    */
   public void publish(String volumeId, Path stagingPath, Path targetPath, boolean block,

@@ -24,9 +24,10 @@ import org.slf4j.LoggerFactory;
  * NodeUnstageVolume, NodeExpandVolume, NodeGetVolumeStats). Stage is idempotent and repairs what a
  * reconnect breaks: a staging mount whose disk is gone, was replaced, or went read-only is
  * unmounted and mounted again. The staging mount is nosuid and nodev unless the mount flags say
- * {@code suid} / {@code dev}, on a directory created below the kubelet directory without
- * following links. A blank disk is formatted once; a disk that holds something else is
- * never formatted; a disk the target write-protects is staged read-only. Unstage always logs out, even when the disk is already gone.
+ * {@code suid} / {@code dev}, on a directory created below the kubelet directory without following
+ * links. A blank disk is formatted once; a disk that holds something else is never formatted; a
+ * disk the target write-protects is staged read-only. Unstage always logs out, even when the disk
+ * is already gone.
  */
 public final class VolumeStager {
 

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
  */
 class MountTableTest {
 
+  // CHECKSTYLE.OFF: LineLength - mountinfo lines as the kernel writes them
   static final String SAMPLE = """
       22 27 0:21 / /proc rw,relatime - proc proc rw
       36 27 7:0 / /var/lib/kubelet/plugins/kubernetes.io/csi/x/globalmount rw,relatime shared:5 - ext4 /dev/loop0 rw
@@ -19,6 +20,7 @@ class MountTableTest {
       38 27 8:16 / /mnt/s rw,relatime - ext4 /dev/sdb ro,errors=remount-ro
       39 38 8:32 / /mnt/s rw,relatime - xfs /dev/sdc rw,attr2
       """;
+  // CHECKSTYLE.ON: LineLength
 
   @Test
   void parsesEntries() {

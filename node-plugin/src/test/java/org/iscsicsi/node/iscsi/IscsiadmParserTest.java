@@ -36,6 +36,7 @@ class IscsiadmParserTest {
 
   @Test
   void parsesDiscoveryAndNodeRecords() {
+    // CHECKSTYLE.OFF: LineLength - iscsiadm's output as it prints it
     String out = """
         192.168.56.101:3260,1 iqn.2003-01.org.linux-iscsi.rheln1
         192.168.56.102:3260,2 iqn.2003-01.org.linux-iscsi.rheln1
@@ -43,6 +44,7 @@ class IscsiadmParserTest {
         192.168.1.100,1 iqn.2003-01.org.linux-iscsi.server.x8664:sn.a0bed4ed5f7a
         iscsiadm: some warning line
         """;
+    // CHECKSTYLE.ON: LineLength
     var r = IscsiadmParser.records(out);
     assertThat(r).hasSize(4);
     assertThat(r.get(1)).isEqualTo(new NodeRecord(new Portal("192.168.56.102", 3260), 2,

@@ -54,7 +54,7 @@ class KernelInitiatorVmTest {
   }
 
   @Test
-  void chapLoginFormatMountRelogin_andSharedJdkRuns() throws Exception {
+  void chapLoginFormatMountReloginAndSharedJdkRuns() throws Exception {
     Path lun = tmp.resolve("lun1.img");
     try (RandomAccessFile f = new RandomAccessFile(lun.toFile(), "rw")) {
       f.setLength(64L << 20); // sparse

@@ -65,11 +65,14 @@ class NodePluginVmIT {
   private static final String TARGET = "iqn.2026-11.org.iscsicsi:pvc-vm-1";
   private static final String INITIATOR = "iqn.2026-11.org.iscsicsi:vm-node-1";
   private static final String SERIAL = "pvc-vm-1-serial";
-  private static final String STAGING = "/var/lib/kubelet/plugins/kubernetes.io/csi/iscsi/pvc-vm-1/globalmount";
-  private static final String TARGET_PATH = "/var/lib/kubelet/pods/p1/volumes/kubernetes.io~csi/pvc-vm-1/mount";
+  private static final String STAGING =
+      "/var/lib/kubelet/plugins/kubernetes.io/csi/iscsi/pvc-vm-1/globalmount";
+  private static final String TARGET_PATH =
+      "/var/lib/kubelet/pods/p1/volumes/kubernetes.io~csi/pvc-vm-1/mount";
 
   private static final String DEAD_TARGET = "iqn.2026-11.org.iscsicsi:pvc-vm-dead";
-  private static final String DEAD_STAGING = "/var/lib/kubelet/plugins/kubernetes.io/csi/iscsi/pvc-vm-dead/globalmount";
+  private static final String DEAD_STAGING =
+      "/var/lib/kubelet/plugins/kubernetes.io/csi/iscsi/pvc-vm-dead/globalmount";
 
   @TempDir Path tmp;
   int cmdSeq;

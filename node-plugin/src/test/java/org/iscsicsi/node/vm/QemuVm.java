@@ -83,7 +83,7 @@ public final class QemuVm implements AutoCloseable {
   /** Exit code of {@link #awaitExit} when the VM ended without reporting one (boot failure). */
   public static final int EXIT_NO_REPORT = 125;
 
-  private static final Logger LOG = LoggerFactory.getLogger(QemuVm.class);
+  private static final Logger log = LoggerFactory.getLogger(QemuVm.class);
   private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
   private static final Pattern GUEST_PATH = Pattern.compile("/[A-Za-z0-9._/-]+");
   private static final Pattern BOOT_LINE =
@@ -113,12 +113,12 @@ public final class QemuVm implements AutoCloseable {
             console.add(clean);
             console.notifyAll();
           }
-          LOG.info("[vm] {}", clean);
+          log.info("[vm] {}", clean);
           listener.accept(clean);
         }
       } catch (IOException e) {
         if (!closing) {
-          LOG.warn("reading the VM console failed", e);
+          log.warn("reading the VM console failed", e);
         }
       }
     });
@@ -275,7 +275,7 @@ public final class QemuVm implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Exception e) {
-      LOG.warn("qemu did not end after SIGKILL", e);
+      log.warn("qemu did not end after SIGKILL", e);
     }
   }
 
@@ -288,7 +288,7 @@ public final class QemuVm implements AutoCloseable {
         Files.deleteIfExists(p);
       }
     } catch (IOException e) {
-      LOG.warn("could not delete the VM control directory {}", dir, e);
+      log.warn("could not delete the VM control directory {}", dir, e);
     }
   }
 
@@ -452,7 +452,7 @@ public final class QemuVm implements AutoCloseable {
             "--iqn", initiatorName));
         shares.forEach(s -> argv.addAll(List.of("--share", s)));
         forwards.forEach(f -> argv.addAll(List.of("--hostfwd", f)));
-        LOG.info("starting VM: {}", String.join(" ", argv));
+        log.info("starting VM: {}", String.join(" ", argv));
         Process p = new ProcessBuilder(argv).redirectErrorStream(true)
             .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
             .start();

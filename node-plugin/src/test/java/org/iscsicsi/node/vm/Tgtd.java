@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Tgtd implements AutoCloseable {
 
-  private static final Logger LOG = LoggerFactory.getLogger(Tgtd.class);
+  private static final Logger log = LoggerFactory.getLogger(Tgtd.class);
   private static final Pattern NAME = Pattern.compile("[a-z0-9.:-]+");
   private static final Pattern CHAP = Pattern.compile("[A-Za-z0-9_-]{1,64}");
   /** LUN parameters such as {@code readonly=1} or {@code scsi_sn=X}, comma-separated. */
@@ -36,15 +36,15 @@ public final class Tgtd implements AutoCloseable {
 
   private final Process process;
   private final int controlIndex;
-  private final Path log;
+  private final Path logFile;
   private final List<Integer> targets = new ArrayList<>();
 
   private final Thread shutdownHook;
 
-  private Tgtd(Process process, int controlIndex, Path log) {
+  private Tgtd(Process process, int controlIndex, Path logFile) {
     this.process = process;
     this.controlIndex = controlIndex;
-    this.log = log;
+    this.logFile = logFile;
     // tgtd ignores SIGTERM and would outlive a JVM that exits without close().
     this.shutdownHook = new Thread(this::stop, "tgtd-shutdown");
     Runtime.getRuntime().addShutdownHook(shutdownHook);
@@ -165,7 +165,7 @@ public final class Tgtd implements AutoCloseable {
   /** The daemon's own log so far. */
   String logText() {
     try {
-      return Files.readString(log, StandardCharsets.UTF_8);
+      return Files.readString(logFile, StandardCharsets.UTF_8);
     } catch (IOException e) {
       return "(no tgtd log: " + e.getMessage() + ")";
     }
@@ -193,10 +193,10 @@ public final class Tgtd implements AutoCloseable {
       }
       tgtadm(false, "--op", "delete", "--mode", "system");
       if (!process.waitFor(10, TimeUnit.SECONDS)) {
-        LOG.warn("tgtd still runs after deleting the system; killing it");
+        log.warn("tgtd still runs after deleting the system; killing it");
       }
     } catch (IOException e) {
-      LOG.warn("stopping tgtd through tgtadm failed; killing it", e);
+      log.warn("stopping tgtd through tgtadm failed; killing it", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } finally {

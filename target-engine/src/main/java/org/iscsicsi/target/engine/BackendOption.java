@@ -5,10 +5,10 @@ import org.iscsicsi.csi.exec.Args;
 import org.iscsicsi.target.registry.BackendSpec;
 
 /**
- * One {@code --backend NAME=TYPE:ARGS}: {@code NAME=fileio}, {@code NAME=lvm:VG},
- * {@code NAME=lvm-thin:VG/POOL}, one LUN on a device {@code NAME=blockio:/dev/...}, or a whole disk {@code NAME=disk:/dev/disk/by-id/...[,thin]}
- * on which the engine makes the volume group {@code isc-<engine>} (and the thin pool
- * {@code pool} with {@code ,thin}) at its first start.
+ * One {@code --backend NAME=TYPE:ARGS}: {@code NAME=fileio}, {@code NAME=lvm:VG}, {@code
+ * NAME=lvm-thin:VG/POOL}, one LUN on a device {@code NAME=blockio:/dev/...}, or a whole disk {@code
+ * NAME=disk:/dev/disk/by-id/...[,thin]} on which the engine makes the volume group {@code
+ * isc-<engine>} (and the thin pool {@code pool} with {@code ,thin}) at its first start.
  */
 public sealed interface BackendOption {
 

@@ -378,9 +378,9 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
 
   /**
    * Writes {@code srcs} one after the other from {@code offset} (the segments of a write as they
-   * arrived, not gathered into one buffer first: direct ones go to the kernel together, by
-   * {@link NativeFile#writeFully}); one write in the metrics. With {@code forceUnitAccess} the data is on stable storage
-   * when this returns.
+   * arrived, not gathered into one buffer first: direct ones go to the kernel together, by {@link
+   * NativeFile#writeFully}); one write in the metrics. With {@code forceUnitAccess} the data is on
+   * stable storage when this returns.
    *
    * @throws SpaceExhaustedException when the backing filesystem is full
    */

@@ -22,13 +22,15 @@ public record LunConfig(Path file, long sizeBytes, int blockSize, boolean thin, 
     Objects.requireNonNull(serial, "serial");
     Objects.requireNonNull(naa, "naa");
     if (blockSize != 512 && blockSize != 1024 && blockSize != 2048 && blockSize != 4096) {
-      throw new IllegalArgumentException("block size must be 512, 1024, 2048 or 4096: " + blockSize);
+      throw new IllegalArgumentException("block size must be 512, 1024, 2048 or 4096: "
+          + blockSize);
     }
     if (sizeBytes <= 0 || sizeBytes % blockSize != 0) {
       throw new IllegalArgumentException(
           "size must be a positive multiple of the block size " + blockSize + ": " + sizeBytes);
     }
-    if (serial.isEmpty() || serial.length() > 64 || !serial.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+    if (serial.isEmpty() || serial.length() > 64
+        || !serial.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
       throw new IllegalArgumentException("serial must be 1-64 printable ASCII characters");
     }
     if (naa.length != 16 || (naa[0] & 0xf0) != 0x60) {

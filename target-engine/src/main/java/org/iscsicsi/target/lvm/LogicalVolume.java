@@ -26,7 +26,9 @@ public record LogicalVolume(String name, String vg, long sizeBytes, String attr,
     return attr.length() > 4 && attr.charAt(4) == 'a';
   }
 
-  /** Bytes the volume takes from its thin pool ({@code data_percent} of its size), else its size. */
+  /**
+   * Bytes the volume takes from its thin pool ({@code data_percent} of its size), else its size.
+   */
   public long allocatedBytes() {
     if (dataPercent.isEmpty()) {
       return sizeBytes;

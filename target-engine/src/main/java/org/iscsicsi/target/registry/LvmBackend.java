@@ -38,7 +38,9 @@ final class LvmBackend implements Backend {
   private final String vg;
   private final String pool;
   private final LvmCommands lvm;
-  /** The last {@code lvs} and {@code vgs} read, so that capacity reports do not run lvm each time. */
+  /**
+   * The last {@code lvs} and {@code vgs} read, so that capacity reports do not run lvm each time.
+   */
   private volatile Report last;
 
   /** What lvm reported, and when ({@link System#nanoTime}). */

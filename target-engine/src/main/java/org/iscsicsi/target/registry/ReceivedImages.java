@@ -61,7 +61,8 @@ final class ReceivedImages {
         LunRecord lun = new LunRecord(sent.lun(), lunFile.toString(), sent.sizeBytes(),
             sent.blockSize(), sent.thin(), sent.readOnly(), id.serial(), id.naa());
         TargetRecord t = new TargetRecord(target.name(), target.alias(),
-            TargetRegistry.DEFAULT_PORTAL_GROUP_TAG, target.labels(), target.parameters(), List.of(),
+            TargetRegistry.DEFAULT_PORTAL_GROUP_TAG, target.labels(), target.parameters(),
+            List.of(),
             target.incomingChap(), target.outgoingChap(), List.of(lun));
         List<SnapshotRecord> records = new ArrayList<>();
         for (ReceivedSnapshot s : snaps) {

@@ -8,7 +8,8 @@ public final class RegistryException extends RuntimeException {
 
   /** Why an operation did not happen. */
   public enum Reason {
-    INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, RESOURCE_EXHAUSTED, OUT_OF_RANGE,
+    INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, RESOURCE_EXHAUSTED,
+    OUT_OF_RANGE,
     INTERNAL
   }
 

@@ -102,7 +102,8 @@ final class PersistentReservations {
   static byte[] reportCapabilities() {
     byte[] d = new byte[8];
     Cdb.put16(d, 0, 8);
-    d[2] = 0x10; // CRH: RESERVE/RELEASE(6/10) are handled as SPC-4 5.13.3 says; SIP_C, ATP_C, PTPL_C 0
+    // CRH: RESERVE/RELEASE(6/10) are handled as SPC-4 5.13.3 says; SIP_C, ATP_C, PTPL_C 0
+    d[2] = 0x10;
     d[3] = (byte) 0x80 | 0x10; // TMV, ALLOW COMMANDS 001b
     d[4] = (byte) (0x80 | 0x40 | 0x20 | 0x08 | 0x02); // WR_EX_AR EX_AC_RO WR_EX_RO EX_AC WR_EX
     d[5] = 0x01; // EX_AC_AR

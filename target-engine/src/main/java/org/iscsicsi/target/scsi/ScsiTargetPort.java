@@ -4,8 +4,8 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * The SCSI side of one target, as the iSCSI layer sees it: it executes commands addressed to any of
- * the target's LUNs (REPORT LUNS and commands to absent LUNs included) and keeps unit attentions and
- * reservations per I_T nexus.
+ * the target's LUNs (REPORT LUNS and commands to absent LUNs included) and keeps unit attentions
+ * and reservations per I_T nexus.
  *
  * <p>The iSCSI layer owns the task table: it orders tasks by CmdSN, and aborting a task means it
  * discards that task's response. The SCSI layer is told about resets so that it can clear

@@ -22,14 +22,14 @@ import org.slf4j.LoggerFactory;
  * registry (which attaches and detaches LUNs).
  *
  * <p>Every command is checked here, in arrival order and on the caller's thread, for the things
- * SAM-5/SPC-4 put before execution: LUN present (else LOGICAL UNIT NOT SUPPORTED), pending
- * unit attention (SAM-5 5.14, with the INQUIRY / REPORT LUNS / REQUEST SENSE exemptions), supported
- * opcode, the port's asymmetric access state ({@link Alua}), reservation conflicts. Commands
- * that touch the backing file then run on a virtual-thread executor, so several commands per LUN are in flight and no blocking file I/O runs on a netty
- * event loop; what cannot block (a read the page cache holds, a file range for sendfile, a small
- * buffered write while such writes stay quick) runs on the caller's thread, saving two thread
- * hops per command.
- * ORDERED tasks wait for the tasks before them ({@link TaskOrdering}).
+ * SAM-5/SPC-4 put before execution: LUN present (else LOGICAL UNIT NOT SUPPORTED), pending unit
+ * attention (SAM-5 5.14, with the INQUIRY / REPORT LUNS / REQUEST SENSE exemptions), supported
+ * opcode, the port's asymmetric access state ({@link Alua}), reservation conflicts. Commands that
+ * touch the backing file then run on a virtual-thread executor, so several commands per LUN are in
+ * flight and no blocking file I/O runs on a netty event loop; what cannot block (a read the page
+ * cache holds, a file range for sendfile, a small buffered write while such writes stay quick) runs
+ * on the caller's thread, saving two thread hops per command. ORDERED tasks wait for the tasks
+ * before them ({@link TaskOrdering}).
  */
 public final class TargetScsiPort implements ScsiTargetPort {
 

@@ -62,10 +62,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
-  private static final Logger LOG = LoggerFactory.getLogger(IscsiConnection.class);
+  private static final Logger log = LoggerFactory.getLogger(IscsiConnection.class);
   private static final int RESERVED = SequenceNumbers.RESERVED;
   /** HARDWARE ERROR, INTERNAL TARGET FAILURE (SPC-4 table 28, ASC 0x44). */
-  private static final byte[] INTERNAL_FAILURE_SENSE = Sense.INTERNAL_TARGET_FAILURE.toFixedFormat();
+  private static final byte[] INTERNAL_FAILURE_SENSE =
+      Sense.INTERNAL_TARGET_FAILURE.toFixedFormat();
 
   private static final ScsiResponse TASK_SET_FULL =
       new ScsiResponse(ScsiResponse.TASK_SET_FULL, new byte[0], null);
@@ -175,9 +176,9 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     if (cause instanceof java.io.IOException) {
       // The socket failed (reset, broken pipe): an initiator that went away, rebooted or was
       // killed: routine for a target, not a fault of the engine.
-      LOG.info("connection from {} ended: {}", ctx.channel().remoteAddress(), cause.toString());
+      log.info("connection from {} ended: {}", ctx.channel().remoteAddress(), cause.toString());
     } else {
-      LOG.warn("closing connection from {}: {}", ctx.channel().remoteAddress(), cause.toString());
+      log.warn("closing connection from {}: {}", ctx.channel().remoteAddress(), cause.toString());
     }
     ctx.close();
   }
@@ -188,7 +189,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     if (evt instanceof IdleStateEvent && phase == Phase.FULL_FEATURE) {
       if (pingTtt != RESERVED) {
         counters.timeouts.increment();
-        LOG.info("initiator {} did not answer a NOP-In ping; closing",
+        log.info("initiator {} did not answer a NOP-In ping; closing",
             ctx.channel().remoteAddress());
         ctx.close();
         return;
@@ -264,7 +265,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
           req.release();
         }
       } else {
-        LOG.info("{} before login from {}; closing", ((InitiatorPdu) msg).opcode(),
+        log.info("{} before login from {}; closing", ((InitiatorPdu) msg).opcode(),
             ctx.channel().remoteAddress());
         ReferenceCountUtil.release(msg);
         close();
@@ -316,7 +317,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     if (bad.digestError()) {
       counters.digestErrors.increment();
     }
-    LOG.info("bad PDU from {}: {}", ctx.channel().remoteAddress(), bad.message());
+    log.info("bad PDU from {}: {}", ctx.channel().remoteAddress(), bad.message());
     if (phase != Phase.FULL_FEATURE) {
       close();
       return;
@@ -448,7 +449,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     String error = DataOutCollector.accept(task, d);
     d.release();
     if (error != null) {
-      LOG.info("task {}: {}; rejected", task.itt, error);
+      log.info("task {}: {}; rejected", task.itt, error);
       reject(RejectReason.PROTOCOL_ERROR, d.opcode().value(), d.itt(), 0);
       return;
     }
@@ -497,7 +498,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
    */
   private void taskSetFull(ScsiTask task) {
     boolean own = tasks.bytesReserved() > 0;
-    LOG.debug("task {}: {} ({} bytes in flight here, {} in the engine)", task.itt,
+    log.debug("task {}: {} ({} bytes in flight here, {} in the engine)", task.itt,
         own ? "TASK SET FULL" : "BUSY", tasks.bytesReserved(), config.engineBudget().reserved());
     dataIn.send(ctx, params.initiatorMaxRecvDataSegmentLength(), params.maxBurstLength(), task,
         own ? TASK_SET_FULL : BUSY, numbers);
@@ -515,7 +516,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     try {
       stage = target.scsi().execute(request);
     } catch (RuntimeException e) {
-      LOG.error("SCSI layer threw on opcode 0x{}", Integer.toHexString(request.opcode()), e);
+      log.error("SCSI layer threw on opcode 0x{}", Integer.toHexString(request.opcode()), e);
       complete(task, null, e);
       return;
     }
@@ -527,7 +528,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
           ctx.executor().execute(() -> complete(task, response, error));
         } catch (RejectedExecutionException e) {
           // the event loop is shutting down: the connection and its task are gone
-          LOG.debug("task {} completed after its event loop shut down; response dropped",
+          log.debug("task {} completed after its event loop shut down; response dropped",
               task.itt);
           tasks.unreserve(task); // the engine's share outlives this connection
           if (response != null) {
@@ -548,7 +549,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     }
     tasks.remove(task);
     if (error != null || response == null) {
-      LOG.error("SCSI layer failed task {}", task.itt, error);
+      log.error("SCSI layer failed task {}", task.itt, error);
       if (response != null) {
         response.releaseDataIn();
       }
@@ -571,7 +572,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         session.nexus());
     ctx.write(new TaskManagementResponse(response, t.itt(), numbers.nextStatSn(),
         numbers.expCmdSn(), numbers.maxCmdSn()));
-    if (t.function() == TaskManagement.TARGET_COLD_RESET && response == TaskManagementResponse.FUNCTION_COMPLETE) {
+    if (t.function() == TaskManagement.TARGET_COLD_RESET
+        && response == TaskManagementResponse.FUNCTION_COMPLETE) {
       close(); // a cold reset ends every connection (section 11.5.1)
     }
   }
@@ -623,7 +625,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     ctx.writeAndFlush(new TargetPdu.LogoutResponse(response, l.itt(), numbers.nextStatSn(),
         numbers.expCmdSn(), numbers.maxCmdSn(), 0, 0));
     if (response == LOGOUT_CLOSED) {
-      LOG.info("{} logged out (TSIH {})", session.login().initiatorName(), session.tsih());
+      log.info("{} logged out (TSIH {})", session.login().initiatorName(), session.tsih());
       close();
     }
   }

@@ -85,7 +85,8 @@ public final class TransferSource {
     try (ImageFile file = ImageFile.open(image.file())) {
       List<Integer> all = image.regions().regions();
       for (int from = 0; from < all.size(); from += Frame.MAX_HASH_ENTRIES) {
-        List<Integer> batch = all.subList(from, Math.min(all.size(), from + Frame.MAX_HASH_ENTRIES));
+        List<Integer> batch = all.subList(from,
+            Math.min(all.size(), from + Frame.MAX_HASH_ENTRIES));
         ByteBuffer entries = ByteBuffer.allocate(batch.size() * Frame.HASH_ENTRY_BYTES);
         for (int r : batch) {
           byte[] h = RegionHashes.of(read(file, size, r, buffer));

@@ -35,11 +35,11 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A LUN on a whole block device ({@code --backend disk0=blockio:/dev/loopN}, a real loop device)
  * served to libiscsi's tools: READ CAPACITY(16) gives the LUN's size, iscsi-test-cu's WRITE(16),
- * READ(16) with DPO/FUA, WRITE SAME(16), SYNCHRONIZE CACHE(16) and UNMAP cases pass on it and
- * the data lands on the device; a clone onto the file backend has the device's bytes; the backend's capacity in GetEngineInfo (the whole device, none
- * free once its LUN is made); a second LUN, a thin LUN, a snapshot and growing past the device
- * refused with their reasons; a device with a filesystem on it refused; an engine restarted on
- * the same state serves the same bytes.
+ * READ(16) with DPO/FUA, WRITE SAME(16), SYNCHRONIZE CACHE(16) and UNMAP cases pass on it and the
+ * data lands on the device; a clone onto the file backend has the device's bytes; the backend's
+ * capacity in GetEngineInfo (the whole device, none free once its LUN is made); a second LUN, a
+ * thin LUN, a snapshot and growing past the device refused with their reasons; a device with a
+ * filesystem on it refused; an engine restarted on the same state serves the same bytes.
  */
 class BlockioEngineTest {
 

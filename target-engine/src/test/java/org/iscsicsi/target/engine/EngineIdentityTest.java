@@ -110,7 +110,8 @@ class EngineIdentityTest {
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at most 32");
     Path state = dir.resolve("bad");
     Files.createDirectories(state);
-    Files.writeString(state.resolve(EngineIdentity.FILE), "{\"formatVersion\": 1, \"name\": \"X\"}");
+    Files.writeString(state.resolve(EngineIdentity.FILE),
+        "{\"formatVersion\": 1, \"name\": \"X\"}");
     assertThatThrownBy(() -> start(state, EngineNaming.DEFAULT)).isInstanceOf(IOException.class)
         .hasMessageContaining("invalid engine name");
     Files.writeString(state.resolve(EngineIdentity.FILE), "{not json");

@@ -34,7 +34,8 @@ class DiskSetupTest {
   void tools() {
     assumeTrue(LoopDevice.unavailableReason().isEmpty(),
         () -> LoopDevice.unavailableReason().orElseThrow());
-    assumeTrue(Files.isExecutable(Path.of("/sbin/lvm")) || Files.isExecutable(Path.of("/usr/sbin/lvm")),
+    assumeTrue(Files.isExecutable(Path.of("/sbin/lvm"))
+        || Files.isExecutable(Path.of("/usr/sbin/lvm")),
         "lvm is not installed (Debian package lvm2)");
   }
 

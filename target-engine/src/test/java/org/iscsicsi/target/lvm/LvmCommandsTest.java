@@ -205,7 +205,8 @@ class LvmCommandsTest {
     }
 
     private static boolean lvmInstalled() {
-      return Files.isExecutable(Path.of("/sbin/lvm")) || Files.isExecutable(Path.of("/usr/sbin/lvm"));
+      return Files.isExecutable(Path.of("/sbin/lvm"))
+          || Files.isExecutable(Path.of("/usr/sbin/lvm"));
     }
 
     private static void quietly(String... args) {

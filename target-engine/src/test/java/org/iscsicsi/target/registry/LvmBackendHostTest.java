@@ -45,7 +45,8 @@ class LvmBackendHostTest {
   void setUp() throws Exception {
     assumeTrue(LoopDevice.unavailableReason().isEmpty(),
         () -> LoopDevice.unavailableReason().orElseThrow());
-    assumeTrue(Files.isExecutable(Path.of("/sbin/lvm")) || Files.isExecutable(Path.of("/usr/sbin/lvm")),
+    assumeTrue(Files.isExecutable(Path.of("/sbin/lvm"))
+        || Files.isExecutable(Path.of("/usr/sbin/lvm")),
         "lvm is not installed (Debian package lvm2)");
     vg = "isc-reg-" + ProcessHandle.current().pid();
     loop = LoopDevice.attach(dir.resolve("pv.img"), 64L << 20);
