@@ -70,6 +70,12 @@ for ref in $(cat /node/images/refs); do
   /node/bin/ctr -n k8s.io images import --base-name "$name" "/node/images/${name##*/}.tar" \
     >>"$LOGS/containerd.log" 2>&1 || say "import of $ref failed"
 done
+# Kubernetes' storage e2e suite (StorageE2eTest) runs its pods from this name
+# (test/utils/image/manifest.go); the same busybox-static image serves it, since no registry is
+# reachable and its pods only use busybox's applets.
+/node/bin/ctr -n k8s.io images tag docker.io/library/busybox:1.35 \
+  registry.k8s.io/e2e-test-images/busybox:1.37.0-2 >>"$LOGS/containerd.log" 2>&1 ||
+  say "tagging busybox for the storage e2e suite failed"
 say "images: $(/node/bin/ctr -n k8s.io images ls -q | tr '\n' ' ')"
 
 # --- the node plugin, registering itself with kubelet (no node-driver-registrar)
