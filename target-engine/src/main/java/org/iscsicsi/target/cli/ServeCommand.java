@@ -208,6 +208,7 @@ final class ServeCommand implements Callable<Integer> {
     EngineRegistration registration = null;
     if (kubernetes.enabled) {
       client = kubernetes.client();
+      engine.replication().useKubernetes(client);
       registration = EngineRegistration.start(client,
           kubernetes.settings(engine, config.advertise()),
           EngineView.of(engine.adminChannel(), ENGINE_CALL_DEADLINE), engine::topology);
