@@ -129,7 +129,7 @@ public final class TargetEngine implements AutoCloseable {
       Facts facts = new Facts(config, transport, identity, new AtomicReference<>(Map.of()),
           dialable(transfers.address(), config.advertise()));
       var service = io.grpc.ServerInterceptors.intercept(new TargetAdminService(registry,
-          facts), new org.iscsicsi.target.admin.AdminCallLog());
+          facts, replicated::manages), new org.iscsicsi.target.admin.AdminCallLog());
       var transferService = io.grpc.ServerInterceptors.intercept(transfers.grpc(),
           new org.iscsicsi.target.admin.AdminCallLog());
       var replicationService = io.grpc.ServerInterceptors.intercept(

@@ -61,6 +61,8 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
   private final ReplicatedLunRecords records;
   private final ReplicaSession session = new ReplicaSession(this);
   private final Map<String, ReplicatedLun> byVolume = new ConcurrentHashMap<>();
+  /** target/lun of the LUNs saved as replicated, reopened or not. */
+  private final java.util.Set<String> saved = ConcurrentHashMap.newKeySet();
   private final ScheduledExecutorService refresher;
   private MembershipWriter writer;
   private MembershipWatcher watcher;
@@ -80,6 +82,7 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
     this.network = network;
     this.records = new ReplicatedLunRecords(stateDir.resolve(DIR));
     for (SetLunReplicationRequest r : records.load()) {
+      saved.add(r.getTarget() + "/" + r.getLun());
       holdBack(r);
     }
     this.refresher = Executors.newSingleThreadScheduledExecutor(
@@ -171,6 +174,7 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
     ReplicatedLun l = open(r, false);
     try {
       records.save(r);
+      saved.add(r.getTarget() + "/" + r.getLun());
     } catch (IOException e) {
       forget(l);
       throw new RegistryException(Reason.INTERNAL, "saving the replicated LUN of "
@@ -191,6 +195,11 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
 
   private static View view(ReplicatedLun l) {
     return new View(l.request, l.current(), l.primary, l.notServing, l.fence.accepted());
+  }
+
+  /** Whether {@code target}/{@code lun} is replicated (its ALUA states are this class's). */
+  public boolean manages(String target, int lun) {
+    return saved.contains(target + "/" + lun);
   }
 
   private ReplicatedLun find(String target, int lun) {
