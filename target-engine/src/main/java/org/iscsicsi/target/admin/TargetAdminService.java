@@ -101,12 +101,23 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
     }
   }
 
+  /** Tells which LUNs a replicated volume's membership manages (their ALUA states follow it). */
+  public interface ManagedLuns {
+    boolean managed(String target, int lun);
+  }
+
   private final TargetRegistry registry;
   private final EngineFacts facts;
+  private final ManagedLuns managed;
 
   public TargetAdminService(TargetRegistry registry, EngineFacts facts) {
+    this(registry, facts, (t, l) -> false);
+  }
+
+  public TargetAdminService(TargetRegistry registry, EngineFacts facts, ManagedLuns managed) {
     this.registry = registry;
     this.facts = facts;
+    this.managed = managed;
   }
 
   @Override
@@ -222,6 +233,11 @@ public final class TargetAdminService extends TargetAdminGrpc.TargetAdminImplBas
   @Override
   public void setAluaStates(SetAluaStatesRequest req, StreamObserver<Lun> out) {
     call(out, () -> {
+      if (managed.managed(req.getTarget(), req.getLun())) {
+        throw new RegistryException(RegistryException.Reason.FAILED_PRECONDITION, "LUN "
+            + req.getLun() + " of " + req.getTarget() + " is replicated: its ALUA states "
+            + "follow the IscsiVolume's membership");
+      }
       registry.setAluaStates(req.getTarget(), req.getLun(),
           AluaMessages.states(req.getStatesMap()));
       return toProto(registry.lunStatus(req.getTarget(), req.getLun()));

@@ -7,6 +7,7 @@ import org.iscsicsi.target.admin.AdminTls;
 import org.iscsicsi.target.engine.AdminAddress;
 import org.iscsicsi.target.engine.AdminChannel;
 import org.iscsicsi.target.v1.TargetAdminGrpc;
+import org.iscsicsi.target.v1.TargetReplicationGrpc;
 
 /**
  * A short-lived connection from the CLI to an engine's admin API: a unix socket as it is, TCP
@@ -43,6 +44,11 @@ final class AdminClient implements AutoCloseable {
 
   TargetAdminGrpc.TargetAdminBlockingStub stub() {
     return TargetAdminGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
+  }
+
+  TargetReplicationGrpc.TargetReplicationBlockingStub replication() {
+    return TargetReplicationGrpc.newBlockingStub(channel)
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
   }
 

@@ -49,7 +49,7 @@ abstract class ClientCommand implements Callable<Integer> {
     AdminTls tls = AdminTls.ofOptional(path(tlsCert, CERT_ENV), path(tlsKey, KEY_ENV),
         path(tlsCa, CA_ENV), TLS_FLAGS);
     try (AdminClient client = AdminClient.connect(address, tls)) {
-      run(client.stub(), spec.commandLine().getOut());
+      run(client, spec.commandLine().getOut());
       return 0;
     } catch (StatusRuntimeException e) {
       Status s = e.getStatus();
@@ -81,4 +81,9 @@ abstract class ClientCommand implements Callable<Integer> {
   }
 
   abstract void run(TargetAdminBlockingStub admin, PrintWriter out);
+
+  /** The call with the whole client; commands of the engine's other services override it. */
+  void run(AdminClient client, PrintWriter out) {
+    run(client.stub(), out);
+  }
 }

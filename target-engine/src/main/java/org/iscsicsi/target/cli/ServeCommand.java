@@ -81,8 +81,8 @@ final class ServeCommand implements Callable<Integer> {
   boolean adminReflection;
 
   @Option(names = "--replication", paramLabel = "HOST:PORT",
-      description = "Listen for transfers from other engines here (mutual TLS 1.3, client "
-          + "certificates with CN engine only; default: off).")
+      description = "Listen for transfers and replica streams from other engines here (mutual "
+          + "TLS 1.3, client certificates with CN engine only; default: off).")
   String replication;
 
   @Option(names = "--replication-tls-cert", paramLabel = "FILE",
@@ -208,6 +208,7 @@ final class ServeCommand implements Callable<Integer> {
     EngineRegistration registration = null;
     if (kubernetes.enabled) {
       client = kubernetes.client();
+      engine.replication().useKubernetes(client);
       registration = EngineRegistration.start(client,
           kubernetes.settings(engine, config.advertise()),
           EngineView.of(engine.adminChannel(), ENGINE_CALL_DEADLINE), engine::topology);

@@ -18,7 +18,8 @@ import picocli.CommandLine.Command;
     description = "iSCSI target engine and its administration client.",
     subcommands = {ServeCommand.class, TargetCommands.class, LunCommands.class,
         AclCommands.class, ChapCommands.class, ListCommand.class, SessionsCommand.class,
-        SnapshotCommands.class, InameCommand.class, InfoCommand.class})
+        SnapshotCommands.class, InameCommand.class, InfoCommand.class,
+        ReplicationCommands.class})
 public final class TargetEngineCli {
 
   public static void main(String[] args) {

@@ -12,10 +12,12 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.TimeUnit;
+import org.iscsicsi.target.admin.ReplicationAdminService;
 import org.iscsicsi.target.admin.TargetAdminService;
 import org.iscsicsi.target.metrics.EngineMetrics;
 import org.iscsicsi.target.registry.TargetDirectory;
 import org.iscsicsi.target.registry.TargetRegistry;
+import org.iscsicsi.target.replication.ReplicatedLuns;
 import org.iscsicsi.target.state.StateStore;
 import org.iscsicsi.target.transfer.ReplicationSettings;
 import org.iscsicsi.target.transfer.TransferService;
@@ -50,12 +52,15 @@ public final class TargetEngine implements AutoCloseable {
   private final EngineMetrics metrics;
   private final Facts facts;
   private final TransferService transfers;
+  private final ReplicatedLuns replicated;
   private boolean closed;
 
   private TargetEngine(EngineConfig config, StateStore store, TargetRegistry registry,
       IscsiTransport transport, Server inProcess, String inProcessName,
-      AdminServer adminServer, Facts facts, TransferService transfers) {
+      AdminServer adminServer, Facts facts, TransferService transfers,
+      ReplicatedLuns replicated) {
     this.config = config;
+    this.replicated = replicated;
     this.transfers = transfers;
     this.facts = facts;
     this.store = store;
@@ -104,6 +109,10 @@ public final class TargetEngine implements AutoCloseable {
           config.copyTimeout(), EngineBackends.resolve(config.backends(), identity.name()),
           EngineBackends.LVM);
       undo.add(registry);
+      AtomicReference<TransferService> started = new AtomicReference<>();
+      ReplicatedLuns replicated = new ReplicatedLuns(identity.name(), config.stateDir(),
+          registry, () -> started.get() == null ? null : started.get().network());
+      undo.add(replicated);
       IscsiTransport transport = null;
       if (config.iscsi()) {
         transport = transports.start(config, registry);
@@ -113,24 +122,29 @@ public final class TargetEngine implements AutoCloseable {
           registry.sessions(t::sessions);
         }
       }
-      TransferService transfers = TransferService.start(registry, identity, replication);
+      TransferService transfers = TransferService.start(registry, identity, replication,
+          replicated.session()::serve);
       undo.add(transfers);
+      started.set(transfers);
       Facts facts = new Facts(config, transport, identity, new AtomicReference<>(Map.of()),
           dialable(transfers.address(), config.advertise()));
       var service = io.grpc.ServerInterceptors.intercept(new TargetAdminService(registry,
-          facts), new org.iscsicsi.target.admin.AdminCallLog());
+          facts, replicated::manages), new org.iscsicsi.target.admin.AdminCallLog());
       var transferService = io.grpc.ServerInterceptors.intercept(transfers.grpc(),
           new org.iscsicsi.target.admin.AdminCallLog());
+      var replicationService = io.grpc.ServerInterceptors.intercept(
+          new ReplicationAdminService(replicated), new org.iscsicsi.target.admin.AdminCallLog());
       String name = "target-engine-" + UUID.randomUUID();
       Server inProcess = InProcessServerBuilder.forName(name).addService(service)
-          .addService(transferService).build().start();
+          .addService(transferService).addService(replicationService).build().start();
       undo.add(() -> inProcess.shutdownNow());
-      AdminServer admin = AdminServer.start(config.admin(), service, transferService);
+      AdminServer admin = AdminServer.start(config.admin(), service, transferService,
+          replicationService);
       if (admin != null) {
         undo.add(admin);
       }
       TargetEngine engine = new TargetEngine(config, store, registry, transport, inProcess, name,
-          admin, facts, transfers);
+          admin, facts, transfers, replicated);
       log.info("target engine serving as {} (incarnation {}): state {}, iSCSI {}, admin {}",
           identity.name(), identity.incarnation(), config.stateDir(),
           transport == null ? "off" : transport.boundAddress(), engine.adminDescription());
@@ -164,6 +178,11 @@ public final class TargetEngine implements AutoCloseable {
         || b.host().equals("0:0:0:0:0:0:0:0");
     return wildcard && !advertise.isEmpty()
         ? new HostPort(advertise.getFirst().host(), b.port()).toString() : bound;
+  }
+
+  /** The engine's replicated LUNs (docs/replication.md); replicating needs Kubernetes. */
+  public ReplicatedLuns replication() {
+    return replicated;
   }
 
   /** The engine's name and this start's incarnation. */
@@ -226,6 +245,7 @@ public final class TargetEngine implements AutoCloseable {
     if (adminServer != null) {
       adminServer.close();
     }
+    replicated.close();
     transfers.close();
     if (transport != null) {
       transport.close();

@@ -94,6 +94,22 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
     return lease;
   }
 
+  /** Whether the link to {@code member} is up. */
+  public boolean linked(String member) {
+    ReplicaLink link = links.get(member);
+    return link != null && link.alive();
+  }
+
+  /** Why this engine stopped being primary, or null while it is. */
+  public String deposed() {
+    return deposed;
+  }
+
+  /** Whether commands may be served now: still primary and the serve lease valid. */
+  public boolean serving() {
+    return deposed == null && lease.valid();
+  }
+
   @Override
   public void write(long offset, ByteBuffer[] srcs, boolean force) throws IOException {
     requireServing();

@@ -13,6 +13,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.iscsicsi.target.lun.LogicalUnit;
+import org.iscsicsi.target.lun.UnitIo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -144,6 +145,21 @@ public final class TargetScsiPort implements ScsiTargetPort {
       log.info("{}: LUN {} ALUA states {}", targetName, lun,
           alua == null ? "none" : alua.states());
     }
+  }
+
+  /**
+   * Routes a LUN's writes, flushes and unmaps through {@code next} (a replicated unit in front of
+   * the LU, docs/replication.md section 2), or back to the LU itself when null; reads stay with
+   * the LU.
+   *
+   * @throws IllegalArgumentException when no LUN has that number
+   */
+  public void routeIo(long lun, UnitIo next) {
+    LunState state = luns.get(lun);
+    if (state == null) {
+      throw new IllegalArgumentException("no LUN " + lun + " on " + targetName);
+    }
+    state.io(next == null ? state.unit : next);
   }
 
   /** A LUN's port groups and access states, or null (absent LUN, or none). */

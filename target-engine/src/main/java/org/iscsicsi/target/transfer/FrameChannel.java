@@ -5,7 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -20,7 +20,7 @@ public final class FrameChannel extends ChannelInboundHandlerAdapter implements 
   static final int HIGH_WATER = 4;
   private static final Object CLOSED = new Object();
 
-  private final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
+  private final LinkedBlockingDeque<Object> inbox = new LinkedBlockingDeque<>();
   private volatile Channel channel;
   private volatile String peer = "peer";
 
@@ -101,6 +101,20 @@ public final class FrameChannel extends ChannelInboundHandlerAdapter implements 
     }
     inbox.add(next); // receive turns it into the exception that says why
     return receive(Duration.ZERO);
+  }
+
+  /**
+   * The next frame without taking it (a listener that picks the connection's handler by its first
+   * frame); empty on anything but a frame (a close, an error, silence past {@code timeout}), which
+   * the handler's own receive then reports.
+   */
+  public java.util.Optional<Frame> peek(Duration timeout) throws InterruptedException {
+    Object next = inbox.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    if (next == null) {
+      return java.util.Optional.empty();
+    }
+    inbox.addFirst(next);
+    return next instanceof Frame f ? java.util.Optional.of(f) : java.util.Optional.empty();
   }
 
   /** Sends a frame without waiting for the socket write; failures reach {@code onFailure}. */

@@ -213,6 +213,20 @@ class TargetEngineCliTest {
         + "at 127.0.0.1:1");
   }
 
+  /** The replication commands reach the TargetReplication service and say why they refuse. */
+  @Test
+  void replicationCommandsRefuseWithoutKubernetes() {
+    client("target", "create", T);
+    client("lun", "create", T, "--lun", "0", "--size", "1M");
+    oneLineError(client("replication", "status", "--target", T, "--lun", "0"), 1,
+        "LUN 0 of " + T + " is not replicated (not found)");
+    oneLineError(client("replication", "set", "--target", T, "--lun", "0", "--volume",
+        "pool.vol", "--member", "node-b=127.0.0.1:3263"), 1,
+        "run the engine with --kubernetes (failed precondition)");
+    oneLineError(client("replication", "set", "--target", T, "--volume", "Bad_Name"), 1,
+        "volume Bad_Name is not an object name (invalid argument)");
+  }
+
   @Test
   void usageErrorsExitTwo() {
     oneLineError(cli("lun", "create", T), 2, "Missing required options");

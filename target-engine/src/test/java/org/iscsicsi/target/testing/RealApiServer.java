@@ -67,6 +67,11 @@ public final class RealApiServer implements AutoCloseable {
     }
   }
 
+  /** The admin user's kubeconfig, for processes (KUBECONFIG) that talk to this server. */
+  public Path kubeconfig() {
+    return kubeconfig;
+  }
+
   /** A client of the admin user (system:masters). */
   public KubernetesClient client() throws IOException {
     Config config = Config.fromKubeconfig(Files.readString(kubeconfig));

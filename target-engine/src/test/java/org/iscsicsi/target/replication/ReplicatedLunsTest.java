@@ -1,0 +1,161 @@
+package org.iscsicsi.target.replication;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assumptions.assumeThat;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.iscsicsi.target.admin.AdminTls;
+import org.iscsicsi.target.engine.EngineConfig;
+import org.iscsicsi.target.engine.EngineNaming;
+import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.target.engine.TargetEngine;
+import org.iscsicsi.target.kube.Membership.State;
+import org.iscsicsi.target.kube.MembershipTransitions;
+import org.iscsicsi.target.kube.MembershipWriter;
+import org.iscsicsi.target.scsi.AccessState;
+import org.iscsicsi.target.testing.TestPki;
+import org.iscsicsi.target.transfer.ReplicationSettings;
+import org.iscsicsi.target.transfer.ReplicationTls;
+import org.iscsicsi.target.v1.AluaState;
+import org.iscsicsi.target.v1.CreateLunRequest;
+import org.iscsicsi.target.v1.CreateTargetRequest;
+import org.iscsicsi.target.v1.GetReplicationStatusRequest;
+import org.iscsicsi.target.v1.LunIdentity;
+import org.iscsicsi.target.v1.ReplicaRole;
+import org.iscsicsi.target.v1.ReplicationStatus;
+import org.iscsicsi.target.v1.SetAluaStatesRequest;
+import org.iscsicsi.target.v1.SetLunReplicationRequest;
+import org.iscsicsi.target.v1.TargetAdminGrpc;
+import org.iscsicsi.target.v1.TargetReplicationGrpc;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two engines in process (primary node-a, member node-b) with their replication ports on
+ * loopback (mutual TLS from {@link TestPki}) and the membership in fabric8's mock API server
+ * (CRUD mode, whose compare-and-swap MembershipCasContractTest holds to kube-apiserver's): a LUN
+ * made replicated through target.v1 gets the ALUA states of section 6 on both engines, manual
+ * SetAluaStates is refused on it, and a restarted primary comes back with its own port standby
+ * and stays non-serving in the same epoch, even when SetLunReplication is repeated.
+ */
+@EnableKubernetesMockClient(crud = true)
+class ReplicatedLunsTest {
+
+  static final String T = "iqn.2026-12.org.example:pool.vol";
+  static final String VOLUME = "pool.vol";
+  static final Duration WAIT = Duration.ofSeconds(30);
+
+  KubernetesClient client;
+
+  @TempDir Path dir;
+
+  private AdminTls tls;
+  private TargetEngine a;
+  private TargetEngine b;
+
+  @AfterEach
+  void close() {
+    if (a != null) {
+      a.close();
+    }
+    if (b != null) {
+      b.close();
+    }
+  }
+
+  private TargetEngine engine(String name) throws Exception {
+    TargetEngine e = TargetEngine.start(EngineConfig.of(dir.resolve(name)).withIscsi(false)
+        .withNaming(new EngineNaming(name, null, false)), new ReplicationSettings(
+            new HostPort("127.0.0.1", 0), tls, 1L << 30, ReplicationSettings.MAX_TRANSFERS));
+    e.replication().useKubernetes(client);
+    return e;
+  }
+
+  private static void lun(TargetEngine e, int slot) {
+    var admin = TargetAdminGrpc.newBlockingStub(e.adminChannel());
+    admin.createTarget(CreateTargetRequest.newBuilder().setName(T).build());
+    admin.createLun(CreateLunRequest.newBuilder().setTarget(T).setLun(0).setSizeBytes(8 << 20)
+        .setPortSlot(slot).setIdentity(LunIdentity.newBuilder()
+            .setNaa("60014050123456789abcdef012345678").setSerial("VOL1")).build());
+  }
+
+  private static ReplicationStatus replicate(TargetEngine e, Map<String, String> members) {
+    return TargetReplicationGrpc.newBlockingStub(e.adminChannel()).setLunReplication(
+        SetLunReplicationRequest.newBuilder().setTarget(T).setLun(0).setVolume(VOLUME)
+            .putAllMemberAddresses(members).setAckTimeoutMs(60_000).build());
+  }
+
+  private static ReplicationStatus status(TargetEngine e) {
+    return TargetReplicationGrpc.newBlockingStub(e.adminChannel()).getReplicationStatus(
+        GetReplicationStatusRequest.newBuilder().setTarget(T).setLun(0).build());
+  }
+
+  private static Map<Integer, AccessState> alua(TargetEngine e) {
+    return e.registry().getTarget(T).lun(0).orElseThrow().alua().states();
+  }
+
+  @Test
+  void portsFollowTheRoleAndARestartedPrimaryStaysNonServing() throws Exception {
+    assumeThat(TestPki.available()).as("openssl installed").isTrue();
+    try (InputStream in = Files.newInputStream(ReplicatedWriteTest.CRD)) {
+      CustomResourceDefinition crd = client.apiextensions().v1().customResourceDefinitions()
+          .load(in).item();
+      client.apiextensions().v1().customResourceDefinitions().resource(crd).create();
+    }
+    TestPki ca = TestPki.create(dir, "engines");
+    tls = TestPki.tls(ca.issue(ReplicationTls.ENGINE_CN), ca);
+    a = engine("node-a");
+    b = engine("node-b");
+    lun(a, 1);
+    lun(b, 2);
+    new MembershipWriter(client).create(VOLUME, 2, MembershipTransitions.create("node-a",
+        List.of("node-a", "node-b"), State.InSync, 2, Instant.now()), Map.of());
+
+    assertThat(replicate(b, Map.of()).getRole()).isEqualTo(ReplicaRole.REPLICA_ROLE_MEMBER);
+    assertThat(replicate(a, Map.of("node-b", b.replicationAddress())).getRole())
+        .isEqualTo(ReplicaRole.REPLICA_ROLE_PRIMARY);
+    await().atMost(WAIT).until(() -> status(a).getServing());
+    Map<Integer, AccessState> served = Map.of(1, AccessState.ACTIVE_OPTIMIZED,
+        2, AccessState.STANDBY);
+    await().atMost(WAIT).until(() -> alua(a).equals(served) && alua(b).equals(served));
+    assertThat(status(a).getMembersList()).anySatisfy(m -> {
+      assertThat(m.getEngine()).isEqualTo("node-b");
+      assertThat(m.getLinked()).isTrue();
+    });
+    assertThat(status(b).getAcceptedEpoch()).isEqualTo(1);
+
+    assertThatThrownBy(() -> TargetAdminGrpc.newBlockingStub(a.adminChannel()).setAluaStates(
+        SetAluaStatesRequest.newBuilder().setTarget(T).setLun(0)
+            .putStates(1, AluaState.ALUA_STANDBY).putStates(2, AluaState.ALUA_STANDBY).build()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(
+            e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION));
+
+    a.close();
+    a = TargetEngine.start(EngineConfig.of(dir.resolve("node-a")).withIscsi(false)
+        .withNaming(new EngineNaming("node-a", null, false)), new ReplicationSettings(
+            new HostPort("127.0.0.1", 0), tls, 1L << 30, ReplicationSettings.MAX_TRANSFERS));
+    assertThat(alua(a)).as("held back before Kubernetes is reached")
+        .containsEntry(1, AccessState.STANDBY);
+    a.replication().useKubernetes(client);
+    ReplicationStatus restarted = status(a);
+    assertThat(restarted.getRole()).isEqualTo(ReplicaRole.REPLICA_ROLE_PRIMARY);
+    assertThat(restarted.getServing()).isFalse();
+    assertThat(restarted.getDetail()).contains("restarted");
+    assertThat(replicate(a, Map.of("node-b", b.replicationAddress())).getServing()).isFalse();
+    assertThat(alua(a)).containsEntry(1, AccessState.STANDBY);
+  }
+}
