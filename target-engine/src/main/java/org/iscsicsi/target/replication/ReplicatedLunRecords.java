@@ -10,8 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
 import org.iscsicsi.target.v1.SetLunReplicationRequest;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * What an engine keeps on disk to reopen its replicated LUNs after a restart: per volume the
@@ -20,8 +18,6 @@ import org.slf4j.LoggerFactory;
  * superblock holds the accepted epoch.
  */
 final class ReplicatedLunRecords {
-
-  private static final Logger log = LoggerFactory.getLogger(ReplicatedLunRecords.class);
 
   static final String SUFFIX = ".replica";
   /** A Kubernetes object name (DNS subdomain): also safe as a file name. */
@@ -59,7 +55,7 @@ final class ReplicatedLunRecords {
     }
   }
 
-  /** Every saved request; an unreadable one is logged and left out. */
+  /** Every saved request; an unreadable one fails the load (the engine does not start). */
   List<SetLunReplicationRequest> load() throws IOException {
     List<SetLunReplicationRequest> out = new ArrayList<>();
     if (!Files.isDirectory(dir)) {
@@ -71,8 +67,11 @@ final class ReplicatedLunRecords {
         try {
           out.add(SetLunReplicationRequest.parseFrom(Files.readAllBytes(p)));
         } catch (IOException e) {
-          log.warn("replicated LUN record {} is unreadable, its LUN stays non-serving: {}", p,
-              e.toString());
+          // without the record the engine cannot tell which LUN it held back, and that LUN's
+          // saved ALUA states may say active/optimized: refuse to start rather than serve it
+          throw new IOException("replicated LUN record " + p + " is unreadable (" + e
+              + "); the engine does not start with it, since its LUN could serve without "
+              + "its replicas: restore it, or remove it and the LUN's target", e);
         }
       }
     }

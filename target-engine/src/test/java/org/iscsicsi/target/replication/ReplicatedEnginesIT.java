@@ -41,7 +41,6 @@ import org.iscsicsi.target.v1.CreateTargetRequest;
 import org.iscsicsi.target.v1.GetReplicationStatusRequest;
 import org.iscsicsi.target.v1.GrantInitiatorRequest;
 import org.iscsicsi.target.v1.LunIdentity;
-import org.iscsicsi.target.v1.ReplicaMemberStatus;
 import org.iscsicsi.target.v1.ReplicaRole;
 import org.iscsicsi.target.v1.ReplicationStatus;
 import org.iscsicsi.target.v1.SetLunReplicationRequest;
