@@ -16,7 +16,8 @@ if [ ! -f "$module/target/target-engine.jar" ] || [ ! -f "$module/target/target-
   [ "${SKIP_BUILD:-0}" = 1 ] && { echo "build target-engine first" >&2; exit 2; }
   (cd "$repo" && ./mvnw -B -q -pl target-engine -am package -DskipTests)
 fi
-ulimit -n 65536 2>/dev/null || true  # 10 000 open LUN files
+# 10 000 open LUNs need more descriptors than the usual soft limit; raise it to the hard one
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 work=$(mktemp -d "$BENCH_DIR/iscsi-state.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 echo "(load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores)"
