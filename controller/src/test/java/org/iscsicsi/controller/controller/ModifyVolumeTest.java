@@ -62,8 +62,9 @@ class ModifyVolumeTest {
         .setVolumeId(volumeId).putAllMutableParameters(params).build());
   }
 
+  /** Where the engine records every change (appended to; the snapshot beside it is rarer). */
   private Path stateFile() {
-    return f.stateDir.resolve("state.json");
+    return f.stateDir.resolve("journal");
   }
 
   /** The controller claims MODIFY_VOLUME, so Kubernetes sends VolumeAttributesClass changes. */
@@ -149,7 +150,7 @@ class ModifyVolumeTest {
     assertThat(lun(id).hasQos()).isFalse();
   }
 
-  /** A repeated modification succeeds and writes nothing: the engine's state file is untouched. */
+  /** A repeated modification succeeds and writes nothing: the engine's state journal is untouched. */
   @Test
   void modifyIsIdempotent() throws Exception {
     String id = f.create("pvc-i", 8 << 20).getVolumeId();

@@ -8,10 +8,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.iscsicsi.target.state.StateStore;
 
 /**
  * What the controller's embedded target engine holds, read from its state directory: the
- * {@code state.json} document the engine replaces atomically on every change, and the LUN and
+ * state (its snapshot and journal, through {@code StateStore.peek}), and the LUN and
  * snapshot files beside it: the engine's own record of targets, LUNs, initiator grants and
  * snapshots, read without going through its admin API.
  */
@@ -26,11 +27,10 @@ record EngineView(List<Target> targets, List<Snapshot> snapshots, List<Path> lun
   record Snapshot(String id, String sourceTarget, Path file) {}
 
   static EngineView read(Path stateDir) throws IOException {
-    Path doc = stateDir.resolve("state.json");
     List<Target> targets = new ArrayList<>();
     List<Snapshot> snapshots = new ArrayList<>();
-    if (Files.exists(doc)) {
-      JsonNode root = new ObjectMapper().readTree(doc.toFile());
+    if (Files.isDirectory(stateDir)) {
+      JsonNode root = new ObjectMapper().valueToTree(StateStore.peek(stateDir));
       for (JsonNode t : root.path("targets")) {
         List<String> initiators = new ArrayList<>();
         t.path("grants").forEach(g -> initiators.add(g.path("initiator").asText()));

@@ -2,6 +2,7 @@ package org.iscsicsi.target.registry;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
@@ -13,6 +14,7 @@ import org.iscsicsi.target.registry.RegistryException.Reason;
 import org.iscsicsi.target.state.EngineState;
 import org.iscsicsi.target.state.LunRecord;
 import org.iscsicsi.target.state.SnapshotRecord;
+import org.iscsicsi.target.state.StateChange;
 import org.iscsicsi.target.state.StateStore;
 import org.iscsicsi.target.state.TargetRecord;
 
@@ -92,36 +94,39 @@ final class RegistryState {
 
   /** Saves the state with {@code t} in place of its old version, then adopts it. */
   void commitTarget(TargetRecord t) {
-    adopt(with(targets, t.name(), t), snapshots);
+    adopt(with(targets, t.name(), t), snapshots, List.of(new StateChange.PutTarget(t)));
   }
 
   /** Saves the state without the target, then forgets it. */
   void commitTargetRemoval(String name) {
-    adopt(with(targets, name, null), snapshots);
+    adopt(with(targets, name, null), snapshots, List.of(new StateChange.RemoveTarget(name)));
   }
 
   /** Saves the state with the snapshot, then adopts it. */
   void commitSnapshot(SnapshotRecord s) {
-    adopt(targets, with(snapshots, s.id(), s));
+    adopt(targets, with(snapshots, s.id(), s), List.of(new StateChange.PutSnapshot(s)));
   }
 
   /** Saves the state with all of {@code ss} in one write, then adopts them. */
   void commitSnapshots(List<SnapshotRecord> ss) {
     TreeMap<String, SnapshotRecord> next = new TreeMap<>(snapshots);
     ss.forEach(s -> next.put(s.id(), s));
-    adopt(targets, next);
+    adopt(targets, next, ss.stream().<StateChange>map(StateChange.PutSnapshot::new).toList());
   }
 
   /** Saves the state with a received target and its snapshots in one write, then adopts them. */
   void commitReceived(TargetRecord t, List<SnapshotRecord> received) {
     TreeMap<String, SnapshotRecord> ss = new TreeMap<>(snapshots);
     received.forEach(s -> ss.put(s.id(), s));
-    adopt(with(targets, t.name(), t), ss);
+    List<StateChange> changes = new ArrayList<>();
+    changes.add(new StateChange.PutTarget(t));
+    received.forEach(s -> changes.add(new StateChange.PutSnapshot(s)));
+    adopt(with(targets, t.name(), t), ss, changes);
   }
 
   /** Saves the state without the snapshot, then forgets it. */
   void commitSnapshotRemoval(String id) {
-    adopt(targets, with(snapshots, id, null));
+    adopt(targets, with(snapshots, id, null), List.of(new StateChange.RemoveSnapshot(id)));
   }
 
   /** A copy of {@code m} with {@code key} mapped to {@code value}, or removed when it is null. */
@@ -135,11 +140,14 @@ final class RegistryState {
     return next;
   }
 
-  /** Saves {@code ts} and {@code ss} as the state and, only when that worked, adopts them. */
-  private void adopt(TreeMap<String, TargetRecord> ts, TreeMap<String, SnapshotRecord> ss) {
+  /**
+   * Records {@code changes} (which turn the saved state into {@code ts} and {@code ss}) and, only
+   * when that worked, adopts them.
+   */
+  private void adopt(TreeMap<String, TargetRecord> ts, TreeMap<String, SnapshotRecord> ss,
+      List<StateChange> changes) {
     try {
-      store.save(new EngineState(EngineState.FORMAT_VERSION, List.copyOf(ts.values()),
-          List.copyOf(ss.values())));
+      store.apply(changes);
     } catch (IOException e) {
       throw new RegistryException(Reason.INTERNAL, "cannot write the state file: "
           + e.getMessage(), e);

@@ -4,13 +4,13 @@ import java.util.List;
 
 /**
  * Everything an engine must remember across restarts: its targets (with LUNs, grants, CHAP) and
- * snapshots. Written as one versioned JSON document by {@link StateStore}.
+ * snapshots. Kept by {@link StateStore} as a snapshot and a journal of changes.
  */
 public record EngineState(int formatVersion, List<TargetRecord> targets,
     List<SnapshotRecord> snapshots) {
 
-  /** The format this engine writes and the only one it reads. */
-  public static final int FORMAT_VERSION = 1;
+  /** The format this engine writes (a snapshot followed by a journal; see StateStore). */
+  public static final int FORMAT_VERSION = 2;
 
   public EngineState {
     targets = targets == null ? List.of() : List.copyOf(targets);

@@ -78,9 +78,9 @@ class TargetEngineTest {
   @Test
   void damagedStateFileFailsWithOneLineFromServe() throws Exception {
     Files.createDirectories(dir.resolve("state"));
-    Files.writeString(dir.resolve("state/state.json"), "{\"formatVersion\": 2}");
+    Files.writeString(dir.resolve("state/state.json"), "{\"formatVersion\": 9}");
     assertThatThrownBy(() -> TargetEngine.start(config()))
-        .hasMessageContaining("format version 2, this engine reads version 1");
+        .hasMessageContaining("format version 9, this engine reads versions 1 and 2");
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     int code = TargetEngineCli.run(new String[] {"serve", "--state-dir",
@@ -88,11 +88,11 @@ class TargetEngineTest {
         new PrintWriter(out), new PrintWriter(err));
     assertThat(code).isEqualTo(1);
     assertThat(err.toString()).startsWith("target-engine: cannot start: state file ")
-        .contains("format version 2");
+        .contains("format version 9");
     assertThat(err.toString().strip().lines()).hasSize(1);
     // Nothing was overwritten.
     assertThat(Files.readString(dir.resolve("state/state.json")))
-        .isEqualTo("{\"formatVersion\": 2}");
+        .isEqualTo("{\"formatVersion\": 9}");
   }
 
   @Test

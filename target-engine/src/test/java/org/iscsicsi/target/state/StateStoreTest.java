@@ -19,7 +19,10 @@ import org.junit.jupiter.api.io.TempDir;
  * Pins the state directory: a full round trip of every field (secrets included), mode 0600/0700,
  * atomic replacement (a torn temporary file never replaces the document), clear errors naming
  * file and position for corrupt or unknown-version documents without echoing their content, and
- * the lock that keeps a second engine off the same directory.
+ * the lock that keeps a second engine off the same directory. And the journal: a change appends
+ * one record and leaves the snapshot alone, survives a reopen, a torn or zeroed tail is dropped
+ * while damage before further records fails the load, compaction folds the journal into a new
+ * snapshot (and a journal left over from before it is ignored), and a format-1 file converts.
  */
 class StateStoreTest {
 
@@ -98,7 +101,7 @@ class StateStoreTest {
     Files.writeString(dir.resolve("state.json"), "{\"formatVersion\": 7, \"targets\": []}");
     try (var store = StateStore.open(dir)) {
       assertThatThrownBy(store::load)
-          .hasMessageContaining("format version 7, this engine reads version 1");
+          .hasMessageContaining("format version 7, this engine reads versions 1 and 2");
     }
     Files.writeString(dir.resolve("state.json"), "{\"targets\": []}");
     try (var store = StateStore.open(dir)) {
@@ -129,5 +132,157 @@ class StateStoreTest {
     try (var again = StateStore.open(dir)) {
       assertThat(again.dir()).isEqualTo(dir.toAbsolutePath());
     }
+  }
+
+  static TargetRecord target(int i) {
+    return new TargetRecord("iqn.2026-11.org.example:v" + i, "", 1, Map.of("pvc", "p" + i),
+        Map.of(), List.of(), null, null, List.of(new LunRecord(0, "/pool/v" + i + ".img",
+            1 << 20, 512, false, false, String.format("%016x", i),
+            String.format("60a49530%024x", i))));
+  }
+
+  static List<StateChange> put(int i) {
+    return List.of(new StateChange.PutTarget(target(i)));
+  }
+
+  @Test
+  void changesGoToTheJournalAndSurviveAReopen() throws IOException {
+    try (var store = StateStore.open(dir)) {
+      store.save(sample());
+      byte[] snapshot = Files.readAllBytes(store.stateFile());
+      store.apply(put(1));
+      store.apply(put(2));
+      store.apply(List.of(new StateChange.RemoveTarget(target(1).name()),
+          new StateChange.RemoveSnapshot("snap-1")));
+      assertThat(Files.readAllBytes(store.stateFile())).isEqualTo(snapshot);
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(
+          store.journalFile()))).isEqualTo("rw-------");
+    }
+    try (var store = StateStore.open(dir)) {
+      EngineState back = store.load();
+      assertThat(back.targets()).containsExactly(sample().targets().getFirst(), target(2));
+      assertThat(back.snapshots()).isEmpty();
+      assertThat(StateStore.peek(dir)).isEqualTo(back);
+    }
+  }
+
+  @Test
+  void tornTailIsDroppedAndLaterChangesStillCount() throws IOException {
+    Path journal;
+    try (var store = StateStore.open(dir)) {
+      store.load();
+      store.apply(put(1));
+      store.apply(put(2));
+      journal = store.journalFile();
+    }
+    // The engine died while appending the second record: only part of it reached the disk.
+    try (var ch = java.nio.channels.FileChannel.open(journal,
+        java.nio.file.StandardOpenOption.WRITE)) {
+      ch.truncate(ch.size() - 5);
+    }
+    try (var store = StateStore.open(dir)) {
+      assertThat(store.load().targets()).containsExactly(target(1));
+      store.apply(put(3));
+    }
+    // A tail of zeros (the file grew, its data never written) is torn too.
+    Files.write(journal, new byte[300], java.nio.file.StandardOpenOption.APPEND);
+    try (var store = StateStore.open(dir)) {
+      assertThat(store.load().targets()).containsExactly(target(1), target(3));
+    }
+  }
+
+  @Test
+  void damageBeforeLaterRecordsFailsTheLoad() throws IOException {
+    Path journal;
+    try (var store = StateStore.open(dir)) {
+      store.load();
+      store.apply(put(1));
+      store.apply(put(2));
+      journal = store.journalFile();
+    }
+    byte[] bytes = Files.readAllBytes(journal);
+    bytes[Journal.HEADER_BYTES + Journal.RECORD_HEADER_BYTES + 3] ^= 0x20;
+    Files.write(journal, bytes);
+    try (var store = StateStore.open(dir)) {
+      assertThatThrownBy(store::load).isInstanceOf(IOException.class)
+          .hasMessageContaining("journal " + journal + " is damaged at offset "
+              + Journal.HEADER_BYTES + ": a checksum mismatch before further records");
+    }
+  }
+
+  @Test
+  void compactionFoldsTheJournalIntoANewSnapshot() throws IOException {
+    byte[] oldJournal;
+    try (var store = StateStore.open(dir)) {
+      store.load();
+      for (int i = 0; i < 20; i++) {
+        store.apply(put(i));
+      }
+      oldJournal = Files.readAllBytes(store.journalFile());
+      store.compact();
+      assertThat(store.journalBytes()).isEqualTo(Journal.HEADER_BYTES);
+      store.apply(put(20));
+    }
+    try (var store = StateStore.open(dir)) {
+      assertThat(store.load().targets()).hasSize(21);
+    }
+    // The engine died after the new snapshot was in place, before the journal started over: the
+    // old journal's changes are all in the snapshot, and it is not replayed over it.
+    Files.write(dir.resolve(StateStore.JOURNAL_FILE), oldJournal);
+    try (var store = StateStore.open(dir)) {
+      assertThat(store.load().targets()).hasSize(20);
+      store.apply(List.of(new StateChange.RemoveTarget(target(0).name())));
+    }
+    try (var store = StateStore.open(dir)) {
+      assertThat(store.load().targets()).hasSize(19).doesNotContain(target(0));
+    }
+  }
+
+  @Test
+  void journalWithoutItsSnapshotOrOfANewerGenerationIsRefused() throws IOException {
+    try (var store = StateStore.open(dir)) {
+      store.load();
+      store.apply(put(1));
+    }
+    byte[] journal = Files.readAllBytes(dir.resolve(StateStore.JOURNAL_FILE));
+    java.nio.ByteBuffer.wrap(journal).putLong(Journal.MAGIC.length, 99);
+    Files.write(dir.resolve(StateStore.JOURNAL_FILE), journal);
+    try (var store = StateStore.open(dir)) {
+      assertThatThrownBy(store::load).hasMessageContaining("has generation 99, newer than");
+    }
+    Files.delete(dir.resolve(StateStore.STATE_FILE));
+    try (var store = StateStore.open(dir)) {
+      assertThatThrownBy(store::load).hasMessageContaining("exists without its state file");
+    }
+  }
+
+  @Test
+  void formatOneFileIsConverted() throws IOException {
+    // Format 1: the whole state in one document, rewritten on every change.
+    var v1 = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode()
+        .put("formatVersion", 1);
+    var tree = new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(sample());
+    v1.set("targets", tree.get("targets"));
+    v1.set("snapshots", tree.get("snapshots"));
+    Files.writeString(dir.resolve("state.json"), v1.toPrettyString());
+    try (var store = StateStore.open(dir)) {
+      assertThat(store.load()).isEqualTo(sample());
+      assertThat(Files.readString(store.stateFile())).contains("\"formatVersion\":2")
+          .contains("\"journalGeneration\":1");
+      store.apply(put(1));
+    }
+    try (var store = StateStore.open(dir)) {
+      assertThat(store.load().targets()).hasSize(2);
+    }
+  }
+
+  @Test
+  void aClosedStoreRefusesChanges() throws IOException {
+    var store = StateStore.open(dir);
+    store.load();
+    store.close();
+    store.close();
+    assertThatThrownBy(() -> store.apply(put(1))).isInstanceOf(IOException.class)
+        .hasMessageContaining("is closed");
   }
 }
