@@ -137,7 +137,7 @@ class DeployManifestsTest {
     }
     // The resize example grows the PVC of 01-pvc.yaml.
     JsonNode before = K8sObjects.parse(read("01-pvc.yaml")).getFirst();
-    JsonNode after = K8sObjects.parse(read("05-resize.yaml")).getFirst();
+    JsonNode after = K8sObjects.parse(read("next/05-resize.yaml")).getFirst();
     assertThat(K8sObjects.name(after)).isEqualTo(K8sObjects.name(before));
     assertThat(gibibytes(after)).isGreaterThan(gibibytes(before));
   }
@@ -174,7 +174,8 @@ class DeployManifestsTest {
 
   private static List<ObjectNode> examples() throws IOException {
     List<ObjectNode> all = new ArrayList<>();
-    try (Stream<Path> files = Files.list(Repo.deploy().resolve("examples"))) {
+    // the set applied at once, next/ (one at a time after it) and setups/ (other setups)
+    try (Stream<Path> files = Files.walk(Repo.deploy().resolve("examples"))) {
       for (Path f : files.filter(p -> p.toString().endsWith(".yaml")).sorted().toList()) {
         all.addAll(K8sObjects.parse(Files.readString(f)));
       }

@@ -84,20 +84,20 @@ class K3sChartTest {
         apply(k8s, "02-pod.yaml");
         k8s.pods().withName("iscsi-demo").waitUntilReady(5, TimeUnit.MINUTES);
       }
-      apply(k8s, "03-snapshot.yaml");
+      apply(k8s, "next/03-snapshot.yaml");
       var snapshots = k8s.genericKubernetesResources(
           new ResourceDefinitionContext.Builder().withGroup("snapshot.storage.k8s.io")
               .withVersion("v1").withPlural("volumesnapshots").withNamespaced(true).build());
       snapshots.inNamespace("default").withName("iscsi-demo-snap").waitUntilCondition(
           s -> s != null && Boolean.TRUE.equals(readyToUse(s)), 5, TimeUnit.MINUTES);
-      apply(k8s, "04-restore.yaml", "PersistentVolumeClaim");
+      apply(k8s, "next/04-restore.yaml", "PersistentVolumeClaim");
       waitBound(k8s, "iscsi-demo-restore");
-      apply(k8s, "05-resize.yaml");
+      apply(k8s, "next/05-resize.yaml");
       k8s.persistentVolumeClaims().withName("iscsi-demo").waitUntilCondition(
           c -> c.getStatus().getCapacity() != null
               && "2Gi".equals(c.getStatus().getCapacity().get("storage").toString()),
           5, TimeUnit.MINUTES);
-      apply(k8s, "06-clone.yaml");
+      apply(k8s, "next/06-clone.yaml");
       waitBound(k8s, "iscsi-demo-clone");
       apply(k8s, "07-block.yaml", "PersistentVolumeClaim");
       waitBound(k8s, "iscsi-demo-block");

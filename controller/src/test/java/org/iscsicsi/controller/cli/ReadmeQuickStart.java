@@ -1,12 +1,10 @@
 package org.iscsicsi.controller.cli;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.iscsicsi.target.testing.ReadmeBlocks;
 
 /**
  * The quick start's shell blocks as README.md has them: fenced blocks whose info string is
@@ -18,37 +16,15 @@ final class ReadmeQuickStart {
   /** The project's README, from the module directory (failsafe's working directory). */
   static final Path README = Path.of("..", "README.md").toAbsolutePath().normalize();
 
-  private static final Pattern FENCE = Pattern.compile("^```(\\S*)\\s*(\\S*)\\s*$");
   private static final Pattern STATE = Pattern.compile("^STATE=(\\S+)");
   private static final Pattern PORTAL = Pattern.compile("\\bPORTAL=(\\S+)");
 
   private ReadmeQuickStart() {
   }
 
-  /**
-   * The body of the block marked {@code ```sh TAG}.
-   *
-   * @throws IllegalStateException when there is none, or more than one
-   */
+  /** The body of the block marked {@code ```sh TAG} ({@link ReadmeBlocks#block}). */
   static String block(String tag) throws IOException {
-    List<String> found = new ArrayList<>();
-    StringBuilder body = null;
-    for (String line : Files.readAllLines(README)) {
-      Matcher m = FENCE.matcher(line);
-      if (body == null && m.matches() && m.group(1).equals("sh") && m.group(2).equals(tag)) {
-        body = new StringBuilder();
-      } else if (body != null && line.equals("```")) {
-        found.add(body.toString());
-        body = null;
-      } else if (body != null) {
-        body.append(line).append('\n');
-      }
-    }
-    if (found.size() != 1) {
-      throw new IllegalStateException(README + " has " + found.size() + " blocks marked ```sh "
-          + tag + ", expected one");
-    }
-    return found.getFirst();
+    return ReadmeBlocks.block(README, tag);
   }
 
   /**

@@ -80,6 +80,12 @@ final class TestCluster implements AutoCloseable {
         "the Kubernetes binaries are not built: run e2e/cluster/build.sh (long when cold) or "
             + "pass -Discsi.cluster=true");
     Path run = Path.of("target", name).toAbsolutePath();
+    clean(run);
+    return run;
+  }
+
+  /** {@code run} emptied for a new run, after stopping what a run before left there. */
+  static void clean(Path run) throws IOException, InterruptedException {
     if (Files.exists(run.resolve("pids"))) {
       exec(List.of("bash", repoRoot().resolve("e2e/cluster/stop.sh").toString(),
           run.toString()), Duration.ofMinutes(2), List.of());
@@ -92,7 +98,6 @@ final class TestCluster implements AutoCloseable {
       }
     }
     Files.createDirectories(run);
-    return run;
   }
 
   /**

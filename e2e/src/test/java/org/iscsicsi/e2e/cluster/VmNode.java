@@ -31,6 +31,8 @@ final class VmNode implements AutoCloseable {
   static final String GUEST_ADDRESS = "10.0.2.15";
   /** Memory for kubelet, containerd, the node plugin's JVM and pods (tmpfs state included). */
   static final int MEMORY_MB = 2560;
+  /** A test class's VM is killed after this at the latest, should the test hang. */
+  static final Duration TEST_LIFETIME = Duration.ofMinutes(60);
   private static final Logger log = LoggerFactory.getLogger(VmNode.class);
 
   private final QemuVm vm;
@@ -78,10 +80,15 @@ final class VmNode implements AutoCloseable {
 
   /** Boots the node's VM; kubelet starts once {@link #join} hands it the cluster's credentials. */
   static VmNode boot(Path nodeDir) throws IOException {
+    return boot(nodeDir, TEST_LIFETIME);
+  }
+
+  /** {@link #boot(Path)} with the VM killed after {@code lifetime} at the latest. */
+  static VmNode boot(Path nodeDir, Duration lifetime) throws IOException {
     Path script = TestCluster.repoRoot().resolve("e2e/cluster/node/start-node.sh");
     int port = freePort();
     QemuVm vm = QemuVm.builder().initiatorName(INITIATOR).memoryMb(MEMORY_MB).cpus(2)
-        .timeout(Duration.ofMinutes(60)).env("NODE_NAME", NODE)
+        .timeout(lifetime).env("NODE_NAME", NODE)
         .share(nodeDir, "/node", true).hostForward(port, KubeletTunnel.KUBELET_PORT)
         .script(Files.readString(script)).start();
     return new VmNode(vm, port);
@@ -146,6 +153,11 @@ final class VmNode implements AutoCloseable {
 
   Duration elapsed() {
     return vm.elapsed();
+  }
+
+  /** Whether the VM still runs. */
+  boolean isRunning() {
+    return vm.isRunning();
   }
 
   /** The tails of the guest's logs (kubelet, containerd, node plugin), for failure messages. */
