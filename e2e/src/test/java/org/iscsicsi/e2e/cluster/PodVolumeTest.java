@@ -39,6 +39,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  *   <li>kubelet restarted while a pod uses a volume: the pod keeps running (no container restart),
  *       its data verifies and takes new writes through the same mount, and deleting it afterwards
  *       unmounts the volume kubelet reconstructed;
+ *   <li>the controller SIGKILLed while a pod's attach is pending: once a new controller runs, the
+ *       attach completes and the pod reads the bytes an earlier pod wrote;
  *   <li>deleting the pods, snapshot and PVCs leaves no iSCSI session in the VM, no
  *       VolumeAttachment and no PV.
  * </ul>
@@ -277,6 +279,48 @@ class PodVolumeTest {
     cluster.k("delete", "pod", "survivor", "-n", NS, "--wait=true", "--timeout=300s");
     await("the pod's mount gone", () -> node.shell("grep -c ' " + mount + " ' /proc/mounts "
         + "|| true").strip().equals("0") ? "gone" : null);
+  }
+
+  /**
+   * The controller SIGKILLed while a pod's attach is pending: the VolumeAttachment waits
+   * (attacher's ControllerPublishVolume cannot reach the socket), and once a new controller
+   * process leads, the attach completes and the pod reads the bytes an earlier pod wrote.
+   */
+  @Test
+  @Order(8)
+  void aControllerKilledWithAnAttachPendingAttachesOnceItIsBack() throws Exception {
+    cluster.apply(claim("attach", "pod-ext4", "64Mi", "Filesystem", ""));
+    cluster.apply(pod("attach-writer", "attach",
+        "head -c 1048576 /dev/urandom > /data/file && sync && md5sum /data/file | cut -c1-32"));
+    String written = awaitSucceeded("attach-writer");
+    String pv = cluster.k("get", "pvc", "attach", "-n", NS, "-o", "jsonpath={.spec.volumeName}");
+    cluster.k("delete", "pod", "attach-writer", "-n", NS, "--wait=true", "--timeout=300s");
+    await("the writer's VolumeAttachment gone", () -> attachmentOf(pv).isEmpty() ? "gone" : null);
+
+    String before = cluster.controllerIdentity();
+    cluster.killController();
+    long t0 = System.nanoTime();
+    cluster.apply(pod("attach-reader", "attach", "md5sum /data/file | cut -c1-32"));
+    String pending = await("a VolumeAttachment for the reader, not attached", () -> {
+      String va = attachmentOf(pv);
+      return va.isEmpty() ? null : va;
+    });
+    assertThat(cluster.k("get", "volumeattachment", pending, "-o",
+        "jsonpath={.status.attached}")).as("attached while no controller runs").isNotEqualTo(
+        "true");
+    cluster.startController();
+    assertThat(cluster.controllerIdentity()).isNotEqualTo(before);
+    String read = awaitSucceeded("attach-reader");
+    VolumeLifecycleTest.step("controller killed, attach pending", "SIGKILL to the reader pod "
+        + "Succeeded through the restarted controller", VolumeLifecycleTest.since(t0));
+    assertThat(read).isEqualTo(written);
+    cluster.k("delete", "pod", "attach-reader", "-n", NS, "--wait=true", "--timeout=300s");
+  }
+
+  /** The name of the VolumeAttachment of {@code pv}, or "" when there is none. */
+  static String attachmentOf(String pv) throws Exception {
+    return cluster.k("get", "volumeattachments", "-o", "jsonpath={range .items[?(@.spec.source"
+        + ".persistentVolumeName==\"" + pv + "\")]}{.metadata.name}{end}").strip();
   }
 
   @Test
