@@ -150,7 +150,9 @@ class ModifyVolumeTest {
     assertThat(lun(id).hasQos()).isFalse();
   }
 
-  /** A repeated modification succeeds and writes nothing: the engine's state journal is untouched. */
+  /**
+   * A repeated modification succeeds and writes nothing: the engine's state journal is untouched.
+   */
   @Test
   void modifyIsIdempotent() throws Exception {
     String id = f.create("pvc-i", 8 << 20).getVolumeId();
