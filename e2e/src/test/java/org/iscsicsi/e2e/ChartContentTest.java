@@ -167,7 +167,7 @@ class ChartContentTest {
     assertThat(texts(plugin.path("args")))
         .containsExactly("serve", "--endpoint=unix:///csi/csi.sock", "--node-name=$(NODE_NAME)",
             "--driver-name=" + DRIVER, "--state-dir=/var/lib/kubelet/plugins/" + DRIVER + "/state",
-            "--kubelet-dir=/var/lib/kubelet");
+            "--kubelet-dir=/var/lib/kubelet", "--max-volumes=128");
     assertThat(plugin.at("/env").findValuesAsText("name")).contains("NODE_PLUGIN_LOG_LEVEL");
     Map<String, String> mounts = new java.util.HashMap<>();
     for (JsonNode m : plugin.path("volumeMounts")) {
@@ -350,6 +350,40 @@ class ChartContentTest {
     role.path("rules").forEach(r -> resources.addAll(texts(r.path("resources"))));
     assertThat(resources).contains("volumegroupsnapshotclasses", "volumegroupsnapshotcontents",
         "volumegroupsnapshotcontents/status");
+  }
+
+  /**
+   * Node limits: --max-volumes from node.maxVolumes; the CSIDriver's allocatable refresh period
+   * only when set. The health monitor is opt-in, with its image from values and its RBAC.
+   */
+  @Test
+  void nodeLimitsAndTheHealthMonitorFollowValues() {
+    JsonNode node = K8sObjects.get(objects, "DaemonSet", "iscsi-csi-node")
+        .at("/spec/template/spec");
+    assertThat(texts(container(node, "node-plugin").path("args"))).contains("--max-volumes=128");
+    assertThat(K8sObjects.get(objects, "CSIDriver", DRIVER).path("spec")
+        .has("nodeAllocatableUpdatePeriodSeconds")).isFalse();
+    assertThat(names(controllerPod(objects).path("containers")))
+        .doesNotContain("csi-external-health-monitor-controller");
+    assertThat(K8sObjects.find(objects, "ClusterRole", "iscsi-csi-health-monitor")).isEmpty();
+
+    List<ObjectNode> on = K8sObjects.parse(ChartRenderer.template("default", Map.of(
+        "node.maxVolumes", 40, "csiDriver.nodeAllocatableUpdatePeriodSeconds", 300,
+        "sidecars.healthMonitor.enabled", true)));
+    JsonNode onNode = K8sObjects.get(on, "DaemonSet", "iscsi-csi-node").at("/spec/template/spec");
+    assertThat(texts(container(onNode, "node-plugin").path("args"))).contains("--max-volumes=40");
+    assertThat(K8sObjects.get(on, "CSIDriver", DRIVER).at("/spec/nodeAllocatableUpdatePeriodSeconds")
+        .asInt()).isEqualTo(300);
+    JsonNode monitor = container(controllerPod(on), "csi-external-health-monitor-controller");
+    assertThat(monitor.path("image").asText())
+        .startsWith("registry.k8s.io/sig-storage/csi-external-health-monitor-controller:v");
+    assertThat(texts(monitor.path("args"))).contains("--csi-address=/csi/csi.sock",
+        "--monitor-interval=1m", "--enable-node-watcher=false");
+    JsonNode role = K8sObjects.get(on, "ClusterRole", "iscsi-csi-health-monitor");
+    List<String> resources = new ArrayList<>();
+    role.path("rules").forEach(r -> resources.addAll(texts(r.path("resources"))));
+    assertThat(resources).contains("persistentvolumeclaims", "events");
+    assertThat(K8sObjects.find(on, "ClusterRoleBinding", "iscsi-csi-health-monitor")).isPresent();
   }
 
   @Test

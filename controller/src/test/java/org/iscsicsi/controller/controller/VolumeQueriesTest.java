@@ -100,7 +100,11 @@ class VolumeQueriesTest {
     Csi.ControllerGetVolumeResponse sick = f.controller.controllerGetVolume(
         Csi.ControllerGetVolumeRequest.newBuilder().setVolumeId(v.getVolumeId()).build());
     assertThat(sick.getStatus().getVolumeCondition().getAbnormal()).isTrue();
-    assertThat(sick.getStatus().getVolumeCondition().getMessage()).isNotEmpty();
+    assertThat(sick.getStatus().getVolumeCondition().getMessage()).contains(file);
+    // ListVolumes, which external-health-monitor-controller polls, says the same.
+    assertThat(f.controller.listVolumes(Csi.ListVolumesRequest.getDefaultInstance())
+        .getEntriesList()).singleElement().satisfies(e -> assertThat(e.getStatus()
+            .getVolumeCondition()).isEqualTo(sick.getStatus().getVolumeCondition()));
 
     assertCode(() -> f.controller.controllerGetVolume(Csi.ControllerGetVolumeRequest.newBuilder()
         .setVolumeId("local.nope").build()), Code.NOT_FOUND);

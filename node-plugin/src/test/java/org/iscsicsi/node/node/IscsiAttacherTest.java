@@ -403,6 +403,43 @@ class IscsiAttacherTest {
     assertThat(attacher.device(source)).isPresent();
   }
 
+  /**
+   * The condition NodeGetVolumeStats reports, from what the kernel shows of the session in sysfs
+   * (what {@code iscsiadm -m session -P 1} prints as "iSCSI Session State"): healthy while the
+   * session is LOGGED_IN with the LUN's disk, abnormal with the reason otherwise.
+   */
+  @Test
+  void theConditionNamesAFailedSessionAMissingDiskAndALoggedOutSession() throws Exception {
+    IscsiAttacher attacher = attacher(Duration.ofSeconds(2));
+    VolumeSource source = source(false, "vol-0001");
+    attacher.attach("pvc-1", source, Map.of());
+    assertThat(attacher.problem(source)).isEmpty();
+
+    Path session = sysfs.sysRoot().resolve("class/iscsi_session/session1");
+    // The target stopped answering: the kernel keeps the session in recovery (FAILED).
+    Files.writeString(session.resolve("state"), "FAILED");
+    assertThat(attacher.problem(source)).hasValueSatisfying(p -> assertThat(p)
+        .contains("session1", IQN, "FAILED"));
+
+    // Back in: the LUN's disk was deleted (echo 1 > .../delete) while the session stays.
+    Files.writeString(session.resolve("state"), "LOGGED_IN");
+    deleteTree(session.resolve("device/target2:0:0/2:0:0:0"));
+    assertThat(attacher.problem(source)).hasValueSatisfying(p -> assertThat(p)
+        .contains("no disk for LUN 0"));
+
+    // Logged out behind the plugin's back: the session is gone from sysfs.
+    deleteTree(session);
+    assertThat(attacher.problem(source)).hasValue("no iSCSI session to " + IQN);
+  }
+
+  private static void deleteTree(Path dir) throws java.io.IOException {
+    try (var paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+
   @Test
   void aWrongSecretIsNotTriedOnTheNextPortal() {
     script = c -> String.join(" ", c.argv()).endsWith("--login")

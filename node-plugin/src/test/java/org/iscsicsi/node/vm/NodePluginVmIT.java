@@ -160,6 +160,9 @@ class NodePluginVmIT {
                   .setVolumePath(TARGET_PATH).build());
           assertThat(stats.getUsage(0).getTotal()).isBetween(40L << 20, 64L << 20);
           assertThat(stats.getVolumeCondition().getAbnormal()).isFalse();
+          // ext4 remounts itself read-only on I/O errors: the condition says so.
+          guest(vm, "mount -o remount,ro " + STAGING);
+          assertThat(condition(node, TARGET_PATH).getMessage()).contains("read-only");
           unpublish(node);
           long u1 = System.nanoTime();
           unstage(node);
@@ -181,6 +184,7 @@ class NodePluginVmIT {
           guest(vm, "iscsiadm -m node -T " + TARGET + " -p " + QemuVm.HOST_ADDRESS + ":"
               + ISCSI_PORT + " --logout");
           assertThat(tgtd.show()).doesNotContain("I_T nexus:");
+          assertThat(condition(node, STAGING).getMessage()).contains("no iSCSI session");
           long s3 = System.nanoTime();
           stage(node, chap(secret), SERIAL);
           double restageStale = (System.nanoTime() - s3) / 1e9;
@@ -191,6 +195,7 @@ class NodePluginVmIT {
           // The disk disappears before unstage: unstage still logs out and deletes the record.
           guest(vm, "for b in /sys/class/iscsi_session/session*/device/target*/*/block/*; do"
               + " echo 1 > \"${b%/block/*}/delete\"; done");
+          assertThat(condition(node, STAGING).getMessage()).contains("has no disk for LUN 1");
           unstage(node);
           unstage(node); // idempotent
           assertThat(tgtd.show()).doesNotContain("I_T nexus:");
@@ -313,6 +318,15 @@ class NodePluginVmIT {
         Csi.NodeStageVolumeRequest.newBuilder().setVolumeId("pvc-vm-1")
             .putAllPublishContext(ctx(serial)).setStagingTargetPath(STAGING)
             .setVolumeCapability(mountCap()).putAllSecrets(secrets).build());
+  }
+
+  /** The volume's condition from NodeGetVolumeStats; abnormal, or the test fails. */
+  private static Csi.VolumeCondition condition(NodeGrpc.NodeBlockingStub node, String path) {
+    Csi.VolumeCondition c = node.withDeadlineAfter(60, TimeUnit.SECONDS).nodeGetVolumeStats(
+        Csi.NodeGetVolumeStatsRequest.newBuilder().setVolumeId("pvc-vm-1").setVolumePath(path)
+            .build()).getVolumeCondition();
+    assertThat(c.getAbnormal()).as(c.getMessage()).isTrue();
+    return c;
   }
 
   private static void unstage(NodeGrpc.NodeBlockingStub node) {
