@@ -372,8 +372,8 @@ class ChartContentTest {
         "sidecars.healthMonitor.enabled", true)));
     JsonNode onNode = K8sObjects.get(on, "DaemonSet", "iscsi-csi-node").at("/spec/template/spec");
     assertThat(texts(container(onNode, "node-plugin").path("args"))).contains("--max-volumes=40");
-    assertThat(K8sObjects.get(on, "CSIDriver", DRIVER).at("/spec/nodeAllocatableUpdatePeriodSeconds")
-        .asInt()).isEqualTo(300);
+    assertThat(K8sObjects.get(on, "CSIDriver", DRIVER)
+        .at("/spec/nodeAllocatableUpdatePeriodSeconds").asInt()).isEqualTo(300);
     JsonNode monitor = container(controllerPod(on), "csi-external-health-monitor-controller");
     assertThat(monitor.path("image").asText())
         .startsWith("registry.k8s.io/sig-storage/csi-external-health-monitor-controller:v");

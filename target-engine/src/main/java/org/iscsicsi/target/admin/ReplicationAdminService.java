@@ -57,7 +57,9 @@ public final class ReplicationAdminService extends TargetReplicationGrpc.TargetR
     b.setRole(primary ? ReplicaRole.REPLICA_ROLE_PRIMARY : ReplicaRole.REPLICA_ROLE_MEMBER)
         .setEpoch(m.epoch()).setPrimary(m.primary()).setGeneration(m.generation());
     if (u != null) {
-      b.setServing(u.serving()).setLeaseLeftMs(u.lease().remaining().toMillis());
+      // serving as initiators see it: the lease valid and the port's state applied
+      b.setServing(u.serving() && v.portActive())
+          .setLeaseLeftMs(u.lease().remaining().toMillis());
     }
     for (Membership.Member x : m.members()) {
       b.addMembers(ReplicaMemberStatus.newBuilder().setEngine(x.engine()).setSlot(x.slot())

@@ -185,16 +185,27 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
 
   /** A replicated LUN as status reports show it. */
   public record View(SetLunReplicationRequest request, Membership membership,
-      ReplicatedUnit primary, String notServing, long acceptedEpoch) {
+      ReplicatedUnit primary, String notServing, long acceptedEpoch, boolean portActive) {
   }
 
-  /** The replicated LUN of {@code target}/{@code lun}. */
+  /**
+   * The replicated LUN of {@code target}/{@code lun}, its port's ALUA states brought in line
+   * first, so a status that says serving means initiators are served.
+   */
   public View view(String target, int lun) {
-    return view(find(target, lun));
+    ReplicatedLun l = find(target, lun);
+    try {
+      refresh(l);
+    } catch (RuntimeException e) {
+      log.warn("{}: ALUA states not applied: {}", l.volume(), e.toString());
+    }
+    return view(l);
   }
 
   private static View view(ReplicatedLun l) {
-    return new View(l.request, l.current(), l.primary, l.notServing, l.fence.accepted());
+    Map<Integer, AccessState> applied = l.applied;
+    return new View(l.request, l.current(), l.primary, l.notServing, l.fence.accepted(),
+        applied != null && applied.get(l.slot) == AccessState.ACTIVE_OPTIMIZED);
   }
 
   /** Whether {@code target}/{@code lun} is replicated (its ALUA states are this class's). */
@@ -346,16 +357,18 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
 
   /** Brings the port's ALUA states in line with the membership and the lease. */
   private void refresh(ReplicatedLun l) {
-    Membership m = l.current();
-    if (m == null) {
-      return;
-    }
-    ReplicatedUnit u = l.primary;
-    Map<Integer, AccessState> states = ReplicaPortStates.of(m, self, l.slot,
-        u != null && u.serving());
-    if (!states.equals(l.applied)) {
-      registry.setAluaStates(l.request.getTarget(), l.request.getLun(), states);
-      l.applied = states;
+    synchronized (l) { // the refresher and status requests
+      Membership m = l.current();
+      if (m == null) {
+        return;
+      }
+      ReplicatedUnit u = l.primary;
+      Map<Integer, AccessState> states = ReplicaPortStates.of(m, self, l.slot,
+          u != null && u.serving());
+      if (!states.equals(l.applied)) {
+        registry.setAluaStates(l.request.getTarget(), l.request.getLun(), states);
+        l.applied = states;
+      }
     }
   }
 
