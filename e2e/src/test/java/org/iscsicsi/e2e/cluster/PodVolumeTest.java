@@ -84,18 +84,7 @@ class PodVolumeTest {
 
   @AfterAll
   static void stop() throws Exception {
-    try {
-      if (node != null) {
-        if (cluster != null) {
-          node.keepLogs(cluster.run().resolve("logs"));
-        }
-        node.close();
-      }
-    } finally {
-      if (cluster != null) {
-        cluster.close();
-      }
-    }
+    VmNode.stopWith(node, cluster);
   }
 
   @Test

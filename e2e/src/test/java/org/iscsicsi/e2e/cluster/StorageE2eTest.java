@@ -73,18 +73,7 @@ class StorageE2eTest {
 
   @AfterAll
   static void stop() throws Exception {
-    try {
-      if (node != null) {
-        if (cluster != null) {
-          node.keepLogs(cluster.run().resolve("logs"));
-        }
-        node.close();
-      }
-    } finally {
-      if (cluster != null) {
-        cluster.close();
-      }
-    }
+    VmNode.stopWith(node, cluster);
   }
 
   static Optional<Path> suiteBinary() throws IOException, InterruptedException {

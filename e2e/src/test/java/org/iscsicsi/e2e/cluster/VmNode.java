@@ -177,6 +177,26 @@ final class VmNode implements AutoCloseable {
     return b.toString();
   }
 
+  /**
+   * The end of a test class's cluster with this node: the guest's logs kept in the run's logs,
+   * the VM stopped, then the control plane, even when stopping the VM failed. Either may be null
+   * (a start-up that failed half-way).
+   */
+  static void stopWith(VmNode node, TestCluster cluster) throws Exception {
+    try {
+      if (node != null) {
+        if (cluster != null) {
+          node.keepLogs(cluster.run().resolve("logs"));
+        }
+        node.close();
+      }
+    } finally {
+      if (cluster != null) {
+        cluster.close();
+      }
+    }
+  }
+
   /** Copies the guest's logs to {@code dir} (the run directory's logs), for after the run. */
   void keepLogs(Path dir) {
     Path from = vm.controlDir().resolve("logs");
