@@ -186,6 +186,7 @@ class ChartPoolTest {
     assertThat(rules(engineCluster)).containsExactlyInAnyOrderEntriesOf(Map.of(
         "iscsi.csi.iscsicsi.org/iscsiengines", List.of("get", "create"),
         "iscsi.csi.iscsicsi.org/iscsiengines/status", List.of("patch"),
+        "iscsi.csi.iscsicsi.org/iscsivolumes", List.of("get", "list", "watch", "update"),
         "/nodes", List.of("get")));
     JsonNode engineRole = K8sObjects.get(pool, "Role", ENGINE);
     assertThat(engineRole.at("/metadata/namespace").asText()).isEqualTo("iscsi-csi");
