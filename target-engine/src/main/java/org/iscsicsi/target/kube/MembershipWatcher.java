@@ -43,26 +43,37 @@ public final class MembershipWatcher implements AutoCloseable {
     this.listener = listener;
   }
 
-  /** Starts the watch; events arrive on the informer's thread. */
+  /**
+   * Starts the watch without waiting for its first list; events arrive on the informer's thread.
+   * An API server that is not ready yet (a CRD still initialising: 429) or refuses for a while
+   * does not stop the engine: the informer retries with its backoff and logs each failure.
+   */
   public MembershipWatcher start() {
     informer = client.genericKubernetesResources(IscsiVolumes.CONTEXT)
         .withLabel(IscsiVolumes.memberLabel(engine))
-        .inform(new ResourceEventHandler<>() {
-          @Override
-          public void onAdd(GenericKubernetesResource r) {
-            deliver(r);
-          }
+        .runnableInformer(RESYNC.toMillis());
+    informer.addEventHandler(new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(GenericKubernetesResource r) {
+        deliver(r);
+      }
 
-          @Override
-          public void onUpdate(GenericKubernetesResource before, GenericKubernetesResource r) {
-            deliver(r);
-          }
+      @Override
+      public void onUpdate(GenericKubernetesResource before, GenericKubernetesResource r) {
+        deliver(r);
+      }
 
-          @Override
-          public void onDelete(GenericKubernetesResource r, boolean finalStateUnknown) {
-            listener.gone(r.getMetadata().getName());
-          }
-        }, RESYNC.toMillis());
+      @Override
+      public void onDelete(GenericKubernetesResource r, boolean finalStateUnknown) {
+        listener.gone(r.getMetadata().getName());
+      }
+    });
+    informer.exceptionHandler((started, e) -> {
+      log.warn("watch of the IscsiVolumes with member {} failed (retrying): {}", engine,
+          e.toString());
+      return true;
+    });
+    informer.start();
     return this;
   }
 
