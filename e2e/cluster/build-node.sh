@@ -26,15 +26,9 @@ COMMANDS=(containerd containerd-shim-runc-v2 ctr)
 
 log() { echo "[build-node.sh $(date -u +%T)] $*" >&2; }
 
-if [[ -f "$OUT/.complete" ]]; then
-  log "cache hit: $OUT"
-  echo "$OUT"
-  exit 0
-fi
-if [[ -n "${ISCSI_CSI_BUILD_CHECK_ONLY:-}" ]]; then
-  log "not built yet: $OUT"
-  exit 3
-fi
+# shellcheck source=cache.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cache.sh"
+cached_or_exit "$OUT"
 command -v gcc >/dev/null || { log "gcc missing (containerd builds with cgo)"; exit 1; }
 
 # GOTOOLCHAIN=auto: containerd's go.mod may ask for a newer Go, which the go command then

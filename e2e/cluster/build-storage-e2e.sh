@@ -24,15 +24,9 @@ SRC_HASH=$(sha256sum <"$HERE/storage-e2e/storage_test.go" | cut -c1-8)
 KEY="storage-e2e_${k8s_key}_src-${SRC_HASH}"
 OUT="$ROOT/$KEY"
 
-if [[ -f "$OUT/.complete" ]]; then
-  log "cache hit: $OUT"
-  echo "$OUT"
-  exit 0
-fi
-if [[ -n "${ISCSI_CSI_BUILD_CHECK_ONLY:-}" ]]; then
-  log "not built yet: $OUT"
-  exit 3
-fi
+# shellcheck source=cache.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cache.sh"
+cached_or_exit "$OUT"
 [[ -f "$SCRATCH/go.mod" ]] || { log "build.sh's scratch module $SCRATCH is missing"; exit 1; }
 
 # The same environment as build.sh: modules from the proxy, checksums from the built modules'

@@ -76,15 +76,9 @@ TIMES="$OUT/build-times.txt"
 
 log() { echo "[build.sh $(date -u +%T)] $*" >&2; }
 
-if [[ -f "$OUT/.complete" ]]; then
-  log "cache hit: $OUT"
-  echo "$OUT"
-  exit 0
-fi
-if [[ -n "${ISCSI_CSI_BUILD_CHECK_ONLY:-}" ]]; then
-  log "not built yet: $OUT"
-  exit 3
-fi
+# shellcheck source=cache.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cache.sh"
+cached_or_exit "$OUT"
 
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOFLAGS=-mod=mod GOPROXY=${GOPROXY:-https://proxy.golang.org}
 # sum.golang.org is not reachable here: checksums come from the built modules' own go.sum

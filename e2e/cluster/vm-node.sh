@@ -50,15 +50,9 @@ fi
 key=$( { cat "$HERE/vm-node.sh" "$HERE/node/pause.c"; echo "$versions"; echo "$KPKG";
   basename "$K8S"; basename "$RUNTIME"; } | sha256sum | cut -c1-16)
 OUT="$ROOT/vm-node-$key"
-if [[ -f "$OUT/.complete" ]]; then
-  log "cached node $OUT"
-  echo "$OUT"
-  exit 0
-fi
-if [[ -n "$check" ]]; then
-  log "not assembled yet: $OUT"
-  exit 3
-fi
+# shellcheck source=cache.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cache.sh"
+cached_or_exit "$OUT"
 for t in umoci gcc dpkg-deb apt-get; do command -v "$t" >/dev/null || die "$t missing"; done
 [[ -x "$K8S/bin/kubelet" ]] || die "$K8S/bin/kubelet missing (build.sh builds it)"
 

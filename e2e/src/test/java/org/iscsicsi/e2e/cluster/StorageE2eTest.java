@@ -3,7 +3,6 @@ package org.iscsicsi.e2e.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -60,7 +59,7 @@ class StorageE2eTest {
     Path run = TestCluster.freshRun("storage-e2e-run");
     Optional<String> noVm = VmNode.unavailableReason(TestCluster.repoRoot());
     assumeTrue(noVm.isEmpty(), () -> "no VM node: " + noVm.orElse(""));
-    Optional<Path> built = suiteBinary();
+    Optional<Path> built = TestCluster.cachedBuild("build-storage-e2e.sh");
     assumeTrue(built.isPresent(), "the storage e2e suite is not built: run "
         + "e2e/cluster/build-storage-e2e.sh (about 5 minutes after build.sh)");
     suite = built.get().resolve("storage-e2e.test");
@@ -74,15 +73,6 @@ class StorageE2eTest {
   @AfterAll
   static void stop() throws Exception {
     VmNode.stopWith(node, cluster);
-  }
-
-  static Optional<Path> suiteBinary() throws IOException, InterruptedException {
-    TestCluster.Result r = TestCluster.exec(List.of("bash",
-        TestCluster.repoRoot().resolve("e2e/cluster/build-storage-e2e.sh").toString()),
-        Duration.ofMinutes(5), List.of("ISCSI_CSI_BUILD_CHECK_ONLY=1"));
-    List<String> lines = r.out().lines().toList();
-    return r.exit() == 0 && !lines.isEmpty() ? Optional.of(Path.of(lines.getLast()))
-        : Optional.empty();
   }
 
   @Test

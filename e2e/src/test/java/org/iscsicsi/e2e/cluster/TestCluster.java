@@ -60,8 +60,17 @@ final class TestCluster implements AutoCloseable {
     if (given != null && !given.isBlank()) {
       return Optional.of(Path.of(given));
     }
-    Result r = exec(List.of("bash", repoRoot().resolve("e2e/cluster/build.sh").toString()),
-        Duration.ofMinutes(120), List.of("ISCSI_CSI_BUILD_CHECK_ONLY=1"));
+    return cachedBuild("build.sh");
+  }
+
+  /**
+   * The directory a cached e2e/cluster build script ({@code build.sh}, {@code
+   * build-storage-e2e.sh}) prints when its build is complete, or empty; it only checks
+   * (ISCSI_CSI_BUILD_CHECK_ONLY), never builds.
+   */
+  static Optional<Path> cachedBuild(String script) throws IOException, InterruptedException {
+    Result r = exec(List.of("bash", repoRoot().resolve("e2e/cluster").resolve(script).toString()),
+        Duration.ofMinutes(5), List.of("ISCSI_CSI_BUILD_CHECK_ONLY=1"));
     if (r.exit() != 0) {
       return Optional.empty();
     }
