@@ -30,6 +30,14 @@ public final class PublishContext {
   public static final String SERIAL = "serial";
   /** LUN's NAA designator, hex with or without "naa." (SPC-4 VPD page 0x83). */
   public static final String NAA = "naa";
+  /**
+   * "true" for a replicated volume: every portal in {@link #PORTALS} (one per member, in slot
+   * order) is a path to the same LU (same {@link #TARGET_IQN}, {@link #NAA} and {@link #SERIAL});
+   * the node logs in to all of them and stages the dm-multipath map, not a single disk.
+   */
+  public static final String MULTIPATH = "multipath";
+  /** With {@link #MULTIPATH}: the map's WWID, {@code 3<naa>} in lower-case hex. */
+  public static final String WWID = "wwid";
   /** Also in volume_context: the filesystem to make and mount ("" for the node's default). */
   public static final String FS_TYPE = "fsType";
 
