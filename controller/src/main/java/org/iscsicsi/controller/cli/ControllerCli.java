@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
 @Command(name = "controller", mixinStandardHelpOptions = true,
     versionProvider = ControllerCli.Version.class,
     description = "CSI controller of iscsi-csi: provisions volumes as iSCSI targets.",
-    subcommands = {ServeCommand.class, BenchCommand.class, VolumeCommand.class})
+    subcommands = {ServeCommand.class, VolumeCommand.class})
 public final class ControllerCli {
 
   /** Exit code of a failed call or I/O. */

@@ -1,4 +1,4 @@
-package org.iscsicsi.controller.cli;
+package org.iscsicsi.controller.bench;
 
 import csi.v1.ControllerGrpc;
 import csi.v1.Csi;
@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import org.iscsicsi.controller.controller.ControllerConfig;
 import org.iscsicsi.controller.controller.ControllerService;
 import org.iscsicsi.controller.engine.EmbeddedEngine;
@@ -23,31 +22,41 @@ import org.iscsicsi.controller.identity.IdentityService;
 import org.iscsicsi.csi.CsiServer;
 import org.iscsicsi.csi.Endpoint;
 import org.iscsicsi.target.engine.HostPort;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 /**
- * {@code controller bench}: CreateVolume and DeleteVolume latency (p50, p99), volumes per second
- * and the heap, for N thin volumes, through the real CSI server on a unix socket and the embedded
- * engine, one call at a time as the external-provisioner issues them per PVC.
+ * The controller's volume benchmark (controller/bench/run-volumes.sh): CreateVolume and
+ * DeleteVolume latency (p50, p99), volumes per second and the heap, for N thin volumes, through
+ * the real CSI server on a unix socket and the embedded engine, one call at a time as the
+ * external-provisioner issues them per PVC. Test code, so it stays out of the controller's jar.
+ *
+ * <p>Arguments: STATE_DIR (empty or absent) [VOLUMES (1000)] [SIZE_BYTES (1 GiB, thin)].
  */
-@Command(name = "bench", mixinStandardHelpOptions = true,
-    description = "Measure CreateVolume/DeleteVolume against the embedded engine.")
-final class BenchCommand implements Callable<Integer> {
+public final class VolumeBench {
+  private static final int DEFAULT_VOLUMES = 1000;
+  private static final long DEFAULT_SIZE_BYTES = 1L << 30;
+  private static final int WARM_UP_VOLUMES = 50;
 
-  @Option(names = "--state-dir", required = true, paramLabel = "DIR",
-      description = "Scratch state directory (must be empty or absent)")
-  Path stateDir;
+  private final Path stateDir;
+  private final int volumes;
+  private final long sizeBytes;
 
-  @Option(names = "--volumes", defaultValue = "1000", description = "Volumes (default 1000)")
-  int volumes;
+  private VolumeBench(Path stateDir, int volumes, long sizeBytes) {
+    this.stateDir = stateDir;
+    this.volumes = volumes;
+    this.sizeBytes = sizeBytes;
+  }
 
-  @Option(names = "--size-bytes", defaultValue = "1073741824",
-      description = "Volume size (default 1 GiB, thin)")
-  long sizeBytes;
+  public static void main(String[] args) throws Exception {
+    if (args.length < 1 || args.length > 3) {
+      System.err.println("usage: VolumeBench STATE_DIR [VOLUMES] [SIZE_BYTES]");
+      System.exit(2);
+    }
+    int volumes = args.length > 1 ? Integer.parseInt(args[1]) : DEFAULT_VOLUMES;
+    long size = args.length > 2 ? Long.parseLong(args[2]) : DEFAULT_SIZE_BYTES;
+    System.exit(new VolumeBench(Path.of(args[0]), volumes, size).call());
+  }
 
-  @Override
-  public Integer call() throws Exception {
+  private int call() throws Exception {
     if (Files.isDirectory(stateDir)) {
       try (var s = Files.list(stateDir)) {
         if (s.findAny().isPresent()) {
@@ -83,7 +92,7 @@ final class BenchCommand implements Callable<Integer> {
         .setAccessMode(Csi.VolumeCapability.AccessMode.newBuilder()
             .setMode(Csi.VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER)).build();
     // Warm-up: class loading and JIT, not measured.
-    for (int i = 0; i < Math.min(50, volumes); i++) {
+    for (int i = 0; i < Math.min(WARM_UP_VOLUMES, volumes); i++) {
       String id = stub.createVolume(request("warm-" + i, cap)).getVolume().getVolumeId();
       stub.deleteVolume(Csi.DeleteVolumeRequest.newBuilder().setVolumeId(id).build());
     }
