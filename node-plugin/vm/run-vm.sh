@@ -6,6 +6,8 @@
 #   --share HOSTDIR:GUESTPATH[:ro|rw]  share a host directory over 9p (repeatable; default ro)
 #   --no-default-shares     do not share the repository (/repo, ro) and the JDK (/jdk, ro)
 #   --hostfwd HOSTPORT:GUESTPORT       forward 127.0.0.1:HOSTPORT to a guest TCP port (repeatable)
+#   --disk FILE             attach FILE (a raw image) as the guest's virtio disk /dev/vda, kept
+#                           across boots: a node's own disk, as a reboot test needs it
 #   --timeout SECONDS       hard limit for the whole run (default 300): qemu is killed, exit 124
 #   --memory MB             guest memory (default 1024)
 #   --cpus N                virtual CPUs (default 1)
@@ -29,6 +31,7 @@ die() { echo "run-vm: error: $*" >&2; exit 125; }
 
 shares=()
 fwds=()
+disk=""
 timeout_s=300
 memory=1024
 cpus=1
@@ -44,6 +47,7 @@ while (($#)); do
     --share) [[ $# -ge 2 ]] || usage; shares+=("$2"); shift 2 ;;
     --no-default-shares) default_shares=0; shift ;;
     --hostfwd) [[ $# -ge 2 ]] || usage; fwds+=("$2"); shift 2 ;;
+    --disk) [[ $# -ge 2 ]] || usage; disk="$2"; shift 2 ;;
     --timeout) [[ $# -ge 2 ]] || usage; timeout_s="$2"; shift 2 ;;
     --memory) [[ $# -ge 2 ]] || usage; memory="$2"; shift 2 ;;
     --cpus) [[ $# -ge 2 ]] || usage; cpus="$2"; shift 2 ;;
@@ -114,6 +118,11 @@ for s in "${shares[@]}"; do
   qemu+=(-virtfs "local,path=$hostdir,mount_tag=$tag,security_model=none,multidevs=remap$ro")
   share_arg+=",$tag:$guestpath:$mode"
 done
+if [[ -n "$disk" ]]; then
+  [[ -f "$disk" && -w "$disk" ]] || die "disk: not a writable file: $disk"
+  [[ "$disk" != *,* ]] || die "disk: a comma in the path cannot be passed to qemu: $disk"
+  qemu+=(-drive "file=$disk,format=raw,if=virtio,cache=writeback")
+fi
 netdev="user,id=n0"
 for f in "${fwds[@]}"; do
   [[ "$f" =~ ^([0-9]+):([0-9]+)$ ]] || die "--hostfwd wants HOSTPORT:GUESTPORT, got $f"

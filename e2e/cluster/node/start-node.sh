@@ -36,8 +36,25 @@ if [ "${1:-}" = restart-kubelet ]; then
 fi
 
 mkdir -p "$LOGS"
-# --- the node's file systems: tmpfs for state (the root is the initramfs), cgroup v2
-for d in /var/lib/containerd /var/lib/kubelet /var/lib/kubelet-pki /var/log /var/lib/cni; do
+# --- the node's file systems (the root is the initramfs), cgroup v2. What a node keeps across
+# a reboot (kubelet's pods and volumes, the node plugin's state, iscsid's node records) is on
+# the VM's own disk when the test gives one (/dev/vda, ext4, made on first use), else on tmpfs;
+# the rest is tmpfs, so images and containers start afresh as after a real reboot's cleanup.
+KEPT="/var/lib/kubelet /var/lib/kubelet-pki /var/lib/iscsi-csi /etc/iscsi/nodes"
+modprobe -a -q virtio_blk ext4 2>/dev/null
+if [ -b /dev/vda ]; then
+  blkid /dev/vda >/dev/null 2>&1 || mkfs.ext4 -q -L node-state /dev/vda ||
+    { say "mkfs of the node's disk failed"; exit 1; }
+  mkdir -p /state
+  mount -t ext4 /dev/vda /state || { say "the node's disk does not mount"; exit 1; }
+  for d in $KEPT; do
+    mkdir -p "$d" "/state$d"; mount --bind "/state$d" "$d"
+  done
+  say "node disk: $(ls /state/var/lib/kubelet/pods 2>/dev/null | wc -l) pod directories kept"
+else
+  for d in $KEPT; do mkdir -p "$d"; mount -t tmpfs -o mode=755 tmpfs "$d"; done
+fi
+for d in /var/lib/containerd /var/log /var/lib/cni; do
   mkdir -p "$d"; mount -t tmpfs -o mode=755 tmpfs "$d"
 done
 mount --make-rshared / 2>/dev/null || say "/ stays private (initramfs)"

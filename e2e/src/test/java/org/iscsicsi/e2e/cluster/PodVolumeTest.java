@@ -41,6 +41,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  *       unmounts the volume kubelet reconstructed;
  *   <li>the controller SIGKILLed while a pod's attach is pending: once a new controller runs, the
  *       attach completes and the pod reads the bytes an earlier pod wrote;
+ *   <li>the node's power cut with a pod on a volume: booted again from its own disk (kubelet's,
+ *       the plugin's and iscsid's state kept, no session, no mount), the same pod runs again on
+ *       its re-staged volume and verifies the bytes it had synced;
  *   <li>deleting the pods, snapshot and PVCs leaves no iSCSI session in the VM, no
  *       VolumeAttachment and no PV.
  * </ul>
@@ -54,17 +57,23 @@ class PodVolumeTest {
   /** Pod start-up under software emulation: tens of seconds, more while the JIT warms up. */
   static final Duration POD_WAIT = Duration.ofMinutes(5);
 
+  /** The VM node's own disk (kubelet's, the plugin's and iscsid's state), kept over a reboot. */
+  static final long NODE_DISK_BYTES = 1L << 30;
+
   static TestCluster cluster;
   static VmNode node;
+  static Path nodeDir;
+  static Path nodeDisk;
 
   @BeforeAll
   static void startClusterAndNode() throws Exception {
     Path run = TestCluster.freshRun("pod-run");
     Optional<String> noVm = VmNode.unavailableReason(TestCluster.repoRoot());
     assumeTrue(noVm.isEmpty(), () -> "no VM node: " + noVm.orElse(""));
-    Path nodeDir = VmNode.nodeDir(TestCluster.repoRoot());
+    nodeDir = VmNode.nodeDir(TestCluster.repoRoot());
+    nodeDisk = VmNode.newDisk(run.resolve("node-disk.raw"), NODE_DISK_BYTES);
     long t0 = System.nanoTime();
-    node = VmNode.boot(nodeDir); // boots while the control plane starts
+    node = VmNode.boot(nodeDir, nodeDisk); // boots while the control plane starts
     cluster = TestCluster.startForKubelet(run,
         QemuVm.HOST_ADDRESS + ":" + TestCluster.PORTAL_PORT);
     VolumeLifecycleTest.step("cluster start-up", "control plane (with node controllers)",
@@ -304,6 +313,58 @@ class PodVolumeTest {
         + "Succeeded through the restarted controller", VolumeLifecycleTest.since(t0));
     assertThat(read).isEqualTo(written);
     cluster.k("delete", "pod", "attach-reader", "-n", NS, "--wait=true", "--timeout=300s");
+  }
+
+  /**
+   * The node loses power with a pod on a volume and boots again from its own disk: kubelet finds
+   * the pod's directories, the node plugin its staging state and iscsid its node records, but no
+   * session and no mount. The same pod (same UID, containers restarted) gets its volume staged
+   * and published again and verifies the bytes it wrote and fsync'ed before the power cut.
+   */
+  @Test
+  @Order(9)
+  void aNodeRebootedWithAPodOnAVolumeBringsThePodBackWithItsData() throws Exception {
+    cluster.apply(claim("boot", "pod-ext4", "64Mi", "Filesystem", ""));
+    cluster.apply(pod("rebooted", "boot", "x", "", "", "")
+        .replace("restartPolicy: Never", "restartPolicy: Always")
+        .replace("'set -e; out=$(x); echo \"$out\" | tee /dev/termination-log'",
+            "'set -e; cd /data; if [ -f sum ]; then md5sum -c sum; echo verified-after-boot; "
+                + "else head -c 2097152 /dev/urandom > f; md5sum f > sum; sync; echo written; "
+                + "fi; touch /tmp/ready; exec sleep 3600'"));
+    String sum = await("pod rebooted Running with its file written and synced", () -> {
+      TestCluster.Result r = cluster.kubectl("exec", "rebooted", "-n", NS, "--", "sh", "-c",
+          "cat /tmp/ready && cat /data/sum");
+      return r.exit() == 0 ? r.out().strip() : null;
+    });
+    String uid = cluster.k("get", "pod", "rebooted", "-n", NS, "-o", "jsonpath={.metadata.uid}");
+    String pv = cluster.k("get", "pvc", "boot", "-n", NS, "-o", "jsonpath={.spec.volumeName}");
+    String mount = "/var/lib/kubelet/pods/" + uid + "/volumes/kubernetes.io~csi/" + pv + "/mount";
+
+    node.cutPower(cluster.run().resolve("logs/before-reboot"));
+    long t0 = System.nanoTime();
+    node = VmNode.boot(nodeDir, nodeDisk);
+    node.join(cluster);
+    node.awaitReady(cluster, Duration.ofMinutes(10));
+    String back = await("the same pod Running again with its volume", () -> {
+      TestCluster.Result r = cluster.kubectl("exec", "rebooted", "-n", NS, "--", "sh", "-c",
+          "cat /tmp/ready && cat /data/sum");
+      return r.exit() == 0 ? r.out().strip() : null;
+    });
+    VolumeLifecycleTest.step("node reboot", "power cut to the pod Running again on its "
+        + "re-staged volume", VolumeLifecycleTest.since(t0));
+    assertThat(back).isEqualTo(sum);
+    assertThat(cluster.k("get", "pod", "rebooted", "-n", NS, "-o", "jsonpath={.metadata.uid}"))
+        .isEqualTo(uid);
+    assertThat(cluster.k("logs", "rebooted", "-n", NS)).contains("f: OK")
+        .contains("verified-after-boot");
+    assertThat(node.shell("grep -c ' " + mount + " ' /proc/mounts").strip()).isEqualTo("1");
+    String iqn = cluster.k("get", "volumeattachment", attachmentOf(pv), "-o",
+        "jsonpath={.status.attachmentMetadata.targetIqn}");
+    assertThat(node.shell("iscsiadm -m session").lines().filter(l -> l.contains(iqn + " ")
+        || l.endsWith(iqn))).as("sessions to %s", iqn).hasSize(1);
+    cluster.k("delete", "pod", "rebooted", "-n", NS, "--wait=true", "--timeout=300s");
+    await("the pod's mount gone", () -> node.shell("grep -c ' " + mount + " ' /proc/mounts "
+        + "|| true").strip().equals("0") ? "gone" : null);
   }
 
   /** The name of the VolumeAttachment of {@code pv}, or "" when there is none. */

@@ -24,7 +24,9 @@ import org.w3c.dom.NodeList;
  * node plugin ({@link VmNode}), and e2e/cluster/storage-e2e/testdriver.yaml saying what the
  * driver offers. Pins that every spec of {@link #FOCUS} passes and that each of them ran (a
  * pattern that stops matching fails here instead of passing empty): the suite's pods write and
- * read ext4, xfs and raw block volumes, restore snapshots and clones, and see online expansion.
+ * read ext4, xfs and raw block volumes, restore snapshots and clones, see online expansion,
+ * write and verify files of several sizes, keep two volumes' data over a pod's re-creation, get
+ * the fsGroup applied, and a volume of the wrong mode is refused.
  *
  * <p>CI runs this subset; {@code -Discsi.storageE2e.focus=REGEX} runs another (for example
  * {@code External.Storage} for every pattern the driver's capabilities enable, hours under
@@ -36,7 +38,8 @@ class StorageE2eTest {
   /**
    * The specs CI runs, each one to two minutes under software emulation (ginkgo matches them
    * against the spec's text, without its labels). Not in it: specs whose pods need images other
-   * than busybox (the exec pattern's nginx, agnhost), since the VM node has no registry.
+   * than busybox (the exec pattern's nginx; agnhost, which the hostexec pods of "volumeMode
+   * should not mount / map unused volumes" run), since the VM node has no registry.
    */
   static final List<String> FOCUS = List.of(
       "\\[Testpattern: Dynamic PV \\(default fs\\)\\] volumes should store data",
@@ -47,7 +50,17 @@ class StorageE2eTest {
       "\\[Testpattern: Dynamic PV \\(default fs\\)\\] provisioning should provision storage "
           + "with pvc data source$",
       "\\[Testpattern: Dynamic PV \\(default fs\\)\\(allowExpansion\\)\\] volume-expand "
-          + "should resize volume when PVC is edited while pod is using it");
+          + "should resize volume when PVC is edited while pod is using it",
+      "\\[Testpattern: Dynamic PV \\(default fs\\)\\] volumeIO should write files of various "
+          + "sizes, verify size, validate content",
+      "\\[Testpattern: Dynamic PV \\(block volmode\\)\\] volumeMode should fail to use a "
+          + "volume in a pod with mismatched mode",
+      "\\[Testpattern: Dynamic PV \\(filesystem volmode\\)\\] multiVolume should access to "
+          + "two volumes with the same volume mode and retain data across pod recreation on "
+          + "the same node",
+      "\\[Testpattern: Dynamic PV \\(default fs\\)\\] fsgroupchangepolicy "
+          + "\\(OnRootMismatch\\)\\[LinuxOnly\\], pod created with an initial fsgroup, new pod "
+          + "fsgroup applied to volume contents");
   static final Duration SUITE_TIMEOUT = Duration.ofMinutes(60);
 
   static TestCluster cluster;
@@ -114,6 +127,10 @@ class StorageE2eTest {
     VolumeLifecycleTest.step("storage e2e", ran.size() + " specs of Kubernetes' suite", took);
     ran.forEach(s -> System.out.printf("storage e2e: %-6s %5.1f s  %s%n",
         s.failure() == null ? "passed" : "FAILED", s.seconds(), s.name()));
+    long failed = ran.stream().filter(s -> s.failure() != null).count();
+    System.out.printf("storage e2e: %d passed, %d failed, %d skipped (specs the focus left out"
+        + " or the driver's capabilities rule out), in %d s%n", ran.size() - failed, failed,
+        specs.size() - ran.size(), took.toSeconds());
     assertThat(ran.stream().filter(s -> s.failure() != null).map(s -> s.name() + ": "
         + s.failure()).toList()).as("failed specs (log: %s)", reports.resolve("suite.log"))
         .isEmpty();

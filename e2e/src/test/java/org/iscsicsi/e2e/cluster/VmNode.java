@@ -85,13 +85,36 @@ final class VmNode implements AutoCloseable {
 
   /** {@link #boot(Path)} with the VM killed after {@code lifetime} at the latest. */
   static VmNode boot(Path nodeDir, Duration lifetime) throws IOException {
+    return boot(nodeDir, lifetime, Optional.empty());
+  }
+
+  /**
+   * {@link #boot(Path)} with {@code disk} as the node's own disk (start-node.sh keeps kubelet's,
+   * the node plugin's and iscsid's state on it), so a VM booted later with the same disk is the
+   * same node rebooted.
+   */
+  static VmNode boot(Path nodeDir, Path disk) throws IOException {
+    return boot(nodeDir, TEST_LIFETIME, Optional.of(disk));
+  }
+
+  private static VmNode boot(Path nodeDir, Duration lifetime, Optional<Path> disk)
+      throws IOException {
     Path script = TestCluster.repoRoot().resolve("e2e/cluster/node/start-node.sh");
     int port = freePort();
-    QemuVm vm = QemuVm.builder().initiatorName(INITIATOR).memoryMb(MEMORY_MB).cpus(2)
+    QemuVm.Builder b = QemuVm.builder().initiatorName(INITIATOR).memoryMb(MEMORY_MB).cpus(2)
         .timeout(lifetime).env("NODE_NAME", NODE)
         .share(nodeDir, "/node", true).hostForward(port, KubeletTunnel.KUBELET_PORT)
-        .script(Files.readString(script)).start();
-    return new VmNode(vm, port);
+        .script(Files.readString(script));
+    disk.ifPresent(b::disk);
+    return new VmNode(b.start(), port);
+  }
+
+  /** A sparse raw image of {@code bytes} for {@link #boot(Path, Path)}; the guest formats it. */
+  static Path newDisk(Path file, long bytes) throws IOException {
+    try (var f = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+      f.setLength(bytes);
+    }
+    return file;
   }
 
   /**
@@ -214,6 +237,19 @@ final class VmNode implements AutoCloseable {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
     }
+  }
+
+  /**
+   * Cuts the node's power: qemu is killed with everything running (no unmount, no logout, no
+   * flush inside the guest), as a crashed or unplugged machine. Keeps the guest's logs in
+   * {@code logs} first.
+   */
+  void cutPower(Path logs) throws IOException {
+    keepLogs(logs);
+    if (tunnel != null) {
+      tunnel.close();
+    }
+    vm.close();
   }
 
   /** Stops the node (kubelet, plugin, containerd) and the VM; killed if it does not power off. */

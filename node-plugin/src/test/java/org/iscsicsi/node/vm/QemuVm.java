@@ -340,6 +340,7 @@ public final class QemuVm implements AutoCloseable {
     private final Map<String, String> env = new LinkedHashMap<>();
     private final List<String> shares = new ArrayList<>();
     private final List<String> forwards = new ArrayList<>();
+    private Path disk;
     private Duration timeout = Duration.ofSeconds(300);
     private int memoryMb = 1024;
     private int cpus = 1;
@@ -382,6 +383,15 @@ public final class QemuVm implements AutoCloseable {
     }
 
     /** Forwards the host's 127.0.0.1:{@code hostPort} to the guest's TCP {@code guestPort}. */
+    /**
+     * Attaches a raw image file as the guest's virtio disk {@code /dev/vda}: it outlives the VM,
+     * so a second VM booted with it finds what the first one wrote (a node's reboot).
+     */
+    public Builder disk(Path rawImage) {
+      this.disk = rawImage;
+      return this;
+    }
+
     public Builder hostForward(int hostPort, int guestPort) {
       if (hostPort < 1 || hostPort > 65535 || guestPort < 1 || guestPort > 65535) {
         throw new IllegalArgumentException("ports out of range: " + hostPort + ":" + guestPort);
@@ -452,6 +462,9 @@ public final class QemuVm implements AutoCloseable {
             "--iqn", initiatorName));
         shares.forEach(s -> argv.addAll(List.of("--share", s)));
         forwards.forEach(f -> argv.addAll(List.of("--hostfwd", f)));
+        if (disk != null) {
+          argv.addAll(List.of("--disk", disk.toAbsolutePath().toString()));
+        }
         log.info("starting VM: {}", String.join(" ", argv));
         Process p = new ProcessBuilder(argv).redirectErrorStream(true)
             .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
