@@ -5,7 +5,8 @@
 # guest's initramfs leaves out (overlay for containerd's snapshotter, veth for the pods'
 # network), and the pause and busybox images as OCI archives built offline with umoci. The test
 # shares the directory into the guest at /node (read-only); e2e/cluster/node/start-node.sh
-# starts the node from it. Its state lives in the guest's tmpfs, so every boot starts clean.
+# starts the node from it. Its state lives in the guest's tmpfs, so every boot starts clean,
+# unless the test gives the VM a disk of its own (start-node.sh keeps the node's state there).
 #
 # Usage: vm-node.sh    prints the node directory on its last stdout line
 #   ISCSI_CSI_CACHE          cache root (default ~/.cache/iscsi-csi); the result is under .../node
