@@ -15,6 +15,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.iscsicsi.target.kube.Membership;
 import org.iscsicsi.target.kube.MembershipRefused;
 import org.iscsicsi.target.kube.MembershipTransitions;
@@ -54,6 +55,8 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
   private final Clock clock;
   private final Map<String, ReplicaLink> links = new ConcurrentHashMap<>();
   private final RangeLocks locks = new RangeLocks();
+  /** Held shared while a change sends its frames, exclusively to start a join drain. */
+  private final ReentrantReadWriteLock sending = new ReentrantReadWriteLock();
   private final AtomicLong seq = new AtomicLong();
   private final AtomicLong heartbeatIds = new AtomicLong();
   private final ScheduledExecutorService heartbeats;
@@ -175,9 +178,32 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
 
   private List<Ack> fanOut(FrameType type, int flags, long offset, byte[] payload)
       throws InterruptedException {
+    sending.readLock().lockInterruptibly();
+    try {
+      return fanOutLocked(type, flags, offset, payload);
+    } finally {
+      sending.readLock().unlock();
+    }
+  }
+
+  private List<Ack> fanOutLocked(FrameType type, int flags, long offset, byte[] payload)
+      throws InterruptedException {
     long s = seq.incrementAndGet();
     List<Ack> acks = new ArrayList<>();
-    for (String member : membership.ackingReplicas()) {
+    List<String> acking = membership.ackingReplicas();
+    for (Map.Entry<String, ReplicaLink> rebuilt : links.entrySet()) {
+      if (!acking.contains(rebuilt.getKey())) {
+        // a member being rebuilt gets every write; its ack is not waited for, and a refusal
+        // ends its rebuild (the link closes, the rebuilder sees it)
+        ReplicaLink link = rebuilt.getValue();
+        link.send(type, flags, s, offset, payload).whenComplete((ok, e) -> {
+          if (e != null) {
+            link.close();
+          }
+        });
+      }
+    }
+    for (String member : acking) {
       ReplicaLink link = links.get(member);
       Duration timeout = link == null ? ReplicaLink.ACK_TIMEOUT : link.ackTimeout();
       CompletableFuture<Void> done = link == null
@@ -260,7 +286,13 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
       long id = heartbeatIds.incrementAndGet();
       long sent = System.nanoTime();
       List<Ack> acks = new ArrayList<>();
-      for (String member : membership.ackingReplicas()) {
+      List<String> acking = membership.ackingReplicas();
+      links.forEach((member, link) -> {
+        if (!acking.contains(member) && link.alive()) {
+          link.heartbeat(id); // a rebuilt member: keeps its stream from falling silent
+        }
+      });
+      for (String member : acking) {
         ReplicaLink link = links.get(member);
         if (link != null && link.alive()) {
           acks.add(new Ack(member, link.heartbeat(id), link.ackTimeout()));
@@ -276,6 +308,78 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
       }
     } catch (RuntimeException e) {
       log.warn("{}: heartbeat failed: {}", volume, e.toString());
+    }
+  }
+
+  /** The next sequence number, for a rebuild's frames on a member's link. */
+  long nextSeq() {
+    return seq.incrementAndGet();
+  }
+
+  /** Locks a range as writes do: a rebuild copies a region while no write to it runs. */
+  RangeLocks.Range lock(long offset, long length) throws InterruptedException {
+    return locks.lock(offset, length);
+  }
+
+  /**
+   * Starts sending every change to {@code link}'s member, which is not acking (Rebuilding);
+   * once a membership change makes it Joining its acks count for GOOD.
+   */
+  void attach(ReplicaLink link) {
+    requireNotDeposedUnchecked();
+    ReplicaLink before = links.put(link.member(), link);
+    if (before != null && before != link) {
+      before.close();
+    }
+  }
+
+  /** Stops sending to {@code link}'s member and closes the link (a rebuild that failed). */
+  void detach(ReplicaLink link) {
+    links.remove(link.member(), link);
+    link.close();
+  }
+
+  /**
+   * A membership change as primary (a rebuild's transitions), by compare-and-swap; the result
+   * is what later writes act on. A refusal because the epoch moved deposes this primary.
+   */
+  synchronized Membership change(java.util.function.UnaryOperator<Membership> transition)
+      throws IOException {
+    requireNotDeposed();
+    try {
+      membership = writer.change(volume, transition).membership();
+      return membership;
+    } catch (MembershipRefused e) {
+      if (e.reason() == MembershipRefused.Reason.NOT_PRIMARY) {
+        deposed = e.getMessage();
+        lease.revoke();
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * The join drain's FLUSH to {@code link}'s member, sent once every change that started its
+   * fan-out before now has sent its frames; the member acks it after all of them are applied
+   * and on stable storage.
+   */
+  CompletableFuture<Frame> drain(ReplicaLink link) throws InterruptedException {
+    sending.writeLock().lockInterruptibly();
+    try {
+      return link.request(FrameType.FLUSH, 0, seq.incrementAndGet(), 0, null);
+    } finally {
+      sending.writeLock().unlock();
+    }
+  }
+
+  /** The epoch this engine is primary of. */
+  long epoch() {
+    return epoch;
+  }
+
+  private void requireNotDeposedUnchecked() {
+    if (deposed != null) {
+      throw new IllegalStateException(volume + ": no longer primary: " + deposed);
     }
   }
 
