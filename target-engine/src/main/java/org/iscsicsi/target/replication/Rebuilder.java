@@ -57,6 +57,13 @@ public final class Rebuilder implements AutoCloseable {
         throws ReplicaLink.LinkFailure, InterruptedException;
   }
 
+  /**
+   * A volume's rebuild figures for metrics: bytes left in the running rebuild (0 when none
+   * runs) and REGION_DATA bytes sent by every rebuild so far.
+   */
+  public record Figures(String volume, long remainingBytes, long copiedBytes) {
+  }
+
   /** A rebuild as it runs, or as it ended. */
   public record Progress(String member, String method, long doneBytes, long totalBytes,
       Instant startedAt, String outcome) {
@@ -104,6 +111,12 @@ public final class Rebuilder implements AutoCloseable {
   /** REGION_DATA bytes sent by every rebuild so far. */
   public long copiedBytes() {
     return copiedBytes.get();
+  }
+
+  public Figures figures() {
+    Progress p = progress;
+    long remaining = p == null || p.outcome() != null ? 0 : p.totalBytes() - p.doneBytes();
+    return new Figures(volume, remaining, copiedBytes.get());
   }
 
   /** Rebuilds that ended InSync. */
@@ -171,8 +184,8 @@ public final class Rebuilder implements AutoCloseable {
       completed.incrementAndGet();
       log.info("{}: {} rebuilt and InSync in {} ms ({} of {} bytes copied)", volume, name,
           took.toMillis(), sent, total);
-    } catch (IOException | ReplicaLink.LinkFailure | ExecutionException
-        | MembershipRefused | RebuildMismatch e) {
+    } catch (IOException | ReplicaLink.LinkFailure | ExecutionException | RebuildMismatch
+        | RuntimeException e) { // RuntimeException: a refused change, the API server
       String why = "rebuild failed: " + message(e);
       Progress p = progress;
       progress = new Progress(name, FULL_VERIFY, p.doneBytes(), total, started, why);

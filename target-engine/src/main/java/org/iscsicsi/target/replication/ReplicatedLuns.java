@@ -213,6 +213,12 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
         Optional.ofNullable(l.rebuilder).flatMap(Rebuilder::progress));
   }
 
+  /** The rebuild figures of every LUN this engine serves as primary (metrics). */
+  public List<Rebuilder.Figures> rebuildFigures() {
+    return byVolume.values().stream().map(l -> l.rebuilder).filter(java.util.Objects::nonNull)
+        .map(Rebuilder::figures).toList();
+  }
+
   /** Whether {@code target}/{@code lun} is replicated (its ALUA states are this class's). */
   public boolean manages(String target, int lun) {
     return saved.contains(target + "/" + lun);

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -37,6 +38,9 @@ import org.iscsicsi.target.kube.MembershipWriter;
 import org.iscsicsi.target.kube.ReplicatedVolume;
 import org.iscsicsi.target.lun.LogicalUnit;
 import org.iscsicsi.target.lun.LunConfig;
+import org.iscsicsi.target.metrics.EngineMetrics;
+import org.iscsicsi.target.registry.ExportedTarget;
+import org.iscsicsi.target.registry.TargetDirectory;
 import org.iscsicsi.target.testing.TestPki;
 import org.iscsicsi.target.transfer.Bandwidth;
 import org.iscsicsi.target.transfer.Frame;
@@ -274,6 +278,23 @@ class RebuildTest {
         LUN_BYTES);
     System.out.printf("rebuild of %d MiB under %d concurrent writes: %d ms to InSync%n",
         LUN_BYTES >> 20, n, tookMillis);
+    // the engine's metrics render the figures
+    ByteArrayOutputStream text = new ByteArrayOutputStream();
+    new EngineMetrics(new TargetDirectory() {
+      @Override
+      public Optional<ExportedTarget> target(String name) {
+        return Optional.empty();
+      }
+
+      @Override
+      public List<ExportedTarget> targets() {
+        return List.of();
+      }
+    }, () -> null, () -> List.of(rebuilder.figures())).writeText(text);
+    assertThat(text.toString()).contains(
+        "iscsicsi_replication_rebuild_remaining_bytes{volume=\"" + VOLUME + "\"} 0.0",
+        "iscsicsi_replication_rebuild_bytes_total{volume=\"" + VOLUME + "\"} "
+            + (double) rebuilder.copiedBytes());
     assertThat(n).as("writes ran during the rebuild").isPositive();
     assertIdentical();
   }
