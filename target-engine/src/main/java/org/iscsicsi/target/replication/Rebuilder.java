@@ -6,9 +6,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.IntStream;
 import org.iscsicsi.target.kube.Membership;
 import org.iscsicsi.target.kube.Membership.Member;
 import org.iscsicsi.target.kube.Membership.Rebuild;
@@ -26,26 +28,31 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The primary's rebuild of its members that are out of the in-sync set (docs/replication.md
- * section 10), by the FullVerify method: a member that is OutOfSync or Fenced and answers a
- * HELLO is marked Rebuilding (compare-and-swap), receives every new write from then on (its acks
- * not needed for GOOD), and has every region compared and, where it differs, copied: under the
+ * section 10): a member that is OutOfSync or Fenced and answers a HELLO is marked Rebuilding
+ * (compare-and-swap), receives every new write from then on (its acks not needed for GOOD), and
+ * has regions compared and, where they differ, copied. Which regions: with the Bitmap method
+ * those of the member's {@link RegionBitmap}, kept by this primary since it saw the member leave
+ * (every change it did not get, and every one since the latest FLUSH it acked); with FullVerify,
+ * used when this primary has no bitmap of the member (it was out before this primary started),
+ * every region. Each region is compared under the
  * primary's range lock for the region, its SHA-256 goes to the member (REGION_HASHES), the member
  * asks for it if its own differs (REGION_WANT), and the region's bytes (REGION_DATA) are
  * answered with the SHA-256 of what the member wrote, compared with the source's (a mismatch is
  * retried {@link #MAX_TRIES} times). Then the member is Joining (its acks count for GOOD), the
  * join drain (a FLUSH sent after every change that began before join mode) is acked, and it is
  * InSync. Any failure (the link lost, a refusal, a mismatch) makes it OutOfSync again; the next
- * attempt starts from the first region. One member at a time per volume; a worker thread tries
- * every {@link #RETRY} while a member is out.
+ * attempt starts again (the bitmap is cleared only at InSync). One member at a time per volume;
+ * a worker thread tries every {@link #RETRY} while a member is out.
  *
- * <p>The Bitmap method (only the regions written while the member was out) needs the bitmaps
- * and activity log of section 10 and is not used: every rebuild compares every region.
+ * <p>The bitmaps live in this primary's memory only (no activity log or on-disk bitmap yet): a
+ * restarted or new primary rebuilds by FullVerify.
  */
 public final class Rebuilder implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(Rebuilder.class);
 
   public static final String FULL_VERIFY = "FullVerify";
+  public static final String BITMAP = "Bitmap";
   static final Duration RETRY = Duration.ofSeconds(1);
   /** How often progress is written to the IscsiVolume while a rebuild runs. */
   static final Duration PROGRESS_EVERY = Duration.ofSeconds(5);
@@ -164,31 +171,39 @@ public final class Rebuilder implements AutoCloseable {
       log.debug("{}: {} not reachable for a rebuild: {}", volume, name, e.getMessage());
       return;
     }
-    long total = local.sizeBytes();
+    long size = local.sizeBytes();
+    Optional<RegionBitmap> bitmap = unit.bitmap(name);
+    String method = bitmap.isPresent() ? BITMAP : FULL_VERIFY;
+    // a Bitmap rebuild compares the regions marked now; later writes reach the member anyway
+    List<Integer> regions = bitmap.map(RegionBitmap::regions).orElseGet(() -> IntStream.range(0,
+        RegionMap.count(size)).boxed().toList());
+    long total = regions.stream().mapToLong(r -> RegionMap.length(size, r)).sum();
     Instant started = clock.instant();
-    progress = new Progress(name, FULL_VERIFY, 0, total, started, null);
+    progress = new Progress(name, method, 0, total, started, null);
     try {
       unit.change(x -> MembershipTransitions.rebuilding(x, self, unit.epoch(), name,
-          rebuild(0, total, started), clock.instant()));
+          rebuild(method, 0, total, started), clock.instant()));
       unit.attach(link);
-      log.info("{}: rebuilding {} ({}, {} bytes)", volume, name, FULL_VERIFY, total);
-      long sent = copyAll(name, link, total, started);
+      log.info("{}: rebuilding {} ({}, {} regions, {} bytes)", volume, name, method,
+          regions.size(), total);
+      long sent = copyAll(name, link, method, regions, size, total, started);
       unit.change(x -> MembershipTransitions.joining(x, self, unit.epoch(), name,
           clock.instant()));
-      unit.drain(link).get();
+      long drained = unit.drain(link);
       unit.change(x -> MembershipTransitions.joined(x, self, unit.epoch(), name,
           clock.instant()));
+      unit.joined(name, drained);
       Duration took = Duration.between(started, clock.instant());
-      progress = new Progress(name, FULL_VERIFY, total, total, started, "InSync after "
+      progress = new Progress(name, method, total, total, started, "InSync after "
           + took.toMillis() + " ms, " + sent + " bytes copied");
       completed.incrementAndGet();
-      log.info("{}: {} rebuilt and InSync in {} ms ({} of {} bytes copied)", volume, name,
-          took.toMillis(), sent, total);
+      log.info("{}: {} rebuilt ({}) and InSync in {} ms ({} of {} bytes copied)", volume, name,
+          method, took.toMillis(), sent, total);
     } catch (IOException | ReplicaLink.LinkFailure | ExecutionException | RebuildMismatch
         | RuntimeException e) { // RuntimeException: a refused change, the API server
       String why = "rebuild failed: " + message(e);
       Progress p = progress;
-      progress = new Progress(name, FULL_VERIFY, p.doneBytes(), total, started, why);
+      progress = new Progress(name, method, p.doneBytes(), total, started, why);
       log.warn("{}: rebuild of {} failed: {}", volume, name, message(e));
       outOfSync(name, why);
       unit.detach(link);
@@ -196,26 +211,28 @@ public final class Rebuilder implements AutoCloseable {
   }
 
   /** Compares and copies every region; returns the REGION_DATA bytes sent. */
-  private long copyAll(String name, ReplicaLink link, long total, Instant started)
-      throws InterruptedException, ExecutionException, ReplicaLink.LinkFailure,
-      RebuildMismatch, IOException {
-    int regions = RegionMap.count(total);
+  private long copyAll(String name, ReplicaLink link, String method, List<Integer> regions,
+      long size, long total, Instant started) throws InterruptedException, ExecutionException,
+      ReplicaLink.LinkFailure, RebuildMismatch, IOException {
     long sent = 0;
     long done = 0;
     long nextReport = System.nanoTime() + PROGRESS_EVERY.toNanos();
-    for (int r = 0; r < regions && !closed; r++) {
+    for (int r : regions) {
+      if (closed) {
+        break;
+      }
       if (!link.alive()) {
         throw new ReplicaLink.LinkFailure(name + ": link lost during the rebuild", null, 0);
       }
-      int length = RegionMap.length(total, r);
+      int length = RegionMap.length(size, r);
       sent += copy(link, r, length);
       done += length;
-      progress = new Progress(name, FULL_VERIFY, done, total, started, null);
+      progress = new Progress(name, method, done, total, started, null);
       if (System.nanoTime() >= nextReport) {
         nextReport = System.nanoTime() + PROGRESS_EVERY.toNanos();
         long reported = done;
         unit.change(x -> MembershipTransitions.rebuildProgress(x, self, unit.epoch(), name,
-            rebuild(reported, total, started)));
+            rebuild(method, reported, total, started)));
       }
     }
     if (closed) {
@@ -257,8 +274,8 @@ public final class Rebuilder implements AutoCloseable {
     }
   }
 
-  private static Rebuild rebuild(long done, long total, Instant started) {
-    return new Rebuild(FULL_VERIFY, done, total, started.toString());
+  private static Rebuild rebuild(String method, long done, long total, Instant started) {
+    return new Rebuild(method, done, total, started.toString());
   }
 
   private void outOfSync(String name, String why) {

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -46,6 +47,8 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ReplicatedUnit.class);
 
   public static final long HEARTBEAT_MILLIS = 500;
+  /** The flush generation of a region no change was sent to (below every FLUSH's). */
+  private static final long NEVER_WRITTEN = -1;
 
   private final String self;
   private final String volume;
@@ -55,8 +58,20 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
   private final Clock clock;
   private final Map<String, ReplicaLink> links = new ConcurrentHashMap<>();
   private final RangeLocks locks = new RangeLocks();
-  /** Held shared while a change sends its frames, exclusively to start a join drain. */
+  /**
+   * Held shared while a change sends its frames; exclusively to send a FLUSH (so every frame
+   * sent before it has a lower flush generation), to start a join drain, and to start a
+   * member's bitmap.
+   */
   private final ReentrantReadWriteLock sending = new ReentrantReadWriteLock();
+  /** Incremented by every FLUSH sent; a change records the value it was sent under. */
+  private final AtomicLong flushGeneration = new AtomicLong();
+  /** Per region, the flush generation of the latest change sent to it. */
+  private final java.util.concurrent.atomic.AtomicLongArray lastWrite;
+  /** Per acking member, the generation of the latest FLUSH it acked. */
+  private final Map<String, Long> flushed = new ConcurrentHashMap<>();
+  /** Members this primary saw leave the in-sync set: what they may lack since. */
+  private final Map<String, RegionBitmap> bitmaps = new ConcurrentHashMap<>();
   private final AtomicLong seq = new AtomicLong();
   private final AtomicLong heartbeatIds = new AtomicLong();
   private final ScheduledExecutorService heartbeats;
@@ -82,6 +97,12 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
     this.epoch = membership.epoch();
     this.membership = membership;
     this.links.putAll(links);
+    this.lastWrite = new java.util.concurrent.atomic.AtomicLongArray(
+        org.iscsicsi.target.transfer.RegionMap.count(local.sizeBytes()));
+    for (int r = 0; r < lastWrite.length(); r++) {
+      lastWrite.set(r, NEVER_WRITTEN);
+    }
+    membership.ackingReplicas().forEach(m -> flushed.put(m, 0L));
     this.heartbeats = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().daemon().name("heartbeat-" + volume).factory());
     heartbeats.scheduleWithFixedDelay(this::heartbeat, 0, HEARTBEAT_MILLIS,
@@ -125,10 +146,10 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
         byte[] chunk = at == 0 && n == data.length ? data
             : java.util.Arrays.copyOfRange(data, at, at + n);
         acks.addAll(fanOut(FrameType.WRITE, force ? ReplicaLink.FLAG_FUA : 0, offset + at,
-            chunk));
+            chunk, n));
       }
       local.write(offset, srcs, force);
-      settle(acks, sent);
+      settle(acks, sent, offset, data.length);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while replicating a write", e);
@@ -145,9 +166,20 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
     requireServing();
     try {
       long sent = System.nanoTime();
-      List<Ack> acks = fanOut(FrameType.FLUSH, 0, 0, null);
+      long generation;
+      List<Ack> acks;
+      sending.writeLock().lockInterruptibly();
+      try {
+        generation = flushGeneration.incrementAndGet();
+        acks = fanOutLocked(FrameType.FLUSH, 0, 0, null, 0);
+      } finally {
+        sending.writeLock().unlock();
+      }
       local.flush();
-      settle(acks, sent);
+      for (Ack a : acks) {
+        a.done().thenRun(() -> flushed.merge(a.member(), generation, Math::max));
+      }
+      settle(acks, sent, 0, 0);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while replicating a flush", e);
@@ -163,9 +195,9 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
     try (RangeLocks.Range r = locks.lock(offset, length)) {
       long sent = System.nanoTime();
       byte[] pair = ByteBuffer.allocate(2 * Long.BYTES).putLong(offset).putLong(length).array();
-      List<Ack> acks = fanOut(FrameType.UNMAP, 0, offset, pair);
+      List<Ack> acks = fanOut(FrameType.UNMAP, 0, offset, pair, length);
       local.unmap(offset, length);
-      settle(acks, sent);
+      settle(acks, sent, offset, length);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while replicating an unmap", e);
@@ -176,21 +208,25 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
   private record Ack(String member, CompletableFuture<Void> done, Duration timeout) {
   }
 
-  private List<Ack> fanOut(FrameType type, int flags, long offset, byte[] payload)
+  /** Sends a change of {@code length} bytes at {@code offset} to every linked member. */
+  private List<Ack> fanOut(FrameType type, int flags, long offset, byte[] payload, long length)
       throws InterruptedException {
     sending.readLock().lockInterruptibly();
     try {
-      return fanOutLocked(type, flags, offset, payload);
+      return fanOutLocked(type, flags, offset, payload, length);
     } finally {
       sending.readLock().unlock();
     }
   }
 
-  private List<Ack> fanOutLocked(FrameType type, int flags, long offset, byte[] payload)
-      throws InterruptedException {
+  private List<Ack> fanOutLocked(FrameType type, int flags, long offset, byte[] payload,
+      long length) throws InterruptedException {
     long s = seq.incrementAndGet();
     List<Ack> acks = new ArrayList<>();
     List<String> acking = membership.ackingReplicas();
+    if (length > 0) {
+      recordChange(offset, length, acking);
+    }
     for (Map.Entry<String, ReplicaLink> rebuilt : links.entrySet()) {
       if (!acking.contains(rebuilt.getKey())) {
         // a member being rebuilt gets every write; its ack is not waited for, and a refusal
@@ -219,8 +255,8 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
    * Waits for every ack; each member that failed is taken out of the in-sync set in Kubernetes
    * before this returns. Renews the lease when every acking member acked.
    */
-  private void settle(List<Ack> acks, long sentNanos) throws IOException,
-      InterruptedException {
+  private void settle(List<Ack> acks, long sentNanos, long offset, long length)
+      throws IOException, InterruptedException {
     Map<String, String> failed = new LinkedHashMap<>();
     for (Ack a : acks) {
       try {
@@ -239,7 +275,66 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
     }
     for (Map.Entry<String, String> f : failed.entrySet()) {
       takeOut(f.getKey(), f.getValue());
+      RegionBitmap b = bitmaps.get(f.getKey());
+      if (b != null && length > 0) {
+        b.mark(offset, length); // a change it did not ack, whoever took it out
+      }
     }
+  }
+
+  /**
+   * Under the shared sending lock: the change's regions get this flush generation, and the
+   * bitmap of every member that is out (not acking) marks them.
+   */
+  private void recordChange(long offset, long length, List<String> acking) {
+    long generation = flushGeneration.get();
+    int first = (int) (offset / Frame.REGION_BYTES);
+    int last = (int) ((offset + length - 1) / Frame.REGION_BYTES);
+    for (int r = first; r <= last; r++) {
+      lastWrite.accumulateAndGet(r, generation, Math::max);
+    }
+    bitmaps.forEach((member, bitmap) -> {
+      if (!acking.contains(member)) {
+        bitmap.mark(offset, length);
+      }
+    });
+  }
+
+  /**
+   * Starts the bitmap of a member that just left the in-sync set (its entry no longer acking):
+   * every region changed since the latest FLUSH it acked, which it may lose on power loss or
+   * never got. Under the exclusive lock, so every later change marks it as it is sent.
+   */
+  private void startBitmap(String member) throws InterruptedException {
+    sending.writeLock().lockInterruptibly();
+    try {
+      // unknown since when (it joined under this primary but no FLUSH of it was counted yet,
+      // or it was never acking here): every region
+      Long since = flushed.remove(member);
+      RegionBitmap b = bitmaps.computeIfAbsent(member, m -> new RegionBitmap(local.sizeBytes()));
+      for (int r = 0; r < lastWrite.length(); r++) {
+        if (since == null || lastWrite.get(r) >= since) {
+          b.markRegion(r);
+        }
+      }
+    } finally {
+      sending.writeLock().unlock();
+    }
+  }
+
+  /**
+   * What {@code member} may lack, when this primary has tracked it since it left the in-sync
+   * set; empty when it has not (it was out before this primary started): then only a
+   * FullVerify rebuild is safe.
+   */
+  Optional<RegionBitmap> bitmap(String member) {
+    return Optional.ofNullable(bitmaps.get(member));
+  }
+
+  /** After the join drain: the member is InSync again, its flushes counted from now. */
+  void joined(String member, long drainGeneration) {
+    flushed.merge(member, drainGeneration, Math::max);
+    bitmaps.remove(member);
   }
 
   /** Marks {@code member} OutOfSync by compare-and-swap (once), closing its link. */
@@ -253,6 +348,7 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
       membership = writer.change(volume, m -> MembershipTransitions.outOfSync(m, self, epoch,
           member, reason, clock.instant())).membership();
       log.warn("{}: member {} taken out of the in-sync set: {}", volume, member, reason);
+      startBitmapQuietly(member);
     } catch (MembershipRefused e) {
       switch (e.reason()) {
         case NOT_ALLOWED -> // still primary (checked first): the member is out already
@@ -347,7 +443,13 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
       throws IOException {
     requireNotDeposed();
     try {
+      List<String> before = membership.ackingReplicas();
       membership = writer.change(volume, transition).membership();
+      for (String m : before) {
+        if (!membership.ackingReplicas().contains(m)) {
+          startBitmapQuietly(m); // a join that failed: what it may lack since
+        }
+      }
       return membership;
     } catch (MembershipRefused e) {
       if (e.reason() == MembershipRefused.Reason.NOT_PRIMARY) {
@@ -363,13 +465,18 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
    * fan-out before now has sent its frames; the member acks it after all of them are applied
    * and on stable storage.
    */
-  CompletableFuture<Frame> drain(ReplicaLink link) throws InterruptedException {
+  long drain(ReplicaLink link) throws InterruptedException, ExecutionException {
+    CompletableFuture<Frame> acked;
+    long generation;
     sending.writeLock().lockInterruptibly();
     try {
-      return link.request(FrameType.FLUSH, 0, seq.incrementAndGet(), 0, null);
+      generation = flushGeneration.incrementAndGet();
+      acked = link.request(FrameType.FLUSH, 0, seq.incrementAndGet(), 0, null);
     } finally {
       sending.writeLock().unlock();
     }
+    acked.get();
+    return generation;
   }
 
   /** The epoch this engine is primary of. */
@@ -380,6 +487,14 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
   private void requireNotDeposedUnchecked() {
     if (deposed != null) {
       throw new IllegalStateException(volume + ": no longer primary: " + deposed);
+    }
+  }
+
+  private void startBitmapQuietly(String member) {
+    try {
+      startBitmap(member);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // no bitmap: its rebuild will be a FullVerify
     }
   }
 

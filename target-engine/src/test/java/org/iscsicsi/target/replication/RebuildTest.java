@@ -53,14 +53,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The primary's FullVerify rebuild (docs/replication.md section 10) with three engines in
+ * The primary's rebuild (docs/replication.md section 10) with three engines in
  * process as in {@link ReplicatedWriteTest} (real LUN and metadata files, replica streams on
  * loopback port 0 with mutual TLS, the membership in fabric8's mock API server in CRUD mode): a
  * member killed while writes go on and restarted is rebuilt while writes continue, passes
  * Rebuilding and Joining, ends InSync, and the three LUNs are identical region by region; a
  * rebuild whose member is killed again midway leaves it OutOfSync, and the next attempt after
  * its restart completes; writes during a rebuild to a region already copied and to one not yet
- * copied both end identical on every member. The rebuild's bandwidth is limited here so that
+ * copied both end identical on every member; a Bitmap rebuild compares only the regions the
+ * member may lack, and a primary without the member's bitmap compares every region (FullVerify).
+ * The rebuild's bandwidth is limited here so that
  * writes and the kill land while it runs.
  */
 @EnableKubernetesMockClient(crud = true)
@@ -115,14 +117,7 @@ class RebuildTest {
     }
     dialing = new ReplicationNetwork(new ReplicationTls(tls));
     open.add(dialing);
-    Membership m = writer.read(VOLUME).orElseThrow().membership();
-    Map<String, ReplicaLink> links = new LinkedHashMap<>();
-    for (String name : List.of("node-b", "node-c")) {
-      links.put(name, dial(name, m.epoch(), m.generation()));
-    }
-    unit = new ReplicatedUnit("node-a", VOLUME, luns.get("node-a"), writer, m, links,
-        new ServeLease(), Clock.systemUTC());
-    await().atMost(WAIT).until(() -> unit.lease().valid());
+    unit = primary();
     // node-c's engine watches its volumes: every state it is given shows there
     open.add(new MembershipWatcher(client, "node-c", new MembershipWatcher.Listener() {
       @Override
@@ -150,6 +145,19 @@ class RebuildTest {
     for (int i = open.size() - 1; i >= 0; i--) {
       open.get(i).close();
     }
+  }
+
+  /** node-a serves as primary: a link to every acking member, as the engine opens them. */
+  private ReplicatedUnit primary() throws Exception {
+    Membership m = writer.read(VOLUME).orElseThrow().membership();
+    Map<String, ReplicaLink> links = new LinkedHashMap<>();
+    for (String name : m.ackingReplicas()) {
+      links.put(name, dial(name, m.epoch(), m.generation()));
+    }
+    ReplicatedUnit u = new ReplicatedUnit("node-a", VOLUME, luns.get("node-a"), writer, m,
+        links, new ServeLease(), Clock.systemUTC());
+    await().atMost(WAIT).until(() -> u.lease().valid());
+    return u;
   }
 
   private LogicalUnit lun(String engine) throws Exception {
@@ -272,7 +280,7 @@ class RebuildTest {
     assertThat(unit.membership().ackingReplicas()).containsExactly("node-b", "node-c");
     assertThat(rebuilder.completed()).isEqualTo(1);
     Rebuilder.Progress p = rebuilder.progress().orElseThrow();
-    assertThat(p.method()).isEqualTo(Rebuilder.FULL_VERIFY);
+    assertThat(p.method()).as("this primary saw it leave").isEqualTo(Rebuilder.BITMAP);
     assertThat(p.doneBytes()).isEqualTo(LUN_BYTES);
     assertThat(rebuilder.copiedBytes()).as("every region differed").isGreaterThanOrEqualTo(
         LUN_BYTES);
@@ -309,7 +317,7 @@ class RebuildTest {
     await().atMost(WAIT).until(() -> rebuilder.progress().map(x -> x.doneBytes()
         >= 2L * Frame.REGION_BYTES).orElse(false));
     assertThat(state("node-c")).isEqualTo(State.Rebuilding);
-    assertThat(entry("node-c").rebuild().method()).isEqualTo(Rebuilder.FULL_VERIFY);
+    assertThat(entry("node-c").rebuild().method()).isEqualTo(Rebuilder.BITMAP);
     kill("node-c");
     await().atMost(WAIT).until(() -> state("node-c") == State.OutOfSync);
     assertThat(entry("node-c").reason()).startsWith("rebuild failed");
@@ -354,6 +362,62 @@ class RebuildTest {
     assertIdentical();
   }
 
+  /**
+   * The Bitmap method: after an absence, only the regions the member may lack are compared:
+   * those written while it was out, and one it acked but had not flushed when it died (its
+   * page cache would not survive a power loss); regions flushed on it before are not.
+   */
+  @Test
+  void aBitmapRebuildComparesOnlyTheRegionsTheMemberMayLack() throws Exception {
+    fillEveryRegion(600);
+    unit.flush();
+    unit.write(10L * Frame.REGION_BYTES + 512, ByteBuffer.wrap(ReplicatedWriteTest.random(4096,
+        601)), false); // acked by node-c, not flushed
+    kill("node-c");
+    await().atMost(WAIT).until(() -> state("node-c") == State.OutOfSync);
+    unit.write(3L * Frame.REGION_BYTES, ByteBuffer.wrap(ReplicatedWriteTest.random(8192, 602)),
+        false);
+    // one write across the boundary of regions 7 and 8
+    unit.write(8L * Frame.REGION_BYTES - 4096, ByteBuffer.wrap(ReplicatedWriteTest.random(8192,
+        603)), true);
+    assertThat(unit.bitmap("node-c").orElseThrow().regions()).containsExactly(3, 7, 8, 10);
+    startRebuilder(SLOW_BYTES_PER_SECOND);
+    start("node-c");
+    await().atMost(WAIT).until(() -> state("node-c") == State.InSync);
+    Rebuilder.Progress p = rebuilder.progress().orElseThrow();
+    assertThat(p.method()).isEqualTo(Rebuilder.BITMAP);
+    assertThat(p.totalBytes()).isEqualTo(4L * Frame.REGION_BYTES);
+    assertThat(rebuilder.copiedBytes()).as("regions 3, 7 and 8 differed; 10 was there")
+        .isEqualTo(3L * Frame.REGION_BYTES);
+    assertThat(unit.bitmap("node-c")).as("cleared at InSync").isEmpty();
+    assertIdentical();
+  }
+
+  /**
+   * A primary that did not see the member leave (it started with the member already out) has
+   * no bitmap of it and rebuilds by FullVerify: every region compared.
+   */
+  @Test
+  void aPrimaryWithoutTheMembersBitmapRebuildsByFullVerify() throws Exception {
+    kill("node-c");
+    await().atMost(WAIT).until(() -> state("node-c") == State.OutOfSync);
+    fillEveryRegion(700);
+    unit.close(); // node-a restarts; here it serves again at once (the test plays its epoch)
+    unit = primary();
+    assertThat(unit.bitmap("node-c")).isEmpty();
+    startRebuilder(8L * SLOW_BYTES_PER_SECOND);
+    start("node-c");
+    AtomicBoolean stop = new AtomicBoolean();
+    Future<Long> writes = writeUntil(stop, 9);
+    await().atMost(WAIT).until(() -> state("node-c") == State.InSync);
+    stop.set(true);
+    writes.get();
+    Rebuilder.Progress p = rebuilder.progress().orElseThrow();
+    assertThat(p.method()).isEqualTo(Rebuilder.FULL_VERIFY);
+    assertThat(p.totalBytes()).isEqualTo(LUN_BYTES);
+    assertIdentical();
+  }
+
   /** Progress reaches the IscsiVolume while the rebuild runs, and the percent column. */
   @Test
   void progressIsWrittenToTheIscsiVolume() throws Exception {
@@ -368,7 +432,7 @@ class RebuildTest {
       Membership.Member c = entry("node-c");
       if (c.rebuild() != null && c.state() == State.Rebuilding) {
         reported.set(Math.max(reported.get(), c.rebuild().doneBytes()));
-        assertThat(c.rebuild().method()).isEqualTo(Rebuilder.FULL_VERIFY);
+        assertThat(c.rebuild().method()).isEqualTo(Rebuilder.BITMAP);
         assertThat(c.rebuild().totalBytes()).isEqualTo(LUN_BYTES);
         columns.add(rebuildColumn());
       }
