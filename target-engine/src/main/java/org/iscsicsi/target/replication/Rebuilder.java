@@ -42,7 +42,8 @@ import org.slf4j.LoggerFactory;
  * join drain (a FLUSH sent after every change that began before join mode) is acked, and it is
  * InSync. Any failure (the link lost, a refusal, a mismatch) makes it OutOfSync again; the next
  * attempt starts again (the bitmap is cleared only at InSync). One member at a time per volume;
- * a worker thread tries every {@link #RETRY} while a member is out.
+ * a worker thread tries every {@link #RETRY} while a member is out, doubling the wait after each
+ * failed attempt (up to 64 s).
  *
  * <p>The bitmaps live in this primary's memory only (no activity log or on-disk bitmap yet): a
  * restarted or new primary rebuilds by FullVerify.
@@ -57,6 +58,10 @@ public final class Rebuilder implements AutoCloseable {
   /** How often progress is written to the IscsiVolume while a rebuild runs. */
   static final Duration PROGRESS_EVERY = Duration.ofSeconds(5);
   static final int MAX_TRIES = 3;
+  /** Failed attempts double the wait before the next, up to 64 s. */
+  static final int MAX_BACKOFF_DOUBLINGS = 6;
+
+  private enum Attempt { IN_SYNC, FAILED, UNREACHABLE }
 
   /** Opens a replica link to a member at this primary's epoch. */
   public interface Dialer {
@@ -132,13 +137,20 @@ public final class Rebuilder implements AutoCloseable {
   }
 
   private void run() {
+    int failures = 0;
     while (!closed && unit.deposed() == null) {
       try {
         Optional<Member> out = candidate(unit.membership());
         if (out.isPresent()) {
-          attempt(out.get());
+          failures = switch (attempt(out.get())) {
+            case FAILED -> failures + 1;
+            case IN_SYNC -> 0;
+            case UNREACHABLE -> failures;
+          };
         }
-        Thread.sleep(RETRY);
+        // a rebuild that keeps failing (no space, a flapping link) backs off: each attempt
+        // writes the IscsiVolume twice
+        Thread.sleep(RETRY.multipliedBy(1L << Math.min(failures, MAX_BACKOFF_DOUBLINGS)));
       } catch (InterruptedException e) {
         return;
       } catch (RuntimeException e) {
@@ -156,12 +168,12 @@ public final class Rebuilder implements AutoCloseable {
         }).findFirst();
   }
 
-  private void attempt(Member member) throws InterruptedException {
+  private Attempt attempt(Member member) throws InterruptedException {
     String name = member.engine();
     if (member.state() == State.Rebuilding || member.state() == State.Joining) {
       // no rebuild of this primary runs: one that ended without its last change
       outOfSync(name, "rebuild interrupted");
-      return;
+      return Attempt.FAILED;
     }
     ReplicaLink link;
     Membership m = unit.membership();
@@ -169,7 +181,7 @@ public final class Rebuilder implements AutoCloseable {
       link = dialer.dial(name, m.epoch(), m.generation());
     } catch (ReplicaLink.LinkFailure e) {
       log.debug("{}: {} not reachable for a rebuild: {}", volume, name, e.getMessage());
-      return;
+      return Attempt.UNREACHABLE;
     }
     long size = local.sizeBytes();
     Optional<RegionBitmap> bitmap = unit.bitmap(name);
@@ -199,6 +211,7 @@ public final class Rebuilder implements AutoCloseable {
       completed.incrementAndGet();
       log.info("{}: {} rebuilt ({}) and InSync in {} ms ({} of {} bytes copied)", volume, name,
           method, took.toMillis(), sent, total);
+      return Attempt.IN_SYNC;
     } catch (IOException | ReplicaLink.LinkFailure | ExecutionException | RebuildMismatch
         | RuntimeException e) { // RuntimeException: a refused change, the API server
       String why = "rebuild failed: " + message(e);
@@ -207,6 +220,7 @@ public final class Rebuilder implements AutoCloseable {
       log.warn("{}: rebuild of {} failed: {}", volume, name, message(e));
       outOfSync(name, why);
       unit.detach(link);
+      return Attempt.FAILED;
     }
   }
 
