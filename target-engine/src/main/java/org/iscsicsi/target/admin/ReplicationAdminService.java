@@ -9,6 +9,7 @@ import org.iscsicsi.target.replication.ReplicatedLuns;
 import org.iscsicsi.target.replication.ReplicatedUnit;
 import org.iscsicsi.target.v1.GetReplicationStatusRequest;
 import org.iscsicsi.target.v1.ReplicaMemberStatus;
+import org.iscsicsi.target.v1.ReplicaRebuild;
 import org.iscsicsi.target.v1.ReplicaRole;
 import org.iscsicsi.target.v1.ReplicationStatus;
 import org.iscsicsi.target.v1.SetLunReplicationRequest;
@@ -62,8 +63,13 @@ public final class ReplicationAdminService extends TargetReplicationGrpc.TargetR
           .setLeaseLeftMs(u.lease().remaining().toMillis());
     }
     for (Membership.Member x : m.members()) {
-      b.addMembers(ReplicaMemberStatus.newBuilder().setEngine(x.engine()).setSlot(x.slot())
-          .setState(x.state().name()).setLinked(u != null && u.linked(x.engine())));
+      var mb = ReplicaMemberStatus.newBuilder().setEngine(x.engine()).setSlot(x.slot())
+          .setState(x.state().name()).setLinked(u != null && u.linked(x.engine()));
+      v.rebuild().filter(p -> p.member().equals(x.engine())).ifPresent(p -> mb.setRebuild(
+          ReplicaRebuild.newBuilder().setMethod(p.method()).setDoneBytes(p.doneBytes())
+              .setTotalBytes(p.totalBytes()).setStartedAt(p.startedAt().toString())
+              .setOutcome(p.outcome() == null ? "" : p.outcome())));
+      b.addMembers(mb);
     }
     return b.build();
   }

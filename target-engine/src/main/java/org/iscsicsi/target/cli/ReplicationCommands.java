@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.iscsicsi.target.v1.GetReplicationStatusRequest;
 import org.iscsicsi.target.v1.ReplicaMemberStatus;
+import org.iscsicsi.target.v1.ReplicaRebuild;
 import org.iscsicsi.target.v1.ReplicationStatus;
 import org.iscsicsi.target.v1.SetLunReplicationRequest;
 import org.iscsicsi.target.v1.TargetAdminGrpc.TargetAdminBlockingStub;
@@ -92,6 +93,13 @@ final class ReplicationCommands {
           + (m.getEngine().equals(s.getPrimary()) ? "  (primary)"
               : s.getRole() == org.iscsicsi.target.v1.ReplicaRole.REPLICA_ROLE_PRIMARY
                   ? (m.getLinked() ? "  linked" : "  no link") : ""));
+      if (m.hasRebuild()) {
+        ReplicaRebuild r = m.getRebuild();
+        long pct = r.getTotalBytes() == 0 ? 0 : 100 * r.getDoneBytes() / r.getTotalBytes();
+        out.println("    rebuild " + r.getMethod() + " " + pct + "% (" + r.getDoneBytes() + " of "
+            + r.getTotalBytes() + " bytes) since " + r.getStartedAt()
+            + (r.getOutcome().isEmpty() ? "" : ": " + r.getOutcome()));
+      }
     }
   }
 }

@@ -71,7 +71,7 @@ public final class TargetEngine implements AutoCloseable {
     this.adminServer = adminServer;
     this.channel = InProcessChannelBuilder.forName(inProcessName).build();
     this.metrics = new EngineMetrics(registry, () -> transport == null ? null
-        : transport.sessions());
+        : transport.sessions(), replicated == null ? List::of : replicated::rebuildFigures);
   }
 
   /** The engine's Prometheus metrics (docs/metrics.md), collected when scraped. */

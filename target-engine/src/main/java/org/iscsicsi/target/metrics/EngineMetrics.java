@@ -28,6 +28,7 @@ import org.iscsicsi.target.qos.LunThrottle;
 import org.iscsicsi.target.scsi.AluaGroups;
 import org.iscsicsi.target.registry.ExportedTarget;
 import org.iscsicsi.target.registry.TargetDirectory;
+import org.iscsicsi.target.replication.Rebuilder;
 import org.iscsicsi.target.scsi.TargetScsiPort;
 import org.iscsicsi.target.session.SessionInfo;
 import org.iscsicsi.target.session.SessionInfo.SessionCounters;
@@ -47,14 +48,24 @@ public final class EngineMetrics implements MultiCollector {
 
   private final TargetDirectory directory;
   private final Supplier<SessionRegistry> sessions;
+  private final Supplier<List<Rebuilder.Figures>> rebuilds;
 
   /**
    * @param directory the targets and their LUNs
    * @param sessions the live sessions; may supply null when the iSCSI listener is off
    */
   public EngineMetrics(TargetDirectory directory, Supplier<SessionRegistry> sessions) {
+    this(directory, sessions, List::of);
+  }
+
+  /**
+   * @param rebuilds the rebuild figures of the replicated LUNs this engine serves as primary
+   */
+  public EngineMetrics(TargetDirectory directory, Supplier<SessionRegistry> sessions,
+      Supplier<List<Rebuilder.Figures>> rebuilds) {
     this.directory = directory;
     this.sessions = sessions;
+    this.rebuilds = rebuilds;
   }
 
   /** A registry holding only these metrics. */
@@ -78,7 +89,8 @@ public final class EngineMetrics implements MultiCollector {
         "iscsi_lun_alua_state", "iscsi_targets", "iscsi_sessions_active", "iscsi_logins",
         "iscsi_session_txdata_octets", "iscsi_session_rxdata_octets",
         "iscsi_session_scsicmd_pdus", "iscsi_session_dataout_pdus", "iscsi_session_r2t_pdus",
-        "iscsi_session_digest_errors", "iscsi_session_timeouts");
+        "iscsi_session_digest_errors", "iscsi_session_timeouts",
+        "iscsicsi_replication_rebuild_remaining_bytes", "iscsicsi_replication_rebuild_bytes");
   }
 
   @Override
@@ -86,7 +98,34 @@ public final class EngineMetrics implements MultiCollector {
     MetricSnapshots.Builder out = MetricSnapshots.builder();
     collectLuns(out);
     collectSessions(out);
+    collectRebuilds(out);
     return out.build();
+  }
+
+  // ---------------------------------------------------------------- replication
+
+  private void collectRebuilds(MetricSnapshots.Builder out) {
+    List<Rebuilder.Figures> figures;
+    try {
+      figures = rebuilds.get();
+    } catch (RuntimeException e) {
+      log.warn("rebuild figures not collected: {}", e.toString());
+      return;
+    }
+    GaugeSnapshot.Builder remaining = GaugeSnapshot.builder()
+        .name("iscsicsi_replication_rebuild_remaining_bytes")
+        .help("Bytes the running rebuild of the volume's member has still to compare (0: none).");
+    CounterSnapshot.Builder copied = CounterSnapshot.builder()
+        .name("iscsicsi_replication_rebuild_bytes")
+        .help("Region bytes sent to members by the volume's rebuilds.");
+    for (Rebuilder.Figures f : figures) {
+      Labels labels = Labels.of("volume", f.volume());
+      remaining.dataPoint(gauge(f.remainingBytes(), labels));
+      copied.dataPoint(CounterDataPointSnapshot.builder().value(f.copiedBytes())
+          .labels(labels).build());
+    }
+    out.metricSnapshot(remaining.build());
+    out.metricSnapshot(copied.build());
   }
 
   // ---------------------------------------------------------------- LUNs

@@ -55,7 +55,7 @@ public final class ReplicaLink implements AutoCloseable {
     }
   }
 
-  private record Pending(CompletableFuture<Void> done, int bytes) {
+  private record Pending(CompletableFuture<Frame> done, int bytes) {
   }
 
   private final String member;
@@ -142,7 +142,16 @@ public final class ReplicaLink implements AutoCloseable {
    */
   public CompletableFuture<Void> send(FrameType type, int flags, long seq, long offset,
       byte[] payload) throws InterruptedException {
-    CompletableFuture<Void> done = new CompletableFuture<>();
+    return request(type, flags, seq, offset, payload).thenApply(answer -> null);
+  }
+
+  /**
+   * As {@link #send}, completing with the member's answer: the ACK (of a REGION_DATA it carries
+   * the SHA-256 of what the member wrote) or, for REGION_HASHES, the REGION_WANT.
+   */
+  public CompletableFuture<Frame> request(FrameType type, int flags, long seq, long offset,
+      byte[] payload) throws InterruptedException {
+    CompletableFuture<Frame> done = new CompletableFuture<>();
     LinkFailure gone = lost;
     if (gone != null) {
       done.completeExceptionally(gone);
@@ -196,8 +205,14 @@ public final class ReplicaLink implements AutoCloseable {
             } else {
               Pending p = pending.get(f.seq());
               if (p != null) {
-                p.done().complete(null);
+                p.done().complete(f);
               }
+            }
+          }
+          case REGION_WANT -> {
+            Pending p = pending.get(f.seq());
+            if (p != null) {
+              p.done().complete(f);
             }
           }
           case NACK -> {

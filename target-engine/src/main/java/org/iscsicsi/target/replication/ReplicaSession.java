@@ -29,7 +29,9 @@ import org.slf4j.LoggerFactory;
  * applied concurrently on virtual threads through the same {@link LogicalUnit} calls the SCSI
  * layer uses (FUA forced before the ack) and acked when done, a FLUSH is acked once every write
  * received before it is applied and the LUN is on stable storage, and heartbeats are acked with
- * their id. Silence longer than {@link #MEMBER_SILENCE_LIMIT} ends the stream.
+ * their id. REGION_HASHES and REGION_DATA of a rebuild ({@link RebuildSink}) are applied after
+ * every frame received before them. Silence longer than {@link #MEMBER_SILENCE_LIMIT} ends the
+ * stream.
  */
 public final class ReplicaSession {
 
@@ -119,6 +121,12 @@ public final class ReplicaSession {
                 inFlight.toArray(CompletableFuture[]::new));
             inFlight.add(before.thenRunAsync(() -> flush(ch, unit, fence, f), appliers));
           }
+          case REGION_HASHES, REGION_DATA -> {
+            // after every frame received before it: the primary sent those writes earlier
+            CompletableFuture<Void> before = CompletableFuture.allOf(
+                inFlight.toArray(CompletableFuture[]::new));
+            inFlight.add(before.thenRunAsync(() -> rebuild(ch, unit, fence, f), appliers));
+          }
           case HEARTBEAT -> ch.sendAsync(new Frame(FrameType.ACK, 0, fence.accepted(), 0, 0,
               f.offset(), null), e -> { });
           default -> {
@@ -162,6 +170,27 @@ public final class ReplicaSession {
       }
       applied.incrementAndGet();
       ack(ch, fence, f);
+    } catch (SpaceExhaustedException e) {
+      nack(ch, f.seq(), NackReason.NO_SPACE, fence.accepted(), e.getMessage());
+    } catch (IOException | RuntimeException e) {
+      nack(ch, f.seq(), NackReason.IO_ERROR, fence.accepted(), e.toString());
+    }
+  }
+
+  private void rebuild(FrameChannel ch, LogicalUnit unit, EpochFence fence, Frame f) {
+    try {
+      if (f.type() == FrameType.REGION_HASHES) {
+        ch.sendAsync(new Frame(FrameType.REGION_WANT, 0, fence.accepted(), f.seq(), 0, 0,
+            RebuildSink.want(unit, f.payload())), e -> log.debug("REGION_WANT to {} not sent: {}",
+                ch.peer(), e.toString()));
+      } else {
+        byte[] written = RebuildSink.write(unit, f.offset(), f.payload());
+        ch.sendAsync(new Frame(FrameType.ACK, 0, fence.accepted(), f.seq(), 0, f.offset(),
+            written), e -> log.debug("ACK of seq {} to {} not sent: {}", f.seq(), ch.peer(),
+                e.toString()));
+      }
+    } catch (IllegalArgumentException e) {
+      nack(ch, f.seq(), NackReason.OUT_OF_RANGE, fence.accepted(), e.getMessage());
     } catch (SpaceExhaustedException e) {
       nack(ch, f.seq(), NackReason.NO_SPACE, fence.accepted(), e.getMessage());
     } catch (IOException | RuntimeException e) {

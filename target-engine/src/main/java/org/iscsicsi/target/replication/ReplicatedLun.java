@@ -22,6 +22,8 @@ final class ReplicatedLun {
   volatile Membership membership;
   /** Set while this engine serves the LUN as primary. */
   volatile ReplicatedUnit primary;
+  /** Rebuilds the primary's out-of-sync members, while it serves. */
+  volatile Rebuilder rebuilder;
   /** Why it does not serve although the membership names it primary, or null. */
   volatile String notServing;
   /** The ALUA states last applied to the port. */

@@ -28,6 +28,7 @@ import org.iscsicsi.target.registry.TargetRegistry;
 import org.iscsicsi.target.scsi.AccessState;
 import org.iscsicsi.target.scsi.TargetScsiPort;
 import org.iscsicsi.target.state.LunRecord;
+import org.iscsicsi.target.transfer.Bandwidth;
 import org.iscsicsi.target.transfer.ReplicationNetwork;
 import org.iscsicsi.target.v1.SetLunReplicationRequest;
 import org.slf4j.Logger;
@@ -64,6 +65,8 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
   /** target/lun of the LUNs saved as replicated, reopened or not. */
   private final java.util.Set<String> saved = ConcurrentHashMap.newKeySet();
   private final ScheduledExecutorService refresher;
+  /** The engine's rebuild bandwidth, shared by every rebuild it runs (section 10). */
+  private final Bandwidth rebuildBandwidth = new Bandwidth(Bandwidth.DEFAULT_BYTES_PER_SECOND);
   private MembershipWriter writer;
   private MembershipWatcher watcher;
   private boolean closed;
@@ -185,7 +188,8 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
 
   /** A replicated LUN as status reports show it. */
   public record View(SetLunReplicationRequest request, Membership membership,
-      ReplicatedUnit primary, String notServing, long acceptedEpoch, boolean portActive) {
+      ReplicatedUnit primary, String notServing, long acceptedEpoch, boolean portActive,
+      Optional<Rebuilder.Progress> rebuild) {
   }
 
   /**
@@ -205,7 +209,14 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
   private static View view(ReplicatedLun l) {
     Map<Integer, AccessState> applied = l.applied;
     return new View(l.request, l.current(), l.primary, l.notServing, l.fence.accepted(),
-        applied != null && applied.get(l.slot) == AccessState.ACTIVE_OPTIMIZED);
+        applied != null && applied.get(l.slot) == AccessState.ACTIVE_OPTIMIZED,
+        Optional.ofNullable(l.rebuilder).flatMap(Rebuilder::progress));
+  }
+
+  /** The rebuild figures of every LUN this engine serves as primary (metrics). */
+  public List<Rebuilder.Figures> rebuildFigures() {
+    return byVolume.values().stream().map(l -> l.rebuilder).filter(java.util.Objects::nonNull)
+        .map(Rebuilder::figures).toList();
   }
 
   /** Whether {@code target}/{@code lun} is replicated (its ALUA states are this class's). */
@@ -315,6 +326,21 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
         new ServeLease(), Clock.systemUTC());
     port(r.getTarget()).routeIo(r.getLun(), unit);
     l.primary = unit;
+    l.rebuilder = new Rebuilder(self, r.getVolume(), unit, l.local, (member, epoch, generation)
+        -> dial(net, r, member, epoch, generation, ackTimeout), rebuildBandwidth,
+        Clock.systemUTC()).start();
+  }
+
+  private ReplicaLink dial(ReplicationNetwork net, SetLunReplicationRequest r, String member,
+      long epoch, long generation, Duration ackTimeout)
+      throws ReplicaLink.LinkFailure, InterruptedException {
+    String at = r.getMemberAddressesMap().get(member);
+    if (net == null || at == null) {
+      throw new ReplicaLink.LinkFailure(member + ": no replication "
+          + (net == null ? "port on this engine" : "address in the request"), null, 0);
+    }
+    return ReplicaLink.open(net, member, HostPort.parse(at, -1), epoch,
+        new ReplicaHello(r.getVolume(), self, generation), ackTimeout);
   }
 
   /** The watch (a hint): a member whose accepted epoch is older reads fresh and accepts. */
@@ -447,6 +473,11 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
   }
 
   private void close(ReplicatedLun l) {
+    Rebuilder rb = l.rebuilder;
+    if (rb != null) {
+      l.rebuilder = null;
+      rb.close();
+    }
     ReplicatedUnit u = l.primary;
     if (u != null) {
       l.primary = null;

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -15,6 +16,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.iscsicsi.target.kube.Membership;
 import org.iscsicsi.target.kube.MembershipRefused;
 import org.iscsicsi.target.kube.MembershipTransitions;
@@ -45,6 +47,8 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ReplicatedUnit.class);
 
   public static final long HEARTBEAT_MILLIS = 500;
+  /** The flush generation of a region no change was sent to (below every FLUSH's). */
+  private static final long NEVER_WRITTEN = -1;
 
   private final String self;
   private final String volume;
@@ -54,6 +58,20 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
   private final Clock clock;
   private final Map<String, ReplicaLink> links = new ConcurrentHashMap<>();
   private final RangeLocks locks = new RangeLocks();
+  /**
+   * Held shared while a change sends its frames; exclusively to send a FLUSH (so every frame
+   * sent before it has a lower flush generation), to start a join drain, and to start a
+   * member's bitmap.
+   */
+  private final ReentrantReadWriteLock sending = new ReentrantReadWriteLock();
+  /** Incremented by every FLUSH sent; a change records the value it was sent under. */
+  private final AtomicLong flushGeneration = new AtomicLong();
+  /** Per region, the flush generation of the latest change sent to it. */
+  private final java.util.concurrent.atomic.AtomicLongArray lastWrite;
+  /** Per acking member, the generation of the latest FLUSH it acked. */
+  private final Map<String, Long> flushed = new ConcurrentHashMap<>();
+  /** Members this primary saw leave the in-sync set: what they may lack since. */
+  private final Map<String, RegionBitmap> bitmaps = new ConcurrentHashMap<>();
   private final AtomicLong seq = new AtomicLong();
   private final AtomicLong heartbeatIds = new AtomicLong();
   private final ScheduledExecutorService heartbeats;
@@ -79,6 +97,12 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
     this.epoch = membership.epoch();
     this.membership = membership;
     this.links.putAll(links);
+    this.lastWrite = new java.util.concurrent.atomic.AtomicLongArray(
+        org.iscsicsi.target.transfer.RegionMap.count(local.sizeBytes()));
+    for (int r = 0; r < lastWrite.length(); r++) {
+      lastWrite.set(r, NEVER_WRITTEN);
+    }
+    membership.ackingReplicas().forEach(m -> flushed.put(m, 0L));
     this.heartbeats = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().daemon().name("heartbeat-" + volume).factory());
     heartbeats.scheduleWithFixedDelay(this::heartbeat, 0, HEARTBEAT_MILLIS,
@@ -122,10 +146,10 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
         byte[] chunk = at == 0 && n == data.length ? data
             : java.util.Arrays.copyOfRange(data, at, at + n);
         acks.addAll(fanOut(FrameType.WRITE, force ? ReplicaLink.FLAG_FUA : 0, offset + at,
-            chunk));
+            chunk, n));
       }
       local.write(offset, srcs, force);
-      settle(acks, sent);
+      settle(acks, sent, offset, data.length);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while replicating a write", e);
@@ -142,9 +166,20 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
     requireServing();
     try {
       long sent = System.nanoTime();
-      List<Ack> acks = fanOut(FrameType.FLUSH, 0, 0, null);
+      long generation;
+      List<Ack> acks;
+      sending.writeLock().lockInterruptibly();
+      try {
+        generation = flushGeneration.incrementAndGet();
+        acks = fanOutLocked(FrameType.FLUSH, 0, 0, null, 0);
+      } finally {
+        sending.writeLock().unlock();
+      }
       local.flush();
-      settle(acks, sent);
+      for (Ack a : acks) {
+        a.done().thenRun(() -> flushed.merge(a.member(), generation, Math::max));
+      }
+      settle(acks, sent, 0, 0);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while replicating a flush", e);
@@ -160,9 +195,9 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
     try (RangeLocks.Range r = locks.lock(offset, length)) {
       long sent = System.nanoTime();
       byte[] pair = ByteBuffer.allocate(2 * Long.BYTES).putLong(offset).putLong(length).array();
-      List<Ack> acks = fanOut(FrameType.UNMAP, 0, offset, pair);
+      List<Ack> acks = fanOut(FrameType.UNMAP, 0, offset, pair, length);
       local.unmap(offset, length);
-      settle(acks, sent);
+      settle(acks, sent, offset, length);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while replicating an unmap", e);
@@ -173,11 +208,38 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
   private record Ack(String member, CompletableFuture<Void> done, Duration timeout) {
   }
 
-  private List<Ack> fanOut(FrameType type, int flags, long offset, byte[] payload)
+  /** Sends a change of {@code length} bytes at {@code offset} to every linked member. */
+  private List<Ack> fanOut(FrameType type, int flags, long offset, byte[] payload, long length)
       throws InterruptedException {
+    sending.readLock().lockInterruptibly();
+    try {
+      return fanOutLocked(type, flags, offset, payload, length);
+    } finally {
+      sending.readLock().unlock();
+    }
+  }
+
+  private List<Ack> fanOutLocked(FrameType type, int flags, long offset, byte[] payload,
+      long length) throws InterruptedException {
     long s = seq.incrementAndGet();
     List<Ack> acks = new ArrayList<>();
-    for (String member : membership.ackingReplicas()) {
+    List<String> acking = membership.ackingReplicas();
+    if (length > 0) {
+      recordChange(offset, length, acking);
+    }
+    for (Map.Entry<String, ReplicaLink> rebuilt : links.entrySet()) {
+      if (!acking.contains(rebuilt.getKey())) {
+        // a member being rebuilt gets every write; its ack is not waited for, and a refusal
+        // ends its rebuild (the link closes, the rebuilder sees it)
+        ReplicaLink link = rebuilt.getValue();
+        link.send(type, flags, s, offset, payload).whenComplete((ok, e) -> {
+          if (e != null) {
+            link.close();
+          }
+        });
+      }
+    }
+    for (String member : acking) {
       ReplicaLink link = links.get(member);
       Duration timeout = link == null ? ReplicaLink.ACK_TIMEOUT : link.ackTimeout();
       CompletableFuture<Void> done = link == null
@@ -193,8 +255,8 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
    * Waits for every ack; each member that failed is taken out of the in-sync set in Kubernetes
    * before this returns. Renews the lease when every acking member acked.
    */
-  private void settle(List<Ack> acks, long sentNanos) throws IOException,
-      InterruptedException {
+  private void settle(List<Ack> acks, long sentNanos, long offset, long length)
+      throws IOException, InterruptedException {
     Map<String, String> failed = new LinkedHashMap<>();
     for (Ack a : acks) {
       try {
@@ -213,7 +275,66 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
     }
     for (Map.Entry<String, String> f : failed.entrySet()) {
       takeOut(f.getKey(), f.getValue());
+      RegionBitmap b = bitmaps.get(f.getKey());
+      if (b != null && length > 0) {
+        b.mark(offset, length); // a change it did not ack, whoever took it out
+      }
     }
+  }
+
+  /**
+   * Under the shared sending lock: the change's regions get this flush generation, and the
+   * bitmap of every member that is out (not acking) marks them.
+   */
+  private void recordChange(long offset, long length, List<String> acking) {
+    long generation = flushGeneration.get();
+    int first = (int) (offset / Frame.REGION_BYTES);
+    int last = (int) ((offset + length - 1) / Frame.REGION_BYTES);
+    for (int r = first; r <= last; r++) {
+      lastWrite.accumulateAndGet(r, generation, Math::max);
+    }
+    bitmaps.forEach((member, bitmap) -> {
+      if (!acking.contains(member)) {
+        bitmap.mark(offset, length);
+      }
+    });
+  }
+
+  /**
+   * Starts the bitmap of a member that just left the in-sync set (its entry no longer acking):
+   * every region changed since the latest FLUSH it acked, which it may lose on power loss or
+   * never got. Under the exclusive lock, so every later change marks it as it is sent.
+   */
+  private void startBitmap(String member) throws InterruptedException {
+    sending.writeLock().lockInterruptibly();
+    try {
+      // unknown since when (it joined under this primary but no FLUSH of it was counted yet,
+      // or it was never acking here): every region
+      Long since = flushed.remove(member);
+      RegionBitmap b = bitmaps.computeIfAbsent(member, m -> new RegionBitmap(local.sizeBytes()));
+      for (int r = 0; r < lastWrite.length(); r++) {
+        if (since == null || lastWrite.get(r) >= since) {
+          b.markRegion(r);
+        }
+      }
+    } finally {
+      sending.writeLock().unlock();
+    }
+  }
+
+  /**
+   * What {@code member} may lack, when this primary has tracked it since it left the in-sync
+   * set; empty when it has not (it was out before this primary started): then only a
+   * FullVerify rebuild is safe.
+   */
+  Optional<RegionBitmap> bitmap(String member) {
+    return Optional.ofNullable(bitmaps.get(member));
+  }
+
+  /** After the join drain: the member is InSync again, its flushes counted from now. */
+  void joined(String member, long drainGeneration) {
+    flushed.merge(member, drainGeneration, Math::max);
+    bitmaps.remove(member);
   }
 
   /** Marks {@code member} OutOfSync by compare-and-swap (once), closing its link. */
@@ -227,6 +348,7 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
       membership = writer.change(volume, m -> MembershipTransitions.outOfSync(m, self, epoch,
           member, reason, clock.instant())).membership();
       log.warn("{}: member {} taken out of the in-sync set: {}", volume, member, reason);
+      startBitmapQuietly(member);
     } catch (MembershipRefused e) {
       switch (e.reason()) {
         case NOT_ALLOWED -> // still primary (checked first): the member is out already
@@ -260,7 +382,13 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
       long id = heartbeatIds.incrementAndGet();
       long sent = System.nanoTime();
       List<Ack> acks = new ArrayList<>();
-      for (String member : membership.ackingReplicas()) {
+      List<String> acking = membership.ackingReplicas();
+      links.forEach((member, link) -> {
+        if (!acking.contains(member) && link.alive()) {
+          link.heartbeat(id); // a rebuilt member: keeps its stream from falling silent
+        }
+      });
+      for (String member : acking) {
         ReplicaLink link = links.get(member);
         if (link != null && link.alive()) {
           acks.add(new Ack(member, link.heartbeat(id), link.ackTimeout()));
@@ -276,6 +404,97 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
       }
     } catch (RuntimeException e) {
       log.warn("{}: heartbeat failed: {}", volume, e.toString());
+    }
+  }
+
+  /** The next sequence number, for a rebuild's frames on a member's link. */
+  long nextSeq() {
+    return seq.incrementAndGet();
+  }
+
+  /** Locks a range as writes do: a rebuild copies a region while no write to it runs. */
+  RangeLocks.Range lock(long offset, long length) throws InterruptedException {
+    return locks.lock(offset, length);
+  }
+
+  /**
+   * Starts sending every change to {@code link}'s member, which is not acking (Rebuilding);
+   * once a membership change makes it Joining its acks count for GOOD.
+   */
+  void attach(ReplicaLink link) {
+    requireNotDeposedUnchecked();
+    ReplicaLink before = links.put(link.member(), link);
+    if (before != null && before != link) {
+      before.close();
+    }
+  }
+
+  /** Stops sending to {@code link}'s member and closes the link (a rebuild that failed). */
+  void detach(ReplicaLink link) {
+    links.remove(link.member(), link);
+    link.close();
+  }
+
+  /**
+   * A membership change as primary (a rebuild's transitions), by compare-and-swap; the result
+   * is what later writes act on. A refusal because the epoch moved deposes this primary.
+   */
+  synchronized Membership change(java.util.function.UnaryOperator<Membership> transition)
+      throws IOException {
+    requireNotDeposed();
+    try {
+      List<String> before = membership.ackingReplicas();
+      membership = writer.change(volume, transition).membership();
+      for (String m : before) {
+        if (!membership.ackingReplicas().contains(m)) {
+          startBitmapQuietly(m); // a join that failed: what it may lack since
+        }
+      }
+      return membership;
+    } catch (MembershipRefused e) {
+      if (e.reason() == MembershipRefused.Reason.NOT_PRIMARY) {
+        deposed = e.getMessage();
+        lease.revoke();
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * The join drain's FLUSH to {@code link}'s member, sent once every change that started its
+   * fan-out before now has sent its frames; the member acks it after all of them are applied
+   * and on stable storage.
+   */
+  long drain(ReplicaLink link) throws InterruptedException, ExecutionException {
+    CompletableFuture<Frame> acked;
+    long generation;
+    sending.writeLock().lockInterruptibly();
+    try {
+      generation = flushGeneration.incrementAndGet();
+      acked = link.request(FrameType.FLUSH, 0, seq.incrementAndGet(), 0, null);
+    } finally {
+      sending.writeLock().unlock();
+    }
+    acked.get();
+    return generation;
+  }
+
+  /** The epoch this engine is primary of. */
+  long epoch() {
+    return epoch;
+  }
+
+  private void requireNotDeposedUnchecked() {
+    if (deposed != null) {
+      throw new IllegalStateException(volume + ": no longer primary: " + deposed);
+    }
+  }
+
+  private void startBitmapQuietly(String member) {
+    try {
+      startBitmap(member);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // no bitmap: its rebuild will be a FullVerify
     }
   }
 

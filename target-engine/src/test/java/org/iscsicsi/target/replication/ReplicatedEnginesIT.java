@@ -62,7 +62,11 @@ import org.junit.jupiter.api.io.TempDir;
  * accept epoch 1 and follow its stream; that qemu-io's writes with patterns (libiscsi) to the
  * primary leave the three LUN files identical block by block; and that a member SIGKILLed while
  * writes run costs no write: every write is acknowledged, the member is OutOfSync in the
- * IscsiVolume, and the primary and the remaining member are still identical.
+ * IscsiVolume, and the primary and the remaining member are still identical; and that the member,
+ * restarted while qemu-io keeps writing, is rebuilt by the primary (Bitmap: the primary saw it
+ * leave; progress in
+ * GetReplicationStatus), InSync again with no write failing, and the three LUN files are
+ * identical block by block and by SHA-256. It prints the rebuild's time and MiB/s.
  */
 class ReplicatedEnginesIT {
 
@@ -89,7 +93,7 @@ class ReplicatedEnginesIT {
   private final List<Process> clients = new ArrayList<>();
 
   /** One engine process and its channels. */
-  record Engine(String name, Process process, int iscsiPort, int replicationPort,
+  record Engine(String name, Process process, int iscsiPort, int adminPort, int replicationPort,
       ManagedChannel channel, TargetAdminBlockingStub admin,
       TargetReplicationBlockingStub replication, Path log) {
   }
@@ -224,6 +228,102 @@ class ReplicatedEnginesIT {
         + "%d acknowledged; node-c %s (%s)%n", before, CHUNK >> 10, writes,
         after.member("node-c").orElseThrow().state(),
         after.member("node-c").orElseThrow().reason());
+
+    // node-c restarts while qemu-io keeps writing: the primary rebuilds it (Bitmap), it
+    // passes Rebuilding and Joining and is InSync again, and the three files are identical.
+    List<String> more = new ArrayList<>();
+    int moreWrites = 6000;
+    for (int i = 0; i < moreWrites; i++) {
+      more.add("write -P 0x" + Integer.toHexString(1 + (i * 11) % 250) + " "
+          + (long) i * 5 * CHUNK % (LUN_BYTES - CHUNK) + " " + CHUNK);
+    }
+    Path moreLog = dir.resolve("during-rebuild.log");
+    Process during = new ProcessBuilder(qemuIo(a, more)).redirectErrorStream(true)
+        .redirectOutput(moreLog.toFile()).start();
+    clients.add(during);
+    await().atMost(WAIT).pollInterval(Duration.ofMillis(20))
+        .until(() -> acked(Files.readString(moreLog)).size() >= 100 || !during.isAlive());
+    long restarted = System.nanoTime();
+    c = restart(c, ca, id);
+    engines.put("node-c", c);
+    java.util.Set<String> seen = new java.util.LinkedHashSet<>();
+    await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(10)).until(() -> {
+      String st = writer.read(VOLUME).orElseThrow().membership().member("node-c").orElseThrow()
+          .state().name();
+      seen.add(st);
+      return st.equals("InSync");
+    });
+    long toInSyncMillis = (System.nanoTime() - restarted) / 1_000_000;
+    boolean writingAtInSync = during.isAlive();
+    int ackedAtInSync = acked(Files.readString(moreLog)).size();
+    assertThat(during.waitFor(300, TimeUnit.SECONDS)).as("writes go on").isTrue();
+    String duringOut = Files.readString(moreLog);
+    assertThat(during.exitValue()).as(duringOut).isZero();
+    assertThat(duringOut).doesNotContain("error").doesNotContain("failed");
+    assertThat(acked(duringOut)).as("every write acknowledged").hasSize(moreWrites);
+    assertThat(seen).as("node-c's states, polled").contains("Rebuilding", "InSync");
+    ReplicationStatus rebuilt = status(a);
+    var rb = rebuilt.getMembersList().stream().filter(m -> m.getEngine().equals("node-c"))
+        .findFirst().orElseThrow();
+    assertThat(rb.getState()).isEqualTo("InSync");
+    assertThat(rb.getLinked()).isTrue();
+    assertThat(rb.getRebuild().getMethod()).as("the primary saw node-c leave").isEqualTo("Bitmap");
+    assertThat(rb.getRebuild().getDoneBytes()).isEqualTo(rb.getRebuild().getTotalBytes());
+    Matcher took = Pattern.compile("InSync after (\\d+) ms, (\\d+) bytes copied")
+        .matcher(rb.getRebuild().getOutcome());
+    assertThat(took.find()).as(rb.getRebuild().getOutcome()).isTrue();
+    var flushAll = Exec.run(Duration.ofSeconds(60), qemuIo(a, List.of("flush")));
+    assertThat(flushAll.exit()).as(flushAll.output()).isZero();
+    assertIdentical(files, ENGINES);
+    Map<String, String> sums = new LinkedHashMap<>();
+    for (String name : ENGINES) {
+      sums.put(name, sha256(files.get(name)));
+    }
+    assertThat(sums.values().stream().distinct()).as("SHA-256 of the LUN files: " + sums)
+        .hasSize(1);
+    long rebuildMillis = Long.parseLong(took.group(1));
+    long copied = Long.parseLong(took.group(2));
+    System.out.printf("ReplicatedEnginesIT: node-c restarted, InSync %d ms later (%s); rebuild "
+        + "(%s, %d MiB compared) %d ms, %d MiB copied, %.1f MiB/s copied, %.1f MiB/s "
+        + "compared; qemu-io %s at InSync (%d of %d writes acknowledged then), all %d "
+        + "acknowledged; SHA-256 of the three files %s%n", toInSyncMillis, seen,
+        rb.getRebuild().getMethod(), rb.getRebuild().getTotalBytes() >> 20, rebuildMillis,
+        copied >> 20, (copied / 1048576.0) / Math.max(rebuildMillis, 1) * 1000,
+        (rb.getRebuild().getTotalBytes() / 1048576.0) / Math.max(rebuildMillis, 1) * 1000,
+        writingAtInSync ? "still writing" : "done", ackedAtInSync, moreWrites, moreWrites,
+        sums.get("node-a"));
+  }
+
+  /** node-c's engine started again on its ports and state directory, as a pod restart would. */
+  private Engine restart(Engine old, TestPki ca, TestPki.Identity id) throws IOException {
+    old.channel().shutdownNow();
+    Path log = dir.resolve(old.name() + "-restarted.log");
+    Process p = ServeProcess.start(List.of("--state-dir", dir.resolve(old.name()).toString(),
+        "--portal", "127.0.0.1:" + old.iscsiPort(), "--admin", "127.0.0.1:" + old.adminPort(),
+        "--replication", "127.0.0.1:" + old.replicationPort(),
+        "--replication-tls-cert", id.certificate().toString(),
+        "--replication-tls-key", id.key().toString(),
+        "--replication-tls-ca", ca.caCertificate().toString(),
+        "--kubernetes", "--namespace", NS, "--node", old.name()), log,
+        Map.of("KUBECONFIG", server.kubeconfig().toString(),
+            "KUBERNETES_AUTH_TRYSERVICEACCOUNT", "false"));
+    ManagedChannel ch = Grpc.newChannelBuilderForAddress("127.0.0.1", old.adminPort(),
+        InsecureChannelCredentials.create()).build();
+    return new Engine(old.name(), p, old.iscsiPort(), old.adminPort(), old.replicationPort(),
+        ch, TargetAdminGrpc.newBlockingStub(ch), TargetReplicationGrpc.newBlockingStub(ch), log);
+  }
+
+  private static String sha256(Path file) throws IOException {
+    var d = org.iscsicsi.target.transfer.RegionHashes.sha256();
+    try (FileChannel ch = FileChannel.open(file)) {
+      ByteBuffer b = ByteBuffer.allocate(1 << 20);
+      while (ch.read(b) > 0) {
+        b.flip();
+        d.update(b);
+        b.clear();
+      }
+    }
+    return java.util.HexFormat.of().formatHex(d.digest());
   }
 
   private Engine start(String name, TestPki ca, TestPki.Identity id) throws IOException {
@@ -242,8 +342,8 @@ class ReplicatedEnginesIT {
             "KUBERNETES_AUTH_TRYSERVICEACCOUNT", "false"));
     ManagedChannel ch = Grpc.newChannelBuilderForAddress("127.0.0.1", admin,
         InsecureChannelCredentials.create()).build();
-    return new Engine(name, p, iscsi, replication, ch, TargetAdminGrpc.newBlockingStub(ch),
-        TargetReplicationGrpc.newBlockingStub(ch), log);
+    return new Engine(name, p, iscsi, admin, replication, ch,
+        TargetAdminGrpc.newBlockingStub(ch), TargetReplicationGrpc.newBlockingStub(ch), log);
   }
 
   private void installCrds() throws IOException {
