@@ -53,12 +53,6 @@ public final class EngineMetrics implements MultiCollector {
   /**
    * @param directory the targets and their LUNs
    * @param sessions the live sessions; may supply null when the iSCSI listener is off
-   */
-  public EngineMetrics(TargetDirectory directory, Supplier<SessionRegistry> sessions) {
-    this(directory, sessions, List::of);
-  }
-
-  /**
    * @param rebuilds the rebuild figures of the replicated LUNs this engine serves as primary
    */
   public EngineMetrics(TargetDirectory directory, Supplier<SessionRegistry> sessions,
