@@ -53,6 +53,15 @@ public final class ReplicationAdminService extends TargetReplicationGrpc.TargetR
     if (m == null) {
       return b.build();
     }
+    boolean fenced = m.member(self).map(x -> x.state() == Membership.State.Fenced)
+        .orElse(false);
+    if (fenced) {
+      b.setFenced(true);
+      if (b.getDetail().isEmpty()) {
+        b.setDetail("fenced: epoch " + m.epoch() + " has primary " + m.primary());
+      }
+    }
+    b.setPrimarySilenceMs(v.primarySilenceMs());
     boolean primary = m.primary().equals(self);
     b.setRole(primary ? ReplicaRole.REPLICA_ROLE_PRIMARY : ReplicaRole.REPLICA_ROLE_MEMBER)
         .setEpoch(m.epoch()).setPrimary(m.primary()).setGeneration(m.generation());

@@ -119,8 +119,15 @@ public final class ReplicaSession {
                 inFlight.toArray(CompletableFuture[]::new));
             inFlight.add(before.thenRunAsync(() -> flush(ch, unit, fence, f), appliers));
           }
-          case HEARTBEAT -> ch.sendAsync(new Frame(FrameType.ACK, 0, fence.accepted(), 0, 0,
-              f.offset(), null), e -> { });
+          case HEARTBEAT -> {
+            if (!fence.acking(epoch)) {
+              nack(ch, 0, NackReason.STALE_EPOCH, fence.accepted(), "epoch " + epoch
+                  + " is no longer the accepted one");
+              return;
+            }
+            ch.sendAsync(new Frame(FrameType.ACK, 0, fence.accepted(), 0, 0, f.offset(), null),
+                e -> { });
+          }
           default -> {
             nack(ch, f.seq(), NackReason.PROTOCOL, fence.accepted(), "unexpected " + f.type());
             return;
@@ -179,6 +186,11 @@ public final class ReplicaSession {
   }
 
   private static void ack(FrameChannel ch, EpochFence fence, Frame f) {
+    if (!fence.acking(f.epoch())) { // a newer epoch was accepted while it was applied
+      nack(ch, f.seq(), NackReason.STALE_EPOCH, fence.accepted(), "epoch " + f.epoch()
+          + " is no longer the accepted one");
+      return;
+    }
     ch.sendAsync(new Frame(FrameType.ACK, 0, fence.accepted(), f.seq(), 0, 0, null), e ->
         log.debug("ACK of seq {} to {} not sent: {}", f.seq(), ch.peer(), e.toString()));
   }

@@ -105,6 +105,34 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
     return deposed;
   }
 
+  /**
+   * This engine's Lease was renewed by a request sent at {@code sentNanos} (monotonic): while
+   * this primary is the only in-sync member, that renewal is its serve lease (section 4), since
+   * no member can be promoted without a forced promotion that waits the Lease out.
+   */
+  public void engineLeaseRenewed(long sentNanos) {
+    if (deposed == null && membership.ackingReplicas().isEmpty()) {
+      lease.renewedAlone(sentNanos);
+    }
+  }
+
+  /**
+   * A newer epoch was seen (the watch, a fresh read): this engine is no longer primary; every
+   * command from now on, and every one waiting for acks, ends with NOT READY 04h/0Ch.
+   */
+  public void depose(String why) {
+    if (deposed == null) {
+      deposed = why;
+      lease.revoke();
+      log.warn("{}: no longer primary: {}", volume, why);
+    }
+  }
+
+  /** The epoch this unit serves. */
+  public long epoch() {
+    return epoch;
+  }
+
   /** Whether commands may be served now: still primary and the serve lease valid. */
   public boolean serving() {
     return deposed == null && lease.valid();
