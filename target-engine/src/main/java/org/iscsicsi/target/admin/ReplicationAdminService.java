@@ -36,7 +36,8 @@ public final class ReplicationAdminService extends TargetReplicationGrpc.TargetR
   @Override
   public void getReplicationStatus(GetReplicationStatusRequest req,
       StreamObserver<ReplicationStatus> out) {
-    call(out, () -> status(luns.view(req.getTarget(), req.getLun()), luns.self()));
+    call(out, () -> status(req.getTarget().isEmpty() && !req.getVolume().isEmpty()
+        ? luns.view(req.getVolume()) : luns.view(req.getTarget(), req.getLun()), luns.self()));
   }
 
   private static ReplicationStatus status(ReplicatedLuns.View v, String self) {

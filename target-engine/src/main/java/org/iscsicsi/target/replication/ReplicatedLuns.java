@@ -217,6 +217,15 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
     return view(l);
   }
 
+  /** The replicated LUN of {@code volume}, as {@link #view(String, int)}. */
+  public View view(String volume) {
+    ReplicatedLun l = byVolume.get(volume);
+    if (l == null) {
+      throw RegistryException.notFound("no replicated LUN of volume " + volume);
+    }
+    return view(l.request.getTarget(), l.request.getLun());
+  }
+
   private static View view(ReplicatedLun l) {
     Map<Integer, AccessState> applied = l.applied;
     long lastFrame = l.fence.lastFrameNanos();
