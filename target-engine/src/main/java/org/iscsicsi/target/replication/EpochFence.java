@@ -49,6 +49,7 @@ public final class EpochFence {
   private long lastAckNanos = System.nanoTime();
   /** Monotonic time of the latest frame applied from the accepted primary, 0 before any. */
   private long lastFrameNanos;
+  private final RecentWrites recent = new RecentWrites();
 
   /**
    * @param fresh reads the volume's membership from the API server (a GET, never a cache);
@@ -140,6 +141,11 @@ public final class EpochFence {
   /** Monotonic time of the latest ack sent in the epoch accepted before the current one. */
   public synchronized long lastAckNanos() {
     return lastAckNanos;
+  }
+
+  /** The latest ranges applied behind this fence (what a promotion reconciles). */
+  RecentWrites recentWrites() {
+    return recent;
   }
 
   /** Monotonic time of the latest frame applied from the accepted primary; 0 before any. */

@@ -25,10 +25,14 @@ import org.slf4j.LoggerFactory;
  * primary's serve lease from this member's last ack to it; then hands the unit over to be routed
  * (its port turns active/optimized with the lease) and compare-and-swaps phase Serving.
  *
- * <p>Reconcile (step 5): the members keep no ring of uncommitted writes yet, so nothing is
- * copied. What holds without it: every acknowledged write is on this engine (it was in sync,
- * and GOOD needed its ack); a write in flight at the failure may be on some members and not on
- * others, and stays so until those regions are written again or the member is rebuilt.
+ * <p>Reconcile (step 5), as far as it is built: no commit point travels yet and the members do
+ * not report their rings, so this engine copies its own bytes of the ranges it applied last
+ * ({@link RecentWrites}: the newest 4096, at most the 32 MiB window) to every in-sync member.
+ * Every acknowledged write is on this engine already (it was in sync, and GOOD needed its ack);
+ * after the copy, every write this engine applied from the old primary's tail ends the same on
+ * all members. Not reconciled: a write the old primary got onto another member but not onto
+ * this one (never acknowledged); that range may differ until it is written again or the member
+ * is rebuilt.
  */
 final class Promotion {
 
@@ -91,6 +95,7 @@ final class Promotion {
             waitMillis);
         Thread.sleep(waitMillis);
       }
+      reconcile(unit, unit.membership());
       route.accept(unit);
       Membership serving = writer.change(volume, x -> MembershipTransitions.serving(x, self,
           epoch)).membership();
@@ -100,10 +105,30 @@ final class Promotion {
     } catch (MembershipRefused e) {
       unit.depose(e.getMessage());
       throw new Abandoned("phase Serving refused: " + e.getMessage());
-    } catch (RuntimeException | InterruptedException e) {
+    } catch (Abandoned | RuntimeException | InterruptedException e) {
       unit.close();
       throw e;
     }
+  }
+
+  /** Step 5: this engine's bytes of its recent ranges to every in-sync member. */
+  private void reconcile(ReplicatedUnit unit, Membership m) throws Abandoned {
+    if (m.ackingReplicas().isEmpty()) {
+      return;
+    }
+    long start = System.nanoTime();
+    long bytes = 0;
+    var ranges = lun.fence.recentWrites().snapshot();
+    try {
+      for (RecentWrites.Range r : ranges) {
+        unit.reconcile(r.offset(), r.length(), r.unmap());
+        bytes += r.unmap() ? 0 : r.length();
+      }
+    } catch (IOException e) {
+      throw new Abandoned("reconciling the uncommitted tail failed: " + e.getMessage());
+    }
+    log.info("{}: reconciled {} ranges ({} bytes) to {} in {} ms", lun.volume(), ranges.size(),
+        bytes, m.ackingReplicas(), Duration.ofNanos(System.nanoTime() - start).toMillis());
   }
 
   /**

@@ -152,6 +152,7 @@ public final class ReplicaSession {
         }
         boolean force = (f.flags() & ReplicaLink.FLAG_FUA) != 0;
         unit.write(f.offset(), ByteBuffer.wrap(f.payload()), force);
+        fence.recentWrites().add(f.offset(), f.payload().length, false);
         if (force) {
           forcedWrites.incrementAndGet();
         }
@@ -165,6 +166,7 @@ public final class ReplicaSession {
             return;
           }
           unit.unmap(offset, length);
+          fence.recentWrites().add(offset, length, true);
         }
       }
       applied.incrementAndGet();

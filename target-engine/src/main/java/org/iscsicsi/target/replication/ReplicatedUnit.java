@@ -160,6 +160,35 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
     }
   }
 
+  /**
+   * A promotion's reconcile (section 8, step 5): sends this engine's own bytes of a range to
+   * every acking member (WRITE frames, or an UNMAP) under the range lock, before the lease
+   * serves anything; a member that fails is taken out as for any write.
+   */
+  void reconcile(long offset, long length, boolean unmap) throws IOException {
+    requireNotDeposed();
+    try (RangeLocks.Range r = locks.lock(offset, Math.max(length, 1))) {
+      long sent = System.nanoTime();
+      List<Ack> acks = new ArrayList<>();
+      if (unmap) {
+        byte[] pair = ByteBuffer.allocate(2 * Long.BYTES).putLong(offset).putLong(length)
+            .array();
+        acks.addAll(fanOut(FrameType.UNMAP, 0, offset, pair));
+      } else {
+        for (long at = 0; at < length; at += Frame.REGION_BYTES) {
+          int n = (int) Math.min(Frame.REGION_BYTES, length - at);
+          ByteBuffer chunk = ByteBuffer.allocate(n);
+          local.read(offset + at, chunk);
+          acks.addAll(fanOut(FrameType.WRITE, 0, offset + at, chunk.array()));
+        }
+      }
+      settle(acks, sent);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while reconciling", e);
+    }
+  }
+
   @Override
   public boolean writeInline(long offset, ByteBuffer... srcs) {
     return false;
