@@ -69,6 +69,8 @@ public final class ReplicaSupervisor implements AutoCloseable {
   private final ScheduledExecutorService timer;
   /** The last reason logged per volume, so a waiting volume does not log every pass. */
   private final Map<String, String> lastWait = new HashMap<>();
+  /** The last listing failure logged, or null after a success. */
+  private String listFailure;
 
   private ReplicaSupervisor(KubernetesClient client, EngineDirectory directory, String leader,
       BooleanSupplier leading, Clock clock, Listener listener) {
@@ -106,9 +108,14 @@ public final class ReplicaSupervisor implements AutoCloseable {
       volumes = client.genericKubernetesResources(IscsiVolumes.CONTEXT).list().getItems()
           .stream().flatMap(r -> ReplicatedVolume.of(r).stream()).toList();
     } catch (RuntimeException e) {
-      log.warn("replicated volumes could not be listed: {}", e.toString());
+      String why = e.toString();
+      if (!why.equals(listFailure)) { // once per distinct failure, not every pass
+        log.warn("replicated volumes could not be listed: {}", why);
+      }
+      listFailure = why;
       return;
     }
+    listFailure = null;
     for (ReplicatedVolume v : volumes) {
       try {
         supervise(v);
