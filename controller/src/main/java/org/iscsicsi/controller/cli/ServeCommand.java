@@ -33,6 +33,7 @@ import org.iscsicsi.controller.kube.EngineDrainStatus;
 import org.iscsicsi.controller.kube.EngineRemoval;
 import org.iscsicsi.controller.kube.EngineStatusWriter;
 import org.iscsicsi.controller.controller.Drainer;
+import org.iscsicsi.controller.controller.ReplicaSupervisor;
 import org.iscsicsi.controller.kube.EventRecorder;
 import org.iscsicsi.target.metrics.EngineMetrics;
 import java.time.Clock;
@@ -263,6 +264,8 @@ final class ServeCommand implements Callable<Integer> {
       if (pool) {
         cluster.add(EngineStatusWriter.start(kube, (EngineDirectory) engines, informer, events,
             poolNamespace, leading, EngineStatusWriter.RECHECK));
+        cluster.add(ReplicaSupervisor.start(kube, (EngineDirectory) engines, instance, leading,
+            ReplicaSupervisor.INTERVAL, (volume, before, after, reason) -> { }));
       }
       ControllerService controller = new ControllerService(engines, config, leading, objects);
       if (syncCrd) {

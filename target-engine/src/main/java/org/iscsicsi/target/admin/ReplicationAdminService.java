@@ -37,7 +37,8 @@ public final class ReplicationAdminService extends TargetReplicationGrpc.TargetR
   @Override
   public void getReplicationStatus(GetReplicationStatusRequest req,
       StreamObserver<ReplicationStatus> out) {
-    call(out, () -> status(luns.view(req.getTarget(), req.getLun()), luns.self()));
+    call(out, () -> status(req.getTarget().isEmpty() && !req.getVolume().isEmpty()
+        ? luns.view(req.getVolume()) : luns.view(req.getTarget(), req.getLun()), luns.self()));
   }
 
   private static ReplicationStatus status(ReplicatedLuns.View v, String self) {
@@ -54,6 +55,15 @@ public final class ReplicationAdminService extends TargetReplicationGrpc.TargetR
     if (m == null) {
       return b.build();
     }
+    boolean fenced = m.member(self).map(x -> x.state() == Membership.State.Fenced)
+        .orElse(false);
+    if (fenced) {
+      b.setFenced(true);
+      if (b.getDetail().isEmpty()) {
+        b.setDetail("fenced: epoch " + m.epoch() + " has primary " + m.primary());
+      }
+    }
+    b.setPrimarySilenceMs(v.primarySilenceMs());
     boolean primary = m.primary().equals(self);
     b.setRole(primary ? ReplicaRole.REPLICA_ROLE_PRIMARY : ReplicaRole.REPLICA_ROLE_MEMBER)
         .setEpoch(m.epoch()).setPrimary(m.primary()).setGeneration(m.generation());

@@ -85,6 +85,10 @@ final class ReplicationCommands {
       out.println("  " + (s.getServing() ? "serving, lease " + s.getLeaseLeftMs() + " ms left"
           : "not serving"));
     }
+    if (s.getRole() == org.iscsicsi.target.v1.ReplicaRole.REPLICA_ROLE_MEMBER) {
+      out.println("  " + (s.getPrimarySilenceMs() < 0 ? "nothing from the primary yet"
+          : "last frame from the primary " + s.getPrimarySilenceMs() + " ms ago"));
+    }
     if (!s.getDetail().isEmpty()) {
       out.println("  " + s.getDetail());
     }

@@ -212,6 +212,7 @@ final class ServeCommand implements Callable<Integer> {
       registration = EngineRegistration.start(client,
           kubernetes.settings(engine, config.advertise()),
           EngineView.of(engine.adminChannel(), ENGINE_CALL_DEADLINE), engine::topology);
+      registration.onLeaseRenewed(engine.replication()::engineLeaseRenewed);
     }
     KubernetesClient c = client;
     EngineRegistration r = registration;

@@ -11,14 +11,17 @@ import java.net.HttpURLConnection;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,6 +71,7 @@ public final class EngineRegistration implements AutoCloseable {
   private final Backoff registering;
   private final Backoff reporting;
   private final Backoff renewing;
+  private final List<LongConsumer> renewals = new CopyOnWriteArrayList<>();
   private volatile Phase phase = Phase.WAITING;
   /** The IscsiEngine object as registered (owner of the Lease). */
   private volatile GenericKubernetesResource object;
@@ -115,6 +119,14 @@ public final class EngineRegistration implements AutoCloseable {
     long poll = settings.changePoll().toMillis();
     r.reports.scheduleWithFixedDelay(r::tick, 0, poll, TimeUnit.MILLISECONDS);
     return r;
+  }
+
+  /**
+   * Told the monotonic send time ({@link System#nanoTime}) of every successful Lease renewal:
+   * the serve lease of a primary left alone in sync (docs/replication.md section 4).
+   */
+  public void onLeaseRenewed(LongConsumer listener) {
+    renewals.add(listener);
   }
 
   public Phase phase() {
@@ -263,8 +275,16 @@ public final class EngineRegistration implements AutoCloseable {
     }
     Duration next = settings.renewInterval();
     try {
+      long sent = System.nanoTime(); // before the request: a lone primary's lease runs from it
       lease.renew(object);
       renewing.succeeded();
+      for (LongConsumer l : renewals) {
+        try {
+          l.accept(sent);
+        } catch (RuntimeException e) {
+          log.warn("Lease renewal listener {} failed", l, e);
+        }
+      }
     } catch (RuntimeException e) {
       next = renewing.failed(e);
     }

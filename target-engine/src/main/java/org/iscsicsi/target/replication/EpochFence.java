@@ -41,6 +41,15 @@ public final class EpochFence {
   private final String volume;
   private final MetadataFile metadata;
   private final Supplier<Optional<Membership>> fresh;
+  /**
+   * Monotonic time of the latest ack this member sent (or may have sent) in its accepted
+   * epoch; starts at construction, since acks of an earlier process are all older. A promoted
+   * member waits from it for the old primary's serve lease (section 4).
+   */
+  private long lastAckNanos = System.nanoTime();
+  /** Monotonic time of the latest frame applied from the accepted primary, 0 before any. */
+  private long lastFrameNanos;
+  private final RecentWrites recent = new RecentWrites();
 
   /**
    * @param fresh reads the volume's membership from the API server (a GET, never a cache);
@@ -98,6 +107,7 @@ public final class EpochFence {
           + e.getMessage());
     }
     log.info("{}: accepted epoch {} (primary {}), was {}", volume, epoch, sender, a);
+    lastFrameNanos = System.nanoTime();
     return APPLY;
   }
 
@@ -108,7 +118,39 @@ public final class EpochFence {
       return refuse(NackReason.PROTOCOL, sb.acceptedEpoch(), "epoch " + epoch
           + " was never accepted through a HELLO");
     }
-    return sameOrOlder(epoch, sender, sb);
+    Verdict v = sameOrOlder(epoch, sender, sb);
+    if (v == APPLY) {
+      lastFrameNanos = System.nanoTime();
+    }
+    return v;
+  }
+
+  /**
+   * Whether a frame of {@code epoch} may be acked now: only while {@code epoch} is still the
+   * accepted one, so once a newer epoch is accepted no ack reaches the deposed primary and
+   * {@link #lastAckNanos} is final for it. Records the ack's time.
+   */
+  public synchronized boolean acking(long epoch) {
+    if (epoch != metadata.superblock().acceptedEpoch()) {
+      return false;
+    }
+    lastAckNanos = System.nanoTime();
+    return true;
+  }
+
+  /** Monotonic time of the latest ack sent in the epoch accepted before the current one. */
+  public synchronized long lastAckNanos() {
+    return lastAckNanos;
+  }
+
+  /** The latest ranges applied behind this fence (what a promotion reconciles). */
+  RecentWrites recentWrites() {
+    return recent;
+  }
+
+  /** Monotonic time of the latest frame applied from the accepted primary; 0 before any. */
+  public synchronized long lastFrameNanos() {
+    return lastFrameNanos;
   }
 
   /**

@@ -127,8 +127,15 @@ public final class ReplicaSession {
                 inFlight.toArray(CompletableFuture[]::new));
             inFlight.add(before.thenRunAsync(() -> rebuild(ch, unit, fence, f), appliers));
           }
-          case HEARTBEAT -> ch.sendAsync(new Frame(FrameType.ACK, 0, fence.accepted(), 0, 0,
-              f.offset(), null), e -> { });
+          case HEARTBEAT -> {
+            if (!fence.acking(epoch)) {
+              nack(ch, 0, NackReason.STALE_EPOCH, fence.accepted(), "epoch " + epoch
+                  + " is no longer the accepted one");
+              return;
+            }
+            ch.sendAsync(new Frame(FrameType.ACK, 0, fence.accepted(), 0, 0, f.offset(), null),
+                e -> { });
+          }
           default -> {
             nack(ch, f.seq(), NackReason.PROTOCOL, fence.accepted(), "unexpected " + f.type());
             return;
@@ -153,6 +160,7 @@ public final class ReplicaSession {
         }
         boolean force = (f.flags() & ReplicaLink.FLAG_FUA) != 0;
         unit.write(f.offset(), ByteBuffer.wrap(f.payload()), force);
+        fence.recentWrites().add(f.offset(), f.payload().length, false);
         if (force) {
           forcedWrites.incrementAndGet();
         }
@@ -166,6 +174,7 @@ public final class ReplicaSession {
             return;
           }
           unit.unmap(offset, length);
+          fence.recentWrites().add(offset, length, true);
         }
       }
       applied.incrementAndGet();
@@ -208,6 +217,11 @@ public final class ReplicaSession {
   }
 
   private static void ack(FrameChannel ch, EpochFence fence, Frame f) {
+    if (!fence.acking(f.epoch())) { // a newer epoch was accepted while it was applied
+      nack(ch, f.seq(), NackReason.STALE_EPOCH, fence.accepted(), "epoch " + f.epoch()
+          + " is no longer the accepted one");
+      return;
+    }
     ch.sendAsync(new Frame(FrameType.ACK, 0, fence.accepted(), f.seq(), 0, 0, null), e ->
         log.debug("ACK of seq {} to {} not sent: {}", f.seq(), ch.peer(), e.toString()));
   }

@@ -26,6 +26,8 @@ final class ReplicatedLun {
   volatile Rebuilder rebuilder;
   /** Why it does not serve although the membership names it primary, or null. */
   volatile String notServing;
+  /** The epoch a {@link Promotion} of this engine runs for, or 0. */
+  volatile long promoting;
   /** The ALUA states last applied to the port. */
   volatile Map<Integer, AccessState> applied;
 

@@ -126,10 +126,24 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
     }).start();
   }
 
+  /**
+   * This engine's Lease was renewed by a request sent at {@code sentNanos}: the serve lease of
+   * every primary LUN left alone in sync (section 4).
+   */
+  public void engineLeaseRenewed(long sentNanos) {
+    for (ReplicatedLun l : byVolume.values()) {
+      ReplicatedUnit u = l.primary;
+      if (u != null) {
+        u.engineLeaseRenewed(sentNanos);
+      }
+    }
+  }
+
   @Override
   public Optional<ReplicaSession.MemberLun> find(String volume) {
     ReplicatedLun l = byVolume.get(volume);
-    if (l == null || l.primary != null) {
+    ReplicatedUnit u = l == null ? null : l.primary;
+    if (l == null || u != null && u.deposed() == null) {
       return Optional.empty(); // the primary's own LUN takes no stream
     }
     return Optional.of(new ReplicaSession.MemberLun(l.local, l.fence));
@@ -189,7 +203,7 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
   /** A replicated LUN as status reports show it. */
   public record View(SetLunReplicationRequest request, Membership membership,
       ReplicatedUnit primary, String notServing, long acceptedEpoch, boolean portActive,
-      Optional<Rebuilder.Progress> rebuild) {
+      long primarySilenceMs, Optional<Rebuilder.Progress> rebuild) {
   }
 
   /**
@@ -206,10 +220,21 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
     return view(l);
   }
 
+  /** The replicated LUN of {@code volume}, as {@link #view(String, int)}. */
+  public View view(String volume) {
+    ReplicatedLun l = byVolume.get(volume);
+    if (l == null) {
+      throw RegistryException.notFound("no replicated LUN of volume " + volume);
+    }
+    return view(l.request.getTarget(), l.request.getLun());
+  }
+
   private static View view(ReplicatedLun l) {
     Map<Integer, AccessState> applied = l.applied;
+    long lastFrame = l.fence.lastFrameNanos();
+    long silence = lastFrame == 0 ? -1 : (System.nanoTime() - lastFrame) / 1_000_000;
     return new View(l.request, l.current(), l.primary, l.notServing, l.fence.accepted(),
-        applied != null && applied.get(l.slot) == AccessState.ACTIVE_OPTIMIZED,
+        applied != null && applied.get(l.slot) == AccessState.ACTIVE_OPTIMIZED, silence,
         Optional.ofNullable(l.rebuilder).flatMap(Rebuilder::progress));
   }
 
@@ -296,8 +321,7 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
       throw new RegistryException(Reason.FAILED_PRECONDITION, "the engine has no replication "
           + "port (--replication-tls-ca) to reach its members");
     }
-    Duration ackTimeout = r.getAckTimeoutMs() == 0 ? ReplicaLink.ACK_TIMEOUT
-        : Duration.ofMillis(r.getAckTimeoutMs());
+    Duration ackTimeout = ackTimeout(r);
     Map<String, ReplicaLink> links = new LinkedHashMap<>();
     try {
       for (String member : m.ackingReplicas()) {
@@ -326,9 +350,33 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
         new ServeLease(), Clock.systemUTC());
     port(r.getTarget()).routeIo(r.getLun(), unit);
     l.primary = unit;
+    startRebuilder(l, unit, net);
+  }
+
+  /** The request's replica ack timeout, {@link ReplicaLink#ACK_TIMEOUT} unless it gives one. */
+  static Duration ackTimeout(SetLunReplicationRequest r) {
+    return r.getAckTimeoutMs() == 0 ? ReplicaLink.ACK_TIMEOUT
+        : Duration.ofMillis(r.getAckTimeoutMs());
+  }
+
+  /**
+   * Rebuilds the members {@code unit} serves without (OutOfSync, Fenced: after a promotion the
+   * old primary among them), replacing the rebuilder of an earlier primary unit of this LUN.
+   */
+  private void startRebuilder(ReplicatedLun l, ReplicatedUnit unit, ReplicationNetwork net) {
+    stopRebuilder(l);
+    SetLunReplicationRequest r = l.request;
     l.rebuilder = new Rebuilder(self, r.getVolume(), unit, l.local, (member, epoch, generation)
-        -> dial(net, r, member, epoch, generation, ackTimeout), rebuildBandwidth,
+        -> dial(net, r, member, epoch, generation, ackTimeout(r)), rebuildBandwidth,
         Clock.systemUTC()).start();
+  }
+
+  private static void stopRebuilder(ReplicatedLun l) {
+    Rebuilder rb = l.rebuilder;
+    if (rb != null) {
+      l.rebuilder = null;
+      rb.close();
+    }
   }
 
   private ReplicaLink dial(ReplicationNetwork net, SetLunReplicationRequest r, String member,
@@ -343,7 +391,13 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
         new ReplicaHello(r.getVolume(), self, generation), ackTimeout);
   }
 
-  /** The watch (a hint): a member whose accepted epoch is older reads fresh and accepts. */
+  /**
+   * The watch (a hint). A primary that sees a newer epoch is deposed at once (its unit stays the
+   * LUN's I/O path and refuses everything with NOT READY 04h/0Ch, so nothing reaches the local
+   * copy behind the new primary's back); a member named primary of a newer epoch is promoted
+   * ({@link Promotion}, which reads fresh first); any other member with an older accepted epoch
+   * reads fresh and accepts.
+   */
   private void observed(String volume, Membership m) {
     ReplicatedLun l = byVolume.get(volume);
     if (l == null) {
@@ -353,7 +407,16 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
     if (before == null || m.generation() >= before.generation()) {
       l.membership = m;
     }
-    if (l.primary == null && m.epoch() > l.fence.accepted()) {
+    ReplicatedUnit u = l.primary;
+    if (u != null && m.epoch() > u.epoch()) {
+      stopRebuilder(l); // a deposed primary rebuilds no one: the new primary does
+      u.depose("epoch " + m.epoch() + " has primary " + m.primary());
+      l.notServing = "fenced: epoch " + m.epoch() + " has primary " + m.primary();
+    }
+    long serving = u == null || u.deposed() != null ? 0 : u.epoch();
+    if (m.primary().equals(self) && m.epoch() > serving) {
+      promote(l, m.epoch());
+    } else if ((u == null || u.deposed() != null) && m.epoch() > l.fence.accepted()) {
       Thread.ofVirtual().start(() -> {
         try {
           writer.read(volume).ifPresent(fresh -> {
@@ -369,6 +432,51 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
         }
       });
     }
+  }
+
+  /** Starts this engine's promotion to primary of {@code epoch} (once per epoch). */
+  private void promote(ReplicatedLun l, long epoch) {
+    synchronized (l) {
+      if (l.promoting >= epoch || closed) {
+        return;
+      }
+      l.promoting = epoch;
+    }
+    Thread.ofVirtual().name("promotion-" + l.volume()).start(() -> {
+      try {
+        ReplicatedUnit unit = new Promotion(self, l, writer, network.get(), Clock.systemUTC())
+            .run(epoch, u -> {
+              synchronized (this) {
+                if (closed || byVolume.get(l.volume()) != l) {
+                  u.close();
+                  throw new IllegalStateException("the LUN was closed during the promotion");
+                }
+                ReplicatedUnit old = l.primary;
+                port(l.request.getTarget()).routeIo(l.request.getLun(), u);
+                l.primary = u;
+                l.notServing = null;
+                if (old != null) {
+                  old.close();
+                }
+                startRebuilder(l, u, network.get());
+              }
+            });
+        refresh(l);
+        log.info("{}: serving as primary of epoch {}", l.volume(), unit.epoch());
+      } catch (Promotion.Abandoned e) {
+        log.warn("{}: promotion to epoch {} abandoned: {}", l.volume(), epoch, e.getMessage());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (RuntimeException e) {
+        log.warn("{}: promotion to epoch {} failed: {}", l.volume(), epoch, e.toString());
+      } finally {
+        synchronized (l) {
+          if (l.promoting == epoch) {
+            l.promoting = 0;
+          }
+        }
+      }
+    });
   }
 
   private void refreshAll() {
@@ -473,11 +581,7 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
   }
 
   private void close(ReplicatedLun l) {
-    Rebuilder rb = l.rebuilder;
-    if (rb != null) {
-      l.rebuilder = null;
-      rb.close();
-    }
+    stopRebuilder(l);
     ReplicatedUnit u = l.primary;
     if (u != null) {
       l.primary = null;

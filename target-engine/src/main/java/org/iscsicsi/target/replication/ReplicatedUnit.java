@@ -129,6 +129,34 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
     return deposed;
   }
 
+  /**
+   * This engine's Lease was renewed by a request sent at {@code sentNanos} (monotonic): while
+   * this primary is the only in-sync member, that renewal is its serve lease (section 4), since
+   * no member can be promoted without a forced promotion that waits the Lease out.
+   */
+  public void engineLeaseRenewed(long sentNanos) {
+    if (deposed == null && membership.ackingReplicas().isEmpty()) {
+      lease.renewedAlone(sentNanos);
+    }
+  }
+
+  /**
+   * A newer epoch was seen (the watch, a fresh read): this engine is no longer primary; every
+   * command from now on, and every one waiting for acks, ends with NOT READY 04h/0Ch.
+   */
+  public void depose(String why) {
+    if (deposed == null) {
+      deposed = why;
+      lease.revoke();
+      log.warn("{}: no longer primary: {}", volume, why);
+    }
+  }
+
+  /** The epoch this unit serves. */
+  public long epoch() {
+    return epoch;
+  }
+
   /** Whether commands may be served now: still primary and the serve lease valid. */
   public boolean serving() {
     return deposed == null && lease.valid();
@@ -153,6 +181,35 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while replicating a write", e);
+    }
+  }
+
+  /**
+   * A promotion's reconcile (section 8, step 5): sends this engine's own bytes of a range to
+   * every acking member (WRITE frames, or an UNMAP) under the range lock, before the lease
+   * serves anything; a member that fails is taken out as for any write.
+   */
+  void reconcile(long offset, long length, boolean unmap) throws IOException {
+    requireNotDeposed();
+    try (RangeLocks.Range r = locks.lock(offset, Math.max(length, 1))) {
+      long sent = System.nanoTime();
+      List<Ack> acks = new ArrayList<>();
+      if (unmap) {
+        byte[] pair = ByteBuffer.allocate(2 * Long.BYTES).putLong(offset).putLong(length)
+            .array();
+        acks.addAll(fanOut(FrameType.UNMAP, 0, offset, pair, length));
+      } else {
+        for (long at = 0; at < length; at += Frame.REGION_BYTES) {
+          int n = (int) Math.min(Frame.REGION_BYTES, length - at);
+          ByteBuffer chunk = ByteBuffer.allocate(n);
+          local.read(offset + at, chunk);
+          acks.addAll(fanOut(FrameType.WRITE, 0, offset + at, chunk.array(), n));
+        }
+      }
+      settle(acks, sent, offset, length);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while reconciling", e);
     }
   }
 
@@ -477,11 +534,6 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
     }
     acked.get();
     return generation;
-  }
-
-  /** The epoch this engine is primary of. */
-  long epoch() {
-    return epoch;
   }
 
   private void requireNotDeposedUnchecked() {

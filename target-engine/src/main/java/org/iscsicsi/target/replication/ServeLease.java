@@ -57,6 +57,12 @@ public final class ServeLease {
     waiting = true;
   }
 
+  /** How long the new primary's wait still runs (zero when over or never set). */
+  public synchronized Duration predecessorWait() {
+    long left = waiting ? notBefore - nanos.getAsLong() : 0;
+    return left > 0 ? Duration.ofNanos(left) : Duration.ZERO;
+  }
+
   /** The lease lapses now (a membership change, a step-down). */
   public synchronized void revoke() {
     granted = false;

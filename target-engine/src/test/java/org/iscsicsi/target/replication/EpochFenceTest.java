@@ -32,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * accepted one; the same epoch only from its recorded primary; a newer epoch only by HELLO and
  * only once a fresh read confirms it; the accepted epoch on disk before the verdict to apply;
  * the watch's newer epoch accepted so the deposed primary is refused even before the new one
- * says HELLO.
+ * says HELLO; once it is accepted, no ack of the old epoch may leave (so the time of the last
+ * one, from which a promoted member waits out the old lease, is final).
  */
 @EnableKubernetesMockClient(crud = true)
 class EpochFenceTest {
@@ -198,5 +199,21 @@ class EpochFenceTest {
     assertThat(fenceOfB.mayServeAsPrimary(1)).as("older than accepted").isFalse();
     assertThat(new EpochFence(B, VOLUME, metadata, Optional::empty).mayServeAsPrimary(2))
         .as("no object, no primary").isFalse();
+  }
+
+  @Test
+  void noAckOfTheOldEpochLeavesOnceANewerOneIsAccepted() throws Exception {
+    EpochFence fence = fenceOfC();
+    assertThat(fence.hello(1, A)).isInstanceOf(Verdict.Apply.class);
+    assertThat(fence.acking(1)).isTrue();
+    long lastAck = fence.lastAckNanos();
+    assertThat(fence.lastFrameNanos()).isPositive();
+    Membership promoted = writer.change(VOLUME, m -> MembershipTransitions.promote(m,
+        "controller-1", 1, B, NOW)).membership();
+    assertThat(fence.observe(promoted)).isTrue();
+    assertThat(fence.acking(1)).as("an apply of epoch 1 that finishes now is not acked")
+        .isFalse();
+    assertThat(fence.lastAckNanos()).isEqualTo(lastAck);
+    assertThat(fence.acking(2)).isTrue();
   }
 }

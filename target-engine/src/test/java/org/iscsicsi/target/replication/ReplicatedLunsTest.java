@@ -22,6 +22,7 @@ import org.iscsicsi.target.engine.EngineConfig;
 import org.iscsicsi.target.engine.EngineNaming;
 import org.iscsicsi.target.engine.HostPort;
 import org.iscsicsi.target.engine.TargetEngine;
+import org.iscsicsi.target.kube.Membership;
 import org.iscsicsi.target.kube.Membership.State;
 import org.iscsicsi.target.kube.MembershipTransitions;
 import org.iscsicsi.target.kube.MembershipWriter;
@@ -50,7 +51,11 @@ import org.junit.jupiter.api.io.TempDir;
  * (CRUD mode, whose compare-and-swap MembershipCasContractTest holds to kube-apiserver's): a LUN
  * made replicated through target.v1 gets the ALUA states of section 6 on both engines, manual
  * SetAluaStates is refused on it, and a restarted primary comes back with its own port standby
- * and stays non-serving in the same epoch, even when SetLunReplication is repeated.
+ * and stays non-serving in the same epoch, even when SetLunReplication is repeated. When the
+ * leader promotes the member (epoch 2), the member becomes primary on its own (it reads the
+ * object fresh, waits out the old serve lease, serves alone on its engine-Lease renewals and
+ * writes phase Serving), and the old primary, seeing the new epoch, is fenced: its port
+ * unavailable and its status fenced. Once the renewals stop, the lone primary's lease lapses.
  */
 @EnableKubernetesMockClient(crud = true)
 class ReplicatedLunsTest {
@@ -64,7 +69,7 @@ class ReplicatedLunsTest {
   @TempDir Path dir;
 
   private AdminTls tls;
-  private TargetEngine a;
+  private volatile TargetEngine a; // read by the renewal feed's thread
   private TargetEngine b;
 
   @AfterEach
@@ -108,8 +113,7 @@ class ReplicatedLunsTest {
     return e.registry().getTarget(T).lun(0).orElseThrow().alua().states();
   }
 
-  @Test
-  void portsFollowTheRoleAndARestartedPrimaryStaysNonServing() throws Exception {
+  private void crdAndTls() throws Exception {
     assumeThat(TestPki.available()).as("openssl installed").isTrue();
     try (InputStream in = Files.newInputStream(ReplicatedWriteTest.CRD)) {
       CustomResourceDefinition crd = client.apiextensions().v1().customResourceDefinitions()
@@ -118,6 +122,11 @@ class ReplicatedLunsTest {
     }
     TestPki ca = TestPki.create(dir, "engines");
     tls = TestPki.tls(ca.issue(ReplicationTls.ENGINE_CN), ca);
+  }
+
+  @Test
+  void portsFollowTheRoleAndARestartedPrimaryStaysNonServing() throws Exception {
+    crdAndTls();
     a = engine("node-a");
     b = engine("node-b");
     lun(a, 1);
@@ -157,5 +166,71 @@ class ReplicatedLunsTest {
     assertThat(restarted.getDetail()).contains("restarted");
     assertThat(replicate(a, Map.of("node-b", b.replicationAddress())).getServing()).isFalse();
     assertThat(alua(a)).containsEntry(1, AccessState.STANDBY);
+  }
+
+  @Test
+  void aPromotedMemberServesAndTheOldPrimaryIsFenced() throws Exception {
+    crdAndTls();
+    a = engine("node-a");
+    b = engine("node-b");
+    lun(a, 1);
+    lun(b, 2);
+    MembershipWriter writer = new MembershipWriter(client);
+    writer.create(VOLUME, 2, MembershipTransitions.create("node-a",
+        List.of("node-a", "node-b"), State.InSync, 2, Instant.now()), Map.of());
+    replicate(b, Map.of("node-a", a.replicationAddress()));
+    replicate(a, Map.of("node-b", b.replicationAddress()));
+    await().atMost(WAIT).until(() -> status(a).getServing());
+
+    // no engine registration here: the test feeds both engines' Lease renewals every 500 ms
+    var renewals = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try {
+      renewals.scheduleWithFixedDelay(() -> {
+        TargetEngine oldPrimary = a; // null once it is lost below
+        if (oldPrimary != null) {
+          oldPrimary.replication().engineLeaseRenewed(System.nanoTime());
+        }
+        b.replication().engineLeaseRenewed(System.nanoTime());
+      }, 0, 500, java.util.concurrent.TimeUnit.MILLISECONDS);
+      long t0 = System.nanoTime();
+      writer.change(VOLUME, m -> MembershipTransitions.promote(m, "controller-1", 1, "node-b",
+          Instant.now()));
+      // the old primary sees the epoch from the watch while node-b still waits out its lease
+      await().atMost(WAIT).until(() -> status(a).getFenced());
+      ReplicationStatus fenced = status(a);
+      assertThat(fenced.getServing()).isFalse();
+      assertThat(fenced.getDetail()).contains("fenced");
+      assertThat(alua(a).get(1)).isEqualTo(AccessState.UNAVAILABLE);
+      await().atMost(WAIT).until(() -> status(b).getServing());
+      long servedAfter = (System.nanoTime() - t0) / 1_000_000;
+      assertThat(servedAfter).as("the old primary's lease was waited out (3.3 s + 100 ms)")
+          .isGreaterThanOrEqualTo(3400 - 500);
+      ReplicationStatus promoted = status(b);
+      assertThat(promoted.getRole()).isEqualTo(ReplicaRole.REPLICA_ROLE_PRIMARY);
+      assertThat(promoted.getEpoch()).isEqualTo(2);
+      assertThat(promoted.getAcceptedEpoch()).isEqualTo(2);
+      assertThat(alua(b).get(2)).isEqualTo(AccessState.ACTIVE_OPTIMIZED);
+      // the new primary rebuilds the fenced old one, which rejoins as an in-sync member
+      await().atMost(WAIT).until(() -> {
+        Membership m = writer.read(VOLUME).orElseThrow().membership();
+        return m.phase() == Membership.Phase.Serving && m.epoch() == 2
+            && m.primary().equals("node-b");
+      });
+      await().atMost(WAIT).until(() -> alua(a).get(1) == AccessState.STANDBY);
+      assertThat(status(a).getFenced()).isFalse();
+
+      // node-a lost: node-b takes it out and serves alone on its Lease renewals beyond 3 s
+      TargetEngine lost = a;
+      a = null; // first: the renewal feed stops calling it
+      lost.close();
+      await().atMost(WAIT).until(() -> writer.read(VOLUME).orElseThrow().membership().phase()
+          == Membership.Phase.Degraded);
+      Thread.sleep(ServeLease.SERVE_LEASE.toMillis() + 500);
+      assertThat(status(b).getServing()).as("alone in sync, on its Lease renewals").isTrue();
+    } finally {
+      renewals.shutdownNow();
+    }
+    await().atMost(Duration.ofSeconds(ServeLease.ENGINE_LEASE.toSeconds() + 5))
+        .until(() -> !status(b).getServing());
   }
 }

@@ -389,4 +389,33 @@ class ReplicatedWriteTest {
     await().atMost(WAIT).until(() -> unit.lease().valid()); // the next heartbeat's acks
     unit.write(0, ByteBuffer.wrap(new byte[512]), false);
   }
+
+  /**
+   * A primary left alone in sync keeps serving on its engine-Lease renewals (6 s from each
+   * renewal's send time) once no member acks its heartbeats, and stops 6 s after the last one.
+   */
+  @Test
+  void aLonePrimaryServesOnItsEngineLeaseRenewals() throws Exception {
+    for (String name : List.of("node-b", "node-c")) {
+      ReplicationNetwork n = members.get(name).network();
+      open.remove(n);
+      n.close();
+    }
+    await().atMost(WAIT).until(() -> unit.membership().ackingReplicas().isEmpty());
+    long until = System.nanoTime() + ServeLease.SERVE_LEASE.toNanos() + 1_000_000_000L;
+    while (System.nanoTime() < until) {
+      unit.engineLeaseRenewed(System.nanoTime());
+      assertThat(unit.serving()).as("serving alone on its renewals").isTrue();
+      Thread.sleep(500);
+    }
+    unit.write(0, ByteBuffer.wrap(random(4096, 11)), true);
+    long last = System.nanoTime();
+    unit.engineLeaseRenewed(last);
+    await().atMost(ServeLease.ENGINE_LEASE.plusSeconds(2)).until(() -> !unit.serving());
+    assertThat(System.nanoTime() - last).as("it lapsed only after the engine Lease's duration")
+        .isGreaterThanOrEqualTo(ServeLease.ENGINE_LEASE.toNanos());
+    assertThatThrownBy(() -> unit.write(0, ByteBuffer.wrap(new byte[512]), false))
+        .isInstanceOfSatisfying(UnitNotReadyException.class,
+            e -> assertThat(e.ascq()).isEqualTo(0x0b));
+  }
 }

@@ -70,6 +70,7 @@ class ServeLeaseTest {
     old.ackedByAll(t(0));
     long lastAckToOld = t(50);
     lease.waitOutPredecessor(lastAckToOld);
+    assertThat(lease.predecessorWait()).isEqualTo(Duration.ofMillis(3450));
     at(100);
     lease.ackedByAll(t(100)); // its own members ack at once
     at(3349);
