@@ -643,7 +643,7 @@ final class Provisioner {
             // an engine without the backend has no room for such volumes
             e -> BackendShare.of(reported.apply(e), backend)
                 .orElse(PoolCapacity.getDefaultInstance()),
-            limits, params.thick())
+            limits, params.thick(), params.pool().replicas())
         : SegmentCapacity.NONE;
     return Csi.GetCapacityResponse.newBuilder().setAvailableCapacity(segment.availableBytes())
         .setMaximumVolumeSize(com.google.protobuf.Int64Value.of(segment.maximumVolumeBytes()))
