@@ -39,9 +39,9 @@ import org.slf4j.LoggerFactory;
  * INVALID_ARGUMENT.
  *
  * <p>A replicated volume ({@link ReplicaMembers}) is granted, and its CHAP set, on the primary
- * and then on every reachable member (a member that is away gets them from the supervisor when
- * it returns); its publish context is for multipath: every member's portals in slot order,
- * {@code multipath: "true"} and {@code wwid: 3<naa>}. Unpublish revokes on the primary and every
+ * and then on every reachable member (one that does not answer is passed over, logged); its
+ * publish context is for multipath: every member's portals in slot order, {@code multipath:
+ * "true"} and {@code wwid: 3<naa>}. Unpublish revokes on the primary and every
  * reachable member.
  *
  * <p>External volumes ({@link ExternalVolume}, static PVs on another array) are answered from
@@ -143,14 +143,22 @@ final class Publisher {
     }
     VolumeRecord v = l.volume();
     for (Engine member : ReplicaMembers.others(v, l.engine(), engines, true)) {
-      if (v.parameters().chap()) {
-        if (ChapCredentials.present(secrets)) {
-          member.client().setChap(ChapCredentials.fromSecrets(secrets).toRequest(l.iqn()));
-        } else if (GeneratedChap.of(v)) {
-          chap.apply(new Located(member, v)); // the same IQN, so the same kept credentials
+      try {
+        if (v.parameters().chap()) {
+          if (ChapCredentials.present(secrets)) {
+            member.client().setChap(ChapCredentials.fromSecrets(secrets).toRequest(l.iqn()));
+          } else if (GeneratedChap.of(v)) {
+            chap.apply(new Located(member, v)); // the same IQN, so the same kept credentials
+          }
         }
+        member.client().grant(l.iqn(), node, readOnly);
+      } catch (io.grpc.StatusRuntimeException e) {
+        if (!VolumeFinder.unanswered(e)) {
+          throw e;
+        }
+        log.warn("volume {}: member engine {} did not answer ({}); {} is not granted "
+            + "there", v.id(), member.name(), e.getStatus().getCode(), node);
       }
-      member.client().grant(l.iqn(), node, readOnly);
     }
   }
 
@@ -279,9 +287,19 @@ final class Publisher {
       }
       if (ReplicaMembers.replicated(l.volume())) {
         for (Engine member : ReplicaMembers.others(l.volume(), l.engine(), engines, true)) {
-          member.client().findTarget(l.iqn()).ifPresent(t -> t.getGrantsList().stream()
-              .filter(g -> req.getNodeId().isEmpty() || g.getInitiator().equals(req.getNodeId()))
-              .forEach(g -> member.client().revoke(l.iqn(), g.getInitiator())));
+          try {
+            member.client().findTarget(l.iqn()).ifPresent(t -> t.getGrantsList().stream()
+                .filter(g -> req.getNodeId().isEmpty()
+                    || g.getInitiator().equals(req.getNodeId()))
+                .forEach(g -> member.client().revoke(l.iqn(), g.getInitiator())));
+          } catch (io.grpc.StatusRuntimeException e) {
+            if (!VolumeFinder.unanswered(e)) {
+              throw e;
+            }
+            log.warn("volume {}: member engine {} did not answer ({}); its grants stay until "
+                + "they are made equal to the volume's", l.volume().id(),
+                member.name(), e.getStatus().getCode());
+          }
         }
       }
     }
