@@ -251,7 +251,8 @@ final class ServeCommand implements Callable<Integer> {
       if (kube != null) {
         objects = new ClusterObjects(chapSecretNamespace == null
             ? ClusterObjects.NONE.chapSecrets()
-            : chapSecrets(kube, config), new PvcEvents(kube, events));
+            : chapSecrets(kube, config), new PvcEvents(kube, events),
+            new org.iscsicsi.controller.controller.KubeMemberships(kube));
       }
       if (leaderElection) {
         String ns = leaseNamespace != null ? leaseNamespace

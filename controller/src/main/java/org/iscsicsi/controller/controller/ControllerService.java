@@ -88,7 +88,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     this.provisioner = new Provisioner(engines, config, finder, locks, cluster);
     this.drainer = new Drainer(engines, config, finder, locks,
         new CloneTransfer(Provisioner.CLONE_TRANSFER_TIMEOUT), cluster.events());
-    this.publisher = new Publisher(finder, locks, cluster.chapSecrets(), drainer);
+    this.publisher = new Publisher(engines, finder, locks, cluster.chapSecrets(), drainer);
     this.snapshotter = new Snapshotter(engines, config, finder, locks, drainer);
     this.modifier = new Modifier(finder, locks);
     this.groupController = new GroupControllerService(

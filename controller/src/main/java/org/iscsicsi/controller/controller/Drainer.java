@@ -174,6 +174,12 @@ public final class Drainer {
         tally.errors.remove(id);
         continue;
       }
+      if (ReplicaMembers.replicated(v)) {
+        // moving one member would leave the others naming an engine that no longer holds it
+        out.add(new Result(name, id, Outcome.FAILED, "replicated volumes are not moved by a "
+            + "drain yet; delete it or wait for member replacement"));
+        continue;
+      }
       detached.remove(id);
       Tally t = tally;
       int remaining = left;

@@ -71,7 +71,9 @@ final class GroupSnapshotter {
     for (String id : sources) {
       // a member on its way off a draining engine is snapshotted where it is
       drainer.cancelMove(id, "CreateVolumeGroupSnapshot");
-      members.add(finder.require(id));
+      Located member = finder.require(id);
+      ReplicaMembers.refuseSnapshot(member.volume());
+      members.add(member);
     }
     Set<String> engines = members.stream().map(l -> l.engine().name())
         .collect(Collectors.toCollection(TreeSet::new));

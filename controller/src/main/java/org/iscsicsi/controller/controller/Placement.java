@@ -128,6 +128,23 @@ final class Placement {
    * @throws StatusRuntimeException RESOURCE_EXHAUSTED naming each engine's reason when none can
    */
   static List<Engine> order(List<Engine> engines, Demand demand, Survey survey) {
+    Ranking r = rank(engines, demand, survey);
+    if (r.eligible().isEmpty()) {
+      throw refusal(demand, r.skipped());
+    }
+    return r.eligible();
+  }
+
+  /**
+   * The pool's engines that can take the volume, best first, and why each other one cannot.
+   *
+   * @param eligible engines with room, in the order of {@link #order}
+   * @param skipped engine name to reason, for the others
+   */
+  record Ranking(List<Engine> eligible, Map<String, String> skipped) {}
+
+  /** As {@link #order}, without throwing when none is eligible. */
+  static Ranking rank(List<Engine> engines, Demand demand, Survey survey) {
     Map<String, String> skipped = new LinkedHashMap<>();
     Map<String, PoolCapacity> pools = new HashMap<>();
     List<Engine> eligible = new ArrayList<>();
@@ -139,13 +156,64 @@ final class Placement {
         eligible.add(e);
       }
     }
-    if (eligible.isEmpty()) {
-      throw refusal(demand, skipped);
-    }
     Comparator<Engine> policy = policy(demand.policy(), engines, pools, survey);
     List<Engine> first = firstPreferred(eligible, demand.topology());
     List<Engine> out = new ArrayList<>(first.stream().sorted(policy).toList());
     eligible.stream().filter(e -> !first.contains(e)).sorted(policy).forEach(out::add);
+    return new Ranking(out, skipped);
+  }
+
+  /**
+   * The engines for a replicated volume's {@code replicas} members (docs/replication.md section
+   * 11), best first: of the eligible engines that {@code replicating} accepts (empty: it has a
+   * replication listener), first one per topology zone in placement order, then the rest in
+   * that order; those after the first {@code replicas} stand in when one is refused at
+   * admission. Engines are nodes (one IscsiEngine per storage node), so distinct engines are
+   * distinct nodes.
+   *
+   * @param replicating why an engine cannot hold a member, empty when it can
+   * @throws StatusRuntimeException RESOURCE_EXHAUSTED naming each engine's reason when fewer
+   *     than {@code replicas} engines can
+   */
+  static List<Engine> members(Ranking ranking, Demand demand, int replicas,
+      Function<Engine, Optional<String>> replicating) {
+    Map<String, String> skipped = new LinkedHashMap<>(ranking.skipped());
+    List<Engine> able = new ArrayList<>();
+    for (Engine e : ranking.eligible()) {
+      Optional<String> why = replicating.apply(e);
+      if (why.isPresent()) {
+        skipped.put(e.name(), why.get());
+      } else {
+        able.add(e);
+      }
+    }
+    if (able.size() < replicas) {
+      StringBuilder why = new StringBuilder();
+      skipped.forEach((engine, reason) ->
+          why.append(why.isEmpty() ? "" : "; ").append(engine).append(": ").append(reason));
+      throw CsiErrors.exhausted("volume \"" + demand.name() + "\" ("
+          + ByteQuantity.format(demand.sizeBytes()) + ") needs " + replicas + " engines on "
+          + "distinct nodes, " + able.size() + " can take a member"
+          + (able.isEmpty() ? "" : " (" + String.join(", ", able.stream().map(Engine::name)
+              .toList()) + ")")
+          + (skipped.isEmpty() ? "" : "; " + why));
+    }
+    List<Engine> out = new ArrayList<>();
+    java.util.Set<String> zones = new java.util.HashSet<>();
+    for (Engine e : able) {
+      String zone = e.topology().get(ZONE_KEY);
+      if (zone != null && zones.add(zone)) {
+        out.add(e);
+      }
+    }
+    if (out.size() > replicas) {
+      out = new ArrayList<>(out.subList(0, replicas));
+    }
+    for (Engine e : able) {
+      if (!out.contains(e)) {
+        out.add(e);
+      }
+    }
     return out;
   }
 

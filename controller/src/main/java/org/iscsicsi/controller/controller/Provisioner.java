@@ -72,6 +72,7 @@ final class Provisioner {
   private final OperationLocks locks;
   private final ClusterObjects cluster;
   private final GeneratedChap chap;
+  private final ReplicaProvisioner replicas;
   private final CloneTransfer transfers = new CloneTransfer(CLONE_TRANSFER_TIMEOUT);
   /** One lock per engine: a pool check and the LUN it admits are one step. */
   private final ConcurrentMap<String, Object> poolLocks = new ConcurrentHashMap<>();
@@ -84,6 +85,12 @@ final class Provisioner {
     this.locks = locks;
     this.cluster = cluster;
     this.chap = new GeneratedChap(cluster.chapSecrets());
+    this.replicas = new ReplicaProvisioner(engines, config, finder, chap, cluster.memberships(),
+        engine -> poolLocks.computeIfAbsent(engine, k -> new Object()));
+  }
+
+  ReplicaProvisioner replicas() {
+    return replicas;
   }
 
   /** What a new volume's data comes from. */
@@ -112,6 +119,11 @@ final class Provisioner {
     }
     String accessTypes = accessTypes(req.getVolumeCapabilitiesList());
     Source source = source(req);
+    if (source != null && params.pool().replicated()) {
+      throw CsiErrors.failedPrecondition("volume \"" + name + "\": a replicated volume "
+          + "(replicas " + params.pool().replicas() + ") cannot be made from a snapshot or "
+          + "volume yet; clones and restores are not supported on replicated volumes");
+    }
     if (source != null && source.blockSize() != params.blockSize()) {
       throw CsiErrors.invalid("the source has " + source.blockSize() + "-byte blocks, the "
           + "parameters ask for " + params.blockSize());
@@ -120,7 +132,8 @@ final class Provisioner {
         source == null ? 0 : source.minimumBytes());
 
     Optional<Located> existing = finder.byName(name);
-    if (existing.isPresent() && existing.get().volume().complete()) {
+    if (existing.isPresent() && existing.get().volume().complete()
+        && ReplicaMembers.finished(existing.get().volume())) {
       return compatible(existing.get(), req, params, source);
     }
     if (size > limits.largestVolume()) {
@@ -148,6 +161,9 @@ final class Provisioner {
             + "the source's engine");
       });
       candidates = List.of(engine);
+    } else if (params.pool().replicated()) {
+      candidates = Placement.members(Placement.rank(engines.all(), demand, survey(params)),
+          demand, params.pool().replicas(), replicas::replicationUnavailable);
     } else if (existing.isPresent()) {
       candidates = List.of(existing.get().engine());
     } else if (engines.pooled()) {
@@ -162,12 +178,22 @@ final class Provisioner {
         if (!again.get().volume().name().equals(name)) {
           throw CsiErrors.alreadyExists("volume id " + id + " belongs to another name");
         }
-        if (again.get().volume().complete()) {
+        if (again.get().volume().complete() && ReplicaMembers.finished(again.get().volume())) {
           return compatible(again.get(), req, params, source);
         }
         log.info("removing the unfinished volume {} left by an earlier CreateVolume", id);
-        again.get().engine().client().deleteTarget(again.get().iqn(), true);
-        finder.removed(again.get().engine(), id);
+        if (ReplicaMembers.replicated(again.get().volume())) {
+          replicas.discard(id);
+        } else {
+          again.get().engine().client().deleteTarget(again.get().iqn(), true);
+          finder.removed(again.get().engine(), id);
+        }
+      }
+      if (params.pool().replicated()) {
+        return replicas.create(new ReplicaProvisioner.Request(id, name,
+            alias(params.kubernetes().getOrDefault("pvc/name", name)), size, params,
+            accessTypes, req.getSecretsMap(), qos, demand), candidates,
+            engine -> admitInPool(engine, demand));
       }
       if (!engines.pooled()) {
         Engine engine = candidates.getFirst();
@@ -390,6 +416,10 @@ final class Provisioner {
         }
         Located origin = finder.find(volumeId).filter(l -> l.volume().complete()).orElseThrow(
             () -> CsiErrors.notFound("source volume " + volumeId + " does not exist"));
+        if (ReplicaMembers.replicated(origin.volume())) {
+          throw CsiErrors.failedPrecondition("source volume " + volumeId + " is replicated: "
+              + "clones are not supported on replicated volumes yet");
+        }
         return new Source("volume:" + volumeId, origin.engine(), origin.volume().sizeBytes(),
             origin.volume().parameters().blockSize(),
             CreateLunRequest.newBuilder().setCloneOf(
@@ -440,6 +470,13 @@ final class Provisioner {
         throw CsiErrors.failedPrecondition("volume " + volumeId + " is in use: "
             + t.getSessionCount() + " iSCSI session(s) logged in to " + t.getName());
       }
+      if (ReplicaMembers.replicated(found.get().volume())) {
+        replicas.delete(found.get());
+        if (GeneratedChap.of(found.get().volume())) {
+          chap.store().remove(found.get().volume().name(), id.get());
+        }
+        return;
+      }
       if (GeneratedChap.of(found.get().volume())) {
         chap.store().remove(found.get().volume().name(), id.get());
       }
@@ -474,6 +511,11 @@ final class Provisioner {
     try (OperationLocks.Held held = locks.acquire(volumeId, "ControllerExpandVolume")) {
       Located l = finder.require(volumeId);
       VolumeRecord v = l.volume();
+      if (ReplicaMembers.replicated(v)) {
+        throw CsiErrors.failedPrecondition("volume " + volumeId + " is replicated (replicas "
+            + v.parameters().pool().replicas() + "): expansion is not supported on replicated "
+            + "volumes yet");
+      }
       int blockSize = v.parameters().blockSize();
       long want = Capacity.roundUp(Math.max(range.getRequiredBytes(), 1), blockSize);
       if (range.getLimitBytes() > 0 && want > range.getLimitBytes()) {
@@ -556,7 +598,7 @@ final class Provisioner {
           .setVolume(l.volume().toCsi(l.engine().topology()))
           .setStatus(Csi.ListVolumesResponse.VolumeStatus.newBuilder()
               .addAllPublishedNodeIds(l.volume().publishedNodes())
-              .setVolumeCondition(l.condition())));
+              .setVolumeCondition(replicas.condition(l))));
     }
     return b.build();
   }
@@ -574,7 +616,7 @@ final class Provisioner {
         .setVolume(l.volume().toCsi(l.engine().topology()))
         .setStatus(Csi.ControllerGetVolumeResponse.VolumeStatus.newBuilder()
             .addAllPublishedNodeIds(l.volume().publishedNodes())
-            .setVolumeCondition(l.condition()))
+            .setVolumeCondition(replicas.condition(l)))
         .build();
   }
 
@@ -601,7 +643,7 @@ final class Provisioner {
             // an engine without the backend has no room for such volumes
             e -> BackendShare.of(reported.apply(e), backend)
                 .orElse(PoolCapacity.getDefaultInstance()),
-            limits, params.thick())
+            limits, params.thick(), params.pool().replicas())
         : SegmentCapacity.NONE;
     return Csi.GetCapacityResponse.newBuilder().setAvailableCapacity(segment.availableBytes())
         .setMaximumVolumeSize(com.google.protobuf.Int64Value.of(segment.maximumVolumeBytes()))

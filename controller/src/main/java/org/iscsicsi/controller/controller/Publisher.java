@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import org.iscsicsi.controller.engine.Engine;
+import org.iscsicsi.controller.engine.Engines;
 import org.iscsicsi.controller.volume.AccessRules;
 import org.iscsicsi.controller.volume.ChapCredentials;
 import org.iscsicsi.controller.volume.CsiErrors;
@@ -36,6 +38,12 @@ import org.slf4j.LoggerFactory;
  * target that already requires CHAP (the provisioner's secrets at CreateVolume), otherwise
  * INVALID_ARGUMENT.
  *
+ * <p>A replicated volume ({@link ReplicaMembers}) is granted, and its CHAP set, on the primary
+ * and then on every reachable member (one that does not answer is passed over, logged); its
+ * publish context is for multipath: every member's portals in slot order, {@code multipath:
+ * "true"} and {@code wwid: 3<naa>}. Unpublish revokes on the primary and every
+ * reachable member.
+ *
  * <p>External volumes ({@link ExternalVolume}, static PVs on another array) are answered from
  * their volume attributes without touching an engine.
  */
@@ -47,9 +55,11 @@ final class Publisher {
   private final OperationLocks locks;
   private final Drainer drainer;
   private final GeneratedChap chap;
+  private final Engines engines;
 
-  Publisher(VolumeFinder finder, OperationLocks locks, ChapSecretStore chapSecrets,
-      Drainer drainer) {
+  Publisher(Engines engines, VolumeFinder finder, OperationLocks locks,
+      ChapSecretStore chapSecrets, Drainer drainer) {
+    this.engines = engines;
     this.drainer = drainer;
     this.finder = finder;
     this.locks = locks;
@@ -96,6 +106,7 @@ final class Publisher {
           throw CsiErrors.alreadyExists("volume " + volumeId + " is already published to "
               + node + (mine.get().getReadOnly() ? " read-only" : " read-write"));
         }
+        grantMembers(l, node, readOnly, req.getSecretsMap());
         return response(l, readOnly, params);
       }
       if (!grants.isEmpty()) {
@@ -118,8 +129,36 @@ final class Publisher {
         l.engine().client().setLabels(l.iqn(), labels);
       }
       finder.updated(l.engine(), v.id(), l.engine().client().grant(l.iqn(), node, readOnly));
+      grantMembers(l, node, readOnly, req.getSecretsMap());
       log.info("published volume {} to {}{}", volumeId, node, readOnly ? " read-only" : "");
       return response(l, readOnly, params);
+    }
+  }
+
+  /** A replicated volume's grant and CHAP on every reachable member but the primary. */
+  private void grantMembers(Located l, String node, boolean readOnly,
+      Map<String, String> secrets) {
+    if (!ReplicaMembers.replicated(l.volume())) {
+      return;
+    }
+    VolumeRecord v = l.volume();
+    for (Engine member : ReplicaMembers.others(v, l.engine(), engines, true)) {
+      try {
+        if (v.parameters().chap()) {
+          if (ChapCredentials.present(secrets)) {
+            member.client().setChap(ChapCredentials.fromSecrets(secrets).toRequest(l.iqn()));
+          } else if (GeneratedChap.of(v)) {
+            chap.apply(new Located(member, v)); // the same IQN, so the same kept credentials
+          }
+        }
+        member.client().grant(l.iqn(), node, readOnly);
+      } catch (io.grpc.StatusRuntimeException e) {
+        if (!VolumeFinder.unanswered(e)) {
+          throw e;
+        }
+        log.warn("volume {}: member engine {} did not answer ({}); {} is not granted "
+            + "there", v.id(), member.name(), e.getStatus().getCode(), node);
+      }
     }
   }
 
@@ -171,16 +210,24 @@ final class Publisher {
     }
   }
 
-  private static Csi.ControllerPublishVolumeResponse response(Located l, boolean readOnly,
+  private Csi.ControllerPublishVolumeResponse response(Located l, boolean readOnly,
       VolumeParameters params) {
-    List<String> portals = params.portals().isEmpty()
-        ? l.engine().advertisedPortals() : params.portals();
+    boolean replicated = ReplicaMembers.replicated(l.volume());
+    List<String> portals = replicated ? memberPortals(l)
+        : params.portals().isEmpty() ? l.engine().advertisedPortals() : params.portals();
     if (portals.isEmpty()) {
       throw CsiErrors.failedPrecondition("engine " + l.engine().name()
           + " advertises no portal; set --advertise or the portals parameter");
     }
     Lun lun = l.volume().lun().orElseThrow();
-    return Csi.ControllerPublishVolumeResponse.newBuilder()
+    Csi.ControllerPublishVolumeResponse.Builder b = Csi.ControllerPublishVolumeResponse
+        .newBuilder();
+    if (replicated) {
+      b.putPublishContext(PublishContext.MULTIPATH, "true")
+          .putPublishContext(PublishContext.WWID,
+              "3" + lun.getNaa().toLowerCase(java.util.Locale.ROOT));
+    }
+    return b
         .putPublishContext(PublishContext.TARGET_IQN, l.iqn())
         .putPublishContext(PublishContext.SERIAL, lun.getSerial())
         .putPublishContext(PublishContext.NAA, lun.getNaa())
@@ -190,6 +237,26 @@ final class Publisher {
         .putPublishContext(PublishContext.READ_ONLY, Boolean.toString(readOnly))
         .putPublishContext(PublishContext.FS_TYPE, params.fsType())
         .build();
+  }
+
+  /**
+   * Every member's advertised portals in slot order (the primary's first); a member whose
+   * engine is not in the pool is left out (the node's multipath takes the paths it can reach).
+   */
+  private List<String> memberPortals(Located l) {
+    List<String> out = new java.util.ArrayList<>();
+    for (ReplicaMembers.Member m : ReplicaMembers.of(l.volume())) {
+      Optional<Engine> e = m.engine().equals(l.engine().name()) ? Optional.of(l.engine())
+          : engines.byName(m.engine());
+      if (e.isEmpty()) {
+        log.warn("volume {}: member engine {} is not in the pool; its portal is left out",
+            l.volume().id(), m.engine());
+        continue;
+      }
+      out.addAll(e.get().portals().isEmpty() && !e.get().state().reachable()
+          ? List.of() : e.get().advertisedPortals());
+    }
+    return out;
   }
 
   void unpublish(Csi.ControllerUnpublishVolumeRequest req) {
@@ -216,6 +283,23 @@ final class Publisher {
           finder.updated(l.engine(), l.volume().id(),
               l.engine().client().revoke(l.iqn(), g.getInitiator()));
           log.info("unpublished volume {} from {}", volumeId, g.getInitiator());
+        }
+      }
+      if (ReplicaMembers.replicated(l.volume())) {
+        for (Engine member : ReplicaMembers.others(l.volume(), l.engine(), engines, true)) {
+          try {
+            member.client().findTarget(l.iqn()).ifPresent(t -> t.getGrantsList().stream()
+                .filter(g -> req.getNodeId().isEmpty()
+                    || g.getInitiator().equals(req.getNodeId()))
+                .forEach(g -> member.client().revoke(l.iqn(), g.getInitiator())));
+          } catch (io.grpc.StatusRuntimeException e) {
+            if (!VolumeFinder.unanswered(e)) {
+              throw e;
+            }
+            log.warn("volume {}: member engine {} did not answer ({}); its grants stay until "
+                + "they are made equal to the volume's", l.volume().id(),
+                member.name(), e.getStatus().getCode());
+          }
         }
       }
     }

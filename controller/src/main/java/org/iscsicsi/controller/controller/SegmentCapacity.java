@@ -12,7 +12,10 @@ import org.iscsicsi.target.v1.PoolCapacity;
  * What one topology segment can still take (CSI GetCapacity, docs/pools.md section 4): over the
  * schedulable engines reachable from the segment, the sum of their rooms
  * ({@link Placement#room}) and the largest single room, which no volume may exceed anyway
- * beyond the largest volume allowed. Without a segment every engine counts.
+ * beyond the largest volume allowed. Without a segment every engine counts. A volume of
+ * {@code replicas} copies on distinct engines ({@link #of(List, Optional, Function, PoolLimits,
+ * boolean, int)}) takes that many rooms: the sum divided by {@code replicas}, and at most the
+ * {@code replicas}-th largest room.
  *
  * @param availableBytes GetCapacity's available_capacity
  * @param maximumVolumeBytes GetCapacity's maximum_volume_size
@@ -29,17 +32,27 @@ record SegmentCapacity(long availableBytes, long maximumVolumeBytes) {
    */
   static SegmentCapacity of(List<Engine> schedulable, Optional<Csi.Topology> segment,
       Function<Engine, PoolCapacity> capacity, PoolLimits limits, boolean thick) {
+    return of(schedulable, segment, capacity, limits, thick, 1);
+  }
+
+  /** As the others, for volumes of {@code replicas} copies on distinct engines. */
+  static SegmentCapacity of(List<Engine> schedulable, Optional<Csi.Topology> segment,
+      Function<Engine, PoolCapacity> capacity, PoolLimits limits, boolean thick, int replicas) {
     long total = 0;
-    long largest = 0;
+    List<Long> rooms = new java.util.ArrayList<>();
     for (Engine e : schedulable) {
       if (segment.isPresent() && !Placement.reachable(e, segment.get())) {
         continue;
       }
       long room = Placement.room(capacity.apply(e), limits, thick);
       total = saturatedAdd(total, room);
-      largest = Math.max(largest, Math.min(room, limits.largestVolume()));
+      rooms.add(Math.min(room, limits.largestVolume()));
     }
-    return new SegmentCapacity(total, largest);
+    if (rooms.size() < replicas) {
+      return NONE;
+    }
+    rooms.sort(java.util.Comparator.reverseOrder());
+    return new SegmentCapacity(total / replicas, rooms.get(replicas - 1));
   }
 
   private static long saturatedAdd(long a, long b) {

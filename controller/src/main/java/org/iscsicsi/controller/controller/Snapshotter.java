@@ -68,6 +68,7 @@ final class Snapshotter {
     // a snapshot of a volume on its way off a draining engine is taken where it is
     drainer.cancelMove(sourceId, "CreateSnapshot");
     Located source = finder.require(sourceId);
+    ReplicaMembers.refuseSnapshot(source.volume());
     VolumeId id = finder.idFor(source.engine(), name);
     try (OperationLocks.Held held = locks.acquire("snapshot " + id, "CreateSnapshot")) {
       Optional<Snapshot> raced = source.engine().client().findSnapshot(id.local());

@@ -382,7 +382,8 @@ final class VolumeFinder {
   }
 
   /** True for an engine call that failed because the engine did not answer. */
-  private static boolean unanswered(StatusRuntimeException e) {
+  /** An engine that did not answer (gone, or too slow), as opposed to one that refused. */
+  static boolean unanswered(StatusRuntimeException e) {
     Status.Code code = e.getStatus().getCode();
     return code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED;
   }

@@ -79,6 +79,25 @@ public final class EngineClient {
     return transfers().cancelTransfer(CancelTransferRequest.newBuilder().setId(id).build());
   }
 
+  private org.iscsicsi.target.v1.TargetReplicationGrpc.TargetReplicationBlockingStub
+      replication() {
+    return org.iscsicsi.target.v1.TargetReplicationGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Makes a LUN replicated in the role its volume's membership gives this engine. */
+  public org.iscsicsi.target.v1.ReplicationStatus setLunReplication(
+      org.iscsicsi.target.v1.SetLunReplicationRequest request) {
+    return replication().setLunReplication(request);
+  }
+
+  /** A replicated LUN's role, epochs and links as this engine sees them. */
+  public org.iscsicsi.target.v1.ReplicationStatus replicationStatus(String iqn, int lun) {
+    return replication().getReplicationStatus(
+        org.iscsicsi.target.v1.GetReplicationStatusRequest.newBuilder().setTarget(iqn)
+            .setLun(lun).build());
+  }
+
   /** The same engine with another deadline per call (a short one for background passes). */
   public EngineClient withTimeout(Duration callTimeout) {
     return new EngineClient(channel, callTimeout);

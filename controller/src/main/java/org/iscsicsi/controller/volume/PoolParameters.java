@@ -5,9 +5,11 @@ import java.util.regex.Pattern;
 
 /**
  * The StorageClass parameters that only pool mode understands (docs/pools.md, sections 4 and
- * 9): {@code placement}, {@code backend} and {@code replicas}. They choose where a volume goes,
- * not what it is, so they are not part of a volume's identity. A controller without a pool (the
- * embedded default, static engines) refuses them, naming the Helm value that turns pool mode on.
+ * 9): {@code placement}, {@code backend} and {@code replicas}. Placement and backend choose where
+ * a volume goes, not what it is, so they are not part of a volume's identity; {@code replicas}
+ * above 1 is (docs/replication.md section 11: a retry with another count is ALREADY_EXISTS). A
+ * controller without a pool (the embedded default, static engines) refuses them, naming the Helm
+ * value that turns pool mode on.
  *
  * @param placement the {@code placement} parameter, if given
  * @param backend the {@code backend} parameter, if given
@@ -28,7 +30,9 @@ public record PoolParameters(Optional<PlacementPolicy> placement, Optional<Strin
       new PoolParameters(Optional.empty(), Optional.empty(), 1);
 
   private static final Pattern BACKEND_NAME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?");
-  private static final int MAX_REPLICAS = 5;
+  /** One primary and up to two replicas: the member slots of a membership. */
+  public static final int MAX_REPLICAS =
+      org.iscsicsi.target.kube.MembershipTransitions.MAX_SLOTS;
 
   /** The policy that orders engines: the parameter's, else {@code leastAllocated}. */
   public PlacementPolicy policy() {
@@ -82,11 +86,12 @@ public record PoolParameters(Optional<PlacementPolicy> placement, Optional<Strin
       }
       return;
     }
-    // a backend is the engines' to offer: placement skips those without it, saying so
-    if (replicas > 1) {
-      throw CsiErrors.invalid("parameter " + REPLICAS + ": " + replicas + " copies need "
-          + "replication, which this controller does not offer; use 1");
-    }
+    // a backend is the engines' to offer, as is replication: placement skips engines without
+  }
+
+  /** Whether the volume is kept on more than one engine. */
+  public boolean replicated() {
+    return replicas > 1;
   }
 
   private static io.grpc.StatusRuntimeException needsPool(String key, String value) {

@@ -33,7 +33,7 @@ import java.util.regex.Pattern;
  *   <li>{@code overcommitRatio}, {@code maxVolumeSize}: lower the controller's
  *       {@link PoolLimits} for this class (never raise them); not part of the volume's identity.
  *   <li>{@code placement}, {@code backend}, {@code replicas}: pool mode only
- *       ({@link PoolParameters}); not part of the volume's identity.
+ *       ({@link PoolParameters}); only {@code replicas} above 1 is part of the volume's identity.
  * </ul>
  *
  * Keys starting with {@code csi.storage.k8s.io/} come from the external-provisioner (PVC/PV
@@ -186,6 +186,9 @@ public record VolumeParameters(
     m.put(PORTALS, String.join(",", portals));
     m.put(MULTI_NODE_MULTI_WRITER, Boolean.toString(multiNodeMultiWriter));
     m.put(BLOCK_SIZE, Integer.toString(blockSize));
+    if (pool.replicated()) { // absent at 1: volumes made before replication keep their identity
+      m.put(PoolParameters.REPLICAS, Integer.toString(pool.replicas()));
+    }
     return m;
   }
 
@@ -205,7 +208,9 @@ public record VolumeParameters(
         Boolean.parseBoolean(m.get(MULTI_NODE_MULTI_WRITER)),
         Integer.parseInt(m.getOrDefault(BLOCK_SIZE, "512")),
         PoolLimits.NONE,
-        k8s);
+        k8s,
+        new PoolParameters(java.util.Optional.empty(), java.util.Optional.empty(),
+            Integer.parseInt(m.getOrDefault(PoolParameters.REPLICAS, "1"))));
   }
 
   /** The same parameters with the filesystem type the capabilities asked for. */

@@ -32,7 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
  * room is what the overcommit ratio leaves, thick room also the free bytes; cordoned, draining,
  * unreachable and removing engines count for nothing and are not asked. Then the same through
  * the CSI service over real engines ({@link TestPool}): the segments' sums, a cordoned engine's
- * room gone, a stopped engine not failing the call, and unsupported capabilities 0.
+ * room gone, a stopped engine not failing the call, and unsupported capabilities 0. For
+ * {@code replicas} copies: the sum divided by the count and the count-th largest room, nothing
+ * with fewer engines than copies.
  */
 class CapacityPerSegmentTest {
 
@@ -156,5 +158,22 @@ class CapacityPerSegmentTest {
       req.setAccessibleTopology(segment);
     }
     return csi.getCapacity(req.build()).getAvailableCapacity();
+  }
+
+  @Test
+  void replicatedVolumesTakeOneRoomPerCopy() {
+    List<Engine> three = List.of(
+        engine("a", Map.of(), 100, 100, 40, EngineState.READY),
+        engine("b", Map.of(), 100, 100, 10, EngineState.READY),
+        engine("c", Map.of(), 100, 100, 70, EngineState.READY));
+    java.util.function.Function<Engine, PoolCapacity> room = e -> pools.get(e.name());
+    SegmentCapacity two = SegmentCapacity.of(three, Optional.empty(), room, RATIO_1,
+        false, 2);
+    assertThat(two.availableBytes()).isEqualTo((60 + 90 + 30) * GI / 2);
+    assertThat(two.maximumVolumeBytes()).isEqualTo(60 * GI);
+    assertThat(SegmentCapacity.of(three, Optional.empty(), room, RATIO_1, false, 3)
+        .maximumVolumeBytes()).isEqualTo(30 * GI);
+    assertThat(SegmentCapacity.of(three.subList(0, 1), Optional.empty(), room, RATIO_1,
+        false, 2)).isEqualTo(SegmentCapacity.NONE);
   }
 }

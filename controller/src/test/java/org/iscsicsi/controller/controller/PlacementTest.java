@@ -25,8 +25,10 @@ import org.junit.jupiter.api.Test;
  * preferred segments before the rest of the requisite ones; zone spread by the class's volumes;
  * cordoned, draining, unreachable and removing engines skipped without a capacity call; thick
  * room from free bytes, thin room from the overcommit ratio; a StorageClass backend read from
- * each engine's backends (engines without it skipped, naming what they have); and a refusal that
- * names every engine with its reason.
+ * each engine's backends (engines without it skipped, naming what they have); a refusal that
+ * names every engine with its reason; and a replicated volume's members: one per zone first, in
+ * placement order, then the rest, engines without a replication listener skipped, fewer able
+ * engines than replicas refused naming each one's reason.
  */
 class PlacementTest {
 
@@ -239,5 +241,28 @@ class PlacementTest {
     return org.iscsicsi.target.v1.BackendCapacity.newBuilder().setName(name).setType(type)
         .setTotalBytes(totalGi * GI).setAvailableBytes(freeGi * GI)
         .setProvisionedBytes(provisionedGi * GI).build();
+  }
+
+  @Test
+  void membersSpreadOverZonesFirstAndTooFewAreRefusedWithReasons() {
+    Engine a1 = engine("a1", "a", 100, 90, 10);
+    Engine a2 = engine("a2", "a", 100, 95, 5);
+    Engine b1 = engine("b1", "b", 100, 50, 50);
+    Engine c1 = in(engine("c1", "c", 100, 99, 1), EngineState.CORDONED);
+    List<Engine> all = List.of(a1, a2, b1, c1);
+    Placement.Ranking r = Placement.rank(all, thin(1), survey());
+    assertThat(r.eligible().stream().map(Engine::name)).containsExactly("a2", "a1", "b1");
+    assertThat(Placement.members(r, thin(1), 2, e -> java.util.Optional.empty()).stream()
+        .map(Engine::name)).containsExactly("a2", "b1", "a1");
+    assertThatThrownBy(() -> Placement.members(r, thin(1), 3,
+        e -> e.name().equals("a1") ? java.util.Optional.of("has no replication listener")
+            : java.util.Optional.empty()))
+        .isInstanceOf(StatusRuntimeException.class)
+        .satisfies(e -> {
+          Status st = ((StatusRuntimeException) e).getStatus();
+          assertThat(st.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+          assertThat(st.getDescription()).contains("needs 3 engines on distinct nodes, 2 can")
+              .contains("a1: has no replication listener").contains("c1: cordoned");
+        });
   }
 }

@@ -61,10 +61,21 @@ class PoolParametersTest {
   }
 
   @Test
-  void inAPoolBackendsPassAndUnofferedReplicasAreRefused() {
+  void inAPoolBackendsAndOneToThreeReplicasPass() {
     VolumeParameters.parse(Map.of("placement", "spreadZones")).pool().requireSupported(true);
     VolumeParameters.parse(Map.of("backend", "lvm-thin")).pool().requireSupported(true);
-    assertThat(status(() -> VolumeParameters.parse(Map.of("replicas", "3")).pool()
-        .requireSupported(true)).getDescription()).contains("replicas");
+    VolumeParameters.parse(Map.of("replicas", "3")).pool().requireSupported(true);
+    assertThat(status(() -> VolumeParameters.parse(Map.of("replicas", "4")))
+        .getDescription()).contains("replicas").contains("1 to 3");
+  }
+
+  @Test
+  void replicasAboveOneArePartOfTheVolumesIdentityAndReadBack() {
+    VolumeParameters two = VolumeParameters.parse(Map.of("replicas", "2"));
+    assertThat(two.canonical()).containsEntry("replicas", "2");
+    assertThat(VolumeParameters.fromCanonical(two.canonical(), Map.of()).pool().replicas())
+        .isEqualTo(2);
+    assertThat(VolumeParameters.parse(Map.of("replicas", "1")).canonical())
+        .isEqualTo(VolumeParameters.parse(Map.of()).canonical());
   }
 }

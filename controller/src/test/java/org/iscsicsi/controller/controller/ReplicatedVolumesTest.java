@@ -1,0 +1,262 @@
+package org.iscsicsi.controller.controller;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.iscsicsi.controller.controller.ControllerFixture.NODE_A;
+import static org.iscsicsi.controller.controller.ControllerFixture.createRequest;
+import static org.iscsicsi.controller.controller.ControllerFixture.mount;
+import static org.iscsicsi.controller.controller.GrpcAssert.assertCode;
+
+import csi.v1.ControllerGrpc;
+import csi.v1.Csi;
+import csi.v1.Csi.VolumeCapability.AccessMode.Mode;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.Status.Code;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.iscsicsi.controller.engine.Engine;
+import org.iscsicsi.csi.contract.PublishContext;
+import org.iscsicsi.target.kube.Membership;
+import org.iscsicsi.target.kube.MembershipTransitions;
+import org.iscsicsi.target.v1.Lun;
+import org.iscsicsi.target.v1.SetLunReplicationRequest;
+import org.iscsicsi.target.v1.Target;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Replicated volumes through the CSI Controller service in one process, over real embedded
+ * engines ({@link TestPool}). The membership store and SetLunReplication are a stand-in
+ * ({@link Recorded}): embedded engines run without Kubernetes, where memberships live, so they
+ * cannot take a replicated role here (ReplicatedPoolIT runs that part for real). Pins:
+ * {@code replicas: 2} lands on two engines in different zones, both with the volume's IQN, LUN 0
+ * of one NAA and serial and slots 1 and 2, the same CHAP user, one volume in ListVolumes; the
+ * membership is epoch 1 with every member InSync and the primary in slot 1; SetLunReplication
+ * goes to the member before the primary, each with the other's replication address; a retried
+ * CreateVolume is the same volume and one with another count is ALREADY_EXISTS; fewer eligible
+ * engines than replicas is RESOURCE_EXHAUSTED naming each engine's reason; a failed
+ * SetLunReplication leaves nothing behind; Publish grants on every member and returns the
+ * multipath context, Unpublish revokes everywhere; a member OutOfSync makes the volume abnormal
+ * with a message; snapshots, clones and expansion are FAILED_PRECONDITION; Delete leaves no
+ * target on any engine and no membership.
+ */
+class ReplicatedVolumesTest {
+
+  static final long MIB = 1 << 20;
+  static final Map<String, String> REPLICAS_2 = Map.of("replicas", "2");
+
+  /** A stand-in for the IscsiVolume store and the engines' TargetReplication service. */
+  static final class Recorded implements Memberships {
+    final Map<String, Membership> memberships = new ConcurrentHashMap<>();
+    final List<String> activated = new ArrayList<>();
+    final List<SetLunReplicationRequest> requests = new ArrayList<>();
+    final Set<String> withoutListener = ConcurrentHashMap.newKeySet();
+    volatile boolean failActivation;
+
+    @Override
+    public void create(String volume, int replicas, Membership created) {
+      if (memberships.putIfAbsent(volume, created) != null) {
+        throw new IllegalStateException("membership exists");
+      }
+    }
+
+    @Override
+    public Optional<Membership> read(String volume) {
+      return Optional.ofNullable(memberships.get(volume));
+    }
+
+    @Override
+    public void delete(String volume) {
+      memberships.remove(volume);
+    }
+
+    @Override
+    public String replicationAddress(Engine engine) {
+      return withoutListener.contains(engine.name()) ? ""
+          : "127.0.0.1:" + (20000 + engine.name().hashCode() % 1000);
+    }
+
+    @Override
+    public synchronized void activate(Engine engine, SetLunReplicationRequest request) {
+      if (failActivation) {
+        throw io.grpc.Status.UNAVAILABLE.withDescription("engine said no").asRuntimeException();
+      }
+      activated.add(engine.name());
+      requests.add(request);
+    }
+  }
+
+  @TempDir Path dir;
+  TestPool pool;
+  Recorded recorded = new Recorded();
+  Server server;
+  ManagedChannel channel;
+  ControllerGrpc.ControllerBlockingStub csi;
+
+  @BeforeEach
+  void start() throws Exception {
+    pool = new TestPool(dir);
+    pool.start("e1", Map.of(TestPool.ZONE, "a"));
+    pool.start("e2", Map.of(TestPool.ZONE, "a"));
+    pool.start("e3", Map.of(TestPool.ZONE, "b"));
+    String name = "replicated-" + UUID.randomUUID();
+    ControllerService service = new ControllerService(pool, ControllerConfig.defaults(),
+        () -> true, new ClusterObjects(ChapSecretStore.ENGINE_ONLY, VolumeEvents.NONE, recorded));
+    server = InProcessServerBuilder.forName(name).directExecutor().addService(service).build()
+        .start();
+    channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+    csi = ControllerGrpc.newBlockingStub(channel);
+  }
+
+  @AfterEach
+  void stop() throws InterruptedException {
+    channel.shutdownNow();
+    server.shutdownNow();
+    server.awaitTermination(5, TimeUnit.SECONDS);
+    pool.close();
+  }
+
+  Csi.Volume create(String name, Map<String, String> params) {
+    return csi.createVolume(createRequest(name, MIB).putAllParameters(params).build())
+        .getVolume();
+  }
+
+  Optional<Target> target(String engine, String iqn) {
+    return pool.byName(engine).orElseThrow().client().findTarget(iqn);
+  }
+
+  List<String> holders(String iqn) {
+    return List.of("e1", "e2", "e3").stream().filter(e -> target(e, iqn).isPresent()).toList();
+  }
+
+  static String iqn(Csi.Volume v) {
+    return ControllerConfig.defaults().iqnPrefix() + ":" + v.getVolumeId();
+  }
+
+  @Test
+  void createsMembersWithOneIdentityAndTheirSlotsAndPublishesForMultipath() {
+    Csi.Volume v = create("pvc-r2", REPLICAS_2);
+    String iqn = iqn(v);
+    List<String> holders = holders(iqn);
+    assertThat(holders).hasSize(2).contains("e3"); // zones a and b
+    Membership m = recorded.read(v.getVolumeId()).orElseThrow();
+    assertThat(m.epoch()).isEqualTo(1);
+    assertThat(m.members()).allSatisfy(x -> assertThat(x.state())
+        .isEqualTo(Membership.State.InSync));
+    assertThat(m.members().stream().map(Membership.Member::engine).toList())
+        .containsExactlyInAnyOrderElementsOf(holders);
+    String primary = m.primary();
+    String member = holders.stream().filter(h -> !h.equals(primary)).findFirst().orElseThrow();
+    assertThat(m.member(primary).orElseThrow().slot()).isEqualTo(1);
+    Lun p = target(primary, iqn).orElseThrow().getLuns(0);
+    Lun r = target(member, iqn).orElseThrow().getLuns(0);
+    assertThat(r.getNaa()).isEqualTo(p.getNaa());
+    assertThat(r.getSerial()).isEqualTo(p.getSerial());
+    assertThat(p.getPortSlot()).isEqualTo(1);
+    assertThat(r.getPortSlot()).isEqualTo(2);
+    assertThat(target(member, iqn).orElseThrow().getChap().getUser())
+        .isEqualTo(target(primary, iqn).orElseThrow().getChap().getUser()).isNotEmpty();
+    assertThat(recorded.activated).containsExactly(member, primary);
+    assertThat(recorded.requests.getLast().getMemberAddressesMap()).containsOnlyKeys(member);
+    assertThat(recorded.requests.getFirst().getMemberAddressesMap()).containsOnlyKeys(primary);
+
+    var listed = csi.listVolumes(Csi.ListVolumesRequest.getDefaultInstance());
+    assertThat(listed.getEntriesList()).singleElement().satisfies(e -> assertThat(
+        e.getStatus().getVolumeCondition().getAbnormal()).isFalse());
+
+    // retried: the same volume, nothing new; another count: ALREADY_EXISTS
+    assertThat(create("pvc-r2", REPLICAS_2).getVolumeId()).isEqualTo(v.getVolumeId());
+    assertThat(holders(iqn)).isEqualTo(holders);
+    assertThat(recorded.activated).hasSize(2);
+    assertCode(() -> create("pvc-r2", Map.of("replicas", "3")), Code.ALREADY_EXISTS,
+        "replicas");
+
+    var published = csi.controllerPublishVolume(Csi.ControllerPublishVolumeRequest.newBuilder()
+        .setVolumeId(v.getVolumeId()).setNodeId(NODE_A)
+        .setVolumeCapability(mount(Mode.SINGLE_NODE_WRITER)).build()).getPublishContextMap();
+    assertThat(published).containsEntry(PublishContext.MULTIPATH, "true")
+        .containsEntry(PublishContext.WWID, "3" + p.getNaa().toLowerCase())
+        .containsEntry(PublishContext.NAA, p.getNaa())
+        .containsEntry(PublishContext.TARGET_IQN, iqn);
+    List<String> portals = new ArrayList<>();
+    portals.addAll(pool.byName(primary).orElseThrow().advertisedPortals());
+    portals.addAll(pool.byName(member).orElseThrow().advertisedPortals());
+    assertThat(published.get(PublishContext.PORTALS)).isEqualTo(String.join(",", portals));
+    for (String h : holders) {
+      assertThat(target(h, iqn).orElseThrow().getGrantsList()).as(h)
+          .anySatisfy(g -> assertThat(g.getInitiator()).isEqualTo(NODE_A));
+    }
+    csi.controllerUnpublishVolume(Csi.ControllerUnpublishVolumeRequest.newBuilder()
+        .setVolumeId(v.getVolumeId()).setNodeId(NODE_A).build());
+    for (String h : holders) {
+      assertThat(target(h, iqn).orElseThrow().getGrantsList()).as(h)
+          .noneSatisfy(g -> assertThat(g.getInitiator()).isEqualTo(NODE_A));
+    }
+
+    // a member out of sync: abnormal, naming it
+    recorded.memberships.put(v.getVolumeId(), MembershipTransitions.outOfSync(m, primary, 1,
+        member, "silent", Instant.now()));
+    var got = csi.controllerGetVolume(Csi.ControllerGetVolumeRequest.newBuilder()
+        .setVolumeId(v.getVolumeId()).build());
+    assertThat(got.getStatus().getVolumeCondition().getAbnormal()).isTrue();
+    assertThat(got.getStatus().getVolumeCondition().getMessage()).contains("1/2 in sync")
+        .contains(member + " OutOfSync");
+
+    // not supported on replicated volumes yet
+    assertCode(() -> csi.createSnapshot(Csi.CreateSnapshotRequest.newBuilder()
+        .setName("snap").setSourceVolumeId(v.getVolumeId()).build()),
+        Code.FAILED_PRECONDITION, "snapshots are not supported on replicated volumes");
+    assertCode(() -> csi.controllerExpandVolume(Csi.ControllerExpandVolumeRequest.newBuilder()
+        .setVolumeId(v.getVolumeId()).setCapacityRange(Csi.CapacityRange.newBuilder()
+            .setRequiredBytes(2 * MIB)).build()),
+        Code.FAILED_PRECONDITION, "expansion is not supported on replicated volumes");
+    assertCode(() -> csi.createVolume(createRequest("clone", MIB)
+        .setVolumeContentSource(Csi.VolumeContentSource.newBuilder().setVolume(
+            Csi.VolumeContentSource.VolumeSource.newBuilder().setVolumeId(v.getVolumeId())))
+        .build()), Code.FAILED_PRECONDITION, "clones are not supported on replicated volumes");
+
+    csi.deleteVolume(Csi.DeleteVolumeRequest.newBuilder().setVolumeId(v.getVolumeId()).build());
+    assertThat(holders(iqn)).isEmpty();
+    assertThat(recorded.read(v.getVolumeId())).isEmpty();
+  }
+
+  @Test
+  void threeReplicasTakeThreeEnginesAndAFourthIsNotThere() {
+    Csi.Volume v = create("pvc-r3", Map.of("replicas", "3"));
+    assertThat(holders(iqn(v))).containsExactlyInAnyOrder("e1", "e2", "e3");
+    Membership m = recorded.read(v.getVolumeId()).orElseThrow();
+    assertThat(m.members().stream().map(Membership.Member::slot).toList())
+        .containsExactly(1, 2, 3);
+    assertThat(recorded.activated.getLast()).isEqualTo(m.primary());
+
+    recorded.withoutListener.add("e2");
+    assertCode(() -> create("pvc-r3b", Map.of("replicas", "3")), Code.RESOURCE_EXHAUSTED,
+        "e2: has no replication listener");
+    assertCode(() -> create("pvc-r4", Map.of("replicas", "4")), Code.INVALID_ARGUMENT,
+        "replicas");
+    assertThat(holders(ControllerConfig.defaults().iqnPrefix() + ":pool.pvc-r3b")).isEmpty();
+  }
+
+  @Test
+  void aFailedActivationLeavesNothingBehind() {
+    recorded.failActivation = true;
+    assertCode(() -> create("pvc-fail", REPLICAS_2), Code.UNAVAILABLE, "engine said no");
+    assertThat(holders(ControllerConfig.defaults().iqnPrefix() + ":pool.pvc-fail")).isEmpty();
+    assertThat(recorded.memberships).isEmpty();
+    recorded.failActivation = false;
+    Csi.Volume v = create("pvc-fail", REPLICAS_2);
+    assertThat(holders(iqn(v))).hasSize(2);
+  }
+}
