@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * InSync. Any failure (the link lost, a refusal, a mismatch) makes it OutOfSync again; the next
  * attempt starts again (the bitmap is cleared only at InSync). One member at a time per volume;
  * a worker thread tries every {@link #RETRY} while a member is out, doubling the wait after each
- * failed attempt (up to 64 s).
+ * failed attempt (up to 16 s).
  *
  * <p>The bitmaps live in this primary's memory only (no activity log or on-disk bitmap yet): a
  * restarted or new primary rebuilds by FullVerify.
@@ -58,8 +58,8 @@ public final class Rebuilder implements AutoCloseable {
   /** How often progress is written to the IscsiVolume while a rebuild runs. */
   static final Duration PROGRESS_EVERY = Duration.ofSeconds(5);
   static final int MAX_TRIES = 3;
-  /** Failed attempts double the wait before the next, up to 64 s. */
-  static final int MAX_BACKOFF_DOUBLINGS = 6;
+  /** Failed attempts double the wait before the next, up to 16 s (a returning member's wait). */
+  static final int MAX_BACKOFF_DOUBLINGS = 4;
 
   private enum Attempt { IN_SYNC, FAILED, UNREACHABLE }
 

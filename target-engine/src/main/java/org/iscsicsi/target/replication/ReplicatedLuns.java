@@ -251,8 +251,11 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
 
   private ReplicatedLun find(String target, int lun) {
     return byVolume.values().stream().filter(l -> l.request.getTarget().equals(target)
-        && l.request.getLun() == lun).findFirst().orElseThrow(() -> RegistryException.notFound(
-            "LUN " + lun + " of " + target + " is not replicated"));
+        && l.request.getLun() == lun).findFirst().orElseThrow(() -> manages(target, lun)
+            ? new RegistryException(Reason.FAILED_PRECONDITION, "LUN " + lun + " of " + target
+                + " is replicated but not reopened yet: the engine reopens it once it reaches "
+                + "Kubernetes (or logged why it could not)")
+            : RegistryException.notFound("LUN " + lun + " of " + target + " is not replicated"));
   }
 
   /** This engine's name. */
