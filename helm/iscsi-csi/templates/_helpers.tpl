@@ -131,6 +131,7 @@ $({{ include "iscsi-csi.portalServiceHostVar" . }}):{{ .Values.portal.port }}
 {{- if not (has .Values.engines.mode (list "embedded" "pool")) }}
 {{- fail (printf "engines.mode must be embedded or pool, not %q" .Values.engines.mode) }}
 {{- end }}
+{{- include "iscsi-csi.validateBackends" . }}
 {{- if and .Values.pool.topologyKeys (ne .Values.engines.mode "pool") }}
 {{- fail "pool.topologyKeys needs engines.mode pool (the embedded engine serves every node)" }}
 {{- end }}
@@ -215,4 +216,50 @@ networkPolicy.portalFrom, each range without the pod ranges of its address famil
       {{- end }}
     {{- end }}
 {{- end }}
+{{- end }}
+
+{{/*
+engines.backends: each one's `serve --backend` value, checked here so a wrong entry fails the
+render naming it rather than an engine at its start on every storage node.
+*/}}
+{{- define "iscsi-csi.validateBackends" -}}
+{{- $seen := dict }}
+{{- range .Values.engines.backends }}
+{{- if ne $.Values.engines.mode "pool" }}
+{{- fail (printf "engines.backends %s needs engines.mode pool (the embedded engine serves fileio only)" .name) }}
+{{- end }}
+{{- if hasKey $seen .name }}
+{{- fail (printf "engines.backends: the name %s repeats" .name) }}
+{{- end }}
+{{- $_ := set $seen .name true }}
+{{- if eq .type "fileio" }}
+{{- if .source }}
+{{- fail (printf "engines.backends %s: fileio takes no source (its files go to engines.dataDir)" .name) }}
+{{- end }}
+{{- else if not .source }}
+{{- fail (printf "engines.backends %s: type %s needs a source" .name .type) }}
+{{- end }}
+{{- if and (eq .type "lvm-thin") (ne (len (splitList "/" .source)) 2) }}
+{{- fail (printf "engines.backends %s: lvm-thin's source is VG/POOL, not %q" .name .source) }}
+{{- end }}
+{{- if and (eq .type "lvm") (contains "/" .source) }}
+{{- fail (printf "engines.backends %s: lvm's source is a volume group name, not %q" .name .source) }}
+{{- end }}
+{{- if and (has .type (list "blockio" "disk")) (not (hasPrefix "/dev/" .source)) }}
+{{- fail (printf "engines.backends %s: %s's source is a device under /dev/, not %q" .name .type .source) }}
+{{- end }}
+{{- if and .thin (ne .type "disk") }}
+{{- fail (printf "engines.backends %s: thin applies to type disk only (lvm-thin is thin, lvm and blockio thick)" .name) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The `--backend` value of one engines.backends entry: NAME=TYPE[:SOURCE][,thin]. */}}
+{{- define "iscsi-csi.backendFlag" -}}
+{{- .name }}={{ .type }}{{ if .source }}:{{ .source }}{{ end }}{{ if .thin }},thin{{ end }}
+{{- end }}
+
+{{/* "true" when an engines.backends entry needs block devices (anything but fileio). */}}
+{{- define "iscsi-csi.engineNeedsDevices" -}}
+{{- range .Values.engines.backends }}{{ if ne .type "fileio" }}true{{ end }}{{ end }}
 {{- end }}

@@ -11,10 +11,13 @@ import static org.iscsicsi.e2e.ChartContentTest.volume;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.iscsicsi.target.engine.BackendOption;
+import org.iscsicsi.target.registry.BackendSpec;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,7 +26,9 @@ import org.junit.jupiter.api.Test;
  * labelled nodes (host network, the three ports on the node's IP, the hostPath state directory
  * handed to a non-root user, a hardened container); the engines' and the controller's RBAC, verb
  * by verb; topology keys turning on capacity tracking and the node plugin's {@code
- * --topology-keys}; the engines' NetworkPolicy; and the values that cannot work refused. The
+ * --topology-keys}; the replication port and the engines' block backends ({@code
+ * engines.backends}: flags the engine's own parser takes, root and the host's devices only when
+ * a backend needs them); the engines' NetworkPolicy; and the values that cannot work refused. The
  * embedded default renders none of it (deploy/iscsi-csi.yaml, compared byte for byte by
  * DeployManifestsTest, pins the rest of the default output).
  */
@@ -110,6 +115,7 @@ class ChartPoolTest {
         "--admin=$(NODE_IP):3262", "--admin-tls-cert=/etc/iscsi-csi/tls/tls.crt",
         "--admin-tls-key=/etc/iscsi-csi/tls/tls.key",
         "--admin-tls-client-ca=/etc/iscsi-csi/tls/ca.crt",
+        "--replication=$(NODE_IP):3263", "--replication-tls-ca=/etc/iscsi-csi/tls/ca.crt",
         "--topology-keys=topology.kubernetes.io/zone");
     Map<String, String> fields = new HashMap<>();
     for (JsonNode env : engine.path("env")) {
@@ -146,7 +152,7 @@ class ChartPoolTest {
     JsonNode customPod = enginePod(custom);
     assertThat(texts(container(customPod, "engine").path("args")))
         .contains("--portal=$(NODE_IP):13260", "--admin=$(NODE_IP):13262",
-            "--state-dir=/srv/engine")
+            "--replication=$(NODE_IP):13263", "--state-dir=/srv/engine")
         .noneMatch(a -> a.startsWith("--topology-keys"));
     assertThat(container(customPod, "engine").path("ports").findValuesAsText("containerPort"))
         .containsExactly("13260", "13262", "13263");
@@ -301,6 +307,105 @@ class ChartPoolTest {
     assertThat(texts(narrowed.at("/0/ipBlock/except"))).containsExactly("10.244.0.0/16");
     assertThat(K8sObjects.find(render(Map.of("networkPolicy.enabled", false)),
         "NetworkPolicy", ENGINE)).isEmpty();
+  }
+
+  @Test
+  void backendsBecomeEngineFlagsTheEngineParses() {
+    List<ObjectNode> objects = render(Map.ofEntries(
+        Map.entry("engines.backends[0].name", "thin"),
+        Map.entry("engines.backends[0].type", "lvm-thin"),
+        Map.entry("engines.backends[0].source", "vg-storage/pool"),
+        Map.entry("engines.backends[1].name", "thick"),
+        Map.entry("engines.backends[1].type", "lvm"),
+        Map.entry("engines.backends[1].source", "vg-storage"),
+        Map.entry("engines.backends[2].name", "whole"),
+        Map.entry("engines.backends[2].type", "disk"),
+        Map.entry("engines.backends[2].source", "/dev/disk/by-id/ata-disk1"),
+        Map.entry("engines.backends[2].thin", true),
+        Map.entry("engines.backends[3].name", "raw"),
+        Map.entry("engines.backends[3].type", "blockio"),
+        Map.entry("engines.backends[3].source", "/dev/sdb"),
+        Map.entry("engines.backends[4].name", "files"),
+        Map.entry("engines.backends[4].type", "fileio")));
+    JsonNode engine = container(enginePod(objects), "engine");
+    List<String> flags = texts(engine.path("args")).stream()
+        .filter(a -> a.startsWith("--backend=")).map(a -> a.substring("--backend=".length()))
+        .toList();
+    assertThat(flags).containsExactly("thin=lvm-thin:vg-storage/pool", "thick=lvm:vg-storage",
+        "whole=disk:/dev/disk/by-id/ata-disk1,thin", "raw=blockio:/dev/sdb", "files=fileio");
+    // the engine's own parser takes every value the chart renders, in order, the first default
+    List<BackendOption> parsed = flags.stream().map(BackendOption::parse).toList();
+    assertThat(parsed).extracting(BackendOption::name)
+        .containsExactly("thin", "thick", "whole", "raw", "files");
+    assertThat(parsed.get(2)).isEqualTo(
+        new BackendOption.Disk("whole", Path.of("/dev/disk/by-id/ata-disk1"), true));
+    assertThat(((BackendOption.Given) parsed.get(0)).spec())
+        .isEqualTo(BackendSpec.lvmThin("thin", "vg-storage", "pool"));
+    assertThat(((BackendOption.Given) parsed.get(3)).spec())
+        .isEqualTo(BackendSpec.blockio("raw", Path.of("/dev/sdb")));
+
+    // devices and lvm: root, privileged, the host's /dev and lvm's shared directories
+    JsonNode security = engine.path("securityContext");
+    assertThat(security.path("privileged").asBoolean()).isTrue();
+    assertThat(security.path("runAsUser").asInt(-1)).isZero();
+    assertThat(security.path("runAsNonRoot").asBoolean(true)).isFalse();
+    assertThat(security.path("readOnlyRootFilesystem").asBoolean()).isTrue();
+    JsonNode pod = enginePod(objects);
+    Map<String, String> hostPaths = Map.of("dev", "/dev", "lvm-run", "/run/lvm",
+        "lvm-lock", "/run/lock/lvm", "lvm-backup", "/etc/lvm/backup",
+        "lvm-archive", "/etc/lvm/archive");
+    hostPaths.forEach((name, path) -> {
+      assertThat(volume(pod, name).at("/hostPath/path").asText()).as(name).isEqualTo(path);
+      assertThat(mount(engine, name).path("mountPath").asText()).as(name).isEqualTo(path);
+    });
+
+    // fileio only: still the hardened non-root container, no host devices
+    List<ObjectNode> files = render(Map.of("engines.backends[0].name", "files",
+        "engines.backends[0].type", "fileio"));
+    JsonNode filesEngine = container(enginePod(files), "engine");
+    assertThat(texts(filesEngine.path("args"))).contains("--backend=files=fileio");
+    assertThat(filesEngine.at("/securityContext/privileged").asBoolean(false)).isFalse();
+    assertThat(filesEngine.at("/securityContext/runAsUser").isMissingNode()).isTrue();
+    assertThat(names(enginePod(files).path("volumes"))).doesNotContain("dev", "lvm-lock");
+    assertThat(texts(container(enginePod(pool), "engine").path("args")))
+        .noneMatch(a -> a.startsWith("--backend"));
+  }
+
+  @Test
+  void backendsThatCannotWorkAreRefused() {
+    assertThatThrownBy(() -> ChartRenderer.template("default", Map.of(
+        "engines.backends[0].name", "thin", "engines.backends[0].type", "lvm-thin",
+        "engines.backends[0].source", "vg/pool")))
+        .hasMessageContaining("engines.backends thin needs engines.mode pool");
+    assertThatThrownBy(() -> render(Map.of("engines.backends[0].name", "thin",
+        "engines.backends[0].type", "lvm-thin", "engines.backends[0].source", "vg")))
+        .hasMessageContaining("engines.backends thin: lvm-thin's source is VG/POOL");
+    assertThatThrownBy(() -> render(Map.of("engines.backends[0].name", "raw",
+        "engines.backends[0].type", "blockio")))
+        .hasMessageContaining("engines.backends raw: type blockio needs a source");
+    assertThatThrownBy(() -> render(Map.of("engines.backends[0].name", "raw",
+        "engines.backends[0].type", "blockio", "engines.backends[0].source", "sdb")))
+        .hasMessageContaining("blockio's source is a device under /dev/");
+    assertThatThrownBy(() -> render(Map.of("engines.backends[0].name", "files",
+        "engines.backends[0].type", "fileio", "engines.backends[0].source", "/srv")))
+        .hasMessageContaining("fileio takes no source");
+    assertThatThrownBy(() -> render(Map.of("engines.backends[0].name", "t",
+        "engines.backends[0].type", "lvm", "engines.backends[0].source", "vg",
+        "engines.backends[0].thin", true)))
+        .hasMessageContaining("thin applies to type disk only");
+    assertThatThrownBy(() -> render(Map.of("engines.backends[0].name", "a",
+        "engines.backends[0].type", "lvm", "engines.backends[0].source", "vg",
+        "engines.backends[1].name", "a", "engines.backends[1].type", "fileio")))
+        .hasMessageContaining("engines.backends: the name a repeats");
+    assertThatThrownBy(() -> render(Map.of("engines.backends[0].name", "Bad_Name",
+        "engines.backends[0].type", "fileio")))
+        .hasMessageContaining("/engines/backends/0/name");
+    assertThatThrownBy(() -> render(Map.of("engines.backends[0].name", "x",
+        "engines.backends[0].type", "zfs")))
+        .hasMessageContaining("/engines/backends/0/type");
+    assertThatThrownBy(() -> render(Map.of("engines.backends[0].name", "x",
+        "engines.backends[0].type", "lvm", "engines.backends[0].source", "vg;rm -rf /")))
+        .hasMessageContaining("/engines/backends/0/source");
   }
 
   @Test
