@@ -186,9 +186,15 @@ public final class VolumeStager {
   private String uniqueUuid(String volumeId, Path device, String type, String uuid)
       throws FsException, IOException {
     Path real = device.toRealPath();
+    // A multipath map's own paths show its filesystem too: they are the same disk.
+    java.util.Set<Path> self = new java.util.HashSet<>(List.of(real));
+    for (String slave : sysfs.slaves(real.getFileName().toString())) {
+      self.add(sysfs.devRoot().resolve(slave).toAbsolutePath().normalize());
+    }
     List<Path> others = new ArrayList<>();
     for (Path p : fs.devicesWithUuid(uuid)) {
-      if (!p.toRealPath().equals(real)) {
+      Path r = p.toRealPath();
+      if (!self.contains(r) && !self.contains(p.toAbsolutePath().normalize())) {
         others.add(p);
       }
     }
