@@ -103,8 +103,16 @@ public final class MultipathAttacher implements VolumeAttacher {
     String iqn = source.target().iqn();
     boolean hadSessions = source.target().portals().stream()
         .anyMatch(p -> disks.session(iqn, p).isPresent());
+    List<String> pathDisks;
     try {
-      List<String> pathDisks = loginAll(volumeId, source, chap);
+      pathDisks = loginAll(volumeId, source, chap);
+    } catch (CsiException e) {
+      if (!hadSessions) {
+        logoutAll(volumeId, source);
+      }
+      throw e;
+    }
+    try {
       multipath.addWwid(sysfs.devRoot(), pathDisks.getFirst());
       for (String d : pathDisks) {
         addPath(d, wwid);
@@ -223,6 +231,16 @@ public final class MultipathAttacher implements VolumeAttacher {
         log.debug("volume {}: {}", volumeId, e.getMessage());
       }
     }
+    errors.addAll(logoutAll(volumeId, source));
+    if (!errors.isEmpty()) {
+      throw new CsiException(Status.Code.INTERNAL, "volume " + volumeId + ": " + String.join("; ",
+          errors));
+    }
+  }
+
+  /** Logs out of every portal and deletes its record; what failed. */
+  private List<String> logoutAll(String volumeId, VolumeSource source) {
+    List<String> errors = new ArrayList<>();
     String iqn = source.target().iqn();
     for (Portal portal : source.target().portals()) {
       try {
@@ -236,10 +254,8 @@ public final class MultipathAttacher implements VolumeAttacher {
         errors.add(e.getMessage());
       }
     }
-    if (!errors.isEmpty()) {
-      throw new CsiException(Status.Code.INTERNAL, "volume " + volumeId + ": " + String.join("; ",
-          errors));
-    }
+    errors.forEach(e -> log.debug("volume {}: {}", volumeId, e));
+    return errors;
   }
 
   /** Best-effort removal of what a failed attach created. */
