@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  */
 class MultipathTest {
 
-  private static final String WWID = "36001405aabbccddeeff001122334455";
+  private static final String WWID = "36001405aabbccddeeff0011223344556";
 
   @Test
   void argumentsAreValidatedBeforeAnyCommandRuns() {
