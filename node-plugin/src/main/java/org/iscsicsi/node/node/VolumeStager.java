@@ -185,16 +185,15 @@ public final class VolumeStager {
    */
   private String uniqueUuid(String volumeId, Path device, String type, String uuid)
       throws FsException, IOException {
-    Path real = device.toRealPath();
-    // A multipath map's own paths show its filesystem too: they are the same disk.
-    java.util.Set<Path> self = new java.util.HashSet<>(List.of(real));
-    for (String slave : sysfs.slaves(real.getFileName().toString())) {
-      self.add(sysfs.devRoot().resolve(slave).toAbsolutePath().normalize());
+    // The same disk under another name (/dev/mapper/NAME for dm-N), and a multipath map's own
+    // paths, show its filesystem too: compared by device number, not by name.
+    java.util.Set<Object> self = new java.util.HashSet<>(List.of(deviceNumber(device)));
+    for (String slave : sysfs.slaves(device.toRealPath().getFileName().toString())) {
+      self.add(deviceNumber(sysfs.devRoot().resolve(slave)));
     }
     List<Path> others = new ArrayList<>();
     for (Path p : fs.devicesWithUuid(uuid)) {
-      Path r = p.toRealPath();
-      if (!self.contains(r) && !self.contains(p.toAbsolutePath().normalize())) {
+      if (!self.contains(deviceNumber(p))) {
         others.add(p);
       }
     }
@@ -205,6 +204,15 @@ public final class VolumeStager {
         volumeId, device, uuid, others);
     fs.regenerateUuid(device, type);
     return fs.probe(device).uuid().orElseThrow(() -> new FsException(device + " lost its UUID"));
+  }
+
+  /** The device number of a device file (its real path where the file system has none). */
+  private static Object deviceNumber(Path device) throws IOException {
+    try {
+      return Files.getAttribute(device, "unix:rdev");
+    } catch (UnsupportedOperationException | IllegalArgumentException e) {
+      return device.toRealPath();
+    }
   }
 
   public void unstage(String volumeId, Path stagingPath) throws CsiException {

@@ -235,7 +235,9 @@ class MultipathNodeVmIT {
         .doesNotContain(wwid).doesNotContain("mpath-");
     assertThat(sh(guest, "iscsiadm -m session; iscsiadm -m node; true"))
         .contains("No active sessions").contains("No records found");
-    assertThat(sh(guest, "cat /etc/multipath/wwids 2>/dev/null; true")).doesNotContain(wwid);
+    // multipath -w comments the WWID out of the wwids file.
+    assertThat(sh(guest, "grep -v '^#' /etc/multipath/wwids 2>/dev/null; true"))
+        .doesNotContain(wwid);
   }
 
   /** Waits until multipathd has regrouped: {@code path} alone in the prio 50 group. */
