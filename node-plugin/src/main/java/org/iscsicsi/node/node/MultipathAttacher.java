@@ -31,10 +31,10 @@ import org.slf4j.LoggerFactory;
  * from the others); a wrong secret or a disk that is not the volume fails the stage, and what this
  * call created is taken away again.
  *
- * <p>Detach: the WWID leaves the wwids file ({@code multipath -w}), {@code multipath -f} (retried
- * while in use; with {@code disablequeueing} first when no path is usable, so that queued I/O
- * fails instead of holding the map forever), {@code multipathd del path}, logout of every portal
- * and deletion of the records.
+ * <p>Unstage: before the unmount, {@code disablequeueing} when no path is usable (so that queued
+ * I/O fails instead of holding the unmount and the map for ever); then the WWID leaves the wwids
+ * file ({@code multipath -w}), {@code multipath -f} (retried while in use), {@code multipathd
+ * del path}, logout of every portal and deletion of the records.
  */
 public final class MultipathAttacher implements VolumeAttacher {
 
@@ -197,6 +197,32 @@ public final class MultipathAttacher implements VolumeAttacher {
     }
   }
 
+  /**
+   * With no usable path, an unmount would wait for ever on the queued journal writes: queueing
+   * is disabled first, so that they fail (they were never acknowledged) and the unmount ends.
+   */
+  @Override
+  public void beforeUnmount(String volumeId, VolumeSource source) throws CsiException {
+    failQueuedIoIfNoPath(volumeId, wwid(source));
+  }
+
+  private void failQueuedIoIfNoPath(String volumeId, String wwid) throws CsiException {
+    if (sysfs.deviceMapperByUuid(DM_UUID_PREFIX + wwid).isEmpty()) {
+      return;
+    }
+    try {
+      List<PathState> states = multipath.paths(wwid);
+      if (states.stream().noneMatch(PathState::usable)) {
+        log.warn("volume {}: map {} has no usable path ({}); failing its queued I/O so that it"
+            + " can be unmounted and removed", volumeId, wwid, states);
+        multipath.disableQueueing(wwid);
+      }
+    } catch (MultipathException e) {
+      throw new CsiException(Status.Code.INTERNAL, "volume " + volumeId + ": " + e.getMessage(),
+          e);
+    }
+  }
+
   @Override
   public void detach(String volumeId, VolumeSource source) throws CsiException {
     String wwid = wwid(source);
@@ -211,12 +237,8 @@ public final class MultipathAttacher implements VolumeAttacher {
       }
     }
     if (sysfs.deviceMapperByUuid(DM_UUID_PREFIX + wwid).isPresent()) {
+      failQueuedIoIfNoPath(volumeId, wwid);
       try {
-        if (multipath.paths(wwid).stream().noneMatch(PathState::usable)) {
-          log.warn("volume {}: map {} has no usable path; failing its queued I/O so that it can"
-              + " be removed", volumeId, wwid);
-          multipath.disableQueueing(wwid);
-        }
         multipath.flush(wwid, flushWait);
       } catch (MultipathException e) {
         // Logging out under a map still in use would leave its writers queued for ever.

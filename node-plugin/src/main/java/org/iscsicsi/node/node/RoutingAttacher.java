@@ -29,6 +29,11 @@ public final class RoutingAttacher implements VolumeAttacher {
   }
 
   @Override
+  public void beforeUnmount(String volumeId, VolumeSource source) throws CsiException {
+    of(source).beforeUnmount(volumeId, source);
+  }
+
+  @Override
   public void detach(String volumeId, VolumeSource source) throws CsiException {
     of(source).detach(volumeId, source);
   }

@@ -218,19 +218,24 @@ public final class VolumeStager {
   public void unstage(String volumeId, Path stagingPath) throws CsiException {
     kubeletDir.checkNoLinks(stagingPath);
     Optional<StagedVolume> rec = load(volumeId);
-    if (mounts.at(stagingPath).isPresent()) {
-      unmount(stagingPath);
-    }
+    Optional<VolumeSource> source = Optional.empty();
     if (rec.isPresent()) {
-      VolumeSource source;
       try {
-        source = rec.get().source();
+        source = Optional.of(rec.get().source());
       } catch (IllegalArgumentException e) {
         throw new CsiException(Status.Code.INTERNAL, "state of volume " + volumeId
             + " is unreadable: " + e.getMessage());
       }
+    }
+    if (mounts.at(stagingPath).isPresent()) {
+      if (source.isPresent()) {
+        attacher.beforeUnmount(volumeId, source.get());
+      }
+      unmount(stagingPath);
+    }
+    if (source.isPresent()) {
       // Always log out by IQN and portal, whether or not the disk still exists.
-      attacher.detach(volumeId, source);
+      attacher.detach(volumeId, source.get());
     }
     try {
       state.delete(volumeId);

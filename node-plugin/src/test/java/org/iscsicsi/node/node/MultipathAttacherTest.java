@@ -32,9 +32,10 @@ import org.junit.jupiter.api.io.TempDir;
  * path} for each, the map {@code /dev/dm-N} handed on once its dm uuid is {@code mpath-3<naa>}
  * and a path is usable; a member unreachable at stage time left out; a blacklist of the driver's
  * vendor answered FAILED_PRECONDITION with the device stanza before any login; a disk that is
- * not the volume refused with nothing left behind; detach in the order WWID removal, flush
- * (retried while in use, queueing disabled first when no path is usable), del path, logout and
- * record deletion of every portal; the volume condition listing path states when none is usable.
+ * not the volume refused with nothing left behind; queueing disabled before the unmount when no
+ * path is usable; detach in the order WWID removal, flush (retried while in use), del path,
+ * logout and record deletion of every portal; the volume condition listing path states when none
+ * is usable.
  *
  * <p>iscsiadm, multipath and multipathd are scripted here and sysfs is a temporary tree the
  * script fills, because this host's kernel has no SCSI layer and no device-mapper: neither
@@ -243,7 +244,7 @@ class MultipathAttacherTest {
   }
 
   @Test
-  void withoutAUsablePathTheConditionListsThePathsAndDetachFailsQueuedIoFirst()
+  void withoutAUsablePathTheConditionListsThePathsAndUnstageFailsQueuedIoFirst()
       throws Exception {
     MultipathAttacher a = attacher();
     a.attach("pvc-r1", source(), Map.of());
@@ -252,6 +253,10 @@ class MultipathAttacherTest {
         .contains("no usable path").contains("sdb failed/faulty").contains("sdc failed/faulty"));
     pathStates.put("sdc", "active ghost");
     assertThat(a.problem(source())).as("a standby path alone carries no I/O").isPresent();
+    calls.clear();
+    a.beforeUnmount("pvc-r1", source());
+    assertThat(lines()).containsSubsequence("multipathd show paths raw format %w %d %t %T",
+        "multipathd disablequeueing map " + WWID);
     calls.clear();
     a.detach("pvc-r1", source());
     assertThat(lines()).containsSubsequence("multipathd disablequeueing map " + WWID,

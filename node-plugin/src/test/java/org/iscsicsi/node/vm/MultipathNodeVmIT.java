@@ -32,7 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
  *   <li>fsync'ed writes through the published volume continue with no error while the ALUA
  *       states are swapped, and while the now active engine is SIGKILLed and the other made
  *       active (the stall of each is printed);
- *   <li>NodeGetVolumeStats stays healthy while one member is dead and the other serves;
+ *   <li>NodeGetVolumeStats stays healthy while one member is dead and the other serves, and is
+ *       abnormal, listing the paths' states, while both ports are standby; unstage then still
+ *       ends (queueing is disabled before the unmount);
  *   <li>every file written reads back with the same checksum; unstage leaves no map, no session
  *       and no node record;
  *   <li>raw block access publishes the map's device file; bytes written there reach the LUN file.
@@ -189,9 +191,19 @@ class MultipathNodeVmIT {
           stage(node, ctx, mountCap());
           publish(node, ctx, mountCap(), POD);
           assertThat(sh(guest, "cd " + POD + " && md5sum w.* | sort -k2")).isEqualTo(sums);
+
+          // No usable path (both ports standby): the condition says so, path by path, and
+          // unstage still ends (queueing disabled before the unmount) and leaves nothing.
+          alua(List.of(one, two), "1=standby", "2=standby");
+          waitFor(() -> condition(node).getAbnormal(), 60);
+          assertThat(condition(node).getMessage()).contains("no usable path").contains(wwid)
+              .contains("ghost");
           unpublish(node, POD);
+          long q0 = System.nanoTime();
           unstage(node);
+          double unstageNoPath = (System.nanoTime() - q0) / 1e9;
           assertNothingLeft(guest, wwid);
+          alua(List.of(one, two), "1=active-optimized", "2=standby");
 
           stage(node, ctx, blockCap());
           publish(node, ctx, blockCap(), POD_DEVICE);
@@ -211,8 +223,9 @@ class MultipathNodeVmIT {
           System.out.printf("multipath node VM figures: stage of the map (2 logins, 2 VPD checks,"
               + " map, mkfs, mount) %.2f s; longest gap between fsync'ed writes: ALUA swap %.2f"
               + " s, SIGKILL of the active engine + the other made active %.2f s; 0 errors;"
-              + " unstage %.2f s; whole VM run %d s%n", stageSeconds, swapStall, killStall,
-              unstageSeconds, vm.elapsed().toSeconds());
+              + " unstage %.2f s, without a usable path %.2f s; whole VM run %d s%n",
+              stageSeconds, swapStall, killStall, unstageSeconds, unstageNoPath,
+              vm.elapsed().toSeconds());
         } finally {
           ch.shutdownNow();
           new NodePluginGuest(vm).stop();
