@@ -99,6 +99,14 @@ public final class MultipathAttacher implements VolumeAttacher {
     }
     conf.replicationProblems().forEach(p -> log.warn("volume {}: multipath configuration: {}",
         volumeId, p));
+    try {
+      multipath.paths(wwid);
+    } catch (MultipathException e) {
+      throw new CsiException(Status.Code.FAILED_PRECONDITION, "volume " + volumeId + " is"
+          + " replicated, but multipathd does not answer on this node (" + e.getMessage()
+          + "): start it ('systemctl enable --now multipathd') with this drop-in:\n"
+          + MultipathConfig.STANZA, e);
+    }
     Optional<ChapCredentials> chap = IscsiAttacher.chap(source, secrets);
     String iqn = source.target().iqn();
     boolean hadSessions = source.target().portals().stream()

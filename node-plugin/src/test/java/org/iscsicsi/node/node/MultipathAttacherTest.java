@@ -31,11 +31,11 @@ import org.junit.jupiter.api.io.TempDir;
  * the VPD check of each path, {@code multipath -a} on the first path and {@code multipathd add
  * path} for each, the map {@code /dev/dm-N} handed on once its dm uuid is {@code mpath-3<naa>}
  * and a path is usable; a member unreachable at stage time left out; a blacklist of the driver's
- * vendor answered FAILED_PRECONDITION with the device stanza before any login; a disk that is
- * not the volume refused with nothing left behind; queueing disabled before the unmount when no
- * path is usable; detach in the order WWID removal, flush (retried while in use), del path,
- * logout and record deletion of every portal; the volume condition listing path states when none
- * is usable.
+ * vendor, or a multipathd that does not answer, answered FAILED_PRECONDITION with the device
+ * stanza before any login; a disk that is not the volume refused with nothing left behind;
+ * queueing disabled before the unmount when no path is usable; detach in the order WWID removal,
+ * flush (retried while in use), del path, logout and record deletion of every portal; the volume
+ * condition listing path states when none is usable.
  *
  * <p>iscsiadm, multipath and multipathd are scripted here and sysfs is a temporary tree the
  * script fills, because this host's kernel has no SCSI layer and no device-mapper: neither
@@ -60,6 +60,7 @@ class MultipathAttacherTest {
   private String config = "";
   private String diskSerial = "vol-r1";
   private int inUse;
+  private boolean multipathdDown;
 
   @BeforeEach
   void setUp() throws Exception {
@@ -118,6 +119,9 @@ class MultipathAttacherTest {
       Files.writeString(sysfs.block("dm-0").resolve("dev"), "253:0");
       Files.createDirectories(sysfs.block("dm-0").resolve("slaves/" + disk));
     } else if (line.startsWith("multipathd show paths")) {
+      if (multipathdDown) {
+        return new CommandResult(1, "", "error -111 receiving packet");
+      }
       StringBuilder out = new StringBuilder();
       pathStates.forEach((d, st) -> out.append(WWID).append(' ').append(d).append(' ')
           .append(st).append('\n'));
@@ -213,12 +217,24 @@ class MultipathAttacherTest {
   }
 
   @Test
+  void noMultipathdIsFailedPreconditionBeforeAnyLogin() {
+    multipathdDown = true;
+    assertThatThrownBy(() -> attacher().attach("pvc-r1", source(), Map.of()))
+        .isInstanceOfSatisfying(CsiException.class, e -> {
+          assertThat(e.code()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+          assertThat(e.getMessage()).contains("multipathd does not answer")
+              .contains("vendor \"ISCSICSI\"");
+        });
+    assertThat(lines()).noneMatch(l -> l.startsWith("iscsiadm"));
+  }
+
+  @Test
   void aDiskThatIsNotTheVolumeIsRefusedAndNothingIsLeft() throws Exception {
     diskSerial = "someone-else";
     assertThatThrownBy(() -> attacher().attach("pvc-r1", source(), Map.of()))
         .isInstanceOfSatisfying(CsiException.class,
             e -> assertThat(e.code()).isEqualTo(Status.Code.FAILED_PRECONDITION));
-    assertThat(lines()).noneMatch(l -> l.startsWith("multipath"));
+    assertThat(lines()).noneMatch(l -> l.startsWith("multipath -") || l.contains("add path"));
     assertThat(lines()).contains("iscsiadm -m node -T " + IQN + " -p " + P1 + " --logout",
         "iscsiadm -m node -T " + IQN + " -p " + P2 + " --logout");
     assertThat(sysfs.sysRoot().resolve("class/iscsi_session/session1")).doesNotExist();
