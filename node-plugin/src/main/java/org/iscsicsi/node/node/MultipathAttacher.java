@@ -53,6 +53,8 @@ public final class MultipathAttacher implements VolumeAttacher {
 
   private static final String DM_UUID_PREFIX = "mpath-";
   private static final Duration POLL = Duration.ofMillis(200);
+  /** How often a path that is not yet in its map is offered to multipathd again. */
+  private static final Duration READD_EVERY = Duration.ofSeconds(1);
 
   private final IscsiAttacher paths;
   private final Iscsiadm iscsiadm;
@@ -125,7 +127,7 @@ public final class MultipathAttacher implements VolumeAttacher {
       for (String d : pathDisks) {
         addPath(d, wwid);
       }
-      String map = awaitMap(volumeId, wwid);
+      String map = awaitMap(volumeId, wwid, pathDisks);
       log.info("volume {}: map {} ({}) over {}", volumeId, wwid, map, pathDisks);
       return sysfs.devRoot().resolve(map);
     } catch (MultipathException e) {
@@ -185,23 +187,59 @@ public final class MultipathAttacher implements VolumeAttacher {
     }
   }
 
-  /** Waits for the map of {@code wwid} to exist with a usable path; its dm-N name. */
-  private String awaitMap(String volumeId, String wwid) throws CsiException, MultipathException {
+  /**
+   * Waits for the map of {@code wwid} to exist with a usable path and every path of {@code
+   * pathDisks} among its slaves; its dm-N name. A path multipathd did not take (it looked at the
+   * disk before udev had) is offered again every {@link #READD_EVERY}; at the deadline a map with
+   * a usable path is taken with the paths it has, and the others are logged.
+   */
+  private String awaitMap(String volumeId, String wwid, List<String> pathDisks)
+      throws CsiException, MultipathException {
     long deadline = System.nanoTime() + deviceWait.toNanos();
+    long readdAt = System.nanoTime() + READD_EVERY.toNanos();
     while (true) {
       Optional<String> map = sysfs.deviceMapperByUuid(DM_UUID_PREFIX + wwid);
       List<PathState> states = map.isPresent() ? multipath.paths(wwid) : List.of();
-      if (map.isPresent() && states.stream().anyMatch(PathState::usable)) {
+      boolean usable = states.stream().anyMatch(PathState::usable);
+      List<String> missing = map.map(m -> pathDisks.stream()
+          .filter(d -> !sysfs.slaves(m).contains(d)).toList()).orElse(pathDisks);
+      if (usable && missing.isEmpty()) {
         return map.get();
       }
-      if (System.nanoTime() > deadline) {
+      long now = System.nanoTime();
+      if (now > deadline) {
+        if (usable) {
+          log.warn("volume {}: map {} serves without path(s) {}: multipathd did not take them",
+              volumeId, wwid, missing);
+          return map.get();
+        }
         throw new CsiException(Status.Code.DEADLINE_EXCEEDED, "volume " + volumeId + ": "
             + (map.isEmpty() ? "no multipath map " + wwid + " appeared"
                 : "map " + wwid + " has no usable path (" + states + ")")
             + " within " + deviceWait.toMillis() + " ms (check that the device stanza for"
             + " vendor " + MultipathConfig.VENDOR + " is loaded: multipath -t)");
       }
+      if (now > readdAt) {
+        for (String d : missing) {
+          readd(d);
+        }
+        readdAt = now + READD_EVERY.toNanos();
+      }
       sleep();
+    }
+  }
+
+  /** {@code multipathd del path} and {@code add path} again: multipathd reads the disk anew. */
+  private void readd(String disk) {
+    try {
+      multipath.delPath(disk);
+    } catch (MultipathException e) {
+      log.debug("{}", e.getMessage());
+    }
+    try {
+      multipath.addPath(disk);
+    } catch (MultipathException e) {
+      log.debug("{}", e.getMessage());
     }
   }
 

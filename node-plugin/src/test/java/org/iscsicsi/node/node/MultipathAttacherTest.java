@@ -29,10 +29,11 @@ import org.junit.jupiter.api.io.TempDir;
  * Pins the multipath attach and detach sequences of a replicated volume: a node record per
  * portal with node.startup manual, replacement timeout 5 and NOP-Outs every 2 s, login to each,
  * the VPD check of each path, {@code multipath -a} on the first path and {@code multipathd add
- * path} for each, the map {@code /dev/dm-N} handed on once its dm uuid is {@code mpath-3<naa>}
- * and a path is usable; a member unreachable at stage time left out; a blacklist of the driver's
- * vendor, or a multipathd that does not answer, answered FAILED_PRECONDITION with the device
- * stanza before any login; a disk that is not the volume refused with nothing left behind;
+ * path} for each (again for one multipathd did not take), the map {@code /dev/dm-N} handed on
+ * once its dm uuid is {@code mpath-3<naa>}, a path is usable and every path is in it; a member
+ * unreachable at stage time left out; a blacklist of the driver's vendor, or a multipathd that
+ * does not answer, answered FAILED_PRECONDITION with the device stanza before any login; a disk
+ * that is not the volume refused with nothing left behind;
  * queueing disabled before the unmount when no path is usable; detach in the order WWID removal,
  * flush (retried while in use), del path, logout and record deletion of every portal; the volume
  * condition listing path states when none is usable.
@@ -61,6 +62,8 @@ class MultipathAttacherTest {
   private String diskSerial = "vol-r1";
   private int inUse;
   private boolean multipathdDown;
+  /** Adds of sdc multipathd takes no notice of (it looked before udev had the disk). */
+  private int sdcAddsIgnored;
 
   @BeforeEach
   void setUp() throws Exception {
@@ -113,6 +116,10 @@ class MultipathAttacherTest {
     }
     if (line.startsWith("multipathd add path ")) {
       String disk = a.getLast();
+      if (disk.equals("sdc") && sdcAddsIgnored > 0) {
+        sdcAddsIgnored--;
+        return new CommandResult(0, "ok\n", "");
+      }
       pathStates.put(disk, "active ready");
       Path dm = Files.createDirectories(sysfs.block("dm-0").resolve("dm"));
       Files.writeString(dm.resolve("uuid"), "mpath-" + WWID);
@@ -192,6 +199,16 @@ class MultipathAttacherTest {
         "node.conn[0].timeo.noop_out_timeout = 2\n").doesNotContain("startup = automatic"));
     assertThat(attacher().device(source())).contains(dev);
     assertThat(attacher().problem(source())).isEmpty();
+  }
+
+  @Test
+  void aPathMultipathdDidNotTakeIsOfferedAgainUntilItJoinsTheMap() throws Exception {
+    sdcAddsIgnored = 1;
+    assertThat(attacher().attach("pvc-r1", source(), Map.of()))
+        .isEqualTo(sysfs.devRoot().resolve("dm-0"));
+    assertThat(lines()).containsSubsequence("multipathd add path sdc", "multipathd del path sdc",
+        "multipathd add path sdc");
+    assertThat(sysfs.slaves("dm-0")).containsExactly("sdb", "sdc");
   }
 
   @Test
