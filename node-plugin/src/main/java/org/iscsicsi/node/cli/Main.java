@@ -84,8 +84,17 @@ public final class Main implements Runnable {
     @Option(names = "--proc-root", defaultValue = "/proc")
     Path procRoot;
 
-    @Option(names = "--multipath-conf", defaultValue = "/etc/multipath.conf")
+    @Option(names = "--multipath-conf", defaultValue = "/etc/multipath.conf",
+        description = "the host's multipath.conf (its conf.d drop-ins are read beside it)")
     Path multipathConf;
+
+    @Option(names = "--multipath", defaultValue = "multipath",
+        description = "multipath to run for replicated volumes; may be a wrapper into the host")
+    String multipath;
+
+    @Option(names = "--multipathd", defaultValue = "multipathd",
+        description = "multipathd (as its own client) for replicated volumes; may be a wrapper")
+    String multipathd;
 
     @Option(names = "--iscsiadm-timeout", defaultValue = "30s")
     Duration iscsiadmTimeout;
@@ -145,7 +154,7 @@ public final class Main implements Runnable {
           maxVolumes, defaultFsType, stateDir, initiatorNameFile, iscsiadm, discovery, iqnPrefix,
           sysRoot, devRoot, procRoot, multipathConf, iscsiadmTimeout, loginTimeout, deviceWait,
           commandTimeout, longCommandTimeout, resizeWait, replacementTimeout, scsiDeviceTimeout,
-          gcInterval, iscsiDir, kubeletDir, topologyKeys());
+          gcInterval, iscsiDir, kubeletDir, topologyKeys(), multipath, multipathd);
     }
   }
 

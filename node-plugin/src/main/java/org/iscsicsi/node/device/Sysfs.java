@@ -73,4 +73,24 @@ public record Sysfs(Path sysRoot, Path devRoot) {
   public boolean exists(String name) {
     return Files.isDirectory(block(name));
   }
+
+  /** The devices a device-mapper device NAME is built on (/sys/block/NAME/slaves). */
+  public java.util.List<String> slaves(String name) {
+    try (var s = Files.list(block(name).resolve("slaves"))) {
+      return s.map(p -> p.getFileName().toString()).sorted().toList();
+    } catch (IOException e) {
+      return java.util.List.of();
+    }
+  }
+
+  /** The device-mapper device (dm-N) whose /sys/block/dm-N/dm/uuid is {@code uuid}. */
+  public Optional<String> deviceMapperByUuid(String uuid) {
+    try (var s = Files.list(sysRoot.resolve("block"))) {
+      return s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("dm-")).sorted()
+          .filter(n -> text(block(n).resolve("dm/uuid")).filter(uuid::equals).isPresent())
+          .findFirst();
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
 }

@@ -96,10 +96,22 @@ public final class IscsiAttacher implements VolumeAttacher {
     if (settings.discovery() && source.discovery() && !hadSession) {
       discover(iqn, portal, source.discoveryChap(), chap);
     }
-    configure(iqn, portal, chap);
+    return loginPath(volumeId, source, portal, chap, Map.of(), false);
+  }
+
+  /**
+   * Node record ({@code extraSettings} on top of the usual ones), login, the disk, its identity
+   * check and tuning: one path of a volume. {@code inMap}: the disk may already be held by the
+   * volume's own multipath map.
+   */
+  Path loginPath(String volumeId, VolumeSource source, Portal portal,
+      Optional<ChapCredentials> chap, Map<String, String> extraSettings, boolean inMap)
+      throws IscsiException, CsiException {
+    String iqn = source.target().iqn();
+    configure(iqn, portal, chap, extraSettings);
     iscsiadm.login(iqn, portal);
     Path device = waitForDisk(source, portal);
-    verify(volumeId, source, device);
+    verify(volumeId, source, device, inMap);
     tune(device);
     return device;
   }
@@ -165,18 +177,19 @@ public final class IscsiAttacher implements VolumeAttacher {
     }
   }
 
-  private void configure(String iqn, Portal portal, Optional<ChapCredentials> chap)
-      throws IscsiException {
+  private void configure(String iqn, Portal portal, Optional<ChapCredentials> chap,
+      Map<String, String> extraSettings) throws IscsiException {
     Map<String, String> record = new LinkedHashMap<>();
     // manual: kubelet re-stages after a reboot; automatic logins would orphan sessions.
     record.put("node.startup", "manual");
     record.put("node.session.timeo.replacement_timeout",
         Integer.toString(settings.replacementTimeoutSeconds()));
+    record.putAll(extraSettings);
     record.putAll(ChapSettings.session(chap));
     iscsiadm.configureRecord(iqn, portal, record);
   }
 
-  private Path waitForDisk(VolumeSource source, Portal portal)
+  Path waitForDisk(VolumeSource source, Portal portal)
       throws CsiException, IscsiException {
     String iqn = source.target().iqn();
     long deadline = System.nanoTime() + settings.deviceWait().toNanos();
@@ -209,13 +222,15 @@ public final class IscsiAttacher implements VolumeAttacher {
     }
   }
 
-  private void verify(String volumeId, VolumeSource source, Path device) throws CsiException {
+  private void verify(String volumeId, VolumeSource source, Path device, boolean inMap)
+      throws CsiException {
     String name = device.getFileName().toString();
     List<String> holders = sysfs.holders(name);
-    if (!holders.isEmpty()) {
+    if (!holders.isEmpty() && !inMap) {
       throw new CsiException(Status.Code.FAILED_PRECONDITION, "disk " + device + " of volume "
           + volumeId + " is held by " + holders + " (multipathd or another device-mapper user"
-          + " claimed it): blacklist this driver's disks in /etc/multipath.conf");
+          + " claimed it): a single-path volume's disk must stay out of multipath; set"
+          + " find_multipaths strict (or yes, smart) in /etc/multipath.conf");
     }
     if (source.serial().isEmpty() && source.naa().isEmpty()) {
       log.warn("volume {}: publish_context carries no serial or naa; trusting LUN {} of {}",
@@ -265,7 +280,7 @@ public final class IscsiAttacher implements VolumeAttacher {
     }
   }
 
-  private void cleanup(String iqn, Portal portal) {
+  void cleanup(String iqn, Portal portal) {
     try {
       iscsiadm.logout(iqn, portal);
     } catch (IscsiException e) {
@@ -331,7 +346,7 @@ public final class IscsiAttacher implements VolumeAttacher {
     }
   }
 
-  private static Status.Code status(IscsiException e) {
+  static Status.Code status(IscsiException e) {
     return switch (e.kind()) {
       case AUTH_FAILED -> Status.Code.PERMISSION_DENIED;
       case UNREACHABLE, ISCSID_DOWN -> Status.Code.UNAVAILABLE;

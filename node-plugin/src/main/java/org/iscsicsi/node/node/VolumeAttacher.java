@@ -19,6 +19,12 @@ public interface VolumeAttacher {
   Path attach(String volumeId, VolumeSource source, Map<String, String> secrets)
       throws CsiException;
 
+  /**
+   * Called by unstage before the staging unmount: whatever the unmount needs to be able to
+   * finish (a multipath map without a usable path must stop queueing I/O). Nothing by default.
+   */
+  default void beforeUnmount(String volumeId, VolumeSource source) throws CsiException {}
+
   /** Disconnects; succeeds when already disconnected, even when the disk is long gone. */
   void detach(String volumeId, VolumeSource source) throws CsiException;
 

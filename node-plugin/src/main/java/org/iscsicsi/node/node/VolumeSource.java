@@ -6,10 +6,12 @@ import static org.iscsicsi.csi.contract.PublishContext.DISCOVERY_CHAP;
 import static org.iscsicsi.csi.contract.PublishContext.DISCOVERY_NONE;
 import static org.iscsicsi.csi.contract.PublishContext.DISCOVERY_SENDTARGETS;
 import static org.iscsicsi.csi.contract.PublishContext.LUN;
+import static org.iscsicsi.csi.contract.PublishContext.MULTIPATH;
 import static org.iscsicsi.csi.contract.PublishContext.NAA;
 import static org.iscsicsi.csi.contract.PublishContext.PORTALS;
 import static org.iscsicsi.csi.contract.PublishContext.SERIAL;
 import static org.iscsicsi.csi.contract.PublishContext.TARGET_IQN;
+import static org.iscsicsi.csi.contract.PublishContext.WWID;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -18,15 +20,28 @@ import java.util.Optional;
 import org.iscsicsi.csi.contract.PublishContext;
 import org.iscsicsi.node.iscsi.IscsiTarget;
 import org.iscsicsi.node.iscsi.Portal;
+import org.iscsicsi.node.multipath.Multipath;
 
 /**
  * Where a volume's disk comes from and how to recognise it, as the controller's
  * ControllerPublishVolume put it in {@code publish_context}. The keys are csi-common's
  * {@link PublishContext}, the same class the controller writes with; the serial and NAA identify
- * the disk before anything is written to it.
+ * the disk before anything is written to it. A replicated volume ({@code multipath: "true"})
+ * carries its map's WWID, {@code 3<naa>}; every portal is then a path to the same LU.
  */
 public record VolumeSource(IscsiTarget target, boolean chap, boolean discoveryChap,
-    boolean discovery, Optional<String> serial, Optional<String> naa) {
+    boolean discovery, Optional<String> serial, Optional<String> naa, Optional<String> wwid) {
+
+  /** A single-path volume. */
+  public VolumeSource(IscsiTarget target, boolean chap, boolean discoveryChap, boolean discovery,
+      Optional<String> serial, Optional<String> naa) {
+    this(target, chap, discoveryChap, discovery, serial, naa, Optional.empty());
+  }
+
+  /** Whether the volume is staged as a dm-multipath map over all its portals. */
+  public boolean multipath() {
+    return wwid.isPresent();
+  }
 
   /** Reads publish_context; a missing or malformed key is an IllegalArgumentException. */
   public static VolumeSource fromPublishContext(Map<String, String> ctx) {
@@ -45,8 +60,27 @@ public record VolumeSource(IscsiTarget target, boolean chap, boolean discoveryCh
       throw new IllegalArgumentException("publish_context '" + LUN + "' is not a number: '"
           + ctx.get(LUN) + "'");
     }
+    Optional<String> naa = optional(ctx, NAA);
     return new VolumeSource(new IscsiTarget(iqn, portals, lun), flag(ctx, CHAP),
-        flag(ctx, DISCOVERY_CHAP), discovery(ctx), optional(ctx, SERIAL), optional(ctx, NAA));
+        flag(ctx, DISCOVERY_CHAP), discovery(ctx), optional(ctx, SERIAL), naa,
+        flag(ctx, MULTIPATH) ? Optional.of(wwid(ctx, naa)) : Optional.empty());
+  }
+
+  /** The map's WWID: well-formed, and {@code 3<naa>} when the NAA is given too. */
+  private static String wwid(Map<String, String> ctx, Optional<String> naa) {
+    String w = required(ctx, WWID);
+    try {
+      Multipath.wwid(w);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("publish_context '" + WWID + "': " + e.getMessage());
+    }
+    String n = naa.map(v -> v.toLowerCase(java.util.Locale.ROOT)).map(v -> v.startsWith("naa.")
+        ? v.substring(4) : v).orElse(w.substring(1));
+    if (!w.equals("3" + n)) {
+      throw new IllegalArgumentException("publish_context '" + WWID + "' " + w + " is not 3 + '"
+          + NAA + "' (" + n + ")");
+    }
+    return w;
   }
 
   private static boolean discovery(Map<String, String> ctx) {

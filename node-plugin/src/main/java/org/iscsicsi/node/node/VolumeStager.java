@@ -185,10 +185,15 @@ public final class VolumeStager {
    */
   private String uniqueUuid(String volumeId, Path device, String type, String uuid)
       throws FsException, IOException {
-    Path real = device.toRealPath();
+    // The same disk under another name (/dev/mapper/NAME for dm-N), and a multipath map's own
+    // paths, show its filesystem too: compared by device number, not by name.
+    java.util.Set<Object> self = new java.util.HashSet<>(List.of(deviceNumber(device)));
+    for (String slave : sysfs.slaves(device.toRealPath().getFileName().toString())) {
+      self.add(deviceNumber(sysfs.devRoot().resolve(slave)));
+    }
     List<Path> others = new ArrayList<>();
     for (Path p : fs.devicesWithUuid(uuid)) {
-      if (!p.toRealPath().equals(real)) {
+      if (!self.contains(deviceNumber(p))) {
         others.add(p);
       }
     }
@@ -201,22 +206,36 @@ public final class VolumeStager {
     return fs.probe(device).uuid().orElseThrow(() -> new FsException(device + " lost its UUID"));
   }
 
+  /** The device number of a device file (its real path where the file system has none). */
+  private static Object deviceNumber(Path device) throws IOException {
+    try {
+      return Files.getAttribute(device, "unix:rdev");
+    } catch (UnsupportedOperationException | IllegalArgumentException e) {
+      return device.toRealPath();
+    }
+  }
+
   public void unstage(String volumeId, Path stagingPath) throws CsiException {
     kubeletDir.checkNoLinks(stagingPath);
     Optional<StagedVolume> rec = load(volumeId);
-    if (mounts.at(stagingPath).isPresent()) {
-      unmount(stagingPath);
-    }
+    Optional<VolumeSource> source = Optional.empty();
     if (rec.isPresent()) {
-      VolumeSource source;
       try {
-        source = rec.get().source();
+        source = Optional.of(rec.get().source());
       } catch (IllegalArgumentException e) {
         throw new CsiException(Status.Code.INTERNAL, "state of volume " + volumeId
             + " is unreadable: " + e.getMessage());
       }
+    }
+    if (mounts.at(stagingPath).isPresent()) {
+      if (source.isPresent()) {
+        attacher.beforeUnmount(volumeId, source.get());
+      }
+      unmount(stagingPath);
+    }
+    if (source.isPresent()) {
       // Always log out by IQN and portal, whether or not the disk still exists.
-      attacher.detach(volumeId, source);
+      attacher.detach(volumeId, source.get());
     }
     try {
       state.delete(volumeId);

@@ -7,16 +7,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.iscsicsi.node.iscsi.InitiatorName;
+import org.iscsicsi.node.multipath.MultipathConfig;
 
 /**
  * Host checks run at start and when NodeGetInfo fails: the tools are installed, iscsid listens on
  * its control socket (also when socket-activated by systemd), the initiator name is set, and
- * multipathd is not left free to grab iSCSI disks. Each problem comes with what to do about it.
+ * multipathd, when it runs, has this driver's device stanza (or at least a blacklist, which
+ * keeps replicas=1 disks safe but rules out replicated volumes). Each problem comes with what
+ * to do about it.
  */
 public final class Preflight {
-
-  /** The T10 vendor id this project's target reports in INQUIRY (what multipathd matches on). */
-  static final String TARGET_VENDOR = "ISCSICSI";
 
   /** The abstract unix socket iscsiadm talks to iscsid through (open-iscsi's iscsi_ipc). */
   static final String ISCSID_SOCKET = "@ISCSIADM_ABSTRACT_NAMESPACE";
@@ -110,25 +110,31 @@ public final class Preflight {
     }
   }
 
+  /**
+   * With multipathd running: the section 7 drop-in (docs/replication.md) passes; a blacklist of
+   * this driver's disks keeps single-path volumes safe but makes replicated ones impossible here,
+   * which is reported; without either, multipathd may claim single-path disks.
+   */
   List<Problem> multipath() {
     if (!processRunning("multipathd")) {
       return List.of();
     }
-    String conf;
-    try {
-      conf = Files.readString(multipathConf);
-    } catch (IOException e) {
-      conf = "";
+    MultipathConfig conf = MultipathConfig.read(multipathConf,
+        MultipathConfig.confDir(multipathConf));
+    if (conf.blacklistsDriver()) {
+      return List.of(new Problem("multipathd", multipathConf + " blacklists this driver's disks:"
+          + " volumes with replicas=1 stage here, replicated volumes do not (NodeStageVolume"
+          + " answers FAILED_PRECONDITION); to allow them replace the blacklist with:\n"
+          + MultipathConfig.STANZA));
     }
-    if (conf.contains("blacklist") && (conf.contains(TARGET_VENDOR)
-        || conf.contains("devnode \"^sd"))) {
+    List<String> missing = conf.replicationProblems();
+    if (missing.isEmpty()) {
       return List.of();
     }
-    return List.of(new Problem("multipathd", "multipathd is running and " + multipathConf
-        + " does not blacklist this driver's disks, so it may claim them ('already mounted or"
-        + " mount point busy'): add to " + multipathConf + ":\n  blacklist {\n    device {\n"
-        + "      vendor \"" + TARGET_VENDOR + "\"\n      product \".*\"\n    }\n  }\n"
-        + "then 'systemctl reload multipathd'; or stop multipathd if you do not use it"));
+    return List.of(new Problem("multipathd", "multipathd is running and its configuration ("
+        + multipathConf + ", " + MultipathConfig.confDir(multipathConf) + ") is not the one this"
+        + " driver needs: " + String.join("; ", missing) + ". Add this drop-in and run"
+        + " 'systemctl reload multipathd':\n" + MultipathConfig.STANZA));
   }
 
   private boolean processRunning(String comm) {

@@ -26,6 +26,11 @@ import org.iscsicsi.node.kube.NodeTopology;
 import org.iscsicsi.node.node.IscsiAttacher;
 import org.iscsicsi.node.node.KubeletDir;
 import org.iscsicsi.node.node.Mounts;
+import org.iscsicsi.node.node.MultipathAttacher;
+import org.iscsicsi.node.node.RoutingAttacher;
+import org.iscsicsi.node.node.VolumeAttacher;
+import org.iscsicsi.node.multipath.Multipath;
+import org.iscsicsi.node.multipath.MultipathConfig;
 import org.iscsicsi.node.node.NodeService;
 import org.iscsicsi.node.node.SessionCollector;
 import org.iscsicsi.node.node.StateStore;
@@ -39,6 +44,9 @@ import org.slf4j.LoggerFactory;
 public final class NodePlugin implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(NodePlugin.class);
+
+  /** How long unstage retries {@code multipath -f} while the map's last opener lets go. */
+  private static final java.time.Duration MULTIPATH_FLUSH_WAIT = java.time.Duration.ofSeconds(10);
 
   private final CsiServer server;
   private final ScheduledExecutorService gc;
@@ -75,9 +83,14 @@ public final class NodePlugin implements AutoCloseable {
     IscsiAttacher attacher = new IscsiAttacher(iscsiadm, sysfs, new IscsiAttacher.Settings(
         c.discovery(), c.deviceWait(), c.replacementTimeoutSeconds(),
         c.scsiDeviceTimeoutSeconds()));
-    VolumeStager stager = new VolumeStager(attacher, fs, mounts, state, sysfs, c.resizeWait(),
+    MultipathAttacher multipath = new MultipathAttacher(attacher, iscsiadm, sysfs,
+        new Multipath(runner, c.multipath(), c.multipathd(), c.iscsiadmTimeout()),
+        () -> MultipathConfig.read(c.multipathConf(), MultipathConfig.confDir(c.multipathConf())),
+        c.deviceWait(), MULTIPATH_FLUSH_WAIT);
+    VolumeAttacher attachers = new RoutingAttacher(attacher, multipath);
+    VolumeStager stager = new VolumeStager(attachers, fs, mounts, state, sysfs, c.resizeWait(),
         kubeletDir);
-    VolumePublisher publisher = new VolumePublisher(stager, attacher, fs, mounts, sysfs,
+    VolumePublisher publisher = new VolumePublisher(stager, attachers, fs, mounts, sysfs,
         kubeletDir);
     InitiatorName initiator = new InitiatorName(c.initiatorNameFile());
     Preflight preflight = preflight(c);

@@ -22,6 +22,8 @@ import java.util.Map;
  * @param kubeletDir the only tree staging and target paths may lie in
  * @param topologyKeys labels of the node's Node object NodeGetInfo reports as its topology
  *     instead of {@link #topologyKey()} (pool mode); empty: the per-node key
+ * @param multipath multipath to run for replicated volumes (may be a wrapper into the host)
+ * @param multipathd multipathd, run as its own client ({@code multipathd add path ...})
  */
 public record NodePluginConfig(String endpoint, String driverName, String nodeName,
     String version, long maxVolumes, String defaultFsType, Path stateDir,
@@ -30,10 +32,27 @@ public record NodePluginConfig(String endpoint, String driverName, String nodeNa
     Duration iscsiadmTimeout, Duration loginTimeout, Duration deviceWait,
     Duration commandTimeout, Duration longCommandTimeout, Duration resizeWait,
     int replacementTimeoutSeconds, int scsiDeviceTimeoutSeconds, Duration gcInterval,
-    Path iscsiDir, Path kubeletDir, List<String> topologyKeys) {
+    Path iscsiDir, Path kubeletDir, List<String> topologyKeys, String multipath,
+    String multipathd) {
 
   public NodePluginConfig {
     topologyKeys = List.copyOf(topologyKeys);
+  }
+
+  /** With the host's own {@code multipath} and {@code multipathd}. */
+  public NodePluginConfig(String endpoint, String driverName, String nodeName,
+      String version, long maxVolumes, String defaultFsType, Path stateDir,
+      Path initiatorNameFile, String iscsiadm, boolean discovery, String iqnPrefix,
+      Path sysRoot, Path devRoot, Path procRoot, Path multipathConf,
+      Duration iscsiadmTimeout, Duration loginTimeout, Duration deviceWait,
+      Duration commandTimeout, Duration longCommandTimeout, Duration resizeWait,
+      int replacementTimeoutSeconds, int scsiDeviceTimeoutSeconds, Duration gcInterval,
+      Path iscsiDir, Path kubeletDir, List<String> topologyKeys) {
+    this(endpoint, driverName, nodeName, version, maxVolumes, defaultFsType, stateDir,
+        initiatorNameFile, iscsiadm, discovery, iqnPrefix, sysRoot, devRoot, procRoot,
+        multipathConf, iscsiadmTimeout, loginTimeout, deviceWait, commandTimeout,
+        longCommandTimeout, resizeWait, replacementTimeoutSeconds, scsiDeviceTimeoutSeconds,
+        gcInterval, iscsiDir, kubeletDir, topologyKeys, "multipath", "multipathd");
   }
 
   /** The topology key NodeGetInfo reports the node name under without topology keys. */

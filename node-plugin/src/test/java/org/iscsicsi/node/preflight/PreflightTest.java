@@ -5,15 +5,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.iscsicsi.node.iscsi.InitiatorName;
+import org.iscsicsi.node.multipath.MultipathConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Pins the host preflight: iscsid is found by its abstract control socket in /proc/net/unix
  * (also when systemd holds it for socket activation), a missing initiator name, a running
- * multipathd without a blacklist for this driver's disks, and missing tools each produce a
- * message saying what to do; a ready host produces none. /proc is a prepared tree laid out as
- * the kernel's, so that each condition can be set up on this machine.
+ * multipathd without this driver's device stanza (docs/replication.md section 7; a drop-in in
+ * conf.d counts), one whose blacklist rules out replicated volumes, one with find_multipaths no,
+ * and missing tools each produce a message saying what to do; a ready host produces none. /proc
+ * is a prepared tree laid out as the kernel's, so that each condition can be set up here.
  */
 class PreflightTest {
 
@@ -67,9 +69,27 @@ class PreflightTest {
   }
 
   @Test
-  void aBlacklistSatisfiesTheMultipathCheck() throws Exception {
+  void theDeviceStanzaInADropInSatisfiesTheMultipathCheck() throws Exception {
+    Path confD = Files.createDirectories(tmp.resolve("multipath/conf.d"));
+    Files.writeString(tmp.resolve("multipath.conf"), "defaults {\n  find_multipaths strict\n}\n");
+    Files.writeString(confD.resolve("iscsi-csi.conf"), MultipathConfig.STANZA);
+    assertThat(preflight(proc(true, true), "iscsiadm").multipath()).isEmpty();
+  }
+
+  @Test
+  void aBlacklistIsReportedBecauseReplicatedVolumesCannotStageThere() throws Exception {
     Files.writeString(tmp.resolve("multipath.conf"),
         "blacklist {\n  device {\n    vendor \"ISCSICSI\"\n    product \".*\"\n  }\n}\n");
-    assertThat(preflight(proc(true, true), "iscsiadm").multipath()).isEmpty();
+    assertThat(preflight(proc(true, true), "iscsiadm").multipath()).singleElement()
+        .satisfies(p -> assertThat(p.message()).contains("replicas=1 stage here")
+            .contains("FAILED_PRECONDITION").contains("no_path_retry queue"));
+  }
+
+  @Test
+  void findMultipathsNoIsReportedItClaimsSinglePathDisks() throws Exception {
+    Files.writeString(tmp.resolve("multipath.conf"), "defaults {\n  find_multipaths no\n}\n"
+        + MultipathConfig.STANZA);
+    assertThat(preflight(proc(true, true), "iscsiadm").multipath()).singleElement()
+        .satisfies(p -> assertThat(p.message()).contains("find_multipaths no"));
   }
 }
