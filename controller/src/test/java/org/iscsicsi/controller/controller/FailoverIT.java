@@ -38,6 +38,8 @@ import org.iscsicsi.target.kube.Membership.State;
 import org.iscsicsi.target.kube.MembershipTransitions;
 import org.iscsicsi.target.kube.MembershipWriter;
 import org.iscsicsi.target.testing.Exec;
+import org.iscsicsi.target.testing.LunFiles;
+import org.iscsicsi.target.testing.QemuIo;
 import org.iscsicsi.target.testing.RealApiServer;
 import org.iscsicsi.target.testing.ServeProcess;
 import org.iscsicsi.target.testing.TestPki;
@@ -417,22 +419,7 @@ class FailoverIT {
 
   /** How many CHUNK-sized pieces of the two files differ. */
   private static long differingChunks(Path x, Path y) throws IOException {
-    long n = 0;
-    try (var a = java.nio.channels.FileChannel.open(x);
-        var b = java.nio.channels.FileChannel.open(y)) {
-      java.nio.ByteBuffer ba = java.nio.ByteBuffer.allocate(CHUNK);
-      java.nio.ByteBuffer bb = java.nio.ByteBuffer.allocate(CHUNK);
-      for (long at = 0; at < LUN_BYTES; at += CHUNK) {
-        ba.clear();
-        bb.clear();
-        a.read(ba, at);
-        b.read(bb, at);
-        if (ba.flip().mismatch(bb.flip()) != -1) {
-          n++;
-        }
-      }
-    }
-    return n;
+    return LunFiles.differingChunks(x, y, LUN_BYTES, CHUNK);
   }
 
   private static ReplicationStatus status(Engine e) {
@@ -441,14 +428,7 @@ class FailoverIT {
   }
 
   private static List<String> qemuIo(Engine e, List<String> commands) {
-    List<String> argv = new ArrayList<>(List.of("stdbuf", "-oL", "qemu-io", "--image-opts"));
-    for (String c : commands) {
-      argv.add("-c");
-      argv.add(c);
-    }
-    argv.add("driver=iscsi,transport=tcp,portal=127.0.0.1:" + e.iscsi + ",target=" + T
-        + ",lun=0,initiator-name=" + INI);
-    return argv;
+    return QemuIo.argv("127.0.0.1:" + e.iscsi, T, 0, INI, commands);
   }
 
   private void installCrds() throws IOException {

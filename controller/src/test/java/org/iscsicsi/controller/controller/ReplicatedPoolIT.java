@@ -21,8 +21,6 @@ import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,6 +41,8 @@ import org.iscsicsi.target.kube.IscsiVolumes;
 import org.iscsicsi.target.kube.Membership;
 import org.iscsicsi.target.kube.MembershipWriter;
 import org.iscsicsi.target.testing.Exec;
+import org.iscsicsi.target.testing.LunFiles;
+import org.iscsicsi.target.testing.QemuIo;
 import org.iscsicsi.target.testing.RealApiServer;
 import org.iscsicsi.target.testing.ServeProcess;
 import org.iscsicsi.target.testing.TestPki;
@@ -178,11 +178,8 @@ class ReplicatedPoolIT {
             + (long) i * 3 * CHUNK % (SIZE - CHUNK) + " " + CHUNK);
       }
       commands.add("flush");
-      List<String> argv = new ArrayList<>(List.of("qemu-io", "--image-opts"));
-      commands.forEach(c -> argv.addAll(List.of("-c", c)));
-      argv.add("driver=iscsi,transport=tcp,portal=" + primary.advertisedPortals().getFirst()
-          + ",target=" + iqn + ",lun=0,initiator-name=" + INI);
-      var written = Exec.run(Duration.ofSeconds(120), argv);
+      var written = Exec.run(Duration.ofSeconds(120), QemuIo.argv(
+          primary.advertisedPortals().getFirst(), iqn, 0, INI, commands));
       assertThat(written.exit()).as(written.output()).isZero();
       assertThat(written.output()).doesNotContain("error").doesNotContain("failed");
 
@@ -192,7 +189,7 @@ class ReplicatedPoolIT {
         assertThat(lun.getPortSlot()).as(x.engine()).isEqualTo(x.slot());
         files.put(x.engine(), Path.of(lun.getPath()));
       }
-      assertIdentical(files);
+      LunFiles.assertIdentical(files, List.copyOf(files.keySet()), SIZE);
       assertThat(memberships.read(v.getVolumeId()).orElseThrow().membership().inSyncCount())
           .as("no member was taken out").isEqualTo(replicas);
 
@@ -255,27 +252,4 @@ class ReplicatedPoolIT {
     }
   }
 
-  /** Every file holds the same bytes as the first, compared 1 MiB at a time. */
-  private static void assertIdentical(Map<String, Path> files) throws IOException {
-    List<String> names = List.copyOf(files.keySet());
-    Path reference = files.get(names.getFirst());
-    for (String name : names.subList(1, names.size())) {
-      try (FileChannel x = FileChannel.open(reference);
-          FileChannel y = FileChannel.open(files.get(name))) {
-        ByteBuffer bx = ByteBuffer.allocate(1 << 20);
-        ByteBuffer by = ByteBuffer.allocate(1 << 20);
-        for (long at = 0; at < SIZE; at += 1 << 20) {
-          bx.clear();
-          by.clear();
-          x.read(bx, at);
-          y.read(by, at);
-          bx.flip();
-          by.flip();
-          int diff = bx.mismatch(by);
-          assertThat(diff).as(name + " differs from " + names.getFirst() + " at byte "
-              + (at + diff)).isEqualTo(-1);
-        }
-      }
-    }
-  }
 }

@@ -33,6 +33,8 @@ import org.iscsicsi.target.kube.Membership.State;
 import org.iscsicsi.target.kube.MembershipTransitions;
 import org.iscsicsi.target.kube.MembershipWriter;
 import org.iscsicsi.target.testing.Exec;
+import org.iscsicsi.target.testing.LunFiles;
+import org.iscsicsi.target.testing.QemuIo;
 import org.iscsicsi.target.testing.RealApiServer;
 import org.iscsicsi.target.testing.ServeProcess;
 import org.iscsicsi.target.testing.TestPki;
@@ -371,14 +373,7 @@ class ReplicatedEnginesIT {
   }
 
   private static List<String> qemuIo(Engine e, List<String> commands) {
-    List<String> argv = new ArrayList<>(List.of("stdbuf", "-oL", "qemu-io", "--image-opts"));
-    for (String c : commands) {
-      argv.add("-c");
-      argv.add(c);
-    }
-    argv.add("driver=iscsi,transport=tcp,portal=127.0.0.1:" + e.iscsiPort() + ",target=" + T
-        + ",lun=0,initiator-name=" + INI);
-    return argv;
+    return QemuIo.argv("127.0.0.1:" + e.iscsiPort(), T, 0, INI, commands);
   }
 
   private static List<Long> acked(String output) {
@@ -400,27 +395,8 @@ class ReplicatedEnginesIT {
     }
   }
 
-  /** The files hold the same bytes, compared 1 MiB at a time (the first difference named). */
   private static void assertIdentical(Map<String, Path> files, List<String> names)
       throws IOException {
-    Path reference = files.get(names.getFirst());
-    for (String name : names.subList(1, names.size())) {
-      try (FileChannel x = FileChannel.open(reference);
-          FileChannel y = FileChannel.open(files.get(name))) {
-        ByteBuffer bx = ByteBuffer.allocate(1 << 20);
-        ByteBuffer by = ByteBuffer.allocate(1 << 20);
-        for (long at = 0; at < LUN_BYTES; at += 1 << 20) {
-          bx.clear();
-          by.clear();
-          x.read(bx, at);
-          y.read(by, at);
-          bx.flip();
-          by.flip();
-          int diff = bx.mismatch(by);
-          assertThat(diff).as(name + " differs from " + names.getFirst() + " at byte "
-              + (at + diff)).isEqualTo(-1);
-        }
-      }
-    }
+    LunFiles.assertIdentical(files, names, LUN_BYTES);
   }
 }
