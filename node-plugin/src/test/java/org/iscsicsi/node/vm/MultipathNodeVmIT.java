@@ -197,8 +197,10 @@ class MultipathNodeVmIT {
           // unstage still ends (queueing disabled before the unmount) and leaves nothing.
           alua(List.of(one, two), "1=standby", "2=standby");
           waitFor(() -> condition(node).getAbnormal(), 60);
+          // each path listed with its state: ghost once multipathd's checker saw the standby
+          // port, failed/faulty when the kernel failed it first on queued I/O
           assertThat(condition(node).getMessage()).contains("no usable path").contains(wwid)
-              .contains("ghost");
+              .containsPattern("paths: \\[sd[a-z]+ \\S+, sd[a-z]+ \\S+\\]");
           unpublish(node, POD);
           long q0 = System.nanoTime();
           unstage(node);
