@@ -4,16 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -31,14 +27,13 @@ import org.iscsicsi.controller.engine.EngineDirectory;
 import org.iscsicsi.controller.engine.EngineHealth;
 import org.iscsicsi.controller.kube.EngineInformer;
 import org.iscsicsi.controller.testing.TargetEngineLauncher;
-import org.iscsicsi.target.kube.IscsiEngines;
-import org.iscsicsi.target.kube.IscsiVolumes;
 import org.iscsicsi.target.kube.Membership;
 import org.iscsicsi.target.kube.Membership.State;
 import org.iscsicsi.target.kube.MembershipTransitions;
 import org.iscsicsi.target.kube.MembershipWriter;
 import org.iscsicsi.target.testing.Exec;
 import org.iscsicsi.target.testing.LunFiles;
+import org.iscsicsi.target.testing.PoolObjects;
 import org.iscsicsi.target.testing.QemuIo;
 import org.iscsicsi.target.testing.RealApiServer;
 import org.iscsicsi.target.testing.ServeProcess;
@@ -432,20 +427,6 @@ class FailoverIT {
   }
 
   private void installCrds() throws IOException {
-    for (String crd : List.of("iscsivolumes.yaml", "iscsiengines.yaml")) {
-      try (InputStream in = Files.newInputStream(Path.of("src/main/resources/crd", crd))) {
-        CustomResourceDefinition d = client.apiextensions().v1().customResourceDefinitions()
-            .load(in).item();
-        client.apiextensions().v1().customResourceDefinitions().resource(d).create();
-      }
-    }
-    await().atMost(WAIT).ignoreExceptions().until(() -> client.genericKubernetesResources(
-        IscsiVolumes.CONTEXT).list() != null);
-    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS)
-        .endMetadata().build()).create();
-    for (String name : ENGINES) {
-      client.nodes().resource(new NodeBuilder().withNewMetadata().withName(name)
-          .addToLabels(IscsiEngines.STORAGE_NODE_LABEL, "true").endMetadata().build()).create();
-    }
+    PoolObjects.install(client, Path.of("src/main/resources/crd"), NS, ENGINES, WAIT);
   }
 }

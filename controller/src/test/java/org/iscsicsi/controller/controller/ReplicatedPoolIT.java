@@ -9,9 +9,6 @@ import static org.iscsicsi.controller.controller.ControllerFixture.mount;
 import csi.v1.ControllerGrpc;
 import csi.v1.Csi;
 import csi.v1.Csi.VolumeCapability.AccessMode.Mode;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -20,7 +17,6 @@ import io.grpc.Server;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,12 +32,12 @@ import org.iscsicsi.controller.engine.EngineClient;
 import org.iscsicsi.controller.engine.Engines;
 import org.iscsicsi.controller.testing.TargetEngineLauncher;
 import org.iscsicsi.csi.contract.PublishContext;
-import org.iscsicsi.target.kube.IscsiEngines;
 import org.iscsicsi.target.kube.IscsiVolumes;
 import org.iscsicsi.target.kube.Membership;
 import org.iscsicsi.target.kube.MembershipWriter;
 import org.iscsicsi.target.testing.Exec;
 import org.iscsicsi.target.testing.LunFiles;
+import org.iscsicsi.target.testing.PoolObjects;
 import org.iscsicsi.target.testing.QemuIo;
 import org.iscsicsi.target.testing.RealApiServer;
 import org.iscsicsi.target.testing.ServeProcess;
@@ -235,21 +231,7 @@ class ReplicatedPoolIT {
   }
 
   private void installCrds() throws IOException {
-    for (String crd : List.of("iscsivolumes.yaml", "iscsiengines.yaml")) {
-      try (InputStream in = Files.newInputStream(Path.of("src/main/resources/crd", crd))) {
-        CustomResourceDefinition d = client.apiextensions().v1().customResourceDefinitions()
-            .load(in).item();
-        client.apiextensions().v1().customResourceDefinitions().resource(d).create();
-      }
-    }
-    await().atMost(WAIT).ignoreExceptions().until(() -> client.genericKubernetesResources(
-        IscsiVolumes.CONTEXT).list() != null);
-    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS)
-        .endMetadata().build()).create();
-    for (String name : NAMES) {
-      client.nodes().resource(new NodeBuilder().withNewMetadata().withName(name)
-          .addToLabels(IscsiEngines.STORAGE_NODE_LABEL, "true").endMetadata().build()).create();
-    }
+    PoolObjects.install(client, Path.of("src/main/resources/crd"), NS, NAMES, WAIT);
   }
 
 }

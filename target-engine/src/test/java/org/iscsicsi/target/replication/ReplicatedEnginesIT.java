@@ -4,15 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -27,13 +23,13 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.iscsicsi.target.kube.IscsiEngines;
 import org.iscsicsi.target.kube.Membership;
 import org.iscsicsi.target.kube.Membership.State;
 import org.iscsicsi.target.kube.MembershipTransitions;
 import org.iscsicsi.target.kube.MembershipWriter;
 import org.iscsicsi.target.testing.Exec;
 import org.iscsicsi.target.testing.LunFiles;
+import org.iscsicsi.target.testing.PoolObjects;
 import org.iscsicsi.target.testing.QemuIo;
 import org.iscsicsi.target.testing.RealApiServer;
 import org.iscsicsi.target.testing.ServeProcess;
@@ -349,22 +345,7 @@ class ReplicatedEnginesIT {
   }
 
   private void installCrds() throws IOException {
-    for (String crd : List.of("iscsivolumes.yaml", "iscsiengines.yaml")) {
-      try (InputStream in = Files.newInputStream(
-          Path.of("../controller/src/main/resources/crd", crd))) {
-        CustomResourceDefinition d = client.apiextensions().v1().customResourceDefinitions()
-            .load(in).item();
-        client.apiextensions().v1().customResourceDefinitions().resource(d).create();
-      }
-    }
-    await().atMost(WAIT).ignoreExceptions().until(() -> client.genericKubernetesResources(
-        org.iscsicsi.target.kube.IscsiVolumes.CONTEXT).list() != null);
-    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS)
-        .endMetadata().build()).create();
-    for (String name : ENGINES) {
-      client.nodes().resource(new NodeBuilder().withNewMetadata().withName(name)
-          .addToLabels(IscsiEngines.STORAGE_NODE_LABEL, "true").endMetadata().build()).create();
-    }
+    PoolObjects.install(client, Path.of("../controller/src/main/resources/crd"), NS, ENGINES, WAIT);
   }
 
   private static ReplicationStatus status(Engine e) {
