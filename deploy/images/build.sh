@@ -2,8 +2,8 @@
 # Builds the controller and node-plugin container images as OCI image tarballs, without a
 # Docker daemon and without any container registry:
 #   1. a Debian root filesystem from Debian's packages (mmdebstrap, variant essential, docs,
-#      man pages and locales left out; the node image adds open-iscsi, e2fsprogs, xfsprogs,
-#      util-linux and mount);
+#      man pages and locales left out; the node image adds open-iscsi, multipath-tools,
+#      e2fsprogs, xfsprogs, util-linux and mount);
 #   2. a Java runtime jlinked from $JAVA_HOME (JDK 25);
 #   3. the module's launcher and jars (<module>/bin/<module>, <module>/target/<module>.jar and
 #      <module>/target/lib/), laid out under /opt/iscsi-csi/<module>/ as in the repository.
@@ -36,7 +36,7 @@ SOURCES=${DEBIAN_SOURCES:-}
 # what their libraries load reflectively (grpc-netty-shaded, logback, picocli, fabric8).
 # ContainerImageTest starts both apps in the images, so a missing module fails a test.
 JRE_MODULES=java.base,java.desktop,java.logging,java.management,java.naming,java.net.http,java.security.jgss,java.sql,java.xml,jdk.crypto.ec,jdk.httpserver,jdk.jfr,jdk.management,jdk.unsupported,jdk.zipfs
-NODE_PACKAGES=open-iscsi,e2fsprogs,xfsprogs,util-linux,mount
+NODE_PACKAGES=open-iscsi,multipath-tools,e2fsprogs,xfsprogs,util-linux,mount
 CONTROLLER_PACKAGES=
 IMAGES=()
 

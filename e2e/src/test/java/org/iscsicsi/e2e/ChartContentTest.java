@@ -186,6 +186,38 @@ class ChartContentTest {
         .isEqualTo("/var/lib/kubelet/plugins_registry");
   }
 
+  /**
+   * Replicated volumes stage as dm-multipath maps: the node plugin gets the host's multipath
+   * directory (the wwids file its {@code multipath -a} writes, the conf.d drop-ins its preflight
+   * reads) by default, the host's multipath.conf read-only only when a value names it (Debian's
+   * package ships none, and a hostPath of type File would keep the pod from starting), and
+   * neither with multipath switched off.
+   */
+  @Test
+  void nodePluginSharesTheHostsMultipathDirectory() {
+    JsonNode pod = K8sObjects.get(objects, "DaemonSet", "iscsi-csi-node").at("/spec/template/spec");
+    assertThat(volume(pod, "etc-multipath").at("/hostPath/path").asText())
+        .isEqualTo("/etc/multipath");
+    assertThat(volume(pod, "etc-multipath").at("/hostPath/type").asText())
+        .isEqualTo("DirectoryOrCreate");
+    assertThat(pod.path("volumes").findValuesAsText("name")).doesNotContain("multipath-conf");
+    assertThat(container(pod, "node-plugin").path("volumeMounts").findValuesAsText("mountPath"))
+        .contains("/etc/multipath").doesNotContain("/etc/multipath.conf");
+
+    JsonNode withConf = K8sObjects.get(ChartRenderer.render("multipath-preflight"), "DaemonSet",
+        "iscsi-csi-node").at("/spec/template/spec");
+    assertThat(volume(withConf, "multipath-conf").at("/hostPath/type").asText()).isEqualTo("File");
+    JsonNode confMount = named(container(withConf, "node-plugin").path("volumeMounts"),
+        "multipath-conf");
+    assertThat(confMount.path("mountPath").asText()).isEqualTo("/etc/multipath.conf");
+    assertThat(confMount.path("readOnly").asBoolean()).isTrue();
+
+    JsonNode off = K8sObjects.get(K8sObjects.parse(ChartRenderer.template("default",
+        Map.of("node.multipath.enabled", false))), "DaemonSet", "iscsi-csi-node")
+        .at("/spec/template/spec");
+    assertThat(off.path("volumes").findValuesAsText("name")).doesNotContain("etc-multipath");
+  }
+
   @Test
   void kubeletDirFollowsValues() {
     JsonNode pod = K8sObjects.get(ChartRenderer.render("microk8s"), "DaemonSet", "iscsi-csi-node")

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The container images built by deploy/images/build.sh (Debian packages via mmdebstrap, a
  * jlinked JDK 25 runtime, umoci; no Docker daemon, no registry) start under runc: the node image
- * carries iscsiadm, mkfs.ext4, mkfs.xfs, blkid and mount and no initiator name of its own; the
+ * carries iscsiadm, multipath and multipathd (clients of the host's multipathd), mkfs.ext4,
+ * mkfs.xfs, blkid and mount and no initiator name of its own; the
  * controller image runs as uid 10001; each image's Java runs; and, once the module's launcher
  * is built, each image's entrypoint prints its usage for {@code --help} and exits 0.
  *
@@ -66,11 +67,13 @@ class ContainerImageTest {
         List.of("/bin/sh", "-c",
             "iscsiadm --version && mkfs.ext4 -V 2>&1 && mkfs.xfs -V && blkid -V && "
                 + "mount --version && resize2fs 2>&1 | head -1; xfs_growfs -V && id -u && "
+                + "command -v multipath && command -v multipathd && "
                 + "test ! -e /etc/iscsi/initiatorname.iscsi && echo no-initiatorname"));
     assertThat(run.exitCode()).as(run.output()).isZero();
     assertThat(run.output())
         .contains("iscsiadm version", "mke2fs", "mkfs.xfs version", "blkid from util-linux",
-            "mount from util-linux", "resize2fs", "xfs_growfs version", "no-initiatorname")
+            "mount from util-linux", "resize2fs", "xfs_growfs version", "no-initiatorname",
+            "/multipath\n", "/multipathd\n")
         .containsPattern("(?m)^0$");
   }
 
