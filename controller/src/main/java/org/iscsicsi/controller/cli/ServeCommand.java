@@ -281,6 +281,8 @@ final class ServeCommand implements Callable<Integer> {
         controller.drainer().listen(cluster.add(new EngineDrainStatus(kube, informer, events,
             poolNamespace, EngineDrainStatus.FLUSH)));
         cluster.add(controller.drainer().every(Drainer.INTERVAL, leading));
+        cluster.add(controller.replicaRecords(ControllerService.replicaRecordsInterval(),
+            leading));
         cluster.add(new EngineRemoval(kube, informer, controller.inventory().orElseThrow(),
             events, poolNamespace, leading).every(EngineRemoval.INTERVAL));
       }

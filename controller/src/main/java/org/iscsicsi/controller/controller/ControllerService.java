@@ -47,6 +47,8 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
   private final SnapshotMetadataService snapshotMetadata;
   private final BooleanSupplier leading;
   private final Optional<PoolInventory> inventory;
+  private final VolumeFinder finder;
+  private final OperationLocks locks;
 
   private <T> void serve(StreamObserver<T> out, java.util.function.Supplier<T> body) {
     Calls.unary(out, () -> {
@@ -76,7 +78,9 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
   public ControllerService(Engines engines, ControllerConfig config, BooleanSupplier leading,
       ClusterObjects cluster) {
     this.leading = leading;
-    VolumeFinder finder = new VolumeFinder(engines, config, cluster.events());
+    VolumeFinder finder = new VolumeFinder(engines, config, cluster.events(),
+        cluster.memberships(), cluster.chapSecrets());
+    this.finder = finder;
     this.inventory = engines.pooled()
         ? Optional.of(new PoolInventory(engines, config, finder.index())) : Optional.empty();
     if (engines instanceof EngineDirectory directory) {
@@ -85,6 +89,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
       directory.members().forEach(m -> finder.index().engineChanged(null, m));
     }
     OperationLocks locks = new OperationLocks();
+    this.locks = locks;
     this.provisioner = new Provisioner(engines, config, finder, locks, cluster);
     this.drainer = new Drainer(engines, config, finder, locks,
         new CloneTransfer(Provisioner.CLONE_TRANSFER_TIMEOUT), cluster.events());
@@ -109,6 +114,19 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
   /** Moves detached volumes off draining engines, one pass per call (pool mode). */
   public Drainer drainer() {
     return drainer;
+  }
+
+  /**
+   * Settles replicated volumes' records on their primaries and equalizes their members' grants
+   * every {@code interval} while {@code leading} (pool mode); close to stop.
+   */
+  public AutoCloseable replicaRecords(java.time.Duration interval, BooleanSupplier leading) {
+    return finder.records().every(interval, leading, locks);
+  }
+
+  /** How often {@link #replicaRecords} passes by default. */
+  public static java.time.Duration replicaRecordsInterval() {
+    return ReplicaRecords.INTERVAL;
   }
 
   /** The pool's volumes for background passes; empty unless the engines are a pool. */

@@ -29,7 +29,9 @@ import org.iscsicsi.target.v1.Target;
  * start with {@code pool.} and the {@link VolumeIndex} says where they are; a miss asks every
  * reachable engine before it counts as gone. A volume whose engine is unreachable is answered
  * from the index by the queries ({@link #view}, {@link #all}) with an abnormal condition, and is
- * UNAVAILABLE, naming the engine, to everything that would change it ({@link #find}).
+ * UNAVAILABLE, naming the engine, to everything that would change it ({@link #find}). A
+ * replicated volume is found, by everything that would change it, on its current primary
+ * ({@link ReplicaRecords#settle}).
  */
 final class VolumeFinder {
 
@@ -39,11 +41,24 @@ final class VolumeFinder {
   private final Engines engines;
   private final ControllerConfig config;
   private final VolumeIndex index;
+  private final ReplicaRecords records;
 
   VolumeFinder(Engines engines, ControllerConfig config, VolumeEvents events) {
+    this(engines, config, events, Memberships.NONE, ChapSecretStore.ENGINE_ONLY);
+  }
+
+  VolumeFinder(Engines engines, ControllerConfig config, VolumeEvents events,
+      Memberships memberships, ChapSecretStore chapSecrets) {
     this.engines = engines;
     this.config = config;
     this.index = new VolumeIndex(engines, config, events);
+    this.records = new ReplicaRecords(engines, config.driverName(), memberships,
+        new GeneratedChap(chapSecrets), this);
+  }
+
+  /** Replicated volumes' records on their primaries, and their members' grants. */
+  ReplicaRecords records() {
+    return records;
   }
 
   boolean pooled() {
@@ -65,7 +80,7 @@ final class VolumeFinder {
    * @throws StatusRuntimeException UNAVAILABLE when its engine is unreachable
    */
   Optional<Located> find(String volumeId) {
-    Optional<Located> l = view(volumeId);
+    Optional<Located> l = view(volumeId).map(records::settle);
     l.ifPresent(VolumeFinder::requireReachable);
     return l;
   }
@@ -152,7 +167,7 @@ final class VolumeFinder {
    *     its engine is unreachable
    */
   Located require(String volumeId) {
-    Located l = requireView(volumeId);
+    Located l = records.settle(requireView(volumeId));
     requireReachable(l);
     return l;
   }

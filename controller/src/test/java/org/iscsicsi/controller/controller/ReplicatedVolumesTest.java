@@ -1,7 +1,9 @@
 package org.iscsicsi.controller.controller;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.iscsicsi.controller.controller.ControllerFixture.NODE_A;
+import static org.iscsicsi.controller.controller.ControllerFixture.NODE_B;
 import static org.iscsicsi.controller.controller.ControllerFixture.createRequest;
 import static org.iscsicsi.controller.controller.ControllerFixture.mount;
 import static org.iscsicsi.controller.controller.GrpcAssert.assertCode;
@@ -15,6 +17,7 @@ import io.grpc.Status.Code;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,9 +28,12 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.iscsicsi.controller.engine.Engine;
+import org.iscsicsi.controller.engine.EngineState;
+import org.iscsicsi.controller.volume.VolumeLabels;
 import org.iscsicsi.csi.contract.PublishContext;
 import org.iscsicsi.target.kube.Membership;
 import org.iscsicsi.target.kube.MembershipTransitions;
+import org.iscsicsi.target.v1.InitiatorGrant;
 import org.iscsicsi.target.v1.Lun;
 import org.iscsicsi.target.v1.SetLunReplicationRequest;
 import org.iscsicsi.target.v1.Target;
@@ -50,7 +56,8 @@ import org.junit.jupiter.api.io.TempDir;
  * SetLunReplication leaves nothing behind; Publish grants on every member and returns the
  * multipath context, Unpublish revokes everywhere; a member OutOfSync makes the volume abnormal
  * with a message; snapshots, clones and expansion are FAILED_PRECONDITION; Delete leaves no
- * target on any engine and no membership.
+ * target on any engine and no membership; after a failover the volume's record follows its
+ * primary ({@link ReplicaRecords}), and members get the grants they missed.
  */
 class ReplicatedVolumesTest {
 
@@ -103,6 +110,7 @@ class ReplicatedVolumesTest {
   Recorded recorded = new Recorded();
   Server server;
   ManagedChannel channel;
+  ControllerService service;
   ControllerGrpc.ControllerBlockingStub csi;
 
   @BeforeEach
@@ -112,7 +120,7 @@ class ReplicatedVolumesTest {
     pool.start("e2", Map.of(TestPool.ZONE, "a"));
     pool.start("e3", Map.of(TestPool.ZONE, "b"));
     String name = "replicated-" + UUID.randomUUID();
-    ControllerService service = new ControllerService(pool, ControllerConfig.defaults(),
+    service = new ControllerService(pool, ControllerConfig.defaults(),
         () -> true, new ClusterObjects(ChapSecretStore.ENGINE_ONLY, VolumeEvents.NONE, recorded));
     server = InProcessServerBuilder.forName(name).directExecutor().addService(service).build()
         .start();
@@ -258,5 +266,68 @@ class ReplicatedVolumesTest {
     recorded.failActivation = false;
     Csi.Volume v = create("pvc-fail", REPLICAS_2);
     assertThat(holders(iqn(v))).hasSize(2);
+  }
+
+  Map<String, String> publish(String volumeId, String node) {
+    return csi.controllerPublishVolume(Csi.ControllerPublishVolumeRequest.newBuilder()
+        .setVolumeId(volumeId).setNodeId(node)
+        .setVolumeCapability(mount(Mode.SINGLE_NODE_WRITER)).build()).getPublishContextMap();
+  }
+
+  List<String> grants(String engine, String iqn) {
+    return target(engine, iqn).orElseThrow().getGrantsList().stream()
+        .map(InitiatorGrant::getInitiator).sorted().toList();
+  }
+
+  /**
+   * The first primary's engine is lost with its node and the supervisor promoted the other
+   * member: the lost node is unpublished and another published on the new primary (the record
+   * moves there, the context lists every member's portals); when the old primary's engine
+   * returns, the leader's pass gives it a member's labels, the grant it missed and not the one
+   * revoked while it was away, and the volume is listed once.
+   */
+  @Test
+  void aFailoverMovesTheRecordToTheNewPrimaryAndMembersGetTheGrantsTheyMissed()
+      throws Exception {
+    Csi.Volume v = create("pvc-fo", REPLICAS_2);
+    String id = v.getVolumeId();
+    String iqn = iqn(v);
+    publish(id, NODE_A);
+    Membership m = recorded.read(id).orElseThrow();
+    String first = m.primary();
+    String second = holders(iqn).stream().filter(h -> !h.equals(first)).findFirst()
+        .orElseThrow();
+    recorded.memberships.put(id, MembershipTransitions.promote(m, "test", m.epoch(), second,
+        Instant.now()));
+    pool.stop(first);
+    pool.status(first, EngineState.UNREACHABLE, "node lost");
+
+    // the lost node's attachment goes (Kubernetes detaches it), the pod starts on node B
+    csi.controllerUnpublishVolume(Csi.ControllerUnpublishVolumeRequest.newBuilder()
+        .setVolumeId(id).setNodeId(NODE_A).build());
+    Target record = target(second, iqn).orElseThrow();
+    assertThat(record.getLabelsMap()).containsEntry(VolumeLabels.MANAGED_BY,
+        ControllerConfig.defaults().driverName()).containsKey(ReplicaMembers.MEMBERS)
+        .doesNotContainKey(ReplicaMembers.MEMBER_OF);
+    assertThat(grants(second, iqn)).isEmpty();
+    Map<String, String> context = publish(id, NODE_B);
+    assertThat(context.get(PublishContext.PORTALS).split(","))
+        .containsAll(pool.byName(second).orElseThrow().advertisedPortals());
+    assertThat(context).containsEntry(PublishContext.MULTIPATH, "true");
+    assertThat(grants(second, iqn)).containsExactly(NODE_B);
+
+    pool.restart(first);
+    assertThat(grants(first, iqn)).as("as the old primary left it").containsExactly(NODE_A);
+    try (AutoCloseable pass = service.replicaRecords(Duration.ofMillis(100), () -> true)) {
+      await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+        assertThat(target(first, iqn).orElseThrow().getLabelsMap())
+            .containsKey(ReplicaMembers.MEMBER_OF).doesNotContainKey(VolumeLabels.MANAGED_BY);
+        assertThat(grants(first, iqn)).containsExactly(NODE_B);
+      });
+    }
+    assertThat(csi.listVolumes(Csi.ListVolumesRequest.getDefaultInstance()).getEntriesList())
+        .singleElement().satisfies(e -> assertThat(e.getVolume().getVolumeId()).isEqualTo(id));
+    assertThat(target(second, iqn).orElseThrow().getLabelsMap())
+        .containsEntry(VolumeLabels.MANAGED_BY, ControllerConfig.defaults().driverName());
   }
 }
