@@ -386,7 +386,7 @@ final class Provisioner {
     if (GeneratedChap.of(v)) {
       chap.apply(found); // a retry after the volume's Secret went gets it back
     }
-    return v.toCsi(found.engine().topology());
+    return v.toCsi(ReplicaMembers.topologies(found, engines));
   }
 
   private Source source(Csi.CreateVolumeRequest req) {
@@ -595,7 +595,7 @@ final class Provisioner {
         .setNextToken(page.nextToken());
     for (Located l : page.page()) {
       b.addEntries(Csi.ListVolumesResponse.Entry.newBuilder()
-          .setVolume(l.volume().toCsi(l.engine().topology()))
+          .setVolume(l.volume().toCsi(ReplicaMembers.topologies(l, engines)))
           .setStatus(Csi.ListVolumesResponse.VolumeStatus.newBuilder()
               .addAllPublishedNodeIds(l.volume().publishedNodes())
               .setVolumeCondition(replicas.condition(l))));
@@ -613,7 +613,7 @@ final class Provisioner {
     }
     Located l = finder.requireView(req.getVolumeId());
     return Csi.ControllerGetVolumeResponse.newBuilder()
-        .setVolume(l.volume().toCsi(l.engine().topology()))
+        .setVolume(l.volume().toCsi(ReplicaMembers.topologies(l, engines)))
         .setStatus(Csi.ControllerGetVolumeResponse.VolumeStatus.newBuilder()
             .addAllPublishedNodeIds(l.volume().publishedNodes())
             .setVolumeCondition(replicas.condition(l)))

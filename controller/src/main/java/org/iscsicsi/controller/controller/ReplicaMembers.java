@@ -113,6 +113,22 @@ final class ReplicaMembers {
   }
 
   /**
+   * Where a volume is accessible from: its engine's topology, and for a replicated volume each
+   * member engine's too (in slot order; a member not in the pool is left out), since after a
+   * failover any member serves it and its pods must be able to run near any of them.
+   */
+  static List<Map<String, String>> topologies(Located l, Engines engines) {
+    List<Map<String, String>> out = new ArrayList<>();
+    out.add(l.engine().topology());
+    if (replicated(l.volume())) {
+      for (Member m : of(l.volume())) {
+        engines.byName(m.engine()).ifPresent(e -> out.add(e.topology()));
+      }
+    }
+    return out;
+  }
+
+  /**
    * The condition of a replicated volume from its membership: abnormal, with the phase and
    * every member that is not InSync, unless all are; abnormal when it has no membership.
    */

@@ -166,7 +166,8 @@ final class ReplicaProvisioner {
       finder.updated(primary, r.id(), t);
       log.info("created replicated volume {} ({} bytes) for {}: primary {}, members {}, NAA {}",
           r.id(), r.size(), r.name(), primary.name(), names, primaryLun.getNaa());
-      return new VolumeRecord(r.id(), t).toCsi(primary.topology());
+      return new VolumeRecord(r.id(), t).toCsi(ReplicaMembers.topologies(
+          new Located(primary, new VolumeRecord(r.id(), t)), engines));
     } catch (RuntimeException e) {
       try {
         if (membership) {

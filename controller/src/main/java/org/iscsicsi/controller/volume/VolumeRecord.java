@@ -71,6 +71,14 @@ public record VolumeRecord(VolumeId id, Target target) {
 
   /** The CSI view, with the engine's topology. */
   public Csi.Volume toCsi(Map<String, String> topology) {
+    return toCsi(List.of(topology));
+  }
+
+  /**
+   * The CSI view, accessible from each of {@code topologies} (a replicated volume: every
+   * member's engine, since any of them may serve it); empty segments and repeats are left out.
+   */
+  public Csi.Volume toCsi(List<Map<String, String>> topologies) {
     Csi.Volume.Builder b = Csi.Volume.newBuilder()
         .setVolumeId(id.toString())
         .setCapacityBytes(sizeBytes())
@@ -85,9 +93,8 @@ public record VolumeRecord(VolumeId id, Target target) {
           Csi.VolumeContentSource.VolumeSource.newBuilder()
               .setVolumeId(source.substring("volume:".length()))));
     }
-    if (!topology.isEmpty()) {
-      b.addAccessibleTopology(Csi.Topology.newBuilder().putAllSegments(topology));
-    }
+    topologies.stream().filter(t -> !t.isEmpty()).distinct().forEach(t ->
+        b.addAccessibleTopology(Csi.Topology.newBuilder().putAllSegments(t)));
     return b.build();
   }
 }

@@ -47,7 +47,8 @@ import org.junit.jupiter.api.io.TempDir;
  * engines ({@link TestPool}). The membership store and SetLunReplication are a stand-in
  * ({@link Recorded}): embedded engines run without Kubernetes, where memberships live, so they
  * cannot take a replicated role here (ReplicatedPoolIT runs that part for real). Pins:
- * {@code replicas: 2} lands on two engines in different zones, both with the volume's IQN, LUN 0
+ * {@code replicas: 2} lands on two engines in different zones, accessible from both zones, both
+ * with the volume's IQN, LUN 0
  * of one NAA and serial and slots 1 and 2, the same CHAP user, one volume in ListVolumes; the
  * membership is epoch 1 with every member InSync and the primary in slot 1; SetLunReplication
  * goes to the member before the primary, each with the other's replication address; a retried
@@ -159,6 +160,8 @@ class ReplicatedVolumesTest {
     String iqn = iqn(v);
     List<String> holders = holders(iqn);
     assertThat(holders).hasSize(2).contains("e3"); // zones a and b
+    assertThat(v.getAccessibleTopologyList()).as("any member may serve it")
+        .map(t -> t.getSegmentsMap().get(TestPool.ZONE)).containsExactlyInAnyOrder("a", "b");
     Membership m = recorded.read(v.getVolumeId()).orElseThrow();
     assertThat(m.epoch()).isEqualTo(1);
     assertThat(m.members()).allSatisfy(x -> assertThat(x.state())
