@@ -511,11 +511,6 @@ final class Provisioner {
     try (OperationLocks.Held held = locks.acquire(volumeId, "ControllerExpandVolume")) {
       Located l = finder.require(volumeId);
       VolumeRecord v = l.volume();
-      if (ReplicaMembers.replicated(v)) {
-        throw CsiErrors.failedPrecondition("volume " + volumeId + " is replicated (replicas "
-            + v.parameters().pool().replicas() + "): expansion is not supported on replicated "
-            + "volumes yet");
-      }
       int blockSize = v.parameters().blockSize();
       long want = Capacity.roundUp(Math.max(range.getRequiredBytes(), 1), blockSize);
       if (range.getLimitBytes() > 0 && want > range.getLimitBytes()) {
@@ -528,6 +523,16 @@ final class Provisioner {
             + " bytes, more than limit_bytes; volumes do not shrink");
       }
       if (want > size) {
+        // a replicated volume's members grow before its primary, so that no write past a
+        // member's end is ever replicated; every member must answer (UNAVAILABLE otherwise)
+        List<Engine> members = ReplicaMembers.replicated(v)
+            ? ReplicaMembers.others(v, l.engine(), engines, false) : List.of();
+        for (Engine member : members) {
+          synchronized (poolLocks.computeIfAbsent(member.name(), k -> new Object())) {
+            ExpansionLimits.require(member, volumeId, size, want, config.limits());
+            member.client().resizeLun(l.iqn(), 0, want);
+          }
+        }
         synchronized (poolLocks.computeIfAbsent(l.engine().name(), k -> new Object())) {
           ExpansionLimits.require(l.engine(), volumeId, size, want, config.limits());
           size = l.engine().client().resizeLun(l.iqn(), 0, want).getSizeBytes();

@@ -56,7 +56,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code 3} through the CSI API: the IscsiVolume's membership is epoch 1 with every member
  * InSync; the primary serves; the publish context lists every member's portal in slot order with
  * {@code multipath} and {@code wwid}; qemu-io's writes (libiscsi) to the primary's portal leave
- * every member's LUN file identical; DeleteVolume leaves no target on any engine and no
+ * every member's LUN file identical, and so do writes past the old end after
+ * ControllerExpandVolume grew every member; DeleteVolume leaves no target on any engine and no
  * IscsiVolume.
  */
 class ReplicatedPoolIT {
@@ -188,6 +189,20 @@ class ReplicatedPoolIT {
       LunFiles.assertIdentical(files, List.copyOf(files.keySet()), SIZE);
       assertThat(memberships.read(v.getVolumeId()).orElseThrow().membership().inSyncCount())
           .as("no member was taken out").isEqualTo(replicas);
+
+      // expansion grows every member; writes past the old end are replicated like any other
+      assertThat(csi.controllerExpandVolume(Csi.ControllerExpandVolumeRequest.newBuilder()
+          .setVolumeId(v.getVolumeId()).setCapacityRange(Csi.CapacityRange.newBuilder()
+              .setRequiredBytes(2 * SIZE)).build()).getCapacityBytes()).isEqualTo(2 * SIZE);
+      var grown = Exec.run(Duration.ofSeconds(120), QemuIo.argv(
+          primary.advertisedPortals().getFirst(), iqn, 0, INI, List.of(
+              "write -P 0xfe " + (SIZE + CHUNK) + " " + CHUNK,
+              "write -P 0xfd " + (2 * SIZE - CHUNK) + " " + CHUNK, "flush")));
+      assertThat(grown.exit()).as(grown.output()).isZero();
+      assertThat(grown.output()).doesNotContain("error").doesNotContain("failed");
+      LunFiles.assertIdentical(files, List.copyOf(files.keySet()), 2 * SIZE);
+      assertThat(memberships.read(v.getVolumeId()).orElseThrow().membership().inSyncCount())
+          .as("no member was taken out by the growth").isEqualTo(replicas);
 
       csi.controllerUnpublishVolume(Csi.ControllerUnpublishVolumeRequest.newBuilder()
           .setVolumeId(v.getVolumeId()).setNodeId(INI).build());

@@ -48,17 +48,18 @@ import org.junit.jupiter.api.io.TempDir;
  * ({@link Recorded}): embedded engines run without Kubernetes, where memberships live, so they
  * cannot take a replicated role here (ReplicatedPoolIT runs that part for real). Pins:
  * {@code replicas: 2} lands on two engines in different zones, accessible from both zones, both
- * with the volume's IQN, LUN 0
- * of one NAA and serial and slots 1 and 2, the same CHAP user, one volume in ListVolumes; the
- * membership is epoch 1 with every member InSync and the primary in slot 1; SetLunReplication
- * goes to the member before the primary, each with the other's replication address; a retried
- * CreateVolume is the same volume and one with another count is ALREADY_EXISTS; fewer eligible
- * engines than replicas is RESOURCE_EXHAUSTED naming each engine's reason; a failed
- * SetLunReplication leaves nothing behind; Publish grants on every member and returns the
- * multipath context, Unpublish revokes everywhere; a member OutOfSync makes the volume abnormal
- * with a message; snapshots, clones and expansion are FAILED_PRECONDITION; Delete leaves no
- * target on any engine and no membership; after a failover the volume's record follows its
- * primary ({@link ReplicaRecords}), and members get the grants they missed.
+ * with the volume's IQN, LUN 0 of one NAA and serial and slots 1 and 2, the same CHAP user, one
+ * volume in ListVolumes; the membership is epoch 1 with every member InSync and the primary in
+ * slot 1; SetLunReplication goes to the member before the primary, each with the other's
+ * replication address; a retried CreateVolume is the same volume and one with another count is
+ * ALREADY_EXISTS; fewer eligible engines than replicas is RESOURCE_EXHAUSTED naming each
+ * engine's reason; a failed SetLunReplication leaves nothing behind; Publish grants on every
+ * member and returns the multipath context, Unpublish revokes everywhere; a member OutOfSync
+ * makes the volume abnormal with a message; expansion grows every member and is UNAVAILABLE,
+ * growing nothing on the primary, while a member does not answer; snapshots and clones are
+ * FAILED_PRECONDITION; Delete leaves no target on any engine and no membership; after a
+ * failover the volume's record follows its primary ({@link ReplicaRecords}), and members get
+ * the grants they missed.
  */
 class ReplicatedVolumesTest {
 
@@ -229,10 +230,22 @@ class ReplicatedVolumesTest {
     assertCode(() -> csi.createSnapshot(Csi.CreateSnapshotRequest.newBuilder()
         .setName("snap").setSourceVolumeId(v.getVolumeId()).build()),
         Code.FAILED_PRECONDITION, "snapshots are not supported on replicated volumes");
+    // expansion: every member's LUN grows (the members before the primary)
+    var expanded = csi.controllerExpandVolume(Csi.ControllerExpandVolumeRequest.newBuilder()
+        .setVolumeId(v.getVolumeId()).setCapacityRange(Csi.CapacityRange.newBuilder()
+            .setRequiredBytes(2 * MIB)).build());
+    assertThat(expanded.getCapacityBytes()).isEqualTo(2 * MIB);
+    for (String h : holders) {
+      assertThat(target(h, iqn).orElseThrow().getLuns(0).getSizeBytes()).as(h)
+          .isEqualTo(2 * MIB);
+    }
+    pool.status(member, EngineState.UNREACHABLE, "away");
     assertCode(() -> csi.controllerExpandVolume(Csi.ControllerExpandVolumeRequest.newBuilder()
         .setVolumeId(v.getVolumeId()).setCapacityRange(Csi.CapacityRange.newBuilder()
-            .setRequiredBytes(2 * MIB)).build()),
-        Code.FAILED_PRECONDITION, "expansion is not supported on replicated volumes");
+            .setRequiredBytes(3 * MIB)).build()), Code.UNAVAILABLE, member);
+    assertThat(target(primary, iqn).orElseThrow().getLuns(0).getSizeBytes())
+        .as("the primary does not grow past a member it cannot reach").isEqualTo(2 * MIB);
+    pool.status(member, EngineState.READY, "");
     assertCode(() -> csi.createVolume(createRequest("clone", MIB)
         .setVolumeContentSource(Csi.VolumeContentSource.newBuilder().setVolume(
             Csi.VolumeContentSource.VolumeSource.newBuilder().setVolumeId(v.getVolumeId())))

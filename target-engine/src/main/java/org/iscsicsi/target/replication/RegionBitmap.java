@@ -13,7 +13,7 @@ import org.iscsicsi.target.transfer.RegionMap;
  */
 public final class RegionBitmap {
 
-  private final long sizeBytes;
+  private long sizeBytes;
   private final BitSet bits;
 
   public RegionBitmap(long sizeBytes) {
@@ -53,7 +53,12 @@ public final class RegionBitmap {
     return bits.stream().mapToLong(r -> RegionMap.length(sizeBytes, r)).sum();
   }
 
-  public long sizeBytes() {
+  public synchronized long sizeBytes() {
     return sizeBytes;
+  }
+
+  /** Covers a LUN that grew to {@code sizeBytes}; the new regions start unmarked. */
+  public synchronized void grow(long sizeBytes) {
+    this.sizeBytes = Math.max(this.sizeBytes, sizeBytes);
   }
 }

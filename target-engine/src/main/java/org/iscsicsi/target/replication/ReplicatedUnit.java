@@ -16,6 +16,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.iscsicsi.target.kube.Membership;
 import org.iscsicsi.target.kube.MembershipRefused;
@@ -27,6 +28,7 @@ import org.iscsicsi.target.lun.UnitIo;
 import org.iscsicsi.target.lun.UnitNotReadyException;
 import org.iscsicsi.target.transfer.Frame;
 import org.iscsicsi.target.transfer.FrameType;
+import org.iscsicsi.target.transfer.RegionMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,8 +68,11 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
   private final ReentrantReadWriteLock sending = new ReentrantReadWriteLock();
   /** Incremented by every FLUSH sent; a change records the value it was sent under. */
   private final AtomicLong flushGeneration = new AtomicLong();
-  /** Per region, the flush generation of the latest change sent to it. */
-  private final java.util.concurrent.atomic.AtomicLongArray lastWrite;
+  /**
+   * Per region, the flush generation of the latest change sent to it; replaced by a longer one
+   * (under the exclusive sending lock) when the LUN grows.
+   */
+  private volatile AtomicLongArray lastWrite;
   /** Per acking member, the generation of the latest FLUSH it acked. */
   private final Map<String, Long> flushed = new ConcurrentHashMap<>();
   /** Members this primary saw leave the in-sync set: what they may lack since. */
@@ -97,11 +102,7 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
     this.epoch = membership.epoch();
     this.membership = membership;
     this.links.putAll(links);
-    this.lastWrite = new java.util.concurrent.atomic.AtomicLongArray(
-        org.iscsicsi.target.transfer.RegionMap.count(local.sizeBytes()));
-    for (int r = 0; r < lastWrite.length(); r++) {
-      lastWrite.set(r, NEVER_WRITTEN);
-    }
+    this.lastWrite = neverWritten(RegionMap.count(local.sizeBytes()), new AtomicLongArray(0));
     membership.ackingReplicas().forEach(m -> flushed.put(m, 0L));
     this.heartbeats = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().daemon().name("heartbeat-" + volume).factory());
@@ -166,7 +167,7 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
   public void write(long offset, ByteBuffer[] srcs, boolean force) throws IOException {
     requireServing();
     byte[] data = gather(srcs);
-    try (RangeLocks.Range r = locks.lock(offset, Math.max(data.length, 1))) {
+    try (RangeLocks.Range r = lockTracked(offset, Math.max(data.length, 1))) {
       long sent = System.nanoTime();
       List<Ack> acks = new ArrayList<>();
       for (int at = 0; at < data.length; at += Frame.REGION_BYTES) {
@@ -191,7 +192,7 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
    */
   void reconcile(long offset, long length, boolean unmap) throws IOException {
     requireNotDeposed();
-    try (RangeLocks.Range r = locks.lock(offset, Math.max(length, 1))) {
+    try (RangeLocks.Range r = lockTracked(offset, Math.max(length, 1))) {
       long sent = System.nanoTime();
       List<Ack> acks = new ArrayList<>();
       if (unmap) {
@@ -249,7 +250,7 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
     if (length == 0) {
       return;
     }
-    try (RangeLocks.Range r = locks.lock(offset, length)) {
+    try (RangeLocks.Range r = lockTracked(offset, length)) {
       long sent = System.nanoTime();
       byte[] pair = ByteBuffer.allocate(2 * Long.BYTES).putLong(offset).putLong(length).array();
       List<Ack> acks = fanOut(FrameType.UNMAP, 0, offset, pair, length);
@@ -336,6 +337,38 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
       if (b != null && length > 0) {
         b.mark(offset, length); // a change it did not ack, whoever took it out
       }
+    }
+  }
+
+  private static AtomicLongArray neverWritten(int regions, AtomicLongArray before) {
+    AtomicLongArray after = new AtomicLongArray(regions);
+    for (int r = 0; r < regions; r++) {
+      after.set(r, r < before.length() ? before.get(r) : NEVER_WRITTEN);
+    }
+    return after;
+  }
+
+  /**
+   * Extends the per-region records (flush generations, members' bitmaps) to the LUN's size
+   * once it grew (ResizeLun, members before the primary): a write past the old end reaches
+   * this unit only after the growth, so every change checks first.
+   */
+  private void trackSize() throws InterruptedException {
+    long size = local.sizeBytes();
+    int regions = RegionMap.count(size);
+    if (regions <= lastWrite.length()) {
+      return;
+    }
+    sending.writeLock().lockInterruptibly();
+    try {
+      if (regions > lastWrite.length()) {
+        lastWrite = neverWritten(regions, lastWrite);
+        bitmaps.values().forEach(b -> b.grow(size));
+        log.info("{}: tracking {} regions after the LUN grew to {} bytes", volume, regions,
+            size);
+      }
+    } finally {
+      sending.writeLock().unlock();
     }
   }
 
@@ -467,6 +500,12 @@ public final class ReplicatedUnit implements UnitIo, AutoCloseable {
   /** The next sequence number, for a rebuild's frames on a member's link. */
   long nextSeq() {
     return seq.incrementAndGet();
+  }
+
+  /** A change's range lock, taken once the records cover the LUN's current size. */
+  private RangeLocks.Range lockTracked(long offset, long length) throws InterruptedException {
+    trackSize();
+    return locks.lock(offset, length);
   }
 
   /** Locks a range as writes do: a rebuild copies a region while no write to it runs. */

@@ -38,6 +38,7 @@ import org.iscsicsi.target.lun.UnitNotReadyException;
 import org.iscsicsi.target.testing.TestPki;
 import org.iscsicsi.target.transfer.Frame;
 import org.iscsicsi.target.transfer.FrameType;
+import org.iscsicsi.target.transfer.RegionMap;
 import org.iscsicsi.target.transfer.ReplicationNetwork;
 import org.iscsicsi.target.transfer.ReplicationTls;
 import org.junit.jupiter.api.AfterEach;
@@ -195,6 +196,35 @@ class ReplicatedWriteTest {
       assertThat(read(m.lun(), 8192, 4096)).as("unmapped on " + m.name())
           .isEqualTo(new byte[4096]);
     }
+  }
+
+  /**
+   * A LUN grown as ControllerExpandVolume grows it (every member, then the primary): writes
+   * past the old end reach every member, none is taken out, and a member that leaves afterwards
+   * gets its bitmap marked past the old end too.
+   */
+  @Test
+  void writesPastTheOldEndOfAGrownLunReachEveryMember() throws Exception {
+    long grown = 2 * LUN_BYTES;
+    for (Member m : members.values()) {
+      m.lun().resize(grown);
+    }
+    primaryLun.resize(grown);
+    byte[] data = random(65536, 11);
+    long at = grown - Frame.REGION_BYTES + 4096;
+    unit.write(at, ByteBuffer.wrap(data), true);
+    for (Member m : members.values()) {
+      assertThat(read(m.lun(), at, data.length)).as(m.name()).isEqualTo(data);
+      assertThat(state(m.name())).isEqualTo(State.InSync);
+    }
+    ReplicationNetwork c = members.get("node-c").network();
+    open.remove(c);
+    c.close();
+    unit.write(at, ByteBuffer.wrap(random(4096, 12)), false);
+    assertThat(state("node-c")).as("OutOfSync before GOOD").isEqualTo(State.OutOfSync);
+    unit.write(at + 8192, ByteBuffer.wrap(random(4096, 13)), false);
+    assertThat(unit.bitmap("node-c").orElseThrow().regions())
+        .contains(RegionMap.count(grown) - 1);
   }
 
   @Test
