@@ -13,7 +13,8 @@ import org.slf4j.LoggerFactory;
 /**
  * ControllerModifyVolume (CSI spec; Kubernetes' VolumeAttributesClass): changes a volume's I/O
  * limits ({@link QosParameters}) on its LUN, live, without detaching it; the engine applies them
- * from the next command on. The engine's LUN is the only record of the limits.
+ * from the next command on. The engine's LUN is the only record of the limits; a replicated
+ * volume's members get them too (the leader's pass sets them on members that did not answer).
  *
  * <p>Idempotent: limits equal to the LUN's change nothing and make no engine call. Unknown keys
  * and values out of range are INVALID_ARGUMENT before any volume is looked up, so Kubernetes
@@ -51,6 +52,8 @@ final class Modifier {
       if (!next.equals(current)) {
         l.engine().client().setLunQos(l.iqn(), 0, next);
         log.info("volume {}: I/O limits now {}", volumeId, describe(next));
+        // a replicated volume's members hold the same limits, so a new primary enforces them
+        finder.records().equalize(new Located(l.engine(), l.volume()), next);
       }
       return Csi.ControllerModifyVolumeResponse.getDefaultInstance();
     }

@@ -18,6 +18,8 @@ import org.iscsicsi.controller.volume.VolumeRecord;
 import org.iscsicsi.csi.OperationLocks;
 import org.iscsicsi.target.kube.Membership;
 import org.iscsicsi.target.v1.InitiatorGrant;
+import org.iscsicsi.target.v1.Lun;
+import org.iscsicsi.target.v1.LunQos;
 import org.iscsicsi.target.v1.Target;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * pod of a lost node starts elsewhere). {@link #equalize} makes each reachable member's grants
  * equal to the record's, for members that did not answer when a node was published or
  * unpublished; a member that missed a grant could not take over that node's paths, and one that
- * missed a revocation would let the node in after a failover.
+ * missed a revocation would let the node in after a failover. Its I/O limits are made equal to
+ * the record's too, so a new primary enforces what the volume's class says.
  */
 final class ReplicaRecords {
 
@@ -116,13 +119,25 @@ final class ReplicaRecords {
    * closes that initiator's sessions there. Call under the volume's operation lock.
    */
   void equalize(Located holder) {
+    equalize(holder, holder.volume().lun().map(Lun::getQos).orElse(LunQos.getDefaultInstance()));
+  }
+
+  /** As {@link #equalize(Located)}, with {@code qos} as the record's I/O limits. */
+  void equalize(Located holder, LunQos qos) {
     VolumeRecord v = holder.volume();
     if (!ReplicaMembers.replicated(v) || !ReplicaMembers.finished(v)) {
       return;
     }
     for (Engine member : ReplicaMembers.others(v, holder.engine(), engines, true)) {
       try {
-        member.client().findTarget(holder.iqn()).ifPresent(t -> equalize(holder, member, t));
+        member.client().findTarget(holder.iqn()).ifPresent(t -> {
+          equalize(holder, member, t);
+          if (t.getLunsCount() > 0 && !t.getLuns(0).getQos().equals(qos)) {
+            member.client().setLunQos(holder.iqn(), 0, qos);
+            log.info("volume {}: I/O limits set on member {} as on its record", v.id(),
+                member.name());
+          }
+        });
       } catch (StatusRuntimeException e) {
         if (!VolumeFinder.unanswered(e)) {
           throw e;

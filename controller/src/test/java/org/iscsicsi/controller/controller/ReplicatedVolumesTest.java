@@ -29,6 +29,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.iscsicsi.controller.engine.Engine;
 import org.iscsicsi.controller.engine.EngineState;
+import org.iscsicsi.controller.volume.QosParameters;
 import org.iscsicsi.controller.volume.VolumeLabels;
 import org.iscsicsi.csi.contract.PublishContext;
 import org.iscsicsi.target.kube.Membership;
@@ -55,7 +56,8 @@ import org.junit.jupiter.api.io.TempDir;
  * ALREADY_EXISTS; fewer eligible engines than replicas is RESOURCE_EXHAUSTED naming each
  * engine's reason; a failed SetLunReplication leaves nothing behind; Publish grants on every
  * member and returns the multipath context, Unpublish revokes everywhere; a member OutOfSync
- * makes the volume abnormal with a message; expansion grows every member and is UNAVAILABLE,
+ * makes the volume abnormal with a message; ModifyVolume's I/O limits reach every member (one
+ * that did not answer by the leader's pass); expansion grows every member and is UNAVAILABLE,
  * growing nothing on the primary, while a member does not answer; snapshots and clones are
  * FAILED_PRECONDITION; Delete leaves no target on any engine and no membership; after a
  * failover the volume's record follows its primary ({@link ReplicaRecords}), and members get
@@ -156,7 +158,7 @@ class ReplicatedVolumesTest {
   }
 
   @Test
-  void createsMembersWithOneIdentityAndTheirSlotsAndPublishesForMultipath() {
+  void createsMembersWithOneIdentityAndTheirSlotsAndPublishesForMultipath() throws Exception {
     Csi.Volume v = create("pvc-r2", REPLICAS_2);
     String iqn = iqn(v);
     List<String> holders = holders(iqn);
@@ -230,6 +232,27 @@ class ReplicatedVolumesTest {
     assertCode(() -> csi.createSnapshot(Csi.CreateSnapshotRequest.newBuilder()
         .setName("snap").setSourceVolumeId(v.getVolumeId()).build()),
         Code.FAILED_PRECONDITION, "snapshots are not supported on replicated volumes");
+    // QoS: every member holds the limits, so a new primary enforces them; one that did not
+    // answer gets them from the leader's pass
+    csi.controllerModifyVolume(Csi.ControllerModifyVolumeRequest.newBuilder()
+        .setVolumeId(v.getVolumeId()).putMutableParameters(QosParameters.READ_IOPS, "500")
+        .build());
+    for (String h : holders) {
+      assertThat(target(h, iqn).orElseThrow().getLuns(0).getQos().getReadIops()).as(h)
+          .isEqualTo(500);
+    }
+    pool.status(member, EngineState.UNREACHABLE, "away");
+    csi.controllerModifyVolume(Csi.ControllerModifyVolumeRequest.newBuilder()
+        .setVolumeId(v.getVolumeId()).putMutableParameters(QosParameters.READ_IOPS, "700")
+        .build());
+    assertThat(target(member, iqn).orElseThrow().getLuns(0).getQos().getReadIops())
+        .isEqualTo(500);
+    pool.status(member, EngineState.READY, "");
+    try (AutoCloseable pass = service.replicaRecords(Duration.ofMillis(100), () -> true)) {
+      await().atMost(Duration.ofSeconds(20)).until(() -> target(member, iqn).orElseThrow()
+          .getLuns(0).getQos().getReadIops() == 700);
+    }
+
     // expansion: every member's LUN grows (the members before the primary)
     var expanded = csi.controllerExpandVolume(Csi.ControllerExpandVolumeRequest.newBuilder()
         .setVolumeId(v.getVolumeId()).setCapacityRange(Csi.CapacityRange.newBuilder()
