@@ -3,7 +3,8 @@
 # Docker daemon and without any container registry:
 #   1. a Debian root filesystem from Debian's packages (mmdebstrap, variant essential, docs,
 #      man pages and locales left out; the node image adds open-iscsi, multipath-tools,
-#      e2fsprogs, xfsprogs, util-linux and mount);
+#      e2fsprogs, xfsprogs, util-linux and mount; the controller image, which pool engines
+#      also run from, adds lvm2 and thin-provisioning-tools for the LVM backends);
 #   2. a Java runtime jlinked from $JAVA_HOME (JDK 25);
 #   3. the module's launcher and jars (<module>/bin/<module>, <module>/target/<module>.jar and
 #      <module>/target/lib/), laid out under /opt/iscsi-csi/<module>/ as in the repository.
@@ -37,7 +38,9 @@ SOURCES=${DEBIAN_SOURCES:-}
 # ContainerImageTest starts both apps in the images, so a missing module fails a test.
 JRE_MODULES=java.base,java.desktop,java.logging,java.management,java.naming,java.net.http,java.security.jgss,java.sql,java.xml,jdk.crypto.ec,jdk.httpserver,jdk.jfr,jdk.management,jdk.unsupported,jdk.zipfs
 NODE_PACKAGES=open-iscsi,multipath-tools,e2fsprogs,xfsprogs,util-linux,mount
-CONTROLLER_PACKAGES=
+# The engine's lvm, lvm-thin and disk backends run lvm's commands (lvcreate, lvs, ...), which run
+# thin_check and friends when they activate a thin pool; blkid (util-linux) is essential.
+CONTROLLER_PACKAGES=lvm2,thin-provisioning-tools
 IMAGES=()
 
 die() { echo "build.sh: $*" >&2; exit 1; }

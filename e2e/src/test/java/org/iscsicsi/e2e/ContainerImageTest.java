@@ -77,6 +77,23 @@ class ContainerImageTest {
         .containsPattern("(?m)^0$");
   }
 
+  /**
+   * The controller image is also the pool engines' image: their lvm, lvm-thin and disk backends
+   * run lvm's commands (argv as LvmCommands builds them), lvm runs thin_check when it activates a
+   * thin pool, and DiskSetup runs blkid.
+   */
+  @Test
+  void controllerImageCarriesTheEnginesLvmTools() throws Exception {
+    OciRuntime.Run run = OciRuntime.run(image("controller"), "base",
+        List.of("/bin/sh", "-c", "lvm version 2>/dev/null | grep -m1 'LVM version'; "
+            + "for c in lvm lvcreate lvextend lvchange lvremove lvs vgs pvcreate vgcreate "
+            + "thin_check thin_repair thin_dump blkid; do command -v $c || exit 1; done && "
+            + "thin_check -V && blkid -V"));
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(run.output()).contains("LVM version:", "/lvcreate\n", "/thin_check\n",
+        "blkid from util-linux").containsPattern("(?m)^0\\.9\\.");
+  }
+
   @Test
   void controllerImageRunsAsNonRoot() throws Exception {
     OciRuntime.Run run = OciRuntime.run(image("controller"), "base",

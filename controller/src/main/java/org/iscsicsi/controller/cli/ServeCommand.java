@@ -264,7 +264,7 @@ final class ServeCommand implements Callable<Integer> {
       }
       if (pool) {
         cluster.add(EngineStatusWriter.start(kube, (EngineDirectory) engines, informer, events,
-            poolNamespace, leading, EngineStatusWriter.RECHECK));
+            leading, EngineStatusWriter.RECHECK));
         cluster.add(ReplicaSupervisor.start(kube, (EngineDirectory) engines, instance, leading,
             ReplicaSupervisor.INTERVAL, (volume, before, after, reason) -> { }));
       }
@@ -279,12 +279,12 @@ final class ServeCommand implements Callable<Integer> {
       }
       if (pool) {
         controller.drainer().listen(cluster.add(new EngineDrainStatus(kube, informer, events,
-            poolNamespace, EngineDrainStatus.FLUSH)));
+            EngineDrainStatus.FLUSH)));
         cluster.add(controller.drainer().every(Drainer.INTERVAL, leading));
         cluster.add(controller.replicaRecords(ControllerService.replicaRecordsInterval(),
             leading));
         cluster.add(new EngineRemoval(kube, informer, controller.inventory().orElseThrow(),
-            events, poolNamespace, leading).every(EngineRemoval.INTERVAL));
+            events, leading).every(EngineRemoval.INTERVAL));
       }
       List<BindableService> services = List.of(new IdentityService(info, engines), controller,
           controller.groupController(), controller.snapshotMetadata());

@@ -41,7 +41,6 @@ public final class EngineDrainStatus implements DrainListener, AutoCloseable {
   private final KubernetesClient client;
   private final EngineInformer informer;
   private final EventRecorder events;
-  private final String eventNamespace;
   private final Map<String, DrainProgress> latest = new ConcurrentHashMap<>();
   private final ScheduledExecutorService worker = Executors.newSingleThreadScheduledExecutor(
       r -> {
@@ -50,15 +49,11 @@ public final class EngineDrainStatus implements DrainListener, AutoCloseable {
         return t;
       });
 
-  /**
-   * @param eventNamespace where the events go (IscsiEngine is cluster-scoped): the controller's
-   */
   public EngineDrainStatus(KubernetesClient client, EngineInformer informer,
-      EventRecorder events, String eventNamespace, Duration flush) {
+      EventRecorder events, Duration flush) {
     this.client = client;
     this.informer = informer;
     this.events = events;
-    this.eventNamespace = eventNamespace;
     worker.scheduleWithFixedDelay(this::flush, flush.toMillis(), flush.toMillis(),
         TimeUnit.MILLISECONDS);
   }
@@ -123,7 +118,7 @@ public final class EngineDrainStatus implements DrainListener, AutoCloseable {
   }
 
   private void record(String engine, EventRecorder.Type type, String reason, String message) {
-    events.record(eventNamespace, informer.about(engine), type, reason, message);
+    events.record(informer.about(engine), type, reason, message);
   }
 
   /** {@code status.drain} as the CRD spells it. */

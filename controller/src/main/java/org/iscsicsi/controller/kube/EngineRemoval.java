@@ -46,7 +46,6 @@ public final class EngineRemoval implements AutoCloseable {
   private final EngineInformer informer;
   private final PoolInventory inventory;
   private final EventRecorder events;
-  private final String eventNamespace;
   private final BooleanSupplier leading;
   /** The last RemoveBlocked message per engine, so that each is announced once. */
   private final Map<String, String> announced = new ConcurrentHashMap<>();
@@ -57,16 +56,12 @@ public final class EngineRemoval implements AutoCloseable {
         return t;
       });
 
-  /**
-   * @param eventNamespace where the events go (IscsiEngine is cluster-scoped): the controller's
-   */
   public EngineRemoval(KubernetesClient client, EngineInformer informer, PoolInventory inventory,
-      EventRecorder events, String eventNamespace, BooleanSupplier leading) {
+      EventRecorder events, BooleanSupplier leading) {
     this.client = client;
     this.informer = informer;
     this.inventory = inventory;
     this.events = events;
-    this.eventNamespace = eventNamespace;
     this.leading = leading;
   }
 
@@ -119,7 +114,7 @@ public final class EngineRemoval implements AutoCloseable {
       removeFinalizer(o, finalizers);
       announced.remove(name);
       log.info("engine {} removed: it holds no volumes", name);
-      events.record(eventNamespace, informer.about(name), EventRecorder.Type.Normal, REMOVED,
+      events.record(informer.about(name), EventRecorder.Type.Normal, REMOVED,
           "engine " + name + " holds no volumes or snapshots: removed");
       return java.util.Optional.of(Step.REMOVED);
     }
@@ -127,7 +122,7 @@ public final class EngineRemoval implements AutoCloseable {
       inventory.forget(name);
       removeFinalizer(o, finalizers);
       announced.remove(name);
-      events.record(eventNamespace, informer.about(name), EventRecorder.Type.Warning, FORCED,
+      events.record(informer.about(name), EventRecorder.Type.Warning, FORCED,
           "engine " + name + " removed by force (" + FORCE + "): " + h.volumes().size()
               + " volume(s) and " + h.snapshots() + " snapshot(s) left the pool: "
               + String.join(", ", h.volumes()));
@@ -141,7 +136,7 @@ public final class EngineRemoval implements AutoCloseable {
       return java.util.Optional.empty();
     }
     log.info("{}", message);
-    events.record(eventNamespace, informer.about(name), EventRecorder.Type.Warning, BLOCKED,
+    events.record(informer.about(name), EventRecorder.Type.Warning, BLOCKED,
         message);
     return java.util.Optional.of(Step.BLOCKED);
   }

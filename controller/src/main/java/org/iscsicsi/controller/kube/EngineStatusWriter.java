@@ -54,7 +54,6 @@ public final class EngineStatusWriter implements AutoCloseable {
   private final EngineDirectory directory;
   private final EngineInformer informer;
   private final EventRecorder events;
-  private final String eventNamespace;
   private final BooleanSupplier leading;
   private final Map<String, Written> written = new ConcurrentHashMap<>();
   private final Set<String> pending = ConcurrentHashMap.newKeySet();
@@ -62,13 +61,11 @@ public final class EngineStatusWriter implements AutoCloseable {
   private volatile boolean wasLeading;
 
   private EngineStatusWriter(KubernetesClient client, EngineDirectory directory,
-      EngineInformer informer, EventRecorder events, String eventNamespace,
-      BooleanSupplier leading) {
+      EngineInformer informer, EventRecorder events, BooleanSupplier leading) {
     this.client = client;
     this.directory = directory;
     this.informer = informer;
     this.events = events;
-    this.eventNamespace = eventNamespace;
     this.leading = leading;
     this.worker = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "engine-status-writer");
@@ -84,10 +81,10 @@ public final class EngineStatusWriter implements AutoCloseable {
    * @param eventNamespace where the events go (IscsiEngine is cluster-scoped): the controller's
    */
   public static EngineStatusWriter start(KubernetesClient client, EngineDirectory directory,
-      EngineInformer informer, EventRecorder events, String eventNamespace,
-      BooleanSupplier leading, Duration recheck) {
+      EngineInformer informer, EventRecorder events, BooleanSupplier leading,
+      Duration recheck) {
     EngineStatusWriter w = new EngineStatusWriter(client, directory, informer, events,
-        eventNamespace, leading);
+        leading);
     directory.addListener((before, after) -> w.schedule(
         after != null ? after.name() : before.name()));
     w.worker.scheduleWithFixedDelay(w::recheckAll, 0, recheck.toMillis(),
@@ -211,11 +208,11 @@ public final class EngineStatusWriter implements AutoCloseable {
         "iscsi.csi.iscsicsi.org/v1alpha1", "IscsiEngine", "", m.name(),
         object.getMetadata().getUid());
     if (after.equals("True")) {
-      events.record(eventNamespace, about, EventRecorder.Type.Normal, REACHABLE_EVENT,
+      events.record(about, EventRecorder.Type.Normal, REACHABLE_EVENT,
           "engine " + m.name() + " is reachable again" + (m.incarnation().isEmpty() ? ""
               : " (incarnation " + m.incarnation() + ")"));
     } else {
-      events.record(eventNamespace, about, EventRecorder.Type.Warning, UNREACHABLE_EVENT,
+      events.record(about, EventRecorder.Type.Warning, UNREACHABLE_EVENT,
           "engine " + m.name() + " unreachable: " + m.engine().status().message());
     }
   }

@@ -21,6 +21,12 @@ public final class EventRecorder {
   private static final Logger log = LoggerFactory.getLogger(EventRecorder.class);
   static final String COMPONENT = "iscsi-csi-controller";
   private static final int NAME_SUFFIX_HEX = 16;
+  /**
+   * Where events about cluster-scoped objects go: the API server accepts a core/v1 Event whose
+   * involved object has no namespace only in "default" (as kubectl's events about Nodes are);
+   * {@code kubectl describe} of such an object searches every namespace.
+   */
+  public static final String CLUSTER_SCOPED_NAMESPACE = "default";
 
   /** The object an event is about; {@code namespace} is "" for a cluster-scoped one. */
   public record About(String apiVersion, String kind, String namespace, String name, String uid) {
@@ -39,11 +45,12 @@ public final class EventRecorder {
   }
 
   /**
-   * Records one event in {@code eventNamespace} (the object's own, or for a cluster-scoped
-   * object the controller's: {@code kubectl describe} finds it there too).
+   * Records one event in the object's namespace, or for a cluster-scoped object in
+   * {@link #CLUSTER_SCOPED_NAMESPACE}.
    */
-  public void record(String eventNamespace, About about, Type type, String reason,
-      String message) {
+  public void record(About about, Type type, String reason, String message) {
+    String eventNamespace = about.namespace().isEmpty() ? CLUSTER_SCOPED_NAMESPACE
+        : about.namespace();
     try {
       String now = DateTimeFormatter.ISO_INSTANT.format(Instant.now().truncatedTo(
           ChronoUnit.SECONDS));

@@ -51,7 +51,7 @@ public final class PvcEvents implements VolumeEvents {
       log.warn("could not read PVC {}/{} for event {}: HTTP {} {}", namespace, name, reason,
           e.getCode(), e.getMessage());
     }
-    events.record(namespace, new EventRecorder.About("v1", "PersistentVolumeClaim", namespace,
+    events.record(new EventRecorder.About("v1", "PersistentVolumeClaim", namespace,
         name, uid), type, reason, message);
   }
 }

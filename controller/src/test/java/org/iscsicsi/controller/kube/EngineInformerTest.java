@@ -90,7 +90,7 @@ class EngineInformerTest {
 
   private EngineStatusWriter startWriter() {
     return EngineStatusWriter.start(client, directory, informer,
-        new EventRecorder(client, "controller-0"), NAMESPACE, () -> true, RECHECK);
+        new EventRecorder(client, "controller-0"), () -> true, RECHECK);
   }
 
   private EngineState state(String name) {
@@ -332,7 +332,8 @@ class EngineInformerTest {
   }
 
   private List<io.fabric8.kubernetes.api.model.Event> events(String name) {
-    return client.v1().events().inNamespace(NAMESPACE).list().getItems().stream()
+    return client.v1().events().inNamespace(EventRecorder.CLUSTER_SCOPED_NAMESPACE).list()
+        .getItems().stream()
         .filter(e -> name.equals(e.getInvolvedObject().getName())).toList();
   }
 }

@@ -89,11 +89,10 @@ class EngineRemovalTest {
         Clock.systemUTC());
     informer = EngineInformer.start(client, NAMESPACE, directory);
     EventRecorder events = new EventRecorder(client, "controller-0");
-    drainStatus = new EngineDrainStatus(client, informer, events, NAMESPACE,
-        Duration.ofHours(1));
+    drainStatus = new EngineDrainStatus(client, informer, events, Duration.ofHours(1));
     service.drainer().listen(drainStatus);
     removal = new EngineRemoval(client, informer, service.inventory().orElseThrow(), events,
-        NAMESPACE, () -> true);
+        () -> true);
     objects.register("e1", "127.0.0.1:1", "inc-e1");
     objects.register("e2", "127.0.0.1:2", "inc-e2");
     await(() -> informer.objects().size() == 2, WAIT, "the informer to list both objects");
@@ -110,7 +109,7 @@ class EngineRemovalTest {
     directory.close();
     fixture.close();
     objects.deleteAll();
-    client.v1().events().inNamespace(NAMESPACE).delete();
+    client.v1().events().inNamespace(EventRecorder.CLUSTER_SCOPED_NAMESPACE).delete();
   }
 
   @Test
@@ -210,7 +209,8 @@ class EngineRemovalTest {
 
   /** The messages of the events with {@code reason} about IscsiEngine {@code engine}. */
   private static List<String> events(String engine, String reason) {
-    return client.v1().events().inNamespace(NAMESPACE).list().getItems().stream()
+    return client.v1().events().inNamespace(EventRecorder.CLUSTER_SCOPED_NAMESPACE).list()
+        .getItems().stream()
         .filter(e -> "IscsiEngine".equals(e.getInvolvedObject().getKind())
             && engine.equals(e.getInvolvedObject().getName()) && reason.equals(e.getReason()))
         .map(Event::getMessage).toList();

@@ -45,6 +45,9 @@ public final class PoolEngineProcess {
   private String host = "127.0.0.1";
   /** The network namespace it runs in ({@code ip netns exec}), or null for the test's own. */
   private String netns;
+  /** The engines' CA its replication listener trusts, or null for no replication listener. */
+  private TestPki engineCa;
+  private int replication;
 
   /**
    * @param kubeconfig the API server to register in, or null for no registration
@@ -69,6 +72,17 @@ public final class PoolEngineProcess {
     return this;
   }
 
+  /**
+   * Gives the engine a replication listener (transfers and replica streams) on a free port of
+   * its host, with its engine certificate and {@code engineCa} as the peers' CA; call before
+   * {@link #start}.
+   */
+  public PoolEngineProcess withReplication(TestPki engineCa) {
+    this.engineCa = engineCa;
+    this.replication = freePort();
+    return this;
+  }
+
   public String adminAddress() {
     return host + ":" + admin;
   }
@@ -89,6 +103,12 @@ public final class PoolEngineProcess {
         "--admin-tls-cert", engineCert.certificate().toString(),
         "--admin-tls-key", engineCert.key().toString(),
         "--admin-tls-client-ca", controllerCa.caCertificate().toString()));
+    if (engineCa != null) {
+      args.addAll(List.of("--replication", host + ":" + replication,
+          "--replication-tls-cert", engineCert.certificate().toString(),
+          "--replication-tls-key", engineCert.key().toString(),
+          "--replication-tls-ca", engineCa.caCertificate().toString()));
+    }
     if (kubeconfig != null) {
       args.addAll(List.of("--kubernetes", "--node", name, "--namespace", PoolFixture.NAMESPACE,
           "--advertise", portalAddress()));
@@ -101,6 +121,8 @@ public final class PoolEngineProcess {
     }
     if (kubeconfig != null) {
       pb.environment().put("KUBECONFIG", kubeconfig.toString());
+      // a kubeconfig's credentials only, not a pod's token (a real API server checks them)
+      pb.environment().put("KUBERNETES_AUTH_TRYSERVICEACCOUNT", "false");
     }
     process = pb.start();
   }

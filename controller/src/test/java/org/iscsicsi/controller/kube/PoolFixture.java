@@ -46,6 +46,11 @@ public final class PoolFixture {
   private final KubernetesClient client;
   private final java.util.Set<String> written = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+  /** For a real API server, where the installed CRDs make the kinds known. */
+  public PoolFixture(KubernetesClient client) {
+    this.client = client;
+  }
+
   public PoolFixture(KubernetesMockServer server, KubernetesClient client) {
     this.client = client;
     server.expectCustomResource(new CustomResourceDefinitionContext.Builder()
