@@ -5,10 +5,15 @@ import java.util.Locale;
 
 /**
  * A gRPC endpoint as CSI deployments write it (CSI spec, "Plugin Discovery": the CO talks to the
- * plugin over a unix socket named in CSI_ENDPOINT): {@code unix:///abs/path.sock} or
- * {@code tcp://host:port} (port 0 picks a free one when listening).
+ * plugin over a unix socket named in CSI_ENDPOINT): {@code unix:///abs/path.sock} (or
+ * {@code unix:/abs/path.sock}, gRPC's other spelling) or {@code tcp://host:port} (port 0 picks a
+ * free one when listening). {@link #unixPath} is the one parser of the unix forms: the engine's
+ * admin address takes the same ones.
  */
 public sealed interface Endpoint {
+
+  /** The scheme of a unix socket address, as gRPC names it. */
+  String UNIX = "unix:";
 
   record Unix(Path path) implements Endpoint {
     @Override
@@ -31,13 +36,8 @@ public sealed interface Endpoint {
    */
   static Endpoint parse(String s) {
     String lower = s.toLowerCase(Locale.ROOT);
-    if (lower.startsWith("unix://")) {
-      String path = s.substring("unix://".length());
-      if (!path.startsWith("/") || path.length() < 2) {
-        throw new IllegalArgumentException("endpoint " + s
-            + ": a unix socket needs an absolute path, e.g. unix:///csi/csi.sock");
-      }
-      return new Unix(Path.of(path).normalize());
+    if (lower.startsWith(UNIX)) {
+      return new Unix(unixPath(s));
     }
     if (lower.startsWith("tcp://")) {
       String rest = s.substring("tcp://".length());
@@ -62,5 +62,28 @@ public sealed interface Endpoint {
     }
     throw new IllegalArgumentException("endpoint " + s
         + ": expected unix:///path/to.sock or tcp://HOST:PORT");
+  }
+
+  /**
+   * The socket path of {@code unix:/abs/path} or {@code unix:///abs/path} (the scheme in any
+   * case), normalized.
+   *
+   * @throws IllegalArgumentException when {@code s} is not one of these or the path is relative
+   *     or the root
+   */
+  static Path unixPath(String s) {
+    if (!s.regionMatches(true, 0, UNIX, 0, UNIX.length())) {
+      throw new IllegalArgumentException("'" + s + "' is not a unix socket address (unix:/path)");
+    }
+    String path = s.substring(UNIX.length());
+    if (path.startsWith("//")) {
+      path = path.substring(2); // unix:///abs: an empty authority before the absolute path
+    }
+    Path p = path.startsWith("/") ? Path.of(path).normalize() : null;
+    if (p == null || p.getNameCount() == 0) {
+      throw new IllegalArgumentException("'" + s + "': a unix socket needs an absolute path, e.g."
+          + " unix:///csi/csi.sock or unix:/csi/csi.sock");
+    }
+    return p;
   }
 }

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.iscsicsi.target.testing.ProcessReady;
 
 /**
  * {@code bin/controller serve} as a child process on a unix socket, with the embedded engine on
@@ -73,19 +74,13 @@ final class ControllerProcess implements AutoCloseable {
       pb.environment().put("KUBECONFIG", kubeconfig.toString());
     }
     Process p = pb.start();
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     // Connect only once the socket exists: a channel that failed early sits in reconnect backoff.
-    while (!Files.exists(socket) || startedBefore(socket, p)) {
-      if (!p.isAlive()) {
-        throw new IOException("bin/controller exited with " + p.exitValue() + ":\n"
-            + Files.readString(log));
-      }
-      if (System.nanoTime() > deadline) {
-        p.destroyForcibly();
-        throw new IOException("bin/controller made no socket within 60 s:\n"
-            + Files.readString(log));
-      }
-      Thread.sleep(50);
+    try {
+      ProcessReady.await("bin/controller makes its socket", p, log, Duration.ofSeconds(60),
+          () -> Files.exists(socket) && !startedBefore(socket, p));
+    } catch (IOException e) {
+      p.destroyForcibly();
+      throw e;
     }
     ManagedChannel ch = Grpc.newChannelBuilder("unix://" + socket,
         InsecureChannelCredentials.create()).build();

@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -13,6 +11,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.iscsicsi.target.testing.Exec;
+import org.iscsicsi.target.testing.ProcessReady;
+import org.iscsicsi.target.testing.ServeProcess;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,7 +39,7 @@ class QuickStartIT {
         .as("tools the quick start uses (libiscsi-bin, qemu-utils)").isEmpty();
     assumeThat(Exec.qemuIscsiDriver()).as("qemu's iSCSI driver (qemu-block-extra)").isTrue();
     Path state = dir.resolve("state");
-    String portal = "127.0.0.1:" + freePort();
+    String portal = "127.0.0.1:" + ServeProcess.freePort();
     Path root = ReadmeQuickStart.README.getParent();
     Path serveLog = dir.resolve("serve.log");
     Process serve = new ProcessBuilder("bash", "-euo", "pipefail",
@@ -101,18 +101,8 @@ class QuickStartIT {
   }
 
   private static void awaitSocket(Path socket, Process serve, Path log) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (!Files.exists(socket)) {
-      if (!serve.isAlive()) {
-        throw new IOException("the serve block exited with " + serve.exitValue() + ":\n"
-            + Files.readString(log));
-      }
-      if (System.nanoTime() > deadline) {
-        throw new IOException("the serve block made no socket within 60 s:\n"
-            + Files.readString(log));
-      }
-      Thread.sleep(50);
-    }
+    ProcessReady.await("the serve block makes its socket", serve, log, Duration.ofSeconds(60),
+        () -> Files.exists(socket));
   }
 
   /** SIGTERM to bash and what it started (the controller's JVM), then wait for them. */
@@ -127,11 +117,5 @@ class QuickStartIT {
       }).join();
     }
     p.waitFor(30, TimeUnit.SECONDS);
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
   }
 }

@@ -1,6 +1,7 @@
 package org.iscsicsi.controller.controller;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.iscsicsi.controller.controller.ControllerFixture.NODE_A;
 import static org.iscsicsi.controller.controller.ControllerFixture.NODE_B;
 import static org.iscsicsi.controller.controller.ControllerFixture.mount;
@@ -12,6 +13,7 @@ import io.grpc.Status.Code;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -111,13 +113,11 @@ class IscsiAccessTest {
     Process holder = perf.start();
     try {
       String iqn = pub.getPublishContextOrThrow("targetIqn");
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-      while (f.engine.client().sessions(iqn).isEmpty()) {
-        assertThat(holder.isAlive()).as("iscsi-perf: %s",
-            Files.readString(dir.resolve("perf.log"))).isTrue();
-        assertThat(System.nanoTime()).as("no session within 20 s").isLessThan(deadline);
-        Thread.sleep(100);
-      }
+      await("a session of iscsi-perf").atMost(Duration.ofSeconds(20))
+          .pollInterval(Duration.ofMillis(100))
+          .failFast(() -> assertThat(holder.isAlive()).as("iscsi-perf: %s",
+              Files.readString(dir.resolve("perf.log"))).isTrue())
+          .until(() -> !f.engine.client().sessions(iqn).isEmpty());
       assertCode(() -> f.controller.deleteVolume(Csi.DeleteVolumeRequest.newBuilder()
           .setVolumeId(v.getVolumeId()).build()), Code.FAILED_PRECONDITION);
 

@@ -2,6 +2,7 @@ package org.iscsicsi.controller.controller;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 import static org.iscsicsi.controller.controller.ControllerFixture.NODE_A;
 import static org.iscsicsi.controller.controller.ControllerFixture.block;
 import static org.iscsicsi.controller.controller.ControllerFixture.createRequest;
@@ -15,6 +16,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.iscsicsi.target.v1.Lun;
@@ -203,12 +205,9 @@ class ModifyVolumeTest {
     }
   }
 
-  private void awaitReads(String id) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (lun(id).getStatistics().getReadOps() == 0) {
-      assertThat(System.nanoTime()).as("iscsi-perf started reading").isLessThan(deadline);
-      Thread.sleep(50);
-    }
+  private void awaitReads(String id) {
+    await("iscsi-perf started reading").atMost(Duration.ofSeconds(20))
+        .pollInterval(Duration.ofMillis(50)).until(() -> lun(id).getStatistics().getReadOps() > 0);
   }
 
   /** READ commands per second the LUN completed over the next {@code millis}. */

@@ -10,8 +10,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.TlsChannelCredentials;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,6 +18,8 @@ import java.util.concurrent.TimeUnit;
 import org.iscsicsi.controller.testing.TargetEngineLauncher;
 import org.iscsicsi.csi.Endpoint;
 import org.iscsicsi.target.testing.Exec;
+import org.iscsicsi.target.testing.ProcessReady;
+import org.iscsicsi.target.testing.ServeProcess;
 import org.iscsicsi.target.testing.TestPki;
 import org.iscsicsi.target.v1.GetEngineInfoRequest;
 import org.iscsicsi.target.v1.TargetAdminGrpc;
@@ -55,9 +55,7 @@ class RemoteEngineTlsIT {
     engines = TestPki.create(dir, "engines");
     controllers = TestPki.create(dir, "controllers");
     TestPki.Identity server = engines.issue("engine");
-    try (ServerSocket free = new ServerSocket(0)) {
-      port = free.getLocalPort();
-    }
+    port = ServeProcess.freePort();
     Path log = dir.resolve("engine.log");
     engine = TargetEngineLauncher.builder("serve", "--state-dir", dir.resolve("state").toString(),
         "--no-iscsi", "--admin", "127.0.0.1:" + port,
@@ -66,13 +64,8 @@ class RemoteEngineTlsIT {
         "--admin-tls-client-ca", controllers.caCertificate().toString(),
         "--admin-client-cn", "controller", "--admin-client-cn", "operator")
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-    while (!Files.readString(log).contains("target engine serving")) {
-      if (!engine.isAlive() || System.nanoTime() > deadline) {
-        throw new IOException("engine did not start: " + Files.readString(log));
-      }
-      Thread.sleep(100);
-    }
+    ProcessReady.await("the engine serves", engine, log, Duration.ofSeconds(90),
+        () -> Files.readString(log).contains("target engine serving"));
   }
 
   @AfterEach

@@ -3,6 +3,7 @@ package org.iscsicsi.controller.kube;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.iscsicsi.controller.kube.PoolFixture.NAMESPACE;
 import static org.iscsicsi.controller.kube.PoolFixture.await;
+import static org.iscsicsi.controller.kube.PoolFixture.holds;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
@@ -12,7 +13,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.iscsicsi.controller.engine.Engine;
 import org.iscsicsi.controller.engine.EngineDirectory;
 import org.iscsicsi.controller.engine.EngineHealth;
@@ -134,8 +134,8 @@ class EngineInformerTest {
   void unreachableAfterTheLeaseDurationAndBackOnRenewal() throws Exception {
     engine("node-a", "inc-a1");
     await(() -> state("node-a") == EngineState.READY, WAIT, "node-a to be Ready");
-    Thread.sleep(LEASE.multipliedBy(2).toMillis());
-    assertThat(state("node-a")).as("renewed within its duration").isEqualTo(EngineState.READY);
+    holds(() -> state("node-a") == EngineState.READY, LEASE.multipliedBy(2),
+        "node-a Ready: renewed within its duration");
 
     leases.stop("node-a");
     long stopped = System.nanoTime();
@@ -184,9 +184,8 @@ class EngineInformerTest {
     leases.keep("node-a", "inc-a2");
     await(() -> reach("node-a") != Reachability.ANSWERING, WAIT, "the restart to be seen");
     assertThat(state("node-a")).isEqualTo(EngineState.UNREACHABLE);
-    Thread.sleep(PROBE_INTERVAL.multipliedBy(2).toMillis());
-    assertThat(state("node-a")).as("the old incarnation answering").isEqualTo(
-        EngineState.UNREACHABLE);
+    holds(() -> state("node-a") == EngineState.UNREACHABLE, PROBE_INTERVAL.multipliedBy(2),
+        "node-a Unreachable while the old incarnation answers");
 
     a.answerAs("node-a", "inc-a2");
     await(() -> state("node-a") == EngineState.READY, WAIT, "the new incarnation to answer");
@@ -241,8 +240,8 @@ class EngineInformerTest {
     pool.delete("node-b");
     await(() -> directory.byName("node-b").isEmpty(), WAIT, "node-b gone");
     leases.keep("node-c", "inc-c1");
-    Thread.sleep(500);
-    assertThat(directory.byName("node-c")).isEqualTo(Optional.empty());
+    holds(() -> directory.byName("node-c").isEmpty(), Duration.ofMillis(500),
+        "a Lease without its IscsiEngine makes no engine");
     assertThat(directory.all()).extracting(Engine::name).containsExactly("node-a");
     assertThat(pool.get("node-a").getMetadata().getDeletionTimestamp()).isNotNull();
     pool.removeFinalizers("node-a");
@@ -288,8 +287,8 @@ class EngineInformerTest {
         .isEqualTo(pool.get("node-a").getMetadata().getUid());
 
     try (EngineStatusWriter newLeader = startWriter()) {
-      Thread.sleep(RECHECK.multipliedBy(5).toMillis());
-      assertThat(events("node-a")).hasSize(1);
+      holds(() -> events("node-a").size() == 1, RECHECK.multipliedBy(5),
+          "a new leader repeats no event");
     }
 
     leases.keep("node-a", "inc-a1");
@@ -301,8 +300,8 @@ class EngineInformerTest {
 
     pool.setSpec("node-a", "unschedulable", true);
     await(() -> "Cordoned".equals(statusState("node-a")), WAIT, "status.state Cordoned");
-    Thread.sleep(RECHECK.multipliedBy(5).toMillis());
-    assertThat(events("node-a")).hasSize(2);
+    holds(() -> events("node-a").size() == 2, RECHECK.multipliedBy(5),
+        "cordoning makes no reachability event");
     assertThat(reachable("node-a")).containsEntry("status", "True");
   }
 

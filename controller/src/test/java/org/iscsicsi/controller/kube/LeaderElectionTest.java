@@ -20,15 +20,8 @@ class LeaderElectionTest {
 
   static KubernetesClient client;
 
-  static void await(java.util.function.BooleanSupplier condition, String what)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for " + what);
-      }
-      Thread.sleep(50);
-    }
+  static void await(java.util.function.BooleanSupplier condition, String what) {
+    PoolFixture.await(condition, Duration.ofSeconds(60), what);
   }
 
   @Test
@@ -39,9 +32,8 @@ class LeaderElectionTest {
     LeaderElection b = LeaderElection.start(client, "storage", "iscsi-csi", "replica-b",
         Duration.ofSeconds(10));
     try {
-      Thread.sleep(3000);
-      assertThat(a.getAsBoolean()).isTrue();
-      assertThat(b.getAsBoolean()).isFalse();
+      PoolFixture.holds(() -> a.getAsBoolean() && !b.getAsBoolean(), Duration.ofSeconds(3),
+          "replica-a keeps the lead, replica-b follows");
       Lease lease = client.leases().inNamespace("storage").withName("iscsi-csi").get();
       assertThat(lease.getSpec().getHolderIdentity()).isEqualTo("replica-a");
 

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
+import org.awaitility.Awaitility;
 import org.iscsicsi.controller.engine.EngineDirectory;
 import org.iscsicsi.controller.engine.EngineHealth;
 import org.iscsicsi.controller.engine.RemoteEngine;
@@ -37,6 +38,11 @@ import org.iscsicsi.target.kube.IscsiEngines;
  * {@link #kubeconfig}).
  */
 public final class PoolFixture {
+
+  /** How often {@link #await} and {@link #holds} check their condition. */
+  private static final Duration POLL = Duration.ofMillis(50);
+  /** How much longer than its period a {@link #holds} check may take (slow checks). */
+  private static final Duration HOLD_SLACK = Duration.ofSeconds(2);
 
   public static final String NAMESPACE = "storage";
   /** The mock server logs every request at INFO (hundreds of Lease renewals in a pool test). */
@@ -271,14 +277,16 @@ public final class PoolFixture {
   }
 
   /** Waits up to {@code timeout} for {@code condition}. */
-  public static void await(BooleanSupplier condition, Duration timeout, String what)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + timeout + " waiting for " + what);
-      }
-      Thread.sleep(50);
-    }
+  public static void await(BooleanSupplier condition, Duration timeout, String what) {
+    Awaitility.await(what).atMost(timeout).pollInterval(POLL).until(condition::getAsBoolean);
+  }
+
+  /**
+   * Checks {@code condition} holds for all of {@code period} (a thing that must not happen does
+   * not), failing as soon as it does not.
+   */
+  public static void holds(BooleanSupplier condition, Duration period, String what) {
+    Awaitility.await(what).during(period).atMost(period.plus(HOLD_SLACK)).pollInterval(POLL)
+        .until(condition::getAsBoolean);
   }
 }

@@ -1,6 +1,7 @@
 package org.iscsicsi.node.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import csi.v1.Csi;
 import csi.v1.IdentityGrpc;
@@ -10,6 +11,7 @@ import io.grpc.ManagedChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,10 +39,8 @@ class LauncherIT {
         "--gc-interval", "0s").redirectErrorStream(true)
         .redirectOutput(tmp.resolve("log").toFile()).start();
     try {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      while (!Files.exists(sock) && System.nanoTime() < deadline && p.isAlive()) {
-        Thread.sleep(100);
-      }
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+          .until(() -> Files.exists(sock) || !p.isAlive());
       assertThat(sock).as(Files.readString(tmp.resolve("log"))).exists();
       ManagedChannel ch = Grpc.newChannelBuilder("unix://" + sock,
           InsecureChannelCredentials.create()).build();

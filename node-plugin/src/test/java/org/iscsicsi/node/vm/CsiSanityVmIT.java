@@ -24,6 +24,8 @@ import java.util.regex.Pattern;
 import javax.xml.parsers.DocumentBuilderFactory;
 import org.junit.jupiter.api.BeforeAll;
 import org.iscsicsi.csi.CsiSanityBinary;
+import org.iscsicsi.target.testing.ProcessReady;
+import org.iscsicsi.target.testing.ServeProcess;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.w3c.dom.Element;
@@ -56,8 +58,8 @@ class CsiSanityVmIT {
   static final int EXPECTED_SKIPPED = 1;
 
   static final String VERSION = CsiSanityBinary.VERSION;
-  private static final int CSI_PORT = 13700;
-  private static final int ISCSI_PORT = 13701;
+  private static final int CSI_PORT = ServeProcess.freePort();
+  private static final int ISCSI_PORT = ServeProcess.freePort();
   private static final String INITIATOR = "iqn.2026-11.org.iscsicsi:vm-sanity";
   private static final long VOLUME_BYTES = 64L << 20;
 
@@ -262,18 +264,8 @@ class CsiSanityVmIT {
   }
 
   private static void awaitProbe(Path socket, Process controller, Path log) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-    while (!Files.exists(socket)) {
-      if (!controller.isAlive()) {
-        throw new IOException("bin/controller exited with " + controller.exitValue() + ":\n"
-            + Files.readString(log));
-      }
-      if (System.nanoTime() > deadline) {
-        throw new IOException("bin/controller made no socket within 90 s:\n"
-            + Files.readString(log));
-      }
-      Thread.sleep(100);
-    }
+    ProcessReady.await("bin/controller makes its socket", controller, log,
+        Duration.ofSeconds(90), () -> Files.exists(socket));
     ManagedChannel ch = Grpc.newChannelBuilder("unix://" + socket,
         InsecureChannelCredentials.create()).build();
     try {

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -12,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.iscsicsi.csi.exec.CommandResult;
+import org.iscsicsi.target.testing.ProcessReady;
 
 /**
  * This project's target engine as a separate process ({@code target-engine/bin/target-engine
@@ -23,6 +25,8 @@ final class EngineProcess implements AutoCloseable {
   /** A LUN's identity as {@code lun create} reports it. */
   record Lun(String serial, String naa) {}
 
+  /** How long the engine may take to answer its CLI after a start, on a loaded machine. */
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
   private static final Pattern LUN = Pattern.compile("serial (\\S+), naa (\\p{XDigit}+)");
 
   private final Path launcher;
@@ -72,19 +76,8 @@ final class EngineProcess implements AutoCloseable {
         "--portal", portal, "--advertise", advertise, "--admin", admin)
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-    while (true) {
-      if (!process.isAlive()) {
-        throw new IOException("target engine exited: " + Files.readString(log));
-      }
-      if (cli(false, "info").exitCode() == 0) {
-        return;
-      }
-      if (System.nanoTime() > deadline) {
-        throw new IOException("target engine did not answer in 90 s: " + Files.readString(log));
-      }
-      Thread.sleep(200);
-    }
+    ProcessReady.await("target engine answers its CLI", process, log, START_TIMEOUT,
+        () -> cli(false, "info").exitCode() == 0);
   }
 
   /** SIGKILL: no orderly shutdown, as when a node or container dies. */

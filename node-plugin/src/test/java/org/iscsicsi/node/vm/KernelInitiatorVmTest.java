@@ -14,6 +14,7 @@ import java.util.HexFormat;
 import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.iscsicsi.target.testing.ServeProcess;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,7 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class KernelInitiatorVmTest {
 
-  private static final int ISCSI_PORT = 13460;
+  private static final int ISCSI_PORT = ServeProcess.freePort();
   private static final int TGTD_CONTROL_INDEX = 13461;
   private static final String TARGET = "iqn.2026-11.org.iscsicsi:vm-test-tgt";
   private static final String INITIATOR = "iqn.2026-11.org.iscsicsi:vm-test-initiator";

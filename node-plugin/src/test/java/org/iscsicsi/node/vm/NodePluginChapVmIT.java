@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import org.iscsicsi.target.testing.ServeProcess;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,9 +41,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class NodePluginChapVmIT {
 
-  private static final int ISCSI_PORT = 13465;
+  private static final int ISCSI_PORT = ServeProcess.freePort();
   private static final int TGTD_CONTROL_INDEX = 13466;
-  private static final int CSI_PORT = 13467;
+  private static final int CSI_PORT = ServeProcess.freePort();
   private static final String INITIATOR = "iqn.2026-11.org.iscsicsi:vm-chap-node";
   private static final String IQN1 = "iqn.2026-11.org.iscsicsi:pvc-chap-1";
   private static final String IQN2 = "iqn.2026-11.org.iscsicsi:pvc-mutual-2";

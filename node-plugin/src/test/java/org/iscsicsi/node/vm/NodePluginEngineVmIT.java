@@ -1,6 +1,7 @@
 package org.iscsicsi.node.vm;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import csi.v1.Csi;
@@ -14,6 +15,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import org.iscsicsi.target.testing.ServeProcess;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,9 +31,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class NodePluginEngineVmIT {
 
-  private static final int ISCSI_PORT = 13455;
-  private static final int ADMIN_PORT = 13456;
-  private static final int CSI_PORT = 13457;
+  private static final int ISCSI_PORT = ServeProcess.freePort();
+  private static final int ADMIN_PORT = ServeProcess.freePort();
+  private static final int CSI_PORT = ServeProcess.freePort();
   private static final String TARGET = "iqn.2026-11.org.iscsicsi:pvc-engine-1";
   private static final String INITIATOR = "iqn.2026-11.org.iscsicsi:vm-node-2";
   private static final String STAGING = "/var/lib/kubelet/plugins/iscsi/pvc-engine-1/globalmount";
@@ -140,14 +142,9 @@ class NodePluginEngineVmIT {
     boolean ok() throws Exception;
   }
 
-  private static void waitFor(Check c, int seconds) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    while (!c.ok()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("condition not met within " + seconds + " s");
-      }
-      Thread.sleep(200);
-    }
+  private static void waitFor(Check c, int seconds) {
+    await().atMost(Duration.ofSeconds(seconds)).pollInterval(Duration.ofMillis(200))
+        .until(c::ok);
   }
 
   private static Csi.VolumeCapability cap() {

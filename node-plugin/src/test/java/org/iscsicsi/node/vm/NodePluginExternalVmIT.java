@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.iscsicsi.target.testing.ServeProcess;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,11 +45,11 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class NodePluginExternalVmIT {
 
-  private static final int ISCSI_PORT = 13470;
+  private static final int ISCSI_PORT = ServeProcess.freePort();
   /** Nothing listens here: the array's first portal refuses. */
-  private static final int REFUSING_PORT = 13471;
+  private static final int REFUSING_PORT = ServeProcess.freePort();
   private static final int TGTD_CONTROL_INDEX = 13472;
-  private static final int CSI_PORT = 13473;
+  private static final int CSI_PORT = ServeProcess.freePort();
   private static final String INITIATOR = "iqn.2026-11.org.iscsicsi:vm-external-node";
   private static final String ARRAY = "iqn.2001-04.com.example.array:";
   private static final String FS_IQN = ARRAY + "fs";

@@ -2,6 +2,7 @@ package org.iscsicsi.node.vm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import csi.v1.Csi;
@@ -11,7 +12,6 @@ import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -23,8 +23,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.core.ConditionTimeoutException;
+import org.awaitility.core.TerminalFailureException;
 import org.iscsicsi.csi.exec.Command;
 import org.iscsicsi.csi.exec.ProcessCommandRunner;
+import org.iscsicsi.target.testing.ServeProcess;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -59,9 +62,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class NodePluginVmIT {
 
-  private static final int ISCSI_PORT = 13450;
+  private static final int ISCSI_PORT = ServeProcess.freePort();
   private static final int TGTD_CONTROL_INDEX = 13451;
-  private static final int CSI_PORT = 13452;
+  private static final int CSI_PORT = ServeProcess.freePort();
   private static final String TARGET = "iqn.2026-11.org.iscsicsi:pvc-vm-1";
   private static final String INITIATOR = "iqn.2026-11.org.iscsicsi:vm-node-1";
   private static final String SERIAL = "pvc-vm-1-serial";
@@ -117,7 +120,7 @@ class NodePluginVmIT {
           // A portal where nothing listens (connection refused), and one that accepts TCP but
           // never answers the iSCSI login (the plugin's --login-timeout ends iscsiadm):
           // UNAVAILABLE naming the portal, nothing left behind.
-          int[] ports = closedPorts(2);
+          int[] ports = {ServeProcess.freePort(), ServeProcess.freePort()}; // nothing listens
           assertDeadPortalLeavesNothing(vm, node, QemuVm.HOST_ADDRESS + ":" + ports[0]);
           try (ServerSocket silent = new ServerSocket(ports[1], 4,
               InetAddress.getLoopbackAddress())) {
@@ -263,23 +266,6 @@ class NodePluginVmIT {
     assertThat(guest(vm, "grep -c ' " + DEAD_STAGING + " ' /proc/mounts; true")).startsWith("0");
   }
 
-  /** Host ports in 13800-13899 where nothing listens (the guest reaches them at 10.0.2.2). */
-  private static int[] closedPorts(int n) {
-    int[] found = new int[n];
-    int k = 0;
-    for (int p = 13800; p < 13900 && k < n; p++) {
-      try (ServerSocket s = new ServerSocket(p, 1, InetAddress.getLoopbackAddress())) {
-        found[k++] = p; // bindable, so nothing listens; closed again before use
-      } catch (IOException inUse) {
-        // taken: try the next one
-      }
-    }
-    if (k < n) {
-      throw new IllegalStateException("fewer than " + n + " free ports in 13800-13899");
-    }
-    return found;
-  }
-
   private static boolean allZero(Path file) throws java.io.IOException {
     byte[] b = Files.readAllBytes(file);
     for (byte x : b) {
@@ -354,13 +340,13 @@ class NodePluginVmIT {
     Path ctl = vm.controlDir();
     Files.writeString(ctl.resolve("cmd." + n + ".tmp"), command + "\n");
     Files.move(ctl.resolve("cmd." + n + ".tmp"), ctl.resolve("cmd." + n));
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (!Files.exists(ctl.resolve("rc." + n))) {
-      if (System.nanoTime() > deadline || !vm.isRunning()) {
-        throw new IllegalStateException("guest did not run '" + command + "'; console:\n"
-            + vm.console());
-      }
-      Thread.sleep(100);
+    try {
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+          .failFast(() -> !vm.isRunning())
+          .until(() -> Files.exists(ctl.resolve("rc." + n)));
+    } catch (ConditionTimeoutException | TerminalFailureException e) {
+      throw new IllegalStateException("guest did not run '" + command + "'; console:\n"
+          + vm.console(), e);
     }
     return Files.readString(ctl.resolve("out." + n));
   }

@@ -1,6 +1,7 @@
 package org.iscsicsi.node.vm;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.iscsicsi.target.testing.ServeProcess;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -26,8 +28,8 @@ import org.junit.jupiter.api.Test;
  */
 class QemuVmTest {
 
-  /** Host port forwarded into the guest (this helper's range 13460-13499). */
-  private static final int FORWARDED_PORT = 13462;
+  /** Host port forwarded into the guest: a free one, so that runs side by side do not collide. */
+  private static final int FORWARDED_PORT = ServeProcess.freePort();
 
   @BeforeAll
   static void needsQemu() {
@@ -155,25 +157,20 @@ class QemuVmTest {
    * qemu accepts on the forwarded port before the guest listens and then drops the connection, so
    * retry until the guest's answer arrives.
    */
-  private static String readForwarded(Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      try (Socket s = new Socket()) {
-        s.connect(new InetSocketAddress("127.0.0.1", FORWARDED_PORT), 2000);
-        s.setSoTimeout(5000);
-        try (InputStream in = s.getInputStream()) {
-          String got = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
-          if (!got.isEmpty()) {
-            return got;
-          }
-        }
-      } catch (IOException e) {
-        // not listening yet
+  private static String readForwarded(Duration timeout) {
+    return await("an answer on the forwarded port").atMost(timeout)
+        .pollInterval(Duration.ofMillis(300))
+        .ignoreException(IOException.class) // not listening yet
+        .until(QemuVmTest::readForwardedOnce, got -> !got.isEmpty());
+  }
+
+  private static String readForwardedOnce() throws IOException {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", FORWARDED_PORT), 2000);
+      s.setSoTimeout(5000);
+      try (InputStream in = s.getInputStream()) {
+        return new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
       }
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("no answer on the forwarded port within " + timeout);
-      }
-      Thread.sleep(300);
     }
   }
 }

@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -13,6 +14,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
+import org.iscsicsi.target.testing.ProcessReady;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,6 +30,8 @@ import org.slf4j.LoggerFactory;
 public final class Tgtd implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(Tgtd.class);
+  /** How long tgtd may take to answer tgtadm after it starts. */
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(15);
   private static final Pattern NAME = Pattern.compile("[a-z0-9.:-]+");
   private static final Pattern CHAP = Pattern.compile("[A-Za-z0-9_-]{1,64}");
   /** LUN parameters such as {@code readonly=1} or {@code scsi_sn=X}, comma-separated. */
@@ -75,20 +79,10 @@ public final class Tgtd implements AutoCloseable {
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     Tgtd tgtd = new Tgtd(p, controlIndex, log);
     try {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-      while (true) {
-        if (!p.isAlive()) {
-          throw new IOException("tgtd exited (" + p.exitValue() + "): " + tgtd.logText());
-        }
-        if (tgtd.tgtadm(false, "--op", "show", "--mode", "target").exit() == 0) {
-          return tgtd;
-        }
-        if (System.nanoTime() > deadline) {
-          throw new IOException("tgtd did not answer tgtadm within 15 s: " + tgtd.logText());
-        }
-        Thread.sleep(100);
-      }
-    } catch (IOException | InterruptedException | RuntimeException e) {
+      ProcessReady.await("tgtd answers tgtadm", p, log, START_TIMEOUT,
+          () -> tgtd.tgtadm(false, "--op", "show", "--mode", "target").exit() == 0);
+      return tgtd;
+    } catch (IOException | RuntimeException e) {
       tgtd.close();
       throw e;
     }

@@ -1,11 +1,13 @@
 package org.iscsicsi.target.engine;
 
 import java.nio.file.Path;
+import org.iscsicsi.csi.Endpoint;
 
 /**
  * Where the admin gRPC API listens (or where a client finds it): nowhere, a unix socket, or a TCP
- * address. Parsed from {@code none}, {@code unix:/path} (or {@code unix:///path}), and
- * {@code host:port} (or {@code tcp://host:port}, {@code [::1]:port}).
+ * address. Parsed from {@code none}, {@code unix:/path} or {@code unix:///path} (as a CSI
+ * endpoint: {@link Endpoint#unixPath}), and {@code host:port} (or {@code tcp://host:port},
+ * {@code [::1]:port}).
  */
 public sealed interface AdminAddress {
 
@@ -46,16 +48,8 @@ public sealed interface AdminAddress {
     if (s.equals("none")) {
       return new None();
     }
-    if (s.startsWith("unix:")) {
-      String p = s.substring("unix:".length());
-      if (p.startsWith("//")) {
-        p = p.substring(2);
-      }
-      if (!p.startsWith("/")) {
-        throw new IllegalArgumentException("admin address '" + s
-            + "': a unix socket needs an absolute path (unix:/run/x.sock)");
-      }
-      return new Unix(Path.of(p).normalize());
+    if (s.regionMatches(true, 0, Endpoint.UNIX, 0, Endpoint.UNIX.length())) {
+      return new Unix(Endpoint.unixPath(s)); // the forms CSI endpoints take
     }
     String hp = s.startsWith("tcp://") ? s.substring("tcp://".length()) : s;
     HostPort h = HostPort.parse(hp, -1);

@@ -28,7 +28,7 @@ final class FileMedium implements UnitMedium {
     try {
       nativeFile.truncate(newSize);
       if (!config.thin()) {
-        LogicalUnit.preallocate(nativeFile, channel, oldSize, newSize - oldSize);
+        Provisioning.preallocate(nativeFile, channel, oldSize, newSize - oldSize);
       }
       channel.force(true);
     } catch (IOException e) {

@@ -1,19 +1,11 @@
 package org.iscsicsi.target.lun;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.StampedLock;
 import org.iscsicsi.target.qos.LunThrottle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,48 +20,41 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thin LUNs give blocks back to the filesystem on {@link #unmap}: {@code fallocate(2)} with
  * FALLOC_FL_PUNCH_HOLE (SBC-3 4.7, logical block provisioning); thick LUNs are preallocated and
- * {@link #unmap} zeroes in place.
+ * {@link #unmap} zeroes in place ({@link Provisioning}).
  *
  * <p>Besides the blocking calls, three that never wait for the disk, for callers that must not
  * block (a netty event loop): {@link #readCached} (what the page cache holds), {@link #region} (a
  * file range for {@code sendfile(2)}) and {@link #writeInline} (a small buffered write while such
- * writes stay fast). The backing file stays open until {@link #close} and the last outstanding
- * {@link LunFileRegion} are both done.
+ * writes stay fast, {@link InlineWritePacer}). The backing file stays open until {@link #close}
+ * and the last outstanding {@link LunFileRegion} are both done ({@link BackingFile}).
+ *
+ * <p>This class keeps the unit's geometry (size, block size, growth), its state (usable, failed,
+ * closed) and the order of each call's steps; the file's I/O, provisioning, the write gate of
+ * {@link #quiesce} and the metrics are the jobs of the package-private classes named above,
+ * {@link WriteGate} and {@link LunIoStats}.
  */
 public final class LogicalUnit implements AutoCloseable, UnitIo {
 
   private static final Logger log = LoggerFactory.getLogger(LogicalUnit.class);
-  /** An inline write slower than this sends writes to I/O threads for a while. */
-  static final long INLINE_SLOW_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-  /** How long writes stay off the caller's thread after a slow inline write. */
-  static final long INLINE_PAUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
+  private static final long NANOS_PER_MICRO = 1000;
 
   private final LunConfig initialConfig;
-  private final FileChannel channel;
-  private final NativeFile nativeFile;
+  /** Null when the backing file could not be opened: {@link #failure} says why. */
+  private final BackingFile backing;
   private final UnitMedium medium;
   private final String failure;
-  private final StampedLock writeGate = new StampedLock();
+  private final WriteGate writeGate = new WriteGate();
+  private final InlineWritePacer inlinePacer = new InlineWritePacer();
   private final List<Runnable> capacityListeners = new CopyOnWriteArrayList<>();
-  private final LongAdder readOps = new LongAdder();
-  private final LongAdder writeOps = new LongAdder();
-  private final LongAdder readBytes = new LongAdder();
-  private final LongAdder writeBytes = new LongAdder();
-  private final IoLatency readLatency = new IoLatency();
-  private final IoLatency writeLatency = new IoLatency();
+  private final LunIoStats stats = new LunIoStats();
   private final LunThrottle throttle = new LunThrottle();
-  /** The unit's own reference plus one per outstanding {@link LunFileRegion} or cached read. */
-  private final AtomicInteger refs = new AtomicInteger(1);
   private volatile long sizeBytes;
   private volatile boolean closed;
-  /** {@link #writeInline} declines until this {@link System#nanoTime} after a slow write. */
-  private volatile long inlinePausedUntil = System.nanoTime();
 
-  private LogicalUnit(LunConfig config, FileChannel channel, NativeFile nativeFile,
-      UnitMedium medium, long size, String failure) {
+  private LogicalUnit(LunConfig config, BackingFile backing, UnitMedium medium, long size,
+      String failure) {
     this.initialConfig = config;
-    this.channel = channel;
-    this.nativeFile = nativeFile;
+    this.backing = backing;
     this.medium = medium;
     this.sizeBytes = size;
     this.failure = failure;
@@ -80,21 +65,7 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
    * overwrite an existing file.
    */
   public static LogicalUnit create(LunConfig config) throws IOException {
-    if (Files.exists(config.file())) {
-      throw new FileAlreadyExistsException(config.file().toString(), null,
-          "backing file of a new LUN already exists");
-    }
-    try (FileChannel create = FileChannel.open(config.file(), StandardOpenOption.CREATE_NEW,
-        StandardOpenOption.WRITE); NativeFile nf = NativeFile.open(config.file(), false)) {
-      nf.truncate(config.sizeBytes());
-      if (!config.thin()) {
-        preallocate(nf, create, 0, config.sizeBytes());
-      }
-      create.force(true);
-    } catch (IOException | RuntimeException e) {
-      Files.deleteIfExists(config.file());
-      throw translate(e, "create " + config.file());
-    }
+    BackingFile.create(config);
     return open(config);
   }
 
@@ -105,20 +76,18 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
    * LUN stays visible and the operator can see why it is broken.
    */
   public static LogicalUnit open(LunConfig config) throws IOException {
-    FileChannel channel = null;
-    NativeFile nf = null;
     UnitMedium medium = UnitMedium.of(config.file());
+    BackingFile backing = null;
     try {
-      channel = config.readOnly()
-          ? FileChannel.open(config.file(), StandardOpenOption.READ)
-          : FileChannel.open(config.file(), StandardOpenOption.READ, StandardOpenOption.WRITE);
-      nf = NativeFile.open(config.file(), config.readOnly());
-      long size = medium.sizeAtOpen(config, channel, nf);
-      return new LogicalUnit(config, channel, nf, medium, size, null);
+      backing = BackingFile.open(config);
+      long size = medium.sizeAtOpen(config, backing.channel(), backing.nativeFile());
+      return new LogicalUnit(config, backing, medium, size, null);
     } catch (IOException e) {
-      closeQuietly(channel, nf);
+      if (backing != null) {
+        closeAfterFailedOpen(backing, config);
+      }
       log.warn("LUN backing file {} is unusable: {}", config.file(), e.toString());
-      return new LogicalUnit(config, null, null, medium, config.sizeBytes(),
+      return new LogicalUnit(config, null, medium, config.sizeBytes(),
           "backing file " + config.file() + " unusable: " + e);
     }
   }
@@ -168,9 +137,9 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
         return;
       }
       try {
-        medium.grow(initialConfig, channel, nativeFile, old, newSizeBytes);
+        medium.grow(initialConfig, backing.channel(), backing.nativeFile(), old, newSizeBytes);
       } catch (IOException e) {
-        throw translate(e, "resize " + initialConfig.file());
+        throw IoFailures.translate(e, "resize " + initialConfig.file());
       }
       sizeBytes = newSizeBytes;
     }
@@ -182,17 +151,17 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
   /** Bytes the backing file really occupies on disk (a block device: its size). */
   public long allocatedBytes() throws IOException {
     requireUsable();
-    return medium.allocatedBytes(nativeFile, sizeBytes);
+    return medium.allocatedBytes(backing.nativeFile(), sizeBytes);
   }
 
   /** How long reads (positional reads of the backing file) took, for metrics. */
   public IoLatency readLatency() {
-    return readLatency;
+    return stats.readLatency();
   }
 
   /** How long writes took, including the flush of a FUA write, for metrics. */
   public IoLatency writeLatency() {
-    return writeLatency;
+    return stats.writeLatency();
   }
 
   /** The unit's I/O limits, enforced by the SCSI layer on READ and WRITE commands. */
@@ -201,7 +170,7 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
   }
 
   public LunCounters counters() {
-    return new LunCounters(readOps.sum(), writeOps.sum(), readBytes.sum(), writeBytes.sum());
+    return stats.counters();
   }
 
   /**
@@ -210,22 +179,14 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
    */
   public Quiesce quiesce() throws IOException {
     requireUsable();
-    long stamp = writeGate.writeLock();
+    Quiesce hold = writeGate.hold();
     try {
-      channel.force(true);
+      backing.force(true);
     } catch (IOException | RuntimeException e) {
-      writeGate.unlockWrite(stamp);
+      hold.close();
       throw e;
     }
-    boolean[] released = {false};
-    return () -> {
-      synchronized (released) {
-        if (!released[0]) {
-          released[0] = true;
-          writeGate.unlockWrite(stamp);
-        }
-      }
-    };
+    return hold;
   }
 
   /** Empty when healthy; otherwise why the backing file is unusable (missing, unreadable). */
@@ -250,8 +211,8 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
     requireUsable();
     long started = System.nanoTime();
     int length = dst.remaining();
-    ImageFile.readFully(channel, offset, dst);
-    recordRead(started, length);
+    backing.read(offset, dst);
+    stats.recordRead(started, length);
   }
 
   /**
@@ -262,21 +223,16 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
    */
   public boolean readCached(long offset, ByteBuffer dst) throws IOException {
     requireUsable();
-    if (!dst.isDirect() || !tryAcquire()) {
+    if (!dst.isDirect()) {
       return false;
     }
     long started = System.nanoTime();
     int length = dst.remaining();
-    try {
-      long n = nativeFile.readCached(offset, MemorySegment.ofBuffer(dst));
-      if (n != length) {
-        return false; // not cached (-1), a short read or end of file: the blocking path decides
-      }
-    } finally {
-      release();
+    if (!backing.readCached(offset, dst)) {
+      return false; // not cached, a short read or end of file: the blocking path decides
     }
     dst.position(dst.limit());
-    recordRead(started, length);
+    stats.recordRead(started, length);
     return true;
   }
 
@@ -292,41 +248,14 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
   public LunFileRegion region(long offset, int length) throws IOException {
     requireUsable();
     long started = System.nanoTime();
-    if (offset + length > channel.size()) {
+    if (offset + length > backing.channel().size()) {
       return null;
     }
-    if (!tryAcquire()) {
-      throw new IOException("LUN " + initialConfig.file() + " is closed");
+    LunFileRegion region = backing.cachedRegion(offset, length, blockSize());
+    if (region != null) {
+      stats.recordRead(started, length);
     }
-    boolean cached = false;
-    try {
-      cached = rangeCached(offset, length);
-    } finally {
-      if (!cached) {
-        release();
-      }
-    }
-    if (!cached) {
-      return null;
-    }
-    LunFileRegion region = new LunFileRegion(this, channel, offset, length); // takes the reference
-    recordRead(started, length);
     return region;
-  }
-
-  /**
-   * Whether the page cache holds the whole range, so that sendfile on the event loop never waits
-   * for the disk: cachestat(2) counts its pages; on kernels without it (before 6.5), a cheaper
-   * probe of the range's first and last block stands in. The caller holds a reference.
-   */
-  private boolean rangeCached(long offset, int length) throws IOException {
-    var whole = nativeFile.rangeCached(offset, length);
-    if (whole.isPresent()) {
-      return whole.get();
-    }
-    int block = blockSize();
-    return nativeFile.cached(offset, Math.min(block, length))
-        && (length <= block || nativeFile.cached(offset + length - block, block));
   }
 
   /**
@@ -334,34 +263,31 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
    * expected to be quick:
    * a buffered write into the page cache, no FUA. Returns false, having written nothing, while
    * the unit is quiesced or for a while after an inline write took longer than
-   * {@link #INLINE_SLOW_NANOS} (the page cache throttling writers, say): the caller then uses
-   * {@link #write} on a thread that may block. Linux has no RWF_NOWAIT for buffered writes on
-   * ext4, hence the heuristic.
+   * {@link InlineWritePacer#INLINE_SLOW_NANOS} (the page cache throttling writers, say): the
+   * caller then uses {@link #write} on a thread that may block.
    */
   @Override
   public boolean writeInline(long offset, ByteBuffer... srcs) throws IOException {
     long started = System.nanoTime();
-    if (started - inlinePausedUntil < 0) {
+    if (!inlinePacer.allows(started)) {
       return false;
     }
     requireWritable();
-    long stamp = writeGate.tryReadLock();
+    long stamp = writeGate.tryEnter();
     if (stamp == 0) {
       return false;
     }
     long length;
     try {
-      length = writeAt(offset, srcs);
+      length = backing.write(offset, srcs);
     } finally {
-      writeGate.unlockRead(stamp);
+      writeGate.leave(stamp);
     }
-    long took = System.nanoTime() - started;
-    if (took > INLINE_SLOW_NANOS) {
-      inlinePausedUntil = System.nanoTime() + INLINE_PAUSE_NANOS;
+    if (inlinePacer.slowed(started)) {
       log.debug("{}: inline write took {} us; writes go to I/O threads for a while",
-          initialConfig.file(), took / 1000);
+          initialConfig.file(), (System.nanoTime() - started) / NANOS_PER_MICRO);
     }
-    recordWrite(started, length);
+    stats.recordWrite(started, length);
     return true;
   }
 
@@ -388,63 +314,20 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
   public void write(long offset, ByteBuffer[] srcs, boolean forceUnitAccess) throws IOException {
     requireWritable();
     long started = System.nanoTime();
-    long stamp = writeGate.readLock();
+    long stamp = writeGate.enter();
     long length;
     try {
-      length = writeAt(offset, srcs);
+      length = backing.write(offset, srcs);
       if (forceUnitAccess) {
-        channel.force(false);
+        backing.force(false);
       }
     } catch (IOException e) {
-      throw translate(e, "flush after a write at " + offset + " to " + initialConfig.file());
+      throw IoFailures.translate(e,
+          "flush after a write at " + offset + " to " + initialConfig.file());
     } finally {
-      writeGate.unlockRead(stamp);
+      writeGate.leave(stamp);
     }
-    recordWrite(started, length);
-  }
-
-  /** Writes {@code srcs} one after the other from {@code offset}; returns the bytes written. */
-  private long writeAt(long offset, ByteBuffer[] srcs) throws IOException {
-    long length = 0;
-    for (ByteBuffer b : srcs) {
-      length += b.remaining();
-    }
-    try {
-      if (allDirect(srcs)) {
-        nativeFile.writeFully(offset, srcs); // one system call for all segments
-      } else {
-        long pos = offset;
-        for (ByteBuffer src : srcs) {
-          while (src.hasRemaining()) {
-            pos += channel.write(src, pos);
-          }
-        }
-      }
-    } catch (IOException e) {
-      throw translate(e, "write " + length + " bytes at " + offset + " to " + initialConfig.file());
-    }
-    return length;
-  }
-
-  private static boolean allDirect(ByteBuffer[] srcs) {
-    for (ByteBuffer b : srcs) {
-      if (!b.isDirect()) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private void recordRead(long started, long length) {
-    readLatency.record(System.nanoTime() - started);
-    readOps.increment();
-    readBytes.add(length);
-  }
-
-  private void recordWrite(long started, long length) {
-    writeLatency.record(System.nanoTime() - started);
-    writeOps.increment();
-    writeBytes.add(length);
+    stats.recordWrite(started, length);
   }
 
   /** Forces written data to stable storage (SYNCHRONIZE CACHE). */
@@ -452,9 +335,9 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
   public void flush() throws IOException {
     requireUsable();
     try {
-      channel.force(false);
+      backing.force(false);
     } catch (IOException e) {
-      throw translate(e, "flush " + initialConfig.file());
+      throw IoFailures.translate(e, "flush " + initialConfig.file());
     }
   }
 
@@ -468,18 +351,15 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
     if (length == 0) {
       return;
     }
-    long stamp = writeGate.readLock();
+    long stamp = writeGate.enter();
     try {
-      if (initialConfig.thin()) {
-        nativeFile.fallocate(NativeFile.FALLOC_FL_PUNCH_HOLE | NativeFile.FALLOC_FL_KEEP_SIZE,
-            offset, length);
-      } else {
-        zeroInPlace(offset, length);
-      }
+      Provisioning.deallocate(backing.nativeFile(), backing.channel(), initialConfig.thin(),
+          offset, length);
     } catch (IOException e) {
-      throw translate(e, "unmap " + length + " bytes at " + offset + " of " + initialConfig.file());
+      throw IoFailures.translate(e,
+          "unmap " + length + " bytes at " + offset + " of " + initialConfig.file());
     } finally {
-      writeGate.unlockRead(stamp);
+      writeGate.leave(stamp);
     }
   }
 
@@ -490,16 +370,7 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
     if (!initialConfig.thin() || !medium.findsHoles()) {
       return new Extent(true, size - offset);
     }
-    long data = nativeFile.seek(offset, true);
-    if (data < 0 || data >= size) {
-      return new Extent(false, size - offset);
-    }
-    if (data > offset) {
-      return new Extent(false, data - offset);
-    }
-    long hole = nativeFile.seek(offset, false);
-    long end = hole < 0 ? size : Math.min(hole, size);
-    return new Extent(true, end - offset);
+    return backing.extentAt(offset, size);
   }
 
   /** A run of bytes that are all mapped or all unmapped. */
@@ -521,92 +392,25 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
       return;
     }
     closed = true;
+    if (backing == null) {
+      return;
+    }
     IOException failed = null;
     try {
-      if (channel != null && !initialConfig.readOnly()) {
-        channel.force(true);
-      }
-    } catch (IOException e) {
-      failed = e;
-    }
-    if (refs.decrementAndGet() != 0) {
-      if (failed != null) {
-        throw failed;
-      }
-      return; // the last outstanding region closes the file
-    }
-    try {
-      closeFiles();
-    } catch (IOException e) {
-      failed = chain(failed, e);
-    }
-    if (failed != null) {
-      throw failed;
-    }
-  }
-
-  /** Takes a reference that keeps the backing file open; false once it is closed. */
-  private boolean tryAcquire() {
-    for (;;) {
-      int n = refs.get();
-      if (n == 0) {
-        return false;
-      }
-      if (refs.compareAndSet(n, n + 1)) {
-        return true;
-      }
-    }
-  }
-
-  /** A reference for a region sliced from one that holds a reference already. */
-  void acquire() {
-    if (!tryAcquire()) {
-      throw new IllegalStateException("LUN " + initialConfig.file() + " is closed");
-    }
-  }
-
-  /** Drops a reference; the last one closes the backing file. */
-  void release() {
-    int n = refs.decrementAndGet();
-    if (n == 0) {
-      try {
-        closeFiles();
-      } catch (IOException e) {
-        log.warn("closing {} after its last read: {}", initialConfig.file(), e.toString());
-      }
-    } else if (n < 0) {
-      throw new IllegalStateException("LUN " + initialConfig.file() + " released too often");
-    }
-  }
-
-  private void closeFiles() throws IOException {
-    IOException failed = null;
-    try {
-      if (channel != null) {
-        channel.close();
+      if (!initialConfig.readOnly()) {
+        backing.force(true);
       }
     } catch (IOException e) {
       failed = e;
     }
     try {
-      if (nativeFile != null) {
-        nativeFile.close();
-      }
+      backing.releaseOwn(); // the last outstanding region closes the file if one is left
     } catch (IOException e) {
-      failed = chain(failed, e);
+      failed = IoFailures.chain(failed, e);
     }
     if (failed != null) {
       throw failed;
     }
-  }
-
-  /** The first failure stays the one thrown; later ones ride along as suppressed. */
-  private static IOException chain(IOException first, IOException next) {
-    if (first == null) {
-      return next;
-    }
-    first.addSuppressed(next);
-    return first;
   }
 
   /** A hold on a LUN's writes; closing it lets writes go on. */
@@ -631,70 +435,11 @@ public final class LogicalUnit implements AutoCloseable, UnitIo {
     }
   }
 
-  private void zeroInPlace(long offset, long length) throws IOException {
+  private static void closeAfterFailedOpen(BackingFile backing, LunConfig config) {
     try {
-      nativeFile.fallocate(NativeFile.FALLOC_FL_ZERO_RANGE | NativeFile.FALLOC_FL_KEEP_SIZE,
-          offset, length);
-    } catch (NativeFile.NativeIoException e) {
-      if (e.errno() != NativeFile.EOPNOTSUPP) {
-        throw e;
-      }
-      writeZeros(channel, offset, length);
-    }
-  }
-
-  static void preallocate(NativeFile nf, FileChannel channel, long offset, long length)
-      throws IOException {
-    try {
-      nf.fallocate(0, offset, length);
-    } catch (NativeFile.NativeIoException e) {
-      if (e.errno() != NativeFile.EOPNOTSUPP) {
-        throw e;
-      }
-      writeZeros(channel, offset, length); // e.g. tmpfs without fallocate support
-    }
-  }
-
-  private static void writeZeros(FileChannel channel, long offset, long length)
-      throws IOException {
-    ByteBuffer zeros = ByteBuffer.allocateDirect((int) Math.min(length, 1 << 20));
-    long pos = offset;
-    long end = offset + length;
-    while (pos < end) {
-      zeros.clear().limit((int) Math.min(zeros.capacity(), end - pos));
-      while (zeros.hasRemaining()) {
-        pos += channel.write(zeros, pos);
-      }
-    }
-  }
-
-  /** ENOSPC, however the JDK or libc reported it, becomes {@link SpaceExhaustedException}. */
-  private static IOException translate(Exception e, String what) {
-    boolean noSpace = e instanceof NativeFile.NativeIoException n && n.errno() == NativeFile.ENOSPC
-        || e.getMessage() != null && e.getMessage().contains("No space left on device");
-    if (noSpace) {
-      return new SpaceExhaustedException(what + ": no space left on the backing filesystem", e);
-    }
-    if (e instanceof IOException io) {
-      return io;
-    }
-    return new IOException(what, e);
-  }
-
-  private static void closeQuietly(FileChannel channel, NativeFile nf) {
-    try {
-      if (channel != null) {
-        channel.close();
-      }
+      backing.releaseOwn();
     } catch (IOException e) {
-      log.debug("closing {} after a failed open", channel, e);
-    }
-    try {
-      if (nf != null) {
-        nf.close();
-      }
-    } catch (IOException e) {
-      log.debug("closing native fd after a failed open", e);
+      log.debug("closing {} after a failed open", config.file(), e);
     }
   }
 }

@@ -6,20 +6,20 @@ import java.nio.channels.FileChannel;
 /**
  * A range of a LUN's backing file that netty sends with {@code sendfile(2)} (the epoll transport
  * recognises {@link DefaultFileRegion}; NIO uses {@link FileChannel#transferTo}). Unlike its
- * parent it never closes the file: each region holds one reference on its {@link LogicalUnit},
- * so a LUN closed or deleted while a read is in flight keeps its descriptor open until the last
- * region is sent or dropped. Holes of a sparse file go out as zeros, as {@code read(2)} gives
- * them.
+ * parent it never closes the file: each region holds one reference on the LUN's
+ * {@link BackingFile}, so a LUN closed or deleted while a read is in flight keeps its descriptor
+ * open until the last region is sent or dropped. Holes of a sparse file go out as zeros, as
+ * {@code read(2)} gives them.
  */
 public final class LunFileRegion extends DefaultFileRegion {
 
-  private final LogicalUnit unit;
+  private final BackingFile backing;
   private final FileChannel file;
 
-  /** Called with a reference on {@code unit} already taken; released on deallocation. */
-  LunFileRegion(LogicalUnit unit, FileChannel file, long position, long count) {
+  /** Called with a reference on {@code backing} already taken; released on deallocation. */
+  LunFileRegion(BackingFile backing, FileChannel file, long position, long count) {
     super(file, position, count);
-    this.unit = unit;
+    this.backing = backing;
     this.file = file;
   }
 
@@ -32,12 +32,12 @@ public final class LunFileRegion extends DefaultFileRegion {
       throw new IndexOutOfBoundsException(
           "slice " + offset + "+" + count + " of a region of " + count());
     }
-    unit.acquire();
-    return new LunFileRegion(unit, file, position() + offset, count);
+    backing.acquire();
+    return new LunFileRegion(backing, file, position() + offset, count);
   }
 
   @Override
   protected void deallocate() {
-    unit.release(); // the file stays open for other regions and I/O; the LUN closes it
+    backing.release(); // the file stays open for other regions and I/O; the LUN closes it
   }
 }

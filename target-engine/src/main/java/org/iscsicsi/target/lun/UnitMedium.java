@@ -10,7 +10,8 @@ import java.nio.file.Path;
  * differ: the size found at open, how the unit grows, whether holes can be found and what it
  * takes on disk. Positional reads and writes, {@code fdatasync} (FUA, SYNCHRONIZE CACHE) and
  * {@code fallocate} (UNMAP: on a block device the kernel turns PUNCH_HOLE into a discard and
- * ZERO_RANGE into a write of zeroes) are the same on both and stay in {@link LogicalUnit}.
+ * ZERO_RANGE into a write of zeroes) are the same on both: {@link BackingFile}, {@link
+ * Provisioning}.
  */
 sealed interface UnitMedium permits FileMedium, DeviceMedium {
 

@@ -350,9 +350,10 @@ class TargetAdminServiceTest {
       admin.revokeInitiator(RevokeInitiatorRequest.newBuilder().setTarget(T2)
           .setInitiator(INI).build());
       awaitSessions(T2, 0);
-      Thread.sleep(1500);
-      assertThat(admin.listSessions(ListSessionsRequest.newBuilder().setTarget(T2).build())
-          .getSessionsList().stream().filter(x -> !x.getDiscovery())).isEmpty();
+      await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5))
+          .pollInterval(Duration.ofMillis(100))
+          .until(() -> admin.listSessions(ListSessionsRequest.newBuilder().setTarget(T2).build())
+              .getSessionsList().stream().noneMatch(x -> !x.getDiscovery()));
       expect(Status.Code.NOT_FOUND, "does not exist", () -> admin.closeSessions(
           CloseSessionsRequest.newBuilder().setTarget(T1).build()));
       assertThat(admin.closeSessions(CloseSessionsRequest.newBuilder().setTarget(T2).build())
@@ -405,10 +406,10 @@ class TargetAdminServiceTest {
           .getSessions(0).getTsih();
       assertThat(admin.closeSessions(CloseSessionsRequest.newBuilder().setTarget(T1)
           .setInitiator(INI).build()).getClosed()).isEqualTo(1);
-      // qemu reconnects by itself; whatever is there now is a new session
-      Thread.sleep(300);
-      assertThat(admin.listSessions(ListSessionsRequest.newBuilder().setTarget(T1).build())
-          .getSessionsList()).noneMatch(s -> s.getTsih() == tsih);
+      // qemu reconnects by itself; whatever is there once the old one is gone is a new session
+      await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50))
+          .until(() -> admin.listSessions(ListSessionsRequest.newBuilder().setTarget(T1).build())
+              .getSessionsList().stream().noneMatch(s -> s.getTsih() == tsih));
     } finally {
       p.destroyForcibly().waitFor();
     }

@@ -184,11 +184,11 @@ class EngineRegistrationTest {
   void waitsForTheStorageNodeLabel() throws Exception {
     node(false);
     EngineRegistration r = register(startEngine());
-    Thread.sleep(3000);
-    assertThat(client.genericKubernetesResources(IscsiEngines.CONTEXT).list().getItems())
-        .isEmpty();
-    assertThat(client.leases().inNamespace(NS).list().getItems()).isEmpty();
-    assertThat(r.phase()).isEqualTo(EngineRegistration.Phase.WAITING);
+    await("nothing written while unlabelled").during(Duration.ofSeconds(3))
+        .atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(200))
+        .until(() -> client.genericKubernetesResources(IscsiEngines.CONTEXT).list().getItems()
+            .isEmpty() && client.leases().inNamespace(NS).list().getItems().isEmpty()
+            && r.phase() == EngineRegistration.Phase.WAITING);
     node(true);
     awaitReport();
     awaitLease();
@@ -219,8 +219,9 @@ class EngineRegistrationTest {
     });
     await().atMost(WAIT).until(() -> objects.withName(NODE).get() == null);
     await().atMost(WAIT).until(() -> r.phase() == EngineRegistration.Phase.REMOVED);
-    Thread.sleep(2500);
-    assertThat(objects.withName(NODE).get()).as("a removed engine does not come back").isNull();
+    await("a removed engine does not come back").during(Duration.ofMillis(2500))
+        .atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(200))
+        .until(() -> objects.withName(NODE).get() == null);
   }
 
   /**

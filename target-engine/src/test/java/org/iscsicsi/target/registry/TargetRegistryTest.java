@@ -3,6 +3,7 @@ package org.iscsicsi.target.registry;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -521,11 +522,8 @@ class TargetRegistryTest {
       }
     });
     try {
-      long deadline = System.nanoTime() + 10_000_000_000L;
-      while (snap.getState() != Thread.State.WAITING && System.nanoTime() < deadline) {
-        Thread.sleep(5);
-      }
-      assertThat(snap.getState()).isEqualTo(Thread.State.WAITING);
+      await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5))
+          .until(snap::getState, state -> state == Thread.State.WAITING);
       // Other calls go on while the copy waits ...
       reg.createTarget(T2, "", Map.of(), Map.of());
       assertThat(reg.getTarget(T1).luns()).hasSize(1);

@@ -2,7 +2,9 @@ package org.iscsicsi.target.replication;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -55,8 +57,8 @@ class RangeLocksTest {
     awaitSize(locks, 2);
     Thread small = Thread.ofVirtual().start(() -> hold(locks, 8192, 512, "small", order));
     awaitSize(locks, 3);
-    Thread.sleep(200);
-    assertThat(order).as("small waits behind big, which waits").isEmpty();
+    await("small waits behind big, which waits").during(Duration.ofMillis(200))
+        .atMost(Duration.ofSeconds(1)).until(order::isEmpty);
     first.close();
     big.join(5000);
     small.join(5000);
@@ -93,11 +95,9 @@ class RangeLocksTest {
     }
   }
 
-  private static void awaitSize(RangeLocks locks, int n) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    while (locks.size() < n && System.nanoTime() < deadline) {
-      Thread.sleep(5);
-    }
+  private static void awaitSize(RangeLocks locks, int n) {
+    await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(5))
+        .until(locks::size, size -> size >= n);
     assertThat(locks.size()).isEqualTo(n);
   }
 }

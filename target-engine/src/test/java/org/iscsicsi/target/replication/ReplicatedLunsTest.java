@@ -225,8 +225,9 @@ class ReplicatedLunsTest {
       lost.close();
       await().atMost(WAIT).until(() -> writer.read(VOLUME).orElseThrow().membership().phase()
           == Membership.Phase.Degraded);
-      Thread.sleep(ServeLease.SERVE_LEASE.toMillis() + 500);
-      assertThat(status(b).getServing()).as("alone in sync, on its Lease renewals").isTrue();
+      Duration beyondServeLease = ServeLease.SERVE_LEASE.plusMillis(500);
+      await("alone in sync, on its Lease renewals").during(beyondServeLease)
+          .atMost(beyondServeLease.plusSeconds(2)).until(() -> status(b).getServing());
     } finally {
       renewals.shutdownNow();
     }

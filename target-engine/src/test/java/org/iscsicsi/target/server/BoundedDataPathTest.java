@@ -1,6 +1,7 @@
 package org.iscsicsi.target.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.iscsicsi.target.server.FullFeaturePhaseTest.pattern;
 import static org.iscsicsi.target.server.FullFeaturePhaseTest.rw10;
 
@@ -243,13 +244,15 @@ class BoundedDataPathTest {
           throw new java.io.UncheckedIOException(e);
         }
       }, threads);
-      long before;
-      long after = sent.get();
-      do { // until the writer stalls: the engine stopped reading
-        before = after;
-        Thread.sleep(500);
-        after = sent.get();
-      } while (after != before && !writer.isDone());
+      long[] last = {-1};
+      await("the writer stalls: the engine stopped reading").atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(500)).until(() -> {
+            long now = sent.get();
+            boolean stalled = now == last[0];
+            last[0] = now;
+            return stalled || writer.isDone();
+          });
+      long after = last[0];
       System.out.printf("BoundedDataPathTest: a peer that does not read got %d MiB into the "
           + "engine's socket before it stopped reading (of %d MiB it tried)%n", after >> 20,
           unboundedBytes >> 20);

@@ -1,5 +1,7 @@
 package org.iscsicsi.target.testing;
 
+import static org.awaitility.Awaitility.await;
+
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -24,6 +26,7 @@ public final class ServeProcess {
 
   /** How long an engine may take to come up on a loaded build machine. */
   public static final Duration START_TIMEOUT = Duration.ofSeconds(90);
+  private static final Duration POLL = Duration.ofMillis(100);
 
   private ServeProcess() {
   }
@@ -79,23 +82,17 @@ public final class ServeProcess {
   }
 
   /** Polls the admin API until the engine says it serves; returns how long that took. */
-  public static Duration awaitServing(TargetAdminBlockingStub admin, Process engine)
-      throws InterruptedException {
+  public static Duration awaitServing(TargetAdminBlockingStub admin, Process engine) {
     long start = System.nanoTime();
-    while (System.nanoTime() - start < START_TIMEOUT.toNanos()) {
-      if (!engine.isAlive()) {
-        throw new AssertionError("engine process exited with " + engine.exitValue());
-      }
-      try {
-        if (admin.withDeadlineAfter(2, TimeUnit.SECONDS)
-            .getEngineInfo(GetEngineInfoRequest.getDefaultInstance()).getServing()) {
-          return Duration.ofNanos(System.nanoTime() - start);
-        }
-      } catch (StatusRuntimeException e) {
-        // not up yet
-      }
-      Thread.sleep(100);
-    }
-    throw new AssertionError("engine did not serve within " + START_TIMEOUT);
+    await("engine serves").atMost(START_TIMEOUT).pollInterval(POLL)
+        .ignoreException(StatusRuntimeException.class) // not up yet
+        .failFast(() -> {
+          if (!engine.isAlive()) {
+            throw new AssertionError("engine process exited with " + engine.exitValue());
+          }
+        })
+        .until(() -> admin.withDeadlineAfter(2, TimeUnit.SECONDS)
+            .getEngineInfo(GetEngineInfoRequest.getDefaultInstance()).getServing());
+    return Duration.ofNanos(System.nanoTime() - start);
   }
 }

@@ -3,6 +3,7 @@ package org.iscsicsi.target.transfer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assumptions.assumeThat;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -15,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import org.iscsicsi.target.admin.AdminTls;
 import org.iscsicsi.target.engine.EngineConfig;
 import org.iscsicsi.target.engine.EngineNaming;
@@ -60,6 +62,8 @@ class TransferBetweenEnginesTest {
   private static final long LUN_BYTES = 64 * MIB;
   private static final String IQN = "iqn.2026-11.org.iscsicsi:pool.vol1";
   private static final Duration WAIT = Duration.ofSeconds(60);
+  /** The states a transfer ends in. */
+  private static final Set<String> SETTLED = Set.of("DONE", "FAILED", "CANCELLED");
 
   @TempDir
   Path dir;
@@ -126,16 +130,11 @@ class TransferBetweenEnginesTest {
     return admin(e).getTarget(GetTargetRequest.newBuilder().setName(iqn).build());
   }
 
-  private static Transfer await(TargetEngine e, String id) throws InterruptedException {
-    long until = System.nanoTime() + WAIT.toNanos();
-    while (true) {
-      Transfer t = transfers(e).getTransfer(GetTransferRequest.newBuilder().setId(id).build());
-      if (t.getState().equals("DONE") || t.getState().equals("FAILED")
-          || t.getState().equals("CANCELLED") || System.nanoTime() > until) {
-        return t;
-      }
-      Thread.sleep(50);
-    }
+  /** The transfer once it has settled: DONE, FAILED or CANCELLED. */
+  private static Transfer awaitSettled(TargetEngine e, String id) {
+    return await("transfer " + id + " settles").atMost(WAIT).pollInterval(Duration.ofMillis(50))
+        .until(() -> transfers(e).getTransfer(GetTransferRequest.newBuilder().setId(id).build()),
+            t -> SETTLED.contains(t.getState()));
   }
 
   private StartTransferRequest move(String id) {
@@ -162,7 +161,7 @@ class TransferBetweenEnginesTest {
 
     Transfer started = transfers(a).startTransfer(move("move-1"));
     assertThat(transfers(a).startTransfer(move("move-1")).getId()).isEqualTo("move-1");
-    Transfer done = await(a, "move-1");
+    Transfer done = awaitSettled(a, "move-1");
     assertThat(done.getState()).as(done.getError()).isEqualTo("DONE");
     assertThat(started.getTotalBytes()).as("4 data regions of the LUN and 4 of the snapshot")
         .isEqualTo(8 * 4 * MIB);
@@ -209,7 +208,7 @@ class TransferBetweenEnginesTest {
         .setSourceSnapshotId("snap-2").setDestinationEngine("engine-b")
         .setDestinationAddress(b.replicationAddress()).setInto(TransferInto.newBuilder()
             .setTarget(clone).setLun(0).setSizeBytes(2 * LUN_BYTES)).build());
-    Transfer done = await(a, "fill-1");
+    Transfer done = awaitSettled(a, "fill-1");
     assertThat(done.getState()).as(done.getError()).isEqualTo("DONE");
     Target filled = admin(b).getTarget(GetTargetRequest.newBuilder().setName(clone).build());
     assertThat(filled.getLuns(0).getSizeBytes()).isEqualTo(2 * LUN_BYTES);
@@ -228,7 +227,7 @@ class TransferBetweenEnginesTest {
     admin(b).createTarget(CreateTargetRequest.newBuilder().setName(IQN).setAlias("other")
         .build());
     transfers(a).startTransfer(move("move-2"));
-    Transfer failed = await(a, "move-2");
+    Transfer failed = awaitSettled(a, "move-2");
     assertThat(failed.getState()).isEqualTo("FAILED");
     assertThat(failed.getError()).contains("target " + IQN + " already exists on engine "
         + "engine-b");
@@ -283,11 +282,7 @@ class TransferBetweenEnginesTest {
           .hasMessageContaining("region 3 arrived with content whose SHA-256 differs from the "
               + "one announced");
     }
-    long until = System.nanoTime() + WAIT.toNanos();
-    while (!staging(b).isEmpty() && System.nanoTime() < until) {
-      Thread.sleep(20);
-    }
-    assertThat(staging(b)).isEmpty();
+    await().atMost(WAIT).pollInterval(Duration.ofMillis(20)).until(() -> staging(b).isEmpty());
     assertThat(admin(b).listTargets(
         org.iscsicsi.target.v1.ListTargetsRequest.getDefaultInstance()).getTargetsCount())
         .isZero();
@@ -311,7 +306,7 @@ class TransferBetweenEnginesTest {
     volume(a, IQN, offsets);
     long started = System.nanoTime();
     transfers(a).startTransfer(move("slow-1").toBuilder().setIncludeSnapshots(false).build());
-    Transfer done = await(a, "slow-1");
+    Transfer done = awaitSettled(a, "slow-1");
     double seconds = (System.nanoTime() - started) / 1e9;
     assertThat(done.getState()).as(done.getError()).isEqualTo("DONE");
     assertThat(done.getDoneBytes()).isEqualTo(regions * 4 * MIB);
