@@ -40,26 +40,47 @@
 #       admin API 127.0.0.1:1353i with mutual TLS from RUN_DIR/tls/engine/), and the controller
 #       with --pool and the client certificate of RUN_DIR/tls/controller/ (no embedded engine);
 #       the provisioner tracks capacity (--enable-capacity, CSIStorageCapacity in the namespace).
+#       Each engine also serves replica streams on 127.0.0.1:1354i (the chart's --replication,
+#       mutual TLS with the engines' key pair), so StorageClasses may ask for `replicas`.
+#   start.sh RUN_DIR --pool N --kubelet  pool mode with the VM node's kubelet (as --kubelet): the
+#       engines advertise their portals as $ISCSI_CSI_ENGINE_HOST:1352i (10.0.2.2 for a qemu
+#       guest) and report no zone (the VM node has none; an engine without zones is reachable
+#       from every node), the storage nodes are registered without zones.
+#   start.sh RUN_DIR --engine NODE       (re)starts the pool engine of storage node NODE (after a
+#       kill), as the pool start ran it.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
-RUN="${1:?usage: start.sh RUN_DIR [--controller-only|--no-node|--kubelet|--pool N]}"
+RUN="${1:?usage: start.sh RUN_DIR [--controller-only|--no-node|--kubelet|--pool N [--kubelet]|--engine NODE]}"
 mkdir -p "$RUN"
 RUN="$(cd "$RUN" && pwd)"
 MODE="${2:-all}"
 POOL_ENGINES=0
+# KUBELET=1: the VM node's kubelet joins (--kubelet, alone or after --pool N)
+KUBELET=0
+[[ "$MODE" == --kubelet ]] && KUBELET=1
+# the host name engines advertise their portals under (pool mode with --kubelet)
+ENGINE_HOST=127.0.0.1
 if [[ "$MODE" == --pool ]]; then
   POOL_ENGINES="${3:?--pool needs the number of engines}"
   [[ "$POOL_ENGINES" =~ ^[1-9]$ ]] || { echo "--pool N: 1 to 9 engines, not $POOL_ENGINES" >&2; exit 2; }
   for f in "$RUN/chart-pool.yaml" "$RUN"/tls/{engine,controller}/{tls.crt,tls.key,ca.crt}; do
     [[ -f "$f" ]] || { echo "--pool needs $f (the chart rendered with engines.mode=pool)" >&2; exit 2; }
   done
+  if [[ "${4:-}" == --kubelet ]]; then
+    KUBELET=1
+    ENGINE_HOST="${ISCSI_CSI_ENGINE_HOST:?--pool N --kubelet needs ISCSI_CSI_ENGINE_HOST}"
+  elif [[ -n "${4:-}" ]]; then
+    echo "--pool N takes only --kubelet after it, not $4" >&2; exit 2
+  fi
   echo "$POOL_ENGINES" >"$RUN/pool.engines"
-elif [[ "$MODE" == --controller-only && -f "$RUN/pool.engines" ]]; then
+  echo "$KUBELET $ENGINE_HOST" >"$RUN/pool.node"
+elif [[ "$MODE" == --controller-only || "$MODE" == --engine ]] && [[ -f "$RUN/pool.engines" ]]; then
   POOL_ENGINES=$(cat "$RUN/pool.engines")
+  read -r KUBELET ENGINE_HOST <"$RUN/pool.node"
 fi
-ENGINE_PORTAL_BASE=13520; ENGINE_ADMIN_BASE=13530
+ENGINE_PORTAL_BASE=13520; ENGINE_ADMIN_BASE=13530; ENGINE_REPLICATION_BASE=13540
 ZONE_KEY=topology.kubernetes.io/zone
 ZONES=(a b c d e f g h i)
 
@@ -142,6 +163,39 @@ start_controller() {
     --chap-secret-namespace "$NAMESPACE" --chap-secret-prefix iscsi-csi-chap- --overcommit-ratio 1
   wait_for "the controller's CSI socket" 120 test -S "$RUN/csi.sock"
 }
+
+# start_engine I: the engine of storage node I (0-based) as the chart's engines.command runs it
+# in the controller image (the engine's CLI from the controller's jars), as the chart's engine
+# ServiceAccount; replica streams on its replication port with the engines' key pair.
+start_engine() {
+  local i=$1 node="node-${ZONES[$1]}"
+  local zoned=(--topology-keys "$ZONE_KEY")
+  ((KUBELET)) && zoned=()
+  mkdir -p "$RUN/engines/$node"
+  KUBECONFIG="$RUN/engine.kubeconfig" \
+  spawn "engine-$node" "$REPO/bin/run-java" "$REPO/controller" controller \
+    org.iscsicsi.target.cli.TargetEngineCli serve --kubernetes \
+    --node "$node" --namespace "$NAMESPACE" "${zoned[@]}" \
+    --state-dir "$RUN/engines/$node" --portal "127.0.0.1:$((ENGINE_PORTAL_BASE + i))" \
+    --advertise "$ENGINE_HOST:$((ENGINE_PORTAL_BASE + i))" \
+    --admin "127.0.0.1:$((ENGINE_ADMIN_BASE + i))" \
+    --admin-tls-cert "$RUN/tls/engine/tls.crt" --admin-tls-key "$RUN/tls/engine/tls.key" \
+    --admin-tls-client-ca "$RUN/tls/engine/ca.crt" \
+    --replication "127.0.0.1:$((ENGINE_REPLICATION_BASE + i))" \
+    --replication-tls-ca "$RUN/tls/engine/ca.crt"
+}
+
+if [[ "$MODE" == --engine ]]; then
+  node="${3:?--engine needs a storage node name}"
+  for i in $(seq 0 $((POOL_ENGINES - 1))); do
+    if [[ "$node" == "node-${ZONES[$i]}" ]]; then
+      start_engine "$i"
+      log "engine of $node started (pid $(cat "$PIDS/engine-$node.pid"))"
+      exit 0
+    fi
+  done
+  echo "--engine: no storage node $node in this pool" >&2; exit 2
+fi
 
 if [[ "$MODE" == --controller-only ]]; then
   start_controller
@@ -247,7 +301,7 @@ wait_for etcd 60 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
 # opens only the node's kubelet port, forwarded into the VM; the node's address (10.0.2.15)
 # exists only inside the VM. (The apiserver's TCP transport to a proxy always speaks TLS.)
 EGRESS=()
-if [[ "$MODE" == --kubelet ]]; then
+if ((KUBELET)); then
   cat >"$RUN/egress.yaml" <<EG
 apiVersion: apiserver.k8s.io/v1beta1
 kind: EgressSelectorConfiguration
@@ -284,7 +338,7 @@ wait_for kube-apiserver 120 "${KUBECTL[@]}" get --raw /readyz
 # --- kube-controller-manager: PV binding, attach/detach, expansion, protection finalizers,
 # namespaces and garbage collection. No node lifecycle unless a kubelet sends heartbeats.
 CONTROLLERS=namespace-controller,serviceaccount-controller,garbage-collector-controller,persistentvolume-binder-controller,persistentvolume-attach-detach-controller,persistentvolume-expander-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller
-if [[ "$MODE" == --kubelet ]]; then
+if ((KUBELET)); then
   CONTROLLERS+=,node-lifecycle-controller,taint-eviction-controller,root-ca-certificate-publisher-controller,ephemeral-volume-controller,pod-garbage-collector-controller,ttl-controller
 fi
 spawn kube-controller-manager "$BIN/kube-controller-manager" \
@@ -356,19 +410,12 @@ if ((POOL_ENGINES > 0)); then
   for i in $(seq 0 $((POOL_ENGINES - 1))); do
     zone=${ZONES[$i]}
     node="node-$zone"
+    zoned=("$ZONE_KEY=$zone")
+    ((KUBELET)) && zoned=()
     ISCSI_CSI_K8S_DIR="$K8S" "$HERE/register-node.sh" "$RUN" "$node" \
-      "iqn.2026-11.org.iscsicsi.test:$node" "$ZONE_KEY=$zone" >/dev/null
+      "iqn.2026-11.org.iscsicsi.test:$node" "${zoned[@]}" >/dev/null
     "${KUBECTL[@]}" label node "$node" iscsi.csi.iscsicsi.org/storage-node=true >/dev/null
-    mkdir -p "$RUN/engines/$node"
-    # the chart's engines.command: the engine's CLI from the controller's jars (its image)
-    KUBECONFIG="$RUN/engine.kubeconfig" \
-    spawn "engine-$node" "$REPO/bin/run-java" "$REPO/controller" controller \
-      org.iscsicsi.target.cli.TargetEngineCli serve --kubernetes \
-      --node "$node" --namespace "$NAMESPACE" --topology-keys "$ZONE_KEY" \
-      --state-dir "$RUN/engines/$node" --portal "127.0.0.1:$((ENGINE_PORTAL_BASE + i))" \
-      --admin "127.0.0.1:$((ENGINE_ADMIN_BASE + i))" \
-      --admin-tls-cert "$RUN/tls/engine/tls.crt" --admin-tls-key "$RUN/tls/engine/tls.key" \
-      --admin-tls-client-ca "$RUN/tls/engine/ca.crt"
+    start_engine "$i"
   done
 fi
 

@@ -124,6 +124,8 @@ done
 kill "$(cat /run/kubelet.pid)" "$PLUGIN"
 wait "$PLUGIN"
 kill "$CONTAINERD"
-wait
+# only what this script started and stopped: a prelude's helpers (VmNode.bootWithMultipath:
+# multipathd, the udev stub loop) run until the VM powers off
+wait "$CONTAINERD" "$(cat /run/kubelet.pid)" 2>/dev/null
 say "node stopped"
 exit 0

@@ -192,8 +192,12 @@ class PoolClusterTest {
       return zones.containsAll(List.of("a", "b", "c")) ? zones : null;
     });
     String pv = boundPv("zoned");
-    assertThat(cluster.k("get", "pod", "zoned", "-n", NS, "-o", "jsonpath={.spec.nodeName}"))
-        .isEqualTo("node-b");
+    // kube-scheduler binds the pod once its volume is bound: the PVC can be Bound a moment first
+    String scheduled = VolumeLifecycleTest.await(cluster, "pod zoned scheduled", () -> {
+      String n = cluster.k("get", "pod", "zoned", "-n", NS, "-o", "jsonpath={.spec.nodeName}");
+      return n.isEmpty() ? null : n;
+    });
+    assertThat(scheduled).isEqualTo("node-b");
     String handle = handleOf(pv);
     assertThat(EngineView.read(run.resolve("engines/node-b")).target(handle))
         .as("placed on the engine of the pod's zone").isPresent();

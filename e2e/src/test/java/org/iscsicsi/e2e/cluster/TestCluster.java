@@ -136,14 +136,32 @@ final class TestCluster implements AutoCloseable {
     return launch(run, List.of("--pool", Integer.toString(engines)), "127.0.0.1:" + PORTAL_PORT);
   }
 
+  /**
+   * start.sh {@code --pool engines --kubelet}: pool mode as {@link #startPool} with the VM node's
+   * kubelet joining as with {@link #startForKubelet}; the engines advertise their portals on
+   * {@code engineHost} (the host as the guest reaches it) and report no zones.
+   */
+  static TestCluster startPoolForKubelet(Path run, int engines, String engineHost)
+      throws IOException, InterruptedException {
+    return launch(run, List.of("--pool", Integer.toString(engines), "--kubelet"),
+        "127.0.0.1:" + PORTAL_PORT, List.of("ISCSI_CSI_ENGINE_HOST=" + engineHost));
+  }
+
   private static TestCluster launch(Path run, List<String> mode, String advertise)
       throws IOException, InterruptedException {
+    return launch(run, mode, advertise, List.of());
+  }
+
+  private static TestCluster launch(Path run, List<String> mode, String advertise,
+      List<String> env) throws IOException, InterruptedException {
     Path scripts = repoRoot().resolve("e2e/cluster");
     long t0 = System.nanoTime();
     List<String> cmd = new ArrayList<>(List.of("bash", scripts.resolve("start.sh").toString(),
         run.toString()));
     cmd.addAll(mode);
-    Result r = exec(cmd, Duration.ofMinutes(150), List.of("ISCSI_CSI_ADVERTISE=" + advertise));
+    List<String> environment = new ArrayList<>(env);
+    environment.add("ISCSI_CSI_ADVERTISE=" + advertise);
+    Result r = exec(cmd, Duration.ofMinutes(150), environment);
     Duration took = Duration.ofNanos(System.nanoTime() - t0);
     if (r.exit() != 0) {
       throw new IllegalStateException("start.sh failed (exit " + r.exit() + "): " + r.err()
@@ -235,6 +253,48 @@ final class TestCluster implements AutoCloseable {
       p.onExit().get(30, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
       throw new IllegalStateException("controller pid " + pid + " survived SIGKILL", e);
+    }
+  }
+
+  /** The running engine process of pool storage node {@code node} (start.sh's pid file). */
+  ProcessHandle engine(String node) throws IOException {
+    long pid = Long.parseLong(Files.readString(run.resolve("pids/engine-" + node + ".pid"))
+        .strip());
+    return ProcessHandle.of(pid)
+        .orElseThrow(() -> new IllegalStateException("engine " + node + " (pid " + pid
+            + ") not running"));
+  }
+
+  /** SIGKILL of the pool engine of {@code node} (run-java execs the JVM), waited for. */
+  void killEngine(String node) throws IOException {
+    ProcessHandle p = engine(node);
+    p.destroyForcibly();
+    try {
+      p.onExit().get(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted waiting for engine " + node + " to end", e);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("engine " + node + " survived SIGKILL", e);
+    }
+  }
+
+  /** SIGSTOP ({@code stop} true) or SIGCONT of the pool engine of {@code node}. */
+  void freezeEngine(String node, boolean stop) throws IOException, InterruptedException {
+    Result r = exec(List.of("kill", stop ? "-STOP" : "-CONT", Long.toString(engine(node).pid())),
+        Duration.ofSeconds(10), List.of());
+    if (r.exit() != 0) {
+      throw new IllegalStateException("kill " + (stop ? "-STOP" : "-CONT") + " of engine " + node
+          + " failed: " + r.err());
+    }
+  }
+
+  /** (Re)starts the pool engine of {@code node} as the pool start ran it (start.sh --engine). */
+  void startEngine(String node) throws IOException, InterruptedException {
+    Result r = exec(List.of("bash", scripts.resolve("start.sh").toString(), run.toString(),
+        "--engine", node), Duration.ofMinutes(1), List.of());
+    if (r.exit() != 0) {
+      throw new IllegalStateException("engine " + node + " restart failed: " + r.err());
     }
   }
 

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
+import org.iscsicsi.node.vm.GuestMultipath;
 import org.iscsicsi.node.vm.NodePluginGuest;
 import org.iscsicsi.node.vm.QemuVm;
 import org.slf4j.Logger;
@@ -97,14 +98,29 @@ final class VmNode implements AutoCloseable {
     return boot(nodeDir, TEST_LIFETIME, Optional.of(disk));
   }
 
+  /**
+   * {@link #boot(Path)} with multipathd running in the guest before the node plugin starts, as
+   * the plugin's MultipathAttacher needs it for replicated volumes: the set-up
+   * {@code MultipathNodeVmIT} proves (no udev in the guest: {@code uid_attribute ""}, udev stubs
+   * per disk, {@code DM_DISABLE_UDEV=1}; docs/replication.md section 7's device stanza).
+   */
+  static VmNode bootWithMultipath(Path nodeDir) throws IOException {
+    return boot(nodeDir, TEST_LIFETIME, Optional.empty(), GuestMultipath.PRELUDE);
+  }
+
   private static VmNode boot(Path nodeDir, Duration lifetime, Optional<Path> disk)
       throws IOException {
+    return boot(nodeDir, lifetime, disk, "");
+  }
+
+  private static VmNode boot(Path nodeDir, Duration lifetime, Optional<Path> disk,
+      String prelude) throws IOException {
     Path script = TestCluster.repoRoot().resolve("e2e/cluster/node/start-node.sh");
     int port = freePort();
     QemuVm.Builder b = QemuVm.builder().initiatorName(INITIATOR).memoryMb(MEMORY_MB).cpus(2)
         .timeout(lifetime).env("NODE_NAME", NODE)
         .share(nodeDir, "/node", true).hostForward(port, KubeletTunnel.KUBELET_PORT)
-        .script(Files.readString(script));
+        .script(prelude + Files.readString(script));
     disk.ifPresent(b::disk);
     return new VmNode(b.start(), port);
   }

@@ -40,11 +40,11 @@ import org.junit.jupiter.api.io.TempDir;
  *   <li>raw block access publishes the map's device file; bytes written there reach the LUN file.
  * </ul>
  *
- * <p>The guest runs multipathd without udev (see {@link MultipathAluaVmIT}): {@code uid_attribute
- * ""}, {@code /run/udev/data} stubs made by a loop for each new disk, {@code DM_DISABLE_UDEV=1}
- * for multipathd and the plugin's multipath commands; otherwise its configuration is the drop-in
- * of docs/replication.md section 7 with {@code find_multipaths strict}, which the plugin's
- * preflight accepts.
+ * <p>The guest runs multipathd without udev ({@link GuestMultipath}; see {@link
+ * MultipathAluaVmIT}): {@code uid_attribute ""}, {@code /run/udev/data} stubs made by a loop
+ * for each new disk, {@code DM_DISABLE_UDEV=1} for multipathd and the plugin's multipath
+ * commands; otherwise its configuration is the drop-in of docs/replication.md section 7 with
+ * {@code find_multipaths strict}, which the plugin's preflight accepts.
  */
 class MultipathNodeVmIT {
 
@@ -58,40 +58,6 @@ class MultipathNodeVmIT {
   /** Where the block phase writes: past ext4's first groups, inside the 64 MiB LUN. */
   private static final long BLOCK_OFFSET = 60_000_000L;
 
-  /** multipathd without udev, with the section 7 device stanza; runs before the plugin. */
-  static final String MULTIPATH_PRELUDE = String.join("\n",
-      "modprobe -a dm_mod dm_multipath dm_service_time dm_round_robin scsi_dh_alua",
-      "mkdir -p /etc/multipath /run/udev/data /dev/mapper",
-      "cat >/etc/multipath.conf <<'EOF'",
-      "defaults {",
-      "    polling_interval 2",
-      "    uid_attribute \"\"",
-      "    find_multipaths strict",
-      "    user_friendly_names no",
-      "}",
-      "devices {",
-      "    device {",
-      "        vendor \"ISCSICSI\"",
-      "        product \".*\"",
-      "        path_grouping_policy group_by_prio",
-      "        prio alua",
-      "        detect_prio yes",
-      "        hardware_handler \"1 alua\"",
-      "        path_checker tur",
-      "        path_selector \"service-time 0\"",
-      "        failback immediate",
-      "        no_path_retry queue",
-      "        fast_io_fail_tmo 5",
-      "        user_friendly_names no",
-      "    }",
-      "}",
-      "EOF",
-      // What udev would record for each new disk: multipathd ignores disks without it.
-      "( while :; do for d in /sys/block/sd*; do [ -e \"$d/dev\" ]"
-          + " && touch \"/run/udev/data/b$(cat \"$d/dev\")\"; done; sleep 0.05; done ) &",
-      "export DM_DISABLE_UDEV=1",
-      "multipathd -d -v2 >/tmp/multipathd.log 2>&1 &",
-      "");
 
   @TempDir Path tmp;
 
@@ -131,7 +97,7 @@ class MultipathNodeVmIT {
           "wwid", wwid);
       try (QemuVm vm = QemuVm.builder().initiatorName(INITIATOR).timeout(Duration.ofMinutes(12))
           .hostForward(csi, NodePluginGuest.CSI_PORT)
-          .script(MULTIPATH_PRELUDE + NodePluginGuest.script("vm-mp-node")).start()) {
+          .script(GuestMultipath.PRELUDE + NodePluginGuest.script("vm-mp-node")).start()) {
         vm.awaitConsole(NodePluginGuest.LISTENING, Duration.ofMinutes(4));
         NodePluginGuest guest = new NodePluginGuest(vm);
         ManagedChannel ch = Grpc.newChannelBuilder("127.0.0.1:" + csi,
