@@ -281,8 +281,7 @@ final class ServeCommand implements Callable<Integer> {
         controller.drainer().listen(cluster.add(new EngineDrainStatus(kube, informer, events,
             EngineDrainStatus.FLUSH)));
         cluster.add(controller.drainer().every(Drainer.INTERVAL, leading));
-        cluster.add(controller.replicaRecords(ControllerService.replicaRecordsInterval(),
-            leading));
+        cluster.add(controller.replicaRecords(leading));
         cluster.add(new EngineRemoval(kube, informer, controller.inventory().orElseThrow(),
             events, leading).every(EngineRemoval.INTERVAL));
       }

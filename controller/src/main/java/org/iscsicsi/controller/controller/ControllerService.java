@@ -124,9 +124,9 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     return finder.records().every(interval, leading, locks);
   }
 
-  /** How often {@link #replicaRecords} passes by default. */
-  public static java.time.Duration replicaRecordsInterval() {
-    return ReplicaRecords.INTERVAL;
+  /** As {@link #replicaRecords(java.time.Duration, BooleanSupplier)}, every 5 s. */
+  public AutoCloseable replicaRecords(BooleanSupplier leading) {
+    return replicaRecords(ReplicaRecords.INTERVAL, leading);
   }
 
   /** The pool's volumes for background passes; empty unless the engines are a pool. */

@@ -36,6 +36,15 @@ public final class KubeMemberships implements Memberships {
   }
 
   @Override
+  public Optional<Map<String, Membership>> list() {
+    Map<String, Membership> out = new java.util.HashMap<>();
+    client.genericKubernetesResources(IscsiVolumes.CONTEXT).list().getItems().stream()
+        .flatMap(r -> ReplicatedVolume.of(r).stream())
+        .forEach(v -> out.put(v.name(), v.membership()));
+    return Optional.of(out);
+  }
+
+  @Override
   public void delete(String volume) {
     client.genericKubernetesResources(IscsiVolumes.CONTEXT).withName(volume).delete();
   }

@@ -1,5 +1,6 @@
 package org.iscsicsi.controller.controller;
 
+import java.util.Map;
 import java.util.Optional;
 import org.iscsicsi.controller.engine.Engine;
 import org.iscsicsi.controller.volume.CsiErrors;
@@ -55,6 +56,14 @@ public interface Memberships {
 
   /** A fresh read of the volume's membership; empty when it has none. */
   Optional<Membership> read(String volume);
+
+  /**
+   * Every volume's membership by volume id, in one read (a pass over all volumes); empty when
+   * this store cannot list, and callers then {@link #read} each.
+   */
+  default Optional<Map<String, Membership>> list() {
+    return Optional.empty();
+  }
 
   /** Removes the volume's IscsiVolume, membership and all; gone counts as removed. */
   void delete(String volume);

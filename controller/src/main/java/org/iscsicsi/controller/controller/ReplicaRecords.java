@@ -66,11 +66,15 @@ final class ReplicaRecords {
    * membership names another primary that answers, to which the record is then moved.
    */
   Located settle(Located l) {
+    return ReplicaMembers.replicated(l.volume()) ? settle(l, primary(l.volume())) : l;
+  }
+
+  /** As {@link #settle(Located)}, with the membership's primary as already read. */
+  private Located settle(Located l, Optional<String> primary) {
     VolumeRecord v = l.volume();
     if (!ReplicaMembers.replicated(v) || !ReplicaMembers.finished(v)) {
       return l;
     }
-    Optional<String> primary = primary(v);
     if (primary.isEmpty() || primary.get().equals(l.engine().name())) {
       return l;
     }
@@ -205,8 +209,9 @@ final class ReplicaRecords {
    * left to the next pass).
    */
   void pass(OperationLocks locks) {
-    for (Map.Entry<String, Map<String, org.iscsicsi.target.v1.Target>> e
-        : finder.index().placements().entrySet()) {
+    // one listing of the memberships per pass, not one read per volume
+    Optional<Map<String, Membership>> listed = memberships.list();
+    for (Map.Entry<String, Map<String, Target>> e : finder.index().placements().entrySet()) {
       boolean replicated = e.getValue().values().stream().anyMatch(t -> finder.index()
           .volumeId(t).map(id -> ReplicaMembers.replicated(new VolumeRecord(id, t)))
           .orElse(false));
@@ -214,7 +219,10 @@ final class ReplicaRecords {
         continue;
       }
       try (OperationLocks.Held held = locks.acquire(e.getKey(), OPERATION)) {
-        finder.find(e.getKey()).filter(l -> l.engine().state().reachable())
+        finder.view(e.getKey())
+            .map(l -> listed.isEmpty() ? settle(l) : settle(l,
+                Optional.ofNullable(listed.get().get(e.getKey())).map(Membership::primary)))
+            .filter(l -> l.engine().state().reachable())
             .ifPresent(this::equalize);
       } catch (StatusRuntimeException failed) {
         if (failed.getStatus().getCode() != Status.Code.ABORTED

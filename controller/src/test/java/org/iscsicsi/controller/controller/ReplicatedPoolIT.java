@@ -153,6 +153,8 @@ class ReplicatedPoolIT {
           .build()).getVolume();
       String iqn = ControllerConfig.defaults().iqnPrefix() + ":" + v.getVolumeId();
       Membership m = memberships.read(v.getVolumeId()).orElseThrow().membership();
+      assertThat(new KubeMemberships(client).list().orElseThrow())
+          .as("the leader pass's one listing").containsEntry(v.getVolumeId(), m);
       assertThat(m.epoch()).isEqualTo(1);
       assertThat(m.members()).hasSize(replicas).allSatisfy(x ->
           assertThat(x.state()).isEqualTo(Membership.State.InSync));

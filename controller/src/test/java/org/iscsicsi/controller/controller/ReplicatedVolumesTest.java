@@ -89,6 +89,11 @@ class ReplicatedVolumesTest {
     }
 
     @Override
+    public Optional<Map<String, Membership>> list() {
+      return Optional.of(Map.copyOf(memberships));
+    }
+
+    @Override
     public void delete(String volume) {
       memberships.remove(volume);
     }
