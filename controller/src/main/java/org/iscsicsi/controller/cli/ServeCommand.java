@@ -1,8 +1,11 @@
 package org.iscsicsi.controller.cli;
 
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.grpc.BindableService;
 import io.netty.util.ResourceLeakDetector;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -11,46 +14,43 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.BooleanSupplier;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import org.iscsicsi.controller.kube.ChapSecrets;
-import org.iscsicsi.controller.kube.IscsiVolumeSync;
-import org.iscsicsi.controller.kube.LeaderElection;
-import org.iscsicsi.controller.kube.PvcEvents;
-import org.iscsicsi.controller.controller.ClusterObjects;
-import org.iscsicsi.controller.controller.ControllerConfig;
-import org.iscsicsi.controller.controller.ControllerService;
+import java.util.function.Supplier;
+import org.iscsicsi.controller.engine.Closeables;
 import org.iscsicsi.controller.engine.EmbeddedEngine;
 import org.iscsicsi.controller.engine.Engine;
 import org.iscsicsi.controller.engine.EngineClient;
-import org.iscsicsi.controller.engine.EngineSet;
-import org.iscsicsi.controller.engine.Closeables;
 import org.iscsicsi.controller.engine.EngineDirectory;
 import org.iscsicsi.controller.engine.EngineHealth;
+import org.iscsicsi.controller.engine.EngineSet;
 import org.iscsicsi.controller.engine.Engines;
-import org.iscsicsi.controller.kube.EngineInformer;
-import org.iscsicsi.controller.kube.EngineDrainStatus;
-import org.iscsicsi.controller.kube.EngineRemoval;
-import org.iscsicsi.controller.kube.EngineStatusWriter;
-import org.iscsicsi.controller.controller.Drainer;
-import org.iscsicsi.controller.controller.ReplicaSupervisor;
-import org.iscsicsi.controller.kube.EventRecorder;
-import org.iscsicsi.target.metrics.EngineMetrics;
-import java.time.Clock;
-import java.util.function.Supplier;
 import org.iscsicsi.controller.engine.RemoteEngine;
 import org.iscsicsi.controller.identity.DriverInfo;
 import org.iscsicsi.controller.identity.IdentityService;
+import org.iscsicsi.controller.kube.ChapSecrets;
+import org.iscsicsi.controller.kube.EngineDrainStatus;
+import org.iscsicsi.controller.kube.EngineInformer;
+import org.iscsicsi.controller.kube.EngineRemoval;
+import org.iscsicsi.controller.kube.EngineStatusWriter;
+import org.iscsicsi.controller.kube.EventRecorder;
+import org.iscsicsi.controller.kube.IscsiVolumeSync;
+import org.iscsicsi.controller.kube.LeaderElection;
+import org.iscsicsi.controller.kube.PvcEvents;
 import org.iscsicsi.controller.server.CsiMetrics;
-import org.iscsicsi.csi.CsiServer;
-import org.iscsicsi.csi.Endpoint;
+import org.iscsicsi.controller.service.ClusterObjects;
+import org.iscsicsi.controller.service.ControllerConfig;
+import org.iscsicsi.controller.service.ControllerService;
+import org.iscsicsi.controller.service.Drainer;
+import org.iscsicsi.controller.service.ReplicaSupervisor;
 import org.iscsicsi.controller.volume.ByteQuantity;
 import org.iscsicsi.controller.volume.PoolLimits;
 import org.iscsicsi.controller.volume.VolumeId;
+import org.iscsicsi.csi.CsiServer;
+import org.iscsicsi.csi.Endpoint;
 import org.iscsicsi.target.admin.AdminTls;
 import org.iscsicsi.target.engine.AdminAddress;
 import org.iscsicsi.target.engine.AdminListener;
 import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.target.metrics.EngineMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -252,7 +252,7 @@ final class ServeCommand implements Callable<Integer> {
         objects = new ClusterObjects(chapSecretNamespace == null
             ? ClusterObjects.NONE.chapSecrets()
             : chapSecrets(kube, config), new PvcEvents(kube, events),
-            new org.iscsicsi.controller.controller.KubeMemberships(kube));
+            new org.iscsicsi.controller.service.KubeMemberships(kube));
       }
       if (leaderElection) {
         String ns = leaseNamespace != null ? leaseNamespace

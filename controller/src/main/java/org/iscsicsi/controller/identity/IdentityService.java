@@ -4,9 +4,9 @@ import com.google.protobuf.BoolValue;
 import csi.v1.Csi;
 import csi.v1.IdentityGrpc;
 import io.grpc.stub.StreamObserver;
-import org.iscsicsi.controller.controller.Calls;
 import org.iscsicsi.controller.engine.Engine;
 import org.iscsicsi.controller.engine.Engines;
+import org.iscsicsi.controller.service.Calls;
 import org.iscsicsi.csi.contract.PluginCapabilities;
 
 /**

@@ -10,7 +10,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Pattern;
-import org.iscsicsi.controller.controller.ChapSecretStore;
+import org.iscsicsi.controller.service.ChapSecretStore;
 import org.iscsicsi.controller.volume.ChapCredentials;
 import org.iscsicsi.controller.volume.CsiErrors;
 import org.iscsicsi.controller.volume.VolumeId;

@@ -16,9 +16,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import org.iscsicsi.controller.controller.DrainEvent;
-import org.iscsicsi.controller.controller.DrainListener;
-import org.iscsicsi.controller.controller.DrainProgress;
+import org.iscsicsi.controller.service.DrainEvent;
+import org.iscsicsi.controller.service.DrainListener;
+import org.iscsicsi.controller.service.DrainProgress;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

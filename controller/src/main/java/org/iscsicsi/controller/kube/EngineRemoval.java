@@ -13,7 +13,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import org.iscsicsi.controller.controller.PoolInventory;
+import org.iscsicsi.controller.service.PoolInventory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -3,7 +3,7 @@ package org.iscsicsi.controller.kube;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import org.iscsicsi.controller.controller.VolumeEvents;
+import org.iscsicsi.controller.service.VolumeEvents;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

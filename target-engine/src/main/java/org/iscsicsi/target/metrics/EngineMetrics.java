@@ -25,11 +25,11 @@ import org.iscsicsi.target.lun.IoLatency;
 import org.iscsicsi.target.lun.LogicalUnit;
 import org.iscsicsi.target.lun.LunCounters;
 import org.iscsicsi.target.qos.LunThrottle;
-import org.iscsicsi.target.scsi.AluaGroups;
 import org.iscsicsi.target.registry.ExportedTarget;
 import org.iscsicsi.target.registry.TargetDirectory;
 import org.iscsicsi.target.replication.Rebuilder;
-import org.iscsicsi.target.scsi.TargetScsiPort;
+import org.iscsicsi.target.scsi.AluaGroups;
+import org.iscsicsi.target.scsi.ScsiTargetDevice;
 import org.iscsicsi.target.session.SessionInfo;
 import org.iscsicsi.target.session.SessionInfo.SessionCounters;
 import org.iscsicsi.target.session.SessionRegistry;
@@ -133,7 +133,7 @@ public final class EngineMetrics implements MultiCollector {
   private List<Lun> luns() {
     List<Lun> out = new ArrayList<>();
     for (ExportedTarget t : directory.targets()) {
-      if (t.scsi() instanceof TargetScsiPort port) {
+      if (t.scsi() instanceof ScsiTargetDevice port) {
         port.luns().forEach((n, unit) -> out.add(new Lun(t.name(), n, unit, port.alua(n))));
       }
     }

@@ -5,8 +5,8 @@ import java.util.Optional;
 import org.iscsicsi.target.acl.AccessControl;
 import org.iscsicsi.target.acl.AccessLevel;
 import org.iscsicsi.target.acl.ChapSecret;
+import org.iscsicsi.target.scsi.ScsiTargetDevice;
 import org.iscsicsi.target.scsi.ScsiTargetPort;
-import org.iscsicsi.target.scsi.TargetScsiPort;
 import org.iscsicsi.target.state.TargetRecord;
 
 /**
@@ -14,10 +14,10 @@ import org.iscsicsi.target.state.TargetRecord;
  * (long-lived, internally synchronized) SCSI port. A configuration change publishes a new
  * {@code LiveTarget} with the same port, so sessions keep their LUNs.
  */
-record LiveTarget(TargetRecord definition, AccessControl acl, TargetScsiPort port)
+record LiveTarget(TargetRecord definition, AccessControl acl, ScsiTargetDevice port)
     implements ExportedTarget {
 
-  LiveTarget(TargetRecord definition, TargetScsiPort port) {
+  LiveTarget(TargetRecord definition, ScsiTargetDevice port) {
     this(definition, new AccessControl(definition.grants()), port);
   }
 

@@ -7,7 +7,7 @@ import org.iscsicsi.target.lun.LogicalUnit;
 import org.iscsicsi.target.lun.LunCounters;
 import org.iscsicsi.target.registry.RegistryException.Reason;
 import org.iscsicsi.target.scsi.AluaGroups;
-import org.iscsicsi.target.scsi.TargetScsiPort;
+import org.iscsicsi.target.scsi.ScsiTargetDevice;
 import org.iscsicsi.target.state.LunRecord;
 import org.iscsicsi.target.state.TargetRecord;
 import org.slf4j.Logger;
@@ -27,15 +27,15 @@ final class OpenUnits {
   private record LunKey(String target, int lun) {
   }
 
-  private final Map<String, TargetScsiPort> ports = new HashMap<>();
+  private final Map<String, ScsiTargetDevice> ports = new HashMap<>();
   private final Map<LunKey, LogicalUnit> units = new HashMap<>();
   private final Map<LunKey, String> openFailures = new HashMap<>();
 
   void addPort(String target) {
-    ports.put(target, new TargetScsiPort(target));
+    ports.put(target, new ScsiTargetDevice(target));
   }
 
-  TargetScsiPort port(String target) {
+  ScsiTargetDevice port(String target) {
     return ports.get(target);
   }
 
@@ -131,7 +131,7 @@ final class OpenUnits {
   /** Detaches and closes every LUN (engine shutdown); a failure is logged and the rest go on. */
   void closeAll() {
     for (var e : units.entrySet()) {
-      TargetScsiPort port = ports.get(e.getKey().target());
+      ScsiTargetDevice port = ports.get(e.getKey().target());
       if (port != null) {
         try {
           port.detach(e.getKey().lun());

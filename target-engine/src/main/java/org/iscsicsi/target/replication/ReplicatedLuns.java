@@ -26,7 +26,7 @@ import org.iscsicsi.target.registry.RegistryException;
 import org.iscsicsi.target.registry.RegistryException.Reason;
 import org.iscsicsi.target.registry.TargetRegistry;
 import org.iscsicsi.target.scsi.AccessState;
-import org.iscsicsi.target.scsi.TargetScsiPort;
+import org.iscsicsi.target.scsi.ScsiTargetDevice;
 import org.iscsicsi.target.state.LunRecord;
 import org.iscsicsi.target.transfer.Bandwidth;
 import org.iscsicsi.target.transfer.ReplicationNetwork;
@@ -550,10 +550,10 @@ public final class ReplicatedLuns implements AutoCloseable, ReplicaSession.Luns 
     return u;
   }
 
-  private TargetScsiPort port(String target) {
+  private ScsiTargetDevice port(String target) {
     ExportedTarget t = registry.target(target).orElseThrow(() -> RegistryException.notFound(
         "no target " + target));
-    if (!(t.scsi() instanceof TargetScsiPort p)) {
+    if (!(t.scsi() instanceof ScsiTargetDevice p)) {
       throw new RegistryException(Reason.INTERNAL, target + " has no SCSI port of its own");
     }
     return p;

@@ -2,7 +2,7 @@ package org.iscsicsi.target.scsi;
 
 /**
  * Ends a command with CHECK CONDITION and the given sense data, or with RESERVATION CONFLICT (no
- * sense). Thrown by command handlers; {@link TargetScsiPort} turns it into the response.
+ * sense). Thrown by command handlers; {@link ScsiTargetDevice} turns it into the response.
  */
 final class CheckCondition extends Exception {
 

@@ -24,13 +24,13 @@ final class CommandContext {
   final byte[] cdb;
   final ItNexus nexus;
   final NexusId nexusId;
-  final TargetScsiPort port;
+  final ScsiTargetDevice port;
   /** The addressed LUN's state, or null when no LUN has that number. */
   final LunState lu;
   private final Executor io;
   private final boolean inline;
 
-  CommandContext(ScsiRequest request, TargetScsiPort port, LunState lu, Executor io,
+  CommandContext(ScsiRequest request, ScsiTargetDevice port, LunState lu, Executor io,
       boolean inline) {
     this.request = request;
     this.cdb = request.cdb();

@@ -144,7 +144,7 @@ class TargetEngineCliTest {
         .contains("port slot 2, ALUA 1=active-optimized 2=standby");
     assertThat(client("ls").out()).contains(T + "  tpgt 2")
         .contains("port slot 2, ALUA 1=active-optimized 2=standby");
-    org.iscsicsi.target.scsi.TargetScsiPort port = (org.iscsicsi.target.scsi.TargetScsiPort)
+    org.iscsicsi.target.scsi.ScsiTargetDevice port = (org.iscsicsi.target.scsi.ScsiTargetDevice)
         engine.registry().target(T).orElseThrow().scsi();
     assertThat(port.alua(0).own()).isEqualTo(org.iscsicsi.target.scsi.AccessState.STANDBY);
     oneLineError(client("lun", "alua", T, "--lun", "0", "1=standby"), 1,
@@ -172,7 +172,7 @@ class TargetEngineCliTest {
     start();
     assertThat(client("target", "create", T, "--portal-group-tag", "2").exit())
         .as("idempotent after the restart").isZero();
-    org.iscsicsi.target.scsi.TargetScsiPort again = (org.iscsicsi.target.scsi.TargetScsiPort)
+    org.iscsicsi.target.scsi.ScsiTargetDevice again = (org.iscsicsi.target.scsi.ScsiTargetDevice)
         engine.registry().target(T).orElseThrow().scsi();
     assertThat(again.alua(0).states()).as("states kept by the restart").containsExactly(
         java.util.Map.entry(1, org.iscsicsi.target.scsi.AccessState.ACTIVE_OPTIMIZED),

@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.iscsicsi.target.lun.LogicalUnit;
-import org.iscsicsi.target.scsi.TargetScsiPort;
+import org.iscsicsi.target.scsi.ScsiTargetDevice;
 import org.iscsicsi.target.state.StateStore;
 
 /** A registry on a state directory below a test's directory, opened as the engine opens it. */
@@ -20,7 +20,7 @@ record OpenRegistry(StateStore store, TargetRegistry registry) implements AutoCl
 
   /** The unit the iSCSI layer sees for LUN {@code lun} of {@code target}. */
   LogicalUnit unit(String target, int lun) {
-    var port = (TargetScsiPort) registry.target(target).orElseThrow().scsi();
+    var port = (ScsiTargetDevice) registry.target(target).orElseThrow().scsi();
     return port.luns().get((long) lun);
   }
 

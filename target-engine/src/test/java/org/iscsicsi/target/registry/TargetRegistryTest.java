@@ -26,7 +26,7 @@ import org.iscsicsi.target.acl.AccessLevel;
 import org.iscsicsi.target.lun.LogicalUnit;
 import org.iscsicsi.target.qos.QosLimits;
 import org.iscsicsi.target.registry.RegistryException.Reason;
-import org.iscsicsi.target.scsi.TargetScsiPort;
+import org.iscsicsi.target.scsi.ScsiTargetDevice;
 import org.iscsicsi.target.state.LunRecord;
 import org.iscsicsi.target.state.StateStore;
 import org.iscsicsi.target.state.TargetRecord;
@@ -84,7 +84,7 @@ class TargetRegistryTest {
   }
 
   LogicalUnit unit(String target, int lun) {
-    var port = (TargetScsiPort) reg.target(target).orElseThrow().scsi();
+    var port = (ScsiTargetDevice) reg.target(target).orElseThrow().scsi();
     return port.luns().get((long) lun);
   }
 

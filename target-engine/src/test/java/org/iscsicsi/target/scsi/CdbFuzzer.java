@@ -16,8 +16,8 @@ import org.junit.jupiter.api.BeforeAll;
 /**
  * Coverage-guided fuzzing of CDB decoding and execution: any CDB (6 to 32 bytes), any expected
  * length, direction and Data-Out, against a real file-backed LUN 0 (and LUN 1 read-only), from a
- * read-write or a read-only nexus, through {@link TargetScsiPort#dataOutAccepted} and {@link
- * TargetScsiPort#execute}. Every command completes, never exceptionally; its status is one SAM-5
+ * read-write or a read-only nexus, through {@link ScsiTargetDevice#dataOutAccepted} and {@link
+ * ScsiTargetDevice#execute}. Every command completes, never exceptionally; its status is one SAM-5
  * defines; CHECK CONDITION carries well-formed sense data; Data-In never exceeds MAXIMUM TRANSFER
  * LENGTH; what {@code dataOutAccepted} admits never exceeds it either; the Data-Out is always
  * released; a read-only nexus never changes the LUN file. Regression inputs:
@@ -37,7 +37,7 @@ class CdbFuzzer {
   static void start() throws Exception {
     dir = Files.createTempDirectory("cdb-fuzzer");
     // file I/O on the caller's thread: every command completes before execute returns
-    harness = new ScsiHarness(dir, new TargetScsiPort(ScsiHarness.TARGET, Runnable::run, true));
+    harness = new ScsiHarness(dir, new ScsiTargetDevice(ScsiHarness.TARGET, Runnable::run, true));
     harness.attach(0, LUN_BYTES, true, false);
     harness.attach(1, LUN_BYTES, true, true);
     readWrite = ScsiHarness.nexus("iqn.2026-11.org.iscsicsi:fuzz-rw", 1);
@@ -87,12 +87,12 @@ class CdbFuzzer {
         assertThat(r.sense()[0] & 0x7f).isIn(0x70, 0x72);
         // ABORTED COMMAND, INTERNAL TARGET FAILURE: what the port answers when a command threw
         assertThat(outcome(r)).as("CDB %s on LUN %d: the SCSI layer threw",
-            TargetScsiPort.hex(cdb), lun).isNotEqualTo("B/44");
+            ScsiTargetDevice.hex(cdb), lun).isNotEqualTo("B/44");
       }
       assertThat(r.dataInLength()).isLessThanOrEqualTo(ScsiTargetPort.MAX_TRANSFER_BYTES);
       if (dataOut != null) {
         assertThat(dataOut.refCnt()).as("Data-Out released: CDB %s, LUN %d, %s, status %02x",
-            TargetScsiPort.hex(cdb), lun, direction, r.status()).isZero();
+            ScsiTargetDevice.hex(cdb), lun, direction, r.status()).isZero();
       }
       if (before >= 0) {
         assertThat(checksum(lun)).as("read-only LUN %d unchanged", lun).isEqualTo(before);

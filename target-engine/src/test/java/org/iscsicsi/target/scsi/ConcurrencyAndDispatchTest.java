@@ -43,7 +43,7 @@ class ConcurrencyAndDispatchTest {
   private int submittedForWriteReadSync(boolean inline) throws Exception {
     AtomicInteger submitted = new AtomicInteger();
     ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
-    TargetScsiPort port = new TargetScsiPort(ScsiHarness.TARGET, task -> {
+    ScsiTargetDevice port = new ScsiTargetDevice(ScsiHarness.TARGET, task -> {
       submitted.incrementAndGet();
       pool.execute(task);
     }, inline);

@@ -16,15 +16,15 @@ import org.iscsicsi.target.lun.LunConfig;
 final class ScsiHarness implements AutoCloseable {
 
   static final String TARGET = "iqn.2026-01.org.iscsicsi:test";
-  final TargetScsiPort port;
+  final ScsiTargetDevice port;
   final Path dir;
   private int serial;
 
   ScsiHarness(Path dir) {
-    this(dir, new TargetScsiPort(TARGET));
+    this(dir, new ScsiTargetDevice(TARGET));
   }
 
-  ScsiHarness(Path dir, TargetScsiPort port) {
+  ScsiHarness(Path dir, ScsiTargetDevice port) {
     this.dir = dir;
     this.port = port;
   }

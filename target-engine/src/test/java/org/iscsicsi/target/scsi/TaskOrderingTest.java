@@ -39,7 +39,7 @@ class TaskOrderingTest {
   @Test
   void orderedWaitsForEarlierTasksAndLaterOnesWaitForIt() throws Exception {
     // every file access through the held executor, so that the test decides what runs when
-    TargetScsiPort port = new TargetScsiPort(ScsiHarness.TARGET, held::add, false);
+    ScsiTargetDevice port = new ScsiTargetDevice(ScsiHarness.TARGET, held::add, false);
     try (ScsiHarness h = new ScsiHarness(dir, port)) {
       h.attach(0, 1 << 20, true, false);
       ItNexus n = ScsiHarness.nexus("iqn.2026-01.org.iscsicsi:a", 1);

@@ -12,11 +12,11 @@ import org.iscsicsi.target.lun.LogicalUnit;
 import org.iscsicsi.target.lun.LunConfig;
 import org.iscsicsi.target.registry.ExportedTarget;
 import org.iscsicsi.target.registry.TargetDirectory;
-import org.iscsicsi.target.scsi.TargetScsiPort;
+import org.iscsicsi.target.scsi.ScsiTargetDevice;
 
 /**
  * A test-scope {@link TargetDirectory}: a map of targets, each with the real SCSI layer
- * ({@link TargetScsiPort}) over real file-backed {@link LogicalUnit}s. It stands in for the admin
+ * ({@link ScsiTargetDevice}) over real file-backed {@link LogicalUnit}s. It stands in for the admin
  * layer's registry so that the iSCSI layer's tests do not depend on persistence.
  */
 final class TestTargets implements TargetDirectory, AutoCloseable {
@@ -24,7 +24,7 @@ final class TestTargets implements TargetDirectory, AutoCloseable {
   /** One target: its ACL (initiator name to access; "ALL" for any), CHAP and login overrides. */
   record Target(String name, String alias, int portalGroupTag, Map<String, AccessLevel> acl,
       Optional<ChapSecret> incomingChap, Optional<ChapSecret> outgoingChap,
-      Map<String, String> loginParameters, TargetScsiPort scsi) implements ExportedTarget {
+      Map<String, String> loginParameters, ScsiTargetDevice scsi) implements ExportedTarget {
 
     @Override
     public AccessLevel access(String initiatorName) {
@@ -41,7 +41,7 @@ final class TestTargets implements TargetDirectory, AutoCloseable {
   Target add(String name, Map<String, AccessLevel> acl, Optional<ChapSecret> in,
       Optional<ChapSecret> out, Map<String, String> login, Path dir, long sizeBytes)
       throws IOException {
-    TargetScsiPort scsi = new TargetScsiPort(name);
+    ScsiTargetDevice scsi = new ScsiTargetDevice(name);
     int n = ++serial;
     byte[] naa = new byte[16];
     naa[0] = 0x60;

@@ -7,7 +7,7 @@ import org.iscsicsi.target.pdu.InitiatorPdu.TaskManagementRequest;
 import org.iscsicsi.target.pdu.TargetPdu.TaskManagementResponse;
 import org.iscsicsi.target.scsi.DataDirection;
 import org.iscsicsi.target.scsi.ItNexus;
-import org.iscsicsi.target.scsi.TargetScsiPort;
+import org.iscsicsi.target.scsi.ScsiTargetDevice;
 import org.iscsicsi.target.scsi.TaskAttribute;
 import org.junit.jupiter.api.Test;
 
@@ -27,7 +27,7 @@ class TaskManagementTest {
   private final TaskTable tasks = new TaskTable(SharedByteBudget.forThisJvm());
   private final SequenceNumbers numbers = new SequenceNumbers(8, tasks::size);
   private final TaskManagement tmf = new TaskManagement(tasks, numbers);
-  private final TargetScsiPort port = new TargetScsiPort("iqn.2026-11.org.example:tmf");
+  private final ScsiTargetDevice port = new ScsiTargetDevice("iqn.2026-11.org.example:tmf");
   private final ItNexus nexus = new ItNexus("iqn.2026-11.org.example:ini", 1,
       "iqn.2026-11.org.example:tmf", 1, false);
 
