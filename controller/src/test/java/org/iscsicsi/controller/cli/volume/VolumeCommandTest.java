@@ -1,7 +1,6 @@
 package org.iscsicsi.controller.cli.volume;
 
 import static org.assertj.core.api.Assertions.assertThat;
-
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 import java.io.PrintWriter;
