@@ -1,7 +1,6 @@
 package org.iscsicsi.controller.cli.volume;
 
 import static org.assertj.core.api.Assertions.assertThat;
-
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 import java.io.PrintWriter;
@@ -21,7 +20,7 @@ import org.iscsicsi.controller.service.ControllerConfig;
 import org.iscsicsi.controller.service.ControllerService;
 import org.iscsicsi.csi.CsiServer;
 import org.iscsicsi.csi.Endpoint;
-import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.testing.Exec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
