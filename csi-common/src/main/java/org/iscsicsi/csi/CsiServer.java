@@ -6,9 +6,6 @@ import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -31,6 +28,9 @@ import org.slf4j.LoggerFactory;
 public final class CsiServer implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(CsiServer.class);
+
+  /** Event-loop threads of a unix-socket server: CSI calls are few and short. */
+  private static final int CSI_THREADS = 2;
 
   private final Server server;
   private final Endpoint endpoint;
@@ -61,11 +61,9 @@ public final class CsiServer implements AutoCloseable {
           }
           Files.delete(path);
         }
-        group = new EpollEventLoopGroup(2);
-        b = NettyServerBuilder.forAddress(new DomainSocketAddress(path.toString()))
-            .channelType(EpollServerDomainSocketChannel.class)
-            .bossEventLoopGroup(group)
-            .workerEventLoopGroup(group);
+        UnixSocketServers.Bound bound = UnixSocketServers.builder(path, CSI_THREADS);
+        group = bound.group();
+        b = bound.builder();
       }
       case Endpoint.Tcp t -> b = NettyServerBuilder.forAddress(
           new InetSocketAddress(t.host(), t.port()));

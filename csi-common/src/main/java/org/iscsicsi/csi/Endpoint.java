@@ -25,7 +25,7 @@ public sealed interface Endpoint {
   record Tcp(String host, int port) implements Endpoint {
     @Override
     public String toString() {
-      return "tcp://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+      return "tcp://" + new HostPort(host, port);
     }
   }
 
@@ -40,25 +40,14 @@ public sealed interface Endpoint {
       return new Unix(unixPath(s));
     }
     if (lower.startsWith("tcp://")) {
-      String rest = s.substring("tcp://".length());
-      int colon = rest.lastIndexOf(':');
-      if (colon <= 0) {
-        throw new IllegalArgumentException("endpoint " + s + ": expected tcp://HOST:PORT");
-      }
-      String host = rest.substring(0, colon);
-      if (host.startsWith("[") && host.endsWith("]")) {
-        host = host.substring(1, host.length() - 1);
-      }
-      int port;
+      HostPort hp;
       try {
-        port = Integer.parseInt(rest.substring(colon + 1));
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("endpoint " + s + ": port is not a number", e);
+        hp = HostPort.parse(s.substring("tcp://".length()), -1);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("endpoint " + s + ": expected tcp://HOST:PORT ("
+            + e.getMessage() + ")", e);
       }
-      if (port < 0 || port > 65535 || host.isEmpty()) {
-        throw new IllegalArgumentException("endpoint " + s + ": expected tcp://HOST:PORT");
-      }
-      return new Tcp(host, port);
+      return new Tcp(hp.host(), hp.port());
     }
     throw new IllegalArgumentException("endpoint " + s
         + ": expected unix:///path/to.sock or tcp://HOST:PORT");

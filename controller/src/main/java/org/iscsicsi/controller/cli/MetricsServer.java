@@ -8,7 +8,7 @@ import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.function.Supplier;
 import org.iscsicsi.controller.server.CsiMetrics;
-import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.metrics.EngineMetrics;
 
 /**

@@ -5,12 +5,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.admin.SocketDirectory;
 import org.iscsicsi.target.engine.AdminAddress;
 import org.iscsicsi.target.engine.AdminListener;
 import org.iscsicsi.target.engine.EngineConfig;
 import org.iscsicsi.target.engine.EngineNaming;
-import org.iscsicsi.target.engine.HostPort;
 import org.iscsicsi.target.engine.TargetEngine;
 
 /**

@@ -5,10 +5,10 @@ import io.grpc.ManagedChannel;
 import java.io.IOException;
 import java.util.concurrent.TimeUnit;
 import org.iscsicsi.csi.Endpoint;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.admin.AdminTls;
 import org.iscsicsi.target.engine.AdminAddress;
 import org.iscsicsi.target.engine.AdminChannel;
-import org.iscsicsi.target.engine.HostPort;
 
 /**
  * A channel to a target engine in another process ({@link AdminChannel}): a unix socket as it is;

@@ -21,7 +21,7 @@ import org.iscsicsi.controller.service.ControllerConfig;
 import org.iscsicsi.controller.service.ControllerService;
 import org.iscsicsi.csi.CsiServer;
 import org.iscsicsi.csi.Endpoint;
-import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.csi.HostPort;
 
 /**
  * The controller's volume benchmark (controller/bench/run-volumes.sh): CreateVolume and

@@ -22,7 +22,7 @@ import org.iscsicsi.controller.identity.IdentityService;
 import org.iscsicsi.controller.server.CsiMetrics;
 import org.iscsicsi.csi.CsiServer;
 import org.iscsicsi.csi.Endpoint;
-import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.csi.HostPort;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

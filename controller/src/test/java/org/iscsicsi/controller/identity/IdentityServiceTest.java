@@ -11,15 +11,15 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.iscsicsi.controller.engine.EmbeddedEngine;
 import org.iscsicsi.controller.engine.EngineChannels;
 import org.iscsicsi.controller.engine.EngineDirectory;
 import org.iscsicsi.controller.engine.EngineObject;
 import org.iscsicsi.controller.engine.EngineSet;
-import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.csi.HostPort;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

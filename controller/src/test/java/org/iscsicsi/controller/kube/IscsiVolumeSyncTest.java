@@ -18,7 +18,7 @@ import org.iscsicsi.controller.engine.EngineState;
 import org.iscsicsi.controller.service.ControllerConfig;
 import org.iscsicsi.controller.service.ControllerService;
 import org.iscsicsi.controller.service.TestPool;
-import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.v1.CreateLunRequest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -23,7 +23,7 @@ import org.iscsicsi.controller.engine.EngineSet;
 import org.iscsicsi.controller.identity.DriverInfo;
 import org.iscsicsi.controller.identity.IdentityService;
 import org.iscsicsi.csi.CallLogger;
-import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.csi.HostPort;
 
 /**
  * The controller's CSI services over an in-process gRPC channel, backed by a real embedded

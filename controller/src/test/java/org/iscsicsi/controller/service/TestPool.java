@@ -14,10 +14,10 @@ import org.iscsicsi.controller.engine.EngineClient;
 import org.iscsicsi.controller.engine.EngineState;
 import org.iscsicsi.controller.engine.EngineStatus;
 import org.iscsicsi.controller.engine.Engines;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.admin.AdminTls;
 import org.iscsicsi.target.engine.EngineConfig;
 import org.iscsicsi.target.engine.EngineNaming;
-import org.iscsicsi.target.engine.HostPort;
 import org.iscsicsi.target.engine.TargetEngine;
 import org.iscsicsi.target.transfer.ReplicationSettings;
 

@@ -96,8 +96,7 @@ public final class IscsiDisks {
       return Optional.empty();
     }
     try {
-      String a = addr.get().contains(":") ? "[" + addr.get() + "]" : addr.get();
-      return Optional.of(new Portal(a, Integer.parseInt(port.get())));
+      return Optional.of(Portal.ofBareHost(addr.get(), Integer.parseInt(port.get())));
     } catch (IllegalArgumentException e) {
       return Optional.empty();
     }

@@ -1,5 +1,6 @@
 package org.iscsicsi.node.iscsi;
 
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.csi.exec.Args;
 
 /**
@@ -17,43 +18,26 @@ public record Portal(String host, int port) {
     }
   }
 
-  /** Parses {@code host}, {@code host:port}, {@code [v6]} or {@code [v6]:port}. */
+  /**
+   * Parses {@code host}, {@code host:port}, {@code [v6]} or {@code [v6]:port} with the one
+   * host:port parser ({@link HostPort}), keeping an IPv6 host in brackets as open-iscsi writes it.
+   */
   public static Portal parse(String text) {
     if (text == null || text.isBlank()) {
       throw new IllegalArgumentException("portal is empty");
     }
-    String s = text.strip();
-    String host;
-    String port = null;
-    if (s.startsWith("[")) {
-      int close = s.indexOf(']');
-      if (close < 0) {
-        throw new IllegalArgumentException("portal has an unclosed '[': '" + s + "'");
-      }
-      host = s.substring(0, close + 1);
-      if (close + 1 < s.length()) {
-        if (s.charAt(close + 1) != ':') {
-          throw new IllegalArgumentException("invalid portal: '" + s + "'");
-        }
-        port = s.substring(close + 2);
-      }
-    } else {
-      int colon = s.lastIndexOf(':');
-      if (colon >= 0 && s.indexOf(':') != colon) {
-        throw new IllegalArgumentException("IPv6 portal must be bracketed: '" + s + "'");
-      }
-      host = colon < 0 ? s : s.substring(0, colon);
-      port = colon < 0 ? null : s.substring(colon + 1);
+    HostPort hp;
+    try {
+      hp = HostPort.parse(text.strip(), DEFAULT_PORT);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("invalid portal: " + e.getMessage(), e);
     }
-    int p = DEFAULT_PORT;
-    if (port != null) {
-      try {
-        p = Integer.parseInt(port);
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("invalid portal port in '" + s + "'");
-      }
-    }
-    return new Portal(host, p);
+    return ofBareHost(hp.host(), hp.port());
+  }
+
+  /** A portal from a host as sysfs and HostPort spell it: an IPv6 address without brackets. */
+  public static Portal ofBareHost(String host, int port) {
+    return new Portal(host.contains(":") ? "[" + host + "]" : host, port);
   }
 
   /** The host without IPv6 brackets, as sysfs and /dev/disk/by-path spell it. */

@@ -7,7 +7,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.engine.TargetEngine;
 import org.iscsicsi.target.kube.RegistrationSettings;
 import picocli.CommandLine.Option;

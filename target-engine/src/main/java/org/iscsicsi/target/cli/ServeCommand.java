@@ -1,5 +1,6 @@
 package org.iscsicsi.target.cli;
 
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.netty.util.ResourceLeakDetector;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -8,14 +9,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.admin.AdminTls;
 import org.iscsicsi.target.engine.AdminAddress;
 import org.iscsicsi.target.engine.AdminListener;
 import org.iscsicsi.target.engine.BackendOption;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import org.iscsicsi.target.engine.EngineConfig;
 import org.iscsicsi.target.engine.EngineNaming;
-import org.iscsicsi.target.engine.HostPort;
 import org.iscsicsi.target.engine.TargetEngine;
 import org.iscsicsi.target.kube.EngineRegistration;
 import org.iscsicsi.target.kube.EngineView;

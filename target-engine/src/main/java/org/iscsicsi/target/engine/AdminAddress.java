@@ -2,6 +2,7 @@ package org.iscsicsi.target.engine;
 
 import java.nio.file.Path;
 import org.iscsicsi.csi.Endpoint;
+import org.iscsicsi.csi.HostPort;
 
 /**
  * Where the admin gRPC API listens (or where a client finds it): nowhere, a unix socket, or a TCP
@@ -37,7 +38,7 @@ public sealed interface AdminAddress {
   record Tcp(String host, int port) implements AdminAddress {
     @Override
     public String toString() {
-      return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+      return new HostPort(host, port).toString();
     }
   }
 

@@ -5,6 +5,7 @@ import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import java.io.IOException;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.admin.AdminTls;
 
 /**

@@ -6,15 +6,13 @@ import io.grpc.ServerCredentials;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.util.concurrent.TimeUnit;
+import org.iscsicsi.csi.HostPort;
+import org.iscsicsi.csi.UnixSocketServers;
 import org.iscsicsi.target.admin.ReloadingTls;
 import org.iscsicsi.target.admin.SocketDirectory;
 import org.slf4j.Logger;
@@ -54,13 +52,10 @@ final class AdminServer implements AutoCloseable {
   private static AdminServer startUnix(AdminListener listener, AdminAddress.Unix u,
       ServerServiceDefinition... services) throws IOException {
     SocketDirectory.prepare(u.path());
-    EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+    UnixSocketServers.Bound bound = UnixSocketServers.builder(u.path(), 1);
+    EventLoopGroup group = bound.group();
     try {
-      NettyServerBuilder b = NettyServerBuilder.forAddress(
-          new DomainSocketAddress(u.path().toString()), InsecureServerCredentials.create())
-          .channelType(EpollServerDomainSocketChannel.class)
-          .bossEventLoopGroup(group).workerEventLoopGroup(group);
-      Server server = withServices(b, listener, services).build().start();
+      Server server = withServices(bound.builder(), listener, services).build().start();
       AdminServer admin = new AdminServer(listener, server, group, null);
       try {
         SocketDirectory.restrict(u.path());

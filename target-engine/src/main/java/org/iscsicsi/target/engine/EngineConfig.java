@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import org.iscsicsi.csi.HostPort;
 
 /**
  * How to run a {@link TargetEngine}. Build one with {@link #of(Path)} and the {@code with*}

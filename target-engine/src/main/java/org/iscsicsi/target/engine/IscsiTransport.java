@@ -1,6 +1,7 @@
 package org.iscsicsi.target.engine;
 
 import java.io.IOException;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.registry.TargetDirectory;
 import org.iscsicsi.target.session.SessionRegistry;
 

@@ -3,6 +3,7 @@ package org.iscsicsi.target.engine;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.InetSocketAddress;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.registry.TargetDirectory;
 import org.iscsicsi.target.server.IscsiServer;
 import org.iscsicsi.target.server.IscsiServerConfig;

@@ -6,7 +6,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Consumer;
-import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.kube.Membership;
 import org.iscsicsi.target.kube.MembershipRefused;
 import org.iscsicsi.target.kube.MembershipTransitions;

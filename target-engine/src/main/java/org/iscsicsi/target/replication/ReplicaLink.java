@@ -7,7 +7,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.transfer.Frame;
 import org.iscsicsi.target.transfer.FrameChannel;
 import org.iscsicsi.target.transfer.FrameType;

@@ -15,7 +15,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.kube.Membership;
 import org.iscsicsi.target.kube.MembershipWatcher;
 import org.iscsicsi.target.kube.MembershipWriter;

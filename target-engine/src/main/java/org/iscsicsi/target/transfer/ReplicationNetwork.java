@@ -20,7 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
-import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.csi.HostPort;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

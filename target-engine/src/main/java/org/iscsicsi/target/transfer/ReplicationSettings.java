@@ -1,8 +1,8 @@
 package org.iscsicsi.target.transfer;
 
 import java.util.Objects;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.admin.AdminTls;
-import org.iscsicsi.target.engine.HostPort;
 
 /**
  * How an engine takes part in transfers.

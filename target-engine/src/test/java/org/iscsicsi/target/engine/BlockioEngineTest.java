@@ -13,6 +13,7 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.login.LoginPolicy;
 import org.iscsicsi.target.lun.LoopDevice;
 import org.iscsicsi.target.registry.BackendSpec;

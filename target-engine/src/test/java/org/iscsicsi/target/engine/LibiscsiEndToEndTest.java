@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.login.LoginPolicy;
 import org.iscsicsi.target.testing.Exec;
 import org.iscsicsi.target.v1.CreateLunRequest;

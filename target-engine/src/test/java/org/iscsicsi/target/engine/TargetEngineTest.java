@@ -10,6 +10,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.cli.TargetEngineCli;
 import org.iscsicsi.target.v1.CreateTargetRequest;
 import org.iscsicsi.target.v1.GetEngineInfoRequest;

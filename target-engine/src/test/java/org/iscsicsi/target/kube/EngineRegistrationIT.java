@@ -21,7 +21,7 @@ import java.time.ZonedDateTime;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.testing.ServeProcess;
 import org.iscsicsi.target.testing.TestPki;
 import org.iscsicsi.target.v1.EngineInfo;

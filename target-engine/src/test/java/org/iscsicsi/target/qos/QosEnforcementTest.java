@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 
 import java.nio.file.Path;
 import java.util.List;
-import org.iscsicsi.target.bench.LunSampler;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.bench.IoClients;
+import org.iscsicsi.target.bench.LunSampler;
 import org.iscsicsi.target.engine.EngineConfig;
-import org.iscsicsi.target.engine.HostPort;
 import org.iscsicsi.target.engine.TargetEngine;
 import org.iscsicsi.target.testing.Exec;
 import org.iscsicsi.target.v1.CreateLunRequest;

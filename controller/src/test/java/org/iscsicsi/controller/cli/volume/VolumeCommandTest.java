@@ -20,7 +20,7 @@ import org.iscsicsi.controller.service.ControllerConfig;
 import org.iscsicsi.controller.service.ControllerService;
 import org.iscsicsi.csi.CsiServer;
 import org.iscsicsi.csi.Endpoint;
-import org.iscsicsi.target.engine.HostPort;
+import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.testing.Exec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

@@ -1,4 +1,4 @@
-package org.iscsicsi.target.engine;
+package org.iscsicsi.csi;
 
 /** A "host:port" pair ({@code [v6]:port} for IPv6), as used for portals and admin addresses. */
 public record HostPort(String host, int port) {
