@@ -83,7 +83,7 @@ class ChartEngineTlsTest {
     AdminTls strangerTls = write(K8sObjects.get(ChartRenderer.render("pool"), "Secret",
         "iscsi-csi-controller-tls"), dir.resolve("stranger"));
     EngineConfig config = EngineConfig.of(dir.resolve("state")).withIscsi(false)
-        .withAdmin(new AdminListener(new AdminAddress.Tcp("127.0.0.1", 0), engineTls, false));
+        .withAdmin(new AdminListener(AdminAddress.tcp("127.0.0.1", 0), engineTls, false));
     try (TargetEngine engine = TargetEngine.start(config)) {
       int port = engine.adminTcpAddress().getPort();
       assertThat(call(port, controllerTls, SERVER_NAME)).isNotEmpty();

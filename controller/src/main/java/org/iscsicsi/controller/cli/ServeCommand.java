@@ -419,7 +419,7 @@ final class ServeCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), "--admin " + admin + ": "
           + e.getMessage(), e);
     }
-    if (a instanceof AdminAddress.Tcp) {
+    if (a instanceof AdminAddress.At(Endpoint.Tcp _)) {
       throw new ParameterException(spec.commandLine(), "--admin " + admin + ": the embedded "
           + "engine's admin API is a unix socket or none (run target-engine serve for TCP)");
     }

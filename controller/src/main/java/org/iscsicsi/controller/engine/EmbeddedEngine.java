@@ -71,6 +71,6 @@ public final class EmbeddedEngine {
   public static AdminAddress defaultAdminSocket(Path stateDir) throws IOException {
     Path socket = stateDir.toAbsolutePath().normalize().resolve(ADMIN_SOCKET);
     SocketDirectory.claim(socket.getParent());
-    return new AdminAddress.Unix(socket);
+    return AdminAddress.unix(socket);
   }
 }

@@ -44,11 +44,8 @@ public final class RemoteEngine implements AutoCloseable {
    * @throws IOException when a TLS file is missing or its key is readable by others
    */
   public static RemoteEngine connect(Endpoint endpoint, AdminTls tls) throws IOException {
-    AdminAddress address = switch (endpoint) {
-      case Endpoint.Unix u -> new AdminAddress.Unix(u.path());
-      case Endpoint.Tcp t -> new AdminAddress.Tcp(t.host(), t.port());
-    };
-    return new RemoteEngine(AdminChannel.open(address, tls, TLS_FLAGS), endpoint);
+    return new RemoteEngine(AdminChannel.open(new AdminAddress.At(endpoint), tls, TLS_FLAGS),
+        endpoint);
   }
 
   /**

@@ -67,6 +67,6 @@ class PoolChannelsTest {
   private static TargetEngine start(Path stateDir, org.iscsicsi.target.admin.AdminTls tls)
       throws Exception {
     return TargetEngine.start(EngineConfig.of(stateDir).withPortal(new HostPort("127.0.0.1", 0))
-        .withAdmin(new AdminListener(new AdminAddress.Tcp("127.0.0.1", 0), tls, false)));
+        .withAdmin(new AdminListener(AdminAddress.tcp("127.0.0.1", 0), tls, false)));
   }
 }

@@ -43,7 +43,7 @@ class RemoteEnginesTest {
   void volumesGoToTheEngineTheTopologyAsksFor() throws Exception {
     try (TargetEngine remote = TargetEngine.start(EngineConfig.of(dir.resolve("remote"))
             .withPortal(new HostPort("127.0.0.1", 0))
-            .withAdmin(new AdminAddress.Tcp("127.0.0.1", 0)));
+            .withAdmin(AdminAddress.tcp("127.0.0.1", 0)));
         EngineSet engines = new EngineSet()) {
       EmbeddedEngine.start(engines, "near", dir.resolve("near"), new HostPort("127.0.0.1", 0),
           List.of(), Map.of("topology.kubernetes.io/zone", "a"), Duration.ofSeconds(30));

@@ -5,10 +5,10 @@ import org.iscsicsi.csi.Endpoint;
 import org.iscsicsi.csi.HostPort;
 
 /**
- * Where the admin gRPC API listens (or where a client finds it): nowhere, a unix socket, or a TCP
- * address. Parsed from {@code none}, {@code unix:/path} or {@code unix:///path} (as a CSI
- * endpoint: {@link Endpoint#unixPath}), and {@code host:port} (or {@code tcp://host:port},
- * {@code [::1]:port}).
+ * Where the admin gRPC API listens (or where a client finds it): nowhere, or a gRPC
+ * {@link Endpoint} (a unix socket or a TCP address), the address type the CSI endpoints use too.
+ * Parsed from {@code none}, {@code unix:/path} or {@code unix:///path} ({@link Endpoint#unixPath}),
+ * and {@code host:port} (or {@code tcp://host:port}, {@code [::1]:port}; {@link HostPort}).
  */
 public sealed interface AdminAddress {
 
@@ -26,20 +26,25 @@ public sealed interface AdminAddress {
     }
   }
 
-  /** A unix domain socket. */
-  record Unix(Path path) implements AdminAddress {
+  /** The admin API at a unix socket or a TCP address (port 0 picks a free port). */
+  record At(Endpoint endpoint) implements AdminAddress {
     @Override
     public String toString() {
-      return "unix:" + path;
+      return switch (endpoint) {
+        case Endpoint.Unix u -> Endpoint.UNIX + u.path();
+        case Endpoint.Tcp t -> new HostPort(t.host(), t.port()).toString();
+      };
     }
   }
 
-  /** A TCP address; port 0 picks a free port. */
-  record Tcp(String host, int port) implements AdminAddress {
-    @Override
-    public String toString() {
-      return new HostPort(host, port).toString();
-    }
+  /** A unix socket. */
+  static AdminAddress unix(Path socket) {
+    return new At(new Endpoint.Unix(socket));
+  }
+
+  /** A TCP address. */
+  static AdminAddress tcp(String host, int port) {
+    return new At(new Endpoint.Tcp(host, port));
   }
 
   static AdminAddress parse(String s) {
@@ -50,10 +55,10 @@ public sealed interface AdminAddress {
       return new None();
     }
     if (s.regionMatches(true, 0, Endpoint.UNIX, 0, Endpoint.UNIX.length())) {
-      return new Unix(Endpoint.unixPath(s)); // the forms CSI endpoints take
+      return unix(Endpoint.unixPath(s)); // the forms CSI endpoints take
     }
     String hp = s.startsWith("tcp://") ? s.substring("tcp://".length()) : s;
     HostPort h = HostPort.parse(hp, -1);
-    return new Tcp(h.host(), h.port());
+    return tcp(h.host(), h.port());
   }
 }

@@ -5,6 +5,7 @@ import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import java.io.IOException;
+import org.iscsicsi.csi.Endpoint;
 import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.target.admin.AdminTls;
 
@@ -27,9 +28,9 @@ public final class AdminChannel {
   public static ManagedChannel open(AdminAddress address, AdminTls tls, String tlsFlags)
       throws IOException {
     return switch (address) {
-      case AdminAddress.Unix u -> Grpc.newChannelBuilder("unix://" + u.path(),
+      case AdminAddress.At(Endpoint.Unix u) -> Grpc.newChannelBuilder("unix://" + u.path(),
           InsecureChannelCredentials.create()).build();
-      case AdminAddress.Tcp t -> Grpc.newChannelBuilderForAddress(t.host(), t.port(),
+      case AdminAddress.At(Endpoint.Tcp t) -> Grpc.newChannelBuilderForAddress(t.host(), t.port(),
           credentials(new HostPort(t.host(), t.port()), tls, tlsFlags)).build();
       case AdminAddress.None n -> throw new IllegalArgumentException(
           "admin address none: a client needs an address to reach the engine");

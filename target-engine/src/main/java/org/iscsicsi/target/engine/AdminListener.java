@@ -3,6 +3,7 @@ package org.iscsicsi.target.engine;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Set;
+import org.iscsicsi.csi.Endpoint;
 import org.iscsicsi.target.admin.AdminTls;
 
 /**
@@ -28,7 +29,7 @@ public record AdminListener(AdminAddress address, AdminTls tls, boolean reflecti
 
   public AdminListener {
     Objects.requireNonNull(address, "address");
-    if (tls != null && !(address instanceof AdminAddress.Tcp)) {
+    if (tls != null && !(address instanceof AdminAddress.At(Endpoint.Tcp _))) {
       throw new IllegalArgumentException("admin TLS applies to a TCP admin address, not to "
           + address);
     }

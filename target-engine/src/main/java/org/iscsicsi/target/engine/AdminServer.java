@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.util.concurrent.TimeUnit;
+import org.iscsicsi.csi.Endpoint;
 import org.iscsicsi.csi.HostPort;
 import org.iscsicsi.csi.UnixSocketServers;
 import org.iscsicsi.target.admin.ReloadingTls;
@@ -44,12 +45,12 @@ final class AdminServer implements AutoCloseable {
       throws IOException {
     return switch (listener.address()) {
       case AdminAddress.None n -> null;
-      case AdminAddress.Unix u -> startUnix(listener, u, services);
-      case AdminAddress.Tcp t -> startTcp(listener, t, services);
+      case AdminAddress.At(Endpoint.Unix u) -> startUnix(listener, u, services);
+      case AdminAddress.At(Endpoint.Tcp t) -> startTcp(listener, t, services);
     };
   }
 
-  private static AdminServer startUnix(AdminListener listener, AdminAddress.Unix u,
+  private static AdminServer startUnix(AdminListener listener, Endpoint.Unix u,
       ServerServiceDefinition... services) throws IOException {
     SocketDirectory.prepare(u.path());
     UnixSocketServers.Bound bound = UnixSocketServers.builder(u.path(), 1);
@@ -70,7 +71,7 @@ final class AdminServer implements AutoCloseable {
     }
   }
 
-  private static AdminServer startTcp(AdminListener listener, AdminAddress.Tcp t,
+  private static AdminServer startTcp(AdminListener listener, Endpoint.Tcp t,
       ServerServiceDefinition... services) throws IOException {
     HostPort where = new HostPort(t.host(), t.port());
     ServerCredentials credentials;
@@ -117,13 +118,13 @@ final class AdminServer implements AutoCloseable {
 
   /** The TCP address bound (port 0 resolved), or null on a unix socket. */
   InetSocketAddress tcpAddress() {
-    return listener.address() instanceof AdminAddress.Tcp
+    return listener.address() instanceof AdminAddress.At(Endpoint.Tcp _)
         ? (InetSocketAddress) server.getListenSockets().getFirst() : null;
   }
 
   String description() {
     return switch (listener.address()) {
-      case AdminAddress.Tcp t -> new HostPort(t.host(), tcpAddress().getPort())
+      case AdminAddress.At(Endpoint.Tcp t) -> new HostPort(t.host(), tcpAddress().getPort())
           + (listener.tls() != null ? " (mutual TLS, client CN " + String.join(" or ",
               new java.util.TreeSet<>(listener.clientCns())) + ")" : " (plain, loopback)");
       default -> listener.address() + " (mode 0600)";
@@ -144,7 +145,7 @@ final class AdminServer implements AutoCloseable {
     if (tls != null) {
       tls.close();
     }
-    if (listener.address() instanceof AdminAddress.Unix u) {
+    if (listener.address() instanceof AdminAddress.At(Endpoint.Unix u)) {
       try {
         Files.deleteIfExists(u.path());
       } catch (IOException e) {

@@ -47,7 +47,7 @@ class TargetEngineCliTest {
   @BeforeEach
   void start() throws Exception {
     engine = TargetEngine.start(EngineConfig.of(dir.resolve("state")).withIscsi(false)
-        .withAdmin(new AdminAddress.Tcp("127.0.0.1", 0)));
+        .withAdmin(AdminAddress.tcp("127.0.0.1", 0)));
     admin = "127.0.0.1:" + engine.adminTcpAddress().getPort();
   }
 
@@ -272,7 +272,7 @@ class TargetEngineCliTest {
   void unixSocketAdmin() throws Exception {
     Path sock = dir.resolve("run/admin.sock");
     try (TargetEngine e = TargetEngine.start(EngineConfig.of(dir.resolve("state2"))
-        .withIscsi(false).withAdmin(new AdminAddress.Unix(sock)))) {
+        .withIscsi(false).withAdmin(AdminAddress.unix(sock)))) {
       assertThat(sock).exists();
       Run r = cli("target", "create", T, "--admin", "unix:" + sock);
       assertThat(r.exit()).as(r.toString()).isZero();
@@ -293,7 +293,7 @@ class TargetEngineCliTest {
     TestPki.Identity server = engines.issue("engine");
     TestPki.Identity operator = clients.issue("operator");
     try (TargetEngine e = TargetEngine.start(EngineConfig.of(dir.resolve("tls")).withIscsi(false)
-        .withAdmin(new AdminListener(new AdminAddress.Tcp("127.0.0.1", 0),
+        .withAdmin(new AdminListener(AdminAddress.tcp("127.0.0.1", 0),
             TestPki.tls(server, clients), false).withClientCns(Set.of("operator"))))) {
       String addr = "127.0.0.1:" + e.adminTcpAddress().getPort();
       Run ok = cli("target", "create", T, "--admin", addr,

@@ -13,13 +13,19 @@ class AddressesTest {
   void adminAddresses() {
     assertThat(AdminAddress.parse("none")).isInstanceOf(AdminAddress.None.class);
     assertThat(AdminAddress.parse("unix:/run/te.sock"))
-        .isEqualTo(new AdminAddress.Unix(Path.of("/run/te.sock")));
+        .isEqualTo(AdminAddress.unix(Path.of("/run/te.sock")));
     assertThat(AdminAddress.parse("unix:///run/te.sock"))
-        .isEqualTo(new AdminAddress.Unix(Path.of("/run/te.sock")));
+        .isEqualTo(AdminAddress.unix(Path.of("/run/te.sock")));
     assertThat(AdminAddress.parse("tcp://localhost:13340"))
-        .isEqualTo(new AdminAddress.Tcp("localhost", 13340));
+        .isEqualTo(AdminAddress.tcp("localhost", 13340));
     assertThat(AdminAddress.parse(AdminAddress.DEFAULT))
-        .isEqualTo(new AdminAddress.Unix(Path.of("/run/target-engine/admin.sock")));
+        .isEqualTo(AdminAddress.unix(Path.of("/run/target-engine/admin.sock")));
+    for (String printed : new String[] {"none", "unix:/run/te.sock", "[::1]:13340",
+        "node-a:0"}) {
+      assertThat(AdminAddress.parse(printed).toString()).isEqualTo(printed);
+    }
+    assertThat(AdminAddress.parse("[::1]:5")).isEqualTo(
+        new AdminAddress.At(org.iscsicsi.csi.Endpoint.parse("tcp://[::1]:5")));
     assertThatThrownBy(() -> AdminAddress.parse("unix:relative.sock"))
         .hasMessageContaining("absolute path");
     assertThatThrownBy(() -> AdminAddress.parse("localhost"))

@@ -52,7 +52,7 @@ class AdminServerTest {
   @Test
   void unixSocketIsOwnerOnlyInADirectoryTheEngineCreates() throws Exception {
     Path sock = dir.resolve("run/target-engine/admin.sock");
-    try (TargetEngine e = TargetEngine.start(config(new AdminAddress.Unix(sock)))) {
+    try (TargetEngine e = TargetEngine.start(config(AdminAddress.unix(sock)))) {
       assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(sock.getParent())))
           .isEqualTo("rwx------");
       assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(sock)))
@@ -74,11 +74,11 @@ class AdminServerTest {
     Path open = Files.createDirectory(dir.resolve("open"));
     Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
     assertThatThrownBy(() -> TargetEngine.start(config(
-        new AdminAddress.Unix(open.resolve("admin.sock")))))
+        AdminAddress.unix(open.resolve("admin.sock")))))
         .isInstanceOf(IOException.class).hasMessageContaining("writable by other users");
     Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwx---"));
     assertThatThrownBy(() -> TargetEngine.start(config(
-        new AdminAddress.Unix(open.resolve("admin.sock")))))
+        AdminAddress.unix(open.resolve("admin.sock")))))
         .isInstanceOf(IOException.class).hasMessageContaining("writable by other users");
     assertThat(open.resolve("admin.sock")).doesNotExist();
   }
@@ -95,7 +95,7 @@ class AdminServerTest {
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(own)))
         .isEqualTo("rwx------");
     try (TargetEngine e = TargetEngine.start(config(
-        new AdminAddress.Unix(own.resolve("admin.sock"))))) {
+        AdminAddress.unix(own.resolve("admin.sock"))))) {
       assertThat(own.resolve("admin.sock")).exists();
     }
   }
@@ -110,7 +110,7 @@ class AdminServerTest {
       assumeThat(false).as("chown needs root: " + e).isTrue();
     }
     assertThatThrownBy(() -> TargetEngine.start(config(
-        new AdminAddress.Unix(theirs.resolve("admin.sock")))))
+        AdminAddress.unix(theirs.resolve("admin.sock")))))
         .isInstanceOf(IOException.class).hasMessageContaining("belongs to uid 65534");
     assertThatThrownBy(() -> SocketDirectory.claim(theirs))
         .isInstanceOf(IOException.class).hasMessageContaining("belongs to uid 65534");
@@ -119,9 +119,9 @@ class AdminServerTest {
   @Test
   void liveSocketAndOtherFilesAreNotTakenOverButAStaleSocketIs() throws Exception {
     Path sock = dir.resolve("run/admin.sock");
-    try (TargetEngine first = TargetEngine.start(config(new AdminAddress.Unix(sock)))) {
+    try (TargetEngine first = TargetEngine.start(config(AdminAddress.unix(sock)))) {
       assertThatThrownBy(() -> TargetEngine.start(EngineConfig.of(dir.resolve("other"))
-          .withIscsi(false).withAdmin(new AdminAddress.Unix(sock))))
+          .withIscsi(false).withAdmin(AdminAddress.unix(sock))))
           .isInstanceOf(IOException.class).hasMessageContaining("in use by another");
       assertThat(sock).exists();
     }
@@ -131,13 +131,13 @@ class AdminServerTest {
       stale.bind(java.net.UnixDomainSocketAddress.of(sock));
     }
     assertThat(sock).exists();
-    try (TargetEngine again = TargetEngine.start(config(new AdminAddress.Unix(sock)))) {
+    try (TargetEngine again = TargetEngine.start(config(AdminAddress.unix(sock)))) {
       assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(sock)))
           .isEqualTo("rw-------");
     }
     Path file = dir.resolve("run/notes.txt");
     Files.writeString(file, "keep me");
-    assertThatThrownBy(() -> TargetEngine.start(config(new AdminAddress.Unix(file))))
+    assertThatThrownBy(() -> TargetEngine.start(config(AdminAddress.unix(file))))
         .isInstanceOf(IOException.class).hasMessageContaining("is not a socket");
     assertThat(file).hasContent("keep me");
   }
@@ -145,17 +145,17 @@ class AdminServerTest {
   @Test
   void socketPathTooLongForSunPathIsRefused() {
     Path deep = dir.resolve("x".repeat(120) + ".sock");
-    assertThatThrownBy(() -> TargetEngine.start(config(new AdminAddress.Unix(deep))))
+    assertThatThrownBy(() -> TargetEngine.start(config(AdminAddress.unix(deep))))
         .isInstanceOf(IOException.class).hasMessageContaining("holds at most 107");
   }
 
   @Test
   void plainTcpOnlyOnLoopback() throws Exception {
-    assertThatThrownBy(() -> TargetEngine.start(config(new AdminAddress.Tcp("0.0.0.0", 0))))
+    assertThatThrownBy(() -> TargetEngine.start(config(AdminAddress.tcp("0.0.0.0", 0))))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("reachable from other hosts")
         .hasMessageContaining("--admin-tls-cert");
-    try (TargetEngine e = TargetEngine.start(config(new AdminAddress.Tcp("127.0.0.1", 0)))) {
+    try (TargetEngine e = TargetEngine.start(config(AdminAddress.tcp("127.0.0.1", 0)))) {
       assertThat(e.adminTcpAddress().getAddress().isLoopbackAddress()).isTrue();
     }
   }
@@ -163,7 +163,7 @@ class AdminServerTest {
   @Test
   void tlsIsForTcpOnly() {
     AdminTls tls = new AdminTls(dir.resolve("c"), dir.resolve("k"), dir.resolve("ca"));
-    assertThatThrownBy(() -> new AdminListener(new AdminAddress.Unix(dir.resolve("s")), tls,
+    assertThatThrownBy(() -> new AdminListener(AdminAddress.unix(dir.resolve("s")), tls,
         false)).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("applies to a TCP admin address");
     assertThatThrownBy(() -> AdminTls.ofOptional(dir.resolve("c"), null, null, "the flags"))
@@ -177,7 +177,7 @@ class AdminServerTest {
     TestPki ca = TestPki.create(dir, "ca");
     TestPki.Identity server = ca.issue("engine");
     Files.setPosixFilePermissions(server.key(), PosixFilePermissions.fromString("rw-r--r--"));
-    AdminListener listener = new AdminListener(new AdminAddress.Tcp("0.0.0.0", 0),
+    AdminListener listener = new AdminListener(AdminAddress.tcp("0.0.0.0", 0),
         TestPki.tls(server, ca), false);
     assertThatThrownBy(() -> TargetEngine.start(config(listener)))
         .isInstanceOf(IOException.class).hasMessageContaining("accessible to other users");
@@ -189,14 +189,14 @@ class AdminServerTest {
 
   @Test
   void reflectionOnlyWhenAskedFor() throws Exception {
-    try (TargetEngine off = TargetEngine.start(config(new AdminAddress.Tcp("127.0.0.1", 0)))) {
+    try (TargetEngine off = TargetEngine.start(config(AdminAddress.tcp("127.0.0.1", 0)))) {
       assertThatThrownBy(() -> listServices(off.adminTcpAddress().getPort()))
           .hasRootCauseInstanceOf(StatusRuntimeException.class)
           .rootCause().extracting(t -> ((StatusRuntimeException) t).getStatus().getCode())
           .isEqualTo(Status.Code.UNIMPLEMENTED);
     }
     try (TargetEngine on = TargetEngine.start(EngineConfig.of(dir.resolve("state2"))
-        .withIscsi(false).withAdmin(new AdminListener(new AdminAddress.Tcp("127.0.0.1", 0),
+        .withIscsi(false).withAdmin(new AdminListener(AdminAddress.tcp("127.0.0.1", 0),
             null, true)))) {
       assertThat(listServices(on.adminTcpAddress().getPort()).toString())
           .contains("target.v1.TargetAdmin");

@@ -43,7 +43,7 @@ class AdminTlsReloadTest {
     TestPki engines = TestPki.create(dir, "engines");
     TestPki clients = TestPki.create(dir, "clients");
     TestPki.Identity server = engines.issue("engine");
-    AdminListener listener = new AdminListener(new AdminAddress.Tcp("127.0.0.1", 0),
+    AdminListener listener = new AdminListener(AdminAddress.tcp("127.0.0.1", 0),
         TestPki.tls(server, clients), false);
     assertThat(listener.clientCns()).containsExactly("controller");
     try (TargetEngine e = start(listener, "default")) {
@@ -71,7 +71,7 @@ class AdminTlsReloadTest {
     mount(secret, "..v1", engines1.issue("engine"), clients1.caCertificate());
     AdminTls files = new AdminTls(secret.resolve("tls.crt"), secret.resolve("tls.key"),
         secret.resolve("ca.crt"));
-    AdminListener listener = new AdminListener(new AdminAddress.Tcp("127.0.0.1", 0), files,
+    AdminListener listener = new AdminListener(AdminAddress.tcp("127.0.0.1", 0), files,
         false).withTlsReload(Duration.ofMillis(200));
     try (TargetEngine e = start(listener, "rotating")) {
       int port = e.adminTcpAddress().getPort();

@@ -68,7 +68,7 @@ class TargetEngineTest {
   void busyAdminPortFailsCleanly() throws Exception {
     try (ServerSocket busy = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       assertThatThrownBy(() -> TargetEngine.start(config().withAdmin(
-          new AdminAddress.Tcp("127.0.0.1", busy.getLocalPort()))))
+          AdminAddress.tcp("127.0.0.1", busy.getLocalPort()))))
           .isInstanceOf(IOException.class);
     }
     try (TargetEngine e = TargetEngine.start(config())) {
