@@ -2,8 +2,9 @@
 # Starts a Kubernetes control plane on loopback with the iscsi-csi controller and the CSI
 # sidecars (no kubelet runs here: with --kubelet, the VM node's joins). Usage: start.sh RUN_DIR
 #
-#   etcd :13500 (peer :13501), kube-apiserver :13502, kube-controller-manager :13503,
-#   kube-scheduler :13504, the controller's iSCSI portal 127.0.0.1:13510.
+#   etcd :B (peer :B+1), kube-apiserver :B+2, kube-controller-manager :B+3, kube-scheduler :B+4,
+#   the controller's iSCSI portal 127.0.0.1:B+10, where B is ISCSI_CSI_PORT_BASE (13500 by
+#   default: 13500-13510; the ports below as 1352i and so on are B+20+i, B+30+i, B+40+i).
 #
 # RUN_DIR receives the certificates, RUN_DIR/kubeconfig (cluster admin), RUN_DIR/sidecars.kubeconfig
 # (the chart's controller ServiceAccount), logs in RUN_DIR/logs, pid files in RUN_DIR/pids and the
@@ -80,12 +81,18 @@ elif [[ "$MODE" == --controller-only || "$MODE" == --engine ]] && [[ -f "$RUN/po
   POOL_ENGINES=$(cat "$RUN/pool.engines")
   read -r KUBELET ENGINE_HOST <"$RUN/pool.node"
 fi
-ENGINE_PORTAL_BASE=13520; ENGINE_ADMIN_BASE=13530; ENGINE_REPLICATION_BASE=13540
+# Every port derives from one base, so two clusters on one machine can use two blocks
+# (the tests' PortBlock claims a free one; the playground's default is 13500).
+PORT_BASE=${ISCSI_CSI_PORT_BASE:-13500}
+[[ "$PORT_BASE" =~ ^[0-9]{4,5}$ ]] && ((PORT_BASE >= 1024 && PORT_BASE <= 65000)) \
+  || { echo "ISCSI_CSI_PORT_BASE must be a port from 1024 to 65000" >&2; exit 2; }
+ENGINE_PORTAL_BASE=$((PORT_BASE + 20)); ENGINE_ADMIN_BASE=$((PORT_BASE + 30))
+ENGINE_REPLICATION_BASE=$((PORT_BASE + 40))
 ZONE_KEY=topology.kubernetes.io/zone
 ZONES=(a b c d e f g h i)
 
-ETCD_PORT=13500; ETCD_PEER_PORT=13501; API_PORT=13502; KCM_PORT=13503; SCHED_PORT=13504
-PORTAL_PORT=${ISCSI_CSI_PORTAL_PORT:-13510}
+ETCD_PORT=$PORT_BASE; ETCD_PEER_PORT=$((PORT_BASE + 1)); API_PORT=$((PORT_BASE + 2))
+KCM_PORT=$((PORT_BASE + 3)); SCHED_PORT=$((PORT_BASE + 4)); PORTAL_PORT=$((PORT_BASE + 10))
 DRIVER=iscsi.csi.iscsicsi.org
 NAMESPACE=iscsi-csi
 NODE_NAME=${NODE_NAME:-node-1}
@@ -93,7 +100,7 @@ NODE_IQN=${NODE_IQN:-iqn.2026-11.org.iscsicsi.test:node-1}
 VM_NODE_NAME=${VM_NODE_NAME:-vm-node-1}
 [[ "$VM_NODE_NAME" =~ ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$ ]] || { echo "bad VM_NODE_NAME" >&2; exit 2; }
 # The portal address volumes carry: a guest behind qemu's user networking reaches the host's
-# loopback as 10.0.2.2 (ISCSI_CSI_ADVERTISE=10.0.2.2:13510).
+# loopback as 10.0.2.2 (ISCSI_CSI_ADVERTISE=10.0.2.2:PORTAL_PORT).
 ADVERTISE=${ISCSI_CSI_ADVERTISE:-127.0.0.1:$PORTAL_PORT}
 SYNC_INTERVAL=${ISCSI_CSI_SYNC_INTERVAL:-2}
 

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
  *       volume, mounted from an iSCSI disk; the block pod reads 16 MiB of its raw device; the QoS
  *       claim is in its VolumeAttributesClass;
  *   <li>{@code bin/playground down} ends the Java process, the VM (no qemu started by the run
- *       remains) and every cluster process (ports 13500-13504 and 13510 closed), leaves no
+ *       remains) and every cluster process (the run's port block closed), leaves no
  *       process naming the state directory, no loop device or mount under it and no host iSCSI
  *       session to the portal, and keeps the logs; a second {@code down} is harmless.
  * </ul>
@@ -40,9 +40,11 @@ import org.junit.jupiter.api.Test;
  * with a reason otherwise. About 4 minutes: one VM boot and three pods.
  */
 class PlaygroundTest {
-  /** The control plane's fixed ports (start.sh) and the controller's portal. */
-  static final List<Integer> PORTS = List.of(13500, 13501, 13502, 13503, 13504,
-      TestCluster.PORTAL_PORT);
+  /**
+   * The control plane's ports and the controller's portal: this run's port block, which the
+   * playground is given ({@code ISCSI_CSI_PORT_BASE}), so two runs on one machine do not meet.
+   */
+  static final List<Integer> PORTS = PortBlock.clusterPorts();
   static final Duration UP_TIMEOUT = Duration.ofMinutes(25);
   static final Duration TRY_TIMEOUT = Duration.ofMinutes(12);
   static final Duration DOWN_TIMEOUT = Duration.ofMinutes(5);
@@ -153,7 +155,8 @@ class PlaygroundTest {
     Files.writeString(script, ReadmeBlocks.block(readme, tag));
     TestCluster.Result r = TestCluster.exec(List.of("bash", "-c",
         "cd \"$0\" && exec bash -euo pipefail \"$1\"", repo.toString(), script.toString()),
-        timeout, List.of("ISCSI_CSI_PLAYGROUND=" + state, "ISCSI_CSI_PLAYGROUND_NO_MAVEN=1"));
+        timeout, List.of("ISCSI_CSI_PLAYGROUND=" + state, "ISCSI_CSI_PLAYGROUND_NO_MAVEN=1",
+            PortBlock.ENV + "=" + PortBlock.BASE));
     System.out.printf("[playground] %s (exit %d):%n%s%s", tag, r.exit(), r.out(), r.err());
     return r;
   }

@@ -86,7 +86,7 @@ class PoolClusterTest {
   void enginesRegisterWithTheirLeasesUnderTheChartsRbac() throws Exception {
     for (int i = 0; i < ENGINES; i++) {
       String name = NODES.get(i);
-      String portal = "127.0.0.1:" + (13520 + i);
+      String portal = "127.0.0.1:" + (PortBlock.ENGINE_PORTALS + i);
       String zone = name.substring("node-".length());
       VolumeLifecycleTest.await(cluster, "IscsiEngine " + name + " reporting its portal", () ->
           portal.equals(cluster.k("get", "iscsiengine", name, "-o",
@@ -124,7 +124,7 @@ class PoolClusterTest {
     assertThat(lines).hasSize(ENGINES + 1);
     for (int i = 0; i < ENGINES; i++) {
       assertThat(lines.get(i + 1).split("\\s+")).startsWith(NODES.get(i), NODES.get(i),
-          "127.0.0.1:" + (13520 + i));
+          "127.0.0.1:" + (PortBlock.ENGINE_PORTALS + i));
     }
     assertThat(cluster.k("get", "iscsiengines", "-o", "wide").lines().findFirst().orElseThrow())
         .contains("INCARNATION", "VERSION", "DRAIN");

@@ -22,8 +22,8 @@ final class TestCluster implements AutoCloseable {
   /** The node start.sh registers itself when no VM plays the node (host-only). */
   static final String NODE = "node-1";
   static final String NODE_IQN = "iqn.2026-11.org.iscsicsi.test:node-1";
-  /** The controller's portal on the host's loopback (start.sh). */
-  static final int PORTAL_PORT = 13510;
+  /** The controller's portal on the host's loopback (start.sh, in this run's port block). */
+  static final int PORTAL_PORT = PortBlock.PORTAL;
 
   private final Path scripts;
   private final Path run;
@@ -161,6 +161,7 @@ final class TestCluster implements AutoCloseable {
     cmd.addAll(mode);
     List<String> environment = new ArrayList<>(env);
     environment.add("ISCSI_CSI_ADVERTISE=" + advertise);
+    environment.add(PortBlock.ENV + "=" + PortBlock.BASE);
     Result r = exec(cmd, Duration.ofMinutes(150), environment);
     Duration took = Duration.ofNanos(System.nanoTime() - t0);
     if (r.exit() != 0) {

@@ -57,8 +57,8 @@ import org.slf4j.LoggerFactory;
  * QemuVm#HOST_ADDRESS} through qemu's user networking, so the controller advertises that address.
  */
 final class VmKubelet implements AutoCloseable {
-  /** Host port forwarded to the guest's CSI port (outside the cluster's 13500-13510). */
-  static final int CSI_PORT = 13702;
+  /** Host port forwarded to the guest's CSI port (in the run's port block). */
+  static final int CSI_PORT = PortBlock.VM_CSI;
   static final String NODE = "vm-node-1";
   static final String INITIATOR = "iqn.2026-11.org.iscsicsi.e2e:vm-node-1";
   static final String ROOT = "/var/lib/kubelet";

@@ -105,11 +105,11 @@ import org.junit.jupiter.api.TestMethodOrder;
 class VolumeLifecycleTest {
   static final String NS = "lifecycle";
   static final Duration WAIT = Duration.ofSeconds(120);
-  /** tgtd standing in for an existing array: its portal (host side) and control index. */
   /** How long Retain is watched for a wrong DeleteVolume after the PV is released. */
   static final Duration RETAIN_WATCH = Duration.ofSeconds(3);
-  static final int SAN_PORT = 13720;
-  static final int SAN_CONTROL_INDEX = 13721;
+  /** tgtd standing in for an existing array: its portal (host side) and control index. */
+  static final int SAN_PORT = PortBlock.SAN;
+  static final int SAN_CONTROL_INDEX = PortBlock.SAN_CONTROL;
   static final String SAN_IQN = "iqn.2026-11.com.example.array:lifecycle";
   static final long SAN_LUN_BYTES = 64L << 20;
   static final String SAN_MARKER = "iscsi-csi static PV marker 42";
