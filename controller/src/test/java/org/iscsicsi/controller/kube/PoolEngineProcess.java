@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.iscsicsi.controller.testing.TargetEngineLauncher;
+import org.iscsicsi.target.testing.ProcessReady;
 import org.iscsicsi.target.testing.TestPki;
 
 /**
@@ -129,17 +130,10 @@ public final class PoolEngineProcess {
 
   /** Waits until the engine serves; returns its incarnation (new at every start). */
   public String awaitServing() throws IOException, InterruptedException {
-    long deadline = System.nanoTime() + START.toNanos();
-    while (true) {
+    return ProcessReady.await("engine " + name + " serving", process, log, START, () -> {
       Matcher serving = SERVING.matcher(Files.readString(log));
-      if (serving.find()) {
-        return serving.group(1);
-      }
-      if (!process.isAlive() || System.nanoTime() > deadline) {
-        throw new IOException("engine " + name + " did not start: " + Files.readString(log));
-      }
-      Thread.sleep(100);
-    }
+      return serving.find() ? serving.group(1) : null;
+    }, java.util.Objects::nonNull);
   }
 
   /** The log of the current (or last) run. */

@@ -448,28 +448,9 @@ class PodVolumeTest {
     });
   }
 
-  static <T> T await(String what, Callable<T> probe) throws Exception {
-    long deadline = System.nanoTime() + POD_WAIT.toNanos();
-    Throwable last = null;
-    while (System.nanoTime() < deadline) {
-      try {
-        T v = probe.call();
-        if (v != null) {
-          return v;
-        }
-      } catch (IllegalStateException e) {
-        throw new AssertionError(e.getMessage() + "\n" + node.logs(), e);
-      } catch (Exception | AssertionError e) {
-        last = e;
-      }
-      Thread.sleep(1000);
-    }
-    AssertionError err = new AssertionError("timed out after " + POD_WAIT + " waiting for "
-        + what + "; events:\n" + cluster.kubectl("get", "events", "-A").out() + "\n"
-        + node.logs());
-    if (last != null) {
-      err.addSuppressed(last);
-    }
-    throw err;
+  static <T> T await(String what, Callable<T> probe) {
+    return ClusterWait.until(what, POD_WAIT, Duration.ofSeconds(1), probe,
+        e -> e instanceof IllegalStateException,
+        () -> "events:\n" + cluster.kubectl("get", "events", "-A").out() + "\n" + node.logs());
   }
 }

@@ -375,30 +375,10 @@ class ReplicatedPodVmTest {
     return HexFormat.of().formatHex(d.digest());
   }
 
-  static <T> T await(String what, Callable<T> probe) throws Exception {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    Throwable last = null;
-    while (System.nanoTime() < deadline) {
-      try {
-        T v = probe.call();
-        if (v != null) {
-          return v;
-        }
-      } catch (IllegalStateException e) {
-        if (e.getMessage() != null && e.getMessage().contains("I/O error")) {
-          throw new AssertionError(e.getMessage(), e);
-        }
-        last = e;
-      } catch (Exception | AssertionError e) {
-        last = e;
-      }
-      Thread.sleep(500);
-    }
-    AssertionError err = new AssertionError("timed out after " + WAIT + " waiting for " + what
-        + "; logs in " + cluster.run().resolve("logs") + "\n" + node.logs());
-    if (last != null) {
-      err.addSuppressed(last);
-    }
-    throw err;
+  static <T> T await(String what, Callable<T> probe) {
+    return ClusterWait.until(what, WAIT, Duration.ofMillis(500), probe,
+        e -> e instanceof IllegalStateException && e.getMessage() != null
+            && e.getMessage().contains("I/O error"),
+        () -> "logs in " + cluster.run().resolve("logs") + "\n" + node.logs());
   }
 }

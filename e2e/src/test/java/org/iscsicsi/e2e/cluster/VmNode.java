@@ -154,25 +154,20 @@ final class VmNode implements AutoCloseable {
    * Waits until the Node is Ready and its CSINode lists the driver with the node plugin's node
    * id (kubelet's registration of the plugin); returns the node id.
    */
-  String awaitReady(TestCluster cluster, Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (System.nanoTime() < deadline) {
-      if (!vm.isRunning()) {
-        throw new IllegalStateException("the VM node ended; console:\n" + vm.console()
-            + "\n" + logs());
-      }
-      TestCluster.Result ready = cluster.kubectl("get", "node", NODE, "-o",
-          "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}");
-      TestCluster.Result id = cluster.kubectl("get", "csinode", NODE, "-o",
-          "jsonpath={.spec.drivers[?(@.name==\"" + TestCluster.DRIVER + "\")].nodeID}");
-      if (ready.exit() == 0 && ready.out().strip().equals("True") && id.exit() == 0
-          && !id.out().isBlank()) {
-        return id.out().strip();
-      }
-      Thread.sleep(1000);
-    }
-    throw new TimeoutException("node " + NODE + " not Ready with its CSINode within " + timeout
-        + "; console:\n" + vm.console() + "\n" + logs());
+  String awaitReady(TestCluster cluster, Duration timeout) {
+    return ClusterWait.until("node " + NODE + " Ready with its CSINode", timeout,
+        Duration.ofSeconds(1), () -> {
+          if (!vm.isRunning()) {
+            throw new IllegalStateException("the VM node ended");
+          }
+          TestCluster.Result ready = cluster.kubectl("get", "node", NODE, "-o",
+              "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}");
+          TestCluster.Result id = cluster.kubectl("get", "csinode", NODE, "-o",
+              "jsonpath={.spec.drivers[?(@.name==\"" + TestCluster.DRIVER + "\")].nodeID}");
+          return ready.exit() == 0 && ready.out().strip().equals("True") && id.exit() == 0
+              && !id.out().isBlank() ? id.out().strip() : null;
+        }, e -> e instanceof IllegalStateException,
+        () -> "console:\n" + vm.console() + "\n" + logs());
   }
 
   /** A guest shell command that must succeed; returns its output. */

@@ -105,6 +105,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 class VolumeLifecycleTest {
   static final String NS = "lifecycle";
   static final Duration WAIT = Duration.ofSeconds(120);
+  /** How long Retain is watched for a wrong DeleteVolume after the PV is released. */
+  static final Duration RETAIN_WATCH = Duration.ofSeconds(3);
   /** tgtd standing in for an existing array: its portal (host side) and control index. */
   static final int SAN_PORT = PortBlock.SAN;
   static final int SAN_CONTROL_INDEX = PortBlock.SAN_CONTROL;
@@ -645,10 +647,17 @@ class VolumeLifecycleTest {
     cluster.k("delete", "pvc", "kept", "-n", NS, "--wait=true");
     await("PV " + pv + " Released", () -> "Released".equals(cluster.k("get", "pv", pv, "-o",
         "jsonpath={.status.phase}")) ? "ok" : null);
-    Thread.sleep(3000); // time for a wrong DeleteVolume to happen
-    EngineView.Target t = engine().target(handle).orElseThrow(
-        () -> new AssertionError("Retain lost the target of " + handle));
-    assertThat(t.luns().getFirst().file()).exists();
+    // a wrong DeleteVolume would come within seconds of the release: the target and its LUN
+    // file stay, and the PV stays Released, through all of them
+    org.awaitility.Awaitility.await("Retain keeps " + handle).during(RETAIN_WATCH)
+        .atMost(RETAIN_WATCH.plusSeconds(30)).pollInterval(Duration.ofMillis(500))
+        .untilAsserted(() -> {
+          EngineView.Target t = engine().target(handle).orElseThrow(
+              () -> new AssertionError("Retain lost the target of " + handle));
+          assertThat(t.luns().getFirst().file()).exists();
+          assertThat(cluster.k("get", "pv", pv, "-o", "jsonpath={.status.phase}"))
+              .isEqualTo("Released");
+        });
     step("retain", "PVC kept deleted: PV " + pv + " Released, target and LUN file kept",
         since(t0));
     // an operator who changes their mind: Delete on a released PV removes the volume
@@ -986,26 +995,9 @@ class VolumeLifecycleTest {
   }
 
   /** {@link #await(String, Callable)} for the cluster of another test class. */
-  static <T> T await(TestCluster cluster, String what, Callable<T> probe) throws Exception {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    Exception last = null;
-    while (System.nanoTime() < deadline) {
-      try {
-        T v = probe.call();
-        if (v != null) {
-          return v;
-        }
-      } catch (Exception | AssertionError e) {
-        last = e instanceof Exception ex ? ex : new RuntimeException(e);
-      }
-      Thread.sleep(500);
-    }
-    AssertionError err = new AssertionError("timed out after " + WAIT + " waiting for " + what
-        + "; logs in " + cluster.run().resolve("logs"));
-    if (last != null) {
-      err.addSuppressed(last);
-    }
-    throw err;
+  static <T> T await(TestCluster cluster, String what, Callable<T> probe) {
+    return ClusterWait.until(what, WAIT, Duration.ofMillis(500), probe, ClusterWait::never,
+        () -> "logs in " + cluster.run().resolve("logs"));
   }
 
   static void writeAt(Path file, long offset, byte[] data) throws IOException {

@@ -274,13 +274,8 @@ class MultipathNodeVmIT {
   }
 
   private static void waitFor(Check c, int seconds) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    while (!c.ok()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("condition not met within " + seconds + " s");
-      }
-      Thread.sleep(200);
-    }
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(seconds))
+        .pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(200)).until(c::ok);
   }
 
   private static Csi.VolumeCapability mountCap() {

@@ -75,16 +75,18 @@ class RestartIT {
   /** Time until the iSCSI port accepts a TCP connection. */
   static Duration awaitPortal(Process engine) throws Exception {
     long start = System.nanoTime();
-    while (System.nanoTime() - start < TimeUnit.SECONDS.toNanos(90)) {
-      assertThat(engine.isAlive()).as("engine process exited").isTrue();
-      try (var s = new java.net.Socket()) {
-        s.connect(new java.net.InetSocketAddress("127.0.0.1", ISCSI_PORT), 1000);
-        return Duration.ofNanos(System.nanoTime() - start);
-      } catch (IOException e) {
-        Thread.sleep(50);
-      }
-    }
-    throw new AssertionError("iSCSI portal not up within 90 s");
+    // polled every 50 ms: the time to the first accepted connection is what is measured
+    org.awaitility.Awaitility.await("iSCSI portal up").atMost(Duration.ofSeconds(90))
+        .pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(50)).until(() -> {
+          assertThat(engine.isAlive()).as("engine process exited").isTrue();
+          try (var s = new java.net.Socket()) {
+            s.connect(new java.net.InetSocketAddress("127.0.0.1", ISCSI_PORT), 1000);
+            return true;
+          } catch (IOException e) {
+            return false;
+          }
+        });
+    return Duration.ofNanos(System.nanoTime() - start);
   }
 
   static String image(String password) {
@@ -140,10 +142,9 @@ class RestartIT {
       Process b = new ProcessBuilder(qemuIo(SECRET, bCommands)).redirectErrorStream(true)
           .redirectOutput(bLog.toFile()).start();
       processes.add(b);
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      while (acked(bLog).size() < 30 && System.nanoTime() < deadline && b.isAlive()) {
-        Thread.sleep(20);
-      }
+      org.awaitility.Awaitility.await("30 writes acknowledged").atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(20)).until(() -> acked(bLog).size() >= 30
+              || !b.isAlive());
       engine.destroyForcibly(); // SIGKILL: the launcher execs java, so this is the JVM
       assertThat(engine.waitFor(10, TimeUnit.SECONDS)).isTrue();
       Thread.sleep(300);
